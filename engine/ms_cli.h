@@ -1,0 +1,34 @@
+/*
+ * ms_cli.h - the subcommands of the medsweep program.
+ *
+ * Each subcommand is a function taking its own argv (argv[0] = its name)
+ * and returning the process exit status: 0 success, 1 the output cannot be
+ * trusted (a message on stderr says why), 2 a usage error.  Only these
+ * functions and main print or decide the exit status; the layers below
+ * return ms_status_t.
+ */
+#ifndef MS_CLI_H
+#define MS_CLI_H
+
+#include "ms_status.h"
+
+enum { MS_EXIT_OK = 0, MS_EXIT_FAIL = 1, MS_EXIT_USAGE = 2 };
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} ms_cmd_t;
+
+int ms_cmd_import(int argc, char **argv);
+int ms_cmd_export(int argc, char **argv);
+int ms_cmd_inspect(int argc, char **argv);
+
+/* Print "medsweep CMD: error: DETAIL" for a failed status; returns MS_EXIT_FAIL. */
+int ms_cli_fail(const char *cmd, ms_status_t st);
+/* Print a usage error with a pointer to --help; returns MS_EXIT_USAGE. */
+int ms_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse a positive integer option value; returns 0 or -1. */
+int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * ms_csv.h - canonical CSV input (RFC 4180) through libcsv.
+ *
+ * ms_csv_open reads the header and maps it onto the columns the caller
+ * expects: column order is free, a missing, unknown or repeated column is
+ * MS_E_SCHEMA naming it.  ms_csv_next then yields records one at a time,
+ * their fields in the caller's order, with the line number where the record
+ * starts (1 = header), counting newlines inside quoted fields.
+ */
+#ifndef MS_CSV_H
+#define MS_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdio.h>
+
+#include "ms_status.h"
+
+typedef struct {
+    const char *s;   /* NUL-terminated */
+    size_t len;
+} ms_field_t;
+
+typedef struct ms_csv ms_csv_t;
+
+ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolumns,
+                        ms_csv_t **out);
+/* *fields = NULL at end of file.  A record with the wrong number of fields
+ * is MS_E_INPUT naming file and line.  Fields stay valid until the next call. */
+ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line);
+/* Bytes consumed so far and the file's size (for progress). */
+uint64_t ms_csv_bytes_read(const ms_csv_t *c);
+uint64_t ms_csv_file_size(const ms_csv_t *c);
+const char *ms_csv_path(const ms_csv_t *c);
+void ms_csv_close(ms_csv_t *c);
+
+/* Write one field with RFC 4180 quoting when needed. */
+void ms_csv_write_field(FILE *fp, const char *s, size_t len);
+
+#endif

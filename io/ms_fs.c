@@ -1,0 +1,199 @@
+#include "ms_fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ms_status_t ms_mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return ms_error_set(MS_E_NOMEM, "out of memory");
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/') p[--len] = '\0';
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            ms_status_t st = ms_error_errno(MS_E_IO, errno, "cannot create directory %s", p);
+            free(p);
+            return st;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        ms_status_t st = ms_error_errno(MS_E_IO, errno, "cannot create directory %s", p);
+        free(p);
+        return st;
+    }
+    free(p);
+    if (!ms_is_dir(path)) return ms_error_set(MS_E_IO, "%s exists and is not a directory", path);
+    return MS_OK;
+}
+
+ms_status_t ms_remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT) return MS_OK;
+        return ms_error_errno(MS_E_IO, errno, "cannot stat %s", path);
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d) return ms_error_errno(MS_E_IO, errno, "cannot open directory %s", path);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char *child = ms_path_join(path, e->d_name);
+            if (!child) {
+                closedir(d);
+                return ms_error_set(MS_E_NOMEM, "out of memory");
+            }
+            ms_status_t st = ms_remove_tree(child);
+            free(child);
+            if (st != MS_OK) {
+                closedir(d);
+                return st;
+            }
+        }
+        closedir(d);
+        if (rmdir(path) != 0) return ms_error_errno(MS_E_IO, errno, "cannot remove %s", path);
+    } else if (unlink(path) != 0) {
+        return ms_error_errno(MS_E_IO, errno, "cannot remove %s", path);
+    }
+    return MS_OK;
+}
+
+int ms_path_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+int ms_is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+ms_status_t ms_check_writable_dir(const char *dir)
+{
+    char *probe = ms_path_join(dir, ".medsweep-write-probe");
+    if (!probe) return ms_error_set(MS_E_NOMEM, "out of memory");
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) {
+        ms_status_t st = ms_error_errno(MS_E_IO, errno, "cannot write in directory %s", dir);
+        free(probe);
+        return st;
+    }
+    close(fd);
+    unlink(probe);
+    free(probe);
+    return MS_OK;
+}
+
+ms_status_t ms_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    /* Some filesystems refuse fsync on directories: not an error for us. */
+    if (rc != 0 && err != EINVAL && err != EROFS)
+        return ms_error_errno(MS_E_IO, err, "cannot sync %s", path);
+    return MS_OK;
+}
+
+ms_status_t ms_rename(const char *from, const char *to)
+{
+    if (rename(from, to) != 0)
+        return ms_error_errno(MS_E_IO, errno, "cannot rename %s to %s", from, to);
+    char *dir = strdup(to);
+    if (!dir) return ms_error_set(MS_E_NOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    else strcpy(dir, ".");
+    ms_status_t st = ms_fsync_path(dir);
+    free(dir);
+    return st;
+}
+
+ms_status_t ms_afile_open(ms_afile_t *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    size_t n = strlen(path) + 32;
+    f->tmp = malloc(n);
+    if (!f->path || !f->tmp) {
+        ms_afile_abort(f);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    snprintf(f->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    f->fp = fopen(f->tmp, "wb");
+    if (!f->fp) {
+        ms_status_t st = ms_error_errno(MS_E_IO, errno, "cannot create %s", f->tmp);
+        ms_afile_abort(f);
+        return st;
+    }
+    return MS_OK;
+}
+
+ms_status_t ms_afile_commit(ms_afile_t *f)
+{
+    ms_status_t st = MS_OK;
+    if (fflush(f->fp) != 0 || ferror(f->fp)) {
+        st = ms_error_errno(MS_E_IO, errno, "cannot write %s", f->path);
+    } else if (fsync(fileno(f->fp)) != 0) {
+        st = ms_error_errno(MS_E_IO, errno, "cannot sync %s", f->path);
+    }
+    if (fclose(f->fp) != 0 && st == MS_OK) st = ms_error_errno(MS_E_IO, errno, "cannot write %s", f->path);
+    f->fp = NULL;
+    if (st == MS_OK) st = ms_rename(f->tmp, f->path);
+    if (st != MS_OK) unlink(f->tmp);
+    free(f->path);
+    free(f->tmp);
+    f->path = f->tmp = NULL;
+    return st;
+}
+
+void ms_afile_abort(ms_afile_t *f)
+{
+    if (f->fp) fclose(f->fp);
+    if (f->tmp) unlink(f->tmp);
+    free(f->path);
+    free(f->tmp);
+    memset(f, 0, sizeof *f);
+}
+
+char *ms_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 2);
+    if (!s) return NULL;
+    memcpy(s, a, la);
+    size_t o = la;
+    if (la > 0 && a[la - 1] != '/') s[o++] = '/';
+    memcpy(s + o, b, lb + 1);
+    return s;
+}
+
+size_t ms_peak_rss(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    if (!fp) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            kb = strtoull(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(fp);
+    return kb * 1024;
+}

@@ -1,0 +1,49 @@
+/*
+ * ms_fs.h - small filesystem helpers shared by every writer.
+ *
+ * Outputs are written whole or not at all: write to "<path>.tmp.<pid>",
+ * fsync, rename over the final name.  A directory of outputs is built under a
+ * temporary sibling name and renamed into place at the end.
+ */
+#ifndef MS_FS_H
+#define MS_FS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ms_status.h"
+
+/* mkdir -p; MS_E_IO naming the path on failure. */
+ms_status_t ms_mkdirs(const char *path);
+/* rm -rf (no error when path does not exist). */
+ms_status_t ms_remove_tree(const char *path);
+int ms_path_exists(const char *path);
+int ms_is_dir(const char *path);
+/* Check that a directory can be written (creates and removes a probe file). */
+ms_status_t ms_check_writable_dir(const char *dir);
+
+/* fsync a file or directory by path. */
+ms_status_t ms_fsync_path(const char *path);
+/* rename(from, to) and fsync the containing directory. */
+ms_status_t ms_rename(const char *from, const char *to);
+
+/* A file being written whole-or-nothing.  ms_afile_open makes the temporary,
+ * ms_afile_commit flushes, fsyncs and renames (reporting ENOSPC as
+ * MS_E_NOSPACE), ms_afile_abort removes the temporary. */
+typedef struct {
+    FILE *fp;
+    char *path;
+    char *tmp;
+} ms_afile_t;
+
+ms_status_t ms_afile_open(ms_afile_t *f, const char *path);
+ms_status_t ms_afile_commit(ms_afile_t *f);
+void ms_afile_abort(ms_afile_t *f);
+
+/* Join a and b with '/' into a new heap string (NULL on OOM). */
+char *ms_path_join(const char *a, const char *b);
+
+/* Peak resident set size of this process in bytes (VmHWM), 0 if unknown. */
+size_t ms_peak_rss(void);
+
+#endif

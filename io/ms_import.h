@@ -1,0 +1,46 @@
+/*
+ * ms_import.h - canonical CSV into a dataset directory (medsweep import).
+ *
+ * Pass 1 streams each CSV once: every field validated, money parsed to fen,
+ * codes looked up or added to the dictionaries, rows spilled to one binary
+ * file per partition (by ms_person_partition).  Pass 2, in parallel over
+ * partitions: load one partition's spill, remap dictionary ids to their
+ * sorted rank, sort by (person_id, date, settle_id), check cross-row rules
+ * (unique settle_id, drug items pointing at their settlement), write the
+ * HDF5 partition.  Memory: one partition plus the dictionaries, whatever the
+ * size of the CSV.
+ *
+ * Everything is built in DATASET_DIR.importing-<pid> and renamed into place
+ * at the end, so a failed or killed import leaves no dataset behind.
+ */
+#ifndef MS_IMPORT_H
+#define MS_IMPORT_H
+
+#include <stdint.h>
+
+#include "ms_status.h"
+
+typedef struct {
+    int skip_bad;          /* import good rows, write bad ones to rejected.csv */
+    int replace;           /* replace an existing dataset */
+    uint32_t partitions;   /* 0 = choose from the size of settlements.csv */
+    uint32_t chunk_rows;   /* 0 = MS_DEFAULT_CHUNK_ROWS */
+    int threads;           /* 0 = OpenMP default */
+    int progress;          /* print progress lines on stderr */
+} ms_import_opts_t;
+
+typedef struct {
+    uint64_t institutions, groups, settlements, drug_items;
+    uint64_t rejected;     /* rows written to rejected.csv (skip_bad) */
+    uint32_t partitions;
+    double seconds;
+} ms_import_result_t;
+
+ms_status_t ms_import(const char *csv_dir, const char *dataset_dir, const ms_import_opts_t *opts,
+                      ms_import_result_t *res);
+
+/* medsweep export: a dataset back to canonical CSV (institutions sorted by
+ * code, groups by code, settlements and drug items in partition order). */
+ms_status_t ms_export(const char *dataset_dir, const char *csv_dir);
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * ms_inspect.c - medsweep inspect [--verify].
+ *
+ * Verification is per partition: each partition's report goes to its own
+ * memory stream and the streams are printed in partition order after the
+ * parallel loop, so the output does not depend on scheduling.
+ */
+#include "ms_inspect.h"
+
+#include <hdf5.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ms_dataset.h"
+#include "ms_fs.h"
+#include "ms_h5util.h"
+#include "ms_part.h"
+#include "ms_reader.h"
+
+#define VERIFY_BATCH 65536
+
+/* ---------------------------------------------------------- reporting */
+
+typedef struct {
+    FILE *fp;              /* this partition's report */
+    const char *name;      /* "settlements/part-00003.h5" */
+    unsigned max_reports;
+    uint64_t violations;
+    uint64_t rows;
+} report_t;
+
+static void violation(report_t *r, uint64_t row, uint64_t settle_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void violation(report_t *r, uint64_t row, uint64_t settle_id, const char *fmt, ...)
+{
+    if (r->violations++ >= r->max_reports) return;
+    if (row == UINT64_MAX) fprintf(r->fp, "  VIOLATION %s: ", r->name);
+    else fprintf(r->fp, "  VIOLATION %s row %llu (settle_id %llu): ", r->name,
+                 (unsigned long long)row, (unsigned long long)settle_id);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(r->fp, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->fp);
+}
+
+/* Gather row i of a batch into a row struct of table t. */
+static void row_from_batch(const ms_table_t *t, const ms_batch_t *b, size_t i, void *row)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        size_t es = ms_ctype_size(t->cols[c].type);
+        memcpy((char *)row + t->cols[c].offset, (const char *)b->col[c] + i * es, es);
+    }
+}
+
+/* ----------------------------------------------------------- settlements */
+
+typedef struct {
+    const ms_refs_t *refs;  /* NULL: code ranges are not checked */
+    uint32_t index, count;
+    int32_t min_date, max_date;
+    int have_prev;
+    uint64_t prev_pid, prev_sid;
+    int32_t prev_date;
+} verify_ctx_t;
+
+static int region_ok(int32_t r) { return r >= 100000 && r <= 999999; }
+
+static void check_settlement(verify_ctx_t *v, report_t *r, uint64_t row, const ms_settlement_t *s)
+{
+    const ms_refs_t *refs = v->refs;
+    uint64_t id = s->settle_id;
+    if (s->fund_pay + s->self_pay != s->total)
+        violation(r, row, id, "fund_pay + self_pay != total (%lld + %lld != %lld fen)",
+                  (long long)s->fund_pay, (long long)s->self_pay, (long long)s->total);
+    int64_t cat = s->drug + s->exam + s->lab + s->consumable + s->treatment + s->surgery + s->bed +
+                  s->nursing + s->other;
+    if (cat != s->total)
+        violation(r, row, id, "cost categories add up to %lld fen, total is %lld",
+                  (long long)cat, (long long)s->total);
+    if (s->total < 0 || s->fund_pay < 0 || s->self_pay < 0 || s->drug < 0 || s->exam < 0 ||
+        s->lab < 0 || s->consumable < 0 || s->treatment < 0 || s->surgery < 0 || s->bed < 0 ||
+        s->nursing < 0 || s->other < 0)
+        violation(r, row, id, "negative amount");
+    if (s->discharge_date < s->admit_date) violation(r, row, id, "discharge_date before admit_date");
+    if (s->settle_date < s->discharge_date) violation(r, row, id, "settle_date before discharge_date");
+    if (s->visit_type != MS_VISIT_INPATIENT &&
+        (s->admit_date != s->settle_date || s->discharge_date != s->settle_date))
+        violation(r, row, id, "outpatient/pharmacy dates differ from settle_date");
+    if (s->visit_type >= ms_enum_visit_type.count) violation(r, row, id, "unknown visit_type %u", s->visit_type);
+    if (s->sex >= ms_enum_sex.count) violation(r, row, id, "unknown sex %u", s->sex);
+    if (s->dept >= ms_enum_dept.count) violation(r, row, id, "unknown dept %u", s->dept);
+    if (s->pay_scheme >= ms_enum_pay_scheme.count) violation(r, row, id, "unknown pay_scheme %u", s->pay_scheme);
+    if (s->age > 120) violation(r, row, id, "age %u out of 0-120", s->age);
+    if (s->n_diag < 1 || s->n_diag > 50) violation(r, row, id, "n_diag %u out of 1-50", s->n_diag);
+    if (!region_ok(s->person_region)) violation(r, row, id, "person_region %d is not 6 digits", s->person_region);
+    if (s->pay_scheme != MS_PAY_FFS && s->group_code < 0)
+        violation(r, row, id, "drg/dip settlement without group_code");
+    if (refs) {
+        if (s->inst_code < 0 || (size_t)s->inst_code >= refs->n_inst)
+            violation(r, row, id, "unknown inst_code id %d", s->inst_code);
+        if (s->group_code < -1 || (s->group_code >= 0 && (size_t)s->group_code >= refs->n_groups))
+            violation(r, row, id, "unknown group_code id %d", s->group_code);
+        if (s->diag_main < 0 || (size_t)s->diag_main >= refs->diagnoses.count)
+            violation(r, row, id, "unknown diag_main id %d", s->diag_main);
+        if (s->proc_main < -1 || (s->proc_main >= 0 && (size_t)s->proc_main >= refs->procedures.count))
+            violation(r, row, id, "unknown proc_main id %d", s->proc_main);
+    }
+    if (ms_person_partition(s->person_id, v->count) != v->index)
+        violation(r, row, id, "person %llu belongs to partition %u", (unsigned long long)s->person_id,
+                  ms_person_partition(s->person_id, v->count));
+    if (v->have_prev) {
+        int order = s->person_id > v->prev_pid ? 1 : s->person_id < v->prev_pid ? -1
+                    : s->admit_date > v->prev_date ? 1 : s->admit_date < v->prev_date ? -1
+                    : s->settle_id > v->prev_sid ? 1 : s->settle_id < v->prev_sid ? -1 : 0;
+        if (order < 0) violation(r, row, id, "rows not sorted by (person_id, admit_date, settle_id)");
+        if (order == 0) violation(r, row, id, "settle_id repeated");
+    }
+    v->have_prev = 1;
+    v->prev_pid = s->person_id;
+    v->prev_date = s->admit_date;
+    v->prev_sid = s->settle_id;
+    if (s->settle_date < v->min_date) v->min_date = s->settle_date;
+    if (s->settle_date > v->max_date) v->max_date = s->settle_date;
+}
+
+/* ------------------------------------------------------------ drug items */
+
+typedef struct {
+    uint64_t settle_id, person_id;
+    int32_t inst;
+} sref_t;
+
+static int cmp_sref(const void *a, const void *b)
+{
+    uint64_t x = ((const sref_t *)a)->settle_id, y = ((const sref_t *)b)->settle_id;
+    return x < y ? -1 : x > y;
+}
+
+static const sref_t *sref_find(const sref_t *s, size_t n, uint64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s[mid].settle_id == id) return &s[mid];
+        if (s[mid].settle_id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+typedef struct {
+    verify_ctx_t v;
+    const sref_t *settle;   /* the same partition's settlements, by settle_id */
+    size_t nsettle;
+    uint64_t prev_hi, prev_lo;
+} drug_ctx_t;
+
+#define TEN10 10000000000ull
+
+static void check_drug(drug_ctx_t *d, report_t *r, uint64_t row, const ms_drug_item_t *x)
+{
+    verify_ctx_t *v = &d->v;
+    uint64_t id = x->settle_id;
+    if (x->trace_hi >= TEN10 || x->trace_lo >= TEN10) violation(r, row, id, "trace_code is not 20 digits");
+    if (x->qty < 1) violation(r, row, id, "qty %u below 1", x->qty);
+    if (x->amount < 0) violation(r, row, id, "negative amount");
+    if (v->refs) {
+        if (x->inst_code < 0 || (size_t)x->inst_code >= v->refs->n_inst)
+            violation(r, row, id, "unknown inst_code id %d", x->inst_code);
+        if (x->drug_code < 0 || (size_t)x->drug_code >= v->refs->drugs.count)
+            violation(r, row, id, "unknown drug_code id %d", x->drug_code);
+    }
+    if (d->settle) {
+        const sref_t *s = sref_find(d->settle, d->nsettle, x->settle_id);
+        if (!s) violation(r, row, id, "drug item's settlement is not in the matching settlements partition");
+        else if (s->person_id != x->person_id || s->inst != x->inst_code)
+            violation(r, row, id, "drug item's person or institution differs from its settlement's");
+    }
+    if (ms_person_partition(x->person_id, v->count) != v->index)
+        violation(r, row, id, "person %llu belongs to partition %u", (unsigned long long)x->person_id,
+                  ms_person_partition(x->person_id, v->count));
+    if (v->have_prev) {
+        int order = x->person_id > v->prev_pid ? 1 : x->person_id < v->prev_pid ? -1
+                    : x->date > v->prev_date ? 1 : x->date < v->prev_date ? -1
+                    : x->settle_id > v->prev_sid ? 1 : x->settle_id < v->prev_sid ? -1
+                    : x->trace_hi > d->prev_hi ? 1 : x->trace_hi < d->prev_hi ? -1
+                    : x->trace_lo > d->prev_lo ? 1 : x->trace_lo < d->prev_lo ? -1 : 0;
+        if (order < 0) violation(r, row, id, "rows not sorted by (person_id, date, settle_id, trace_code)");
+    }
+    v->have_prev = 1;
+    v->prev_pid = x->person_id;
+    v->prev_date = x->date;
+    v->prev_sid = x->settle_id;
+    d->prev_hi = x->trace_hi;
+    d->prev_lo = x->trace_lo;
+    if (x->date < v->min_date) v->min_date = x->date;
+    if (x->date > v->max_date) v->max_date = x->date;
+}
+
+/* Load settle_id/person_id/inst of a settlements partition, sorted by settle_id. */
+static ms_status_t load_srefs(const char *path, const ms_refs_t *refs, sref_t **out, size_t *n)
+{
+    ms_part_t *p = NULL;
+    ms_reader_t *rd = NULL;
+    *out = NULL;
+    *n = 0;
+    MS_TRY(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), refs, &p));
+    uint64_t rows = ms_part_info(p)->rows;
+    sref_t *s = malloc((rows ? rows : 1) * sizeof *s);
+    ms_status_t st = s ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    uint64_t cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code;
+    if (st == MS_OK)
+        st = ms_reader_open(p, cols, 0, ms_part_nchunks(p), VERIFY_BATCH, MS_READ_PREAD, &rd);
+    size_t k = 0;
+    ms_batch_t b;
+    while (st == MS_OK && (st = ms_reader_next(rd, &b)) == MS_OK && b.rows) {
+        const uint64_t *sid = b.col[MS_SC_settle_id], *pid = b.col[MS_SC_person_id];
+        const int32_t *inst = b.col[MS_SC_inst_code];
+        for (size_t i = 0; i < b.rows && k < rows; i++, k++) s[k] = (sref_t){sid[i], pid[i], inst[i]};
+    }
+    ms_reader_close(rd);
+    ms_part_close(p);
+    if (st != MS_OK) {
+        free(s);
+        return st;
+    }
+    qsort(s, k, sizeof *s, cmp_sref);
+    *out = s;
+    *n = k;
+    return MS_OK;
+}
+
+/* ------------------------------------------------------------ partitions */
+
+typedef struct {
+    uint64_t rows, stored, raw, file_bytes;
+    int32_t min_date, max_date;
+    int ok;                   /* opened */
+} part_summary_t;
+
+static void summarize(const ms_part_t *p, const char *path, part_summary_t *s)
+{
+    const ms_part_info_t *info = ms_part_info(p);
+    const ms_table_t *t = ms_part_table(p);
+    struct stat sb;
+    s->ok = 1;
+    s->rows = info->rows;
+    s->min_date = info->min_date;
+    s->max_date = info->max_date;
+    s->stored = s->raw = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        s->stored += ms_part_stored_bytes(p, c);
+        s->raw += info->rows * ms_ctype_size(t->cols[c].type);
+    }
+    s->file_bytes = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+/* Verify one open partition; findings go to r. */
+static ms_status_t verify_part(const ms_part_t *p, const ms_refs_t *refs, const sref_t *settle,
+                               size_t nsettle, uint32_t index, uint32_t count, report_t *r)
+{
+    const ms_table_t *t = ms_part_table(p);
+    const ms_part_info_t *info = ms_part_info(p);
+    if (info->index != index)
+        violation(r, UINT64_MAX, 0, "partition_index attribute is %u, file name says %u", info->index, index);
+    if (info->count != count)
+        violation(r, UINT64_MAX, 0, "partition_count attribute is %u, the dataset has %u", info->count, count);
+    drug_ctx_t d;
+    memset(&d, 0, sizeof d);
+    d.v.refs = refs;
+    d.v.index = info->index;
+    d.v.count = info->count;
+    d.v.min_date = INT32_MAX;
+    d.v.max_date = INT32_MIN;
+    d.settle = settle;
+    d.nsettle = nsettle;
+    ms_reader_t *rd = NULL;
+    MS_TRY(ms_reader_open(p, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(p), VERIFY_BATCH, MS_READ_PREAD, &rd));
+    ms_batch_t b;
+    ms_status_t st;
+    union { ms_settlement_t s; ms_drug_item_t d; } row;
+    while ((st = ms_reader_next(rd, &b)) == MS_OK && b.rows) {
+        for (size_t i = 0; i < b.rows; i++) {
+            row_from_batch(t, &b, i, &row);
+            if (t->id == MS_TABLE_SETTLEMENTS) check_settlement(&d.v, r, b.first_row + i, &row.s);
+            else check_drug(&d, r, b.first_row + i, &row.d);
+        }
+        r->rows += b.rows;
+    }
+    ms_reader_close(rd);
+    if (st != MS_OK) return st;
+    if (r->rows != info->rows)
+        violation(r, UINT64_MAX, 0, "read %llu rows, row_count says %llu", (unsigned long long)r->rows,
+                  (unsigned long long)info->rows);
+    if (info->rows > 0 && (d.v.min_date != info->min_date || d.v.max_date != info->max_date))
+        violation(r, UINT64_MAX, 0, "min_date/max_date attributes do not match the rows");
+    return MS_OK;
+}
+
+static void fmt_bytes(uint64_t b, char *out, size_t cap)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 4) v /= 1024, i++;
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void fmt_range(int32_t lo, int32_t hi, char *out)
+{
+    if (hi < lo) {
+        strcpy(out, "(empty)");
+        return;
+    }
+    ms_date_format(lo, out);
+    out[10] = ' ';
+    out[11] = '.';
+    out[12] = '.';
+    out[13] = ' ';
+    ms_date_format(hi, out + 14);
+}
+
+/* Inspect (and verify) every partition of one table. */
+static ms_status_t inspect_table(const ms_dataset_t *ds, const ms_table_t *t, const ms_inspect_opts_t *o,
+                                 FILE *out, ms_inspect_result_t *res)
+{
+    uint32_t n = ds->nparts[t->id];
+    if (n == 0) {
+        fprintf(out, "\n%s: no partitions\n", t->name);
+        return MS_OK;
+    }
+    part_summary_t *sum = calloc(n, sizeof *sum);
+    char **reports = calloc(n, sizeof *reports);
+    size_t *report_len = calloc(n, sizeof *report_len);
+    uint64_t *viol = calloc(n, sizeof *viol), *rows = calloc(n, sizeof *rows);
+    if (!sum || !reports || !report_len || !viol || !rows) {
+        free(sum), free(reports), free(report_len), free(viol), free(rows);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    unsigned maxr = o->max_reports ? o->max_reports : 20;
+    int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+    for (uint32_t k = 0; k < n; k++) {
+        char path[4096], name[64];
+        ms_dataset_part_path(ds->dir, t, k, path, sizeof path);
+        snprintf(name, sizeof name, "%s/part-%05u.h5", t->name, k);
+        report_t r = {open_memstream(&reports[k], &report_len[k]), name, maxr, 0, 0};
+        ms_part_t *p = NULL;
+        ms_status_t st = ms_part_open(path, t, &ds->refs, &p);
+        sref_t *settle = NULL;
+        size_t nsettle = 0;
+        if (st == MS_OK) {
+            summarize(p, path, &sum[k]);
+            if (o->verify && t->id == MS_TABLE_DRUG_ITEMS && k < ds->nparts[MS_TABLE_SETTLEMENTS]) {
+                char spath[4096];
+                ms_dataset_part_path(ds->dir, ms_table(MS_TABLE_SETTLEMENTS), k, spath, sizeof spath);
+                st = load_srefs(spath, &ds->refs, &settle, &nsettle);
+                if (st != MS_OK) {
+                    violation(&r, UINT64_MAX, 0, "cannot check against settlements: %s", ms_error_detail());
+                    st = MS_OK;
+                }
+            }
+            if (st == MS_OK && o->verify) st = verify_part(p, &ds->refs, settle, nsettle, k, n, &r);
+        }
+        if (st != MS_OK) violation(&r, UINT64_MAX, 0, "%s", ms_error_detail());
+        if (r.violations > maxr)
+            fprintf(r.fp, "  ... %llu more violations in %s\n",
+                    (unsigned long long)(r.violations - maxr), name);
+        fclose(r.fp);
+        viol[k] = r.violations;
+        rows[k] = r.rows;
+        free(settle);
+        ms_part_close(p);
+    }
+    part_summary_t tot = {0, 0, 0, 0, INT32_MAX, INT32_MIN, 0};
+    for (uint32_t k = 0; k < n; k++) {
+        if (!sum[k].ok) continue;
+        tot.rows += sum[k].rows;
+        tot.stored += sum[k].stored;
+        tot.raw += sum[k].raw;
+        tot.file_bytes += sum[k].file_bytes;
+        if (sum[k].rows && sum[k].min_date < tot.min_date) tot.min_date = sum[k].min_date;
+        if (sum[k].rows && sum[k].max_date > tot.max_date) tot.max_date = sum[k].max_date;
+    }
+    char range[32], fb[32], rb[32];
+    fmt_range(tot.min_date, tot.max_date, range);
+    fmt_bytes(tot.file_bytes, fb, sizeof fb);
+    fmt_bytes(tot.raw, rb, sizeof rb);
+    fprintf(out, "\n%s: %u partitions, %llu rows, dates %s\n", t->name, n,
+            (unsigned long long)tot.rows, range);
+    fprintf(out, "  on disk %s, uncompressed %s, compression ratio %.2f\n", fb, rb,
+            tot.stored ? (double)tot.raw / (double)tot.stored : 0.0);
+    fprintf(out, "  %-22s %12s  %-24s %10s %7s\n", "partition", "rows", "dates", "size", "ratio");
+    for (uint32_t k = 0; k < n; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "part-%05u.h5", k);
+        if (!sum[k].ok) {
+            fprintf(out, "  %-22s %12s\n", name, "UNREADABLE");
+        } else {
+            fmt_range(sum[k].min_date, sum[k].max_date, range);
+            fmt_bytes(sum[k].file_bytes, fb, sizeof fb);
+            fprintf(out, "  %-22s %12llu  %-24s %10s %7.2f\n", name, (unsigned long long)sum[k].rows,
+                    range, fb, sum[k].stored ? (double)sum[k].raw / (double)sum[k].stored : 0.0);
+        }
+        if (report_len[k]) fputs(reports[k], out);
+        res->violations += viol[k];
+        res->rows += rows[k];
+    }
+    for (uint32_t k = 0; k < n; k++) free(reports[k]);
+    free(sum), free(reports), free(report_len), free(viol), free(rows);
+    return MS_OK;
+}
+
+static ms_status_t inspect_dataset(const char *dir, const ms_inspect_opts_t *o, FILE *out,
+                                   ms_inspect_result_t *res)
+{
+    ms_dataset_t ds;
+    MS_TRY(ms_dataset_open(dir, &ds));
+    char sum[40];
+    ms_refs_checksum_text(&ds.refs, sum);
+    fprintf(out, "dataset %s (schema version %d)\n", dir, MS_SCHEMA_VERSION);
+    fprintf(out, "  institutions.h5: %zu institutions\n", ds.refs.n_inst);
+    fprintf(out, "  groups.h5: %zu groups, %zu diagnoses, %zu procedures, %zu drugs\n",
+            ds.refs.n_groups, ds.refs.diagnoses.count, ds.refs.procedures.count, ds.refs.drugs.count);
+    fprintf(out, "  reference checksum %s\n", sum);
+    if (ds.nparts[MS_TABLE_DRUG_ITEMS] && ds.nparts[MS_TABLE_DRUG_ITEMS] != ds.nparts[MS_TABLE_SETTLEMENTS])
+        fprintf(out, "  VIOLATION: %u drug_items partitions but %u settlements partitions\n",
+                ds.nparts[MS_TABLE_DRUG_ITEMS], ds.nparts[MS_TABLE_SETTLEMENTS]),
+            res->violations++;
+    ms_status_t st = MS_OK;
+    for (int t = 0; st == MS_OK && t < MS_TABLE_COUNT; t++)
+        st = inspect_table(&ds, ms_table((ms_table_id_t)t), o, out, res);
+    ms_dataset_close(&ds);
+    return st;
+}
+
+/* One file: which table or reference file it is, and its description. */
+static ms_status_t inspect_file(const char *path, const ms_inspect_opts_t *o, FILE *out,
+                                ms_inspect_result_t *res)
+{
+    MS_TRY(ms_h5_init());
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return ms_error_set(MS_E_CORRUPT, "%s: not a readable HDF5 file (truncated or damaged)", path);
+    int table = -1, ref = 0;
+    for (int t = 0; t < MS_TABLE_COUNT; t++)
+        if (H5Lexists(f, ms_table((ms_table_id_t)t)->name, H5P_DEFAULT) > 0) table = t;
+    if (H5Lexists(f, "institutions", H5P_DEFAULT) > 0 || H5Lexists(f, "groups", H5P_DEFAULT) > 0) ref = 1;
+    H5Fclose(f);
+    if (ref) {
+        /* A reference file: read the pair from its directory. */
+        char *copy = strdup(path);
+        ms_refs_t refs;
+        ms_status_t st = copy ? ms_refs_read(dirname(copy), &refs) : ms_error_set(MS_E_NOMEM, "oom");
+        if (st == MS_OK) {
+            fprintf(out, "reference file %s (checksums verified)\n", path);
+            fprintf(out, "  %zu institutions; %zu groups, %zu diagnoses, %zu procedures, %zu drugs\n",
+                    refs.n_inst, refs.n_groups, refs.diagnoses.count, refs.procedures.count,
+                    refs.drugs.count);
+            ms_refs_free(&refs);
+        }
+        free(copy);
+        return st;
+    }
+    if (table < 0) return ms_error_set(MS_E_SCHEMA, "%s: neither a partition nor a reference file", path);
+    const ms_table_t *t = ms_table((ms_table_id_t)table);
+    /* The dataset directory is two levels up: DIR/<table>/part-N.h5. */
+    char *copy = strdup(path);
+    if (!copy) return ms_error_set(MS_E_NOMEM, "out of memory");
+    char *dir = dirname(dirname(copy));
+    ms_refs_t refs;
+    int have_refs = ms_refs_read(dir, &refs) == MS_OK;
+    ms_part_t *p = NULL;
+    ms_status_t st = ms_part_open(path, t, have_refs ? &refs : NULL, &p);
+    if (st == MS_OK) {
+        const ms_part_info_t *info = ms_part_info(p);
+        part_summary_t s;
+        char range[32], fb[32];
+        summarize(p, path, &s);
+        fmt_range(s.min_date, s.max_date, range);
+        fmt_bytes(s.file_bytes, fb, sizeof fb);
+        fprintf(out, "partition %s\n  table %s, partition %u of %u, schema version %d\n", path, t->name,
+                info->index, info->count, MS_SCHEMA_VERSION);
+        fprintf(out, "  %llu rows in %zu chunks of %u rows, dates %s\n", (unsigned long long)info->rows,
+                ms_part_nchunks(p), info->chunk_rows, range);
+        fprintf(out, "  %s on disk, compression ratio %.2f, reference checksum %s%s\n", fb,
+                s.stored ? (double)s.raw / (double)s.stored : 0.0, info->ref_checksum,
+                have_refs ? " (matches)" : " (reference files not found: codes not checked)");
+        if (o->verify) {
+            report_t r = {out, path, o->max_reports ? o->max_reports : 20, 0, 0};
+            st = verify_part(p, have_refs ? &refs : NULL, NULL, 0, info->index, info->count, &r);
+            if (st != MS_OK) {
+                violation(&r, UINT64_MAX, 0, "%s", ms_error_detail());
+                st = MS_OK;
+            }
+            res->violations += r.violations;
+            res->rows += r.rows;
+        }
+        ms_part_close(p);
+    }
+    if (have_refs) ms_refs_free(&refs);
+    free(copy);
+    return st;
+}
+
+ms_status_t ms_inspect(const char *path, const ms_inspect_opts_t *o, FILE *out,
+                       ms_inspect_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    ms_status_t st = ms_is_dir(path) ? inspect_dataset(path, o, out, res) : inspect_file(path, o, out, res);
+    if (st != MS_OK) return st;
+    if (o->verify) {
+        fprintf(out, "\nverify: %llu rows checked, %llu violations\n", (unsigned long long)res->rows,
+                (unsigned long long)res->violations);
+        if (res->violations)
+            return ms_error_set(MS_E_INVARIANT, "%s is not sound: %llu violations (listed above)", path,
+                                (unsigned long long)res->violations);
+    }
+    return MS_OK;
+}

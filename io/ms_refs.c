@@ -1,0 +1,675 @@
+/*
+ * ms_refs.c - institutions.h5 and groups.h5.
+ *
+ * Reference files are small (hundreds of thousands of rows at most), so they
+ * are written and read whole with plain H5Dwrite/H5Dread: text as
+ * variable-length UTF-8 strings, enumerations as HDF5 enums, so that h5dump
+ * shows every code as text.  The content checksum is xxh3-64 over every
+ * field of every row (text bytes, numbers as little-endian bytes, a
+ * separator after each field), independent of HDF5's file layout.
+ */
+#include "ms_refs.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "ms_fs.h"
+#include "ms_h5util.h"
+#include "ms_schema.h"
+
+/* ------------------------------------------------------------- lookups */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Compare text of length len with NUL-terminated s, like strcmp. */
+static int cmp_text(const char *text, size_t len, const char *s)
+{
+    size_t sl = strlen(s);
+    int c = memcmp(text, s, len < sl ? len : sl);
+    if (c) return c;
+    return len < sl ? -1 : len > sl ? 1 : 0;
+}
+
+int32_t ms_dict_find(const ms_dict_t *d, const char *text, size_t len)
+{
+    size_t lo = 0, hi = d->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_text(text, len, d->str[mid]);
+        if (c == 0) return (int32_t)mid;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return -1;
+}
+
+void ms_dict_free(ms_dict_t *d)
+{
+    for (size_t i = 0; i < d->count; i++) free(d->str[i]);
+    free(d->str);
+    d->str = NULL;
+    d->count = 0;
+}
+
+int32_t ms_refs_inst_find(const ms_refs_t *r, const char *code, size_t len)
+{
+    size_t lo = 0, hi = r->n_inst;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_text(code, len, r->inst[mid].inst_code);
+        if (c == 0) return (int32_t)mid;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return -1;
+}
+
+int32_t ms_refs_group_find(const ms_refs_t *r, const char *code, size_t len)
+{
+    size_t lo = 0, hi = r->n_groups;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_text(code, len, r->groups[mid].group_code);
+        if (c == 0) return (int32_t)mid;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return -1;
+}
+
+static int cmp_inst(const void *a, const void *b)
+{
+    return strcmp(((const ms_institution_t *)a)->inst_code, ((const ms_institution_t *)b)->inst_code);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+    return strcmp(((const ms_group_t *)a)->group_code, ((const ms_group_t *)b)->group_code);
+}
+
+static ms_status_t sort_dict(ms_dict_t *d, const char *what)
+{
+    if (d->count > 1) qsort(d->str, d->count, sizeof *d->str, cmp_str);
+    for (size_t i = 1; i < d->count; i++)
+        if (strcmp(d->str[i - 1], d->str[i]) == 0)
+            return ms_error_set(MS_E_INPUT, "%s dictionary holds '%s' twice", what, d->str[i]);
+    return MS_OK;
+}
+
+ms_status_t ms_refs_finish(ms_refs_t *r)
+{
+    if (r->n_inst > 1) qsort(r->inst, r->n_inst, sizeof *r->inst, cmp_inst);
+    for (size_t i = 1; i < r->n_inst; i++)
+        if (strcmp(r->inst[i - 1].inst_code, r->inst[i].inst_code) == 0)
+            return ms_error_set(MS_E_INPUT, "institutions: inst_code '%s' appears twice",
+                                r->inst[i].inst_code);
+    if (r->n_groups > 1) qsort(r->groups, r->n_groups, sizeof *r->groups, cmp_group);
+    for (size_t i = 1; i < r->n_groups; i++)
+        if (strcmp(r->groups[i - 1].group_code, r->groups[i].group_code) == 0)
+            return ms_error_set(MS_E_INPUT, "groups: group_code '%s' appears twice",
+                                r->groups[i].group_code);
+    MS_TRY(sort_dict(&r->diagnoses, "diagnosis"));
+    MS_TRY(sort_dict(&r->procedures, "procedure"));
+    MS_TRY(sort_dict(&r->drugs, "drug"));
+    ms_refs_compute_checksums(r, &r->inst_checksum, &r->groups_checksum);
+    return MS_OK;
+}
+
+/* ------------------------------------------------------------ checksums */
+
+static void sum_bytes(XXH3_state_t *s, const void *p, size_t n)
+{
+    static const unsigned char sep = 0x1f;
+    XXH3_64bits_update(s, p, n);
+    XXH3_64bits_update(s, &sep, 1);
+}
+
+static void sum_str(XXH3_state_t *s, const char *str) { sum_bytes(s, str, strlen(str)); }
+
+static void sum_u64(XXH3_state_t *s, uint64_t v)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(v >> (8 * i));
+    sum_bytes(s, le, 8);
+}
+
+static void sum_f32(XXH3_state_t *s, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    sum_u64(s, u);
+}
+
+static void sum_dict(XXH3_state_t *s, const char *name, const ms_dict_t *d)
+{
+    sum_str(s, name);
+    sum_u64(s, d->count);
+    for (size_t i = 0; i < d->count; i++) sum_str(s, d->str[i]);
+}
+
+void ms_refs_compute_checksums(const ms_refs_t *r, uint64_t *inst_sum, uint64_t *groups_sum)
+{
+    XXH3_state_t *s = XXH3_createState();
+    XXH3_64bits_reset(s);
+    sum_u64(s, r->n_inst);
+    for (size_t i = 0; i < r->n_inst; i++) {
+        const ms_institution_t *x = &r->inst[i];
+        sum_str(s, x->inst_code);
+        sum_str(s, x->name);
+        sum_u64(s, x->kind);
+        sum_u64(s, x->level);
+        sum_u64(s, x->ownership);
+        sum_u64(s, (uint64_t)(int64_t)x->region);
+        sum_u64(s, (uint64_t)(int64_t)x->beds);
+    }
+    *inst_sum = XXH3_64bits_digest(s);
+    XXH3_64bits_reset(s);
+    sum_u64(s, r->n_groups);
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const ms_group_t *g = &r->groups[i];
+        char mdc[2] = {g->mdc, 0};
+        sum_str(s, g->group_code);
+        sum_str(s, g->family);
+        sum_u64(s, g->severity);
+        sum_f32(s, g->weight);
+        sum_str(s, mdc);
+        sum_u64(s, g->surgical);
+        sum_f32(s, g->expected_los);
+        sum_u64(s, (uint64_t)g->mean_cost);
+    }
+    sum_dict(s, "diagnoses", &r->diagnoses);
+    sum_dict(s, "procedures", &r->procedures);
+    sum_dict(s, "drugs", &r->drugs);
+    *groups_sum = XXH3_64bits_digest(s);
+    XXH3_freeState(s);
+}
+
+void ms_refs_checksum_text(const ms_refs_t *r, char out[40])
+{
+    snprintf(out, 40, "%016" PRIx64 "-%016" PRIx64, r->inst_checksum, r->groups_checksum);
+}
+
+/* -------------------------------------------------------------- writing */
+
+static hid_t vlen_str_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+/* Write n values of a column: mtype in memory, ftype in the file. */
+static ms_status_t write_col(hid_t g, const char *name, hid_t ftype, hid_t mtype, size_t n,
+                             const void *data)
+{
+    hsize_t dims[1] = {n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0);
+    hid_t d = H5Dcreate2(g, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : (n ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+    if (d >= 0) H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (rc < 0) return ms_error_set(MS_E_HDF5, "cannot write dataset %s", name);
+    return MS_OK;
+}
+
+static ms_status_t write_strings(hid_t g, const char *name, size_t n, const char *const *s)
+{
+    hid_t t = vlen_str_type();
+    ms_status_t st = write_col(g, name, t, t, n, s);
+    H5Tclose(t);
+    return st;
+}
+
+static ms_status_t write_typed(hid_t g, const char *name, ms_ctype_t ct, const ms_enum_t *en,
+                               size_t n, const void *data)
+{
+    hid_t ft = ms_h5_column_type(ct, en);
+    hid_t mt = ct == MS_F32 ? H5T_NATIVE_FLOAT : -1;
+    if (mt < 0) mt = ft; /* little-endian integers are native here */
+    ms_status_t st = write_col(g, name, ft, mt, n, data);
+    H5Tclose(ft);
+    return st;
+}
+
+/* Gather one field of an array of structs into a flat array. */
+#define GATHER(dst, arr, n, field)                               \
+    do {                                                         \
+        for (size_t i_ = 0; i_ < (n); i_++) (dst)[i_] = (arr)[i_].field; \
+    } while (0)
+
+static ms_status_t write_institutions(hid_t f, const ms_refs_t *r)
+{
+    size_t n = r->n_inst;
+    hid_t g = ms_h5_group_create(f, "institutions");
+    if (g < 0) return ms_error_set(MS_E_HDF5, "cannot create group institutions");
+    const char **s = malloc((n ? n : 1) * sizeof *s);
+    uint8_t *u8 = malloc(n ? n : 1);
+    int32_t *i32 = malloc((n ? n : 1) * sizeof *i32);
+    ms_status_t st = (s && u8 && i32) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    if (st == MS_OK) {
+        GATHER(s, r->inst, n, inst_code);
+        st = write_strings(g, "inst_code", n, s);
+    }
+    if (st == MS_OK) {
+        GATHER(s, r->inst, n, name);
+        st = write_strings(g, "name", n, s);
+    }
+    if (st == MS_OK) {
+        GATHER(u8, r->inst, n, kind);
+        st = write_typed(g, "kind", MS_U8, &ms_enum_kind, n, u8);
+    }
+    if (st == MS_OK) {
+        GATHER(u8, r->inst, n, level);
+        st = write_typed(g, "level", MS_U8, NULL, n, u8);
+    }
+    if (st == MS_OK) {
+        GATHER(u8, r->inst, n, ownership);
+        st = write_typed(g, "ownership", MS_U8, &ms_enum_ownership, n, u8);
+    }
+    if (st == MS_OK) {
+        GATHER(i32, r->inst, n, region);
+        st = write_typed(g, "region", MS_I32, NULL, n, i32);
+    }
+    if (st == MS_OK) {
+        GATHER(i32, r->inst, n, beds);
+        st = write_typed(g, "beds", MS_I32, NULL, n, i32);
+    }
+    free(s), free(u8), free(i32);
+    H5Gclose(g);
+    return st;
+}
+
+static ms_status_t write_groups(hid_t f, const ms_refs_t *r)
+{
+    size_t n = r->n_groups, m = n ? n : 1;
+    hid_t g = ms_h5_group_create(f, "groups");
+    if (g < 0) return ms_error_set(MS_E_HDF5, "cannot create group groups");
+    const char **s = malloc(m * sizeof *s);
+    char *mdc = malloc(m * 2);
+    uint8_t *u8 = malloc(m);
+    float *f32 = malloc(m * sizeof *f32);
+    int64_t *i64 = malloc(m * sizeof *i64);
+    ms_status_t st = (s && mdc && u8 && f32 && i64) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    if (st == MS_OK) {
+        GATHER(s, r->groups, n, group_code);
+        st = write_strings(g, "group_code", n, s);
+    }
+    if (st == MS_OK) {
+        GATHER(s, r->groups, n, family);
+        st = write_strings(g, "family", n, s);
+    }
+    if (st == MS_OK) {
+        GATHER(u8, r->groups, n, severity);
+        st = write_typed(g, "severity", MS_U8, NULL, n, u8);
+    }
+    if (st == MS_OK) {
+        GATHER(f32, r->groups, n, weight);
+        st = write_typed(g, "weight", MS_F32, NULL, n, f32);
+    }
+    if (st == MS_OK) {
+        for (size_t i = 0; i < n; i++) {
+            mdc[2 * i] = r->groups[i].mdc;
+            mdc[2 * i + 1] = '\0';
+            s[i] = &mdc[2 * i];
+        }
+        st = write_strings(g, "mdc", n, s);
+    }
+    if (st == MS_OK) {
+        GATHER(u8, r->groups, n, surgical);
+        st = write_typed(g, "surgical", MS_U8, NULL, n, u8);
+    }
+    if (st == MS_OK) {
+        GATHER(f32, r->groups, n, expected_los);
+        st = write_typed(g, "expected_los", MS_F32, NULL, n, f32);
+    }
+    if (st == MS_OK) {
+        GATHER(i64, r->groups, n, mean_cost);
+        st = write_typed(g, "mean_cost", MS_I64, NULL, n, i64);
+    }
+    free(s), free(mdc), free(u8), free(f32), free(i64);
+    H5Gclose(g);
+    return st;
+}
+
+static ms_status_t write_dict(hid_t f, const char *name, const ms_dict_t *d)
+{
+    return write_strings(f, name, d->count, (const char *const *)d->str);
+}
+
+static ms_status_t write_ref_file(const char *dir, const char *name, const ms_refs_t *r,
+                                  int which)
+{
+    char *path = ms_path_join(dir, name);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    size_t plen = strlen(path) + 32;
+    char *tmp = malloc(plen);
+    if (!tmp) {
+        free(path);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
+    ms_status_t st = MS_OK;
+    hid_t fapl = ms_h5_fapl();
+    errno = 0;
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) {
+        st = errno ? ms_error_errno(MS_E_IO, errno, "cannot create %s", tmp)
+                   : ms_error_set(MS_E_HDF5, "cannot create %s", tmp);
+    } else {
+        char sum[20];
+        hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
+        st = ms_h5_attr_write_i64(root, "schema_version", MS_SCHEMA_VERSION);
+        if (which == 0) {
+            snprintf(sum, sizeof sum, "%016" PRIx64, r->inst_checksum);
+            if (st == MS_OK) st = write_institutions(f, r);
+        } else {
+            snprintf(sum, sizeof sum, "%016" PRIx64, r->groups_checksum);
+            if (st == MS_OK) st = write_groups(f, r);
+            if (st == MS_OK) st = write_dict(f, "diagnoses", &r->diagnoses);
+            if (st == MS_OK) st = write_dict(f, "procedures", &r->procedures);
+            if (st == MS_OK) st = write_dict(f, "drugs", &r->drugs);
+        }
+        if (st == MS_OK) st = ms_h5_attr_write_str(root, "content_checksum", sum);
+        H5Gclose(root);
+        errno = 0;
+        if (H5Fclose(f) < 0 && st == MS_OK)
+            st = errno ? ms_error_errno(MS_E_IO, errno, "cannot write %s", tmp)
+                       : ms_error_set(MS_E_HDF5, "cannot write %s", tmp);
+    }
+    if (st == MS_OK) st = ms_fsync_path(tmp);
+    if (st == MS_OK) st = ms_rename(tmp, path);
+    if (st != MS_OK) {
+        unlink(tmp);
+        ms_error_wrap(st, "%s: ", path);
+    }
+    free(tmp);
+    free(path);
+    return st;
+}
+
+ms_status_t ms_refs_write(const ms_refs_t *r, const char *dir)
+{
+    MS_TRY(ms_h5_init());
+    MS_TRY(write_ref_file(dir, "institutions.h5", r, 0));
+    return write_ref_file(dir, "groups.h5", r, 1);
+}
+
+/* -------------------------------------------------------------- reading */
+
+/* Open dataset name under loc; its length must be n (or sets *n if *n == SIZE_MAX). */
+static hid_t open_col(hid_t loc, const char *name, size_t *n, ms_status_t *st)
+{
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0) {
+        *st = ms_error_set(MS_E_SCHEMA, "dataset %s is missing", name);
+        return -1;
+    }
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[1] = {0};
+    if (H5Sget_simple_extent_ndims(space) != 1) *st = ms_error_set(MS_E_SCHEMA, "%s is not 1-D", name);
+    else H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    if (*st == MS_OK && *n != SIZE_MAX && dims[0] != *n)
+        *st = ms_error_set(MS_E_SCHEMA, "%s has %llu rows, expected %zu", name,
+                           (unsigned long long)dims[0], *n);
+    if (*st != MS_OK) {
+        H5Dclose(d);
+        return -1;
+    }
+    *n = (size_t)dims[0];
+    return d;
+}
+
+static ms_status_t read_strings(hid_t loc, const char *name, size_t *n, char ***out)
+{
+    ms_status_t st = MS_OK;
+    *out = NULL;
+    hid_t d = open_col(loc, name, n, &st);
+    if (d < 0) return st;
+    hid_t t = vlen_str_type();
+    char **tmp = calloc(*n ? *n : 1, sizeof *tmp);
+    char **res = calloc(*n ? *n : 1, sizeof *res);
+    if (!tmp || !res) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    else if (*n && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)
+        st = ms_error_set(MS_E_CORRUPT, "cannot read %s", name);
+    for (size_t i = 0; st == MS_OK && i < *n; i++) {
+        res[i] = strdup(tmp[i] ? tmp[i] : "");
+        if (!res[i]) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    if (tmp && st == MS_OK && *n) {
+        hid_t space = H5Dget_space(d);
+        H5Dvlen_reclaim(t, space, H5P_DEFAULT, tmp);
+        H5Sclose(space);
+    }
+    free(tmp);
+    H5Tclose(t);
+    H5Dclose(d);
+    if (st != MS_OK) {
+        for (size_t i = 0; res && i < *n; i++) free(res[i]);
+        free(res);
+        return st;
+    }
+    *out = res;
+    return MS_OK;
+}
+
+static ms_status_t read_num(hid_t loc, const char *name, size_t n, hid_t mtype, void *out)
+{
+    ms_status_t st = MS_OK;
+    hid_t d = open_col(loc, name, &n, &st);
+    if (d < 0) return st;
+    hid_t ft = H5Dget_type(d);
+    H5T_class_t cls = H5Tget_class(ft);
+    H5Tclose(ft);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_ENUM)
+        st = ms_error_set(MS_E_SCHEMA, "%s is not numeric", name);
+    else if (n && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+        st = ms_error_set(MS_E_CORRUPT, "cannot read %s", name);
+    H5Dclose(d);
+    return st;
+}
+
+/* Enumerations are read as their integer values. */
+static ms_status_t read_u8(hid_t loc, const char *name, size_t n, uint8_t *out)
+{
+    ms_status_t st = MS_OK;
+    hid_t d = open_col(loc, name, &n, &st);
+    if (d < 0) return st;
+    hid_t ft = H5Dget_type(d);
+    if (H5Tget_size(ft) != 1 || (H5Tget_class(ft) != H5T_INTEGER && H5Tget_class(ft) != H5T_ENUM))
+        st = ms_error_set(MS_E_SCHEMA, "%s is not an 8-bit code", name);
+    H5Tclose(ft);
+    if (st == MS_OK && n) {
+        hid_t sp = H5Dget_space(d);
+        /* Read raw bytes: an enum converts to u8 only through its base type. */
+        hid_t dt = H5Dget_type(d);
+        hid_t mt = H5Tget_class(dt) == H5T_ENUM ? H5Tcopy(dt) : H5Tcopy(H5T_NATIVE_UINT8);
+        if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+            st = ms_error_set(MS_E_CORRUPT, "cannot read %s", name);
+        H5Tclose(mt);
+        H5Tclose(dt);
+        H5Sclose(sp);
+    }
+    H5Dclose(d);
+    return st;
+}
+
+#define SCATTER(arr, n, field, src)                                   \
+    do {                                                             \
+        for (size_t i_ = 0; i_ < (n); i_++) (arr)[i_].field = (src)[i_]; \
+    } while (0)
+
+static ms_status_t read_institutions(hid_t f, ms_refs_t *r)
+{
+    hid_t g = H5Gopen2(f, "institutions", H5P_DEFAULT);
+    if (g < 0) return ms_error_set(MS_E_SCHEMA, "group /institutions is missing");
+    size_t n = SIZE_MAX;
+    char **codes = NULL, **names = NULL;
+    ms_status_t st = read_strings(g, "inst_code", &n, &codes);
+    if (st == MS_OK) st = read_strings(g, "name", &n, &names);
+    size_t m = n == SIZE_MAX || n == 0 ? 1 : n;
+    uint8_t *u8 = malloc(m);
+    int32_t *i32 = malloc(m * sizeof *i32);
+    if (st == MS_OK) {
+        r->inst = calloc(m, sizeof *r->inst);
+        if (!r->inst || !u8 || !i32) st = ms_error_set(MS_E_NOMEM, "out of memory");
+        else r->n_inst = n;
+    }
+    if (st == MS_OK) {
+        for (size_t i = 0; i < n; i++) {
+            r->inst[i].inst_code = codes[i];
+            r->inst[i].name = names[i];
+        }
+        free(codes), free(names);
+        codes = names = NULL;
+        if ((st = read_u8(g, "kind", n, u8)) == MS_OK) SCATTER(r->inst, n, kind, u8);
+    }
+    if (st == MS_OK && (st = read_u8(g, "level", n, u8)) == MS_OK) SCATTER(r->inst, n, level, u8);
+    if (st == MS_OK && (st = read_u8(g, "ownership", n, u8)) == MS_OK) SCATTER(r->inst, n, ownership, u8);
+    if (st == MS_OK && (st = read_num(g, "region", n, H5T_NATIVE_INT32, i32)) == MS_OK)
+        SCATTER(r->inst, n, region, i32);
+    if (st == MS_OK && (st = read_num(g, "beds", n, H5T_NATIVE_INT32, i32)) == MS_OK)
+        SCATTER(r->inst, n, beds, i32);
+    for (size_t i = 0; codes && i < n; i++) free(codes[i]);
+    for (size_t i = 0; names && i < n; i++) free(names[i]);
+    free(codes), free(names), free(u8), free(i32);
+    H5Gclose(g);
+    return st;
+}
+
+static ms_status_t read_groups(hid_t f, ms_refs_t *r)
+{
+    hid_t g = H5Gopen2(f, "groups", H5P_DEFAULT);
+    if (g < 0) return ms_error_set(MS_E_SCHEMA, "group /groups is missing");
+    size_t n = SIZE_MAX;
+    char **codes = NULL, **fam = NULL, **mdc = NULL;
+    ms_status_t st = read_strings(g, "group_code", &n, &codes);
+    if (st == MS_OK) st = read_strings(g, "family", &n, &fam);
+    if (st == MS_OK) st = read_strings(g, "mdc", &n, &mdc);
+    size_t m = n == SIZE_MAX || n == 0 ? 1 : n;
+    uint8_t *u8 = malloc(m);
+    float *f32 = malloc(m * sizeof *f32);
+    int64_t *i64 = malloc(m * sizeof *i64);
+    if (st == MS_OK) {
+        r->groups = calloc(m, sizeof *r->groups);
+        if (!r->groups || !u8 || !f32 || !i64) st = ms_error_set(MS_E_NOMEM, "out of memory");
+        else r->n_groups = n;
+    }
+    if (st == MS_OK) {
+        for (size_t i = 0; i < n; i++) {
+            r->groups[i].group_code = codes[i];
+            r->groups[i].family = fam[i];
+            r->groups[i].mdc = mdc[i][0];
+            free(mdc[i]);
+        }
+        free(codes), free(fam), free(mdc);
+        codes = fam = mdc = NULL;
+        if ((st = read_u8(g, "severity", n, u8)) == MS_OK) SCATTER(r->groups, n, severity, u8);
+    }
+    if (st == MS_OK && (st = read_num(g, "weight", n, H5T_NATIVE_FLOAT, f32)) == MS_OK)
+        SCATTER(r->groups, n, weight, f32);
+    if (st == MS_OK && (st = read_u8(g, "surgical", n, u8)) == MS_OK) SCATTER(r->groups, n, surgical, u8);
+    if (st == MS_OK && (st = read_num(g, "expected_los", n, H5T_NATIVE_FLOAT, f32)) == MS_OK)
+        SCATTER(r->groups, n, expected_los, f32);
+    if (st == MS_OK && (st = read_num(g, "mean_cost", n, H5T_NATIVE_INT64, i64)) == MS_OK)
+        SCATTER(r->groups, n, mean_cost, i64);
+    for (size_t i = 0; codes && i < n; i++) free(codes[i]);
+    for (size_t i = 0; fam && i < n; i++) free(fam[i]);
+    for (size_t i = 0; mdc && i < n; i++) free(mdc[i]);
+    free(codes), free(fam), free(mdc), free(u8), free(f32), free(i64);
+    H5Gclose(g);
+    return st;
+}
+
+static ms_status_t read_dict(hid_t f, const char *name, ms_dict_t *d)
+{
+    size_t n = SIZE_MAX;
+    MS_TRY(read_strings(f, name, &n, &d->str));
+    d->count = n;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(d->str[i - 1], d->str[i]) >= 0)
+            return ms_error_set(MS_E_CORRUPT, "dictionary %s is not sorted at entry %zu", name, i);
+    return MS_OK;
+}
+
+static ms_status_t read_ref_file(const char *dir, const char *name, ms_refs_t *r, int which,
+                                 uint64_t *stored)
+{
+    char *path = ms_path_join(dir, name);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = MS_OK;
+    hid_t f = -1;
+    if (!ms_path_exists(path)) st = ms_error_set(MS_E_IO, "file is missing");
+    else if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        st = ms_error_set(MS_E_CORRUPT, "not a readable HDF5 file (truncated or damaged)");
+    if (st == MS_OK) {
+        char sum[32];
+        int64_t ver = 0;
+        hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
+        st = ms_h5_attr_read_i64(root, "schema_version", &ver);
+        if (st == MS_OK && ver != MS_SCHEMA_VERSION)
+            st = ms_error_set(MS_E_SCHEMA, "schema version %lld, this medsweep reads %d",
+                              (long long)ver, MS_SCHEMA_VERSION);
+        if (st == MS_OK) st = ms_h5_attr_read_str(root, "content_checksum", sum, sizeof sum);
+        if (st == MS_OK) *stored = strtoull(sum, NULL, 16);
+        H5Gclose(root);
+    }
+    if (st == MS_OK && which == 0) st = read_institutions(f, r);
+    if (st == MS_OK && which == 1) st = read_groups(f, r);
+    if (st == MS_OK && which == 1) st = read_dict(f, "diagnoses", &r->diagnoses);
+    if (st == MS_OK && which == 1) st = read_dict(f, "procedures", &r->procedures);
+    if (st == MS_OK && which == 1) st = read_dict(f, "drugs", &r->drugs);
+    if (f >= 0) H5Fclose(f);
+    if (st != MS_OK) ms_error_wrap(st, "%s: ", path);
+    free(path);
+    return st;
+}
+
+ms_status_t ms_refs_read(const char *dir, ms_refs_t *r)
+{
+    memset(r, 0, sizeof *r);
+    MS_TRY(ms_h5_init());
+    uint64_t si = 0, sg = 0;
+    ms_status_t st = read_ref_file(dir, "institutions.h5", r, 0, &si);
+    if (st == MS_OK) st = read_ref_file(dir, "groups.h5", r, 1, &sg);
+    if (st == MS_OK) {
+        ms_refs_compute_checksums(r, &r->inst_checksum, &r->groups_checksum);
+        if (r->inst_checksum != si)
+            st = ms_error_set(MS_E_CORRUPT, "%s/institutions.h5: content does not match its checksum", dir);
+        else if (r->groups_checksum != sg)
+            st = ms_error_set(MS_E_CORRUPT, "%s/groups.h5: content does not match its checksum", dir);
+    }
+    if (st != MS_OK) ms_refs_free(r);
+    return st;
+}
+
+void ms_refs_free(ms_refs_t *r)
+{
+    for (size_t i = 0; i < r->n_inst; i++) {
+        free(r->inst[i].inst_code);
+        free(r->inst[i].name);
+    }
+    free(r->inst);
+    for (size_t i = 0; i < r->n_groups; i++) {
+        free(r->groups[i].group_code);
+        free(r->groups[i].family);
+    }
+    free(r->groups);
+    ms_dict_free(&r->diagnoses);
+    ms_dict_free(&r->procedures);
+    ms_dict_free(&r->drugs);
+    memset(r, 0, sizeof *r);
+}

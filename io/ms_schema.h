@@ -1,0 +1,158 @@
+/*
+ * ms_schema.h - the data contract (shared/spec/DATA.md) as code.
+ *
+ * One X-macro per table lists its columns in file order: name, storage type,
+ * C type and, for enumerated columns, the enum definition.  From it come the
+ * row structs used by import (spill, sort, write), the column descriptors
+ * used by the HDF5 writer and reader, and the CSV header names.  Changing the
+ * schema means changing these lists and MS_SCHEMA_VERSION, nothing else.
+ *
+ * Encodings (see docs/schema.md):
+ *   - inst_code, group_code, diag_main, proc_main, drug_code: int32 ids into
+ *     the dictionaries of the reference files (institutions.h5, groups.h5);
+ *     -1 means "none" where the column may be empty.
+ *   - enumerated text columns: uint8 with an HDF5 enum type.
+ *   - dates: int32 days since 1970-01-01.  money: int64 fen.
+ *   - trace_code (20 digits, more than 64 bits): two uint64 columns,
+ *     trace_hi = first 10 digits, trace_lo = last 10 digits.
+ */
+#ifndef MS_SCHEMA_H
+#define MS_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_SCHEMA_VERSION 1
+#define MS_MAX_COLUMNS 32
+
+/* Storage types of a column. */
+typedef enum { MS_U8, MS_I32, MS_U32, MS_I64, MS_U64, MS_F32 } ms_ctype_t;
+
+size_t ms_ctype_size(ms_ctype_t t);
+
+/* An enumerated text column: value i is names[i]. */
+typedef struct {
+    const char *name;  /* HDF5 enum type name, e.g. "visit_type" */
+    int count;
+    const char *const *names;
+} ms_enum_t;
+
+extern const ms_enum_t ms_enum_visit_type; /* outpatient inpatient pharmacy */
+extern const ms_enum_t ms_enum_sex;        /* M F */
+extern const ms_enum_t ms_enum_dept;       /* IM SUR ... OTH */
+extern const ms_enum_t ms_enum_pay_scheme; /* ffs drg dip */
+extern const ms_enum_t ms_enum_kind;       /* general specialty primary clinic pharmacy */
+extern const ms_enum_t ms_enum_ownership;  /* public private */
+
+enum { MS_VISIT_OUTPATIENT, MS_VISIT_INPATIENT, MS_VISIT_PHARMACY };
+enum { MS_SEX_M, MS_SEX_F };
+enum { MS_PAY_FFS, MS_PAY_DRG, MS_PAY_DIP };
+enum { MS_KIND_GENERAL, MS_KIND_SPECIALTY, MS_KIND_PRIMARY, MS_KIND_CLINIC, MS_KIND_PHARMACY };
+enum { MS_OWN_PUBLIC, MS_OWN_PRIVATE };
+enum {
+    MS_DEPT_IM, MS_DEPT_SUR, MS_DEPT_ORT, MS_DEPT_ONC, MS_DEPT_OPH, MS_DEPT_DEN, MS_DEPT_NEU,
+    MS_DEPT_CAR, MS_DEPT_NEP, MS_DEPT_OBS, MS_DEPT_PED, MS_DEPT_REH, MS_DEPT_GER, MS_DEPT_OTH
+};
+
+/* Returns the index of text (len bytes) in e, or -1. */
+int ms_enum_find(const ms_enum_t *e, const char *text, size_t len);
+
+/* X(name, storage type, C type, enum or NULL).  File order = this order. */
+#define MS_SETTLEMENT_COLUMNS(X)                                 \
+    X(settle_id, MS_U64, uint64_t, NULL)                         \
+    X(person_id, MS_U64, uint64_t, NULL)                         \
+    X(inst_code, MS_I32, int32_t, NULL)                          \
+    X(visit_type, MS_U8, uint8_t, &ms_enum_visit_type)           \
+    X(admit_date, MS_I32, int32_t, NULL)                         \
+    X(discharge_date, MS_I32, int32_t, NULL)                     \
+    X(settle_date, MS_I32, int32_t, NULL)                        \
+    X(age, MS_U8, uint8_t, NULL)                                 \
+    X(sex, MS_U8, uint8_t, &ms_enum_sex)                         \
+    X(person_region, MS_I32, int32_t, NULL)                      \
+    X(dept, MS_U8, uint8_t, &ms_enum_dept)                       \
+    X(doctor_id, MS_U32, uint32_t, NULL)                         \
+    X(diag_main, MS_I32, int32_t, NULL)                          \
+    X(n_diag, MS_U8, uint8_t, NULL)                              \
+    X(proc_main, MS_I32, int32_t, NULL)                          \
+    X(pay_scheme, MS_U8, uint8_t, &ms_enum_pay_scheme)           \
+    X(group_code, MS_I32, int32_t, NULL)                         \
+    X(total, MS_I64, int64_t, NULL)                              \
+    X(fund_pay, MS_I64, int64_t, NULL)                           \
+    X(self_pay, MS_I64, int64_t, NULL)                           \
+    X(drug, MS_I64, int64_t, NULL)                               \
+    X(exam, MS_I64, int64_t, NULL)                               \
+    X(lab, MS_I64, int64_t, NULL)                                \
+    X(consumable, MS_I64, int64_t, NULL)                         \
+    X(treatment, MS_I64, int64_t, NULL)                          \
+    X(surgery, MS_I64, int64_t, NULL)                            \
+    X(bed, MS_I64, int64_t, NULL)                                \
+    X(nursing, MS_I64, int64_t, NULL)                            \
+    X(other, MS_I64, int64_t, NULL)
+
+#define MS_DRUG_ITEM_COLUMNS(X)                                  \
+    X(settle_id, MS_U64, uint64_t, NULL)                         \
+    X(person_id, MS_U64, uint64_t, NULL)                         \
+    X(inst_code, MS_I32, int32_t, NULL)                          \
+    X(date, MS_I32, int32_t, NULL)                               \
+    X(drug_code, MS_I32, int32_t, NULL)                          \
+    X(trace_hi, MS_U64, uint64_t, NULL)                          \
+    X(trace_lo, MS_U64, uint64_t, NULL)                          \
+    X(qty, MS_U32, uint32_t, NULL)                               \
+    X(amount, MS_I64, int64_t, NULL)
+
+/* The nine cost categories of a settlement, in column order. */
+#define MS_N_COST_CATEGORIES 9
+
+#define MS_X_FIELD(name, st, ctype, en) ctype name;
+
+/* One settlement, decoded (ids, days, fen). */
+typedef struct { MS_SETTLEMENT_COLUMNS(MS_X_FIELD) } ms_settlement_t;
+/* One drug line item, decoded. */
+typedef struct { MS_DRUG_ITEM_COLUMNS(MS_X_FIELD) } ms_drug_item_t;
+
+/* Column indices: MS_SC_settle_id, ..., MS_SC_COUNT and MS_DC_... */
+#define MS_X_SC(name, st, ctype, en) MS_SC_##name,
+#define MS_X_DC(name, st, ctype, en) MS_DC_##name,
+enum { MS_SETTLEMENT_COLUMNS(MS_X_SC) MS_SC_COUNT };
+enum { MS_DRUG_ITEM_COLUMNS(MS_X_DC) MS_DC_COUNT };
+
+typedef struct {
+    const char *name;
+    ms_ctype_t type;
+    size_t offset;           /* offset of the field in the row struct */
+    const ms_enum_t *enumdef; /* NULL unless an enumerated text column */
+} ms_column_t;
+
+typedef enum { MS_TABLE_SETTLEMENTS, MS_TABLE_DRUG_ITEMS, MS_TABLE_COUNT } ms_table_id_t;
+
+typedef struct {
+    ms_table_id_t id;
+    const char *name;        /* "settlements", the group and directory name */
+    const char *csv_name;    /* "settlements.csv" */
+    int ncols;
+    const ms_column_t *cols;
+    size_t row_size;         /* sizeof the row struct */
+    int date_col;            /* the column holding the row's date range (min/max) */
+} ms_table_t;
+
+const ms_table_t *ms_table(ms_table_id_t id);
+/* Column index by name, or -1. */
+int ms_table_column(const ms_table_t *t, const char *name);
+
+/* Partition of a person: xxh64 of person_id as 8 little-endian bytes,
+ * seed 0, modulo nparts.  Fixed forever: the name goes into every file. */
+#define MS_HASH_NAME "xxh64(person_id as 8 little-endian bytes, seed 0) mod partition_count"
+uint32_t ms_person_partition(uint64_t person_id, uint32_t nparts);
+
+/* Dates: days since 1970-01-01 <-> ISO YYYY-MM-DD.  Valid years 1900..2199. */
+int ms_date_parse(const char *s, size_t len, int32_t *days);  /* 0 ok, -1 bad */
+void ms_date_format(int32_t days, char out[11]);                /* NUL-terminated */
+
+/* Money: yuan text (digits, optional '.' and at most two decimals) <-> fen.
+ * Returns 0 ok, or a negative code: see ms_money_error(). */
+int ms_money_parse(const char *s, size_t len, int64_t *fen);
+const char *ms_money_error(int code);
+/* Writes "123.45" (always two decimals); returns length.  out >= 24 bytes. */
+int ms_money_format(int64_t fen, char *out);
+
+#endif
