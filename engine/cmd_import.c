@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ms_cli.h"
+#include "ms_fs.h"
 #include "ms_import.h"
 
 static const char import_help[] =
@@ -79,10 +80,11 @@ int ms_cmd_import(int argc, char **argv)
     ms_status_t st = ms_import(argv[optind], argv[optind + 1], &o, &res);
     if (st != MS_OK) return ms_cli_fail("import", st);
     printf("imported %llu institutions, %llu groups, %llu settlements, %llu drug items into "
-           "%u partitions in %.1f s\n",
+           "%u partitions in %.1f s (%.2f M settlements/s, peak memory %.0f MiB)\n",
            (unsigned long long)res.institutions, (unsigned long long)res.groups,
            (unsigned long long)res.settlements, (unsigned long long)res.drug_items,
-           res.partitions, res.seconds);
+           res.partitions, res.seconds, res.seconds > 0 ? (double)res.settlements / res.seconds / 1e6 : 0.0,
+           (double)ms_peak_rss() / 1048576.0);
     if (o.skip_bad)
         printf("rejected %llu bad rows%s\n", (unsigned long long)res.rejected,
                res.rejected ? " (see rejected.csv in the dataset directory)" : "");

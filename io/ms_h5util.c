@@ -10,18 +10,27 @@ static ms_status_t init_status = MS_OK;
 
 static void h5_init_once(void)
 {
+    /* Files are always closed by us; HDF5's own exit handler would crash on
+     * a file whose close failed (a full disk).  Must precede H5open. */
+    H5dont_atexit();
     if (H5open() < 0) {
         init_status = MS_E_HDF5;
         return;
     }
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     init_status = ms_codec_register_h5_filter();
 }
 
 ms_status_t ms_h5_init(void)
 {
+    /* HDF5's error stacks are per thread in a thread-safe build: automatic
+     * printing must be switched off in every thread that calls HDF5. */
+    static _Thread_local int thread_ready;
     pthread_once(&init_once, h5_init_once);
     if (init_status != MS_OK) return ms_error_set(init_status, "cannot initialise HDF5");
+    if (!thread_ready) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        thread_ready = 1;
+    }
     return MS_OK;
 }
 

@@ -393,6 +393,7 @@ static ms_status_t read_raw(const ms_part_t *p, int c, size_t k, ms_read_mode_t 
 {
     const chunk_loc_t *loc = &p->loc[(size_t)c * p->nchunks + k];
     if (mode == MS_READ_H5) {
+        MS_TRY(ms_h5_init()); /* this thread's HDF5 error printing off */
         hsize_t off[1] = {(hsize_t)k * p->info.chunk_rows};
         uint32_t mask = 0;
         if (H5Dread_chunk(p->dset[c], H5P_DEFAULT, off, &mask, buf) < 0)

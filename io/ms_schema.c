@@ -1,5 +1,7 @@
 #include "ms_schema.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -206,4 +208,13 @@ int ms_money_format(int64_t fen, char *out)
     out[o++] = (char)('0' + cents % 10);
     out[o] = '\0';
     return o;
+}
+
+int ms_decimal_format(float v, char *out)
+{
+    for (int prec = 0; prec <= 9; prec++) {
+        int n = snprintf(out, 48, "%.*f", prec, (double)v);
+        if (n > 0 && n < 48 && strtof(out, NULL) == v) return n;
+    }
+    return snprintf(out, 48, "%.9g", (double)v);
 }

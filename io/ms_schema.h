@@ -155,4 +155,9 @@ const char *ms_money_error(int code);
 /* Writes "123.45" (always two decimals); returns length.  out >= 24 bytes. */
 int ms_money_format(int64_t fen, char *out);
 
+/* The canonical text of a float32 decimal (weight, expected_los): the
+ * shortest fixed-point form that reads back as the same float ("10", "1.25",
+ * "0.9"); returns its length.  out >= 48 bytes. */
+int ms_decimal_format(float v, char *out);
+
 #endif

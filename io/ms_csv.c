@@ -1,0 +1,417 @@
+/*
+ * ms_csv.c - pull-style CSV records over libcsv's push parser.
+ *
+ * libcsv calls back once per field and once per end of record while it
+ * consumes a buffer.  We feed it the file in 1 MiB blocks and queue the
+ * completed records (their fields copied, NUL-terminated, into one arena);
+ * ms_csv_next pops from the queue and parses the next block only when the
+ * queue is empty, so the arena holds about one block of data and is reused.
+ *
+ * Line numbers: the parser runs with CSV_REPALL_NL, so every line feed
+ * outside a quoted field ends a record or is reported as an empty row; line
+ * feeds inside quoted fields are counted from the field text.  A record
+ * starts on the line after the previous record's last line feed.  CRLF ends
+ * a record at the CR; the LF then arrives as an empty row and only advances
+ * the line.  Empty lines are skipped, as libcsv does by default.
+ *
+ * Spaces are data (RFC 4180): libcsv's default trimming of blanks around
+ * unquoted fields is switched off, so what is read is what is written back.
+ */
+#include "ms_csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+#include "ms_import_internal.h"
+
+#define CSV_BLOCK (1u << 20)
+#define CSV_MAX_HEADER_FIELDS 1024
+#define CSV_MAX_FIELD_BYTES ((size_t)64 << 20)
+#define CSV_REASON_MAX 256
+
+typedef struct {
+    size_t off, len; /* into the arena */
+} csv_span_t;
+
+typedef struct {
+    uint64_t line;  /* where the record starts */
+    size_t first;   /* index of its first stored field */
+    size_t nfields; /* fields seen (may exceed those stored) */
+} csv_rec_t;
+
+struct ms_csv {
+    char *path;
+    const char *name; /* base name inside path */
+    int fd;
+    uint64_t size, consumed;
+    struct csv_parser parser;
+    unsigned char *block;
+    int eof;
+
+    int ncols;
+    int *map;         /* caller column i -> field index in the file */
+    ms_field_t *out;  /* the fields of the current record, caller order */
+    size_t max_store; /* fields kept per record (more are only counted) */
+
+    char *arena;
+    size_t arena_len, arena_cap;
+    csv_span_t *spans;
+    size_t nspans, spans_cap;
+    csv_rec_t *recs;
+    size_t nrecs, recs_cap, rec_next;
+
+    /* the record libcsv is in the middle of */
+    size_t cur_first, cur_n;
+    uint64_t cur_line, cur_lf;
+    int cb_failed; /* allocation failure or NUL byte inside a callback */
+    int nul_seen;
+
+    ms_status_t sticky; /* once the parser is broken every call fails */
+    uint64_t sticky_line;
+    char reason[CSV_REASON_MAX];
+};
+
+static int csv_no_space(unsigned char ch)
+{
+    (void)ch;
+    return 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Field callback: copy the text into the arena (kept NUL-terminated). */
+static void csv_on_field(void *s, size_t len, void *data)
+{
+    ms_csv_t *c = data;
+    const char *t = s;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] == '\n')
+            c->cur_lf++;
+        else if (t[i] == '\0')
+            c->nul_seen = 1;
+    }
+    c->cur_n++;
+    if (c->cur_n > c->max_store) return;
+    if (grow((void **)&c->arena, &c->arena_cap, c->arena_len + len + 1, 1) ||
+        grow((void **)&c->spans, &c->spans_cap, c->nspans + 1, sizeof *c->spans)) {
+        c->cb_failed = 1;
+        return;
+    }
+    memcpy(c->arena + c->arena_len, t, len);
+    c->arena[c->arena_len + len] = '\0';
+    c->spans[c->nspans++] = (csv_span_t){c->arena_len, len};
+    c->arena_len += len + 1;
+}
+
+/* End-of-record callback (also called for bare line ends: CSV_REPALL_NL). */
+static void csv_on_record(int ch, void *data)
+{
+    ms_csv_t *c = data;
+    if (c->cur_n > 0) {
+        if (grow((void **)&c->recs, &c->recs_cap, c->nrecs + 1, sizeof *c->recs)) {
+            c->cb_failed = 1;
+            return;
+        }
+        c->recs[c->nrecs++] = (csv_rec_t){c->cur_line, c->cur_first, c->cur_n};
+        c->cur_line += c->cur_lf;
+    }
+    if (ch == '\n') c->cur_line++;
+    c->cur_first = c->nspans;
+    c->cur_n = 0;
+    c->cur_lf = 0;
+}
+
+/* Drop consumed records; keep the fields of the record still being parsed. */
+static void csv_compact(ms_csv_t *c)
+{
+    size_t keep = c->nspans - c->cur_first;
+    size_t off0 = keep ? c->spans[c->cur_first].off : c->arena_len;
+    if (off0 > 0) memmove(c->arena, c->arena + off0, c->arena_len - off0);
+    c->arena_len -= off0;
+    for (size_t i = 0; i < keep; i++) {
+        c->spans[i] = c->spans[c->cur_first + i];
+        c->spans[i].off -= off0;
+    }
+    c->nspans = keep;
+    c->cur_first = 0;
+    c->nrecs = c->rec_next = 0;
+}
+
+/* Remember a non-input failure (memory, I/O) so that later calls repeat it. */
+static ms_status_t csv_sticky(ms_csv_t *c, ms_status_t st)
+{
+    snprintf(c->reason, sizeof c->reason, "%s", ms_error_detail());
+    c->sticky = st;
+    c->sticky_line = c->cur_line;
+    return st;
+}
+
+static ms_status_t csv_fail(ms_csv_t *c, ms_status_t st, uint64_t line, const char *reason)
+{
+    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    c->sticky = st;
+    c->sticky_line = line;
+    return ms_error_set(st, "%s line %llu: %s", c->name, (unsigned long long)line, reason);
+}
+
+/* The line of the character where libcsv stopped: the current record's
+ * start plus the line feeds already inside it (stored fields and the field
+ * libcsv is still holding). */
+static uint64_t csv_error_line(const ms_csv_t *c)
+{
+    uint64_t line = c->cur_line + c->cur_lf;
+    for (size_t i = 0; i < c->parser.entry_pos; i++)
+        if (c->parser.entry_buf[i] == '\n') line++;
+    return line;
+}
+
+static ms_status_t csv_check_parser(ms_csv_t *c, int failed_parse, int fini)
+{
+    if (c->cb_failed) return csv_sticky(c, ms_error_set(MS_E_NOMEM, "out of memory while reading"));
+    if (c->nul_seen) return csv_fail(c, MS_E_INPUT, csv_error_line(c), "NUL byte in a field");
+    if (failed_parse) {
+        int err = csv_error(&c->parser);
+        if (err == CSV_ENOMEM || err == CSV_ETOOBIG)
+            return csv_sticky(c, ms_error_set(MS_E_NOMEM, "out of memory while reading"));
+        if (fini)
+            return csv_fail(c, MS_E_INPUT, c->cur_line,
+                            "malformed CSV: a quoted field in this record is never closed");
+        return csv_fail(c, MS_E_INPUT, csv_error_line(c),
+                        "malformed CSV: stray or unescaped quote");
+    }
+    if (c->parser.entry_pos > CSV_MAX_FIELD_BYTES)
+        return csv_fail(c, MS_E_INPUT, c->cur_line, "field longer than 64 MiB (unclosed quote?)");
+    return MS_OK;
+}
+
+static ms_status_t csv_read_block(ms_csv_t *c, size_t *got)
+{
+    size_t n = 0;
+    while (n < CSV_BLOCK) {
+        ssize_t r = read(c->fd, c->block + n, CSV_BLOCK - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return csv_sticky(c, ms_error_errno(MS_E_IO, errno, "cannot read %s", c->path));
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    *got = n;
+    return MS_OK;
+}
+
+/* Parse one more block (or finish at end of file) into the queue. */
+static ms_status_t csv_refill(ms_csv_t *c)
+{
+    size_t n = 0, skip = 0;
+    csv_compact(c);
+    MS_TRY(csv_read_block(c, &n));
+    if (n == 0) {
+        c->eof = 1;
+        int rc = csv_fini(&c->parser, csv_on_field, csv_on_record, c);
+        return csv_check_parser(c, rc != 0, 1);
+    }
+    /* A UTF-8 byte order mark is not part of the first column's name. */
+    if (c->consumed == 0 && n >= 3 && memcmp(c->block, "\xEF\xBB\xBF", 3) == 0) skip = 3;
+    c->consumed += n;
+    size_t done = csv_parse(&c->parser, c->block + skip, n - skip, csv_on_field, csv_on_record, c);
+    return csv_check_parser(c, done != n - skip, 0);
+}
+
+/* Pop the next queued record; *rec = NULL at end of file. */
+static ms_status_t csv_pop(ms_csv_t *c, const csv_rec_t **rec)
+{
+    while (c->rec_next == c->nrecs) {
+        if (c->eof) {
+            *rec = NULL;
+            return MS_OK;
+        }
+        MS_TRY(csv_refill(c));
+    }
+    *rec = &c->recs[c->rec_next++];
+    return MS_OK;
+}
+
+static int csv_list_expected(const char *const *columns, int ncolumns, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < ncolumns && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", columns[i]);
+    return 0;
+}
+
+static ms_status_t csv_header_error(ms_csv_t *c, const char *const *columns, int ncolumns,
+                                    const char *what, const char *col)
+{
+    char expected[768];
+    csv_list_expected(columns, ncolumns, expected, sizeof expected);
+    return ms_error_set(MS_E_SCHEMA, "%s: %s '%s' (expected columns: %s)", c->name, what, col,
+                        expected);
+}
+
+/* Map the header onto the caller's columns. */
+static ms_status_t csv_read_header(ms_csv_t *c, const char *const *columns, int ncolumns)
+{
+    const csv_rec_t *rec;
+    MS_TRY(csv_pop(c, &rec));
+    if (!rec) {
+        char expected[768];
+        csv_list_expected(columns, ncolumns, expected, sizeof expected);
+        return ms_error_set(MS_E_SCHEMA, "%s: empty file, expected a header with columns: %s",
+                            c->name, expected);
+    }
+    if (rec->nfields > c->max_store)
+        return ms_error_set(MS_E_SCHEMA, "%s: header has %zu columns, more than %zu", c->name,
+                            rec->nfields, c->max_store);
+    for (int i = 0; i < ncolumns; i++) c->map[i] = -1;
+    for (size_t f = 0; f < rec->nfields; f++) {
+        const char *name = c->arena + c->spans[rec->first + f].off;
+        int k = 0;
+        while (k < ncolumns && strcmp(columns[k], name) != 0) k++;
+        if (k == ncolumns) return csv_header_error(c, columns, ncolumns, "unknown column", name);
+        if (c->map[k] >= 0) return csv_header_error(c, columns, ncolumns, "repeated column", name);
+        c->map[k] = (int)f;
+    }
+    for (int k = 0; k < ncolumns; k++)
+        if (c->map[k] < 0)
+            return csv_header_error(c, columns, ncolumns, "missing column", columns[k]);
+    c->max_store = (size_t)ncolumns;
+    return MS_OK;
+}
+
+static ms_status_t csv_alloc(ms_csv_t *c, const char *path, int ncolumns)
+{
+    c->fd = -1;
+    c->path = strdup(path);
+    c->block = malloc(CSV_BLOCK);
+    c->map = calloc((size_t)ncolumns, sizeof *c->map);
+    c->out = calloc((size_t)ncolumns, sizeof *c->out);
+    if (!c->path || !c->block || !c->map || !c->out)
+        return ms_error_set(MS_E_NOMEM, "out of memory opening %s", path);
+    const char *slash = strrchr(c->path, '/');
+    c->name = slash ? slash + 1 : c->path;
+    c->ncols = ncolumns;
+    c->max_store = CSV_MAX_HEADER_FIELDS;
+    c->cur_line = 1;
+    if (csv_init(&c->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_REPALL_NL) != 0)
+        return ms_error_set(MS_E_NOMEM, "cannot initialise the CSV parser");
+    csv_set_space_func(&c->parser, csv_no_space);
+    /* Grow libcsv's field buffer in large steps: fields can be long. */
+    csv_set_blk_size(&c->parser, 4096);
+    return MS_OK;
+}
+
+ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out)
+{
+    *out = NULL;
+    if (ncolumns <= 0 || ncolumns > CSV_MAX_HEADER_FIELDS)
+        return ms_error_set(MS_E_USAGE, "ms_csv_open: bad column count %d", ncolumns);
+    ms_csv_t *c = calloc(1, sizeof *c);
+    if (!c) return ms_error_set(MS_E_NOMEM, "out of memory opening %s", path);
+    ms_status_t st = csv_alloc(c, path, ncolumns);
+    if (st == MS_OK) {
+        c->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (c->fd < 0) st = ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    }
+    if (st == MS_OK) {
+        struct stat sb;
+        if (fstat(c->fd, &sb) == 0) c->size = (uint64_t)sb.st_size;
+        (void)posix_fadvise(c->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        st = csv_read_header(c, columns, ncolumns);
+    }
+    if (st != MS_OK) {
+        ms_csv_close(c);
+        return st;
+    }
+    *out = c;
+    return MS_OK;
+}
+
+ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line)
+{
+    *fields = NULL;
+    if (c->sticky != MS_OK) {
+        *line = c->sticky_line;
+        return ms_error_set(c->sticky, "%s line %llu: %s", c->name,
+                            (unsigned long long)c->sticky_line, c->reason);
+    }
+    const csv_rec_t *rec;
+    ms_status_t st = csv_pop(c, &rec);
+    if (st != MS_OK) {
+        *line = c->sticky_line;
+        return st;
+    }
+    if (!rec) return MS_OK;
+    *line = rec->line;
+    if (rec->nfields != (size_t)c->ncols) {
+        /* Recoverable: the record is consumed, the next call goes on. */
+        snprintf(c->reason, sizeof c->reason, "%zu fields, expected %d", rec->nfields, c->ncols);
+        return ms_error_set(MS_E_INPUT, "%s line %llu: %s", c->name, (unsigned long long)rec->line,
+                            c->reason);
+    }
+    for (int i = 0; i < c->ncols; i++) {
+        const csv_span_t *sp = &c->spans[rec->first + (size_t)c->map[i]];
+        c->out[i].s = c->arena + sp->off;
+        c->out[i].len = sp->len;
+    }
+    *fields = c->out;
+    return MS_OK;
+}
+
+int ms_csv_can_continue(const ms_csv_t *c) { return c->sticky == MS_OK; }
+
+const char *ms_csv_error_reason(const ms_csv_t *c) { return c->reason; }
+
+const char *ms_csv_name(const ms_csv_t *c) { return c->name; }
+
+uint64_t ms_csv_bytes_read(const ms_csv_t *c) { return c->consumed; }
+
+uint64_t ms_csv_file_size(const ms_csv_t *c) { return c->size; }
+
+const char *ms_csv_path(const ms_csv_t *c) { return c->path; }
+
+void ms_csv_close(ms_csv_t *c)
+{
+    if (!c) return;
+    if (c->fd >= 0) close(c->fd);
+    csv_free(&c->parser);
+    free(c->path);
+    free(c->block);
+    free(c->map);
+    free(c->out);
+    free(c->arena);
+    free(c->spans);
+    free(c->recs);
+    free(c);
+}
+
+void ms_csv_write_field(FILE *fp, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && s[i] != ',' && s[i] != '"' && s[i] != '\n' && s[i] != '\r') i++;
+    if (i == len) {
+        fwrite(s, 1, len, fp);
+        return;
+    }
+    putc('"', fp);
+    for (i = 0; i < len; i++) {
+        if (s[i] == '"') putc('"', fp);
+        putc(s[i], fp);
+    }
+    putc('"', fp);
+}

@@ -1,0 +1,436 @@
+/*
+ * ms_export.c - a dataset back to canonical CSV (medsweep export).
+ *
+ * The inverse of ms_import: reference files become institutions.csv and
+ * groups.csv (sorted by code), partitions are read in order with the column
+ * reader and every id, day count and fen amount is turned back into the
+ * exact text that import accepted.  Canonical form: header in schema order,
+ * LF line ends, quoting only where RFC 4180 needs it, money with two
+ * decimals, ISO dates, enum names, empty fields for "none" (-1), float
+ * columns with the shortest %g that reads back to the same float.  So
+ * CSV -> import -> export reproduces canonical CSV byte for byte (settlement
+ * rows in partition order, a permutation of the input's).
+ *
+ * Each file is written whole or not at all (ms_afile_*).
+ */
+#include "ms_import.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_csv.h"
+#include "ms_dataset.h"
+#include "ms_fs.h"
+#include "ms_part.h"
+#include "ms_reader.h"
+#include "ms_refs.h"
+#include "ms_schema.h"
+
+#define LINE_CAP 8192
+#define BATCH_ROWS 65536
+#define FILE_BUFFER (1u << 20)
+
+/* A row is assembled here and written with one fwrite. */
+typedef struct {
+    FILE *fp;
+    size_t len;
+    char buf[LINE_CAP];
+} line_t;
+
+static void line_flush(line_t *l)
+{
+    if (l->len) fwrite(l->buf, 1, l->len, l->fp);
+    l->len = 0;
+}
+
+static void line_put(line_t *l, const char *s, size_t n)
+{
+    if (l->len + n > LINE_CAP) line_flush(l);
+    if (n > LINE_CAP) {
+        fwrite(s, 1, n, l->fp);
+        return;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+static void line_char(line_t *l, char c)
+{
+    if (l->len == LINE_CAP) line_flush(l);
+    l->buf[l->len++] = c;
+}
+
+/* Text that may need RFC 4180 quoting (names, codes). */
+static void line_text(line_t *l, const char *s)
+{
+    size_t n = strcspn(s, ",\"\r\n");
+    if (s[n] == '\0') {
+        line_put(l, s, n);
+        return;
+    }
+    line_flush(l);
+    ms_csv_write_field(l->fp, s, strlen(s));
+}
+
+static void line_u64(line_t *l, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (l->len + (size_t)n > LINE_CAP) line_flush(l);
+    while (n) l->buf[l->len++] = tmp[--n];
+}
+
+static void line_i64(line_t *l, int64_t v)
+{
+    if (v < 0) {
+        line_char(l, '-');
+        line_u64(l, (uint64_t)0 - (uint64_t)v);
+    } else {
+        line_u64(l, (uint64_t)v);
+    }
+}
+
+static void line_money(line_t *l, int64_t fen)
+{
+    char tmp[32];
+    int n = ms_money_format(fen, tmp);
+    line_put(l, tmp, (size_t)n);
+}
+
+static void line_date(line_t *l, int32_t days)
+{
+    char tmp[11];
+    ms_date_format(days, tmp);
+    line_put(l, tmp, 10);
+}
+
+/* County codes keep their six digits. */
+static void line_region(line_t *l, int32_t region)
+{
+    char tmp[16];
+    int n = snprintf(tmp, sizeof tmp, "%06d", (int)region);
+    line_put(l, tmp, (size_t)n);
+}
+
+/* Canonical decimal text of a float32 column (ms_decimal_format). */
+static void line_float(line_t *l, float v)
+{
+    char tmp[48];
+    int n = ms_decimal_format(v, tmp);
+    line_put(l, tmp, (size_t)n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference files.                                                     */
+
+static ms_status_t afile_finish(ms_afile_t *f, ms_status_t st)
+{
+    if (st == MS_OK) return ms_afile_commit(f);
+    ms_afile_abort(f);
+    return st;
+}
+
+static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
+{
+    char *path = ms_path_join(dir, name);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_afile_open(f, path);
+    free(path);
+    if (st == MS_OK) setvbuf(f->fp, NULL, _IOFBF, FILE_BUFFER);
+    return st;
+}
+
+static ms_status_t check_stream(FILE *fp, const char *path)
+{
+    if (!ferror(fp)) return MS_OK;
+    return ms_error_errno(MS_E_IO, errno ? errno : EIO, "cannot write %s", path);
+}
+
+static ms_status_t export_institutions(const ms_refs_t *r, const char *dir)
+{
+    ms_afile_t f;
+    MS_TRY(open_out(dir, "institutions.csv", &f));
+    line_t *l = malloc(sizeof *l);
+    if (!l) return afile_finish(&f, ms_error_set(MS_E_NOMEM, "out of memory"));
+    l->fp = f.fp;
+    l->len = 0;
+    fputs("inst_code,name,kind,level,ownership,region,beds\n", f.fp);
+    for (size_t i = 0; i < r->n_inst; i++) {
+        const ms_institution_t *in = &r->inst[i];
+        line_text(l, in->inst_code);
+        line_char(l, ',');
+        line_text(l, in->name);
+        line_char(l, ',');
+        line_text(l, ms_enum_kind.names[in->kind % ms_enum_kind.count]);
+        line_char(l, ',');
+        line_u64(l, in->level);
+        line_char(l, ',');
+        line_text(l, ms_enum_ownership.names[in->ownership % ms_enum_ownership.count]);
+        line_char(l, ',');
+        line_region(l, in->region);
+        line_char(l, ',');
+        line_i64(l, in->beds);
+        line_char(l, '\n');
+    }
+    line_flush(l);
+    free(l);
+    return afile_finish(&f, check_stream(f.fp, f.path));
+}
+
+static ms_status_t export_groups(const ms_refs_t *r, const char *dir)
+{
+    ms_afile_t f;
+    MS_TRY(open_out(dir, "groups.csv", &f));
+    line_t *l = malloc(sizeof *l);
+    if (!l) return afile_finish(&f, ms_error_set(MS_E_NOMEM, "out of memory"));
+    l->fp = f.fp;
+    l->len = 0;
+    fputs("group_code,family,severity,weight,mdc,surgical,expected_los,mean_cost\n", f.fp);
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const ms_group_t *g = &r->groups[i];
+        line_text(l, g->group_code);
+        line_char(l, ',');
+        line_text(l, g->family);
+        line_char(l, ',');
+        line_u64(l, g->severity);
+        line_char(l, ',');
+        line_float(l, g->weight);
+        line_char(l, ',');
+        line_char(l, g->mdc);
+        line_char(l, ',');
+        line_u64(l, g->surgical);
+        line_char(l, ',');
+        line_float(l, g->expected_los);
+        line_char(l, ',');
+        line_money(l, g->mean_cost);
+        line_char(l, '\n');
+    }
+    line_flush(l);
+    free(l);
+    return afile_finish(&f, check_stream(f.fp, f.path));
+}
+
+/* ------------------------------------------------------------------ */
+/* Partitioned tables.                                                  */
+
+typedef enum {
+    OUT_UINT,
+    OUT_INT,
+    OUT_ENUM,
+    OUT_DATE,
+    OUT_MONEY,
+    OUT_REGION,
+    OUT_INST,
+    OUT_GROUP,
+    OUT_DIAG,
+    OUT_PROC,
+    OUT_DRUG,
+    OUT_TRACE,
+    OUT_SKIP
+} out_kind_t;
+
+typedef struct {
+    int col; /* table column index */
+    out_kind_t kind;
+    ms_ctype_t type;
+    const ms_enum_t *en;
+} out_col_t;
+
+/* Columns whose text is not implied by their storage type. */
+static const struct {
+    const char *name;
+    out_kind_t kind;
+} special_cols[] = {
+    {"inst_code", OUT_INST},  {"group_code", OUT_GROUP},    {"diag_main", OUT_DIAG},
+    {"proc_main", OUT_PROC},  {"drug_code", OUT_DRUG},      {"person_region", OUT_REGION},
+    {"admit_date", OUT_DATE}, {"discharge_date", OUT_DATE}, {"settle_date", OUT_DATE},
+    {"date", OUT_DATE},       {"trace_hi", OUT_TRACE},      {"trace_lo", OUT_SKIP},
+};
+
+static out_kind_t col_kind(const ms_column_t *c)
+{
+    for (size_t i = 0; i < sizeof special_cols / sizeof special_cols[0]; i++)
+        if (strcmp(special_cols[i].name, c->name) == 0) return special_cols[i].kind;
+    if (c->enumdef) return OUT_ENUM;
+    if (c->type == MS_I64) return OUT_MONEY;
+    if (c->type == MS_I32) return OUT_INT;
+    return OUT_UINT;
+}
+
+/* Output columns of table t and its CSV header (trace_hi + trace_lo are
+ * one trace_code column). */
+static int plan_columns(const ms_table_t *t, out_col_t *out, FILE *fp)
+{
+    int n = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        out_kind_t k = col_kind(&t->cols[c]);
+        if (k == OUT_SKIP) continue;
+        if (n) putc(',', fp);
+        fputs(k == OUT_TRACE ? "trace_code" : t->cols[c].name, fp);
+        out[n++] = (out_col_t){c, k, t->cols[c].type, t->cols[c].enumdef};
+    }
+    putc('\n', fp);
+    return n;
+}
+
+static uint64_t value_u(const void *col, ms_ctype_t type, size_t r)
+{
+    switch (type) {
+    case MS_U8: return ((const uint8_t *)col)[r];
+    case MS_U32: return ((const uint32_t *)col)[r];
+    case MS_U64: return ((const uint64_t *)col)[r];
+    default: return 0;
+    }
+}
+
+static int64_t value_i(const void *col, ms_ctype_t type, size_t r)
+{
+    return type == MS_I64 ? ((const int64_t *)col)[r] : ((const int32_t *)col)[r];
+}
+
+/* The text of a reference or dictionary id, NULL when out of range. */
+static const char *code_text(const ms_refs_t *refs, out_kind_t k, int32_t id)
+{
+    size_t i = (size_t)id;
+    if (id < 0) return NULL;
+    switch (k) {
+    case OUT_INST: return i < refs->n_inst ? refs->inst[i].inst_code : NULL;
+    case OUT_GROUP: return i < refs->n_groups ? refs->groups[i].group_code : NULL;
+    case OUT_DIAG: return i < refs->diagnoses.count ? refs->diagnoses.str[i] : NULL;
+    case OUT_PROC: return i < refs->procedures.count ? refs->procedures.str[i] : NULL;
+    case OUT_DRUG: return i < refs->drugs.count ? refs->drugs.str[i] : NULL;
+    default: return NULL;
+    }
+}
+
+/* A coded column; -1 ("none", an empty field) only where the column may be empty. */
+static int put_code(line_t *l, const ms_refs_t *refs, out_kind_t k, int32_t id)
+{
+    if (id == -1 && (k == OUT_GROUP || k == OUT_PROC)) return 0;
+    const char *s = code_text(refs, k, id);
+    if (!s) return -1;
+    line_text(l, s);
+    return 0;
+}
+
+static int put_value(line_t *l, const ms_refs_t *refs, const out_col_t *oc, const ms_batch_t *b,
+                     size_t r)
+{
+    const void *col = b->col[oc->col];
+    char tmp[24];
+    switch (oc->kind) {
+    case OUT_UINT: line_u64(l, value_u(col, oc->type, r)); return 0;
+    case OUT_INT: line_i64(l, value_i(col, oc->type, r)); return 0;
+    case OUT_MONEY: line_money(l, value_i(col, MS_I64, r)); return 0;
+    case OUT_DATE: line_date(l, (int32_t)value_i(col, MS_I32, r)); return 0;
+    case OUT_REGION: line_region(l, (int32_t)value_i(col, MS_I32, r)); return 0;
+    case OUT_ENUM: {
+        uint64_t v = value_u(col, oc->type, r);
+        if (v >= (uint64_t)oc->en->count) return -1;
+        line_put(l, oc->en->names[v], strlen(oc->en->names[v]));
+        return 0;
+    }
+    case OUT_TRACE:
+        snprintf(tmp, sizeof tmp, "%010llu%010llu", (unsigned long long)value_u(col, MS_U64, r),
+                 (unsigned long long)value_u(b->col[oc->col + 1], MS_U64, r));
+        line_put(l, tmp, 20);
+        return 0;
+    case OUT_INST:
+    case OUT_GROUP:
+    case OUT_DIAG:
+    case OUT_PROC:
+    case OUT_DRUG: return put_code(l, refs, oc->kind, (int32_t)value_i(col, MS_I32, r));
+    case OUT_SKIP: return 0;
+    }
+    return 0;
+}
+
+/* Write one batch; -1 names the bad column in *bad (a code out of range). */
+static int write_batch(line_t *l, const ms_refs_t *refs, const out_col_t *oc, int n,
+                       const ms_batch_t *b, int *bad)
+{
+    for (size_t r = 0; r < b->rows; r++) {
+        for (int k = 0; k < n; k++) {
+            if (k) line_char(l, ',');
+            if (put_value(l, refs, &oc[k], b, r)) {
+                *bad = oc[k].col;
+                return -1;
+            }
+        }
+        line_char(l, '\n');
+    }
+    line_flush(l);
+    return 0;
+}
+
+static ms_status_t export_partition(const ms_dataset_t *ds, const ms_table_t *t, uint32_t p,
+                                    line_t *l, const out_col_t *oc, int n)
+{
+    char path[4096];
+    ms_dataset_part_path(ds->dir, t, p, path, sizeof path);
+    ms_part_t *part;
+    ms_reader_t *rd;
+    MS_TRY(ms_part_open(path, t, &ds->refs, &part));
+    ms_status_t st = ms_reader_open(part, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(part), BATCH_ROWS,
+                                    MS_READ_PREAD, &rd);
+    if (st != MS_OK) {
+        ms_part_close(part);
+        return st;
+    }
+    ms_batch_t b;
+    int bad;
+    while ((st = ms_reader_next(rd, &b)) == MS_OK && b.rows > 0) {
+        if (write_batch(l, &ds->refs, oc, n, &b, &bad) != 0) {
+            st = ms_error_set(MS_E_CORRUPT,
+                              "%s: column %s holds a value with no text (rows from %llu)", path,
+                              t->cols[bad].name, (unsigned long long)b.first_row);
+            break;
+        }
+        if ((st = check_stream(l->fp, "the CSV output")) != MS_OK) break;
+    }
+    ms_reader_close(rd);
+    ms_part_close(part);
+    return st;
+}
+
+static ms_status_t export_table(const ms_dataset_t *ds, ms_table_id_t tid, const char *dir)
+{
+    const ms_table_t *t = ms_table(tid);
+    ms_afile_t f;
+    MS_TRY(open_out(dir, t->csv_name, &f));
+    line_t *l = malloc(sizeof *l);
+    if (!l) return afile_finish(&f, ms_error_set(MS_E_NOMEM, "out of memory"));
+    l->fp = f.fp;
+    l->len = 0;
+    out_col_t oc[MS_MAX_COLUMNS];
+    int n = plan_columns(t, oc, f.fp);
+    ms_status_t st = MS_OK;
+    for (uint32_t p = 0; p < ds->nparts[tid] && st == MS_OK; p++)
+        st = export_partition(ds, t, p, l, oc, n);
+    free(l);
+    if (st == MS_OK) st = check_stream(f.fp, f.path);
+    return afile_finish(&f, st);
+}
+
+ms_status_t ms_export(const char *dataset_dir, const char *csv_dir)
+{
+    if (!dataset_dir || !csv_dir || !*dataset_dir || !*csv_dir)
+        return ms_error_set(MS_E_USAGE, "export needs DATASET_DIR and CSV_DIR");
+    ms_dataset_t ds;
+    memset(&ds, 0, sizeof ds);
+    MS_TRY(ms_dataset_open(dataset_dir, &ds));
+    ms_status_t st = ms_mkdirs(csv_dir);
+    if (st == MS_OK) st = export_institutions(&ds.refs, csv_dir);
+    if (st == MS_OK) st = export_groups(&ds.refs, csv_dir);
+    if (st == MS_OK) st = export_table(&ds, MS_TABLE_SETTLEMENTS, csv_dir);
+    if (st == MS_OK && ds.nparts[MS_TABLE_DRUG_ITEMS] > 0)
+        st = export_table(&ds, MS_TABLE_DRUG_ITEMS, csv_dir);
+    ms_dataset_close(&ds);
+    return st;
+}
