@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# First command of the README: install what medsweep needs, build it, make a
+# small sample data set and run the main job on it.
+#   sudo ./scripts/setup.sh      (or ./scripts/setup.sh as root)
+# Under sudo, the build and the sample are made as the user who owns the
+# checkout, so that ./build and ./sample stay theirs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+
+step() { printf '\n== setup: %s\n' "$*"; }
+
+# Run a command as the owner of the checkout when we are root through sudo.
+as_owner=()
+if ((EUID == 0)) && [[ -n ${SUDO_USER:-} && $SUDO_USER != root ]]; then
+    owner=$(stat -c %U "$root")
+    if [[ $owner == "$SUDO_USER" ]]; then
+        if command -v runuser >/dev/null 2>&1; then
+            as_owner=(runuser -u "$owner" --)
+        else
+            as_owner=(sudo -u "$owner" --)
+        fi
+    fi
+fi
+run() {
+    printf '$ %s\n' "$*"
+    "${as_owner[@]}" env BUILD_TYPE="${BUILD_TYPE:-Release}" MS_SANITIZE="${MS_SANITIZE:-OFF}" "$@"
+}
+
+step "1/4 installing missing Debian packages"
+bash scripts/install-deps.sh
+
+step "2/4 building (./build)"
+run bash scripts/build.sh
+
+step "3/4 making a sample: 20,000 settlements of random but valid canonical CSV (sample/csv)"
+run build/bench/ms_mkcsv --settlements 20000 --seed 1 --out sample/csv
+
+step "4/4 importing it into an HDF5 dataset (sample/data) and verifying it"
+run build/engine/medsweep import sample/csv sample/data --replace
+run build/engine/medsweep inspect sample/data --verify
+
+cat <<EOT
+
+== setup: done
+  built:    $root/build (engine/medsweep, bench/ms_mkcsv)
+  sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items)
+            $root/sample/data  the same as an HDF5 dataset, imported and verified
+  next:     ./scripts/test.sh                          run the tests
+            build/engine/medsweep inspect sample/data  look at the dataset
+EOT
