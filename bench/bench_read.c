@@ -41,21 +41,31 @@ static int read_all(void *vctx, ms_bench_work_t *w)
     uint64_t rows = 0;
     int64_t sum = 0;
     int failed = 0;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads) reduction(+ : rows, sum) reduction(| : failed)
-    for (size_t u = 0; u < c->nunits; u++) {
-        ms_part_t *p = c->parts[c->unit_part[u]];
+#pragma omp parallel num_threads(c->threads) reduction(+ : rows, sum) reduction(| : failed)
+    {
+        /* One reader per thread for the whole pass, moved from unit to unit. */
         ms_reader_t *r = NULL;
-        if (ms_reader_open(p, MS_ALL_COLUMNS(t), c->unit_lo[u], c->unit_lo[u] + c->span, 65536, c->mode,
-                           &r) != MS_OK) {
-            fprintf(stderr, "bench_read: %s\n", ms_error_detail());
-            failed = 1;
-            continue;
-        }
-        ms_batch_t b;
-        while (ms_reader_next(r, &b) == MS_OK && b.rows) {
-            const int64_t *tot = b.col[MS_SC_total];
-            for (size_t i = 0; i < b.rows; i++) sum += tot[i];
-            rows += b.rows;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < c->nunits; u++) {
+            ms_part_t *p = c->parts[c->unit_part[u]];
+            size_t lo = c->unit_lo[u], hi = lo + c->span;
+            ms_status_t st = r ? ms_reader_seek(r, p, lo, hi)
+                               : ms_reader_open(p, MS_ALL_COLUMNS(t), lo, hi, 65536, c->mode, &r);
+            if (st != MS_OK) {
+                fprintf(stderr, "bench_read: %s\n", ms_error_detail());
+                failed = 1;
+                continue;
+            }
+            ms_batch_t b;
+            while ((st = ms_reader_next(r, &b)) == MS_OK && b.rows) {
+                const int64_t *tot = b.col[MS_SC_total];
+                for (size_t i = 0; i < b.rows; i++) sum += tot[i];
+                rows += b.rows;
+            }
+            if (st != MS_OK) {
+                fprintf(stderr, "bench_read: %s\n", ms_error_detail());
+                failed = 1;
+            }
         }
         ms_reader_close(r);
     }

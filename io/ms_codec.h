@@ -27,8 +27,14 @@
 void ms_shuffle(const void *src, void *dst, size_t n, size_t esize);
 void ms_unshuffle(const void *src, void *dst, size_t n, size_t esize);
 
-/* HDF5's Fletcher32 (H5_checksum_fletcher32). */
+/* The plain definition of ms_unshuffle, kept beside the vectorised one and
+ * compared with it in tests/test_codec.c. */
+void ms_unshuffle_ref(const void *src, void *dst, size_t n, size_t esize);
+
+/* HDF5's Fletcher32 (H5_checksum_fletcher32): a block-summing fast version
+ * and the plain word loop it is tested against. */
 uint32_t ms_fletcher32(const void *data, size_t len);
+uint32_t ms_fletcher32_ref(const void *data, size_t len);
 
 /* Largest encoded size of a chunk of nbytes raw bytes. */
 size_t ms_chunk_bound(size_t nbytes);

@@ -95,7 +95,7 @@ static ms_status_t find_range(ms_reader_t *r, size_t lo, size_t hi)
 
 static ms_status_t grow(ms_reader_t *r, size_t need)
 {
-    size_t cap = r->cap;
+    size_t cap = r->cap ? r->cap : need;
     while (cap < need) cap *= 2;
     if (cap == r->cap) return MS_OK;
     for (int c = 0; c < r->t->ncols; c++) {
@@ -142,36 +142,52 @@ static ms_status_t ensure_staged(ms_reader_t *r, uint64_t upto)
     return MS_OK;
 }
 
+/* Allocate (or grow) the per-column staging and the scratch for p. */
+static ms_status_t reader_buffers(ms_reader_t *r, const ms_part_t *p)
+{
+    size_t chunk_rows = ms_part_info(p)->chunk_rows;
+    size_t scratch = ms_part_scratch_size(p);
+    if (chunk_rows > r->chunk_rows || !r->scratch) {
+        free(r->scratch);
+        free(r->pidbuf);
+        r->scratch = malloc(scratch);
+        r->pidbuf = malloc(chunk_rows * sizeof *r->pidbuf);
+        if (!r->scratch || !r->pidbuf) return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    r->chunk_rows = chunk_rows;
+    return grow(r, r->batch_rows + 2 * chunk_rows);
+}
+
+ms_status_t ms_reader_seek(ms_reader_t *r, const ms_part_t *p, size_t chunk_lo, size_t chunk_hi)
+{
+    if (ms_part_table(p) != r->t)
+        return ms_error_set(MS_E_USAGE, "%s: reader is for table %s", ms_part_path(p), r->t->name);
+    r->p = p;
+    MS_TRY(reader_buffers(r, p));
+    MS_TRY(find_range(r, chunk_lo, chunk_hi));
+    r->pos = r->start;
+    r->next_chunk = (size_t)(r->start / r->chunk_rows);
+    r->s_lo = r->s_hi = (uint64_t)r->next_chunk * r->chunk_rows;
+    return MS_OK;
+}
+
 ms_status_t ms_reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
                            size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out)
 {
     *out = NULL;
     ms_reader_t *r = calloc(1, sizeof *r);
     if (!r) return ms_error_set(MS_E_NOMEM, "out of memory");
-    r->p = p;
     r->t = ms_part_table(p);
     r->pid_col = ms_table_column(r->t, "person_id");
     r->cols = (cols | 1ull << r->pid_col) & MS_ALL_COLUMNS(r->t);
     r->mode = mode;
-    r->chunk_rows = ms_part_info(p)->chunk_rows;
-    r->batch_rows = batch_rows ? batch_rows : r->chunk_rows;
-    r->cap = r->batch_rows + 2 * r->chunk_rows;
-    r->scratch = malloc(ms_part_scratch_size(p));
-    r->pidbuf = malloc(r->chunk_rows * sizeof *r->pidbuf);
-    ms_status_t st = (r->scratch && r->pidbuf) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
-    for (int c = 0; st == MS_OK && c < r->t->ncols; c++) {
-        if (!(r->cols >> c & 1)) continue;
-        r->buf[c] = malloc(r->cap * ms_ctype_size(r->t->cols[c].type));
-        if (!r->buf[c]) st = ms_error_set(MS_E_NOMEM, "out of memory");
-    }
-    if (st == MS_OK) st = find_range(r, chunk_lo, chunk_hi);
+    r->batch_rows = batch_rows ? batch_rows : ms_part_info(p)->chunk_rows;
+    r->cap = 0;
+    ms_status_t st = ms_reader_seek(r, p, chunk_lo, chunk_hi);
     if (st != MS_OK) {
         ms_reader_close(r);
         return st;
     }
-    r->pos = r->start;
-    r->next_chunk = (size_t)(r->start / r->chunk_rows);
-    r->s_lo = r->s_hi = (uint64_t)r->next_chunk * r->chunk_rows;
     *out = r;
     return MS_OK;
 }

@@ -29,6 +29,10 @@ typedef struct ms_reader ms_reader_t;
 /* cols: bitmask of table column indices to read (person_id is always read). */
 ms_status_t ms_reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
                            size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out);
+/* Point an open reader at another range, of the same or another partition
+ * of the same table, keeping its buffers (no allocation once they are big
+ * enough): a worker keeps one reader for the whole sweep. */
+ms_status_t ms_reader_seek(ms_reader_t *r, const ms_part_t *p, size_t chunk_lo, size_t chunk_hi);
 /* Next batch; b->rows == 0 at the end. */
 ms_status_t ms_reader_next(ms_reader_t *r, ms_batch_t *b);
 void ms_reader_close(ms_reader_t *r);

@@ -47,6 +47,49 @@ static void test_shuffle_roundtrip(void **state)
         }
 }
 
+/* The vectorised unshuffle equals the plain loop on every tail length and
+ * on unaligned buffers. */
+static void test_unshuffle_fast_equals_ref(void **state)
+{
+    (void)state;
+    const size_t es_list[] = {2, 3, 4, 8};
+    for (size_t e = 0; e < 4; e++)
+        for (size_t n = 0; n < 70; n++)
+            for (size_t off = 0; off < 3; off++) {
+                size_t es = es_list[e], bytes = n * es;
+                unsigned char *src = malloc(bytes + 8), *a = malloc(bytes + 8), *b = malloc(bytes + 8);
+                fill(src + off, bytes, n * 7 + es + off, 0);
+                ms_unshuffle(src + off, a + off, n, es);
+                ms_unshuffle_ref(src + off, b + off, n, es);
+                if (bytes) assert_memory_equal(a + off, b + off, bytes);
+                free(src), free(a), free(b);
+            }
+    size_t big = 65536 + 5;
+    unsigned char *src = malloc(big * 8), *a = malloc(big * 8), *b = malloc(big * 8);
+    fill(src, big * 8, 99, 0);
+    ms_unshuffle(src, a, big, 8);
+    ms_unshuffle_ref(src, b, big, 8);
+    assert_memory_equal(a, b, big * 8);
+    free(src), free(a), free(b);
+}
+
+/* The block-summing Fletcher32 equals HDF5's word loop, including at block
+ * boundaries (360 words), odd lengths, and all-0xff data where the 32-bit
+ * sums wrap. */
+static void test_fletcher32_fast_equals_ref(void **state)
+{
+    (void)state;
+    size_t max = 4 * 720 + 3;
+    unsigned char *buf = malloc(max);
+    for (int pattern = 0; pattern < 3; pattern++) {
+        if (pattern == 0) fill(buf, max, 3, 0);
+        else memset(buf, pattern == 1 ? 0xff : 0x00, max);
+        for (size_t len = 0; len <= max; len += (len < 800 ? 1 : 37))
+            assert_int_equal(ms_fletcher32(buf, len), ms_fletcher32_ref(buf, len));
+    }
+    free(buf);
+}
+
 static void test_encode_decode(void **state)
 {
     (void)state;
@@ -153,6 +196,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shuffle_roundtrip),
+        cmocka_unit_test(test_unshuffle_fast_equals_ref),
+        cmocka_unit_test(test_fletcher32_fast_equals_ref),
         cmocka_unit_test(test_encode_decode),
         cmocka_unit_test(test_damaged_chunk_refused),
         cmocka_unit_test(test_matches_hdf5_pipeline),
