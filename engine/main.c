@@ -11,6 +11,7 @@
 #endif
 
 static const ms_cmd_t commands[] = {
+    {"gen", "make a synthetic data set with planted fraud and its truth", ms_cmd_gen},
     {"import", "import canonical CSV into a dataset of HDF5 partitions", ms_cmd_import},
     {"export", "write a dataset back out as canonical CSV", ms_cmd_export},
     {"inspect", "describe a dataset or file; --verify checks every invariant", ms_cmd_inspect},

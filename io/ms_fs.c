@@ -197,3 +197,63 @@ size_t ms_peak_rss(void)
     fclose(fp);
     return kb * 1024;
 }
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)) != NULL)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
+static char *parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+ms_status_t ms_outdir_check(const char *out, int replace, int (*is_ours)(const char *),
+                            const char *what)
+{
+    if (is_ours(out)) {
+        if (!replace) return ms_error_set(MS_E_EXISTS, "%s already holds %s; use --replace", out, what);
+    } else if (ms_path_exists(out)) {
+        if (!ms_is_dir(out)) return ms_error_set(MS_E_EXISTS, "%s exists and is not a directory", out);
+        if (!dir_is_empty(out))
+            return ms_error_set(MS_E_EXISTS, "%s is not empty and holds no %s; refusing to write into it",
+                                out, what + (strncmp(what, "a ", 2) == 0 ? 2 : 0));
+    }
+    char *parent = parent_dir(out);
+    if (!parent) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_mkdirs(parent);
+    if (st == MS_OK) st = ms_check_writable_dir(parent);
+    free(parent);
+    return st;
+}
+
+ms_status_t ms_outdir_install(const char *tmp, const char *out, int (*is_ours)(const char *))
+{
+    if (!is_ours(out)) {
+        if (ms_is_dir(out) && rmdir(out) != 0) /* empty: checked by ms_outdir_check */
+            return ms_error_errno(MS_E_IO, errno, "cannot replace %s", out);
+        return ms_rename(tmp, out);
+    }
+    size_t n = strlen(out) + 40;
+    char *old = malloc(n);
+    if (!old) return ms_error_set(MS_E_NOMEM, "out of memory");
+    snprintf(old, n, "%s.old-%ld", out, (long)getpid());
+    ms_status_t st = ms_rename(out, old);
+    if (st == MS_OK) {
+        st = ms_rename(tmp, out);
+        if (st != MS_OK) rename(old, out); /* put the old output back */
+    }
+    if (st == MS_OK) ms_remove_tree(old); /* the new one is in place: a leftover is only disk */
+    free(old);
+    return st;
+}

@@ -40,6 +40,21 @@ ms_status_t ms_afile_open(ms_afile_t *f, const char *path);
 ms_status_t ms_afile_commit(ms_afile_t *f);
 void ms_afile_abort(ms_afile_t *f);
 
+/* Output directories built whole under a temporary sibling name.
+ *
+ * ms_outdir_check: out may be written when it is absent or an empty
+ * directory; when is_ours(out) says it holds an earlier output of the same
+ * kind (what: "a dataset"), only with replace.  Anything else is refused
+ * (MS_E_EXISTS), so no user file is ever deleted.  Also creates out's parent
+ * and checks that it is writable.
+ *
+ * ms_outdir_install: rename tmp to out.  An earlier output is moved aside
+ * first and removed only once the new one is in place; if the swap fails the
+ * old one is put back. */
+ms_status_t ms_outdir_check(const char *out, int replace, int (*is_ours)(const char *),
+                            const char *what);
+ms_status_t ms_outdir_install(const char *tmp, const char *out, int (*is_ours)(const char *));
+
 /* Join a and b with '/' into a new heap string (NULL on OOM). */
 char *ms_path_join(const char *a, const char *b);
 

@@ -1558,46 +1558,9 @@ static ms_status_t finish_refs(import_t *im)
 /* ------------------------------------------------------------------ */
 /* Output directory: checks, temporary build directory, swap into place. */
 
-static int dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) return 0;
-    struct dirent *e;
-    int empty = 1;
-    while (empty && (e = readdir(d)) != NULL)
-        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
-static char *parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
-
 static ms_status_t check_output(const import_t *im)
 {
-    const char *out = im->out_dir;
-    if (ms_dataset_exists(out)) {
-        if (!im->opts->replace)
-            return ms_error_set(MS_E_EXISTS, "%s already holds a dataset; use --replace", out);
-    } else if (ms_path_exists(out)) {
-        if (!ms_is_dir(out))
-            return ms_error_set(MS_E_EXISTS, "%s exists and is not a directory", out);
-        if (!dir_is_empty(out))
-            return ms_error_set(MS_E_EXISTS,
-                                "%s is not empty and holds no dataset; refusing to write into it",
-                                out);
-    }
-    char *parent = parent_dir(out);
-    if (!parent) return ms_error_set(MS_E_NOMEM, "out of memory");
-    ms_status_t st = ms_mkdirs(parent);
-    if (st == MS_OK) st = ms_check_writable_dir(parent);
-    free(parent);
-    return st;
+    return ms_outdir_check(im->out_dir, im->opts->replace, ms_dataset_exists, "a dataset");
 }
 
 /* Default: one partition per 256 MiB of settlements.csv, 1..4096; an
@@ -1691,34 +1654,14 @@ static ms_status_t close_rejected(import_t *im)
     return MS_OK;
 }
 
-/* Swap the finished build directory in; an old dataset is moved aside
- * first and removed only once the new one is in place. */
+/* Swap the finished build directory in (ms_outdir_install). */
 static ms_status_t install(import_t *im)
 {
     MS_TRY(ms_remove_tree(im->spill_dir));
     if (im->rejected) MS_TRY(close_rejected(im));
-    if (!ms_dataset_exists(im->out_dir)) {
-        if (ms_is_dir(im->out_dir) && rmdir(im->out_dir) != 0) /* empty, checked at the start */
-            return ms_error_errno(MS_E_IO, errno, "cannot replace %s", im->out_dir);
-        MS_TRY(ms_rename(im->tmp_dir, im->out_dir));
-        im->tmp_made = 0;
-        return MS_OK;
-    }
-    size_t n = strlen(im->out_dir) + 40;
-    char *old = malloc(n);
-    if (!old) return ms_error_set(MS_E_NOMEM, "out of memory");
-    snprintf(old, n, "%s.old-%ld", im->out_dir, (long)getpid());
-    ms_status_t st = ms_rename(im->out_dir, old);
-    if (st == MS_OK) {
-        st = ms_rename(im->tmp_dir, im->out_dir);
-        if (st != MS_OK) rename(old, im->out_dir); /* put the old dataset back */
-    }
-    if (st == MS_OK) {
-        im->tmp_made = 0;
-        ms_remove_tree(old); /* the new dataset is in place: a leftover is only disk */
-    }
-    free(old);
-    return st;
+    MS_TRY(ms_outdir_install(im->tmp_dir, im->out_dir, ms_dataset_exists));
+    im->tmp_made = 0;
+    return MS_OK;
 }
 
 static ms_status_t import_run(import_t *im)

@@ -34,106 +34,17 @@
 #include <unistd.h>
 
 #include "ms_csv.h"
+#include "ms_rng.h"
 #include "ms_fs.h"
 #include "ms_schema.h"
 #include "ms_status.h"
 
-/* ------------------------------------------------------------------------ */
-/* PRNG: splitmix64 (Steele, Lea, Flood 2014) to seed xoshiro256** (Blackman,
- * Vigna 2018).                                                              */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t rotl64(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-void ms_rng_seed(ms_rng_t *r, uint64_t seed)
-{
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
-}
-
-uint64_t ms_rng_next(ms_rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
-
 __extension__ typedef unsigned __int128 ms_u128;
-
-uint64_t ms_rng_below(ms_rng_t *r, uint64_t n)
-{
-    return (uint64_t)(((ms_u128)ms_rng_next(r) * n) >> 64);
-}
-
-double ms_rng_unit(ms_rng_t *r)
-{
-    return (double)(ms_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Integer in [lo, hi]. */
-static inline int64_t rng_range(ms_rng_t *r, int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)ms_rng_below(r, (uint64_t)(hi - lo + 1));
-}
 
 /* True with probability pct/100. */
 static inline int rng_pct(ms_rng_t *r, unsigned pct)
 {
     return ms_rng_below(r, 100) < pct;
-}
-
-/* Roughly standard normal, bounded to +-3.46: sum of four uniforms. */
-static double rng_normal(ms_rng_t *r)
-{
-    double s = ms_rng_unit(r) + ms_rng_unit(r) + ms_rng_unit(r) + ms_rng_unit(r);
-    return (s - 2.0) * 1.7320508075688772;
-}
-
-/* exp(sigma * N(0,1)): a lognormal factor with median 1. */
-static double rng_lognormal(ms_rng_t *r, double sigma)
-{
-    return exp(sigma * rng_normal(r));
-}
-
-/* Exponential with the given mean. */
-static double rng_exp(ms_rng_t *r, double mean)
-{
-    return -log(1.0 - ms_rng_unit(r)) * mean;
-}
-
-/* Poisson; expl = exp(-lambda) precomputed.  Knuth's method for small means,
- * a normal approximation above 30. */
-static unsigned rng_poisson(ms_rng_t *r, double lambda, double expl)
-{
-    if (lambda <= 0) return 0;
-    if (lambda > 30) {
-        double v = lambda + sqrt(lambda) * rng_normal(r) + 0.5;
-        return v < 0 ? 0 : (unsigned)v;
-    }
-    unsigned k = 0;
-    double p = ms_rng_unit(r);
-    while (p > expl) {
-        k++;
-        p *= ms_rng_unit(r);
-    }
-    return k;
 }
 
 /* A bijection of [0, 2^bits), bits < 64, to make unique but unordered ids. */
@@ -339,7 +250,7 @@ typedef struct {
     int32_t date_lo, date_hi;
     char (*date_txt)[10];
 
-    double lam_ph, expl_ph, lam_out, expl_out;
+    double lam_ph, lam_out;
 
     /* counters */
     uint64_t n_sett, n_items, n_persons;
@@ -578,7 +489,7 @@ static int build_institutions(world_t *w)
     if (!regions) return fail(ENOMEM, "out of memory");
     for (uint32_t i = 0; i < nreg; i++) {
         int prov = PROVINCES[ms_rng_below(r, NELEM(PROVINCES))];
-        regions[i] = prov * 10000 + (int32_t)rng_range(r, 1, 20) * 100 + (int32_t)rng_range(r, 1, 30);
+        regions[i] = prov * 10000 + (int32_t)ms_rng_range(r, 1, 20) * 100 + (int32_t)ms_rng_range(r, 1, 30);
     }
 
     uint32_t doctor_next = 1;
@@ -595,23 +506,23 @@ static int build_institutions(world_t *w)
         switch (in->kind) {
         case MS_KIND_GENERAL:
             in->level = (uint8_t)(rng_pct(r, 40) ? 3 : rng_pct(r, 70) ? 2 : 1);
-            in->beds = in->level == 3 ? (int32_t)rng_range(r, 800, 3000)
-                     : in->level == 2 ? (int32_t)rng_range(r, 200, 800) : (int32_t)rng_range(r, 50, 200);
+            in->beds = in->level == 3 ? (int32_t)ms_rng_range(r, 800, 3000)
+                     : in->level == 2 ? (int32_t)ms_rng_range(r, 200, 800) : (int32_t)ms_rng_range(r, 50, 200);
             in->own = rng_pct(r, 85) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
             break;
         case MS_KIND_SPECIALTY:
-            in->level = (uint8_t)rng_range(r, 1, 3);
-            in->beds = (int32_t)rng_range(r, 50, 600);
+            in->level = (uint8_t)ms_rng_range(r, 1, 3);
+            in->beds = (int32_t)ms_rng_range(r, 50, 600);
             in->own = rng_pct(r, 60) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
             break;
         case MS_KIND_PRIMARY:
             in->level = (uint8_t)(rng_pct(r, 80) ? 1 : 0);
-            in->beds = (int32_t)rng_range(r, 10, 100);
+            in->beds = (int32_t)ms_rng_range(r, 10, 100);
             in->own = rng_pct(r, 95) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
             break;
         case MS_KIND_CLINIC:
             in->level = 0;
-            in->beds = rng_pct(r, 80) ? 0 : (int32_t)rng_range(r, 1, 10);
+            in->beds = rng_pct(r, 80) ? 0 : (int32_t)ms_rng_range(r, 1, 10);
             in->own = rng_pct(r, 20) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
             break;
         default:
@@ -622,9 +533,9 @@ static int build_institutions(world_t *w)
         }
         unsigned x = (unsigned)ms_rng_below(r, 100);
         in->pay = x < 45 ? MS_PAY_DRG : x < 80 ? MS_PAY_DIP : MS_PAY_FFS;
-        in->ndoctors = in->kind == MS_KIND_PHARMACY ? (uint32_t)rng_range(r, 1, 3)
-                     : in->kind == MS_KIND_CLINIC ? (uint32_t)rng_range(r, 1, 5)
-                     : (uint32_t)in->beds / 4 + (uint32_t)rng_range(r, 3, 20);
+        in->ndoctors = in->kind == MS_KIND_PHARMACY ? (uint32_t)ms_rng_range(r, 1, 3)
+                     : in->kind == MS_KIND_CLINIC ? (uint32_t)ms_rng_range(r, 1, 5)
+                     : (uint32_t)in->beds / 4 + (uint32_t)ms_rng_range(r, 3, 20);
         in->doctor_base = doctor_next;
         doctor_next += in->ndoctors;
         if (doctor_next > 4000000000u) doctor_next = 1; /* ids repeat across far institutions */
@@ -676,14 +587,14 @@ static int build_groups(world_t *w)
         char famcode[13]; /* letter, letter, up to 10 digits */
         snprintf(famcode, sizeof famcode, "%c%c%u", mdc, tl, k / 24 + 1);
         int surgical = t < 9; /* A..J */
-        uint32_t nvar = (uint32_t)rng_range(r, 1, 3);
+        uint32_t nvar = (uint32_t)ms_rng_range(r, 1, 3);
         if (nvar > ng - g) nvar = ng - g;
         fa->first = g;
         fa->nvar = (uint8_t)nvar;
         fa->mdc = mdc;
         fa->surgical = (uint8_t)surgical;
-        uint32_t base_w = surgical ? (uint32_t)rng_range(r, 8000, 40000) : (uint32_t)rng_range(r, 3000, 15000);
-        uint32_t base_los = (uint32_t)rng_range(r, 30, 150);
+        uint32_t base_w = surgical ? (uint32_t)ms_rng_range(r, 8000, 40000) : (uint32_t)ms_rng_range(r, 3000, 15000);
+        uint32_t base_los = (uint32_t)ms_rng_range(r, 30, 150);
         for (uint32_t v = 0; v < nvar; v++) {
             group_t *gr = &w->groups[g + v];
             /* one variant: 9; two: 3 (CC), 5 (none); three: 1 (MCC), 3, 5 */
@@ -731,13 +642,13 @@ static int build_drugs(world_t *w)
         /* Western medicine X + ATC-like class, or Chinese patent medicine Z. */
         char kind = rng_pct(r, 85) ? 'X' : 'Z';
         int len = snprintf(d->code, sizeof d->code, "%c%c%02u%c%c%c%03uA%03u%09u", kind,
-                           (char)('A' + ms_rng_below(r, 14)), (unsigned)rng_range(r, 1, 16),
+                           (char)('A' + ms_rng_below(r, 14)), (unsigned)ms_rng_range(r, 1, 16),
                            (char)('A' + ms_rng_below(r, 8)), (char)('A' + ms_rng_below(r, 8)),
-                           (char)('A' + ms_rng_below(r, 5)), (unsigned)rng_range(r, 1, 999),
-                           (unsigned)rng_range(r, 1, 12), (unsigned)ms_rng_below(r, 1000000000));
+                           (char)('A' + ms_rng_below(r, 5)), (unsigned)ms_rng_range(r, 1, 999),
+                           (unsigned)ms_rng_range(r, 1, 12), (unsigned)ms_rng_below(r, 1000000000));
         d->code_len = (uint8_t)len;
         snprintf(d->prefix, sizeof d->prefix, "8%06u", (unsigned)ms_rng_below(r, 1000000));
-        double price = 3000.0 * rng_lognormal(r, 0.9);
+        double price = 3000.0 * ms_rng_lognormal(r, 0.9);
         if (price < 50) price = 50;
         d->price = (int64_t)price;
     }
@@ -968,8 +879,8 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
     if ((w->flags & MS_FAKE_MAX_CODES) && pidx == 3) p.id = UINT64_MAX - 1;
     p.idlen = (size_t)(put_u64(p.idtxt, p.id) - p.idtxt);
     unsigned a = (unsigned)ms_rng_below(r, 100);
-    p.age0 = a < 15 ? (int)rng_range(r, 0, 14) : a < 70 ? (int)rng_range(r, 15, 64)
-           : a < 99 ? (int)rng_range(r, 65, 95) : (int)rng_range(r, 96, 119);
+    p.age0 = a < 15 ? (int)ms_rng_range(r, 0, 14) : a < 70 ? (int)ms_rng_range(r, 15, 64)
+           : a < 99 ? (int)ms_rng_range(r, 65, 95) : (int)ms_rng_range(r, 96, 119);
     p.bday = (int)ms_rng_below(r, 365);
     p.sex = (uint8_t)ms_rng_below(r, 2);
     p.home_in = picker_pick(&w->pick_in, r);
@@ -1035,7 +946,7 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
         unsigned n_diag;
         if (vt == VP) n_diag = 1;
         else if (vt == VO) n_diag = 1 + (unsigned)(rng_pct(r, 30) ? ms_rng_below(r, 3) : 0);
-        else n_diag = 1 + (unsigned)(rng_exp(r, 4.0));
+        else n_diag = 1 + (unsigned)(ms_rng_exp(r, 4.0));
         if (n_diag > 50 || ((w->flags & MS_FAKE_MAX_CODES) && vt == VI && awkward_hit(sc, 2))) n_diag = 50;
         int sev = n_diag <= 3 ? 0 : n_diag <= 7 ? 1 : 2;
 
@@ -1056,16 +967,16 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
             if (pay != MS_PAY_FFS) {
                 group = (int32_t)pick_group(w, d, proc != NULL, sev);
                 const group_t *g = &w->groups[group];
-                base = (double)g->weight4 * 100.0 * rng_lognormal(r, 0.35);
-                los = (double)g->los10 / 10.0 * rng_lognormal(r, 0.35);
+                base = (double)g->weight4 * 100.0 * ms_rng_lognormal(r, 0.35);
+                los = (double)g->los10 / 10.0 * ms_rng_lognormal(r, 0.35);
             } else {
-                base = (double)d->cost_i * 100.0 * rng_lognormal(r, 0.5) * (1.0 + 0.3 * sev);
-                los = (double)d->los * rng_lognormal(r, 0.4);
+                base = (double)d->cost_i * 100.0 * ms_rng_lognormal(r, 0.5) * (1.0 + 0.3 * sev);
+                los = (double)d->los * ms_rng_lognormal(r, 0.4);
             }
             int ilos = (int)(los + 0.5);
             if (ilos > MAX_LOS) ilos = MAX_LOS;
             discharge = admit + ilos;
-            settle = discharge + (rng_pct(r, 70) ? 0 : (int32_t)rng_range(r, 1, MAX_SETTLE_DELAY));
+            settle = discharge + (rng_pct(r, 70) ? 0 : (int32_t)ms_rng_range(r, 1, MAX_SETTLE_DELAY));
             total = (int64_t)(base * level_mul + 0.5);
             if ((w->flags & MS_FAKE_BIG_MONEY) && awkward_hit(sc, 3))
                 total = 2345678901ll + (int64_t)ms_rng_below(r, 1000000000ull); /* 23-33 M yuan */
@@ -1080,8 +991,8 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
             split_exact(total, wt, MS_N_COST_CATEGORIES, cat);
         } else {
             /* coded drug items */
-            if (vt == VP) nitems = rng_poisson(r, w->lam_ph, w->expl_ph) + (o->drug_items_per_pharmacy_visit >= 1);
-            else if (rng_pct(r, 35)) nitems = 1 + rng_poisson(r, w->lam_out, w->expl_out);
+            if (vt == VP) nitems = ms_rng_poisson(r, w->lam_ph) + (o->drug_items_per_pharmacy_visit >= 1);
+            else if (rng_pct(r, 35)) nitems = 1 + ms_rng_poisson(r, w->lam_out);
             if (o->drug_items_per_pharmacy_visit <= 0) nitems = 0;
             if (nitems > MAX_ITEMS) nitems = MAX_ITEMS;
             int zero = vt == VO && (w->flags & MS_FAKE_ZERO_MONEY) && awkward_hit(sc, 4);
@@ -1098,7 +1009,7 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
             uint32_t wt[MS_N_COST_CATEGORIES] = {0};
             int64_t rest;
             if (vt == VO) {
-                rest = (int64_t)((double)d->cost_o * 100.0 * rng_lognormal(r, 0.6) * level_mul + 0.5);
+                rest = (int64_t)((double)d->cost_o * 100.0 * ms_rng_lognormal(r, 0.6) * level_mul + 0.5);
                 if (nitems) rest /= 2;
                 uint32_t base[MS_N_COST_CATEGORIES] = {40, 15, 20, 5, 12, 0, 0, 0, 8};
                 if (proc) {
@@ -1110,8 +1021,8 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
                 if (zero) rest = 0;
             } else {
                 /* uncoded drugs, sometimes a device */
-                rest = rng_pct(r, 30) ? (int64_t)(2000.0 * rng_lognormal(r, 0.8)) : 0;
-                if (nitems == 0 && rest == 0) rest = (int64_t)(1500.0 * rng_lognormal(r, 0.8)) + 100;
+                rest = rng_pct(r, 30) ? (int64_t)(2000.0 * ms_rng_lognormal(r, 0.8)) : 0;
+                if (nitems == 0 && rest == 0) rest = (int64_t)(1500.0 * ms_rng_lognormal(r, 0.8)) + 100;
                 wt[0] = 95;
                 wt[3] = rng_pct(r, 10) ? 5 : 0;
             }
@@ -1126,12 +1037,12 @@ static int write_person(world_t *w, out_t *fs, out_t *fd, uint64_t nvisits)
         /* fund / self */
         int64_t fund;
         if (vt == VI) {
-            fund = total * (int64_t)rng_range(r, 5500, 9200) / 10000;
+            fund = total * (int64_t)ms_rng_range(r, 5500, 9200) / 10000;
         } else if (vt == VO) {
-            fund = rng_pct(r, 30) ? 0 : total * (int64_t)rng_range(r, 4000, 8000) / 10000;
+            fund = rng_pct(r, 30) ? 0 : total * (int64_t)ms_rng_range(r, 4000, 8000) / 10000;
         } else {
             unsigned y = (unsigned)ms_rng_below(r, 100);
-            fund = y < 40 ? 0 : y < 50 ? total : total * (int64_t)rng_range(r, 5000, 9000) / 10000;
+            fund = y < 40 ? 0 : y < 50 ? total : total * (int64_t)ms_rng_range(r, 5000, 9000) / 10000;
         }
         int64_t self = total - fund;
 
@@ -1269,9 +1180,7 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
     ms_rng_seed(&w.rng, o->seed);
     double k = o->drug_items_per_pharmacy_visit;
     w.lam_ph = k >= 1 ? k - 1 : k;
-    w.expl_ph = exp(-w.lam_ph);
     w.lam_out = k / 2 - 1 > 0 ? k / 2 - 1 : 0;
-    w.expl_out = exp(-w.lam_out);
     build_diag_tables(&w);
 
     static const char *const names[4] = {"institutions.csv", "groups.csv", "settlements.csv", "drug_items.csv"};
@@ -1298,7 +1207,7 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
     uint64_t next_progress = 1000000;
     double tp = t0;
     while (rc == 0 && w.n_sett < o->settlements) {
-        uint64_t nv = 1 + (uint64_t)rng_exp(&w.rng, 5.5); /* mean about 6 */
+        uint64_t nv = 1 + (uint64_t)ms_rng_exp(&w.rng, 5.5); /* mean about 6 */
         if (nv > MAX_VISITS) nv = MAX_VISITS;
         if (nv > o->settlements - w.n_sett) nv = o->settlements - w.n_sett;
         rc = write_person(&w, &f[2], &f[3], nv);

@@ -30,6 +30,8 @@
 
 #include <stdint.h>
 
+#include "ms_rng.h"
+
 /* Awkward values, for tests of the import path.  Each still obeys the data
  * contract; they are rare (a handful of rows each) and off by default. */
 enum {
@@ -81,17 +83,5 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
 /* The message of the last failure on this thread ("" if none). */
 const char *ms_fake_error(void);
 
-/* The PRNG, for tests that want the same stream: xoshiro256** seeded by
- * running splitmix64 from seed. */
-typedef struct {
-    uint64_t s[4];
-} ms_rng_t;
-
-void ms_rng_seed(ms_rng_t *r, uint64_t seed);
-uint64_t ms_rng_next(ms_rng_t *r);
-/* Uniform in [0, n), n >= 1 (Lemire's multiply-shift, bias < n / 2^64). */
-uint64_t ms_rng_below(ms_rng_t *r, uint64_t n);
-/* Uniform in [0, 1) with 53 bits. */
-double ms_rng_unit(ms_rng_t *r);
-
+/* The PRNG is io/ms_rng.h (xoshiro256** seeded through splitmix64). */
 #endif

@@ -1,0 +1,76 @@
+/*
+ * ms_gen.h - a synthetic national data set with planted fraud and its truth
+ * (medsweep gen).  docs/generator.md describes the world and each pattern.
+ *
+ * Everything is a function of the options: the world (provinces, counties,
+ * institutions, doctors, DRG/DIP groups, code dictionaries, drugs) is built
+ * first from the seed alone; each person's attributes and history come from
+ * random streams seeded by (seed, person index), so a person is the same
+ * whichever thread generates it.  Fraud that needs several persons at once
+ * (group admissions, a doctor's impossible day, a drug package sold twice)
+ * is decided up front in a small plan that each person consults.
+ *
+ * Output is written partition by partition, in parallel: either directly as
+ * HDF5 partitions sorted as import sorts them, or as canonical CSV (--csv)
+ * that import reads into the same dataset.  Memory holds one partition per
+ * thread plus the world, whatever the number of persons.
+ */
+#ifndef MS_GEN_H
+#define MS_GEN_H
+
+#include <stdint.h>
+
+#include "ms_status.h"
+
+typedef struct {
+    uint32_t institutions;   /* default 200 */
+    uint64_t persons;        /* default 100000 */
+    int32_t first_day;       /* days since 1970-01-01, default 2025-01-01 */
+    int32_t days;            /* default 365 */
+    uint64_t seed;           /* default 1 */
+    double intensity;        /* planted fraud strength, default 1.0 (0 = none) */
+    double fraud_share;      /* share of institutions that cheat, default 0.05 */
+    uint32_t partitions;     /* 0 = one per ~2.5 million settlements */
+    uint32_t chunk_rows;     /* 0 = MS_DEFAULT_CHUNK_ROWS */
+    int threads;             /* 0 = OpenMP default */
+    int csv;                 /* write canonical CSV instead of HDF5 */
+    int replace;             /* replace an existing output */
+    int progress;            /* progress lines on stderr */
+} ms_gen_opts_t;
+
+typedef struct {
+    uint64_t persons, settlements, drug_items;
+    uint64_t planted_records;
+    uint32_t planted_institutions;
+    uint32_t partitions;
+    double seconds;
+} ms_gen_result_t;
+
+void ms_gen_opts_init(ms_gen_opts_t *o);
+
+/* Write the world into out_dir (built under a temporary name and renamed
+ * into place), with truth/institutions.csv, truth/records.csv and
+ * truth/world.txt. */
+ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t *res);
+
+/* The planted patterns, in the order of truth/institutions.csv. */
+typedef enum {
+    MS_PAT_OVERLAP,          /* false hospitalization: overlapping stay */
+    MS_PAT_LIGHT_STAY,       /* false hospitalization: treatment-light stay */
+    MS_PAT_GROUP_ADMISSION,  /* false hospitalization: group admission */
+    MS_PAT_MINOR_DIAGNOSIS,  /* false hospitalization: minor-diagnosis admission */
+    MS_PAT_BEDS_OVERFLOW,    /* false hospitalization: beds overflow / admission rate */
+    MS_PAT_UPCODING,         /* DRG/DIP upcoding */
+    MS_PAT_DECOMPOSED,       /* readmission within 15 days, same-day readmission */
+    MS_PAT_PINGPONG,         /* transfer ping-pong */
+    MS_PAT_OVERLOAD,         /* doctor overload */
+    MS_PAT_PREADMISSION,     /* cost shifting: pre-admission outpatient costs */
+    MS_PAT_SELF_PAY,         /* cost shifting: self-pay share */
+    MS_PAT_RETURNED_DRUGS,   /* repeated traceability code */
+    MS_PAT_HOARDING,         /* hoarding buyers */
+    MS_PAT_COUNT
+} ms_pattern_t;
+
+const char *ms_pattern_name(ms_pattern_t p);
+
+#endif

@@ -1,0 +1,789 @@
+/*
+ * ms_gen_person.c - one person's history: stays, visits, pharmacy purchases,
+ * and whatever the plan and the cheating institutions nearby add to it.
+ *
+ * Everything here comes from the person's own random stream (seed, 2, index)
+ * and the read-only world, so the result does not depend on which thread
+ * runs it or in which order.  Events are collected, sorted by date (then by
+ * creation order), and only then numbered: settle_id = (index + 1) * 8192 +
+ * n, so the rows come out sorted as a partition must be.
+ *
+ * Natural stays never overlap each other and no natural visit falls strictly
+ * inside a stay: an overlapping stay, a same-day readmission or a visit during
+ * a stay is always a planted record.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_gen_internal.h"
+
+#define MAX_EVENTS 8000
+#define NOGROUP UINT32_MAX
+
+typedef struct {
+    ms_settlement_t s;
+    int8_t pattern;          /* planted ms_pattern_t, or -1 */
+    uint32_t order;          /* creation order: the sort's tie-break */
+    uint32_t item_first, item_count;
+} event_t;
+
+typedef struct {
+    ms_drug_item_t d;
+    int8_t pattern;
+} item_t;
+
+struct gen_scratch {
+    event_t *ev;
+    size_t nev, cap_ev;
+    item_t *it;
+    size_t nit, cap_it;
+    uint32_t *order;
+    size_t cap_order;
+};
+
+gen_scratch_t *gen_scratch_new(void) { return calloc(1, sizeof(gen_scratch_t)); }
+
+void gen_scratch_free(gen_scratch_t *sc)
+{
+    if (!sc) return;
+    free(sc->ev);
+    free(sc->it);
+    free(sc->order);
+    free(sc);
+}
+
+/* Everything a history needs while it is being made. */
+typedef struct {
+    const gen_world_t *w;
+    const gen_person_t *p;
+    gen_scratch_t *sc;
+    ms_rng_t r;
+    int32_t first, last;     /* window [first, last) */
+    uint32_t usual_pharmacy;
+    uint32_t item_seq;
+    int oom;
+} ctx_t;
+
+static event_t *new_event(ctx_t *c)
+{
+    gen_scratch_t *sc = c->sc;
+    if (sc->nev >= MAX_EVENTS) return NULL;
+    if (sc->nev == sc->cap_ev) {
+        size_t cap = sc->cap_ev ? sc->cap_ev * 2 : 64;
+        event_t *n = realloc(sc->ev, cap * sizeof *n);
+        if (!n) {
+            c->oom = 1;
+            return NULL;
+        }
+        sc->ev = n;
+        sc->cap_ev = cap;
+    }
+    event_t *e = &sc->ev[sc->nev];
+    memset(e, 0, sizeof *e);
+    e->order = (uint32_t)sc->nev++;
+    e->pattern = -1;
+    e->s.person_id = c->p->id;
+    e->s.age = c->p->age;
+    e->s.sex = c->p->sex;
+    e->s.person_region = c->w->county[c->p->county].code;
+    e->s.group_code = -1;
+    e->s.proc_main = -1;
+    e->s.n_diag = 1;
+    e->s.pay_scheme = MS_PAY_FFS;
+    return e;
+}
+
+/* ------------------------------------------------------------ occupancy */
+
+/* Does [a, b] touch any stay (sharing a day counts)? */
+static int stay_conflict(const ctx_t *c, int32_t a, int32_t b)
+{
+    for (size_t i = 0; i < c->sc->nev; i++) {
+        const ms_settlement_t *s = &c->sc->ev[i].s;
+        if (s->visit_type == MS_VISIT_INPATIENT && a <= s->discharge_date && s->admit_date <= b) return 1;
+    }
+    return 0;
+}
+
+/* Is day v strictly inside a stay? */
+static int inside_stay(const ctx_t *c, int32_t v)
+{
+    for (size_t i = 0; i < c->sc->nev; i++) {
+        const ms_settlement_t *s = &c->sc->ev[i].s;
+        if (s->visit_type == MS_VISIT_INPATIENT && s->admit_date < v && v < s->discharge_date) return 1;
+    }
+    return 0;
+}
+
+static int32_t random_day(ctx_t *c, int32_t margin)
+{
+    int32_t span = c->last - c->first - margin;
+    return c->first + (int32_t)ms_rng_below(&c->r, (uint64_t)(span > 1 ? span : 1));
+}
+
+/* ----------------------------------------------------------------- money */
+
+/* Split total into the nine categories by fractions (which need not add up
+ * to 1): exact in fen, the remainder goes to the largest share. */
+static void split_costs(ms_settlement_t *s, int64_t total, const double f[MS_N_COST_CATEGORIES])
+{
+    double sum = 0;
+    int big = 0;
+    for (int k = 0; k < MS_N_COST_CATEGORIES; k++) {
+        sum += f[k];
+        if (f[k] > f[big]) big = k;
+    }
+    int64_t part[MS_N_COST_CATEGORIES], used = 0;
+    for (int k = 0; k < MS_N_COST_CATEGORIES; k++) {
+        part[k] = sum > 0 ? (int64_t)floor((double)total * f[k] / sum) : 0;
+        used += part[k];
+    }
+    part[big] += total - used;
+    s->drug = part[0], s->exam = part[1], s->lab = part[2], s->consumable = part[3];
+    s->treatment = part[4], s->surgery = part[5], s->bed = part[6], s->nursing = part[7];
+    s->other = part[8];
+    s->total = total;
+}
+
+static void set_fund_share(ms_settlement_t *s, double share)
+{
+    if (share < 0) share = 0;
+    if (share > 1) share = 1;
+    s->fund_pay = (int64_t)llround((double)s->total * share);
+    s->self_pay = s->total - s->fund_pay;
+}
+
+static uint32_t doctor_of(ctx_t *c, uint32_t inst)
+{
+    if (ms_rng_chance(&c->r, 0.01)) return 0; /* unknown doctor */
+    return (inst + 1) * 1000 + 1 + (uint32_t)ms_rng_below(&c->r, c->w->inst[inst].doctors);
+}
+
+/* ----------------------------------------------------------------- stays */
+
+typedef enum { COST_NATURAL, COST_LIGHT } cost_kind_t;
+
+static uint8_t natural_severity(ctx_t *c, uint32_t inst, const gen_family_t *f)
+{
+    if (f->nvariants == 1) return 0;
+    uint8_t level = c->w->refs.inst[inst].level;
+    double p2 = (level == 3 ? 0.20 : level == 2 ? 0.12 : 0.06) + (c->p->age >= 70 ? 0.05 : 0);
+    double p1 = level == 3 ? 0.30 : level == 2 ? 0.25 : 0.18;
+    double u = ms_rng_unit(&c->r);
+    return u < p2 ? 2 : u < p2 + p1 ? 1 : 0;
+}
+
+static int32_t natural_los(ctx_t *c, const ms_group_t *g)
+{
+    double v = (double)g->expected_los * ms_rng_lognormal(&c->r, 0.35);
+    return v < 1 ? 1 : (int32_t)lround(v);
+}
+
+/* A stay at inst of family fam and severity sev, costed as severity
+ * cost_sev of the same family.  Returns NULL when it cannot be placed. */
+static event_t *add_stay(ctx_t *c, uint32_t inst, uint32_t fam, uint8_t sev, uint8_t cost_sev,
+                         int32_t admit, int32_t los, cost_kind_t kind, int8_t pattern)
+{
+    const gen_world_t *w = c->w;
+    const gen_family_t *f = &w->fam[fam];
+    if (f->nvariants == 1) sev = cost_sev = 0;
+    const ms_group_t *gc = &w->refs.groups[f->group[cost_sev]];
+    event_t *e = new_event(c);
+    if (!e) return NULL;
+    ms_settlement_t *s = &e->s;
+    const ms_institution_t *x = &w->refs.inst[inst];
+    s->inst_code = (int32_t)inst;
+    s->visit_type = MS_VISIT_INPATIENT;
+    s->admit_date = admit;
+    s->discharge_date = s->settle_date = admit + los;
+    s->dept = c->p->age < 14 ? MS_DEPT_PED : f->dept;
+    s->doctor_id = doctor_of(c, inst);
+    s->diag_main = (int32_t)w->diag_map[f->diag_first + ms_rng_below(&c->r, f->diag_count)];
+    if (f->proc_count) s->proc_main = (int32_t)w->proc_map[f->proc_first + ms_rng_below(&c->r, f->proc_count)];
+    unsigned nd = 1 + ms_rng_poisson(&c->r, 1.0 + 2.5 * sev);
+    s->n_diag = (uint8_t)(nd > 50 ? 50 : nd);
+    uint8_t scheme = w->prov[w->county[w->inst[inst].county].province].scheme;
+    if (scheme != MS_PAY_FFS && x->level >= 1 && ms_rng_chance(&c->r, 0.95)) {
+        s->pay_scheme = scheme;
+        s->group_code = (int32_t)f->group[sev];
+    }
+    double tier = x->level == 3 ? 1.15 : x->level == 2 ? 1.0 : 0.8;
+    int64_t total;
+    double fr[MS_N_COST_CATEGORIES];
+    if (kind == COST_LIGHT) {
+        /* A bed was billed, little was done. */
+        total = (int64_t)llround(los * 18000.0 * ms_rng_lognormal(&c->r, 0.2));
+        static const double light[MS_N_COST_CATEGORIES] = {0.04, 0.02, 0.02, 0, 0.03, 0, 0.55, 0.25, 0.09};
+        memcpy(fr, light, sizeof fr);
+    } else {
+        total = (int64_t)llround((double)gc->mean_cost * ms_rng_lognormal(&c->r, 0.3) * tier);
+        static const double base[MS_N_COST_CATEGORIES] = {0.28, 0.12, 0.10, 0.08, 0.10, 0, 0.08, 0.06, 0.03};
+        for (int k = 0; k < MS_N_COST_CATEGORIES; k++) fr[k] = base[k] * ms_rng_lognormal(&c->r, 0.25);
+        if (f->surgical) fr[5] = 0.15 * ms_rng_lognormal(&c->r, 0.25), fr[3] *= 2;
+    }
+    if (total < 100) total = 100;
+    split_costs(s, total, fr);
+    double share = x->level == 3 ? 0.65 : x->level == 2 ? 0.72 : 0.80;
+    set_fund_share(s, share * (0.95 + 0.1 * ms_rng_unit(&c->r)));
+    e->pattern = pattern;
+    return e;
+}
+
+/* A free admission day for a stay of los days, or INT32_MIN. */
+static int32_t free_admit(ctx_t *c, int32_t los, int tries)
+{
+    for (int t = 0; t < tries; t++) {
+        int32_t a = random_day(c, 0);
+        if (!stay_conflict(c, a, a + los)) return a;
+    }
+    return INT32_MIN;
+}
+
+static uint32_t pick_family(ctx_t *c, int medical_only)
+{
+    for (int t = 0; t < 20; t++) {
+        uint32_t f = gen_pick(&c->w->fam_pick, &c->r);
+        if (!medical_only || !c->w->fam[f].surgical) return f;
+    }
+    return gen_pick(&c->w->fam_pick, &c->r);
+}
+
+static uint32_t natural_hospital(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    const gen_county_t *ct = &w->county[c->p->county];
+    const gen_province_t *pv = &w->prov[ct->province];
+    uint32_t i = ms_rng_chance(&c->r, 0.25) ? gen_pick(&pv->tertiary, &c->r) : gen_pick(&ct->inpatient, &c->r);
+    if (i == UINT32_MAX) i = gen_pick(&ct->inpatient, &c->r);
+    if (i == UINT32_MAX) i = gen_pick(&pv->inpatient, &c->r);
+    return i;
+}
+
+/* ---------------------------------------------------------------- visits */
+
+static event_t *add_outpatient(ctx_t *c, uint32_t inst, int32_t day, uint32_t diag, int8_t pattern)
+{
+    event_t *e = new_event(c);
+    if (!e) return NULL;
+    ms_settlement_t *s = &e->s;
+    s->inst_code = (int32_t)inst;
+    s->visit_type = MS_VISIT_OUTPATIENT;
+    s->admit_date = s->discharge_date = s->settle_date = day;
+    s->dept = c->p->age < 14 ? MS_DEPT_PED : c->p->age >= 70 && ms_rng_chance(&c->r, 0.3) ? MS_DEPT_GER : MS_DEPT_IM;
+    s->doctor_id = doctor_of(c, inst);
+    s->diag_main = (int32_t)diag;
+    double yuan = (c->p->age < 14 ? 90.0 : 140.0) * ms_rng_lognormal(&c->r, 0.7);
+    static const double base[MS_N_COST_CATEGORIES] = {0.45, 0.15, 0.15, 0.03, 0.17, 0, 0, 0, 0.05};
+    double fr[MS_N_COST_CATEGORIES];
+    for (int k = 0; k < MS_N_COST_CATEGORIES; k++) fr[k] = base[k] * ms_rng_lognormal(&c->r, 0.3);
+    split_costs(s, (int64_t)llround(yuan * 100), fr);
+    set_fund_share(s, 0.5 * (0.9 + 0.2 * ms_rng_unit(&c->r)));
+    e->pattern = pattern;
+    return e;
+}
+
+static uint32_t outpatient_diag(ctx_t *c)
+{
+    /* Any outpatient code but the last (Z76.000, for pharmacies). */
+    return c->w->diag_map[ms_rng_below(&c->r, c->w->n_outpatient_diag - 1)];
+}
+
+static uint32_t local_outpatient_inst(ctx_t *c)
+{
+    const gen_county_t *ct = &c->w->county[c->p->county];
+    uint32_t i = gen_pick(&ct->outpatient, &c->r);
+    if (i == UINT32_MAX) i = gen_pick(&c->w->prov[ct->province].inpatient, &c->r);
+    return i;
+}
+
+/* Trace code of the person's n-th natural package of drug d. */
+static void natural_trace(const ctx_t *c, uint32_t drug, uint64_t *hi, uint64_t *lo)
+{
+    uint64_t serial = c->p->index * 8192 + (c->item_seq & 8191);
+    *hi = (uint64_t)c->w->drug[drug].prefix * 1000 + serial / 10000000000ull;
+    *lo = serial % 10000000000ull;
+}
+
+static item_t *new_item(ctx_t *c, event_t *e)
+{
+    gen_scratch_t *sc = c->sc;
+    if (sc->nit == sc->cap_it) {
+        size_t cap = sc->cap_it ? sc->cap_it * 2 : 64;
+        item_t *n = realloc(sc->it, cap * sizeof *n);
+        if (!n) {
+            c->oom = 1;
+            return NULL;
+        }
+        sc->it = n;
+        sc->cap_it = cap;
+    }
+    if (e->item_count == 0) e->item_first = (uint32_t)sc->nit;
+    e->item_count++;
+    item_t *it = &sc->it[sc->nit++];
+    memset(it, 0, sizeof *it);
+    it->pattern = -1;
+    return it;
+}
+
+/* A pharmacy purchase of n packages of drug at inst on day.  Items must be
+ * added right after the event (they are contiguous).  trace: explicit code,
+ * or NULL for the person's natural serials. */
+static event_t *add_purchase(ctx_t *c, uint32_t inst, int32_t day, uint32_t drug, unsigned n,
+                             const uint64_t *trace, int8_t pattern, int chronic)
+{
+    const gen_world_t *w = c->w;
+    event_t *e = new_event(c);
+    if (!e) return NULL;
+    ms_settlement_t *s = &e->s;
+    s->inst_code = (int32_t)inst;
+    s->visit_type = MS_VISIT_PHARMACY;
+    s->admit_date = s->discharge_date = s->settle_date = day;
+    s->dept = MS_DEPT_OTH;
+    s->doctor_id = 0;
+    s->diag_main = (int32_t)(chronic ? w->diag_map[ms_rng_below(&c->r, 3) == 0 ? 2 : 0]
+                                     : w->diag_map[w->n_outpatient_diag - 1]);
+    int64_t total = 0;
+    for (unsigned k = 0; k < n; k++) {
+        item_t *it = new_item(c, e);
+        if (!it) return NULL;
+        it->d.person_id = c->p->id;
+        it->d.inst_code = (int32_t)inst;
+        it->d.date = day;
+        it->d.drug_code = (int32_t)drug;
+        it->d.qty = 1;
+        it->d.amount = w->drug[drug].price;
+        if (trace) {
+            it->d.trace_hi = trace[0];
+            it->d.trace_lo = trace[1];
+        } else {
+            natural_trace(c, drug, &it->d.trace_hi, &it->d.trace_lo);
+            c->item_seq++;
+        }
+        it->pattern = pattern;
+        total += it->d.amount;
+    }
+    double fr[MS_N_COST_CATEGORIES] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
+    split_costs(s, total, fr);
+    set_fund_share(s, chronic ? 0.7 : 0.4);
+    e->pattern = pattern;
+    return e;
+}
+
+/* A day near `day` not strictly inside a stay (the discharge day if needed). */
+static int32_t free_visit_day(const ctx_t *c, int32_t day)
+{
+    for (size_t i = 0; i < c->sc->nev; i++) {
+        const ms_settlement_t *s = &c->sc->ev[i].s;
+        if (s->visit_type == MS_VISIT_INPATIENT && s->admit_date < day && day < s->discharge_date)
+            return s->discharge_date;
+    }
+    return day;
+}
+
+/* ------------------------------------------------------------ the parts */
+
+static double inpatient_rate(int age)
+{
+    return age < 15 ? 0.08 : age < 40 ? 0.09 : age < 60 ? 0.17 : age < 75 ? 0.33 : 0.5;
+}
+
+static double outpatient_rate(int age)
+{
+    return age < 5 ? 7.0 : age < 15 ? 4.0 : age < 40 ? 3.0 : age < 60 ? 4.5 : 7.0;
+}
+
+static const gen_act_t *first_act(const gen_world_t *w, uint64_t person, size_t *n)
+{
+    size_t lo = 0, hi = w->nacts;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (w->acts[mid].person < person) lo = mid + 1;
+        else hi = mid;
+    }
+    size_t k = lo;
+    while (k < w->nacts && w->acts[k].person == person) k++;
+    *n = k - lo;
+    return &w->acts[lo];
+}
+
+static int local_to(const ctx_t *c, uint32_t inst, int province_wide)
+{
+    uint32_t ic = c->w->inst[inst].county;
+    if (province_wide) return c->w->county[ic].province == c->w->county[c->p->county].province;
+    return ic == c->p->county;
+}
+
+/* Planted stays that each nearby person may get (light, minor, beds
+ * overflow, ping-pong); overlapping stays come last (they need visits). */
+static void planted_stays(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    if (c->p->age < 50) return;
+    for (uint32_t k = 0; k < w->n_pp_inst; k++) {
+        uint32_t x = w->pp_inst[k];
+        const gen_inst_t *g = &w->inst[x];
+        int pat = g->pattern;
+        if (pat == MS_PAT_OVERLAP || !local_to(c, x, pat == MS_PAT_BEDS_OVERFLOW)) continue;
+        unsigned n = ms_rng_poisson(&c->r, g->plant_rate);
+        for (unsigned j = 0; j < n; j++) {
+            if (pat == MS_PAT_LIGHT_STAY) {
+                int32_t los = (int32_t)ms_rng_range(&c->r, 4, 10), a = free_admit(c, los, 4);
+                if (a != INT32_MIN) add_stay(c, x, pick_family(c, 1), 0, 0, a, los, COST_LIGHT, MS_PAT_LIGHT_STAY);
+            } else if (pat == MS_PAT_MINOR_DIAGNOSIS) {
+                int32_t los = (int32_t)ms_rng_range(&c->r, 3, 7), a = free_admit(c, los, 4);
+                if (a == INT32_MIN) continue;
+                event_t *e = add_stay(c, x, pick_family(c, 1), 0, 0, a, los, COST_NATURAL, MS_PAT_MINOR_DIAGNOSIS);
+                if (e) e->s.diag_main = (int32_t)w->diag_map[ms_rng_below(&c->r, 5)];
+            } else if (pat == MS_PAT_BEDS_OVERFLOW) {
+                int32_t los = (int32_t)ms_rng_range(&c->r, 15, 25), a = free_admit(c, los, 4);
+                if (a != INT32_MIN)
+                    add_stay(c, x, pick_family(c, 1), 0, 0, a, los, COST_NATURAL, MS_PAT_BEDS_OVERFLOW);
+            } else if (pat == MS_PAT_PINGPONG) {
+                /* X -> partner -> X, each move within a week. */
+                int32_t l1 = (int32_t)ms_rng_range(&c->r, 3, 8), l2 = (int32_t)ms_rng_range(&c->r, 3, 8);
+                int32_t l3 = (int32_t)ms_rng_range(&c->r, 3, 8);
+                int32_t g1 = (int32_t)ms_rng_range(&c->r, 1, 7), g2 = (int32_t)ms_rng_range(&c->r, 1, 7);
+                int32_t span = l1 + g1 + l2 + g2 + l3, a = free_admit(c, span, 4);
+                if (a == INT32_MIN) continue;
+                uint32_t fam = pick_family(c, 1);
+                add_stay(c, x, fam, 0, 0, a, l1, COST_NATURAL, MS_PAT_PINGPONG);
+                add_stay(c, g->partner, fam, 0, 0, a + l1 + g1, l2, COST_NATURAL, MS_PAT_PINGPONG);
+                add_stay(c, x, fam, 0, 0, a + l1 + g1 + l2 + g2, l3, COST_NATURAL, MS_PAT_PINGPONG);
+            }
+        }
+    }
+}
+
+/* The institution-level behaviours of a cheating hospital, applied to one
+ * of its natural stays. */
+static void natural_stay(ctx_t *c, int readmission_of)
+{
+    const gen_world_t *w = c->w;
+    uint32_t inst, fam;
+    int32_t admit;
+    if (readmission_of >= 0) {
+        const ms_settlement_t *prev = &c->sc->ev[readmission_of].s;
+        inst = (uint32_t)prev->inst_code;
+        fam = UINT32_MAX;
+        for (uint32_t f = 0; f < w->nfam && fam == UINT32_MAX; f++)
+            for (int v = 0; v < 3; v++)
+                if (prev->group_code >= 0 && w->fam[f].group[v] == (uint32_t)prev->group_code) fam = f;
+        if (fam == UINT32_MAX) fam = pick_family(c, 0);
+        admit = prev->discharge_date + (ms_rng_chance(&c->r, 0.03) ? 1 : (int32_t)ms_rng_range(&c->r, 2, 15));
+    } else {
+        inst = natural_hospital(c);
+        if (inst == UINT32_MAX) return;
+        fam = pick_family(c, 0);
+        admit = INT32_MIN;
+    }
+    const gen_family_t *f = &w->fam[fam];
+    uint8_t sev = natural_severity(c, inst, f);
+    int32_t los = natural_los(c, &w->refs.groups[f->group[f->nvariants == 1 ? 0 : sev]]);
+    if (admit == INT32_MIN) admit = free_admit(c, los, 3);
+    if (admit == INT32_MIN || stay_conflict(c, admit, admit + los)) return;
+    const gen_inst_t *g = &w->inst[inst];
+    double I = g->intensity;
+    int pat = g->pattern;
+    if (pat == MS_PAT_UPCODING && f->nvariants == 3 && sev < 2 && ms_rng_chance(&c->r, fmin(0.9, 0.6 * I))) {
+        /* Coded as a heavier variant; cost and stay of the real one. */
+        uint8_t up = ms_rng_chance(&c->r, 0.7) ? 2 : 1;
+        if (up <= sev) up = 2;
+        int32_t short_los = (int32_t)lround(los * (0.4 + 0.4 * ms_rng_unit(&c->r)));
+        event_t *e = add_stay(c, inst, fam, up, sev, admit, short_los < 1 ? 1 : short_los, COST_NATURAL,
+                              MS_PAT_UPCODING);
+        if (e) {
+            unsigned nd = e->s.n_diag + 2 + (unsigned)ms_rng_below(&c->r, 4);
+            e->s.n_diag = (uint8_t)(nd > 50 ? 50 : nd);
+        }
+        return;
+    }
+    if (pat == MS_PAT_DECOMPOSED && los >= 2 && ms_rng_chance(&c->r, fmin(0.9, 0.5 * I))) {
+        /* One stay billed as two: the second starts the same day or soon. */
+        int32_t l1 = los / 2, gap = ms_rng_chance(&c->r, 0.4) ? 0 : (int32_t)ms_rng_range(&c->r, 1, 10);
+        int32_t l2 = los - l1 < 1 ? 1 : los - l1;
+        event_t *a = add_stay(c, inst, fam, sev, sev, admit, l1, COST_NATURAL, -1);
+        if (!a) return;
+        int32_t a2 = admit + l1 + gap;
+        for (size_t i = 0; i < c->sc->nev; i++) { /* the second part must fit */
+            const ms_settlement_t *s = &c->sc->ev[i].s;
+            if (&c->sc->ev[i] != a && s->visit_type == MS_VISIT_INPATIENT && a2 <= s->discharge_date &&
+                s->admit_date <= a2 + l2)
+                return;
+        }
+        add_stay(c, inst, fam, sev, sev, a2, l2, COST_NATURAL, MS_PAT_DECOMPOSED);
+        return;
+    }
+    event_t *e = add_stay(c, inst, fam, sev, sev, admit, los, COST_NATURAL, -1);
+    if (!e) return;
+    int stay_index = (int)(e - c->sc->ev); /* e moves when events are added */
+    int grouped = e->s.pay_scheme != MS_PAY_FFS;
+    if (pat == MS_PAT_SELF_PAY && grouped && ms_rng_chance(&c->r, fmin(0.95, 0.7 * I))) {
+        set_fund_share(&e->s, 0.4 + 0.2 * ms_rng_unit(&c->r));
+        e->pattern = MS_PAT_SELF_PAY;
+    }
+    if (pat == MS_PAT_PREADMISSION && grouped && ms_rng_chance(&c->r, fmin(0.9, 0.6 * I))) {
+        /* Exams and labs of the stay billed as an outpatient visit days before. */
+        int32_t day = admit - (int32_t)ms_rng_range(&c->r, 1, 3);
+        if (!inside_stay(c, day)) {
+            size_t ei = (size_t)stay_index;
+            int64_t moved = c->sc->ev[ei].s.total / 8;
+            event_t *v = add_outpatient(c, inst, day, outpatient_diag(c), MS_PAT_PREADMISSION);
+            if (v) {
+                static const double fr[MS_N_COST_CATEGORIES] = {0.05, 0.45, 0.40, 0, 0.05, 0, 0, 0, 0.05};
+                split_costs(&v->s, moved < 20000 ? 20000 : moved, fr);
+                set_fund_share(&v->s, 0.5);
+                ms_settlement_t *st = &c->sc->ev[ei].s; /* ev may have moved */
+                double keep[MS_N_COST_CATEGORIES] = {(double)st->drug, (double)st->exam * 0.3,
+                                                     (double)st->lab * 0.3, (double)st->consumable,
+                                                     (double)st->treatment, (double)st->surgery,
+                                                     (double)st->bed, (double)st->nursing, (double)st->other};
+                double share = (double)st->fund_pay / (double)(st->total ? st->total : 1);
+                split_costs(st, st->total - moved > 100 ? st->total - moved : st->total, keep);
+                set_fund_share(st, share);
+            }
+        }
+    }
+    /* A few percent come back within 15 days (same family: same MDC). */
+    if (readmission_of < 0 && ms_rng_chance(&c->r, 0.04)) natural_stay(c, stay_index);
+}
+
+static void coordinated(ctx_t *c, const gen_act_t *acts, size_t nacts, int stays)
+{
+    const gen_world_t *w = c->w;
+    for (size_t k = 0; k < nacts; k++) {
+        const gen_act_t *a = &acts[k];
+        if (stays != (a->kind == GEN_ACT_GROUP_STAY)) continue;
+        switch (a->kind) {
+        case GEN_ACT_GROUP_STAY: {
+            int32_t los = (int32_t)ms_rng_range(&c->r, 5, 10);
+            if (!stay_conflict(c, a->day, a->day + los))
+                add_stay(c, a->inst, pick_family(c, 1), 0, 0, a->day, los, COST_NATURAL, MS_PAT_GROUP_ADMISSION);
+            break;
+        }
+        case GEN_ACT_OVERLOAD_VISIT:
+            if (!inside_stay(c, a->day)) {
+                event_t *e = add_outpatient(c, a->inst, a->day, outpatient_diag(c), MS_PAT_OVERLOAD);
+                if (e) e->s.doctor_id = a->arg;
+            }
+            break;
+        case GEN_ACT_RESOLD_FIRST: {
+            uint32_t inst = c->usual_pharmacy;
+            const uint64_t tr[2] = {a->trace_hi, a->trace_lo};
+            if (inst != UINT32_MAX) add_purchase(c, inst, free_visit_day(c, a->day), a->arg, 1, tr, -1, 0);
+            break;
+        }
+        case GEN_ACT_RESOLD_SECOND: {
+            const uint64_t tr[2] = {a->trace_hi, a->trace_lo};
+            add_purchase(c, a->inst, free_visit_day(c, a->day), a->arg, 1, tr, MS_PAT_RETURNED_DRUGS, 0);
+            break;
+        }
+        case GEN_ACT_HOARDER: {
+            /* Every month: 15-40 packages from 3-5 pharmacies, half at the
+             * cheating one. */
+            const gen_province_t *pv = &w->prov[w->county[w->inst[a->inst].county].province];
+            for (int32_t m = c->first; m + 30 <= c->last; m += 30) {
+                unsigned packages = (unsigned)ms_rng_range(&c->r, 15, 40);
+                unsigned shops = (unsigned)ms_rng_range(&c->r, 3, 5);
+                for (unsigned s = 0; s < shops && packages > 0; s++) {
+                    uint32_t inst = s == 0 ? a->inst : gen_pick(&pv->pharmacy, &c->r);
+                    if (inst == UINT32_MAX) inst = a->inst;
+                    unsigned n = s == 0 ? packages / 2 : packages / (shops - s) + (s + 1 == shops ? packages : 0);
+                    if (n > packages) n = packages;
+                    if (n == 0) continue;
+                    packages -= n;
+                    int32_t day = free_visit_day(c, m + (int32_t)ms_rng_below(&c->r, 28));
+                    add_purchase(c, inst, day, a->arg, n, NULL, inst == a->inst ? MS_PAT_HOARDING : -1, 0);
+                }
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* Stays around a visit this person made elsewhere: a patient in two places. */
+static void overlapping_stays(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    for (uint32_t k = 0; k < w->n_pp_inst; k++) {
+        uint32_t x = w->pp_inst[k];
+        if (w->inst[x].pattern != MS_PAT_OVERLAP || !local_to(c, x, 0)) continue;
+        unsigned n = ms_rng_poisson(&c->r, w->inst[x].plant_rate);
+        for (unsigned j = 0; j < n; j++) {
+            size_t nev = c->sc->nev, tries = 0;
+            while (tries++ < 8 && nev > 0) {
+                const ms_settlement_t *v = &c->sc->ev[ms_rng_below(&c->r, nev)].s;
+                if (v->visit_type == MS_VISIT_INPATIENT || (uint32_t)v->inst_code == x) continue;
+                int32_t a = v->settle_date - (int32_t)ms_rng_range(&c->r, 1, 3);
+                int32_t b = v->settle_date + (int32_t)ms_rng_range(&c->r, 1, 3);
+                if (stay_conflict(c, a, b)) continue;
+                add_stay(c, x, pick_family(c, 1), 0, 0, a, b - a, COST_NATURAL, MS_PAT_OVERLAP);
+                break;
+            }
+        }
+    }
+}
+
+/* Person i uses the dictionary entries i, i+P, i+2P, ... once each, so that
+ * every code of the world appears in the data: the dictionaries import
+ * builds from the CSV are then the generator's own. */
+static void coverage(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    uint64_t P = w->o.persons;
+    for (uint64_t id = c->p->index; id < w->refs.diagnoses.count || id < w->refs.procedures.count; id += P) {
+        uint32_t inst = local_outpatient_inst(c);
+        int32_t day = free_visit_day(c, random_day(c, 0));
+        if (inst == UINT32_MAX) break;
+        uint32_t diag = id < w->refs.diagnoses.count ? (uint32_t)id : outpatient_diag(c);
+        event_t *e = add_outpatient(c, inst, day, diag, -1);
+        if (e && id < w->refs.procedures.count) e->s.proc_main = (int32_t)id;
+    }
+    for (uint64_t id = c->p->index; id < w->refs.drugs.count; id += P) {
+        if (c->usual_pharmacy == UINT32_MAX) break;
+        add_purchase(c, c->usual_pharmacy, free_visit_day(c, random_day(c, 0)), (uint32_t)id, 1, NULL, -1, 0);
+    }
+}
+
+static void natural_visits(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    unsigned n = ms_rng_poisson(&c->r, outpatient_rate(c->p->age) * w->years);
+    for (unsigned k = 0; k < n; k++) {
+        int32_t day = random_day(c, 0);
+        uint32_t inst = local_outpatient_inst(c);
+        if (inside_stay(c, day) || inst == UINT32_MAX) continue;
+        add_outpatient(c, inst, day, outpatient_diag(c), -1);
+    }
+    if (c->usual_pharmacy == UINT32_MAX) return;
+    int age = c->p->age;
+    double pchronic = age < 40 ? 0.03 : age < 60 ? 0.2 : 0.5;
+    if (ms_rng_chance(&c->r, pchronic)) {
+        uint32_t drug = w->chronic_drugs[ms_rng_below(&c->r, w->nchronic)];
+        for (int32_t m = c->first + (int32_t)ms_rng_below(&c->r, 30); m < c->last; m += 28 + (int32_t)ms_rng_below(&c->r, 6)) {
+            if (inside_stay(c, m)) continue;
+            add_purchase(c, c->usual_pharmacy, m, drug, 1 + (unsigned)ms_rng_below(&c->r, 2), NULL, -1, 1);
+        }
+    }
+    n = ms_rng_poisson(&c->r, 0.8 * w->years);
+    for (unsigned k = 0; k < n; k++) {
+        int32_t day = random_day(c, 0);
+        if (inside_stay(c, day)) continue;
+        uint32_t drug = (uint32_t)ms_rng_below(&c->r, w->refs.drugs.count);
+        add_purchase(c, c->usual_pharmacy, day, drug, 1 + (unsigned)ms_rng_below(&c->r, 2), NULL, -1, 0);
+    }
+}
+
+/* ------------------------------------------------------------- assembly */
+
+/* Events by (admit_date, creation order). */
+static int event_before(const event_t *x, const event_t *y)
+{
+    if (x->s.admit_date != y->s.admit_date) return x->s.admit_date < y->s.admit_date;
+    return x->order < y->order;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    const ms_drug_item_t *x = &((const item_t *)a)->d, *y = &((const item_t *)b)->d;
+    if (x->date != y->date) return x->date < y->date ? -1 : 1;
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    if (x->trace_hi != y->trace_hi) return x->trace_hi < y->trace_hi ? -1 : 1;
+    return x->trace_lo < y->trace_lo ? -1 : x->trace_lo > y->trace_lo;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 1024;
+    while (nc < need) nc *= 2;
+    void *n = realloc(*p, nc * elem);
+    if (!n) return -1;
+    *p = n;
+    *cap = nc;
+    return 0;
+}
+
+/* A person has few events, mostly in date order already: insertion sort. */
+static void sort_events(const event_t *ev, uint32_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        while (j > 0 && event_before(&ev[x], &ev[v[j - 1]])) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
+{
+    gen_scratch_t *sc = c->sc;
+    size_t n = sc->nev;
+    if (grow((void **)&sc->order, &sc->cap_order, n, sizeof *sc->order) ||
+        grow((void **)&rows->s, &rows->cap_s, rows->ns + n, sizeof *rows->s) ||
+        grow((void **)&rows->d, &rows->cap_d, rows->nd + sc->nit, sizeof *rows->d) ||
+        grow((void **)&rows->t, &rows->cap_t, rows->nt + n + sc->nit, sizeof *rows->t))
+        return ms_error_set(MS_E_NOMEM, "out of memory generating person %llu",
+                            (unsigned long long)c->p->index);
+    for (size_t i = 0; i < n; i++) sc->order[i] = (uint32_t)i;
+    sort_events(sc->ev, sc->order, n);
+    size_t d0 = rows->nd;
+    for (size_t k = 0; k < n; k++) {
+        event_t *e = &sc->ev[sc->order[k]];
+        e->s.settle_id = (c->p->index + 1) * 8192 + k;
+        rows->s[rows->ns++] = e->s;
+        for (uint32_t j = 0; j < e->item_count; j++) {
+            item_t *it = &sc->it[e->item_first + j];
+            it->d.settle_id = e->s.settle_id;
+        }
+        if (e->pattern >= 0 && e->pattern != MS_PAT_RETURNED_DRUGS && e->pattern != MS_PAT_HOARDING)
+            rows->t[rows->nt++] = (struct gen_truth){e->s.settle_id, c->p->id, (uint32_t)e->s.inst_code,
+                                                     (uint8_t)e->pattern, 0, 0};
+    }
+    qsort(sc->it, sc->nit, sizeof *sc->it, cmp_item);
+    for (size_t j = 0; j < sc->nit; j++) {
+        const item_t *it = &sc->it[j];
+        rows->d[rows->nd++] = it->d;
+        if (it->pattern >= 0)
+            rows->t[rows->nt++] = (struct gen_truth){it->d.settle_id, c->p->id, (uint32_t)it->d.inst_code,
+                                                     (uint8_t)it->pattern, it->d.trace_hi, it->d.trace_lo};
+    }
+    (void)d0;
+    return MS_OK;
+}
+
+ms_status_t gen_person_history(const gen_world_t *w, const gen_person_t *p, gen_scratch_t *sc,
+                               gen_rows_t *rows)
+{
+    ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.w = w;
+    c.p = p;
+    c.sc = sc;
+    sc->nev = sc->nit = 0;
+    ms_rng_seed(&c.r, ms_rng_key(w->o.seed, 2, p->index));
+    c.first = w->o.first_day;
+    c.last = w->o.first_day + w->o.days;
+    const gen_county_t *ct = &w->county[p->county];
+    c.usual_pharmacy = gen_pick(&ct->pharmacy, &c.r);
+    if (c.usual_pharmacy == UINT32_MAX) c.usual_pharmacy = gen_pick(&w->prov[ct->province].pharmacy, &c.r);
+
+    size_t nacts;
+    const gen_act_t *acts = first_act(w, p->index, &nacts);
+    coordinated(&c, acts, nacts, 1);            /* group admissions: fixed days */
+    planted_stays(&c);
+    unsigned stays = ms_rng_poisson(&c.r, inpatient_rate(p->age) * w->years);
+    for (unsigned k = 0; k < stays; k++) natural_stay(&c, -1);
+    coordinated(&c, acts, nacts, 0);            /* visits and purchases of the plan */
+    natural_visits(&c);
+    coverage(&c);
+    overlapping_stays(&c);
+    if (c.oom) return ms_error_set(MS_E_NOMEM, "out of memory generating person %llu", (unsigned long long)p->index);
+    return emit(&c, rows);
+}

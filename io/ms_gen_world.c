@@ -1,0 +1,810 @@
+/*
+ * ms_gen_world.c - the generator's world: geography, institutions, doctors,
+ * DRG/DIP groups, code dictionaries, drugs, the cheating institutions and the
+ * plan of coordinated fraud.  Built once, sequentially, from the seed; small
+ * (proportional to institutions and planted records, not to persons).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_gen_internal.h"
+
+#define NOGROUP UINT32_MAX
+
+/* ------------------------------------------------------------- pickers */
+
+static int picker_build(gen_picker_t *p, const uint32_t *items, const double *w, uint32_t n)
+{
+    p->n = 0;
+    p->item = malloc((n ? n : 1) * sizeof *p->item);
+    p->cum = malloc((n ? n : 1) * sizeof *p->cum);
+    if (!p->item || !p->cum) return -1;
+    double acc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (w[i] <= 0) continue;
+        acc += w[i];
+        p->item[p->n] = items[i];
+        p->cum[p->n++] = acc;
+    }
+    return 0;
+}
+
+static void picker_free(gen_picker_t *p)
+{
+    free(p->item);
+    free(p->cum);
+    p->item = NULL;
+    p->cum = NULL;
+    p->n = 0;
+}
+
+uint32_t gen_pick(const gen_picker_t *p, ms_rng_t *r)
+{
+    if (p->n == 0) return UINT32_MAX;
+    double x = ms_rng_unit(r) * p->cum[p->n - 1];
+    uint32_t lo = 0, hi = p->n - 1;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (p->cum[mid] > x) hi = mid;
+        else lo = mid + 1;
+    }
+    return p->item[lo];
+}
+
+/* Probability that picker p returns item. */
+static double picker_prob(const gen_picker_t *p, uint32_t item)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (p->item[i] == item) return (p->cum[i] - (i ? p->cum[i - 1] : 0)) / p->cum[p->n - 1];
+    return 0;
+}
+
+/* ------------------------------------------------------------ geography */
+
+static const int province_codes[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41,
+                                     42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65};
+static const char *const syllables[] = {"An", "Bao", "Chang", "Da", "De", "Feng", "Gu", "He",
+                                        "Hua", "Jin", "Kang", "Le", "Lin", "Ming", "Ning", "Ping",
+                                        "Qing", "Rui", "Shan", "Tai", "Wen", "Xin", "Yang", "Zhen"};
+#define NSYL (sizeof syllables / sizeof syllables[0])
+
+#define xstrdup strdup
+
+static void county_name(uint32_t c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s", syllables[c % NSYL], syllables[(c / NSYL + c * 7) % NSYL]);
+    /* "AnBao" -> "Anbao": one capital. */
+    for (char *q = out + strlen(syllables[c % NSYL]); *q; q++)
+        if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+}
+
+static ms_status_t build_geography(gen_world_t *w, ms_rng_t *r)
+{
+    uint32_t ni = w->o.institutions;
+    w->nprov = ni / 150 + 2;
+    if (w->nprov > 31) w->nprov = 31;
+    uint32_t per = ni / (w->nprov * 8) + 1;
+    if (per > 60) per = 60;
+    w->ncounty = w->nprov * (per + 1);
+    w->prov = calloc(w->nprov, sizeof *w->prov);
+    w->county = calloc(w->ncounty, sizeof *w->county);
+    uint32_t *items = malloc(w->ncounty * sizeof *items);
+    double *wt = malloc(w->ncounty * sizeof *wt);
+    if (!w->prov || !w->county || !items || !wt) {
+        free(items), free(wt);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    for (uint32_t p = 0; p < w->nprov; p++)
+        /* Most provinces pay stays by DRG, some by DIP, a few still by fee. */
+        w->prov[p].scheme = p % 10 == 9 ? MS_PAY_FFS : p % 3 == 2 ? MS_PAY_DIP : MS_PAY_DRG;
+    for (uint32_t c = 0; c < w->ncounty; c++) {
+        uint32_t p = c % w->nprov, k = c / w->nprov;
+        w->county[c].province = p;
+        w->county[c].code = province_codes[p] * 10000 + (int32_t)(1 + k / 20) * 100 + (int32_t)(1 + k % 20);
+        w->county[c].population = ms_rng_lognormal(r, 0.9);
+        items[c] = c;
+        wt[c] = w->county[c].population;
+    }
+    int rc = picker_build(&w->county_pick, items, wt, w->ncounty);
+    free(items), free(wt);
+    return rc ? ms_error_set(MS_E_NOMEM, "out of memory") : MS_OK;
+}
+
+/* --------------------------------------------------------- institutions */
+
+typedef struct {
+    ms_institution_t pub;
+    gen_inst_t gen;
+} inst_tmp_t;
+
+static int cmp_inst_tmp(const void *a, const void *b)
+{
+    return strcmp(((const inst_tmp_t *)a)->pub.inst_code, ((const inst_tmp_t *)b)->pub.inst_code);
+}
+
+static const char *const kind_word[] = {"General Hospital", "Specialty Hospital", "Health Center",
+                                        "Clinic", "Pharmacy"};
+
+static void make_institution(gen_world_t *w, ms_rng_t *r, uint32_t county, uint8_t kind,
+                             uint32_t *seq, inst_tmp_t *t)
+{
+    ms_institution_t *x = &t->pub;
+    gen_inst_t *g = &t->gen;
+    memset(t, 0, sizeof *t);
+    g->county = county;
+    g->pattern = -1;
+    x->kind = kind;
+    x->region = w->county[county].code;
+    double u = ms_rng_unit(r);
+    switch (kind) {
+    case MS_KIND_GENERAL:
+        x->level = u < 0.15 ? 3 : u < 0.6 ? 2 : 1;
+        x->beds = (int32_t)((x->level == 3 ? 900 : x->level == 2 ? 260 : 70) * ms_rng_lognormal(r, 0.35));
+        x->ownership = ms_rng_chance(r, 0.85) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
+        break;
+    case MS_KIND_SPECIALTY:
+        x->level = u < 0.2 ? 3 : u < 0.8 ? 2 : 1;
+        x->beds = (int32_t)((x->level == 3 ? 450 : x->level == 2 ? 130 : 40) * ms_rng_lognormal(r, 0.35));
+        x->ownership = ms_rng_chance(r, 0.7) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
+        break;
+    case MS_KIND_PRIMARY:
+        x->level = 1;
+        x->beds = ms_rng_chance(r, 0.15) ? 0 : (int32_t)(30 * ms_rng_lognormal(r, 0.4));
+        x->ownership = ms_rng_chance(r, 0.9) ? MS_OWN_PUBLIC : MS_OWN_PRIVATE;
+        break;
+    case MS_KIND_CLINIC:
+        x->level = 0;
+        x->ownership = ms_rng_chance(r, 0.7) ? MS_OWN_PRIVATE : MS_OWN_PUBLIC;
+        break;
+    default:
+        x->level = 0;
+        x->ownership = ms_rng_chance(r, 0.9) ? MS_OWN_PRIVATE : MS_OWN_PUBLIC;
+        break;
+    }
+    /* Attractiveness: hospitals by beds, the rest heavy-tailed; a few are
+     * tiny (a handful of records: the small-number hard negatives). */
+    g->weight = x->beds > 0 ? x->beds * ms_rng_lognormal(r, 0.3) : 25.0 * ms_rng_lognormal(r, 0.9);
+    if (ms_rng_chance(r, 0.03)) g->weight *= 0.01;
+    char code[40], name[128], cname[32];
+    snprintf(code, sizeof code, "%c%06d%05u", kind == MS_KIND_PHARMACY ? 'P' : 'H', x->region,
+             seq[county]++);
+    county_name(county, cname, sizeof cname);
+    if (kind == MS_KIND_GENERAL && x->level == 3)
+        snprintf(name, sizeof name, "%s People's Hospital No. %u", cname, seq[county]);
+    else
+        snprintf(name, sizeof name, "%s %s %u", cname, kind_word[kind], seq[county]);
+    x->inst_code = xstrdup(code);
+    x->name = xstrdup(name);
+}
+
+static ms_status_t build_institutions(gen_world_t *w, ms_rng_t *r)
+{
+    uint32_t n = w->o.institutions;
+    inst_tmp_t *t = calloc(n, sizeof *t);
+    uint32_t *seq = calloc(w->ncounty, sizeof *seq);
+    if (!t || !seq) {
+        free(t), free(seq);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    /* Every county gets a clinic and a pharmacy (as far as there are
+     * institutions), then a hospital in every province, then the rest. */
+    uint32_t k = 0;
+    for (uint32_t c = 0; c < w->ncounty && k < n; c++) make_institution(w, r, c, MS_KIND_CLINIC, seq, &t[k++]);
+    for (uint32_t c = 0; c < w->ncounty && k < n; c++) make_institution(w, r, c, MS_KIND_PHARMACY, seq, &t[k++]);
+    for (uint32_t c = 0; c < w->ncounty && k < n; c++) make_institution(w, r, c, MS_KIND_GENERAL, seq, &t[k++]);
+    while (k < n) {
+        uint32_t c = gen_pick(&w->county_pick, r);
+        double u = ms_rng_unit(r);
+        uint8_t kind = u < 0.12 ? MS_KIND_GENERAL : u < 0.2 ? MS_KIND_SPECIALTY : u < 0.45 ? MS_KIND_PRIMARY
+                     : u < 0.75 ? MS_KIND_CLINIC : MS_KIND_PHARMACY;
+        make_institution(w, r, c, kind, seq, &t[k++]);
+    }
+    qsort(t, n, sizeof *t, cmp_inst_tmp);
+    w->refs.inst = calloc(n, sizeof *w->refs.inst);
+    w->inst = calloc(n, sizeof *w->inst);
+    if (!w->refs.inst || !w->inst) {
+        free(t), free(seq);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        w->refs.inst[i] = t[i].pub;
+        w->inst[i] = t[i].gen;
+    }
+    w->refs.n_inst = n;
+    free(t), free(seq);
+    return MS_OK;
+}
+
+/* Pickers of each county and province, over the sorted institutions. */
+static ms_status_t build_choice(gen_world_t *w)
+{
+    uint32_t n = w->o.institutions;
+    uint32_t *items = malloc(n * sizeof *items);
+    double *wt = malloc(n * sizeof *wt);
+    if (!items || !wt) {
+        free(items), free(wt);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    int rc = 0;
+    static const double outpatient_factor[] = {0.8, 0.3, 1.0, 1.0, 0.0};
+    for (uint32_t c = 0; c < w->ncounty && !rc; c++) {
+        uint32_t m;
+        for (int kind = 0; kind < 3 && !rc; kind++) {
+            m = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                const ms_institution_t *x = &w->refs.inst[i];
+                if (w->inst[i].county != c) continue;
+                double v = kind == 0 ? w->inst[i].weight * outpatient_factor[x->kind]
+                         : kind == 1 ? (x->beds > 0 ? w->inst[i].weight : 0)
+                                     : (x->kind == MS_KIND_PHARMACY ? w->inst[i].weight : 0);
+                items[m] = i;
+                wt[m++] = v;
+            }
+            gen_picker_t *pk = kind == 0 ? &w->county[c].outpatient : kind == 1 ? &w->county[c].inpatient
+                                                                                 : &w->county[c].pharmacy;
+            rc = picker_build(pk, items, wt, m);
+        }
+    }
+    for (uint32_t p = 0; p < w->nprov && !rc; p++) {
+        for (int kind = 0; kind < 3 && !rc; kind++) {
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                const ms_institution_t *x = &w->refs.inst[i];
+                if (w->county[w->inst[i].county].province != p) continue;
+                double v = kind == 0 ? (x->level == 3 ? w->inst[i].weight : 0)
+                         : kind == 1 ? (x->beds > 0 ? w->inst[i].weight : 0)
+                                     : (x->kind == MS_KIND_PHARMACY ? w->inst[i].weight : 0);
+                items[m] = i;
+                wt[m++] = v;
+            }
+            gen_picker_t *pk = kind == 0 ? &w->prov[p].tertiary : kind == 1 ? &w->prov[p].inpatient
+                                                                             : &w->prov[p].pharmacy;
+            rc = picker_build(pk, items, wt, m);
+        }
+    }
+    free(items), free(wt);
+    return rc ? ms_error_set(MS_E_NOMEM, "out of memory") : MS_OK;
+}
+
+/* -------------------------------------------------- groups and codes */
+
+/* Growing list of strings (a code universe before sorting). */
+typedef struct {
+    char **s;
+    uint32_t n, cap;
+} strlist_t;
+
+static int strlist_add(strlist_t *l, const char *s)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 64;
+        char **ns = realloc(l->s, cap * sizeof *ns);
+        if (!ns) return -1;
+        l->s = ns;
+        l->cap = cap;
+    }
+    l->s[l->n] = xstrdup(s);
+    return l->s[l->n++] ? 0 : -1;
+}
+
+static int cmp_strp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Sort a universe into a dictionary; remap[i] = final id of the i-th added. */
+static ms_status_t strlist_to_dict(strlist_t *l, ms_dict_t *d, uint32_t **remap)
+{
+    *remap = malloc((l->n ? l->n : 1) * sizeof **remap);
+    d->str = malloc((l->n ? l->n : 1) * sizeof *d->str);
+    if (!*remap || !d->str) return ms_error_set(MS_E_NOMEM, "out of memory");
+    memcpy(d->str, l->s, l->n * sizeof *d->str);
+    qsort(d->str, l->n, sizeof *d->str, cmp_strp);
+    d->count = l->n;
+    for (uint32_t i = 0; i < l->n; i++) (*remap)[i] = (uint32_t)ms_dict_find(d, l->s[i], strlen(l->s[i]));
+    free(l->s);
+    memset(l, 0, sizeof *l);
+    return MS_OK;
+}
+
+/* Outpatient conditions; the first five are the minor-diagnosis examples of
+ * MODELS.md (normally treated as outpatients). */
+static const char *const outpatient_codes[] = {
+    "I10.x00", "J06.900", "E11.900", "K29.700", "M54.500", "I10", "J06.9", "E11.9", "K29.7", "M54.5",
+    "J02.9", "K30", "R51", "Z00.000", "H10.9", "L30.9", "N39.0", "R10.4", "Z76.000",
+};
+#define N_OUTPATIENT_CODES (sizeof outpatient_codes / sizeof outpatient_codes[0])
+
+static const uint8_t mdc_dept[26] = {
+    /* A..Z */ MS_DEPT_OTH, MS_DEPT_NEU, MS_DEPT_OPH, MS_DEPT_DEN, MS_DEPT_IM, MS_DEPT_CAR, MS_DEPT_IM,
+    MS_DEPT_IM, MS_DEPT_ORT, MS_DEPT_SUR, MS_DEPT_IM, MS_DEPT_NEP, MS_DEPT_SUR, MS_DEPT_OBS,
+    MS_DEPT_OBS, MS_DEPT_PED, MS_DEPT_IM, MS_DEPT_ONC, MS_DEPT_IM, MS_DEPT_OTH, MS_DEPT_OTH,
+    MS_DEPT_OTH, MS_DEPT_SUR, MS_DEPT_OTH, MS_DEPT_OTH, MS_DEPT_REH};
+
+typedef struct {
+    ms_group_t g;
+    uint32_t fam;
+    uint8_t sev;
+} group_tmp_t;
+
+static int cmp_group_tmp(const void *a, const void *b)
+{
+    return strcmp(((const group_tmp_t *)a)->g.group_code, ((const group_tmp_t *)b)->g.group_code);
+}
+
+static ms_status_t build_groups_and_codes(gen_world_t *w, ms_rng_t *r)
+{
+    static const char mdcs[] = "BCDEFGHIJKLMNORSTUXZ";
+    static const char adj[] = "ABCDEFGHJQRSTUVWXYZ"; /* A-H surgical */
+    w->nfam = 60 + w->o.institutions / 40;
+    if (w->nfam > 600) w->nfam = 600;
+    w->fam = calloc(w->nfam, sizeof *w->fam);
+    group_tmp_t *gt = calloc((size_t)w->nfam * 3, sizeof *gt);
+    double *prev = malloc(w->nfam * sizeof *prev);
+    uint32_t *fitems = malloc(w->nfam * sizeof *fitems);
+    if (!w->fam || !gt || !prev || !fitems) {
+        free(gt), free(prev), free(fitems);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    strlist_t diag = {0}, proc = {0};
+    uint32_t ng = 0;
+    int oom = 0;
+    char used_cat[4096][4];
+    uint32_t ncat = 0;
+    for (size_t i = 0; i < N_OUTPATIENT_CODES; i++) oom |= strlist_add(&diag, outpatient_codes[i]);
+    for (uint32_t f = 0; f < w->nfam && !oom; f++) {
+        gen_family_t *fm = &w->fam[f];
+        char mdc = mdcs[f % (sizeof mdcs - 1)];
+        char a = adj[(f / (sizeof mdcs - 1)) % (sizeof adj - 1)];
+        int digit = (int)(f / ((sizeof mdcs - 1) * (sizeof adj - 1))) % 9 + 1;
+        char family[8];
+        snprintf(family, sizeof family, "%c%c%d", mdc, a, digit);
+        fm->surgical = a <= 'H';
+        fm->dept = fm->surgical && mdc_dept[mdc - 'A'] == MS_DEPT_IM ? MS_DEPT_SUR : mdc_dept[mdc - 'A'];
+        fm->prevalence = ms_rng_lognormal(r, 1.0);
+        prev[f] = fm->prevalence;
+        fitems[f] = f;
+        fm->nvariants = ms_rng_chance(r, 0.15) ? 1 : 3;
+        double w0 = ms_rng_lognormal(r, 0.45) * (fm->surgical ? 1.8 : 0.9);
+        double los0 = 6.0 * ms_rng_lognormal(r, 0.3) + (fm->surgical ? 2 : 0);
+        for (int v = 0; v < fm->nvariants; v++) {
+            static const double wf[3] = {1.0, 1.3, 1.8}, lf[3] = {1.0, 1.3, 1.7};
+            static const char suffix[3] = {'5', '3', '1'};
+            uint8_t sev = fm->nvariants == 1 ? 0 : (uint8_t)v;
+            group_tmp_t *g = &gt[ng++];
+            char code[16];
+            snprintf(code, sizeof code, "%s%c", family, fm->nvariants == 1 ? '9' : suffix[v]);
+            g->g.group_code = xstrdup(code);
+            g->g.family = xstrdup(family);
+            g->g.severity = sev;
+            g->g.weight = (float)(round(w0 * wf[sev] * 10000) / 10000);
+            g->g.mdc = mdc;
+            g->g.surgical = fm->surgical;
+            g->g.expected_los = (float)(round(los0 * lf[sev] * 10) / 10);
+            g->g.mean_cost = (int64_t)llround((double)g->g.weight * 1000000.0); /* 10,000 yuan per unit weight */
+            g->fam = f;
+            g->sev = sev;
+        }
+        /* One ICD category of its own, not an outpatient one. */
+        char cat[4];
+        for (;;) {
+            static const char letters[] = "ACDGIJKNQS";
+            snprintf(cat, sizeof cat, "%c%02u", letters[ms_rng_below(r, sizeof letters - 1)],
+                     (unsigned)ms_rng_below(r, 100));
+            int clash = !strcmp(cat, "J06") || !strcmp(cat, "I10") || !strcmp(cat, "E11") ||
+                        !strcmp(cat, "K29") || !strcmp(cat, "M54") || !strcmp(cat, "J02") ||
+                        !strcmp(cat, "K30") || !strcmp(cat, "N39");
+            for (uint32_t k = 0; k < ncat && !clash; k++) clash = !strcmp(used_cat[k], cat);
+            if (!clash || ncat >= 1000) break;
+        }
+        memcpy(used_cat[ncat++ % 4096], cat, 4);
+        fm->diag_first = diag.n;
+        fm->diag_count = 2 + (uint32_t)ms_rng_below(r, 2);
+        for (uint32_t k = 0; k < fm->diag_count && !oom; k++) {
+            char code[16];
+            if (k == 0) snprintf(code, sizeof code, "%s.9", cat);
+            else if (k == 1) snprintf(code, sizeof code, "%s.900", cat);
+            else snprintf(code, sizeof code, "%s.0%02u", cat, (unsigned)ms_rng_below(r, 100));
+            oom |= strlist_add(&diag, code);
+        }
+        fm->proc_first = proc.n;
+        fm->proc_count = fm->surgical ? 1 + (uint32_t)ms_rng_below(r, 2) : 0;
+        for (uint32_t k = 0; k < fm->proc_count && !oom; k++) {
+            char code[16];
+            snprintf(code, sizeof code, "%02u.%02u", (unsigned)(f % 86 + 1), (unsigned)(k * 10 + 1 + f / 86 % 9));
+            oom |= strlist_add(&proc, code);
+        }
+    }
+    if (oom) return ms_error_set(MS_E_NOMEM, "out of memory");
+    /* Groups sorted by code; families point at the final ids. */
+    qsort(gt, ng, sizeof *gt, cmp_group_tmp);
+    w->refs.groups = calloc(ng, sizeof *w->refs.groups);
+    if (!w->refs.groups) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (uint32_t f = 0; f < w->nfam; f++) w->fam[f].group[0] = w->fam[f].group[1] = w->fam[f].group[2] = NOGROUP;
+    for (uint32_t i = 0; i < ng; i++) {
+        w->refs.groups[i] = gt[i].g;
+        w->fam[gt[i].fam].group[gt[i].sev] = i;
+    }
+    w->refs.n_groups = ng;
+    free(gt);
+    if (picker_build(&w->fam_pick, fitems, prev, w->nfam)) return ms_error_set(MS_E_NOMEM, "out of memory");
+    free(prev), free(fitems);
+
+    /* Code dictionaries: diagnoses and procedures, then remap the ranges
+     * (ranges stay contiguous in "added" order; remember the final ids). */
+    uint32_t *dmap = NULL, *pmap = NULL;
+    uint32_t nd_added = diag.n;
+    MS_TRY(strlist_to_dict(&diag, &w->refs.diagnoses, &dmap));
+    MS_TRY(strlist_to_dict(&proc, &w->refs.procedures, &pmap));
+    w->diag_map = dmap;
+    w->proc_map = pmap;
+    w->n_diag_added = nd_added;
+    w->n_outpatient_diag = (uint32_t)N_OUTPATIENT_CODES;
+    return MS_OK;
+}
+
+static ms_status_t build_drugs(gen_world_t *w, ms_rng_t *r)
+{
+    uint32_t n = 150 + w->o.institutions / 10;
+    if (n > 3000) n = 3000;
+    strlist_t l = {0};
+    static const char atc[] = "ABCDGHJLMNRS";
+    for (uint32_t i = 0; i < n; i++) {
+        char code[40];
+        snprintf(code, sizeof code, "X%c%02u%c%cA%04uA%03u", atc[i % (sizeof atc - 1)], (unsigned)(i % 17 + 1),
+                 'A' + (char)(i % 7), 'A' + (char)(i / 7 % 26), (unsigned)i, (unsigned)(i % 997));
+        if (strlist_add(&l, code)) return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    uint32_t *map = NULL;
+    MS_TRY(strlist_to_dict(&l, &w->refs.drugs, &map));
+    w->drug = calloc(n, sizeof *w->drug);
+    w->chronic_drugs = malloc(n * sizeof *w->chronic_drugs);
+    if (!w->drug || !w->chronic_drugs) {
+        free(map);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        gen_drug_t *d = &w->drug[map[i]];
+        d->chronic = ms_rng_chance(r, 0.2);
+        double yuan = (d->chronic ? 25.0 : 40.0) * ms_rng_lognormal(r, 0.9);
+        d->price = (int64_t)llround((yuan < 2 ? 2 : yuan > 3000 ? 3000 : yuan) * 100);
+        d->prefix = 8100000 + map[i];
+        if (d->chronic) w->chronic_drugs[w->nchronic++] = map[i];
+    }
+    if (w->nchronic == 0) {
+        w->drug[0].chronic = 1;
+        w->chronic_drugs[w->nchronic++] = 0;
+    }
+    free(map);
+    return MS_OK;
+}
+
+/* ------------------------------------------------------------- persons */
+
+uint64_t gen_person_id(uint64_t index) { return 320000000000ull + index * 13; }
+
+void gen_person_attrs(const gen_world_t *w, uint64_t index, gen_person_t *p)
+{
+    ms_rng_t r;
+    ms_rng_seed(&r, ms_rng_key(w->o.seed, 1, index));
+    p->index = index;
+    p->id = gen_person_id(index);
+    double u = ms_rng_unit(&r);
+    p->age = (uint8_t)(u < 0.16 ? ms_rng_range(&r, 0, 14) : u < 0.78 ? ms_rng_range(&r, 15, 59)
+                                                              : ms_rng_range(&r, 60, 98));
+    p->sex = (uint8_t)ms_rng_below(&r, 2);
+    p->county = gen_pick(&w->county_pick, &r);
+}
+
+/* Mean yearly rates the person generator uses (ms_gen_person.c), averaged
+ * over the age mix: for expected volumes only. */
+#define MEAN_OUTPATIENT_RATE 4.5
+#define MEAN_INPATIENT_RATE 0.17
+
+static ms_status_t expected_volumes(gen_world_t *w)
+{
+    uint32_t n = w->o.institutions;
+    w->years = w->o.days / 365.0;
+    w->exp_stays = calloc(n, sizeof *w->exp_stays);
+    w->exp_visits = calloc(n, sizeof *w->exp_visits);
+    w->county_persons = calloc(w->ncounty, sizeof *w->county_persons);
+    if (!w->exp_stays || !w->exp_visits || !w->county_persons) return ms_error_set(MS_E_NOMEM, "out of memory");
+    double total = w->county_pick.n ? w->county_pick.cum[w->county_pick.n - 1] : 1;
+    for (uint32_t c = 0; c < w->ncounty; c++)
+        w->county_persons[c] = (double)w->o.persons * w->county[c].population / total;
+    for (uint32_t i = 0; i < n; i++) {
+        const gen_inst_t *g = &w->inst[i];
+        const gen_county_t *c = &w->county[g->county];
+        double persons = w->county_persons[g->county];
+        w->exp_visits[i] = persons * MEAN_OUTPATIENT_RATE * w->years * picker_prob(&c->outpatient, i);
+        w->exp_stays[i] = persons * MEAN_INPATIENT_RATE * w->years * 0.75 * picker_prob(&c->inpatient, i);
+    }
+    /* A quarter of stays go to the province's tertiary hospitals. */
+    for (uint32_t c = 0; c < w->ncounty; c++) {
+        const gen_province_t *pv = &w->prov[w->county[c].province];
+        for (uint32_t k = 0; k < pv->tertiary.n; k++) {
+            uint32_t i = pv->tertiary.item[k];
+            w->exp_stays[i] += w->county_persons[c] * MEAN_INPATIENT_RATE * w->years * 0.25 *
+                               picker_prob(&pv->tertiary, i);
+        }
+    }
+    /* Approved beds follow demand, so that natural occupancy is 55-75% as
+     * in a real health system (a world with few persons per institution
+     * would otherwise have empty hospitals); clinics and pharmacies keep 0. */
+    ms_rng_t r;
+    ms_rng_seed(&r, ms_rng_key(w->o.seed, 3, 0));
+    for (uint32_t i = 0; i < n; i++) {
+        ms_institution_t *x = &w->refs.inst[i];
+        if (x->beds <= 0) continue;
+        double occupancy = 0.55 + 0.2 * ms_rng_unit(&r);
+        double beds = w->exp_stays[i] * 8.0 / ((double)w->o.days * occupancy);
+        x->beds = beds < 1 ? 1 : (int32_t)lround(beds);
+    }
+    /* Doctors: about 12 outpatients a day each, plus one per 15 beds. */
+    for (uint32_t i = 0; i < n; i++) {
+        const ms_institution_t *x = &w->refs.inst[i];
+        if (x->kind == MS_KIND_PHARMACY) continue;
+        double daily = w->exp_visits[i] / (w->o.days > 0 ? w->o.days : 1);
+        uint32_t d = (uint32_t)ceil(daily / 12.0) + (uint32_t)(x->beds / 15);
+        w->inst[i].doctors = d < 1 ? 1 : d > 999 ? 999 : d;
+    }
+    return MS_OK;
+}
+
+/* --------------------------------------------------------------- fraud */
+
+static int eligible(const gen_world_t *w, uint32_t i, ms_pattern_t pat)
+{
+    const ms_institution_t *x = &w->refs.inst[i];
+    const gen_inst_t *g = &w->inst[i];
+    int hospital = (x->kind == MS_KIND_GENERAL || x->kind == MS_KIND_SPECIALTY || x->kind == MS_KIND_PRIMARY) &&
+                   x->beds >= 1 && x->level <= 2;
+    int paid_by_group = w->prov[w->county[g->county].province].scheme != MS_PAY_FFS;
+    if (g->pattern >= 0 || g->is_partner) return 0;
+    switch (pat) {
+    case MS_PAT_OVERLOAD:
+        return x->kind != MS_KIND_PHARMACY && x->level <= 2 && w->exp_visits[i] >= 50;
+    case MS_PAT_RETURNED_DRUGS:
+    case MS_PAT_HOARDING:
+        return x->kind == MS_KIND_PHARMACY && g->weight > 1;
+    case MS_PAT_BEDS_OVERFLOW:
+        return hospital && x->beds >= 3 && w->exp_stays[i] >= 20;
+    case MS_PAT_UPCODING:
+    case MS_PAT_DECOMPOSED:
+    case MS_PAT_PREADMISSION:
+    case MS_PAT_SELF_PAY:
+        return hospital && paid_by_group && w->exp_stays[i] >= 20;
+    default:
+        return hospital && w->exp_stays[i] >= 5;
+    }
+}
+
+static ms_status_t add_act(gen_world_t *w, size_t *cap, const gen_act_t *a)
+{
+    if (w->nacts == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        gen_act_t *na = realloc(w->acts, nc * sizeof *na);
+        if (!na) return ms_error_set(MS_E_NOMEM, "out of memory");
+        w->acts = na;
+        *cap = nc;
+    }
+    w->acts[w->nacts++] = *a;
+    return MS_OK;
+}
+
+/* A random person living in county c (or, failing that, in province p, or
+ * anywhere) and at least min_age old. */
+static uint64_t find_person(const gen_world_t *w, ms_rng_t *r, uint32_t county, uint32_t province,
+                            int min_age)
+{
+    gen_person_t p;
+    uint64_t tries = 64ull * w->ncounty + 256;
+    for (int pass = 0; pass < 3; pass++)
+        for (uint64_t t = 0; t < tries; t++) {
+            uint64_t idx = ms_rng_below(r, w->o.persons);
+            gen_person_attrs(w, idx, &p);
+            if (p.age < min_age && pass < 2) continue;
+            if (pass == 0 && p.county != county) continue;
+            if (pass == 1 && w->county[p.county].province != province) continue;
+            return idx;
+        }
+    return ms_rng_below(r, w->o.persons);
+}
+
+static int cmp_act(const void *a, const void *b)
+{
+    const gen_act_t *x = a, *y = b;
+    if (x->person != y->person) return x->person < y->person ? -1 : 1;
+    if (x->day != y->day) return x->day < y->day ? -1 : 1;
+    return x->kind < y->kind ? -1 : x->kind > y->kind;
+}
+
+static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
+{
+    uint32_t n = w->o.institutions;
+    double I = w->o.intensity;
+    if (I <= 0 || w->o.fraud_share <= 0 || w->o.persons == 0) return MS_OK;
+    uint32_t want = (uint32_t)llround(w->o.fraud_share * n);
+    if (want < MS_PAT_COUNT) want = MS_PAT_COUNT;
+    uint32_t *cand = malloc(n * sizeof *cand);
+    if (!cand) return ms_error_set(MS_E_NOMEM, "out of memory");
+    size_t cap = 0;
+    uint32_t pairs = 0;
+    ms_status_t st = MS_OK;
+    for (uint32_t j = 0; j < want && st == MS_OK; j++) {
+        ms_pattern_t pat = (ms_pattern_t)(j % MS_PAT_COUNT);
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (eligible(w, i, pat)) cand[m++] = i;
+        if (m == 0) continue;
+        uint32_t x = cand[ms_rng_below(r, m)];
+        gen_inst_t *g = &w->inst[x];
+        const ms_institution_t *inst = &w->refs.inst[x];
+        g->pattern = (int8_t)pat;
+        g->intensity = (float)(I * (0.8 + 0.4 * ms_rng_unit(r)));
+        w->pattern_count[pat]++;
+        double gi = g->intensity;
+        double locals = w->county_persons[g->county] > 1 ? w->county_persons[g->county] : 1;
+        double target = gi * fmax(20.0, 0.3 * w->exp_stays[x]);
+        uint32_t province = w->county[g->county].province;
+        gen_act_t a;
+        memset(&a, 0, sizeof a);
+        a.inst = x;
+        switch (pat) {
+        case MS_PAT_OVERLAP:
+            g->plant_rate = target / (0.9 * locals);
+            break;
+        case MS_PAT_LIGHT_STAY:
+        case MS_PAT_MINOR_DIAGNOSIS:
+            g->plant_rate = target / (0.35 * locals);
+            break;
+        case MS_PAT_PINGPONG: {
+            /* A partner hospital nearby (same county if possible). */
+            gen_picker_t *pk = &w->county[g->county].inpatient;
+            uint32_t y = x;
+            for (int t = 0; t < 20 && (y == x || w->inst[y].pattern >= 0); t++) y = gen_pick(pk, r);
+            for (int t = 0; t < 50 && (y == x || y == UINT32_MAX || w->inst[y].pattern >= 0); t++)
+                y = gen_pick(&w->prov[province].inpatient, r);
+            g->partner = y == UINT32_MAX || w->inst[y].pattern >= 0 ? x : y;
+            w->inst[g->partner].is_partner = g->partner != x;
+            g->plant_rate = gi * fmax(12.0, 0.15 * w->exp_stays[x]) / (0.35 * locals);
+            break;
+        }
+        case MS_PAT_BEDS_OVERFLOW: {
+            /* Enough 20-day stays to add 0.8 x the approved beds to the
+             * census: with the natural 55-75% it runs past 100%. */
+            double stays = gi * 0.8 * inst->beds * w->o.days / 20.0;
+            double province_persons = 0;
+            for (uint32_t c = 0; c < w->ncounty; c++)
+                if (w->county[c].province == province) province_persons += w->county_persons[c];
+            g->plant_rate = stays / (0.35 * (province_persons > 1 ? province_persons : 1));
+            break;
+        }
+        case MS_PAT_GROUP_ADMISSION: {
+            uint32_t events = (uint32_t)ceil(target / 7.0);
+            for (uint32_t e = 0; e < events && st == MS_OK; e++) {
+                uint32_t size = 5 + (uint32_t)ms_rng_below(r, 6);
+                uint32_t src = g->county;
+                for (int t = 0; t < 50 && src == g->county; t++) {
+                    uint32_t c = gen_pick(&w->county_pick, r);
+                    if (w->county[c].province == province || t > 25) src = c;
+                }
+                a.kind = GEN_ACT_GROUP_STAY;
+                a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 15 ? w->o.days - 15 : 1));
+                a.arg = src;
+                for (uint32_t k = 0; k < size && st == MS_OK; k++) {
+                    a.person = find_person(w, r, src, w->county[src].province, 50);
+                    st = add_act(w, &cap, &a);
+                }
+            }
+            break;
+        }
+        case MS_PAT_OVERLOAD: {
+            uint32_t ndays = (uint32_t)llround(fmax(3.0, 8.0 * gi));
+            for (uint32_t d = 0; d < ndays && st == MS_OK; d++) {
+                uint32_t count = 90 + (uint32_t)ms_rng_below(r, 60);
+                a.kind = GEN_ACT_OVERLOAD_VISIT;
+                a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)w->o.days);
+                a.arg = (x + 1) * 1000 + 1; /* the institution's first doctor */
+                for (uint32_t k = 0; k < count && st == MS_OK; k++) {
+                    a.person = find_person(w, r, g->county, province, 0);
+                    st = add_act(w, &cap, &a);
+                }
+            }
+            break;
+        }
+        case MS_PAT_RETURNED_DRUGS: {
+            uint32_t npairs = (uint32_t)llround(gi * 30);
+            for (uint32_t k = 0; k < npairs && st == MS_OK; k++) {
+                uint32_t drug = (uint32_t)ms_rng_below(r, w->refs.drugs.count);
+                uint64_t serial = 9000000000000ull + pairs;
+                gen_act_t f = a;
+                f.kind = GEN_ACT_RESOLD_FIRST;
+                f.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 61 ? w->o.days - 61 : 1));
+                f.arg = drug;
+                f.pair = pairs;
+                f.trace_hi = (uint64_t)w->drug[drug].prefix * 1000 + serial / 10000000000ull;
+                f.trace_lo = serial % 10000000000ull;
+                f.person = find_person(w, r, g->county, province, 0);
+                gen_act_t s2 = f;
+                s2.kind = GEN_ACT_RESOLD_SECOND;
+                s2.day = f.day + (int32_t)ms_rng_range(r, 3, 60);
+                do s2.person = find_person(w, r, g->county, province, 0);
+                while (s2.person == f.person && w->o.persons > 1);
+                /* The first sale happens at another pharmacy (inst: filled
+                 * in by the person generator from the buyer's county). */
+                f.inst = UINT32_MAX;
+                st = add_act(w, &cap, &f);
+                if (st == MS_OK) st = add_act(w, &cap, &s2);
+                pairs++;
+            }
+            break;
+        }
+        case MS_PAT_HOARDING: {
+            uint32_t nh = (uint32_t)llround(fmax(3.0, 5.0 * gi));
+            for (uint32_t k = 0; k < nh && st == MS_OK; k++) {
+                a.kind = GEN_ACT_HOARDER;
+                a.day = w->o.first_day;
+                a.arg = (uint32_t)ms_rng_below(r, w->refs.drugs.count);
+                a.person = find_person(w, r, g->county, province, 30);
+                st = add_act(w, &cap, &a);
+            }
+            break;
+        }
+        default: /* upcoding, decomposed, pre-admission, self-pay: natural stays */
+            break;
+        }
+        (void)inst;
+    }
+    free(cand);
+    w->pp_inst = malloc(n * sizeof *w->pp_inst);
+    if (!w->pp_inst) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        int pat = w->inst[i].pattern;
+        if (pat == MS_PAT_OVERLAP || pat == MS_PAT_LIGHT_STAY || pat == MS_PAT_MINOR_DIAGNOSIS ||
+            pat == MS_PAT_BEDS_OVERFLOW || pat == MS_PAT_PINGPONG)
+            w->pp_inst[w->n_pp_inst++] = i;
+    }
+    if (st == MS_OK && w->nacts > 1) qsort(w->acts, w->nacts, sizeof *w->acts, cmp_act);
+    return st;
+}
+
+/* --------------------------------------------------------------- world */
+
+ms_status_t gen_world_build(gen_world_t *w, const ms_gen_opts_t *o)
+{
+    memset(w, 0, sizeof *w);
+    w->o = *o;
+    ms_rng_t r;
+    ms_rng_seed(&r, ms_rng_key(o->seed, 0, 0));
+    ms_status_t st = build_geography(w, &r);
+    if (st == MS_OK) st = build_institutions(w, &r);
+    if (st == MS_OK) st = build_choice(w);
+    if (st == MS_OK) st = build_groups_and_codes(w, &r);
+    if (st == MS_OK) st = build_drugs(w, &r);
+    if (st == MS_OK) st = expected_volumes(w);
+    if (st == MS_OK) st = plan_fraud(w, &r);
+    if (st == MS_OK) st = ms_refs_finish(&w->refs);
+    if (st != MS_OK) gen_world_free(w);
+    return st;
+}
+
+void gen_world_free(gen_world_t *w)
+{
+    for (uint32_t c = 0; c < w->ncounty; c++) {
+        picker_free(&w->county[c].outpatient);
+        picker_free(&w->county[c].inpatient);
+        picker_free(&w->county[c].pharmacy);
+    }
+    for (uint32_t p = 0; p < w->nprov; p++) {
+        picker_free(&w->prov[p].tertiary);
+        picker_free(&w->prov[p].inpatient);
+        picker_free(&w->prov[p].pharmacy);
+    }
+    picker_free(&w->county_pick);
+    picker_free(&w->fam_pick);
+    free(w->prov), free(w->county), free(w->inst), free(w->fam);
+    free(w->diag_map), free(w->proc_map), free(w->drug), free(w->chronic_drugs);
+    free(w->exp_stays), free(w->exp_visits), free(w->county_persons), free(w->acts), free(w->pp_inst);
+    ms_refs_free(&w->refs);
+    memset(w, 0, sizeof *w);
+}
