@@ -27,7 +27,7 @@ static const char help[] =
     "options:\n"
     "  --out DIR            where to write (required)\n"
     "  --institutions N     designated institutions (default 200)\n"
-    "  --persons N          insured persons (default 100000: ~900,000 settlements)\n"
+    "  --persons N          insured persons (default 100000: ~780,000 settlements)\n"
     "  --days N             length of the window in days (default 365)\n"
     "  --start YYYY-MM-DD   first day of the window (default 2025-01-01)\n"
     "  --seed N             random seed (default 1)\n"

@@ -28,7 +28,7 @@
 #include "ms_part.h"
 
 #define SETTLEMENTS_PER_PARTITION 2500000.0
-#define SETTLEMENTS_PER_PERSON_YEAR 9.0
+#define SETTLEMENTS_PER_PERSON_YEAR 7.8
 
 static const char *const pattern_names[MS_PAT_COUNT] = {
     [MS_PAT_OVERLAP] = "overlapping_stay",

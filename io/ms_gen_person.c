@@ -24,6 +24,7 @@
 typedef struct {
     ms_settlement_t s;
     int8_t pattern;          /* planted ms_pattern_t, or -1 */
+    uint32_t fam;            /* DRG family of a stay */
     uint32_t order;          /* creation order: the sort's tie-break */
     uint32_t item_first, item_count;
 } event_t;
@@ -227,6 +228,7 @@ static event_t *add_stay(ctx_t *c, uint32_t inst, uint32_t fam, uint8_t sev, uin
     double share = x->level == 3 ? 0.65 : x->level == 2 ? 0.72 : 0.80;
     set_fund_share(s, share * (0.95 + 0.1 * ms_rng_unit(&c->r)));
     e->pattern = pattern;
+    e->fam = fam;
     return e;
 }
 
@@ -463,14 +465,10 @@ static void natural_stay(ctx_t *c, int readmission_of)
     uint32_t inst, fam;
     int32_t admit;
     if (readmission_of >= 0) {
-        const ms_settlement_t *prev = &c->sc->ev[readmission_of].s;
-        inst = (uint32_t)prev->inst_code;
-        fam = UINT32_MAX;
-        for (uint32_t f = 0; f < w->nfam && fam == UINT32_MAX; f++)
-            for (int v = 0; v < 3; v++)
-                if (prev->group_code >= 0 && w->fam[f].group[v] == (uint32_t)prev->group_code) fam = f;
-        if (fam == UINT32_MAX) fam = pick_family(c, 0);
-        admit = prev->discharge_date + (ms_rng_chance(&c->r, 0.03) ? 1 : (int32_t)ms_rng_range(&c->r, 2, 15));
+        const event_t *prev = &c->sc->ev[readmission_of];
+        inst = (uint32_t)prev->s.inst_code;
+        fam = prev->fam;
+        admit = prev->s.discharge_date + (ms_rng_chance(&c->r, 0.03) ? 1 : (int32_t)ms_rng_range(&c->r, 2, 15));
     } else {
         inst = natural_hospital(c);
         if (inst == UINT32_MAX) return;
@@ -528,10 +526,10 @@ static void natural_stay(ctx_t *c, int readmission_of)
         if (!inside_stay(c, day)) {
             size_t ei = (size_t)stay_index;
             int64_t moved = c->sc->ev[ei].s.total / 8;
-            event_t *v = add_outpatient(c, inst, day, outpatient_diag(c), MS_PAT_PREADMISSION);
+            event_t *v = moved > 0 ? add_outpatient(c, inst, day, outpatient_diag(c), MS_PAT_PREADMISSION) : NULL;
             if (v) {
                 static const double fr[MS_N_COST_CATEGORIES] = {0.05, 0.45, 0.40, 0, 0.05, 0, 0, 0, 0.05};
-                split_costs(&v->s, moved < 20000 ? 20000 : moved, fr);
+                split_costs(&v->s, moved, fr);
                 set_fund_share(&v->s, 0.5);
                 ms_settlement_t *st = &c->sc->ev[ei].s; /* ev may have moved */
                 double keep[MS_N_COST_CATEGORIES] = {(double)st->drug, (double)st->exam * 0.3,
@@ -539,7 +537,7 @@ static void natural_stay(ctx_t *c, int readmission_of)
                                                      (double)st->treatment, (double)st->surgery,
                                                      (double)st->bed, (double)st->nursing, (double)st->other};
                 double share = (double)st->fund_pay / (double)(st->total ? st->total : 1);
-                split_costs(st, st->total - moved > 100 ? st->total - moved : st->total, keep);
+                split_costs(st, st->total - moved, keep);
                 set_fund_share(st, share);
             }
         }
@@ -568,7 +566,11 @@ static void coordinated(ctx_t *c, const gen_act_t *acts, size_t nacts, int stays
             }
             break;
         case GEN_ACT_RESOLD_FIRST: {
+            /* Bought honestly somewhere other than where it is sold again. */
             uint32_t inst = c->usual_pharmacy;
+            const gen_province_t *pv = &w->prov[w->county[c->p->county].province];
+            for (int t = 0; t < 20 && (inst == a->inst || inst == UINT32_MAX); t++) inst = gen_pick(&pv->pharmacy, &c->r);
+            if (inst == a->inst) break;
             const uint64_t tr[2] = {a->trace_hi, a->trace_lo};
             if (inst != UINT32_MAX) add_purchase(c, inst, free_visit_day(c, a->day), a->arg, 1, tr, -1, 0);
             break;
@@ -733,7 +735,16 @@ static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
                             (unsigned long long)c->p->index);
     for (size_t i = 0; i < n; i++) sc->order[i] = (uint32_t)i;
     sort_events(sc->ev, sc->order, n);
-    size_t d0 = rows->nd;
+    /* An extract covers settlements settled inside the window: stays that
+     * run past its end (or visits moved before its start) are cut off, with
+     * their drug items and any planted mark. */
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        const event_t *e = &sc->ev[sc->order[k]];
+        if (e->s.settle_date >= c->first && e->s.settle_date < c->last) sc->order[kept++] = sc->order[k];
+        else sc->ev[sc->order[k]].item_count = 0, sc->ev[sc->order[k]].s.settle_id = 0;
+    }
+    n = kept;
     for (size_t k = 0; k < n; k++) {
         event_t *e = &sc->ev[sc->order[k]];
         e->s.settle_id = (c->p->index + 1) * 8192 + k;
@@ -749,12 +760,12 @@ static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
     qsort(sc->it, sc->nit, sizeof *sc->it, cmp_item);
     for (size_t j = 0; j < sc->nit; j++) {
         const item_t *it = &sc->it[j];
+        if (it->d.settle_id == 0) continue; /* its settlement was cut off */
         rows->d[rows->nd++] = it->d;
         if (it->pattern >= 0)
             rows->t[rows->nt++] = (struct gen_truth){it->d.settle_id, c->p->id, (uint32_t)it->d.inst_code,
                                                      (uint8_t)it->pattern, it->d.trace_hi, it->d.trace_lo};
     }
-    (void)d0;
     return MS_OK;
 }
 

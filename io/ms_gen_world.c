@@ -189,7 +189,7 @@ static ms_status_t build_institutions(gen_world_t *w, ms_rng_t *r)
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     /* Every county gets a clinic and a pharmacy (as far as there are
-     * institutions), then a hospital in every province, then the rest. */
+     * institutions), then a general hospital in every county, then the rest. */
     uint32_t k = 0;
     for (uint32_t c = 0; c < w->ncounty && k < n; c++) make_institution(w, r, c, MS_KIND_CLINIC, seq, &t[k++]);
     for (uint32_t c = 0; c < w->ncounty && k < n; c++) make_institution(w, r, c, MS_KIND_PHARMACY, seq, &t[k++]);
@@ -334,7 +334,8 @@ static int cmp_group_tmp(const void *a, const void *b)
 static ms_status_t build_groups_and_codes(gen_world_t *w, ms_rng_t *r)
 {
     static const char mdcs[] = "BCDEFGHIJKLMNORSTUXZ";
-    static const char adj[] = "ABCDEFGHJQRSTUVWXYZ"; /* A-H surgical */
+    /* CHS-DRG style: the second letter A-H marks a surgical family. */
+    static const char surg_adj[] = "ABCDEFGH", med_adj[] = "JQRSTUVWXYZ";
     w->nfam = 60 + w->o.institutions / 40;
     if (w->nfam > 600) w->nfam = 600;
     w->fam = calloc(w->nfam, sizeof *w->fam);
@@ -354,11 +355,17 @@ static ms_status_t build_groups_and_codes(gen_world_t *w, ms_rng_t *r)
     for (uint32_t f = 0; f < w->nfam && !oom; f++) {
         gen_family_t *fm = &w->fam[f];
         char mdc = mdcs[f % (sizeof mdcs - 1)];
-        char a = adj[(f / (sizeof mdcs - 1)) % (sizeof adj - 1)];
-        int digit = (int)(f / ((sizeof mdcs - 1) * (sizeof adj - 1))) % 9 + 1;
+        /* A third of each MDC's families are surgical; (surgical, j) maps
+         * to a distinct (letter, digit) for up to 72 / 99 families per MDC. */
+        uint32_t slot = f / (uint32_t)(sizeof mdcs - 1);
+        int surgical = slot % 3 == 0;
+        uint32_t j = surgical ? slot / 3 : slot / 3 * 2 + (slot % 3 - 1);
+        uint32_t nl = surgical ? (uint32_t)(sizeof surg_adj - 1) : (uint32_t)(sizeof med_adj - 1);
+        char a = surgical ? surg_adj[j % nl] : med_adj[j % nl];
+        int digit = (int)(j / nl % 9) + 1;
         char family[8];
         snprintf(family, sizeof family, "%c%c%d", mdc, a, digit);
-        fm->surgical = a <= 'H';
+        fm->surgical = (uint8_t)surgical;
         fm->dept = fm->surgical && mdc_dept[mdc - 'A'] == MS_DEPT_IM ? MS_DEPT_SUR : mdc_dept[mdc - 'A'];
         fm->prevalence = ms_rng_lognormal(r, 1.0);
         prev[f] = fm->prevalence;
@@ -498,7 +505,8 @@ void gen_person_attrs(const gen_world_t *w, uint64_t index, gen_person_t *p)
 /* Mean yearly rates the person generator uses (ms_gen_person.c), averaged
  * over the age mix: for expected volumes only. */
 #define MEAN_OUTPATIENT_RATE 4.5
-#define MEAN_INPATIENT_RATE 0.17
+#define MEAN_INPATIENT_RATE 0.18
+#define MEAN_STAY_DAYS 10.0
 
 static ms_status_t expected_volumes(gen_world_t *w)
 {
@@ -527,17 +535,21 @@ static ms_status_t expected_volumes(gen_world_t *w)
                                picker_prob(&pv->tertiary, i);
         }
     }
-    /* Approved beds follow demand, so that natural occupancy is 55-75% as
-     * in a real health system (a world with few persons per institution
-     * would otherwise have empty hospitals); clinics and pharmacies keep 0. */
+    /* Approved beds follow demand, as in a real health system (a world with
+     * few persons per institution would otherwise have empty hospitals):
+     * the mean census (stays x ~10 days, readmissions included) at 70-85%
+     * occupancy, plus room for the day-to-day swings of a small ward
+     * (3 standard deviations of a Poisson census), so that only planted
+     * stays push the peak census past the beds.  Clinics and pharmacies
+     * keep 0. */
     ms_rng_t r;
     ms_rng_seed(&r, ms_rng_key(w->o.seed, 3, 0));
     for (uint32_t i = 0; i < n; i++) {
         ms_institution_t *x = &w->refs.inst[i];
         if (x->beds <= 0) continue;
-        double occupancy = 0.55 + 0.2 * ms_rng_unit(&r);
-        double beds = w->exp_stays[i] * 8.0 / ((double)w->o.days * occupancy);
-        x->beds = beds < 1 ? 1 : (int32_t)lround(beds);
+        double census = w->exp_stays[i] * 1.04 * MEAN_STAY_DAYS / (double)w->o.days;
+        double beds = census / (0.70 + 0.15 * ms_rng_unit(&r)) + 3.0 * sqrt(census) + 2.0;
+        x->beds = (int32_t)ceil(beds);
     }
     /* Doctors: about 12 outpatients a day each, plus one per 15 beds. */
     for (uint32_t i = 0; i < n; i++) {
@@ -664,8 +676,15 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
             for (int t = 0; t < 20 && (y == x || w->inst[y].pattern >= 0); t++) y = gen_pick(pk, r);
             for (int t = 0; t < 50 && (y == x || y == UINT32_MAX || w->inst[y].pattern >= 0); t++)
                 y = gen_pick(&w->prov[province].inpatient, r);
-            g->partner = y == UINT32_MAX || w->inst[y].pattern >= 0 ? x : y;
-            w->inst[g->partner].is_partner = g->partner != x;
+            if (y == UINT32_MAX || y == x || w->inst[y].pattern >= 0) {
+                /* No partner nearby: this hospital cannot ping-pong. */
+                g->pattern = -1;
+                w->pattern_count[pat]--;
+                want++;
+                break;
+            }
+            g->partner = y;
+            w->inst[y].is_partner = 1;
             g->plant_rate = gi * fmax(12.0, 0.15 * w->exp_stays[x]) / (0.35 * locals);
             break;
         }
@@ -730,9 +749,9 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
                 s2.day = f.day + (int32_t)ms_rng_range(r, 3, 60);
                 do s2.person = find_person(w, r, g->county, province, 0);
                 while (s2.person == f.person && w->o.persons > 1);
-                /* The first sale happens at another pharmacy (inst: filled
-                 * in by the person generator from the buyer's county). */
-                f.inst = UINT32_MAX;
+                /* The first sale happens at another pharmacy: the buyer's
+                 * usual one, unless that is x (the person generator picks
+                 * another then). */
                 st = add_act(w, &cap, &f);
                 if (st == MS_OK) st = add_act(w, &cap, &s2);
                 pairs++;

@@ -33,8 +33,8 @@ bash scripts/install-deps.sh
 step "2/4 building (./build)"
 run bash scripts/build.sh
 
-step "3/4 making a sample: 20,000 settlements of random but valid canonical CSV (sample/csv)"
-run build/bench/ms_mkcsv --settlements 20000 --seed 1 --out sample/csv
+step "3/4 making a sample world with planted fraud, as canonical CSV (sample/csv)"
+run build/engine/medsweep gen --csv --persons 20000 --institutions 100 --seed 1 --out sample/csv --replace --quiet
 
 step "4/4 importing it into an HDF5 dataset (sample/data) and verifying it"
 run build/engine/medsweep import sample/csv sample/data --replace
@@ -43,8 +43,9 @@ run build/engine/medsweep inspect sample/data --verify
 cat <<EOT
 
 == setup: done
-  built:    $root/build (engine/medsweep, bench/ms_mkcsv)
+  built:    $root/build (engine/medsweep, bench/ms_mkcsv, bench/bench_read)
   sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items)
+            $root/sample/csv/truth  which institutions cheat, and the planted records
             $root/sample/data  the same as an HDF5 dataset, imported and verified
   next:     ./scripts/test.sh                          run the tests
             build/engine/medsweep inspect sample/data  look at the dataset
