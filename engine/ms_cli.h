@@ -24,6 +24,9 @@ int ms_cmd_import(int argc, char **argv);
 int ms_cmd_export(int argc, char **argv);
 int ms_cmd_inspect(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
+int ms_cmd_sweep(int argc, char **argv);
+int ms_cmd_models(int argc, char **argv);
+int ms_cmd_topology(int argc, char **argv);
 
 /* Print "medsweep CMD: error: DETAIL" for a failed status; returns MS_EXIT_FAIL. */
 int ms_cli_fail(const char *cmd, ms_status_t st);

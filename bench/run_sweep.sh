@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# bench/run_sweep.sh - the engine's benchmark (docs/benchmarks.md):
+#   the sweep's raw limit (decoding every settlement chunk, bench_read) beside
+#   a sweep that reads every settlement column and aggregates per institution
+#   (the volume model with --all-columns), with 1..N threads; the batch-size
+#   sweep; and DuckDB's per-institution GROUP BY over the same rows.
+#
+#   bench/run_sweep.sh [--persons N] [--threads 1,2] [--work DIR] [--no-peer] [--keep]
+#
+# Default: 1.3 million persons (about 10 million settlements).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+persons=1300000
+threads=1,2
+work=build/bench-sweep
+peer=1
+keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --persons) persons=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --no-peer) peer=0; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "run_sweep.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/build.sh >/dev/null
+bin=build/engine/medsweep
+echo "== medsweep engine benchmark: $persons persons, threads $threads"
+echo "   machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); git $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ ! -d "$work/data" ]; then
+  $bin gen --out "$work/data" --persons "$persons" --institutions $((persons / 500 + 100)) --quiet --replace
+fi
+
+echo "== raw limit: decode every settlement chunk (bench_read, pread)"
+build/bench/bench_read "$work/data" --threads "$threads" --mode pread --repeat 3
+
+# One sweep: prints "name  records/s  (map stage)" from run.json.
+sweep() {
+  local name=$1; shift
+  rm -rf "$work/out"
+  "$bin" sweep "$work/data" --out "$work/out" --quiet "$@" >/dev/null
+  python3 - "$work/out/run.json" "$name" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = r["rows_read"]["settlements"] + r["rows_read"]["drug_items"]
+st = r["stage_seconds"]
+print(f'{sys.argv[2]:44s} {rows / st["map"] / 1e6:7.2f} M rec/s (map {st["map"]:.2f} s, total {r["throughput"]["seconds"]:.2f} s, '
+      f'batch {r["configuration"]["batch_rows"]}, peak {r["peak_memory_bytes"] / 2**20:.0f} MiB)')
+PY
+}
+
+echo "== sweep: every settlement column, aggregated per institution (volume model)"
+for t in ${threads//,/ }; do
+  sweep "sweep all columns, $t thread(s)" --models volume --all-columns --threads "$t"
+done
+for t in ${threads//,/ }; do
+  sweep "sweep volume columns only, $t thread(s)" --models volume --threads "$t"
+done
+
+echo "== batch size (2 threads, all columns)"
+for b in 1024 4096 16384 65536; do
+  sweep "batch $b rows" --models volume --all-columns --threads 2 --batch-rows "$b"
+done
+
+if [ "$peer" = 1 ]; then
+  echo "== peer: DuckDB, the same settlements grouped by institution"
+  if ! command -v node >/dev/null; then bash scripts/install-deps.sh --bench >/dev/null; fi
+  if [ ! -d bench/peer/node_modules/@duckdb/node-api ]; then
+    (cd bench/peer && (npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null))
+  fi
+  rm -rf "$work/csv"
+  "$bin" export "$work/data" "$work/csv"
+  for t in ${threads//,/ }; do
+    node bench/peer/duckdb_sweep.mjs "$work/csv" "$t" "$work/peer.duckdb"
+  done
+  rm -rf "$work/csv"
+fi
+rm -rf "$work/out"
+[ "$keep" = 1 ] || rm -rf "$work"

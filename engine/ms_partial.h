@@ -1,0 +1,51 @@
+/*
+ * ms_partial.h - what a sweep persists so that --resume can finish it.
+ *
+ * OUT/.sweep-state/manifest   what the sweep is: dataset, its reference
+ *                             checksum, partition count, models with their
+ *                             versions, configuration hash.  A resume with
+ *                             anything different is refused.
+ * OUT/.sweep-state/part-NNNNN.partial
+ *                             one finished partition: rows read, rows
+ *                             rejected by reason, each model's saved state;
+ *                             an xxh64 of the whole file at the end.  Written
+ *                             to a temporary name and renamed, so a partial
+ *                             either exists whole or not at all.
+ * OUT/.sweep-state/part-NNNNN.skipped
+ *                             a partition excluded by --skip-bad, and why.
+ */
+#ifndef MS_PARTIAL_H
+#define MS_PARTIAL_H
+
+#include <stdint.h>
+
+#include "ms_model.h"
+#include "ms_sweep.h"
+
+typedef struct {
+    uint32_t index;
+    uint64_t rows[2];
+    uint64_t rejected[2][MS_REJECT_COUNT];
+    int nmodels;
+    void **states;             /* [nmodels], owned */
+} ms_partial_t;
+
+/* Write the partial of one partition (states saved with each model's save). */
+ms_status_t ms_partial_write(const char *state_dir, const ms_partial_t *p, const ms_model_t *const *models);
+/* Read it back (states loaded with each model's load).  MS_E_CORRUPT when the
+ * file is damaged or was written for other models. */
+ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_model_t *const *models,
+                            int nmodels, const ms_model_env_t *env, ms_partial_t *p);
+void ms_partial_free(ms_partial_t *p, const ms_model_t *const *models);
+int ms_partial_exists(const char *state_dir, uint32_t index);
+
+ms_status_t ms_partial_mark_skipped(const char *state_dir, uint32_t index, const char *why);
+/* 1 and the reason in why (cap bytes) when partition index was skipped. */
+int ms_partial_skipped(const char *state_dir, uint32_t index, char *why, size_t cap);
+
+/* The manifest: written at the start, compared on resume. */
+ms_status_t ms_manifest_write(const char *state_dir, const char *text);
+/* MS_E_MISMATCH naming the first differing line. */
+ms_status_t ms_manifest_check(const char *state_dir, const char *text);
+
+#endif

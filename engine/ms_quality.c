@@ -1,0 +1,125 @@
+#include "ms_quality.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const reject_names[MS_REJECT_COUNT] = {
+    [MS_REJECT_UNKNOWN_INSTITUTION] = "unknown_institution",
+    [MS_REJECT_UNKNOWN_CODE] = "unknown_code",
+    [MS_REJECT_DATES_OUT_OF_ORDER] = "dates_out_of_order",
+    [MS_REJECT_SUMS_DO_NOT_ADD_UP] = "sums_do_not_add_up",
+    [MS_REJECT_NEGATIVE_AMOUNT] = "negative_amount",
+};
+
+const char *ms_reject_name(ms_reject_t r) { return (unsigned)r < MS_REJECT_COUNT ? reject_names[r] : "?"; }
+
+#define BIT(c) (1ull << (c))
+
+uint64_t ms_quality_columns(ms_table_id_t table)
+{
+    if (table == MS_TABLE_SETTLEMENTS)
+        return BIT(MS_SC_inst_code) | BIT(MS_SC_diag_main) | BIT(MS_SC_group_code) | BIT(MS_SC_proc_main) |
+               BIT(MS_SC_admit_date) | BIT(MS_SC_discharge_date) | BIT(MS_SC_settle_date) | BIT(MS_SC_total) |
+               BIT(MS_SC_fund_pay) | BIT(MS_SC_self_pay) | BIT(MS_SC_drug) | BIT(MS_SC_exam) | BIT(MS_SC_lab) |
+               BIT(MS_SC_consumable) | BIT(MS_SC_treatment) | BIT(MS_SC_surgery) | BIT(MS_SC_bed) |
+               BIT(MS_SC_nursing) | BIT(MS_SC_other);
+    return BIT(MS_DC_inst_code) | BIT(MS_DC_drug_code) | BIT(MS_DC_amount);
+}
+
+static int in_range(int32_t id, size_t n) { return id >= 0 && (size_t)id < n; }
+
+/* 0 when the settlement row is sound, else 1 + its reason. */
+static int check_settlement(const ms_refs_t *r, const ms_batch_t *b, size_t i)
+{
+#define C(name, type) (((const type *)b->col[MS_SC_##name])[i])
+    if (!in_range(C(inst_code, int32_t), r->n_inst)) return 1 + MS_REJECT_UNKNOWN_INSTITUTION;
+    int32_t g = C(group_code, int32_t), p = C(proc_main, int32_t);
+    if (!in_range(C(diag_main, int32_t), r->diagnoses.count) || (g != -1 && !in_range(g, r->n_groups)) ||
+        (p != -1 && !in_range(p, r->procedures.count)))
+        return 1 + MS_REJECT_UNKNOWN_CODE;
+    if (C(admit_date, int32_t) > C(discharge_date, int32_t) || C(discharge_date, int32_t) > C(settle_date, int32_t))
+        return 1 + MS_REJECT_DATES_OUT_OF_ORDER;
+    int64_t cat[MS_N_COST_CATEGORIES] = {C(drug, int64_t), C(exam, int64_t), C(lab, int64_t),
+                                         C(consumable, int64_t), C(treatment, int64_t), C(surgery, int64_t),
+                                         C(bed, int64_t), C(nursing, int64_t), C(other, int64_t)};
+    int64_t sum = 0, tot = C(total, int64_t), fund = C(fund_pay, int64_t), self = C(self_pay, int64_t);
+    int negative = tot < 0 || fund < 0 || self < 0;
+    for (int k = 0; k < MS_N_COST_CATEGORIES; k++) {
+        sum += cat[k];
+        negative |= cat[k] < 0;
+    }
+    if (negative) return 1 + MS_REJECT_NEGATIVE_AMOUNT;
+    if (sum != tot || fund + self != tot) return 1 + MS_REJECT_SUMS_DO_NOT_ADD_UP;
+#undef C
+    return 0;
+}
+
+static int check_drug(const ms_refs_t *r, const ms_batch_t *b, size_t i)
+{
+    if (!in_range(((const int32_t *)b->col[MS_DC_inst_code])[i], r->n_inst)) return 1 + MS_REJECT_UNKNOWN_INSTITUTION;
+    if (!in_range(((const int32_t *)b->col[MS_DC_drug_code])[i], r->drugs.count)) return 1 + MS_REJECT_UNKNOWN_CODE;
+    if (((const int64_t *)b->col[MS_DC_amount])[i] < 0) return 1 + MS_REJECT_NEGATIVE_AMOUNT;
+    return 0;
+}
+
+static ms_status_t grow(ms_quality_t *q, const ms_table_t *t, const ms_batch_t *b)
+{
+    if (b->rows > q->bad_cap) {
+        uint8_t *nb = realloc(q->bad, b->rows);
+        if (!nb) return ms_error_set(MS_E_NOMEM, "out of memory");
+        q->bad = nb;
+        q->bad_cap = b->rows;
+    }
+    if (b->rows <= q->cap) return MS_OK;
+    for (int c = 0; c < t->ncols; c++) {
+        free(q->buf[c]);
+        q->buf[c] = NULL;
+    }
+    for (int c = 0; c < t->ncols; c++) {
+        if (!b->col[c]) continue;
+        q->buf[c] = malloc(b->rows * ms_ctype_size(t->cols[c].type));
+        if (!q->buf[c]) return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    q->cap = b->rows;
+    return MS_OK;
+}
+
+ms_status_t ms_quality_filter(ms_quality_t *q, const ms_refs_t *refs, ms_table_id_t table,
+                              ms_batch_t *b, uint64_t rejected[MS_REJECT_COUNT])
+{
+    const ms_table_t *t = ms_table(table);
+    size_t nbad = 0;
+    MS_TRY(grow(q, t, b));
+    for (size_t i = 0; i < b->rows; i++) {
+        int why = table == MS_TABLE_SETTLEMENTS ? check_settlement(refs, b, i) : check_drug(refs, b, i);
+        q->bad[i] = (uint8_t)why;
+        if (why) {
+            rejected[why - 1]++;
+            nbad++;
+        }
+    }
+    if (nbad == 0) return MS_OK;
+    /* Compact every column the batch carries.  The buffers are sized for a
+     * whole batch, and a batch's columns never change within a sweep. */
+    for (int c = 0; c < t->ncols; c++) {
+        if (!b->col[c]) continue;
+        if (!q->buf[c]) {
+            q->buf[c] = malloc(q->cap * ms_ctype_size(t->cols[c].type));
+            if (!q->buf[c]) return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
+        size_t es = ms_ctype_size(t->cols[c].type), k = 0;
+        const unsigned char *src = b->col[c];
+        for (size_t i = 0; i < b->rows; i++)
+            if (!q->bad[i]) memcpy(q->buf[c] + k++ * es, src + i * es, es);
+        b->col[c] = q->buf[c];
+    }
+    b->rows -= nbad;
+    return MS_OK;
+}
+
+void ms_quality_free(ms_quality_t *q)
+{
+    for (int c = 0; c < MS_MAX_COLUMNS; c++) free(q->buf[c]);
+    free(q->bad);
+    memset(q, 0, sizeof *q);
+}

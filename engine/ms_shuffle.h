@@ -1,0 +1,67 @@
+/*
+ * ms_shuffle.h - keyed aggregation for indicators keyed by something other
+ * than institution or person (doctor x day, institution x day x county,
+ * traceability code).
+ *
+ * Map: worker threads emit (key, value) records, each into its own buffers,
+ * hash-partitioned into buckets by key.  When a thread's buffered records
+ * outgrow its share of the memory cap, its buffers are appended to spill
+ * files (one per thread and bucket) and emptied.
+ * Reduce: buckets are processed in parallel; a bucket's records (memory and
+ * spill files) are sorted by (key, value bytes) and the reducer is called
+ * once per distinct key with all its values, in that order.  A bucket larger
+ * than a thread's share of the cap is sorted in pieces of one share, written
+ * out, and merged back in order, so reduce memory stays under the cap too
+ * (only one key whose values alone exceed half a share can go over: the
+ * reducer needs them contiguous).  The answer is exact and
+ * identical whatever the thread count, the cap, or which thread emitted what.
+ */
+#ifndef MS_SHUFFLE_H
+#define MS_SHUFFLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ms_status.h"
+
+typedef struct {
+    uint64_t k0, k1;
+} ms_key_t;
+
+typedef struct ms_shuffle ms_shuffle_t;
+
+/* spill_dir: a directory for spill files (created if missing, its files
+ * removed by ms_shuffle_free).  value_size: bytes per value (1..256).
+ * mem_cap: bytes of records held in memory across all threads (map) and per
+ * reducing thread share (reduce).  nbuckets: 0 = 64 per thread. */
+ms_status_t ms_shuffle_create(const char *spill_dir, int nthreads, size_t value_size, size_t mem_cap,
+                              uint32_t nbuckets, ms_shuffle_t **out);
+
+/* Emit one record from thread tid (0..nthreads-1).  Threads may emit
+ * concurrently; one thread never calls with another's tid. */
+ms_status_t ms_shuffle_emit(ms_shuffle_t *s, int tid, ms_key_t key, const void *value);
+
+/* Called once per distinct key with its n values (value_size bytes each,
+ * sorted by memcmp, packed with no alignment guarantee: memcpy them), in ascending key order within a bucket, from reducing
+ * thread tid.  Different keys may be reduced concurrently by different
+ * threads: the reducer accumulates per tid, and the caller combines. */
+typedef ms_status_t (*ms_shuffle_reduce_fn)(void *ctx, int tid, ms_key_t key, const void *values,
+                                            size_t n);
+
+/* After every emit: reduce all buckets with nthreads threads.  The first
+ * error (in bucket order) is returned. */
+ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_fn fn, void *ctx);
+
+typedef struct {
+    uint64_t records;         /* emitted */
+    uint64_t spilled_records; /* written to spill files during map */
+    uint64_t spill_bytes;
+    uint32_t spill_files;
+    uint32_t buckets;
+    size_t peak_bytes;        /* largest in-memory footprint seen */
+} ms_shuffle_stats_t;
+
+void ms_shuffle_stats(const ms_shuffle_t *s, ms_shuffle_stats_t *st);
+void ms_shuffle_free(ms_shuffle_t *s);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * ms_sweep.h - medsweep sweep: every partition through every model, on
+ * every core, merged in a fixed order; resumable after a kill.
+ * docs/engine.md explains threads, queues, memory and ordering.
+ */
+#ifndef MS_SWEEP_H
+#define MS_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ms_reader.h"
+#include "ms_status.h"
+
+/* Why a row was not trusted (counted in run.json, never scored). */
+typedef enum {
+    MS_REJECT_UNKNOWN_INSTITUTION,
+    MS_REJECT_UNKNOWN_CODE,
+    MS_REJECT_DATES_OUT_OF_ORDER,
+    MS_REJECT_SUMS_DO_NOT_ADD_UP,
+    MS_REJECT_NEGATIVE_AMOUNT,
+    MS_REJECT_COUNT
+} ms_reject_t;
+
+const char *ms_reject_name(ms_reject_t r);
+
+typedef struct {
+    const char *dataset;
+    const char *out;
+    int threads;               /* 0: one per core */
+    const char *topology;      /* hwloc synthetic description for the plan, or NULL */
+    const char *models;        /* comma-separated model names, NULL: all */
+    int resume;                /* finish an interrupted sweep in out */
+    int replace;               /* overwrite an earlier sweep in out */
+    int skip_bad;              /* exclude unreadable partitions instead of failing */
+    int progress;              /* 0 quiet, 1 progress on stderr */
+    size_t batch_rows;         /* 0: from the plan */
+    size_t memory_cap;         /* bytes for keyed aggregation, 0: 1 GiB */
+    int all_columns;           /* read every column (benchmarks) */
+    ms_read_mode_t read_mode;
+} ms_sweep_opts_t;
+
+typedef struct {
+    uint32_t partitions, partitions_resumed, partitions_skipped;
+    uint64_t rows[2];          /* settlements, drug items read */
+    uint64_t rejected[2][MS_REJECT_COUNT];
+    double seconds;
+    size_t peak_rss;
+} ms_sweep_result_t;
+
+void ms_sweep_opts_init(ms_sweep_opts_t *o);
+ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res);
+
+/* Is dir the output of a sweep (finished or interrupted)? */
+int ms_sweep_output_exists(const char *dir);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * ms_kernels.h - hot loops over column arrays, called through one table.
+ *
+ * Every slot of the table starts as the plain reference version
+ * (kernels/ref/); ms_kernels_init() overrides the slots for which a faster
+ * version exists and the CPU supports it, once, at start-up.  The
+ * environment variable MS_KERNELS=ref keeps the references everywhere.
+ * Tests compare every fast version with its reference on random and awkward
+ * inputs.  Kernels include nothing from the rest of the project.
+ */
+#ifndef MS_KERNELS_H
+#define MS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    /* counts[key[i]] += 1 for i < n (keys in range, checked by the caller) */
+    void (*count_by_key)(const int32_t *key, size_t n, int64_t *counts);
+    /* sums[key[i]] += val[i] */
+    void (*sum_by_key)(const int32_t *key, const int64_t *val, size_t n, int64_t *sums);
+    /* counts[key[i]] += (sel[i] == want) */
+    void (*count_by_key_if)(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n,
+                            int64_t *counts);
+    /* dst[i] += src[i], exact */
+    void (*add_i64)(int64_t *dst, const int64_t *src, size_t n);
+    const char *name;          /* "ref" or the fast set's name */
+} ms_kernels_t;
+
+/* The table in use (initialised on first call, thread-safe). */
+const ms_kernels_t *ms_kernels(void);
+/* The plain reference versions, always. */
+const ms_kernels_t *ms_kernels_ref(void);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * ms_kernels_ref.c - the reference kernels: the definition of each loop,
+ * written for clarity.  The fast versions must give identical results.
+ */
+#include "ms_kernels_ref.h"
+
+void ms_k_count_by_key_ref(const int32_t *key, size_t n, int64_t *counts)
+{
+    for (size_t i = 0; i < n; i++) counts[key[i]]++;
+}
+
+void ms_k_sum_by_key_ref(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
+{
+    for (size_t i = 0; i < n; i++) sums[key[i]] += val[i];
+}
+
+void ms_k_count_by_key_if_ref(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n,
+                              int64_t *counts)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sel[i] == want) counts[key[i]]++;
+}
+
+void ms_k_add_i64_ref(int64_t *dst, const int64_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}

@@ -1,0 +1,55 @@
+/*
+ * ms_registry.c - the one list of models.  Order is the order of outputs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_model.h"
+
+extern const ms_model_t ms_model_volume;
+
+static const ms_model_t *const registry[] = {
+    &ms_model_volume,
+};
+
+const ms_model_t *const *ms_models(int *count)
+{
+    *count = (int)(sizeof registry / sizeof registry[0]);
+    return registry;
+}
+
+const ms_model_t *ms_model_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (!strcmp(registry[i]->name, name)) return registry[i];
+    return NULL;
+}
+
+ms_status_t ms_buf_put(ms_buf_t *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) cap *= 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (!d) return ms_error_set(MS_E_NOMEM, "out of memory");
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return MS_OK;
+}
+
+void ms_buf_free(ms_buf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void ms_model_result_free(ms_model_result_t *r)
+{
+    free(r->num);
+    free(r->den);
+    free(r->clues);
+    memset(r, 0, sizeof *r);
+}

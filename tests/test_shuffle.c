@@ -1,0 +1,774 @@
+/*
+ * test_shuffle.c - keyed aggregation through ms_shuffle.
+ *
+ * What must hold: the reducer sees every distinct key exactly once with all
+ * its values in memcmp order, exactly as a plain sort of all records would
+ * group them, whatever the cap (no spill, spill and multi-pass merges), the
+ * emitting and reducing thread counts, the bucket count, or which thread
+ * emitted which record; keys arrive ascending within a bucket; memory stays
+ * under the cap; spill files are removed; I/O failures name the file and a
+ * full disk is MS_E_NOSPACE; the lowest failing bucket's error is returned.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <cmocka.h>
+#include <omp.h>
+#include <xxhash.h>
+
+#include "ms_fs.h"
+#include "ms_shuffle.h"
+#include "ms_testutil.h"
+
+#define NREC 300000
+#define HUGE_CAP ((size_t)1 << 30)
+#define TINY_CAP ((size_t)64 << 10)
+#define MAXT 8
+
+/* ---- data and the reference ------------------------------------------- */
+
+typedef struct {
+    ms_key_t *keys;
+    unsigned char *vals;
+    size_t n, vs;
+} dataset_t;
+
+/* k0 below k0_space and k1 below k1_space (0: any 64-bit value). */
+static dataset_t make_data(size_t n, size_t vs, uint64_t k0_space, uint64_t k1_space, uint64_t seed)
+{
+    dataset_t d = {.keys = malloc((n ? n : 1) * sizeof(ms_key_t)), .vals = malloc(n * vs + 1), .n = n, .vs = vs};
+    uint64_t r = seed;
+    for (size_t i = 0; d.keys && d.vals && i < n; i++) {
+        d.keys[i].k0 = k0_space ? ms_test_below(&r, k0_space) : ms_test_rand(&r);
+        d.keys[i].k1 = k1_space ? ms_test_below(&r, k1_space) : ms_test_rand(&r);
+        for (size_t j = 0; j < vs; j++) d.vals[i * vs + j] = (unsigned char)ms_test_rand(&r);
+    }
+    return d;
+}
+
+static void free_data(dataset_t *d)
+{
+    free(d->keys);
+    free(d->vals);
+    d->keys = NULL;
+    d->vals = NULL;
+}
+
+/* What a run reduces to: order-free sums over per-key digests of
+ * (key, n, values in order). */
+typedef struct {
+    uint64_t keys, values, sum, xor;
+} digest_t;
+
+static uint64_t group_hash(ms_key_t key, const void *vals, size_t n, size_t vs)
+{
+    uint64_t seed = XXH3_64bits_withSeed(&key, sizeof key, (uint64_t)n);
+    return XXH3_64bits_withSeed(vals, n * vs, seed);
+}
+
+static void digest_add(digest_t *d, uint64_t h, size_t n)
+{
+    d->keys++;
+    d->values += n;
+    d->sum += h;
+    d->xor ^= h;
+}
+
+static size_t g_ref_vs;
+
+static int ref_cmp(const void *a, const void *b)
+{
+    ms_key_t x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    if (x.k0 != y.k0) return x.k0 < y.k0 ? -1 : 1;
+    if (x.k1 != y.k1) return x.k1 < y.k1 ? -1 : 1;
+    return memcmp((const unsigned char *)a + 16, (const unsigned char *)b + 16, g_ref_vs);
+}
+
+/* The plain answer: sort every record at once and walk the groups. */
+static digest_t reference(const dataset_t *d)
+{
+    digest_t dg = {0};
+    const size_t rs = 16 + d->vs;
+    unsigned char *a = malloc(d->n * rs + 1);
+    unsigned char *vals = malloc(d->n * d->vs + 1);
+    if (!a || !vals) {
+        free(a);
+        free(vals);
+        fail();
+        return dg;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        memcpy(a + i * rs, &d->keys[i], 16);
+        memcpy(a + i * rs + 16, d->vals + i * d->vs, d->vs);
+    }
+    g_ref_vs = d->vs;
+    qsort(a, d->n, rs, ref_cmp);
+    for (size_t i = 0; i < d->n;) {
+        size_t j = i;
+        while (j < d->n && memcmp(a + j * rs, a + i * rs, 16) == 0) {
+            memcpy(vals + (j - i) * d->vs, a + j * rs + 16, d->vs);
+            j++;
+        }
+        ms_key_t key;
+        memcpy(&key, a + i * rs, 16);
+        digest_add(&dg, group_hash(key, vals, j - i, d->vs), j - i);
+        i = j;
+    }
+    free(a);
+    free(vals);
+    return dg;
+}
+
+/* ---- the reducer -------------------------------------------------------- */
+
+typedef struct {
+    _Alignas(64) digest_t d;
+    uint64_t unsorted; /* groups whose values were not in memcmp order */
+    uint64_t max_n;
+    ms_key_t *log;     /* keys in arrival order (when logging) */
+    size_t nlog, caplog;
+} slot_t;
+
+typedef struct {
+    size_t vs;
+    int log;
+    int nfail;          /* keys on which the reducer fails */
+    ms_key_t fail[2];
+    slot_t slot[MAXT];
+} red_ctx_t;
+
+static ms_status_t reducer(void *vctx, int tid, ms_key_t key, const void *values, size_t n)
+{
+    red_ctx_t *c = vctx;
+    if (tid < 0 || tid >= MAXT) return ms_error_set(MS_E_INTERNAL, "reducer: thread %d", tid);
+    slot_t *sl = &c->slot[tid];
+    const unsigned char *v = values;
+    for (size_t i = 1; i < n; i++)
+        if (memcmp(v + (i - 1) * c->vs, v + i * c->vs, c->vs) > 0) {
+            sl->unsorted++;
+            break;
+        }
+    digest_add(&sl->d, group_hash(key, values, n, c->vs), n);
+    if (n > sl->max_n) sl->max_n = n;
+    if (c->log) {
+        if (sl->nlog == sl->caplog) {
+            size_t ncap = sl->caplog ? 2 * sl->caplog : 1024;
+            ms_key_t *l = realloc(sl->log, ncap * sizeof *l);
+            if (!l) return ms_error_set(MS_E_NOMEM, "reducer log");
+            sl->log = l;
+            sl->caplog = ncap;
+        }
+        sl->log[sl->nlog++] = key;
+    }
+    for (int i = 0; i < c->nfail; i++)
+        if (key.k0 == c->fail[i].k0 && key.k1 == c->fail[i].k1)
+            return ms_error_set(MS_E_INPUT, "reducer refused key %016llx", (unsigned long long)key.k0);
+    return MS_OK;
+}
+
+static digest_t ctx_total(const red_ctx_t *c, uint64_t *unsorted)
+{
+    digest_t t = {0};
+    *unsorted = 0;
+    for (int i = 0; i < MAXT; i++) {
+        t.keys += c->slot[i].d.keys;
+        t.values += c->slot[i].d.values;
+        t.sum += c->slot[i].d.sum;
+        t.xor ^= c->slot[i].d.xor;
+        *unsorted += c->slot[i].unsorted;
+    }
+    return t;
+}
+
+static void ctx_free(red_ctx_t *c)
+{
+    for (int i = 0; i < MAXT; i++) {
+        free(c->slot[i].log);
+        c->slot[i].log = NULL;
+    }
+}
+
+/* ---- running a shuffle -------------------------------------------------- */
+
+typedef enum { ASSIGN_ROUND_ROBIN, ASSIGN_BLOCKS, ASSIGN_HASHED } assign_t;
+
+typedef struct {
+    int map_threads, red_threads;
+    assign_t assign;
+    size_t cap;
+    uint32_t nbuckets;
+} opts_t;
+
+typedef struct {
+    ms_shuffle_stats_t map, all; /* after the map, after the reduce */
+    int files_after_reduce;      /* left in the spill directory */
+    int dir_after_free;          /* the spill directory still exists */
+    char detail[1024];           /* the error's detail */
+} outcome_t;
+
+static int owner(size_t i, size_t n, int nt, assign_t a)
+{
+    switch (a) {
+    case ASSIGN_ROUND_ROBIN: return (int)(i % (size_t)nt);
+    case ASSIGN_BLOCKS: return (int)(i * (size_t)nt / n);
+    case ASSIGN_HASHED: {
+        uint64_t r = i * 0x2545f4914f6cdd1dull;
+        return (int)(ms_test_rand(&r) % (uint64_t)nt);
+    }
+    }
+    return 0;
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+/* Emit d from o->map_threads emitting roles (OpenMP threads take them in
+ * turn, so the roles exist even if fewer threads are granted), reduce, free.
+ * Returns the first error, its detail in out->detail. */
+static ms_status_t run_shuffle(const char *spill_dir, const dataset_t *d, const opts_t *o, red_ctx_t *c,
+                               outcome_t *out)
+{
+    memset(out, 0, sizeof *out);
+    memset(c->slot, 0, sizeof c->slot);
+    c->vs = d->vs;
+    ms_shuffle_t *s = NULL;
+    ms_status_t st = ms_shuffle_create(spill_dir, o->map_threads, d->vs, o->cap, o->nbuckets, &s);
+    if (st != MS_OK) {
+        snprintf(out->detail, sizeof out->detail, "%s", ms_error_detail());
+        return st;
+    }
+#pragma omp parallel num_threads(o->map_threads)
+    {
+        ms_status_t mine = MS_OK;
+        for (int role = omp_get_thread_num(); role < o->map_threads && mine == MS_OK;
+             role += omp_get_num_threads())
+            for (size_t i = 0; i < d->n && mine == MS_OK; i++)
+                if (owner(i, d->n, o->map_threads, o->assign) == role)
+                    mine = ms_shuffle_emit(s, role, d->keys[i], d->vals + i * d->vs);
+        if (mine != MS_OK) {
+#pragma omp critical
+            if (st == MS_OK) {
+                st = mine;
+                snprintf(out->detail, sizeof out->detail, "%s", ms_error_detail());
+            }
+        }
+    }
+    ms_shuffle_stats(s, &out->map);
+    ms_status_t rst = ms_shuffle_reduce(s, o->red_threads, reducer, c);
+    if (st == MS_OK && rst != MS_OK) snprintf(out->detail, sizeof out->detail, "%s", ms_error_detail());
+    if (st == MS_OK) st = rst;
+    ms_shuffle_stats(s, &out->all);
+    out->files_after_reduce = count_files(spill_dir);
+    ms_shuffle_free(s);
+    out->dir_after_free = ms_path_exists(spill_dir);
+    return st;
+}
+
+/* Run and require the reference answer; returns the outcome. */
+static outcome_t run_exact(const char *spill_dir, const dataset_t *d, const opts_t *o, const digest_t *ref,
+                           red_ctx_t *c)
+{
+    outcome_t out;
+    ms_status_t st = run_shuffle(spill_dir, d, o, c, &out);
+    if (st != MS_OK) print_error("run failed: %s: %s\n", ms_status_str(st), out.detail);
+    assert_int_equal(st, MS_OK);
+    uint64_t unsorted;
+    digest_t got = ctx_total(c, &unsorted);
+    assert_int_equal(got.keys, ref->keys);
+    assert_int_equal(got.values, ref->values);
+    assert_int_equal(got.sum, ref->sum);
+    assert_int_equal(got.xor, ref->xor);
+    assert_int_equal(unsorted, 0);
+    assert_int_equal(out.all.records, d->n);
+    /* Every spill file goes with its bucket; the directory, made by the
+     * shuffle, goes with it. */
+    assert_int_equal(out.files_after_reduce, 0);
+    assert_false(out.dir_after_free);
+    return out;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* (1) random records, huge and tiny caps, 1..3 emitting and reducing
+ * threads, three ways of assigning records to threads. */
+static void test_random_exact(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-exact");
+    if (!dir) {
+        fail();
+        return;
+    }
+    char spill[600];
+    snprintf(spill, sizeof spill, "%s/spill", dir);
+    red_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        fail();
+        return;
+    }
+    for (int space = 0; space < 2; space++) {
+        /* 2400 keys of ~125 values, or ~300k keys of one value. */
+        dataset_t d = space == 0 ? make_data(NREC, 8, 600, 4, 11) : make_data(NREC, 8, 0, 0, 12);
+        digest_t ref = reference(&d);
+        for (int tiny = 0; tiny < 2; tiny++) {
+            for (int mt = 1; mt <= 3; mt++) {
+                opts_t o = {.map_threads = mt, .red_threads = 4 - mt, .assign = (assign_t)(mt - 1),
+                            .cap = tiny ? TINY_CAP : HUGE_CAP,
+                            /* 32 buckets of ~225 KB: none fits a share */
+                            .nbuckets = tiny && mt == 2 ? 32 : 0};
+                outcome_t out = run_exact(spill, &d, &o, &ref, c);
+                uint32_t nb = o.nbuckets ? o.nbuckets : 64u * (uint32_t)mt;
+                assert_int_equal(out.all.buckets, nb);
+                if (!tiny) {
+                    assert_int_equal(out.all.spill_files, 0);
+                    assert_int_equal(out.all.spilled_records, 0);
+                    assert_int_equal(out.all.spill_bytes, 0);
+                } else {
+                    assert_true(out.map.spilled_records > 0);
+                    assert_true(out.map.spill_files > 0);
+                    assert_true(out.all.peak_bytes > 0);
+                    /* The design's bound: map shares plus reduce shares
+                     * never exceed the cap (no key outgrows half a share). */
+                    assert_true(out.all.peak_bytes <= o.cap);
+                    /* Buckets larger than the cap cannot fit any share: they
+                     * must have gone through run files. */
+                    if (d.n * 24 / nb > o.cap) assert_true(out.all.spill_files > out.map.spill_files);
+                    print_message("space %d map %d reduce %d: records %llu spilled %llu files %u/%u "
+                                  "bytes %llu peak %zu\n",
+                                  space, mt, o.red_threads, (unsigned long long)out.all.records,
+                                  (unsigned long long)out.all.spilled_records, out.map.spill_files,
+                                  out.all.spill_files, (unsigned long long)out.all.spill_bytes,
+                                  out.all.peak_bytes);
+                }
+            }
+        }
+        /* Same records, one emitting thread per record chosen by hash, three
+         * reducers, other bucket count. */
+        opts_t o = {.map_threads = 3, .red_threads = 3, .assign = ASSIGN_HASHED, .cap = TINY_CAP,
+                    .nbuckets = 7};
+        run_exact(spill, &d, &o, &ref, c);
+        free_data(&d);
+    }
+    ctx_free(c);
+    free(c);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+static uint32_t bucket_of(ms_key_t key, uint32_t nb)
+{
+    /* White box: the bucket hash the header documents. */
+    return (uint32_t)(XXH3_64bits(&key, sizeof key) % nb);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const ms_key_t *x = a, *y = b;
+    if (x->k0 != y->k0) return x->k0 < y->k0 ? -1 : 1;
+    if (x->k1 != y->k1) return x->k1 < y->k1 ? -1 : 1;
+    return 0;
+}
+
+/* (2) keys reach the reducer ascending within a bucket, a bucket is reduced
+ * by one thread in one go, and every key arrives exactly once. */
+static void test_order_once(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-order");
+    red_ctx_t *c = calloc(1, sizeof *c);
+    if (!dir || !c) {
+        fail();
+        return;
+    }
+    char spill[600];
+    snprintf(spill, sizeof spill, "%s/spill", dir);
+    dataset_t d = make_data(100000, 4, 3000, 5, 21);
+    digest_t ref = reference(&d);
+    /* Small buckets (in memory) and large ones (run files and merges). */
+    const uint32_t nbs[] = {24, 256};
+    for (size_t k = 0; k < 2; k++) {
+        c->log = 1;
+        opts_t o = {.map_threads = 3, .red_threads = 3, .assign = ASSIGN_ROUND_ROBIN, .cap = TINY_CAP,
+                    .nbuckets = nbs[k]};
+        run_exact(spill, &d, &o, &ref, c);
+        uint8_t *seen = calloc(nbs[k], 1);
+        ms_key_t *all = malloc(ref.keys * sizeof *all);
+        if (!seen || !all) {
+            fail();
+            return;
+        }
+        size_t nall = 0;
+        for (int t = 0; t < MAXT; t++) {
+            const slot_t *sl = &c->slot[t];
+            for (size_t i = 0; i < sl->nlog; i++) {
+                uint32_t b = bucket_of(sl->log[i], nbs[k]);
+                if (i == 0 || b != bucket_of(sl->log[i - 1], nbs[k])) {
+                    /* A new bucket: it must not have been seen anywhere. */
+                    assert_int_equal(seen[b], 0);
+                    seen[b] = 1;
+                } else {
+                    assert_true(key_cmp(&sl->log[i - 1], &sl->log[i]) < 0);
+                }
+                assert_true(nall < ref.keys);
+                all[nall++] = sl->log[i];
+            }
+        }
+        assert_int_equal(nall, ref.keys);
+        qsort(all, nall, sizeof *all, key_cmp);
+        for (size_t i = 1; i < nall; i++) assert_true(key_cmp(&all[i - 1], &all[i]) < 0);
+        free(all);
+        free(seen);
+        ctx_free(c);
+    }
+    free_data(&d);
+    free(c);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+/* (3) value sizes 1 and 256, no records, one key with 100k values. */
+static void test_edges(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-edges");
+    red_ctx_t *c = calloc(1, sizeof *c);
+    if (!dir || !c) {
+        fail();
+        return;
+    }
+    char spill[600];
+    snprintf(spill, sizeof spill, "%s/spill", dir);
+
+    /* 1-byte values over 50 keys: nearly every record has equal twins. */
+    dataset_t d = make_data(200000, 1, 50, 1, 31);
+    digest_t ref = reference(&d);
+    opts_t o = {.map_threads = 2, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = 16 << 10, .nbuckets = 0};
+    run_exact(spill, &d, &o, &ref, c);
+    o.cap = HUGE_CAP;
+    run_exact(spill, &d, &o, &ref, c);
+    free_data(&d);
+
+    /* 256-byte values in one bucket of ~5 MB under a 64 KiB cap: ~170 runs,
+     * more than the read buffers take, so merges go through extra passes. */
+    d = make_data(20000, 256, 0, 0, 32);
+    ref = reference(&d);
+    o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_ROUND_ROBIN, .cap = TINY_CAP, .nbuckets = 1};
+    outcome_t out = run_exact(spill, &d, &o, &ref, c);
+    assert_true(out.all.peak_bytes <= o.cap);
+    assert_true(out.all.spill_bytes > 2 * out.map.spill_bytes); /* runs written more than once */
+    o.cap = HUGE_CAP;
+    o.nbuckets = 0;
+    run_exact(spill, &d, &o, &ref, c);
+    free_data(&d);
+
+    /* No records. */
+    d = make_data(0, 8, 0, 0, 33);
+    ref = reference(&d);
+    o = (opts_t){.map_threads = 3, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = TINY_CAP, .nbuckets = 0};
+    out = run_exact(spill, &d, &o, &ref, c);
+    assert_int_equal(out.all.records, 0);
+    assert_int_equal(out.all.spill_files, 0);
+    assert_int_equal(out.all.peak_bytes, 0);
+    free_data(&d);
+
+    /* One key, 100k values: one bucket, far over the cap, one call. */
+    d = make_data(100000, 8, 1, 1, 34);
+    ref = reference(&d);
+    assert_int_equal(ref.keys, 1);
+    o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_HASHED, .cap = TINY_CAP, .nbuckets = 0};
+    out = run_exact(spill, &d, &o, &ref, c);
+    uint64_t max_n = 0;
+    for (int t = 0; t < MAXT; t++)
+        if (c->slot[t].max_n > max_n) max_n = c->slot[t].max_n;
+    assert_int_equal(max_n, 100000);
+    /* The key's values must be held together: the only way past the cap. */
+    assert_true(out.all.peak_bytes >= 100000 * 8);
+    free_data(&d);
+
+    ctx_free(c);
+    free(c);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+/* (4) peak memory on a bucket-heavy run, with every reducer count. */
+static void test_peak(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-peak");
+    red_ctx_t *c = calloc(1, sizeof *c);
+    if (!dir || !c) {
+        fail();
+        return;
+    }
+    char spill[600];
+    snprintf(spill, sizeof spill, "%s/spill", dir);
+    dataset_t d = make_data(100000, 32, 20000, 1, 41);
+    digest_t ref = reference(&d);
+    for (int rt = 1; rt <= 3; rt++) {
+        for (size_t cap = 32 << 10; cap <= (256 << 10); cap *= 2) {
+            opts_t o = {.map_threads = 2, .red_threads = rt, .assign = ASSIGN_BLOCKS, .cap = cap, .nbuckets = 16};
+            outcome_t out = run_exact(spill, &d, &o, &ref, c);
+            assert_true(out.all.peak_bytes <= cap);
+            assert_true(out.all.peak_bytes >= cap / 4); /* the cap is used, not ignored */
+        }
+    }
+    free_data(&d);
+    ctx_free(c);
+    free(c);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+/* With few file descriptors the spill files are reopened for every append
+ * instead of being kept open: same answer. */
+static void test_few_descriptors(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-fds");
+    red_ctx_t *c = calloc(1, sizeof *c);
+    struct rlimit old, low;
+    if (!dir || !c || getrlimit(RLIMIT_NOFILE, &old) != 0) {
+        fail();
+        return;
+    }
+    low = old;
+    if (low.rlim_cur == RLIM_INFINITY || low.rlim_cur > 256) low.rlim_cur = 256;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    char spill[600];
+    snprintf(spill, sizeof spill, "%s/spill", dir);
+    dataset_t d = make_data(100000, 8, 0, 0, 71);
+    digest_t ref = reference(&d);
+    /* 3 x 192 spill files: more than half the 256 descriptors. */
+    opts_t o = {.map_threads = 3, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = TINY_CAP, .nbuckets = 0};
+    outcome_t out = run_exact(spill, &d, &o, &ref, c);
+    assert_int_equal(out.map.spill_files, 576);
+    setrlimit(RLIMIT_NOFILE, &old);
+    free_data(&d);
+    ctx_free(c);
+    free(c);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+/* (5) an unwritable spill directory, and a spill file that cannot be made. */
+static void test_unwritable(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-unwritable");
+    if (!dir) {
+        fail();
+        return;
+    }
+    char file[600], spill[700];
+    snprintf(file, sizeof file, "%s/plain", dir);
+    snprintf(spill, sizeof spill, "%s/spill", file);
+    assert_int_equal(ms_test_write_file(file, "not a directory\n"), 0);
+    ms_shuffle_t *s = NULL;
+    assert_int_equal(ms_shuffle_create(spill, 1, 8, TINY_CAP, 0, &s), MS_E_IO);
+    assert_null(s);
+    assert_non_null(strstr(ms_error_detail(), spill));
+
+    /* A directory where thread 0's bucket 0 spill file should go. */
+    char blocker[800];
+    snprintf(spill, sizeof spill, "%s/spill2", dir);
+    snprintf(blocker, sizeof blocker, "%s/t000-b0000.spill", spill);
+    assert_int_equal(ms_mkdirs(blocker), MS_OK);
+    assert_int_equal(ms_shuffle_create(spill, 1, 8, 4096, 1, &s), MS_OK);
+    if (!s) {
+        fail();
+        return;
+    }
+    ms_status_t st = MS_OK;
+    unsigned char v[8] = {0};
+    for (uint64_t i = 0; i < 10000 && st == MS_OK; i++) st = ms_shuffle_emit(s, 0, (ms_key_t){i, i}, v);
+    assert_int_equal(st, MS_E_IO);
+    assert_non_null(strstr(ms_error_detail(), blocker));
+    /* The map is incomplete: the reduce refuses. */
+    red_ctx_t c = {.vs = 8};
+    assert_int_equal(ms_shuffle_reduce(s, 1, reducer, &c), MS_E_IO);
+    ms_shuffle_free(s);
+    assert_true(ms_is_dir(blocker)); /* not ours: left alone */
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+/* (6) a full disk, in the map and in the reduce. */
+static char g_mnt[600];
+static int g_mounted;
+
+static int umount_teardown(void **state)
+{
+    (void)state;
+    if (g_mounted) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "umount '%s'", g_mnt);
+        ms_test_run(cmd, NULL);
+        g_mounted = 0;
+    }
+    return 0;
+}
+
+static void test_full_disk(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-full");
+    if (!dir) {
+        fail();
+        return;
+    }
+    snprintf(g_mnt, sizeof g_mnt, "%s/mnt", dir);
+    assert_int_equal(ms_mkdirs(g_mnt), MS_OK);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=64k tmpfs '%s'", g_mnt);
+    if (ms_test_run(cmd, NULL) != 0) {
+        ms_remove_tree(dir);
+        free(dir);
+        skip();
+        return;
+    }
+    g_mounted = 1;
+    char spill[700];
+    snprintf(spill, sizeof spill, "%s/spill", g_mnt);
+    red_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        fail();
+        return;
+    }
+
+    /* Map: 4.8 MB of records through a 64 KiB disk. */
+    dataset_t d = make_data(200000, 8, 0, 0, 51);
+    opts_t o = {.map_threads = 2, .red_threads = 2, .assign = ASSIGN_ROUND_ROBIN, .cap = 16 << 10, .nbuckets = 4};
+    outcome_t out;
+    assert_int_equal(run_shuffle(spill, &d, &o, c, &out), MS_E_NOSPACE);
+    assert_non_null(strstr(out.detail, spill));
+    assert_non_null(strstr(out.detail, ".spill"));
+    assert_false(out.dir_after_free);
+    free_data(&d);
+
+    /* Reduce: the spill fits (about 38 KB), its runs (as much again) do not. */
+    d = make_data(1600, 8, 0, 0, 52);
+    o = (opts_t){.map_threads = 1, .red_threads = 1, .assign = ASSIGN_BLOCKS, .cap = 8 << 10, .nbuckets = 1};
+    assert_int_equal(run_shuffle(spill, &d, &o, c, &out), MS_E_NOSPACE);
+    assert_int_equal(out.map.records, 1600);
+    assert_non_null(strstr(out.detail, "b0000-pass0.spill"));
+    assert_false(out.dir_after_free);
+    assert_int_equal(count_files(g_mnt), 0);
+    free_data(&d);
+
+    ctx_free(c);
+    free(c);
+    umount_teardown(NULL);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+/* The reducer's error from the lowest bucket comes back, every time. */
+static void test_first_error(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-error");
+    red_ctx_t *c = calloc(1, sizeof *c);
+    if (!dir || !c) {
+        fail();
+        return;
+    }
+    char spill[600];
+    snprintf(spill, sizeof spill, "%s/spill", dir);
+    dataset_t d = make_data(50000, 8, 0, 0, 61);
+    const uint32_t nb = 64;
+    /* Two keys in different buckets; the later one is met first. */
+    ms_key_t lo = d.keys[0], hi = d.keys[1];
+    for (size_t i = 1; i < d.n && bucket_of(hi, nb) == bucket_of(lo, nb); i++) hi = d.keys[i];
+    if (bucket_of(lo, nb) > bucket_of(hi, nb)) {
+        ms_key_t t = lo;
+        lo = hi;
+        hi = t;
+    }
+    char want[64];
+    snprintf(want, sizeof want, "refused key %016llx", (unsigned long long)lo.k0);
+    for (int rep = 0; rep < 6; rep++) {
+        c->nfail = 2;
+        c->fail[0] = hi;
+        c->fail[1] = lo;
+        opts_t o = {.map_threads = 2, .red_threads = 3, .assign = ASSIGN_ROUND_ROBIN,
+                    .cap = rep % 2 ? TINY_CAP : HUGE_CAP, .nbuckets = nb};
+        outcome_t out;
+        assert_int_equal(run_shuffle(spill, &d, &o, c, &out), MS_E_INPUT);
+        assert_non_null(strstr(out.detail, want));
+        assert_false(out.dir_after_free);
+    }
+    free_data(&d);
+    free(c);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-usage");
+    if (!dir) {
+        fail();
+        return;
+    }
+    ms_shuffle_t *s = NULL;
+    assert_int_equal(ms_shuffle_create(dir, 1, 0, TINY_CAP, 0, &s), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_create(dir, 1, 257, TINY_CAP, 0, &s), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_create(dir, 0, 8, TINY_CAP, 0, &s), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_create(dir, 1, 8, 0, 0, &s), MS_E_USAGE);
+    assert_null(s);
+    assert_int_equal(ms_shuffle_create(dir, 2, 8, TINY_CAP, 0, &s), MS_OK);
+    if (!s) {
+        fail();
+        return;
+    }
+    unsigned char v[8] = {1};
+    assert_int_equal(ms_shuffle_emit(s, 2, (ms_key_t){1, 2}, v), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_emit(s, 1, (ms_key_t){1, 2}, v), MS_OK);
+    red_ctx_t c = {.vs = 8};
+    assert_int_equal(ms_shuffle_reduce(s, 0, reducer, &c), MS_OK);
+    uint64_t unsorted;
+    assert_int_equal(ctx_total(&c, &unsorted).keys, 1);
+    assert_int_equal(ms_shuffle_emit(s, 1, (ms_key_t){1, 2}, v), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_reduce(s, 0, reducer, &c), MS_E_USAGE);
+    ms_shuffle_free(s);
+    ms_shuffle_free(NULL);
+    assert_true(ms_is_dir(dir)); /* existed before: kept */
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_exact),
+        cmocka_unit_test(test_order_once),
+        cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_peak),
+        cmocka_unit_test(test_few_descriptors),
+        cmocka_unit_test(test_unwritable),
+        cmocka_unit_test_teardown(test_full_disk, umount_teardown),
+        cmocka_unit_test(test_first_error),
+        cmocka_unit_test(test_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

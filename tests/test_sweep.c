@@ -1,0 +1,431 @@
+/*
+ * test_sweep.c - medsweep sweep, through the real program.
+ *
+ * What must hold: the output is byte-identical for 1, 2 and 3 threads and
+ * for synthetic 2- and 4-node topologies; the volume model's figures equal
+ * an independent count; a sweep killed with SIGKILL at any point finishes
+ * with --resume to the same bytes; an unreadable partition stops the sweep
+ * naming it, or with --skip-bad is excluded and reported; rows that break
+ * the contract are counted by reason and left out; an earlier output is
+ * replaced only when asked.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ms_dataset.h"
+#include "ms_fs.h"
+#include "ms_part.h"
+#include "ms_reader.h"
+#include "ms_testutil.h"
+
+typedef struct {
+    char *dir;
+    char data[600];   /* a generated world, 6 partitions */
+    char ref[600];    /* its sweep with 1 thread */
+} fx_t;
+
+static int run_cmd(const char *cmd, char **out)
+{
+    char *log = NULL;
+    int rc = ms_test_run(cmd, &log);
+    if (out) *out = log;
+    else free(log);
+    return rc;
+}
+
+static int sweep(const char *data, const char *out, const char *extra, char **log)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s --quiet %s", ms_test_bin(), data, out, extra);
+    return run_cmd(cmd, log);
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    f->dir = ms_test_dir("sweep");
+    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    snprintf(f->ref, sizeof f->ref, "%s/ref", f->dir);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 40000 --institutions 150 --partitions 6 --quiet",
+             ms_test_bin(), f->data);
+    if (run_cmd(cmd, NULL)) return -1;
+    char *log = NULL;
+    if (sweep(f->data, f->ref, "--threads 1", &log)) {
+        fprintf(stderr, "%s\n", log);
+        return -1;
+    }
+    free(log);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    ms_remove_tree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void same_file(const char *a, const char *b)
+{
+    char cmd[2000], *out = NULL;
+    snprintf(cmd, sizeof cmd, "cmp %s %s", a, b);
+    int rc = run_cmd(cmd, &out);
+    if (rc) print_error("%s\n", out);
+    assert_int_equal(rc, 0);
+    free(out);
+}
+
+static void same_output(const fx_t *f, const char *out)
+{
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/indicators.csv", f->ref);
+    snprintf(b, sizeof b, "%s/indicators.csv", out);
+    same_file(a, b);
+    /* The sweep finished: no state is left behind. */
+    snprintf(b, sizeof b, "%s/.sweep-state", out);
+    assert_false(ms_path_exists(b));
+}
+
+static void test_determinism_matrix(void **state)
+{
+    fx_t *f = *state;
+    const char *variants[] = {"--threads 2", "--threads 3", "--threads 2 --batch-rows 1000",
+                              "--threads 3 --topology 'node:2 core:8 pu:1'",
+                              "--threads 4 --topology 'node:4 core:4 pu:1'", "--threads 2 --read-mode h5"};
+    for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
+        char out[700], *log = NULL;
+        snprintf(out, sizeof out, "%s/det%zu", f->dir, i);
+        int rc = sweep(f->data, out, variants[i], &log);
+        if (rc) print_error("%s: %s\n", variants[i], log);
+        assert_int_equal(rc, 0);
+        free(log);
+        same_output(f, out);
+    }
+}
+
+/* The volume figures against a count made here, straight from the files. */
+static void test_volume_is_exact(void **state)
+{
+    fx_t *f = *state;
+    ms_dataset_t ds;
+    assert_int_equal(ms_dataset_open(f->data, &ds), MS_OK);
+    size_t n = ds.refs.n_inst;
+    int64_t *count = calloc(n, sizeof *count), *fund = calloc(n, sizeof *fund), *inpat = calloc(n, sizeof *inpat);
+    for (uint32_t p = 0; p < ds.nparts[0]; p++) {
+        char path[1000];
+        ms_dataset_part_path(f->data, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
+        ms_part_t *part = NULL;
+        ms_reader_t *r = NULL;
+        assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), &ds.refs, &part), MS_OK);
+        assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(ms_table(MS_TABLE_SETTLEMENTS)), 0,
+                                        ms_part_nchunks(part), 65536, MS_READ_PREAD, &r), MS_OK);
+        ms_batch_t b;
+        while (ms_reader_next(r, &b) == MS_OK && b.rows) {
+            const int32_t *inst = b.col[MS_SC_inst_code];
+            const int64_t *fp = b.col[MS_SC_fund_pay];
+            const uint8_t *vt = b.col[MS_SC_visit_type];
+            for (size_t i = 0; i < b.rows; i++) {
+                count[inst[i]]++;
+                fund[inst[i]] += fp[i];
+                inpat[inst[i]] += vt[i] == MS_VISIT_INPATIENT;
+            }
+        }
+        ms_reader_close(r);
+        ms_part_close(part);
+    }
+    char path[700];
+    snprintf(path, sizeof path, "%s/indicators.csv", f->ref);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[512];
+    size_t checked = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        char code[64], model[64], ind[64];
+        long long num, den;
+        if (sscanf(line, "%63[^,],%63[^,],%63[^,],%lld,%lld", code, model, ind, &num, &den) != 5) continue;
+        if (strcmp(model, "volume")) continue;
+        int32_t id = ms_refs_inst_find(&ds.refs, code, strlen(code));
+        assert_true(id >= 0);
+        if (!strcmp(ind, "settlements")) assert_int_equal(num, count[id]), checked++;
+        if (!strcmp(ind, "fund_payment")) assert_int_equal(num, fund[id]), checked++;
+        if (!strcmp(ind, "inpatient_stays")) {
+            assert_int_equal(num, inpat[id]);
+            assert_int_equal(den, count[id]);
+            checked++;
+        }
+    }
+    if (fp) fclose(fp);
+    size_t with = 0;
+    for (size_t i = 0; i < n; i++) with += count[i] > 0;
+    assert_true(checked >= 2 * with); /* every active institution seen */
+    free(count), free(fund), free(inpat);
+    ms_dataset_close(&ds);
+}
+
+/* Run the sweep with an environment hook that kills it with SIGKILL. */
+static int killed_sweep(const fx_t *f, const char *out, const char *env)
+{
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd, "%s %s sweep %s --out %s --quiet --threads 2", env, ms_test_bin(), f->data, out);
+    return system(cmd);
+}
+
+static void test_resume_after_kill(void **state)
+{
+    fx_t *f = *state;
+    const char *hooks[] = {"MS_SWEEP_KILL_AFTER=1", "MS_SWEEP_KILL_AFTER=4", "MS_SWEEP_KILL_AT=merge",
+                           "MS_SWEEP_KILL_AT=write"};
+    for (size_t i = 0; i < sizeof hooks / sizeof *hooks; i++) {
+        char out[700], *log = NULL;
+        snprintf(out, sizeof out, "%s/kill%zu", f->dir, i);
+        int rc = killed_sweep(f, out, hooks[i]);
+        /* The shell reports death by SIGKILL as 128 + 9. */
+        assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 128 + SIGKILL);
+        char path[800];
+        snprintf(path, sizeof path, "%s/indicators.csv", out);
+        assert_false(ms_path_exists(path) && i < 3);
+        /* Without --resume the interrupted sweep is not overwritten. */
+        rc = sweep(f->data, out, "", &log);
+        assert_int_equal(rc, 1);
+        assert_non_null(strstr(log, "--resume"));
+        free(log);
+        rc = sweep(f->data, out, "--resume --threads 3", &log);
+        if (rc) print_error("%s: %s\n", hooks[i], log);
+        assert_int_equal(rc, 0);
+        free(log);
+        same_output(f, out);
+    }
+}
+
+static void test_resume_after_random_kills(void **state)
+{
+    fx_t *f = *state;
+    srand(7);
+    int interrupted_runs = 0;
+    for (int i = 0; i < 6; i++) {
+        char out[700], cmd[3000], *log = NULL;
+        snprintf(out, sizeof out, "%s/rkill%d", f->dir, i);
+        pid_t pid = fork();
+        if (pid == 0) {
+            snprintf(cmd, sizeof cmd, "%s", ms_test_bin());
+            execl(cmd, cmd, "sweep", f->data, "--out", out, "--quiet", "--threads", "2", (char *)NULL);
+            _exit(127);
+        }
+        struct timespec ts = {0, (long)(5 + rand() % 60) * 1000000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        /* It may have finished before the kill: then there is nothing to resume. */
+        snprintf(cmd, sizeof cmd, "%s/.sweep-state", out);
+        int interrupted = ms_is_dir(cmd);
+        interrupted_runs += interrupted;
+        int rc = sweep(f->data, out, interrupted ? "--resume" : "--replace", &log);
+        if (rc) print_error("%s\n", log);
+        assert_int_equal(rc, 0);
+        free(log);
+        same_output(f, out);
+    }
+    print_message("  %d of 6 runs were killed mid-sweep\n", interrupted_runs);
+    assert_true(interrupted_runs >= 2);
+}
+
+/* Damage one chunk of partition 2 (flip bytes in the middle of a column). */
+static void damage_partition(const char *data, uint32_t p)
+{
+    char path[1000];
+    ms_dataset_part_path(data, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
+    ms_part_t *part = NULL;
+    assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), NULL, &part), MS_OK);
+    uint64_t addr, size;
+    ms_part_chunk_location(part, MS_SC_inst_code, 0, &addr, &size);
+    ms_part_close(part);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    if (!fp) return;
+    fseek(fp, (long)(addr + size / 2), SEEK_SET);
+    fputc(0x11, fp);
+    fputc(0x22, fp);
+    fclose(fp);
+}
+
+static void test_unreadable_partition(void **state)
+{
+    fx_t *f = *state;
+    char bad[700], out[700], cmd[2000], *log = NULL;
+    snprintf(bad, sizeof bad, "%s/bad-data", f->dir);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", f->data, bad);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    damage_partition(bad, 2);
+
+    snprintf(out, sizeof out, "%s/bad-out", f->dir);
+    assert_int_equal(sweep(bad, out, "--threads 2", &log), 1);
+    assert_non_null(strstr(log, "partition 2"));
+    assert_non_null(strstr(log, "part-00002.h5"));
+    assert_non_null(strstr(log, "column inst_code, chunk 0"));
+    snprintf(cmd, sizeof cmd, "%s/indicators.csv", out);
+    assert_false(ms_path_exists(cmd)); /* no output that cannot be trusted */
+    free(log);
+
+    /* --skip-bad: excluded, reported on the console and in run.json. */
+    assert_int_equal(sweep(bad, out, "--threads 2 --replace --skip-bad", &log), 0);
+    assert_non_null(strstr(log, "WARNING: 1 partitions were unreadable"));
+    free(log);
+    snprintf(cmd, sizeof cmd, "%s/run.json", out);
+    char *json = ms_test_slurp(cmd, NULL);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"partition\": 2"));
+    assert_non_null(strstr(json, "part-00002.h5"));
+    free(json);
+    /* A missing partition is refused by name. */
+    snprintf(cmd, sizeof cmd, "rm %s/settlements/part-00003.h5", bad);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    assert_int_equal(sweep(bad, out, "--replace", &log), 1);
+    assert_non_null(strstr(log, "part-00003.h5 is missing"));
+    free(log);
+}
+
+static void test_bad_rows_are_counted_and_excluded(void **state)
+{
+    /* Rewrite partition 0 with its rows plus three that break the contract. */
+    fx_t *f = *state;
+    char d[700], cmd[2000], path[1000], out[700], *log = NULL;
+    snprintf(d, sizeof d, "%s/rows-data", f->dir);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", f->data, d);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    ms_dataset_t ds;
+    assert_int_equal(ms_dataset_open(d, &ds), MS_OK);
+    ms_dataset_part_path(d, ms_table(MS_TABLE_SETTLEMENTS), 0, path, sizeof path);
+    ms_part_t *part = NULL;
+    ms_reader_t *r = NULL;
+    assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), &ds.refs, &part), MS_OK);
+    ms_part_info_t info = *ms_part_info(part);
+    size_t n = (size_t)info.rows;
+    ms_settlement_t *rows = calloc(n + 3, sizeof *rows);
+    assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(ms_table(MS_TABLE_SETTLEMENTS)), 0, ms_part_nchunks(part),
+                                    65536, MS_READ_PREAD, &r), MS_OK);
+    ms_batch_t b;
+    size_t k = 0;
+    const ms_table_t *t = ms_table(MS_TABLE_SETTLEMENTS);
+    while (ms_reader_next(r, &b) == MS_OK && b.rows)
+        for (size_t i = 0; i < b.rows; i++, k++)
+            for (int c = 0; c < t->ncols; c++) {
+                size_t es = ms_ctype_size(t->cols[c].type);
+                memcpy((char *)&rows[k] + t->cols[c].offset, (const char *)b.col[c] + i * es, es);
+            }
+    ms_reader_close(r);
+    ms_part_close(part);
+    /* Three copies of the last row, each broken one way, as a new person
+     * (the largest id, so the partition stays sorted) in partition 0. */
+    uint64_t pid = rows[n - 1].person_id + 1;
+    while (ms_person_partition(pid, info.count) != 0) pid++;
+    for (int j = 0; j < 3; j++) {
+        rows[n + j] = rows[n - 1];
+        rows[n + j].person_id = pid;
+        rows[n + j].settle_id = 900000000000ull + (uint64_t)j;
+    }
+    rows[n].inst_code = 999999;                          /* unknown institution */
+    rows[n + 1].fund_pay += 1;                           /* sums do not add up */
+    rows[n + 2].admit_date = rows[n + 2].discharge_date + 1; /* dates out of order */
+    info.rows = n + 3;
+    assert_int_equal(ms_part_write_rows(path, t, rows, &info), MS_OK);
+    free(rows);
+    ms_dataset_close(&ds);
+
+    snprintf(out, sizeof out, "%s/rows-out", f->dir);
+    assert_int_equal(sweep(d, out, "--threads 2", &log), 0);
+    assert_non_null(strstr(log, "rejected 3 rows"));
+    free(log);
+    snprintf(path, sizeof path, "%s/run.json", out);
+    char *json = ms_test_slurp(path, NULL);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"unknown_institution\": 1"));
+    assert_non_null(strstr(json, "\"sums_do_not_add_up\": 1"));
+    assert_non_null(strstr(json, "\"dates_out_of_order\": 1"));
+    free(json);
+    /* Excluded: the figures are those of the clean dataset. */
+    same_output(f, out);
+}
+
+static void test_existing_output(void **state)
+{
+    fx_t *f = *state;
+    char *log = NULL;
+    assert_int_equal(sweep(f->data, f->ref, "", &log), 1);
+    assert_non_null(strstr(log, "--replace"));
+    free(log);
+    assert_int_equal(sweep(f->data, f->ref, "--resume", &log), 1);
+    assert_non_null(strstr(log, "no interrupted sweep"));
+    free(log);
+    assert_int_equal(sweep(f->data, f->ref, "--replace --threads 1", &log), 0);
+    free(log);
+    same_output(f, f->ref);
+    /* Not a sweep output and not empty: refused, nothing deleted. */
+    char cmd[1000];
+    snprintf(cmd, sizeof cmd, "%s/settlements", f->data);
+    assert_int_equal(sweep(f->data, cmd, "--replace", &log), 1);
+    free(log);
+    assert_true(ms_is_dir(cmd));
+}
+
+/* A dataset several times larger than the memory given to the sweep. */
+static void test_memory_stays_under_cap(void **state)
+{
+    fx_t *f = *state;
+    char big[700], out[700], cmd[2000], *log = NULL;
+    snprintf(big, sizeof big, "%s/big", f->dir);
+    snprintf(out, sizeof out, "%s/big-out", f->dir);
+    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 700000 --institutions 2000 --partitions 8 --quiet",
+             ms_test_bin(), big);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    const size_t cap = 192u << 20;
+    snprintf(cmd, sizeof cmd, "--threads 2 --all-columns --memory-cap %zu", cap);
+    assert_int_equal(sweep(big, out, cmd, &log), 0);
+    free(log);
+    snprintf(cmd, sizeof cmd, "%s/run.json", out);
+    char *json = ms_test_slurp(cmd, NULL);
+    assert_non_null(json);
+    const char *at = json ? strstr(json, "\"peak_memory_bytes\": ") : NULL;
+    assert_non_null(at);
+    unsigned long long peak = at ? strtoull(at + 21, NULL, 10) : 0;
+    /* The decoded data: ~5.4 M settlements x 154 bytes + ~3 M items x 48. */
+    unsigned long long rows = 0;
+    const char *r = json ? strstr(json, "\"settlements\": ") : NULL;
+    if (r) rows = strtoull(r + 15, NULL, 10);
+    print_message("  peak %.0f MiB for %.0f MiB of decoded settlements (cap %zu MiB)\n", peak / 1048576.0,
+                  rows * 154 / 1048576.0, cap >> 20);
+    assert_true(rows * 154 > 3ull * cap);
+    assert_true(peak < cap);
+    free(json);
+    ms_remove_tree(big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_determinism_matrix),
+        cmocka_unit_test(test_volume_is_exact),
+        cmocka_unit_test(test_resume_after_kill),
+        cmocka_unit_test(test_resume_after_random_kills),
+        cmocka_unit_test(test_unreadable_partition),
+        cmocka_unit_test(test_bad_rows_are_counted_and_excluded),
+        cmocka_unit_test(test_existing_output),
+        cmocka_unit_test(test_memory_stays_under_cap),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
