@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ms_cli.h"
+#include "ms_fs.h"
 #include "ms_model.h"
 #include "ms_sweep.h"
 
@@ -32,8 +33,10 @@ static const char help[] =
     "  --replace          overwrite an earlier sweep in OUT_DIR\n"
     "  --skip-bad         exclude a missing or corrupt partition (reported in\n"
     "                     run.json and on the console) instead of stopping\n"
-    "  --memory-cap BYTES memory for keyed aggregation before it spills to disk\n"
-    "                     (default 1G; suffixes K, M, G)\n"
+    "  --memory-cap BYTES memory for the whole sweep (default: half the RAM, at\n"
+    "                     most 4G; suffixes K, M, G): the workers' buffers get\n"
+    "                     what they need, keyed aggregation the rest, and spills\n"
+    "                     to disk beyond it\n"
     "  --batch-rows N     rows per batch (default: from the L2 cache size)\n"
     "  --topology DESC    plan for an hwloc synthetic topology (see medsweep\n"
     "                     topology --help); threads are then not pinned\n"
@@ -119,7 +122,9 @@ int ms_cmd_sweep(int argc, char **argv)
     ms_status_t st = ms_sweep(&o, &res);
     if (st != MS_OK) {
         ms_cli_fail("sweep", st);
-        if (st != MS_E_USAGE && st != MS_E_EXISTS)
+        char state[4200];
+        snprintf(state, sizeof state, "%s/.sweep-state", o.out);
+        if (st != MS_E_USAGE && st != MS_E_EXISTS && ms_is_dir(state))
             fprintf(stderr, "medsweep sweep: finished partitions are kept; 'medsweep sweep %s --out %s --resume' "
                             "continues once the cause is fixed\n", o.dataset, o.out);
         return MS_EXIT_FAIL;

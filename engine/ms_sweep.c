@@ -122,6 +122,7 @@ typedef struct {
     uint64_t rows_done, parts_done;
     double t0, last_print;
     int kill_after, written;
+    size_t memory_cap, shuffle_cap;
     double stage[6];
     char config_hash[20];
 } sweep_t;
@@ -426,6 +427,47 @@ static ms_status_t prepare_output(sweep_t *sw)
     return sw->state_dir ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
 }
 
+/* Physical memory in bytes (0 unknown). */
+static size_t physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : 0;
+}
+
+/* --memory-cap bounds the whole sweep.  What a worker needs is known from
+ * the plan (its readers' staging: a batch plus two chunks of every column
+ * read, the chunk scratch, the quality buffers); the libraries and the
+ * reference data get a fixed allowance; keyed aggregation, shared by the
+ * models that use it, gets the rest. */
+#define FIXED_ALLOWANCE ((size_t)64 << 20)
+
+static ms_status_t budget_memory(sweep_t *sw)
+{
+    size_t phys = physical_memory();
+    size_t dflt = phys ? phys / 2 : (size_t)4 << 30;
+    if (dflt > (size_t)4 << 30) dflt = (size_t)4 << 30;
+    sw->memory_cap = sw->o->memory_cap ? sw->o->memory_cap : dflt;
+    size_t batch = sw->o->batch_rows ? sw->o->batch_rows : sw->plan.batch_rows;
+    size_t per_thread = 0;
+    for (int t = 0; t < 2; t++) {
+        const ms_table_t *tb = ms_table((ms_table_id_t)t);
+        size_t row = 0;
+        for (int c = 0; c < tb->ncols; c++)
+            if (sw->cols[t] >> c & 1) row += ms_ctype_size(tb->cols[c].type);
+        if (row) per_thread += (2 * batch + 2 * MS_DEFAULT_CHUNK_ROWS) * row + 3 * MS_DEFAULT_CHUNK_ROWS * 8;
+    }
+    size_t states = (size_t)(sw->plan.nthreads + 2) * sw->ds.refs.n_inst * 8 * 16;
+    size_t need = FIXED_ALLOWANCE + (size_t)sw->plan.nthreads * per_thread + states;
+    int shuffles = 0;
+    for (int m = 0; m < sw->nmodels; m++) shuffles += sw->models[m]->shuffle_value_size > 0;
+    size_t least = need + (shuffles ? (size_t)16 << 20 : 0);
+    if (sw->memory_cap < least)
+        return ms_error_set(MS_E_USAGE, "--memory-cap %zu MiB is too small for %d threads: at least %zu MiB",
+                            sw->memory_cap >> 20, sw->plan.nthreads, (least >> 20) + 1);
+    sw->shuffle_cap = shuffles ? (sw->memory_cap - need) / (size_t)shuffles : 0;
+    return MS_OK;
+}
+
 static ms_status_t setup(sweep_t *sw)
 {
     const ms_sweep_opts_t *o = sw->o;
@@ -464,12 +506,13 @@ static ms_status_t setup(sweep_t *sw)
     if (!sw->resumed || !sw->skipped || !sw->part_st || !sw->part_msg)
         return ms_error_set(MS_E_NOMEM, "out of memory");
     for (uint32_t p = 0; o->resume && p < n; p++) sw->resumed[p] = (uint8_t)ms_partial_exists(sw->state_dir, p);
+    MS_TRY(budget_memory(sw));
     for (int m = 0; m < sw->nmodels; m++) {
         if (!sw->models[m]->shuffle_value_size) continue;
         char dir[4300];
         snprintf(dir, sizeof dir, "%s/shuffle-%s", sw->state_dir, sw->models[m]->name);
-        size_t cap = o->memory_cap ? o->memory_cap : (size_t)1 << 30;
-        MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, sw->models[m]->shuffle_value_size, cap, 0, &sw->shuf[m]));
+        MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, sw->models[m]->shuffle_value_size, sw->shuffle_cap, 0,
+                                 &sw->shuf[m]));
     }
     const char *k = getenv("MS_SWEEP_KILL_AFTER");
     sw->kill_after = k ? atoi(k) : 0;
@@ -563,6 +606,30 @@ static ms_status_t write_indicators(sweep_t *sw, ms_model_result_t *results)
     return ms_afile_commit(&f);
 }
 
+static ms_status_t write_clues(sweep_t *sw, ms_model_result_t *results)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/clues.csv", sw->o->out);
+    ms_afile_t f;
+    MS_TRY(ms_afile_open(&f, path));
+    fputs("inst_code,model,indicator,settle_id,person_id,date,fund_pay\n", f.fp);
+    for (int m = 0; m < sw->nmodels; m++)
+        for (size_t i = 0; i < results[m].nclues; i++) {
+            const ms_clue_t *c = &results[m].clues[i];
+            char day[11], money[32];
+            ms_date_format(c->date, day);
+            ms_money_format(c->amount, money);
+            fprintf(f.fp, "%s,%s,%s,%llu,%llu,%s,%s\n", sw->ds.refs.inst[c->inst].inst_code, sw->models[m]->name,
+                    sw->models[m]->indicators[c->indicator].name, (unsigned long long)c->settle_id,
+                    (unsigned long long)c->person_id, day, money);
+        }
+    if (ferror(f.fp)) {
+        ms_afile_abort(&f);
+        return ms_error_errno(MS_E_IO, errno ? errno : EIO, "cannot write %s", path);
+    }
+    return ms_afile_commit(&f);
+}
+
 static json_t *reject_json(const uint64_t *r)
 {
     json_t *o = json_object();
@@ -617,7 +684,8 @@ static ms_status_t write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
     json_object_set_new(cfg, "threads", json_integer(sw->plan.nthreads));
     json_object_set_new(cfg, "batch_rows", json_integer((json_int_t)(o->batch_rows ? o->batch_rows : sw->plan.batch_rows)));
     json_object_set_new(cfg, "read_mode", json_string(o->read_mode == MS_READ_H5 ? "h5" : "pread"));
-    json_object_set_new(cfg, "memory_cap", json_integer((json_int_t)(o->memory_cap ? o->memory_cap : (size_t)1 << 30)));
+    json_object_set_new(cfg, "memory_cap", json_integer((json_int_t)sw->memory_cap));
+    json_object_set_new(cfg, "shuffle_memory", json_integer((json_int_t)sw->shuffle_cap));
     json_object_set_new(cfg, "topology", json_string(sw->topo.description));
     json_object_set_new(cfg, "numa_nodes", json_integer(sw->topo.nnodes));
     json_object_set_new(cfg, "threads_pinned", json_boolean(sw->pinned_all));
@@ -729,6 +797,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         for (uint32_t p = 0; p < res->partitions; p++) res->partitions_resumed += sw.resumed[p];
         res->seconds = now_s() - sw.t0;
         st = write_indicators(&sw, results);
+        if (st == MS_OK) st = write_clues(&sw, results);
         sw.stage[ST_WRITE] = now_s() - t;
         if (st == MS_OK) st = write_run_json(&sw, res);
         if (st == MS_OK) st = ms_remove_tree(sw.state_dir);

@@ -35,7 +35,7 @@ typedef struct {
     int skip_bad;              /* exclude unreadable partitions instead of failing */
     int progress;              /* 0 quiet, 1 progress on stderr */
     size_t batch_rows;         /* 0: from the plan */
-    size_t memory_cap;         /* bytes for keyed aggregation, 0: 1 GiB */
+    size_t memory_cap;         /* bytes for the whole sweep, 0: half the RAM, at most 4 GiB */
     int all_columns;           /* read every column (benchmarks) */
     ms_read_mode_t read_mode;
 } ms_sweep_opts_t;

@@ -7,9 +7,11 @@
 #include "ms_model.h"
 
 extern const ms_model_t ms_model_volume;
+extern const ms_model_t ms_model_overload;
 
 static const ms_model_t *const registry[] = {
     &ms_model_volume,
+    &ms_model_overload,
 };
 
 const ms_model_t *const *ms_models(int *count)

@@ -96,6 +96,9 @@ static void same_output(const fx_t *f, const char *out)
     snprintf(a, sizeof a, "%s/indicators.csv", f->ref);
     snprintf(b, sizeof b, "%s/indicators.csv", out);
     same_file(a, b);
+    snprintf(a, sizeof a, "%s/clues.csv", f->ref);
+    snprintf(b, sizeof b, "%s/clues.csv", out);
+    same_file(a, b);
     /* The sweep finished: no state is left behind. */
     snprintf(b, sizeof b, "%s/.sweep-state", out);
     assert_false(ms_path_exists(b));
@@ -174,6 +177,94 @@ static void test_volume_is_exact(void **state)
     for (size_t i = 0; i < n; i++) with += count[i] > 0;
     assert_true(checked >= 2 * with); /* every active institution seen */
     free(count), free(fund), free(inpat);
+    ms_dataset_close(&ds);
+}
+
+/* Overloaded doctor-days against a count made here: sort every
+ * (doctor, visit type, day) of the dataset and flag groups over the ceiling. */
+typedef struct {
+    uint32_t doctor;
+    uint8_t vt;
+    int32_t day, inst;
+} dd_t;
+
+static int cmp_dd(const void *a, const void *b)
+{
+    const dd_t *x = a, *y = b;
+    if (x->doctor != y->doctor) return x->doctor < y->doctor ? -1 : 1;
+    if (x->vt != y->vt) return x->vt < y->vt ? -1 : 1;
+    return x->day < y->day ? -1 : x->day > y->day;
+}
+
+static void test_overload_is_exact(void **state)
+{
+    fx_t *f = *state;
+    ms_dataset_t ds;
+    assert_int_equal(ms_dataset_open(f->data, &ds), MS_OK);
+    size_t cap = 1 << 20, n = 0;
+    dd_t *v = malloc(cap * sizeof *v);
+    int64_t *den = calloc(ds.refs.n_inst, sizeof *den), *num = calloc(ds.refs.n_inst, sizeof *num);
+    for (uint32_t p = 0; p < ds.nparts[0]; p++) {
+        char path[1000];
+        ms_dataset_part_path(f->data, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
+        ms_part_t *part = NULL;
+        ms_reader_t *r = NULL;
+        assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), &ds.refs, &part), MS_OK);
+        assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(ms_table(MS_TABLE_SETTLEMENTS)), 0,
+                                        ms_part_nchunks(part), 65536, MS_READ_PREAD, &r), MS_OK);
+        ms_batch_t b;
+        while (ms_reader_next(r, &b) == MS_OK && b.rows)
+            for (size_t i = 0; i < b.rows; i++) {
+                uint32_t doc = ((const uint32_t *)b.col[MS_SC_doctor_id])[i];
+                int32_t inst = ((const int32_t *)b.col[MS_SC_inst_code])[i];
+                if (!doc) continue;
+                den[inst]++;
+                if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+                v[n++] = (dd_t){doc, ((const uint8_t *)b.col[MS_SC_visit_type])[i],
+                                ((const int32_t *)b.col[MS_SC_settle_date])[i], inst};
+            }
+        ms_reader_close(r);
+        ms_part_close(part);
+    }
+    qsort(v, n, sizeof *v, cmp_dd);
+    const size_t ceiling[3] = {60, 30, 200};
+    size_t flagged = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !cmp_dd(&v[i], &v[j])) j++;
+        if (j - i > ceiling[v[i].vt])
+            for (size_t k = i; k < j; k++) num[v[k].inst]++, flagged++;
+        i = j;
+    }
+    assert_true(flagged > 0); /* the world has a cheating institution */
+    char path[700];
+    snprintf(path, sizeof path, "%s/indicators.csv", f->ref);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[512];
+    size_t seen = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        char code[64], model[64], ind[64];
+        long long a, d;
+        if (sscanf(line, "%63[^,],%63[^,],%63[^,],%lld,%lld", code, model, ind, &a, &d) != 5) continue;
+        if (strcmp(model, "overload")) continue;
+        int32_t id = ms_refs_inst_find(&ds.refs, code, strlen(code));
+        assert_true(id >= 0);
+        assert_int_equal(a, num[id]);
+        assert_int_equal(d, den[id]);
+        seen++;
+    }
+    if (fp) fclose(fp);
+    size_t with = 0;
+    for (size_t i = 0; i < ds.refs.n_inst; i++) with += den[i] > 0;
+    assert_int_equal(seen, with);
+    /* Every flagged settlement is a clue. */
+    snprintf(path, sizeof path, "grep -c ',overload,' %s/clues.csv", f->ref);
+    char *out = NULL;
+    ms_test_run(path, &out);
+    assert_int_equal(strtoull(out, NULL, 10), flagged);
+    free(out);
+    free(v), free(den), free(num);
     ms_dataset_close(&ds);
 }
 
@@ -420,6 +511,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism_matrix),
         cmocka_unit_test(test_volume_is_exact),
+        cmocka_unit_test(test_overload_is_exact),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_resume_after_random_kills),
         cmocka_unit_test(test_unreadable_partition),
