@@ -195,9 +195,10 @@ static void progress(sweep_t *sw, int force)
     double el = t - sw->t0, rate = el > 0 ? (double)rows / el : 0;
     uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
     double eta = parts > 0 ? el * (double)(n - parts) / (double)parts : 0;
-    fprintf(stderr, "%ssweep: %llu/%u partitions, %.1f M records, %.2f M rec/s, ETA %d:%02d%s",
-            tty ? "\r" : "", (unsigned long long)parts, n, (double)rows / 1e6, rate / 1e6, (int)eta / 60,
-            (int)eta % 60, tty ? "   " : "\n");
+    char eta_text[16] = "--:--";
+    if (parts > 0) snprintf(eta_text, sizeof eta_text, "%d:%02d", (int)eta / 60, (int)eta % 60);
+    fprintf(stderr, "%ssweep: %llu/%u partitions, %.1f M records, %.2f M rec/s, ETA %s%s", tty ? "\r" : "",
+            (unsigned long long)parts, n, (double)rows / 1e6, rate / 1e6, eta_text, tty ? "   " : "\n");
     if (tty && force) fputc('\n', stderr);
 }
 

@@ -376,6 +376,16 @@ uint64_t ms_part_stored_bytes(const ms_part_t *p, int c)
     return sum;
 }
 
+void ms_part_prefetch(const ms_part_t *p, uint64_t cols, size_t k)
+{
+    if (k >= p->nchunks) return;
+    for (int c = 0; c < p->table->ncols; c++) {
+        if (!(cols >> c & 1)) continue;
+        const chunk_loc_t *loc = &p->loc[(size_t)c * p->nchunks + k];
+        posix_fadvise(p->fd, (off_t)loc->addr, (off_t)loc->size, POSIX_FADV_WILLNEED);
+    }
+}
+
 void ms_part_chunk_location(const ms_part_t *p, int c, size_t k, uint64_t *addr, uint64_t *size)
 {
     const chunk_loc_t *loc = &p->loc[(size_t)c * p->nchunks + k];

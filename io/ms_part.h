@@ -67,6 +67,11 @@ size_t ms_part_chunk_nrows(const ms_part_t *p, size_t k);
 /* Stored (compressed) bytes of column c, all chunks. */
 uint64_t ms_part_stored_bytes(const ms_part_t *p, int c);
 
+/* Ask the kernel to start reading chunk k of the columns in cols (a bitmask)
+ * now, so that the bytes are on their way while the caller decodes the chunk
+ * before it (posix_fadvise WILLNEED: a no-op when they are already cached). */
+void ms_part_prefetch(const ms_part_t *p, uint64_t cols, size_t k);
+
 /* File offset and stored size of chunk k of column c (for tools and tests). */
 void ms_part_chunk_location(const ms_part_t *p, int c, size_t k, uint64_t *addr, uint64_t *size);
 

@@ -127,6 +127,8 @@ static ms_status_t stage_chunk(ms_reader_t *r)
     }
     MS_TRY(grow(r, keep + r->chunk_rows));
     size_t k = r->next_chunk++;
+    /* The next chunk's bytes start coming while this one is decoded. */
+    ms_part_prefetch(r->p, r->cols, k + 1);
     for (int c = 0; c < r->t->ncols; c++) {
         if (!(r->cols >> c & 1)) continue;
         size_t es = ms_ctype_size(r->t->cols[c].type);

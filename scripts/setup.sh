@@ -27,18 +27,23 @@ run() {
     "${as_owner[@]}" env BUILD_TYPE="${BUILD_TYPE:-Release}" MS_SANITIZE="${MS_SANITIZE:-OFF}" "$@"
 }
 
-step "1/4 installing missing Debian packages"
+step "1/5 installing missing Debian packages"
 bash scripts/install-deps.sh
 
-step "2/4 building (./build)"
+step "2/5 building (./build)"
 run bash scripts/build.sh
 
-step "3/4 making a sample world with planted fraud, as canonical CSV (sample/csv)"
+step "3/5 making a sample world with planted fraud, as canonical CSV (sample/csv)"
 run build/engine/medsweep gen --csv --persons 20000 --institutions 100 --seed 1 --out sample/csv --replace --quiet
 
-step "4/4 importing it into an HDF5 dataset (sample/data) and verifying it"
+step "4/5 importing it into an HDF5 dataset (sample/data) and verifying it"
 run build/engine/medsweep import sample/csv sample/data --replace
 run build/engine/medsweep inspect sample/data --verify
+
+step "5/5 sweeping it (sample/sweep)"
+run build/engine/medsweep sweep sample/data --out sample/sweep --replace --quiet
+echo "   the institutions with the most settlements signed on overloaded doctor-days:"
+grep ',overload,' sample/sweep/indicators.csv | sort -t, -k4,4nr | head -3 | sed 's/^/     /'
 
 cat <<EOT
 
@@ -47,6 +52,7 @@ cat <<EOT
   sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items)
             $root/sample/csv/truth  which institutions cheat, and the planted records
             $root/sample/data  the same as an HDF5 dataset, imported and verified
+  sweep:    $root/sample/sweep  indicators.csv, clues.csv, run.json
   next:     ./scripts/test.sh                          run the tests
             build/engine/medsweep inspect sample/data  look at the dataset
 EOT
