@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ms_cli.h"
+#include "ms_config.h"
 #include "ms_fs.h"
 #include "ms_model.h"
 #include "ms_sweep.h"
@@ -26,6 +27,8 @@ static const char help[] =
     "options:\n"
     "  --out DIR          output directory (required)\n"
     "  --threads N        workers (default: one per core, each pinned to its core)\n"
+    "  --config FILE      the rule configuration (thresholds, lists, weights; default:\n"
+    "                     the built-in rules, printed by 'medsweep models --config')\n"
     "  --models LIST      comma-separated models to run (default: all; see\n"
     "                     medsweep models)\n"
     "  --resume           finish a sweep that was interrupted (killed, crashed, out\n"
@@ -74,7 +77,8 @@ int ms_cmd_sweep(int argc, char **argv)
         {"memory-cap", required_argument, 0, 'M'}, {"batch-rows", required_argument, 0, 'b'},
         {"topology", required_argument, 0, 'T'},   {"read-mode", required_argument, 0, 'x'},
         {"all-columns", no_argument, 0, 'a'},      {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
+        {"config", required_argument, 0, 'C'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     ms_sweep_opts_t o;
     ms_sweep_opts_init(&o);
@@ -109,6 +113,7 @@ int ms_cmd_sweep(int argc, char **argv)
             else return ms_cli_usage_error("sweep", "--read-mode wants pread or h5, got '%s'", optarg);
             break;
         case 'a': o.all_columns = 1; break;
+        case 'C': o.config = optarg; break;
         case 'q': o.progress = 0; break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;
         default: return ms_cli_usage_error("sweep", "unknown option");
@@ -148,10 +153,22 @@ int ms_cmd_sweep(int argc, char **argv)
 int ms_cmd_models(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        puts("usage: medsweep models\n\nList every model the sweep runs, its indicators and their parameters.");
+        puts("usage: medsweep models [--config [FILE]]\n\n"
+             "List every model the sweep runs, its indicators and their parameters.\n"
+             "--config prints the complete rule configuration (the defaults, or FILE\n"
+             "resolved and checked) in the format sweep --config reads.");
         return MS_EXIT_OK;
     }
-    if (argc > 1) return ms_cli_usage_error("models", "takes no arguments");
+    if (argc > 1 && !strcmp(argv[1], "--config")) {
+        if (argc > 3) return ms_cli_usage_error("models", "--config takes at most one FILE");
+        ms_config_t cfg;
+        ms_status_t st = ms_config_load(argc == 3 ? argv[2] : NULL, &cfg);
+        if (st != MS_OK) return ms_cli_fail("models", st);
+        ms_config_write(&cfg, stdout);
+        ms_config_free(&cfg);
+        return MS_EXIT_OK;
+    }
+    if (argc > 1) return ms_cli_usage_error("models", "unknown argument '%s'", argv[1]);
     int n;
     const ms_model_t *const *m = ms_models(&n);
     for (int i = 0; i < n; i++) {

@@ -47,6 +47,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "ms_config.h"
 #include "ms_dataset.h"
 #include "ms_kernels.h"
 #include "ms_fs.h"
@@ -103,7 +104,10 @@ typedef struct {
 typedef struct {
     const ms_sweep_opts_t *o;
     ms_dataset_t ds;
-    ms_model_env_t env;
+    ms_config_t cfg;
+    ms_model_env_t env[MAX_MODELS];  /* one per model: its rules */
+    uint32_t *peer;                  /* [n_inst] peer group */
+    uint32_t npeer;
     const ms_model_t *models[MAX_MODELS];
     int nmodels;
     uint64_t cols[2];
@@ -123,6 +127,8 @@ typedef struct {
     double t0, last_print;
     int kill_after, written;
     size_t memory_cap, shuffle_cap;
+    int32_t min_date, max_date;
+    uint64_t total_rows;
     double stage[6];
     char config_hash[20];
 } sweep_t;
@@ -194,9 +200,9 @@ static void progress(sweep_t *sw, int force)
     parts = sw->parts_done;
     double el = t - sw->t0, rate = el > 0 ? (double)rows / el : 0;
     uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
-    double eta = parts > 0 ? el * (double)(n - parts) / (double)parts : 0;
+    double eta = rows > 0 && sw->total_rows > rows ? el * (double)(sw->total_rows - rows) / (double)rows : 0;
     char eta_text[16] = "--:--";
-    if (parts > 0) snprintf(eta_text, sizeof eta_text, "%d:%02d", (int)eta / 60, (int)eta % 60);
+    if (rows > 0) snprintf(eta_text, sizeof eta_text, "%d:%02d", (int)eta / 60, (int)eta % 60);
     fprintf(stderr, "%ssweep: %llu/%u partitions, %.1f M records, %.2f M rec/s, ETA %s%s", tty ? "\r" : "",
             (unsigned long long)parts, n, (double)rows / 1e6, rate / 1e6, eta_text, tty ? "   " : "\n");
     if (tty && force) fputc('\n', stderr);
@@ -265,7 +271,7 @@ static ms_status_t sweep_partition(sweep_t *sw, worker_t *w, int tid, uint32_t p
     for (int t = 0; t < 2 && st == MS_OK; t++)
         if (p < sw->ds.nparts[t] && sw->cols[t]) st = open_part(sw, p, ms_table((ms_table_id_t)t), &parts[t]);
     for (int m = 0; st == MS_OK && m < sw->nmodels; m++)
-        if (run[m]) st = sw->models[m]->init(&sw->env, &states[m]);
+        if (run[m]) st = sw->models[m]->init(&sw->env[m], &states[m]);
     for (int t = 0; t < 2 && st == MS_OK; t++)
         if (parts[t]) st = sweep_table(sw, w, tid, parts[t], (ms_table_id_t)t, states, run, &out);
     if (st == MS_OK && persist) st = ms_partial_write(sw->state_dir, &out, sw->models);
@@ -392,10 +398,11 @@ static char *manifest_text(const sweep_t *sw)
 
 static void compute_config_hash(sweep_t *sw)
 {
-    /* What changes results: the models and their versions (and, with the
-     * rule configuration, its contents). Threads and topology do not. */
+    /* What changes results: the rules (resolved) and the models with their
+     * versions.  Threads and topology do not. */
     XXH3_state_t *s = XXH3_createState();
     XXH3_64bits_reset(s);
+    XXH3_64bits_update(s, &sw->cfg.hash, sizeof sw->cfg.hash);
     for (int m = 0; m < sw->nmodels; m++) {
         XXH3_64bits_update(s, sw->models[m]->name, strlen(sw->models[m]->name) + 1);
         XXH3_64bits_update(s, sw->models[m]->version, strlen(sw->models[m]->version) + 1);
@@ -426,6 +433,33 @@ static ms_status_t prepare_output(sweep_t *sw)
     MS_TRY(ms_mkdirs(state));
     sw->state_dir = strdup(state);
     return sw->state_dir ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+}
+
+/* The window the dataset covers, and its size, from the partitions'
+ * attributes (one HDF5 open each, no data read). */
+static ms_status_t dataset_dates(sweep_t *sw)
+{
+    sw->min_date = INT32_MAX;
+    sw->max_date = INT32_MIN;
+    for (uint32_t p = 0; p < sw->ds.nparts[MS_TABLE_SETTLEMENTS]; p++) {
+        ms_part_t *part = NULL;
+        if (open_part(sw, p, ms_table(MS_TABLE_SETTLEMENTS), &part) != MS_OK) continue; /* reported when swept */
+        const ms_part_info_t *info = ms_part_info(part);
+        if (info->rows) {
+            if (info->min_date < sw->min_date) sw->min_date = info->min_date;
+            if (info->max_date > sw->max_date) sw->max_date = info->max_date;
+        }
+        sw->total_rows += info->rows;
+        ms_part_close(part);
+    }
+    for (uint32_t p = 0; p < sw->ds.nparts[MS_TABLE_DRUG_ITEMS]; p++) {
+        ms_part_t *part = NULL;
+        if (open_part(sw, p, ms_table(MS_TABLE_DRUG_ITEMS), &part) != MS_OK) continue;
+        sw->total_rows += ms_part_info(part)->rows;
+        ms_part_close(part);
+    }
+    if (sw->min_date > sw->max_date) sw->min_date = sw->max_date = 0;
+    return MS_OK;
 }
 
 /* Physical memory in bytes (0 unknown). */
@@ -472,10 +506,17 @@ static ms_status_t budget_memory(sweep_t *sw)
 static ms_status_t setup(sweep_t *sw)
 {
     const ms_sweep_opts_t *o = sw->o;
+    MS_TRY(ms_config_load(o->config, &sw->cfg));
     MS_TRY(ms_dataset_open(o->dataset, &sw->ds));
-    sw->env.refs = &sw->ds.refs;
     MS_TRY(select_models(sw));
     if (sw->nmodels == 0) return ms_error_set(MS_E_USAGE, "no models to run");
+    MS_TRY(dataset_dates(sw));
+    for (int m = 0; m < sw->nmodels; m++) {
+        sw->env[m].refs = &sw->ds.refs;
+        sw->env[m].min_date = sw->min_date;
+        sw->env[m].max_date = sw->max_date;
+        sw->env[m].cfg = ms_config_model(&sw->cfg, sw->models[m]);
+    }
     for (int m = 0; m < sw->nmodels; m++) {
         sw->cols[MS_TABLE_SETTLEMENTS] |= sw->models[m]->settlement_cols;
         sw->cols[MS_TABLE_DRUG_ITEMS] |= sw->models[m]->drug_cols;
@@ -537,7 +578,7 @@ static ms_status_t reduce_fn(void *vctx, int tid, ms_key_t key, const void *valu
 static ms_status_t merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
 {
     uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
-    for (int m = 0; m < sw->nmodels; m++) MS_TRY(sw->models[m]->init(&sw->env, &global[m]));
+    for (int m = 0; m < sw->nmodels; m++) MS_TRY(sw->models[m]->init(&sw->env[m], &global[m]));
     for (uint32_t p = 0; p < n; p++) {
         char why[640];
         if (ms_partial_skipped(sw->state_dir, p, why, sizeof why)) {
@@ -547,7 +588,7 @@ static ms_status_t merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
             continue;
         }
         ms_partial_t pt;
-        MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, &sw->env, &pt));
+        MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
         ms_status_t st = MS_OK;
         for (int m = 0; m < sw->nmodels && st == MS_OK; m++) st = sw->models[m]->merge(global[m], pt.states[m]);
         for (int t = 0; t < 2; t++) {
@@ -569,7 +610,7 @@ static ms_status_t reduce_all(sweep_t *sw, void **global)
         void **tid_states = calloc((size_t)nt, sizeof *tid_states);
         if (!tid_states) return ms_error_set(MS_E_NOMEM, "out of memory");
         ms_status_t st = MS_OK;
-        for (int t = 0; t < nt && st == MS_OK; t++) st = mod->init(&sw->env, &tid_states[t]);
+        for (int t = 0; t < nt && st == MS_OK; t++) st = mod->init(&sw->env[m], &tid_states[t]);
         reduce_ctx_t ctx = {mod, tid_states};
         if (st == MS_OK) st = ms_shuffle_reduce(sw->shuf[m], nt, reduce_fn, &ctx);
         for (int t = 0; t < nt && st == MS_OK; t++) st = mod->merge(global[m], tid_states[t]);
@@ -682,6 +723,10 @@ static ms_status_t write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
     json_object_set_new(root, "models", models);
     json_t *cfg = json_object();
     json_object_set_new(cfg, "hash", json_string(sw->config_hash));
+    json_object_set_new(cfg, "rules_file", o->config ? json_string(o->config) : json_null());
+    char fh[20];
+    snprintf(fh, sizeof fh, "%016llx", (unsigned long long)sw->cfg.file_hash);
+    json_object_set_new(cfg, "rules_file_hash", o->config ? json_string(fh) : json_null());
     json_object_set_new(cfg, "threads", json_integer(sw->plan.nthreads));
     json_object_set_new(cfg, "batch_rows", json_integer((json_int_t)(o->batch_rows ? o->batch_rows : sw->plan.batch_rows)));
     json_object_set_new(cfg, "read_mode", json_string(o->read_mode == MS_READ_H5 ? "h5" : "pread"));
@@ -743,6 +788,8 @@ static void cleanup(sweep_t *sw)
     ms_topology_free(&sw->topo);
     free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->state_dir);
     ms_dataset_close(&sw->ds);
+    ms_config_free(&sw->cfg);
+    free(sw->peer);
 }
 
 static ms_status_t first_error(const sweep_t *sw)
@@ -788,7 +835,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     }
     for (int m = 0; st == MS_OK && m < sw.nmodels; m++) {
         t = now_s();
-        st = sw.models[m]->finalize(global[m], &sw.env, &results[m]);
+        st = sw.models[m]->finalize(global[m], &sw.env[m], &results[m]);
         sw.stage[ST_FINALIZE] += now_s() - t;
     }
     if (st == MS_OK) {

@@ -30,6 +30,7 @@ typedef struct {
     int threads;               /* 0: one per core */
     const char *topology;      /* hwloc synthetic description for the plan, or NULL */
     const char *models;        /* comma-separated model names, NULL: all */
+    const char *config;        /* rule configuration file, NULL: defaults */
     int resume;                /* finish an interrupted sweep in out */
     int replace;               /* overwrite an earlier sweep in out */
     int skip_bad;              /* exclude unreadable partitions instead of failing */

@@ -19,9 +19,9 @@
 #include "ms_model.h"
 
 static const ms_param_t params[] = {
-    {"ceiling_outpatient", "most outpatient settlements one doctor can sign in a day", 10, 60, 1000},
-    {"ceiling_inpatient", "most inpatient settlements one doctor can sign in a day", 5, 30, 1000},
-    {"ceiling_pharmacy", "most pharmacy settlements one doctor can sign in a day", 10, 200, 5000},
+    {"ceiling_outpatient", "most outpatient settlements one doctor can sign in a day", 10, 60, 1000, MS_PARAM_NUMBER, NULL},
+    {"ceiling_inpatient", "most inpatient settlements one doctor can sign in a day", 5, 30, 1000, MS_PARAM_NUMBER, NULL},
+    {"ceiling_pharmacy", "most pharmacy settlements one doctor can sign in a day", 10, 200, 5000, MS_PARAM_NUMBER, NULL},
 };
 
 static const ms_indicator_t indicators[] = {
@@ -54,7 +54,7 @@ static void overload_free(void *state)
     free(s);
 }
 
-static ms_status_t alloc_state(uint32_t n, void **state)
+static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **state)
 {
     overload_t *s = calloc(1, sizeof *s);
     if (s) {
@@ -66,14 +66,14 @@ static ms_status_t alloc_state(uint32_t n, void **state)
         return ms_error_set(MS_E_NOMEM, "overload: out of memory");
     }
     s->n_inst = n;
-    for (int k = 0; k < 3; k++) s->ceiling[k] = (uint32_t)params[k].def;
+    for (int k = 0; k < 3; k++) s->ceiling[k] = (uint32_t)ms_param(env, 0, k);
     *state = s;
     return MS_OK;
 }
 
 static ms_status_t overload_init(const ms_model_env_t *env, void **state)
 {
-    return alloc_state((uint32_t)env->refs->n_inst, state);
+    return alloc_state(env, (uint32_t)env->refs->n_inst, state);
 }
 
 static ms_status_t overload_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
@@ -150,7 +150,7 @@ static ms_status_t overload_load(const ms_model_env_t *env, const void *data, si
     memcpy(&n, data, sizeof n);
     if (n != env->refs->n_inst || len != sizeof n + n * sizeof(int64_t))
         return ms_error_set(MS_E_CORRUPT, "overload: saved state does not fit this dataset");
-    MS_TRY(alloc_state(n, state));
+    MS_TRY(alloc_state(env, n, state));
     memcpy(((overload_t *)*state)->den, (const char *)data + sizeof n, n * sizeof(int64_t));
     return MS_OK;
 }

@@ -32,10 +32,17 @@
 #include "ms_schema.h"
 #include "ms_status.h"
 
+typedef enum { MS_PARAM_NUMBER = 0, MS_PARAM_LIST = 1 } ms_param_kind_t;
+
+/* A parameter of an indicator, set in the rule configuration.  Numbers have
+ * bounds; lists (e.g. the minor diagnoses) are strings, with a default given
+ * as one comma-separated string. */
 typedef struct {
     const char *name;
     const char *description;
     double min, def, max;
+    ms_param_kind_t kind;
+    const char *def_list;
 } ms_param_t;
 
 typedef struct {
@@ -45,11 +52,35 @@ typedef struct {
     int nparams;
 } ms_indicator_t;
 
+/* One indicator's configuration, resolved (defaults filled in). */
+typedef struct {
+    double weight;             /* in its model's score */
+    double *value;             /* [nparams]: numbers (NaN for lists) */
+    char ***list;              /* [nparams]: list items (NULL for numbers) */
+    size_t *nlist;             /* [nparams] */
+} ms_indicator_config_t;
+
+typedef struct {
+    double weight;             /* the model's weight in the overall score */
+    ms_indicator_config_t *ind;/* [nindicators] */
+} ms_model_config_t;
+
 /* What a model may know of the run. */
 typedef struct {
     const ms_refs_t *refs;
     int32_t min_date, max_date;     /* of the dataset's settlements */
+    const ms_model_config_t *cfg;   /* this model's rules */
+    const uint32_t *peer;           /* [n_inst] peer group of each institution; set for finalize only */
+    uint32_t npeer;
 } ms_model_env_t;
+
+/* Parameter p of indicator i (a number), and a list parameter. */
+static inline double ms_param(const ms_model_env_t *e, int i, int p) { return e->cfg->ind[i].value[p]; }
+static inline const char *const *ms_param_list(const ms_model_env_t *e, int i, int p, size_t *n)
+{
+    *n = e->cfg->ind[i].nlist[p];
+    return (const char *const *)e->cfg->ind[i].list[p];
+}
 
 /* A growable byte buffer for save. */
 typedef struct {
