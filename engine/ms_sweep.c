@@ -537,7 +537,11 @@ static ms_status_t setup(sweep_t *sw)
     MS_TRY(prepare_output(sw));
     char *man = manifest_text(sw);
     if (!man) return ms_error_set(MS_E_NOMEM, "out of memory");
-    ms_status_t mst = o->resume ? ms_manifest_check(sw->state_dir, man) : ms_manifest_write(sw->state_dir, man);
+    /* A sweep killed before it wrote its manifest had done nothing yet. */
+    char mpath[4300];
+    snprintf(mpath, sizeof mpath, "%s/manifest", sw->state_dir);
+    ms_status_t mst = o->resume && ms_path_exists(mpath) ? ms_manifest_check(sw->state_dir, man)
+                                                          : ms_manifest_write(sw->state_dir, man);
     free(man);
     MS_TRY(mst);
     uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
