@@ -116,9 +116,11 @@ static ms_status_t defaults(ms_config_t *cfg)
 
 /* ------------------------------------------------------------- checking */
 
-static ms_status_t bad(const config_setting_t *s, const char *path, const char *fmt, const char *what)
+/* "FILE line N: [where ]what" */
+static ms_status_t bad(const config_setting_t *s, const char *path, const char *where, const char *what)
 {
-    return ms_error_set(MS_E_USAGE, "%s line %d: %s %s", path, config_setting_source_line(s), fmt, what);
+    return ms_error_set(MS_E_USAGE, "%s line %d: %s%s%s", path, config_setting_source_line(s), where,
+                        *where ? " " : "", what);
 }
 
 /* A number within a parameter's bounds. */

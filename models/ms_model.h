@@ -45,11 +45,23 @@ typedef struct {
     const char *def_list;
 } ms_param_t;
 
+/* How the scoring reads an indicator. */
+typedef enum {
+    MS_IND_INFO = 0,   /* descriptive only: reported, never scored */
+    MS_IND_SHARE,      /* numerator = records flagged, denominator = records that could be;
+                          compared with the peers' rate (or the model's expected count) */
+    MS_IND_RATIO       /* numerator and denominator are amounts (stays and bed-years, weight
+                          and stays...): the ratio is compared with the peers' pooled ratio */
+} ms_ind_kind_t;
+
 typedef struct {
     const char *name;          /* unique within the model */
     const char *description;   /* what an inspector reads */
     const ms_param_t *params;
     int nparams;
+    ms_ind_kind_t kind;
+    int direction;             /* +1: higher is suspicious, -1: lower is */
+    const char *reason;        /* words for a ranked row: "overlapping stays" */
 } ms_indicator_t;
 
 /* One indicator's configuration, resolved (defaults filled in). */
@@ -112,11 +124,16 @@ typedef struct {
     int nind;
     int64_t *num;              /* [nind * n_inst]: numerator (flagged records, or a sum) */
     int64_t *den;              /* [nind * n_inst]: denominator (records it could flag) */
+    double *expected;          /* [nind * n_inst] or NULL: the numerator the peers predict, when the
+                                  model standardises itself (e.g. severity by DRG family); NaN where
+                                  it does not apply */
     ms_clue_t *clues;
     size_t nclues;
 } ms_model_result_t;
 
 void ms_model_result_free(ms_model_result_t *r);
+/* Allocate num and den (zeroed) for nind indicators; expected when asked. */
+ms_status_t ms_model_result_alloc(ms_model_result_t *r, uint32_t n_inst, int nind, int with_expected);
 
 typedef struct ms_model {
     const char *name;

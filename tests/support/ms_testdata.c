@@ -1,0 +1,235 @@
+#include "ms_testdata.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_dataset.h"
+#include "ms_fs.h"
+#include "ms_part.h"
+#include "ms_testutil.h"
+
+/* strdup of a formatted string (the format stays a literal at each use). */
+#define FMTDUP(...) (snprintf(fmtbuf, sizeof fmtbuf, __VA_ARGS__), strdup(fmtbuf))
+static _Thread_local char fmtbuf[64];
+
+void ms_testdata_init(ms_testdata_t *t, uint32_t n_inst, uint32_t n_families)
+{
+    memset(t, 0, sizeof *t);
+    t->partitions = 2;
+    ms_refs_t *r = &t->refs;
+    r->n_inst = n_inst;
+    r->inst = calloc(n_inst, sizeof *r->inst);
+    for (uint32_t i = 0; i < n_inst; i++) {
+        r->inst[i].inst_code = FMTDUP("H%04u", i + 1);
+        r->inst[i].name = FMTDUP("Hospital %u", i + 1);
+        r->inst[i].kind = MS_KIND_GENERAL;
+        r->inst[i].level = 2;
+        r->inst[i].ownership = MS_OWN_PUBLIC;
+        r->inst[i].region = 110101;
+        r->inst[i].beds = 100;
+    }
+    r->n_groups = (size_t)n_families * 3;
+    r->groups = calloc(r->n_groups ? r->n_groups : 1, sizeof *r->groups);
+    static const float w[3] = {1.0f, 1.3f, 1.8f}, los[3] = {6.0f, 7.8f, 10.2f};
+    static const char suffix[3] = {'5', '3', '1'};
+    /* Codes sorted: family F001.., variants sorted by suffix 1 < 3 < 5. */
+    for (uint32_t f = 0; f < n_families; f++)
+        for (int k = 0; k < 3; k++) {
+            int sev = 2 - k; /* suffix 1 (MCC) first */
+            ms_group_t *g = &r->groups[f * 3 + (uint32_t)k];
+            char code[24], fam[16];
+            snprintf(fam, sizeof fam, "F%02u", f + 1);
+            snprintf(code, sizeof code, "%s%c", fam, suffix[sev]);
+            g->group_code = strdup(code);
+            g->family = strdup(fam);
+            g->severity = (uint8_t)sev;
+            g->weight = w[sev];
+            g->mdc = 'E';
+            g->surgical = 0;
+            g->expected_los = los[sev];
+            g->mean_cost = (int64_t)(1000000.0 * (double)w[sev]);
+        }
+    r->diagnoses.count = 100;
+    r->diagnoses.str = calloc(100, sizeof(char *));
+    for (unsigned i = 0; i < 100; i++) r->diagnoses.str[i] = FMTDUP("A%02u.0", i);
+    r->procedures.count = 20;
+    r->procedures.str = calloc(20, sizeof(char *));
+    for (unsigned i = 0; i < 20; i++) r->procedures.str[i] = FMTDUP("01.%02u", i + 1);
+    r->drugs.count = 50;
+    r->drugs.str = calloc(50, sizeof(char *));
+    for (unsigned i = 0; i < 50; i++) r->drugs.str[i] = FMTDUP("D%04u", i + 1);
+}
+
+void ms_testdata_free(ms_testdata_t *t)
+{
+    ms_refs_free(&t->refs);
+    free(t->s);
+    free(t->d);
+    memset(t, 0, sizeof *t);
+}
+
+void ms_testdata_cost(ms_settlement_t *s, int64_t total, int category, double fund_share)
+{
+    int64_t *cat[MS_N_COST_CATEGORIES] = {&s->drug, &s->exam, &s->lab, &s->consumable, &s->treatment,
+                                          &s->surgery, &s->bed, &s->nursing, &s->other};
+    for (int k = 0; k < MS_N_COST_CATEGORIES; k++) *cat[k] = 0;
+    *cat[category] = total;
+    s->total = total;
+    s->fund_pay = (int64_t)((double)total * fund_share);
+    s->self_pay = total - s->fund_pay;
+}
+
+ms_settlement_t *ms_testdata_visit(ms_testdata_t *t, uint64_t person, uint32_t inst, int32_t day)
+{
+    if (t->ns == t->cap_s) {
+        t->cap_s = t->cap_s ? t->cap_s * 2 : 64;
+        t->s = realloc(t->s, t->cap_s * sizeof *t->s);
+    }
+    ms_settlement_t *s = &t->s[t->ns++];
+    memset(s, 0, sizeof *s);
+    s->settle_id = t->ns;
+    s->person_id = person;
+    s->inst_code = (int32_t)inst;
+    s->visit_type = MS_VISIT_OUTPATIENT;
+    s->admit_date = s->discharge_date = s->settle_date = day;
+    s->age = 60;
+    s->person_region = 110101;
+    s->dept = MS_DEPT_IM;
+    s->n_diag = 1;
+    s->proc_main = -1;
+    s->group_code = -1;
+    s->pay_scheme = MS_PAY_FFS;
+    ms_testdata_cost(s, 10000, 0, 0.5);
+    return s;
+}
+
+ms_settlement_t *ms_testdata_stay(ms_testdata_t *t, uint64_t person, uint32_t inst, int32_t admit,
+                                  int32_t discharge, int32_t group)
+{
+    ms_settlement_t *s = ms_testdata_visit(t, person, inst, admit);
+    s->visit_type = MS_VISIT_INPATIENT;
+    s->discharge_date = s->settle_date = discharge;
+    s->group_code = group;
+    s->pay_scheme = group >= 0 ? MS_PAY_DRG : MS_PAY_FFS;
+    int64_t cost = group >= 0 ? t->refs.groups[group].mean_cost : 1000000;
+    /* A plain stay: drug 40%, exam 20%, lab 20%, bed 10%, nursing 10%. */
+    s->total = cost;
+    s->drug = cost * 4 / 10;
+    s->exam = cost * 2 / 10;
+    s->lab = cost * 2 / 10;
+    s->bed = cost / 10;
+    s->nursing = cost - s->drug - s->exam - s->lab - s->bed;
+    s->fund_pay = cost * 7 / 10;
+    s->self_pay = cost - s->fund_pay;
+    return s;
+}
+
+ms_drug_item_t *ms_testdata_item(ms_testdata_t *t, const ms_settlement_t *s, uint32_t drug, uint64_t hi, uint64_t lo)
+{
+    if (t->nd == t->cap_d) {
+        t->cap_d = t->cap_d ? t->cap_d * 2 : 64;
+        t->d = realloc(t->d, t->cap_d * sizeof *t->d);
+    }
+    ms_drug_item_t *d = &t->d[t->nd++];
+    memset(d, 0, sizeof *d);
+    d->settle_id = s->settle_id;
+    d->person_id = s->person_id;
+    d->inst_code = s->inst_code;
+    d->date = s->settle_date;
+    d->drug_code = (int32_t)drug;
+    d->trace_hi = hi;
+    d->trace_lo = lo;
+    d->qty = 1;
+    d->amount = 1000;
+    return d;
+}
+
+static int cmp_s(const void *a, const void *b)
+{
+    const ms_settlement_t *x = a, *y = b;
+    if (x->person_id != y->person_id) return x->person_id < y->person_id ? -1 : 1;
+    if (x->admit_date != y->admit_date) return x->admit_date < y->admit_date ? -1 : 1;
+    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    const ms_drug_item_t *x = a, *y = b;
+    if (x->person_id != y->person_id) return x->person_id < y->person_id ? -1 : 1;
+    if (x->date != y->date) return x->date < y->date ? -1 : 1;
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    if (x->trace_hi != y->trace_hi) return x->trace_hi < y->trace_hi ? -1 : 1;
+    return x->trace_lo < y->trace_lo ? -1 : x->trace_lo > y->trace_lo;
+}
+
+ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
+{
+    MS_TRY(ms_remove_tree(dir));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/settlements", dir);
+    MS_TRY(ms_mkdirs(path));
+    snprintf(path, sizeof path, "%s/drug_items", dir);
+    MS_TRY(ms_mkdirs(path));
+    MS_TRY(ms_refs_finish(&t->refs));
+    MS_TRY(ms_refs_write(&t->refs, dir));
+    qsort(t->s, t->ns, sizeof *t->s, cmp_s);
+    qsort(t->d, t->nd, sizeof *t->d, cmp_d);
+    uint32_t n = t->partitions ? t->partitions : 1;
+    ms_settlement_t *ps = malloc((t->ns + 1) * sizeof *ps);
+    ms_drug_item_t *pd = malloc((t->nd + 1) * sizeof *pd);
+    ms_status_t st = MS_OK;
+    for (uint32_t p = 0; p < n && st == MS_OK; p++) {
+        size_t a = 0, b = 0;
+        for (size_t i = 0; i < t->ns; i++)
+            if (ms_person_partition(t->s[i].person_id, n) == p) ps[a++] = t->s[i];
+        for (size_t i = 0; i < t->nd; i++)
+            if (ms_person_partition(t->d[i].person_id, n) == p) pd[b++] = t->d[i];
+        ms_part_info_t info = {.index = p, .count = n, .rows = a, .chunk_rows = 1024};
+        ms_refs_checksum_text(&t->refs, info.ref_checksum);
+        ms_dataset_part_path(dir, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
+        st = ms_part_write_rows(path, ms_table(MS_TABLE_SETTLEMENTS), ps, &info);
+        info.rows = b;
+        ms_dataset_part_path(dir, ms_table(MS_TABLE_DRUG_ITEMS), p, path, sizeof path);
+        if (st == MS_OK) st = ms_part_write_rows(path, ms_table(MS_TABLE_DRUG_ITEMS), pd, &info);
+    }
+    free(ps);
+    free(pd);
+    return st;
+}
+
+int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char *model, const char *indicator,
+                          long long *num, long long *den)
+{
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/indicators.csv", out_dir);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    int found = -1;
+    while (found < 0 && fgets(line, sizeof line, fp)) {
+        char code[64], m[64], ind[128];
+        long long a, b;
+        if (sscanf(line, "%63[^,],%63[^,],%127[^,],%lld,%lld", code, m, ind, &a, &b) != 5) continue;
+        if (!strcmp(code, inst_code) && !strcmp(m, model) && !strcmp(ind, indicator)) {
+            *num = a;
+            *den = b;
+            found = 0;
+        }
+    }
+    fclose(fp);
+    return found;
+}
+
+int ms_testdata_sweep(const char *dir, const char *out, const char *extra, char **log)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s --replace --quiet %s", ms_test_bin(), dir, out, extra ? extra : "");
+    return ms_test_run(cmd, log);
+}
+
+int32_t ms_testdata_day(const char *iso)
+{
+    int32_t d = 0;
+    if (ms_date_parse(iso, strlen(iso), &d)) return 0;
+    return d;
+}
