@@ -20,7 +20,13 @@ static const char help[] =
     "output files, byte for byte, whatever the number of threads or NUMA nodes.\n"
     "\n"
     "Writes into OUT_DIR (each file whole or not at all):\n"
+    "  ranked.csv       suspicious institutions, the largest likely recovery first,\n"
+    "                   with their reasons in words and figures\n"
+    "  ranked_MODEL.csv the same ranked by one model\n"
+    "  clues.csv        the records behind every indicator: where to start\n"
     "  indicators.csv   every indicator of every model, per institution\n"
+    "  features.h5      indicators, peer values, deviations and scores (for model\n"
+    "                   developers: h5py, pandas)\n"
     "  run.json         what was read and rejected, configuration, versions,\n"
     "                   per-stage times, records per second, peak memory\n"
     "\n"
@@ -44,6 +50,7 @@ static const char help[] =
     "  --topology DESC    plan for an hwloc synthetic topology (see medsweep\n"
     "                     topology --help); threads are then not pinned\n"
     "  --read-mode MODE   pread (default) or h5 (H5Dread_chunk, for comparison)\n"
+    "  --top N            cut the ranked lists to N rows (features.h5 keeps all)\n"
     "  --all-columns      read every column even if no model needs it (benchmarks)\n"
     "  --quiet            no progress display\n"
     "  -h, --help         this text\n"
@@ -77,7 +84,8 @@ int ms_cmd_sweep(int argc, char **argv)
         {"memory-cap", required_argument, 0, 'M'}, {"batch-rows", required_argument, 0, 'b'},
         {"topology", required_argument, 0, 'T'},   {"read-mode", required_argument, 0, 'x'},
         {"all-columns", no_argument, 0, 'a'},      {"quiet", no_argument, 0, 'q'},
-        {"config", required_argument, 0, 'C'},     {"help", no_argument, 0, 'h'},
+        {"config", required_argument, 0, 'C'},     {"top", required_argument, 0, 'N'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     ms_sweep_opts_t o;
@@ -114,6 +122,11 @@ int ms_cmd_sweep(int argc, char **argv)
             break;
         case 'a': o.all_columns = 1; break;
         case 'C': o.config = optarg; break;
+        case 'N':
+            if (ms_cli_parse_uint(optarg, 100000000, &v) || v == 0)
+                return ms_cli_usage_error("sweep", "--top wants a positive number, got '%s'", optarg);
+            o.top = (int)v;
+            break;
         case 'q': o.progress = 0; break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;
         default: return ms_cli_usage_error("sweep", "unknown option");
@@ -146,7 +159,7 @@ int ms_cmd_sweep(int argc, char **argv)
     if (rej) printf("rejected %llu rows that cannot be trusted (see run.json)\n", (unsigned long long)rej);
     if (res.partitions_skipped)
         printf("WARNING: %u partitions were unreadable and skipped (see run.json)\n", res.partitions_skipped);
-    printf("results in %s\n", o.out);
+    printf("ranked %u institutions: %s/ranked.csv\n", res.ranked, o.out);
     return MS_EXIT_OK;
 }
 

@@ -15,6 +15,7 @@ static const ms_cmd_t commands[] = {
     {"import", "import canonical CSV into a dataset of HDF5 partitions", ms_cmd_import},
     {"export", "write a dataset back out as canonical CSV", ms_cmd_export},
     {"sweep", "screen a dataset: every partition through every model", ms_cmd_sweep},
+    {"eval", "measure a sweep of a generated world against its planted truth", ms_cmd_eval},
     {"models", "list the models, their indicators and parameters", ms_cmd_models},
     {"inspect", "describe a dataset or file; --verify checks every invariant", ms_cmd_inspect},
     {"topology", "show the machine's NUMA nodes, cores and caches, and the sweep's plan", ms_cmd_topology},

@@ -26,6 +26,7 @@ int ms_cmd_inspect(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
 int ms_cmd_sweep(int argc, char **argv);
 int ms_cmd_models(int argc, char **argv);
+int ms_cmd_eval(int argc, char **argv);
 int ms_cmd_topology(int argc, char **argv);
 
 /* Print "medsweep CMD: error: DETAIL" for a failed status; returns MS_EXIT_FAIL. */

@@ -49,6 +49,8 @@
 
 #include "ms_config.h"
 #include "ms_dataset.h"
+#include "ms_output.h"
+#include "ms_score.h"
 #include "ms_kernels.h"
 #include "ms_fs.h"
 #include "ms_model.h"
@@ -166,6 +168,10 @@ static ms_status_t select_models(sweep_t *sw)
         else want[k] = 1;
     }
     free(copy);
+    /* The volume model always runs: it counts the records each institution
+     * had swept, which every ranked row reports. */
+    for (int i = 0; i < n; i++)
+        if (!strcmp(all[i]->name, "volume")) want[i] = 1;
     for (int i = 0; st == MS_OK && i < n && i < MAX_MODELS; i++)
         if (want[i]) sw->models[sw->nmodels++] = all[i];
     return st;
@@ -511,6 +517,7 @@ static ms_status_t setup(sweep_t *sw)
     MS_TRY(select_models(sw));
     if (sw->nmodels == 0) return ms_error_set(MS_E_USAGE, "no models to run");
     MS_TRY(dataset_dates(sw));
+    MS_TRY(ms_peers_make(&sw->ds.refs, &sw->cfg, &sw->peer, &sw->npeer));
     for (int m = 0; m < sw->nmodels; m++) {
         sw->env[m].refs = &sw->ds.refs;
         sw->env[m].min_date = sw->min_date;
@@ -627,54 +634,6 @@ static ms_status_t reduce_all(sweep_t *sw, void **global)
 }
 
 /* -------------------------------------------------------------- outputs */
-
-static ms_status_t write_indicators(sweep_t *sw, ms_model_result_t *results)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/indicators.csv", sw->o->out);
-    ms_afile_t f;
-    MS_TRY(ms_afile_open(&f, path));
-    fputs("inst_code,model,indicator,numerator,denominator\n", f.fp);
-    for (size_t i = 0; i < sw->ds.refs.n_inst; i++)
-        for (int m = 0; m < sw->nmodels; m++) {
-            const ms_model_result_t *r = &results[m];
-            for (int k = 0; k < r->nind && i < r->n_inst; k++) {
-                int64_t num = r->num[(size_t)k * r->n_inst + i], den = r->den[(size_t)k * r->n_inst + i];
-                if (!num && !den) continue;
-                fprintf(f.fp, "%s,%s,%s,%lld,%lld\n", sw->ds.refs.inst[i].inst_code, sw->models[m]->name,
-                        sw->models[m]->indicators[k].name, (long long)num, (long long)den);
-            }
-        }
-    if (ferror(f.fp)) {
-        ms_afile_abort(&f);
-        return ms_error_errno(MS_E_IO, errno ? errno : EIO, "cannot write %s", path);
-    }
-    return ms_afile_commit(&f);
-}
-
-static ms_status_t write_clues(sweep_t *sw, ms_model_result_t *results)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/clues.csv", sw->o->out);
-    ms_afile_t f;
-    MS_TRY(ms_afile_open(&f, path));
-    fputs("inst_code,model,indicator,settle_id,person_id,date,fund_pay\n", f.fp);
-    for (int m = 0; m < sw->nmodels; m++)
-        for (size_t i = 0; i < results[m].nclues; i++) {
-            const ms_clue_t *c = &results[m].clues[i];
-            char day[11], money[32];
-            ms_date_format(c->date, day);
-            ms_money_format(c->amount, money);
-            fprintf(f.fp, "%s,%s,%s,%llu,%llu,%s,%s\n", sw->ds.refs.inst[c->inst].inst_code, sw->models[m]->name,
-                    sw->models[m]->indicators[c->indicator].name, (unsigned long long)c->settle_id,
-                    (unsigned long long)c->person_id, day, money);
-        }
-    if (ferror(f.fp)) {
-        ms_afile_abort(&f);
-        return ms_error_errno(MS_E_IO, errno ? errno : EIO, "cannot write %s", path);
-    }
-    return ms_afile_commit(&f);
-}
 
 static json_t *reject_json(const uint64_t *r)
 {
@@ -839,7 +798,25 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     }
     for (int m = 0; st == MS_OK && m < sw.nmodels; m++) {
         t = now_s();
+        sw.env[m].peer = sw.peer;
+        sw.env[m].npeer = sw.npeer;
         st = sw.models[m]->finalize(global[m], &sw.env[m], &results[m]);
+        sw.stage[ST_FINALIZE] += now_s() - t;
+    }
+    ms_score_t score;
+    memset(&score, 0, sizeof score);
+    if (st == MS_OK) {
+        t = now_s();
+        score.refs = &sw.ds.refs;
+        score.cfg = &sw.cfg;
+        score.peer = sw.peer;
+        score.npeer = sw.npeer;
+        score.nmodels = sw.nmodels;
+        score.models = sw.models;
+        score.results = results;
+        for (int m = 0; m < sw.nmodels; m++)
+            if (!strcmp(sw.models[m]->name, "volume")) score.records = results[m].num; /* indicator 0: settlements */
+        st = ms_score_run(&score);
         sw.stage[ST_FINALIZE] += now_s() - t;
     }
     if (st == MS_OK) {
@@ -848,13 +825,15 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         res->partitions = sw.ds.nparts[0];
         for (uint32_t p = 0; p < res->partitions; p++) res->partitions_resumed += sw.resumed[p];
         res->seconds = now_s() - sw.t0;
-        st = write_indicators(&sw, results);
-        if (st == MS_OK) st = write_clues(&sw, results);
+        ms_output_t out = {o->out, &score, o->top};
+        st = ms_output_write(&out);
         sw.stage[ST_WRITE] = now_s() - t;
+        res->ranked = score.n_ranked;
         if (st == MS_OK) st = write_run_json(&sw, res);
         if (st == MS_OK) st = ms_remove_tree(sw.state_dir);
         res->peak_rss = ms_peak_rss();
     }
+    ms_score_free(&score);
     for (int m = 0; m < sw.nmodels; m++) {
         if (global[m]) sw.models[m]->free(global[m]);
         ms_model_result_free(&results[m]);

@@ -38,6 +38,7 @@ typedef struct {
     size_t batch_rows;         /* 0: from the plan */
     size_t memory_cap;         /* bytes for the whole sweep, 0: half the RAM, at most 4 GiB */
     int all_columns;           /* read every column (benchmarks) */
+    int top;                   /* cut the ranked lists to N rows (0: all) */
     ms_read_mode_t read_mode;
 } ms_sweep_opts_t;
 
@@ -47,6 +48,7 @@ typedef struct {
     uint64_t rejected[2][MS_REJECT_COUNT];
     double seconds;
     size_t peak_rss;
+    uint32_t ranked;           /* institutions in ranked.csv (before --top) */
 } ms_sweep_result_t;
 
 void ms_sweep_opts_init(ms_sweep_opts_t *o);

@@ -58,6 +58,8 @@ struct ms_csv {
     int *map;         /* caller column i -> field index in the file */
     ms_field_t *out;  /* the fields of the current record, caller order */
     size_t max_store; /* fields kept per record (more are only counted) */
+    int lenient;      /* columns the caller did not ask for are ignored */
+    size_t nheader;   /* fields a record must have */
 
     char *arena;
     size_t arena_len, arena_cap;
@@ -283,14 +285,18 @@ static ms_status_t csv_read_header(ms_csv_t *c, const char *const *columns, int 
         const char *name = c->arena + c->spans[rec->first + f].off;
         int k = 0;
         while (k < ncolumns && strcmp(columns[k], name) != 0) k++;
-        if (k == ncolumns) return csv_header_error(c, columns, ncolumns, "unknown column", name);
+        if (k == ncolumns) {
+            if (c->lenient) continue;
+            return csv_header_error(c, columns, ncolumns, "unknown column", name);
+        }
         if (c->map[k] >= 0) return csv_header_error(c, columns, ncolumns, "repeated column", name);
         c->map[k] = (int)f;
     }
     for (int k = 0; k < ncolumns; k++)
         if (c->map[k] < 0)
             return csv_header_error(c, columns, ncolumns, "missing column", columns[k]);
-    c->max_store = (size_t)ncolumns;
+    c->nheader = rec->nfields;
+    c->max_store = c->lenient ? rec->nfields : (size_t)ncolumns;
     return MS_OK;
 }
 
@@ -316,7 +322,21 @@ static ms_status_t csv_alloc(ms_csv_t *c, const char *path, int ncolumns)
     return MS_OK;
 }
 
+static ms_status_t csv_open(const char *path, const char *const *columns, int ncolumns, int lenient,
+                            ms_csv_t **out);
+
 ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out)
+{
+    return csv_open(path, columns, ncolumns, 0, out);
+}
+
+ms_status_t ms_csv_open_subset(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out)
+{
+    return csv_open(path, columns, ncolumns, 1, out);
+}
+
+static ms_status_t csv_open(const char *path, const char *const *columns, int ncolumns, int lenient,
+                            ms_csv_t **out)
 {
     *out = NULL;
     if (ncolumns <= 0 || ncolumns > CSV_MAX_HEADER_FIELDS)
@@ -324,6 +344,7 @@ ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolum
     ms_csv_t *c = calloc(1, sizeof *c);
     if (!c) return ms_error_set(MS_E_NOMEM, "out of memory opening %s", path);
     ms_status_t st = csv_alloc(c, path, ncolumns);
+    c->lenient = lenient;
     if (st == MS_OK) {
         c->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (c->fd < 0) st = ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
@@ -358,9 +379,9 @@ ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line)
     }
     if (!rec) return MS_OK;
     *line = rec->line;
-    if (rec->nfields != (size_t)c->ncols) {
+    if (rec->nfields != c->nheader) {
         /* Recoverable: the record is consumed, the next call goes on. */
-        snprintf(c->reason, sizeof c->reason, "%zu fields, expected %d", rec->nfields, c->ncols);
+        snprintf(c->reason, sizeof c->reason, "%zu fields, expected %zu", rec->nfields, c->nheader);
         return ms_error_set(MS_E_INPUT, "%s line %llu: %s", c->name, (unsigned long long)rec->line,
                             c->reason);
     }

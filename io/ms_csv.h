@@ -26,6 +26,10 @@ typedef struct ms_csv ms_csv_t;
 
 ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolumns,
                         ms_csv_t **out);
+/* The same, but columns not asked for are allowed and ignored (reading
+ * files medsweep wrote, whose columns may grow). */
+ms_status_t ms_csv_open_subset(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out);
+
 /* *fields = NULL at end of file.  A record with the wrong number of fields
  * is MS_E_INPUT naming file and line.  Fields stay valid until the next call. */
 ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line);

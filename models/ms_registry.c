@@ -9,10 +9,18 @@
 
 extern const ms_model_t ms_model_volume;
 extern const ms_model_t ms_model_overload;
+extern const ms_model_t ms_model_false_hosp;
+extern const ms_model_t ms_model_decomposed;
+extern const ms_model_t ms_model_upcoding;
+extern const ms_model_t ms_model_cost_shift;
 
 static const ms_model_t *const registry[] = {
     &ms_model_volume,
     &ms_model_overload,
+    &ms_model_false_hosp,
+    &ms_model_decomposed,
+    &ms_model_upcoding,
+    &ms_model_cost_shift,
 };
 
 const ms_model_t *const *ms_models(int *count)

@@ -306,6 +306,14 @@ static void test_resume_after_kill(void **state)
 static void test_resume_after_random_kills(void **state)
 {
     fx_t *f = *state;
+    /* Kill at random points of a sweep's own duration, measured here. */
+    char probe[700];
+    snprintf(probe, sizeof probe, "%s/rkill-probe", f->dir);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(sweep(f->data, probe, "--threads 2", NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double duration = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     srand(7);
     int interrupted_runs = 0;
     for (int i = 0; i < 6; i++) {
@@ -317,7 +325,8 @@ static void test_resume_after_random_kills(void **state)
             execl(cmd, cmd, "sweep", f->data, "--out", out, "--quiet", "--threads", "2", (char *)NULL);
             _exit(127);
         }
-        struct timespec ts = {0, (long)(5 + rand() % 60) * 1000000L};
+        double at = duration * (0.2 + 0.7 * (double)(rand() % 1000) / 1000.0);
+        struct timespec ts = {(time_t)at, (long)((at - (double)(time_t)at) * 1e9)};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int status;

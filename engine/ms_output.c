@@ -1,0 +1,220 @@
+/*
+ * ms_output.c - the files an inspector and a model developer open.
+ */
+#include "ms_output.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_csv.h"
+#include "ms_features.h"
+#include "ms_fs.h"
+
+static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
+{
+    char *path = ms_path_join(dir, name);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_afile_open(f, path);
+    free(path);
+    return st;
+}
+
+static ms_status_t finish(ms_afile_t *f)
+{
+    if (ferror(f->fp)) {
+        int err = errno ? errno : EIO;
+        char path[4096];
+        snprintf(path, sizeof path, "%s", f->path);
+        ms_afile_abort(f);
+        return ms_error_errno(MS_E_IO, err, "cannot write %s", path);
+    }
+    return ms_afile_commit(f);
+}
+
+static void field(FILE *fp, const char *s) { ms_csv_write_field(fp, s, strlen(s)); }
+
+/* ranked.csv (model < 0) or ranked_<model>.csv */
+static ms_status_t write_ranked(const ms_output_t *o, int model)
+{
+    const ms_score_t *s = o->score;
+    const ms_refs_t *refs = s->refs;
+    char name[256];
+    if (model < 0) snprintf(name, sizeof name, "ranked.csv");
+    else snprintf(name, sizeof name, "ranked_%s.csv", s->models[model]->name);
+    ms_afile_t f;
+    MS_TRY(open_out(o->dir, name, &f));
+    fputs("rank,inst_code,name,region,kind,level,overall_score", f.fp);
+    for (int m = 0; m < s->nmodels; m++) fprintf(f.fp, ",score_%s", s->models[m]->name);
+    fputs(",reason_1,reason_2,reason_3,suspicious_amount_yuan,likely_recovery_yuan,records_swept\n", f.fp);
+    /* Order: the overall ranking, or this model's score. */
+    uint32_t n = (uint32_t)refs->n_inst, cnt = 0;
+    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) {
+        ms_afile_abort(&f);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    size_t M = (size_t)s->nmodels;
+    if (model < 0) {
+        memcpy(order, s->order, s->n_ranked * sizeof *order);
+        cnt = s->n_ranked;
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            if (s->model_score[i * M + (size_t)model] > 0) order[cnt++] = i;
+        /* By this model's score; ties by priority, then id: deterministic. */
+        for (uint32_t a = 1; a < cnt; a++) {
+            uint32_t v = order[a], b = a;
+            double sv = s->model_score[v * M + (size_t)model];
+            while (b > 0) {
+                uint32_t u = order[b - 1];
+                double su = s->model_score[u * M + (size_t)model];
+                if (su > sv || (su == sv && (s->priority[u] > s->priority[v] ||
+                                             (s->priority[u] == s->priority[v] && u < v))))
+                    break;
+                order[b] = u;
+                b--;
+            }
+            order[b] = v;
+        }
+    }
+    if (o->top > 0 && cnt > (uint32_t)o->top) cnt = (uint32_t)o->top;
+    for (uint32_t r = 0; r < cnt; r++) {
+        uint32_t i = order[r];
+        const ms_institution_t *x = &refs->inst[i];
+        fprintf(f.fp, "%u,", r + 1);
+        field(f.fp, x->inst_code);
+        fputc(',', f.fp);
+        field(f.fp, x->name);
+        fprintf(f.fp, ",%06d,%s,%u,%.4f", x->region, ms_enum_kind.names[x->kind], x->level, s->overall[i]);
+        for (size_t m = 0; m < M; m++) fprintf(f.fp, ",%.4f", s->model_score[i * M + m]);
+        char reasons[3][160];
+        int k = ms_score_reasons(s, i, reasons, 3);
+        for (int q = 0; q < 3; q++) {
+            fputc(',', f.fp);
+            if (q < k) field(f.fp, reasons[q]);
+        }
+        fprintf(f.fp, ",%.2f,%.2f,%lld\n", s->suspicious[i], s->recovery[i], (long long)(s->records ? s->records[i] : 0));
+    }
+    free(order);
+    return finish(&f);
+}
+
+/* Scored indicator index of (model, indicator), or -1. */
+static int scored_index(const ms_score_t *s, int model, int ind)
+{
+    for (int j = 0; j < s->nind; j++)
+        if (s->ind_model[j] == model && s->ind_index[j] == ind) return j;
+    return -1;
+}
+
+static ms_status_t write_clues(const ms_output_t *o)
+{
+    const ms_score_t *s = o->score;
+    ms_afile_t f;
+    MS_TRY(open_out(o->dir, "clues.csv", &f));
+    fputs("inst_code,model,indicator,numerator,denominator,peer_percentile,settle_id,person_id,date,fund_pay\n", f.fp);
+    size_t J = (size_t)s->nind;
+    for (int m = 0; m < s->nmodels; m++) {
+        const ms_model_result_t *res = &s->results[m];
+        for (size_t q = 0; q < res->nclues; q++) {
+            const ms_clue_t *c = &res->clues[q];
+            int j = scored_index(s, m, c->indicator);
+            size_t at = (size_t)c->inst * J + (size_t)(j < 0 ? 0 : j);
+            /* A clue never rests on an indicator too small to report. */
+            if (j >= 0 && !s->reported[at]) continue;
+            int64_t num = res->num[(size_t)c->indicator * res->n_inst + c->inst];
+            int64_t den = res->den[(size_t)c->indicator * res->n_inst + c->inst];
+            if (j < 0 && den < (int64_t)s->cfg->score[MS_SCORE_MIN_DENOMINATOR]) continue;
+            char day[11], money[32], pct[16] = "";
+            ms_date_format(c->date, day);
+            ms_money_format(c->amount, money);
+            if (j >= 0) snprintf(pct, sizeof pct, "%.1f", s->percentile[at]);
+            field(f.fp, s->refs->inst[c->inst].inst_code);
+            fprintf(f.fp, ",%s,%s,%lld,%lld,%s,%llu,%llu,%s,%s\n", s->models[m]->name,
+                    s->models[m]->indicators[c->indicator].name, (long long)num, (long long)den, pct,
+                    (unsigned long long)c->settle_id, (unsigned long long)c->person_id, day, money);
+        }
+    }
+    return finish(&f);
+}
+
+static ms_status_t write_indicators(const ms_output_t *o)
+{
+    const ms_score_t *s = o->score;
+    ms_afile_t f;
+    MS_TRY(open_out(o->dir, "indicators.csv", &f));
+    fputs("inst_code,model,indicator,numerator,denominator\n", f.fp);
+    for (size_t i = 0; i < s->refs->n_inst; i++)
+        for (int m = 0; m < s->nmodels; m++) {
+            const ms_model_result_t *r = &s->results[m];
+            for (int k = 0; k < r->nind && i < r->n_inst; k++) {
+                int64_t num = r->num[(size_t)k * r->n_inst + i], den = r->den[(size_t)k * r->n_inst + i];
+                if (!num && !den) continue;
+                field(f.fp, s->refs->inst[i].inst_code);
+                fprintf(f.fp, ",%s,%s,%lld,%lld\n", s->models[m]->name, s->models[m]->indicators[k].name,
+                        (long long)num, (long long)den);
+            }
+        }
+    return finish(&f);
+}
+
+static ms_status_t write_features(const ms_output_t *o)
+{
+    const ms_score_t *s = o->score;
+    size_t n = s->refs->n_inst, J = (size_t)s->nind, M = (size_t)s->nmodels;
+    char **names = calloc(J + 1, sizeof *names);
+    const char **mnames = calloc(M + 1, sizeof *mnames);
+    int32_t *kind = calloc(J + 1, sizeof *kind), *dir = calloc(J + 1, sizeof *dir);
+    double *mw = calloc(M + 1, sizeof *mw);
+    int64_t *num = calloc(n * J + 1, sizeof *num), *den = calloc(n * J + 1, sizeof *den);
+    ms_status_t st = MS_OK;
+    if (!names || !mnames || !kind || !dir || !mw || !num || !den) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t j = 0; st == MS_OK && j < J; j++) {
+        const ms_model_t *m = s->models[s->ind_model[j]];
+        const ms_indicator_t *ind = &m->indicators[s->ind_index[j]];
+        size_t len = strlen(m->name) + strlen(ind->name) + 2;
+        names[j] = malloc(len);
+        if (!names[j]) {
+            st = ms_error_set(MS_E_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(names[j], len, "%s.%s", m->name, ind->name);
+        kind[j] = (int32_t)ind->kind;
+        dir[j] = ind->direction;
+        const ms_model_result_t *r = &s->results[s->ind_model[j]];
+        for (size_t i = 0; i < n; i++) {
+            num[i * J + j] = r->num[(size_t)s->ind_index[j] * r->n_inst + i];
+            den[i * J + j] = r->den[(size_t)s->ind_index[j] * r->n_inst + i];
+        }
+    }
+    for (size_t m = 0; m < M; m++) {
+        mnames[m] = s->models[m]->name;
+        mw[m] = ms_config_model(s->cfg, s->models[m])->weight;
+    }
+    if (st == MS_OK) {
+        ms_features_t f = {s->refs, s->peer, J, M, (const char *const *)names, kind, dir, s->no_signal, mnames, mw,
+                           num, den, s->value, s->peer_value, s->z, s->percentile, s->reported, s->model_score,
+                           s->overall, s->suspicious, s->recovery, s->priority};
+        char *path = ms_path_join(o->dir, "features.h5");
+        st = path ? ms_features_write(path, &f) : ms_error_set(MS_E_NOMEM, "out of memory");
+        free(path);
+    }
+    for (size_t j = 0; names && j < J; j++) free(names[j]);
+    free(names), free(mnames), free(kind), free(dir), free(mw), free(num), free(den);
+    return st;
+}
+
+ms_status_t ms_output_write(const ms_output_t *o)
+{
+    MS_TRY(write_indicators(o));
+    MS_TRY(write_clues(o));
+    MS_TRY(write_features(o));
+    for (int m = 0; m < o->score->nmodels; m++) {
+        int scored = 0;
+        for (int j = 0; j < o->score->nind; j++) scored |= o->score->ind_model[j] == m;
+        if (scored) MS_TRY(write_ranked(o, m));
+    }
+    return write_ranked(o, -1);
+}

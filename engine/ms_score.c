@@ -1,0 +1,417 @@
+/*
+ * ms_score.c - peers, normalisation, the weight matrix, priority, reasons.
+ *
+ * Every loop runs in institution order and every floating-point sum in a
+ * fixed order, so scores are identical whatever produced the indicators.
+ * Anything that could divide by zero or produce NaN (no denominator, no
+ * variation among peers, an indicator that is zero everywhere) becomes a
+ * deviation of 0 and, for the whole indicator, a "no signal" mark.
+ */
+#include "ms_score.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --------------------------------------------------------------- peers */
+
+typedef struct {
+    uint64_t key;
+    uint32_t inst;
+} keyed_t;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed_t *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->inst < y->inst ? -1 : x->inst > y->inst;
+}
+
+#define FALLBACK_PROVINCE 0xffffffffull
+
+ms_status_t ms_peers_make(const ms_refs_t *refs, const ms_config_t *cfg, uint32_t **peer_out, uint32_t *npeer)
+{
+    size_t n = refs->n_inst;
+    uint32_t *peer = malloc((n ? n : 1) * sizeof *peer);
+    keyed_t *k = malloc((n ? n : 1) * sizeof *k);
+    if (!peer || !k) {
+        free(peer), free(k);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    /* Key: kind, tier, province (region / 10000). */
+    for (size_t i = 0; i < n; i++) {
+        const ms_institution_t *x = &refs->inst[i];
+        uint64_t prov = (uint64_t)(uint32_t)(x->region / 10000);
+        k[i] = (keyed_t){((uint64_t)x->kind << 40) | ((uint64_t)x->level << 32) | prov, (uint32_t)i};
+    }
+    qsort(k, n, sizeof *k, cmp_keyed);
+    /* Groups smaller than the minimum fall back to kind and tier nationwide. */
+    size_t min_peers = (size_t)cfg->score[MS_SCORE_MIN_PEERS];
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && k[b].key == k[a].key) b++;
+        if (b - a < min_peers)
+            for (size_t j = a; j < b; j++) k[j].key = (k[j].key & ~0xffffffffull) | FALLBACK_PROVINCE;
+        a = b;
+    }
+    qsort(k, n, sizeof *k, cmp_keyed);
+    uint32_t id = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && k[b].key == k[a].key) b++;
+        for (size_t j = a; j < b; j++) peer[k[j].inst] = id;
+        id++;
+        a = b;
+    }
+    free(k);
+    *peer_out = peer;
+    *npeer = id;
+    return MS_OK;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of v[0..n) (v is reordered). */
+static double median(double *v, size_t n)
+{
+    if (n == 0) return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double finite_or(double x, double fallback) { return isfinite(x) ? x : fallback; }
+
+/* --------------------------------------------------------- one indicator */
+
+typedef struct {
+    double *r;            /* [n_inst] standardised residual (reported only) */
+    double *scratch;      /* [n_inst] */
+    double *pnum, *pden;  /* [npeer] pooled numerator and denominator */
+    size_t *pcount;       /* [npeer] reported institutions */
+} work_t;
+
+/* Fill value, peer_value, reported and z for indicator j. */
+static void score_indicator(ms_score_t *s, int j, work_t *w)
+{
+    const ms_model_t *m = s->models[s->ind_model[j]];
+    const ms_indicator_t *ind = &m->indicators[s->ind_index[j]];
+    const ms_model_result_t *res = &s->results[s->ind_model[j]];
+    size_t n = s->refs->n_inst, J = (size_t)s->nind;
+    const int64_t *num = res->num + (size_t)s->ind_index[j] * res->n_inst;
+    const int64_t *den = res->den + (size_t)s->ind_index[j] * res->n_inst;
+    const double *exp_ = res->expected ? res->expected + (size_t)s->ind_index[j] * res->n_inst : NULL;
+    double k = s->cfg->score[MS_SCORE_PRIOR_STRENGTH], min_den = s->cfg->score[MS_SCORE_MIN_DENOMINATOR];
+    double cap = s->cfg->score[MS_SCORE_Z_CAP];
+    int share = ind->kind == MS_IND_SHARE;
+
+    memset(w->pnum, 0, s->npeer * sizeof *w->pnum);
+    memset(w->pden, 0, s->npeer * sizeof *w->pden);
+    memset(w->pcount, 0, s->npeer * sizeof *w->pcount);
+    for (size_t i = 0; i < n; i++) {
+        w->pnum[s->peer[i]] += (double)num[i];
+        w->pden[s->peer[i]] += (double)den[i];
+    }
+    /* Residuals of the reported institutions. */
+    size_t nrep = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = i * J + (size_t)j;
+        double d = (double)den[i], x = (double)num[i];
+        double pooled = w->pden[s->peer[i]] > 0 ? w->pnum[s->peer[i]] / w->pden[s->peer[i]] : 0;
+        s->value[at] = d > 0 ? x / d : 0;
+        s->peer_value[at] = pooled;
+        s->z[at] = 0;
+        s->reported[at] = d >= min_den && d > 0;
+        w->r[i] = 0;
+        if (!s->reported[at]) continue;
+        double r;
+        if (share) {
+            /* What the peers predict: their pooled rate, or the model's own
+             * standardised expectation (e.g. severity by DRG family). */
+            double p = exp_ && isfinite(exp_[i]) ? exp_[i] / d : pooled;
+            if (exp_ && isfinite(exp_[i])) s->peer_value[at] = p;
+            p = p < 1e-6 ? 1e-6 : p > 1 - 1e-6 ? 1 - 1e-6 : p;
+            double shrunk = (x + k * p) / (d + k);
+            r = (shrunk - p) / sqrt(p * (1 - p) / (d + k));
+        } else {
+            r = pooled > 0 && x >= 0 ? log((x + 1e-9) / d / pooled) : 0;
+        }
+        w->r[i] = finite_or(r, 0);
+        w->pcount[s->peer[i]]++;
+        nrep++;
+    }
+    /* Robust centre and scale per peer group (all reported institutions
+     * nationally when a group has fewer than 3). */
+    double nat_med = 0, nat_mad = 0;
+    {
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s->reported[i * J + (size_t)j]) w->scratch[c++] = w->r[i];
+        nat_med = median(w->scratch, c);
+        for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - nat_med);
+        nat_mad = median(w->scratch, c);
+    }
+    double floor_scale = share ? 1.0 : 0.05;
+    double *gmed = calloc(s->npeer, sizeof *gmed), *gmad = calloc(s->npeer, sizeof *gmad);
+    for (uint32_t g = 0; gmed && gmad && g < s->npeer; g++) {
+        if (w->pcount[g] < 3) {
+            gmed[g] = nat_med;
+            gmad[g] = nat_mad;
+            continue;
+        }
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s->peer[i] == g && s->reported[i * J + (size_t)j]) w->scratch[c++] = w->r[i];
+        gmed[g] = median(w->scratch, c);
+        for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - gmed[g]);
+        gmad[g] = median(w->scratch, c);
+    }
+    int any = 0;
+    for (size_t i = 0; gmed && gmad && i < n; i++) {
+        size_t at = i * J + (size_t)j;
+        if (!s->reported[at]) continue;
+        double scale = 1.4826 * gmad[s->peer[i]];
+        if (scale < floor_scale) scale = floor_scale;
+        double z = ind->direction * (w->r[i] - gmed[s->peer[i]]) / scale;
+        z = finite_or(z, 0);
+        z = z < 0 ? 0 : z > cap ? cap : z;
+        /* A share with nothing flagged is never suspicious. */
+        if (share && ind->direction > 0 && num[i] == 0) z = 0;
+        s->z[at] = z;
+        any |= z > 0;
+    }
+    s->no_signal[j] = !any || nrep < 2;
+    free(gmed), free(gmad);
+    /* Peer percentile of each reported value (ties count as below). */
+    for (uint32_t g = 0; g < s->npeer; g++) {
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s->peer[i] == g && s->reported[i * J + (size_t)j]) w->scratch[c++] = s->value[i * J + (size_t)j];
+        if (c == 0) continue;
+        qsort(w->scratch, c, sizeof *w->scratch, cmp_double);
+        for (size_t i = 0; i < n; i++) {
+            size_t at = i * J + (size_t)j;
+            if (s->peer[i] != g || !s->reported[at]) continue;
+            size_t lo = 0, hi = c; /* first index with value > v */
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (w->scratch[mid] <= s->value[at]) lo = mid + 1;
+                else hi = mid;
+            }
+            s->percentile[at] = 100.0 * (double)lo / (double)c;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ priority */
+
+typedef struct {
+    uint64_t settle_id;
+    uint32_t inst;
+    int64_t amount;
+} flagged_t;
+
+static int cmp_flagged(const void *a, const void *b)
+{
+    const flagged_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+}
+
+/* Fund payment of the records behind reported clues, each record once. */
+static ms_status_t suspicious_amounts(ms_score_t *s)
+{
+    size_t total = 0, n = s->refs->n_inst, J = (size_t)s->nind;
+    for (int m = 0; m < s->nmodels; m++) total += s->results[m].nclues;
+    flagged_t *f = malloc((total ? total : 1) * sizeof *f);
+    if (!f) return ms_error_set(MS_E_NOMEM, "out of memory");
+    size_t c = 0;
+    for (int j = 0; j < s->nind; j++) {
+        const ms_model_result_t *res = &s->results[s->ind_model[j]];
+        for (size_t q = 0; q < res->nclues; q++) {
+            const ms_clue_t *cl = &res->clues[q];
+            if (cl->indicator != s->ind_index[j] || cl->inst >= n) continue;
+            if (!s->reported[(size_t)cl->inst * J + (size_t)j] || s->z[(size_t)cl->inst * J + (size_t)j] <= 0) continue;
+            f[c++] = (flagged_t){cl->settle_id, cl->inst, cl->amount};
+        }
+    }
+    qsort(f, c, sizeof *f, cmp_flagged);
+    for (size_t q = 0; q < c; q++)
+        if (q == 0 || f[q].inst != f[q - 1].inst || f[q].settle_id != f[q - 1].settle_id)
+            s->suspicious[f[q].inst] += (double)f[q].amount / 100.0;
+    free(f);
+    return MS_OK;
+}
+
+static const ms_score_t *rank_ctx;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const ms_score_t *s = rank_ctx;
+    if (s->priority[x] != s->priority[y]) return s->priority[x] > s->priority[y] ? -1 : 1;
+    if (s->overall[x] != s->overall[y]) return s->overall[x] > s->overall[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------ run */
+
+ms_status_t ms_score_run(ms_score_t *s)
+{
+    size_t n = s->refs->n_inst;
+    /* The scored indicators: weighted, not descriptive, of weighted models. */
+    int cap = 0;
+    for (int m = 0; m < s->nmodels; m++) cap += s->models[m]->nindicators;
+    s->ind_model = calloc((size_t)(cap ? cap : 1), sizeof *s->ind_model);
+    s->ind_index = calloc((size_t)(cap ? cap : 1), sizeof *s->ind_index);
+    if (!s->ind_model || !s->ind_index) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (int m = 0; m < s->nmodels; m++) {
+        const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[m]);
+        for (int i = 0; i < s->models[m]->nindicators; i++) {
+            if (s->models[m]->indicators[i].kind == MS_IND_INFO || !mc || mc->weight <= 0 || mc->ind[i].weight <= 0)
+                continue;
+            s->ind_model[s->nind] = m;
+            s->ind_index[s->nind++] = i;
+        }
+    }
+    size_t J = (size_t)s->nind, M = (size_t)s->nmodels, cells = n * (J ? J : 1);
+    s->value = calloc(cells, sizeof *s->value);
+    s->peer_value = calloc(cells, sizeof *s->peer_value);
+    s->z = calloc(cells, sizeof *s->z);
+    s->percentile = calloc(cells, sizeof *s->percentile);
+    s->reported = calloc(cells, 1);
+    s->no_signal = calloc(J ? J : 1, 1);
+    s->model_score = calloc(n * M + 1, sizeof *s->model_score);
+    s->overall = calloc(n + 1, sizeof *s->overall);
+    s->suspicious = calloc(n + 1, sizeof *s->suspicious);
+    s->recovery = calloc(n + 1, sizeof *s->recovery);
+    s->priority = calloc(n + 1, sizeof *s->priority);
+    s->order = calloc(n + 1, sizeof *s->order);
+    work_t w = {calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(double)),
+                calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t))};
+    ms_status_t st = MS_OK;
+    if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->no_signal || !s->model_score || !s->overall ||
+        !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.pnum || !w.pden ||
+        !w.pcount)
+        st = ms_error_set(MS_E_NOMEM, "out of memory");
+    for (int j = 0; st == MS_OK && j < s->nind; j++) score_indicator(s, j, &w);
+    free(w.r), free(w.scratch), free(w.pnum), free(w.pden), free(w.pcount);
+    if (st != MS_OK) return st;
+
+    /* Model scores: Z (institutions x indicators) times W (indicators x
+     * models), W holding each indicator's weight over its model's total. */
+    if (J > 0 && n > 0) {
+        double *W = calloc(J * M, sizeof *W);
+        if (!W) return ms_error_set(MS_E_NOMEM, "out of memory");
+        for (size_t j = 0; j < J; j++) {
+            int m = s->ind_model[j];
+            const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[m]);
+            double tot = 0;
+            for (size_t q = 0; q < J; q++)
+                if (s->ind_model[q] == m) tot += mc->ind[s->ind_index[q]].weight;
+            W[j * M + (size_t)m] = tot > 0 ? mc->ind[s->ind_index[j]].weight / tot : 0;
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)M, (int)J, 1.0, s->z, (int)J, W, (int)M,
+                    0.0, s->model_score, (int)M);
+        free(W);
+    }
+    /* Overall deviation: the models' scores combined by their weights. */
+    double wsum = 0;
+    for (size_t m = 0; m < M; m++) {
+        const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[m]);
+        int scored = 0;
+        for (size_t j = 0; j < J; j++) scored |= s->ind_model[j] == (int)m;
+        if (scored) wsum += mc->weight;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double o = 0;
+        for (size_t m = 0; m < M; m++) o += ms_config_model(s->cfg, s->models[m])->weight * s->model_score[i * M + m];
+        s->overall[i] = wsum > 0 ? o / wsum : 0;
+    }
+    MS_TRY(suspicious_amounts(s));
+    /* Likely recovery: the suspicious amount, scaled by the share of its
+     * flagged records that exceed what the peers predict. */
+    double zflag = s->cfg->score[MS_SCORE_Z_FLAG];
+    for (size_t i = 0; i < n; i++) {
+        double flagged = 0, excess = 0;
+        for (size_t j = 0; j < J; j++) {
+            const ms_model_result_t *res = &s->results[s->ind_model[j]];
+            const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
+            size_t at = i * J + j;
+            if (ind->kind != MS_IND_SHARE || !s->reported[at] || s->z[at] <= 0) continue;
+            double x = (double)res->num[(size_t)s->ind_index[j] * res->n_inst + i];
+            double d = (double)res->den[(size_t)s->ind_index[j] * res->n_inst + i];
+            flagged += x;
+            excess += fmax(0, x - s->peer_value[at] * d);
+        }
+        s->recovery[i] = flagged > 0 ? s->suspicious[i] * fmin(1, excess / flagged) : 0;
+        double credibility = zflag > 0 ? fmin(1, s->overall[i] / zflag) : (s->overall[i] > 0);
+        s->priority[i] = s->recovery[i] * credibility;
+    }
+    s->n_ranked = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (s->overall[i] > 0) s->order[s->n_ranked++] = i;
+    rank_ctx = s; /* the sort runs on the calling thread only */
+    qsort(s->order, s->n_ranked, sizeof *s->order, cmp_rank);
+    return MS_OK;
+}
+
+void ms_score_free(ms_score_t *s)
+{
+    free(s->ind_model), free(s->ind_index), free(s->value), free(s->peer_value), free(s->z), free(s->reported);
+    free(s->percentile);
+    s->percentile = NULL;
+    free(s->no_signal), free(s->model_score), free(s->overall), free(s->suspicious), free(s->recovery);
+    free(s->priority), free(s->order);
+    s->ind_model = s->ind_index = NULL;
+    s->value = s->peer_value = s->z = s->model_score = s->overall = s->suspicious = s->recovery = s->priority = NULL;
+    s->reported = s->no_signal = NULL;
+    s->order = NULL;
+}
+
+/* --------------------------------------------------------------- reasons */
+
+typedef struct {
+    double weight_z;
+    int j;
+} cand_t;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand_t *x = a, *y = b;
+    if (x->weight_z != y->weight_z) return x->weight_z > y->weight_z ? -1 : 1;
+    return x->j - y->j;
+}
+
+int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
+{
+    size_t J = (size_t)s->nind;
+    cand_t c[256];
+    int nc = 0;
+    for (size_t j = 0; j < J && nc < 256; j++) {
+        size_t at = (size_t)i * J + j;
+        if (!s->reported[at] || s->z[at] < s->cfg->score[MS_SCORE_Z_FLAG] || s->z[at] <= 0) continue;
+        const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[s->ind_model[j]]);
+        c[nc++] = (cand_t){s->z[at] * mc->ind[s->ind_index[j]].weight * mc->weight, (int)j};
+    }
+    qsort(c, (size_t)nc, sizeof *c, cmp_cand);
+    int k = 0;
+    for (; k < nc && k < max; k++) {
+        int j = c[k].j;
+        size_t at = (size_t)i * J + (size_t)j;
+        const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
+        const char *what = ind->reason ? ind->reason : ind->name;
+        if (ind->kind == MS_IND_SHARE)
+            snprintf(out[k], 160, "%s %.1f%% vs peers %.1f%%", what, 100 * s->value[at], 100 * s->peer_value[at]);
+        else
+            snprintf(out[k], 160, "%s %.2f vs peers %.2f", what, s->value[at], s->peer_value[at]);
+    }
+    return k;
+}

@@ -1,0 +1,285 @@
+/*
+ * model_cost_shift.c - cost shifting (MODELS.md section 6).
+ *
+ * Under DRG/DIP the stay is paid by its group, so costs moved out of the
+ * stay are paid twice.  A "grouped stay" is an inpatient settlement paid by
+ * DRG or DIP with a group code.
+ *
+ * Indicators (docs/models.md has the formulas):
+ *   preadmission_costs  grouped stays preceded, 1 to window days before
+ *                       admission, by an outpatient settlement of the same
+ *                       person at the same institution whose exams and labs
+ *                       are at least exam_lab_share of its total (and not
+ *                       zero).  A visit on the admission day does not count:
+ *                       it may be the admission itself.  The clue is that
+ *                       visit (the one with the most exams and labs), once
+ *                       per person even when it precedes two stays;
+ *   self_pay_share      grouped stays with self_pay >= high_share x total,
+ *                       among grouped stays with a total above zero.
+ *
+ * Everything is per person (a person's settlements are contiguous and sorted
+ * by admission date), so the person callback does all the work; the look
+ * back from a stay covers at most `window` days of that person's rows.
+ * Shares are compared exactly in integers (parts per million of fen).
+ * State: per-institution int64 counters and the clues; merged by adding and
+ * appending, clues sorted in finalize.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_kernels.h"
+#include "ms_model.h"
+
+enum { C_PREADMISSION, C_SELF_PAY, C_COUNT };
+
+static const ms_param_t pre_params[] = {
+    {"window", "days before admission in which an outpatient settlement counts (1 = the day before)",
+     1, 3, 30, MS_PARAM_NUMBER, NULL},
+    {"exam_lab_share", "an outpatient settlement counts when its exams and labs are at least this share of its total",
+     0, 0.5, 1, MS_PARAM_NUMBER, NULL},
+};
+static const ms_param_t self_params[] = {
+    {"high_share", "a grouped stay whose self-pay is at least this share of its total is flagged",
+     0.05, 0.35, 1, MS_PARAM_NUMBER, NULL},
+};
+
+static const ms_indicator_t indicators[C_COUNT] = {
+    [C_PREADMISSION] = {"preadmission_costs",
+                        "share of DRG/DIP stays preceded, in the window days before admission, by an outpatient "
+                        "settlement of the same person at the same institution mostly made of exams and labs",
+                        pre_params, 2, MS_IND_SHARE, +1, "exams billed as outpatient before admission"},
+    [C_SELF_PAY] = {"self_pay_share",
+                    "share of DRG/DIP stays (total above zero) whose self-pay is at least high_share of the total",
+                    self_params, 1, MS_IND_SHARE, +1, "high self-pay on DRG/DIP stays"},
+};
+
+#define PPM 1000000
+
+typedef struct {
+    uint32_t n_inst;
+    int32_t window;
+    int64_t exam_lab_ppm, high_ppm;
+    int64_t *c;          /* [2 * C_COUNT * n_inst]: num then den of each indicator */
+    ms_clue_t *clues;
+    size_t nclues, cap;
+} cost_shift_t;
+
+static int64_t *num_of(cost_shift_t *s, int k) { return s->c + (size_t)(2 * k) * s->n_inst; }
+static int64_t *den_of(cost_shift_t *s, int k) { return s->c + (size_t)(2 * k + 1) * s->n_inst; }
+
+static void cost_shift_free(void *state)
+{
+    cost_shift_t *s = state;
+    if (!s) return;
+    free(s->c), free(s->clues);
+    free(s);
+}
+
+/* A fresh state, or NULL when out of memory. */
+static cost_shift_t *new_state(const ms_model_env_t *env)
+{
+    cost_shift_t *s = calloc(1, sizeof *s);
+    if (s) {
+        s->n_inst = (uint32_t)env->refs->n_inst;
+        s->c = calloc((size_t)2 * C_COUNT * (s->n_inst ? s->n_inst : 1), sizeof *s->c);
+    }
+    if (!s || !s->c) {
+        cost_shift_free(s);
+        return NULL;
+    }
+    s->window = (int32_t)ms_param(env, C_PREADMISSION, 0);
+    s->exam_lab_ppm = llround(ms_param(env, C_PREADMISSION, 1) * PPM);
+    s->high_ppm = llround(ms_param(env, C_SELF_PAY, 0) * PPM);
+    return s;
+}
+
+static ms_status_t cost_shift_init(const ms_model_env_t *env, void **state)
+{
+    *state = new_state(env);
+    return *state ? MS_OK : ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
+}
+
+/* ceil(amount x ppm / 10^6) without overflow for amount >= 0, ppm <= 10^6:
+ * x >= amount x share exactly when x >= this (x an integer). */
+static int64_t share_ceil(int64_t amount, int64_t ppm)
+{
+    int64_t q = amount / PPM, r = amount % PPM;
+    return q * ppm + (r * ppm + PPM - 1) / PPM;
+}
+
+static ms_status_t push_clue(cost_shift_t *s, uint64_t settle_id, uint64_t person_id, int32_t inst, int ind,
+                             int32_t date, int64_t amount)
+{
+    if (s->nclues == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
+        if (!n) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
+        s->clues = n;
+        s->cap = cap;
+    }
+    ms_clue_t *c = &s->clues[s->nclues++];
+    memset(c, 0, sizeof *c); /* padding too: clues are saved as bytes */
+    c->settle_id = settle_id;
+    c->person_id = person_id;
+    c->inst = (uint32_t)inst;
+    c->indicator = (uint16_t)ind;
+    c->date = date;
+    c->amount = amount;
+    return MS_OK;
+}
+
+static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
+                                     size_t end, ms_emit_t *emit)
+{
+    (void)emit;
+    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
+    cost_shift_t *s = state;
+    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
+    const int32_t *inst = b->col[MS_SC_inst_code], *grp = b->col[MS_SC_group_code];
+    const int32_t *admit = b->col[MS_SC_admit_date], *day = b->col[MS_SC_settle_date];
+    const uint8_t *vt = b->col[MS_SC_visit_type], *pay = b->col[MS_SC_pay_scheme];
+    const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay], *self = b->col[MS_SC_self_pay];
+    const int64_t *exam = b->col[MS_SC_exam], *lab = b->col[MS_SC_lab];
+    int64_t *pre_num = num_of(s, C_PREADMISSION), *pre_den = den_of(s, C_PREADMISSION);
+    int64_t *self_num = num_of(s, C_SELF_PAY), *self_den = den_of(s, C_SELF_PAY);
+    size_t first_clue = s->nclues; /* this person's clues start here */
+    for (size_t i = begin; i < end; i++) {
+        if (vt[i] != MS_VISIT_INPATIENT || grp[i] < 0 || (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP)) continue;
+        int32_t in = inst[i];
+        pre_den[in]++;
+        if (total[i] > 0) {
+            self_den[in]++;
+            if (self[i] >= share_ceil(total[i], s->high_ppm)) {
+                self_num[in]++;
+                MS_TRY(push_clue(s, sid[i], pid[i], in, C_SELF_PAY, day[i], fund[i]));
+            }
+        }
+        /* Look back over the person's rows admitted 1..window days earlier
+         * (rows are sorted by admission date, so they lie just before i). */
+        int32_t from = admit[i] - s->window;
+        size_t best = end;
+        int64_t best_el = 0;
+        for (size_t j = i; j-- > begin && admit[j] >= from;) {
+            if (admit[j] >= admit[i] || vt[j] != MS_VISIT_OUTPATIENT || inst[j] != in) continue;
+            int64_t el = exam[j] + lab[j];
+            if (el <= 0 || el < share_ceil(total[j], s->exam_lab_ppm)) continue;
+            if (best == end || el > best_el || (el == best_el && sid[j] < sid[best])) {
+                best = j;
+                best_el = el;
+            }
+        }
+        if (best == end) continue;
+        pre_num[in]++;
+        int seen = 0;
+        for (size_t k = first_clue; k < s->nclues && !seen; k++)
+            seen = s->clues[k].indicator == C_PREADMISSION && s->clues[k].settle_id == sid[best];
+        if (!seen) MS_TRY(push_clue(s, sid[best], pid[best], in, C_PREADMISSION, day[best], fund[best]));
+    }
+    return MS_OK;
+}
+
+static ms_status_t cost_shift_merge(void *into, const void *from)
+{
+    cost_shift_t *a = into;
+    const cost_shift_t *b = from;
+    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "cost_shift: merging states of different worlds");
+    ms_kernels()->add_i64(a->c, b->c, (size_t)2 * C_COUNT * a->n_inst);
+    if (b->nclues) {
+        if (a->nclues + b->nclues > a->cap) {
+            size_t cap = a->cap * 2 > a->nclues + b->nclues ? a->cap * 2 : a->nclues + b->nclues;
+            ms_clue_t *n = realloc(a->clues, cap * sizeof *n);
+            if (!n) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
+            a->clues = n;
+            a->cap = cap;
+        }
+        memcpy(a->clues + a->nclues, b->clues, b->nclues * sizeof *b->clues);
+        a->nclues += b->nclues;
+    }
+    return MS_OK;
+}
+
+/* Saved: header {n_inst, nclues}, the counters, the clues. */
+typedef struct {
+    uint32_t n_inst, pad;
+    uint64_t nclues;
+} saved_t;
+
+static ms_status_t cost_shift_save(const void *state, ms_buf_t *out)
+{
+    const cost_shift_t *s = state;
+    saved_t h = {s->n_inst, 0, s->nclues};
+    MS_TRY(ms_buf_put(out, &h, sizeof h));
+    MS_TRY(ms_buf_put(out, s->c, (size_t)2 * C_COUNT * s->n_inst * sizeof *s->c));
+    return ms_buf_put(out, s->clues, s->nclues * sizeof *s->clues);
+}
+
+static ms_status_t cost_shift_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
+{
+    saved_t h;
+    if (len < sizeof h) return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state is truncated");
+    memcpy(&h, data, sizeof h);
+    size_t counters = (size_t)2 * C_COUNT * h.n_inst * sizeof(int64_t);
+    if (h.n_inst != env->refs->n_inst || h.nclues > len / sizeof(ms_clue_t) ||
+        len != sizeof h + counters + h.nclues * sizeof(ms_clue_t))
+        return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state does not fit this dataset");
+    cost_shift_t *s = new_state(env);
+    if (!s) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
+    const char *p = (const char *)data + sizeof h;
+    memcpy(s->c, p, counters);
+    if (h.nclues) {
+        s->clues = malloc(h.nclues * sizeof *s->clues);
+        if (!s->clues) {
+            cost_shift_free(s);
+            return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
+        }
+        memcpy(s->clues, p + counters, h.nclues * sizeof *s->clues);
+        s->nclues = s->cap = h.nclues;
+    }
+    *state = s;
+    return MS_OK;
+}
+
+static int cmp_clue(const void *a, const void *b)
+{
+    const ms_clue_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
+    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+}
+
+static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
+{
+    (void)env;
+    cost_shift_t *s = state;
+    MS_TRY(ms_model_result_alloc(res, s->n_inst, C_COUNT, 0));
+    for (int k = 0; k < C_COUNT; k++) {
+        memcpy(res->num + (size_t)k * s->n_inst, num_of(s, k), s->n_inst * sizeof *res->num);
+        memcpy(res->den + (size_t)k * s->n_inst, den_of(s, k), s->n_inst * sizeof *res->den);
+    }
+    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
+    res->clues = s->clues;
+    res->nclues = s->nclues;
+    s->clues = NULL;
+    s->nclues = s->cap = 0;
+    return MS_OK;
+}
+
+const ms_model_t ms_model_cost_shift = {
+    .name = "cost_shift",
+    .version = "1",
+    .description = "cost shifting: costs of DRG/DIP stays moved to outpatient visits or to the patient",
+    .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
+                       1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_settle_date |
+                       1ull << MS_SC_pay_scheme | 1ull << MS_SC_group_code | 1ull << MS_SC_total |
+                       1ull << MS_SC_fund_pay | 1ull << MS_SC_self_pay | 1ull << MS_SC_exam | 1ull << MS_SC_lab,
+    .indicators = indicators,
+    .nindicators = C_COUNT,
+    .init = cost_shift_init,
+    .person = cost_shift_person,
+    .merge = cost_shift_merge,
+    .save = cost_shift_save,
+    .load = cost_shift_load,
+    .finalize = cost_shift_finalize,
+    .free = cost_shift_free,
+};

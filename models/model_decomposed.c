@@ -1,0 +1,386 @@
+/*
+ * model_decomposed.c - decomposed hospitalization (MODELS.md section 3).
+ *
+ * One stay split into several, so that each stays under its group's payment
+ * or is paid twice.  Everything here is one person's history, which the
+ * partitioning keeps in one partition and the reader in one batch, sorted by
+ * (admit_date, settle_id): the person callback copies the person's inpatient
+ * stays into a scratch array kept in the state (grown, never shrunk: no
+ * allocation per row or per person once it is big enough) and looks at
+ * pairs and triples of them.
+ *
+ * Definitions (gap = later stay's admit_date - earlier stay's discharge_date,
+ * in days; an earlier stay still open at the later admission, gap < 0, is an
+ * overlap, never a readmission):
+ *   readmission_15        stay S at institution X whose previous stay at X
+ *                         (in admit order) has 0 <= gap <= window (default
+ *                         15) and the same main-diagnosis category (first
+ *                         three characters of the diag_main text) or, when
+ *                         both stays are grouped, the same MDC.  S is flagged.
+ *   same_day_readmission  the same pair with gap == 0, whatever the
+ *                         diagnoses.  S is flagged.
+ *   transfer_pingpong     three consecutive stays of the person A at X, B at
+ *                         Y != X, C at X, with 0 <= gap(A,B) <= window and
+ *                         0 <= gap(B,C) <= window (default 30).  B is flagged
+ *                         at Y and C at X; a stay flagged by two triples
+ *                         (X,Y,X,Y) counts once.
+ * Every indicator: numerator = flagged stays of the institution, denominator
+ * = its inpatient stays; one clue per flagged stay (date = its admit_date,
+ * amount = its fund payment).
+ *
+ * State: num and den per indicator and institution (exact integer sums, so
+ * merge order does not matter for them), the clues (appended in partition
+ * order, sorted in finalize), and, for mapping only, the category of every
+ * diagnosis id and the MDC of every group, computed once in init so that no
+ * string is looked at per row.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_kernels.h"
+#include "ms_model.h"
+
+enum { D_READMISSION, D_SAME_DAY, D_PINGPONG, D_COUNT };
+
+static const ms_param_t readmission_params[] = {
+    {"window", "most days from a discharge to a readmission at the same institution (inclusive)", 1, 15, 90,
+     MS_PARAM_NUMBER, NULL},
+};
+
+static const ms_param_t pingpong_params[] = {
+    {"window", "most days from leaving one institution to admission at the other, each way (inclusive)", 1, 30,
+     365, MS_PARAM_NUMBER, NULL},
+};
+
+static const ms_indicator_t indicators[D_COUNT] = {
+    [D_READMISSION] = {"readmission_15",
+                       "share of the institution's inpatient stays admitted 0 to 15 days (window) after the same "
+                       "person's discharge from the same institution, with the same main-diagnosis category "
+                       "(first three characters) or the same MDC",
+                       readmission_params, 1, MS_IND_SHARE, +1, "readmissions within 15 days"},
+    [D_SAME_DAY] = {"same_day_readmission",
+                    "share of the institution's inpatient stays admitted on the day the same person was "
+                    "discharged from the same institution",
+                    NULL, 0, MS_IND_SHARE, +1, "same-day readmissions"},
+    [D_PINGPONG] = {"transfer_pingpong",
+                    "share of the institution's inpatient stays in a transfer X -> Y -> X of one person between "
+                    "two institutions, each move within 30 days (window) of the discharge",
+                    pingpong_params, 1, MS_IND_SHARE, +1, "transfers back and forth"},
+};
+
+/* One inpatient stay of the person being looked at. */
+typedef struct {
+    size_t row;            /* in the batch */
+    int32_t inst, admit, discharge, cat;
+    char mdc;              /* 0: not grouped */
+    uint8_t pingpong;      /* already flagged by transfer_pingpong */
+} stay_t;
+
+typedef struct {
+    uint32_t n_inst;
+    int64_t *num, *den;    /* [D_COUNT * n_inst] */
+    ms_clue_t *clues;
+    size_t nclues, cap;
+    /* mapping only (NULL in a loaded state) */
+    int32_t *cat;          /* [n_diag] category id of each diagnosis id */
+    size_t n_diag;
+    char *mdc;             /* [n_groups] */
+    size_t n_groups;
+    stay_t *stays;         /* scratch: one person's inpatient stays */
+    size_t cap_stays;
+    int32_t window_readmission, window_pingpong;
+} decomposed_t;
+
+static void decomposed_free(void *state)
+{
+    decomposed_t *s = state;
+    if (!s) return;
+    free(s->num), free(s->den), free(s->clues);
+    free(s->cat), free(s->mdc), free(s->stays);
+    free(s);
+}
+
+/* A state with zeroed counters for n institutions, or NULL. */
+static decomposed_t *alloc_state(uint32_t n)
+{
+    decomposed_t *s = calloc(1, sizeof *s);
+    size_t cells = (size_t)D_COUNT * (n ? n : 1);
+    if (s) {
+        s->num = calloc(cells, sizeof *s->num);
+        s->den = calloc(cells, sizeof *s->den);
+    }
+    if (!s || !s->num || !s->den) {
+        decomposed_free(s);
+        return NULL;
+    }
+    s->n_inst = n;
+    return s;
+}
+
+/* Category of every diagnosis: the dictionary is sorted by byte order, so
+ * codes sharing their first three characters are neighbours and a category
+ * is a run of equal prefixes (a code shorter than three characters is its
+ * own prefix). */
+static void diagnosis_categories(const ms_dict_t *d, int32_t *cat)
+{
+    int32_t id = -1;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        const char *t = d->str[i];
+        size_t len = strnlen(t, 3);
+        if (!prev || len != prev_len || memcmp(t, prev, len)) id++;
+        cat[i] = id;
+        prev = t;
+        prev_len = len;
+    }
+}
+
+static ms_status_t decomposed_init(const ms_model_env_t *env, void **state)
+{
+    const ms_refs_t *r = env->refs;
+    decomposed_t *s = alloc_state((uint32_t)r->n_inst);
+    if (!s) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
+    s->n_diag = r->diagnoses.count;
+    s->n_groups = r->n_groups;
+    s->cap_stays = 64;
+    s->cat = malloc((s->n_diag ? s->n_diag : 1) * sizeof *s->cat);
+    s->mdc = malloc(s->n_groups ? s->n_groups : 1);
+    s->stays = malloc(s->cap_stays * sizeof *s->stays);
+    if (!s->cat || !s->mdc || !s->stays) {
+        decomposed_free(s);
+        return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
+    }
+    diagnosis_categories(&r->diagnoses, s->cat);
+    for (size_t g = 0; g < s->n_groups; g++) s->mdc[g] = r->groups[g].mdc;
+    s->window_readmission = (int32_t)ms_param(env, D_READMISSION, 0);
+    s->window_pingpong = (int32_t)ms_param(env, D_PINGPONG, 0);
+    *state = s;
+    return MS_OK;
+}
+
+static ms_status_t push_clue(decomposed_t *s, const ms_clue_t *c)
+{
+    if (s->nclues == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
+        if (!n) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
+        s->clues = n;
+        s->cap = cap;
+    }
+    s->clues[s->nclues++] = *c;
+    return MS_OK;
+}
+
+/* Count stay st as flagged by indicator ind, with its clue. */
+static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_batch_t *b)
+{
+    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
+    const int64_t *fund = b->col[MS_SC_fund_pay];
+    s->num[(size_t)ind * s->n_inst + (uint32_t)st->inst]++;
+    ms_clue_t c = {sid[st->row], pid[st->row], (uint32_t)st->inst, (uint16_t)ind, st->admit, fund[st->row]};
+    return push_clue(s, &c);
+}
+
+/* Copy the person's inpatient stays into the scratch array; returns their count. */
+static ms_status_t collect_stays(decomposed_t *s, const ms_batch_t *b, size_t begin, size_t end, size_t *count)
+{
+    const int32_t *inst = b->col[MS_SC_inst_code], *admit = b->col[MS_SC_admit_date];
+    const int32_t *dis = b->col[MS_SC_discharge_date], *diag = b->col[MS_SC_diag_main];
+    const int32_t *grp = b->col[MS_SC_group_code];
+    const uint8_t *vt = b->col[MS_SC_visit_type];
+    size_t n = 0;
+    for (size_t i = begin; i < end; i++) {
+        if (vt[i] != MS_VISIT_INPATIENT || inst[i] < 0 || (uint32_t)inst[i] >= s->n_inst) continue;
+        if (n == s->cap_stays) {
+            size_t cap = s->cap_stays * 2;
+            stay_t *g = realloc(s->stays, cap * sizeof *g);
+            if (!g) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
+            s->stays = g;
+            s->cap_stays = cap;
+        }
+        stay_t *st = &s->stays[n++];
+        st->row = i;
+        st->inst = inst[i];
+        st->admit = admit[i];
+        st->discharge = dis[i];
+        st->cat = diag[i] >= 0 && (size_t)diag[i] < s->n_diag ? s->cat[diag[i]] : -1;
+        st->mdc = grp[i] >= 0 && (size_t)grp[i] < s->n_groups ? s->mdc[grp[i]] : 0;
+        st->pingpong = 0;
+    }
+    *count = n;
+    return MS_OK;
+}
+
+static ms_status_t decomposed_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
+                                     size_t end, ms_emit_t *emit)
+{
+    (void)emit;
+    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
+    decomposed_t *s = state;
+    if (!s->cat) return ms_error_set(MS_E_INTERNAL, "decomposed: mapping with a loaded state");
+    size_t n = 0;
+    MS_TRY(collect_stays(s, b, begin, end, &n));
+    const stay_t *st = s->stays;
+    for (size_t k = 0; k < n; k++) {
+        for (int ind = 0; ind < D_COUNT; ind++) s->den[(size_t)ind * s->n_inst + (uint32_t)st[k].inst]++;
+        /* Readmissions: the previous stay at the same institution. */
+        size_t j = k;
+        while (j > 0 && st[j - 1].inst != st[k].inst) j--;
+        if (j > 0) {
+            const stay_t *p = &st[j - 1];
+            int64_t gap = (int64_t)st[k].admit - p->discharge;
+            int related = (st[k].cat >= 0 && st[k].cat == p->cat) || (st[k].mdc && st[k].mdc == p->mdc);
+            if (gap >= 0 && gap <= s->window_readmission && related) MS_TRY(flag(s, D_READMISSION, &st[k], b));
+            if (gap == 0) MS_TRY(flag(s, D_SAME_DAY, &st[k], b));
+        }
+        /* Ping-pong: this stay closes a triple X, Y, X of consecutive stays. */
+        if (k >= 2) {
+            stay_t *a = &s->stays[k - 2], *m = &s->stays[k - 1], *c = &s->stays[k];
+            int64_t out = (int64_t)m->admit - a->discharge, back = (int64_t)c->admit - m->discharge;
+            if (a->inst == c->inst && m->inst != a->inst && out >= 0 && out <= s->window_pingpong && back >= 0 &&
+                back <= s->window_pingpong) {
+                if (!m->pingpong) MS_TRY(flag(s, D_PINGPONG, m, b));
+                m->pingpong = 1;
+                c->pingpong = 1;
+                MS_TRY(flag(s, D_PINGPONG, c, b));
+            }
+        }
+    }
+    return MS_OK;
+}
+
+static ms_status_t decomposed_merge(void *into, const void *from)
+{
+    decomposed_t *a = into;
+    const decomposed_t *b = from;
+    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "decomposed: merging states of different worlds");
+    const ms_kernels_t *k = ms_kernels();
+    k->add_i64(a->num, b->num, (size_t)D_COUNT * a->n_inst);
+    k->add_i64(a->den, b->den, (size_t)D_COUNT * a->n_inst);
+    for (size_t i = 0; i < b->nclues; i++) MS_TRY(push_clue(a, &b->clues[i]));
+    return MS_OK;
+}
+
+/* Saved state: n_inst (u32), num and den (int64 [D_COUNT * n_inst] each),
+ * the clue count (u64), then each clue packed field by field (no padding
+ * bytes reach the file). */
+enum { CLUE_BYTES = 8 + 8 + 4 + 2 + 4 + 8 };
+
+static void clue_pack(const ms_clue_t *c, unsigned char *p)
+{
+    memcpy(p, &c->settle_id, 8);
+    memcpy(p + 8, &c->person_id, 8);
+    memcpy(p + 16, &c->inst, 4);
+    memcpy(p + 20, &c->indicator, 2);
+    memcpy(p + 22, &c->date, 4);
+    memcpy(p + 26, &c->amount, 8);
+}
+
+static void clue_unpack(const unsigned char *p, ms_clue_t *c)
+{
+    memset(c, 0, sizeof *c);
+    memcpy(&c->settle_id, p, 8);
+    memcpy(&c->person_id, p + 8, 8);
+    memcpy(&c->inst, p + 16, 4);
+    memcpy(&c->indicator, p + 20, 2);
+    memcpy(&c->date, p + 22, 4);
+    memcpy(&c->amount, p + 26, 8);
+}
+
+static ms_status_t decomposed_save(const void *state, ms_buf_t *out)
+{
+    const decomposed_t *s = state;
+    size_t cells = (size_t)D_COUNT * s->n_inst;
+    uint64_t nclues = s->nclues;
+    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
+    MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
+    MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
+    MS_TRY(ms_buf_put(out, &nclues, sizeof nclues));
+    for (size_t i = 0; i < s->nclues; i++) {
+        unsigned char p[CLUE_BYTES];
+        clue_pack(&s->clues[i], p);
+        MS_TRY(ms_buf_put(out, p, sizeof p));
+    }
+    return MS_OK;
+}
+
+static ms_status_t decomposed_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
+{
+    const unsigned char *p = data;
+    uint32_t n;
+    uint64_t nclues;
+    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "decomposed: saved state is truncated");
+    memcpy(&n, p, sizeof n);
+    size_t arrays = 2 * (size_t)D_COUNT * n * sizeof(int64_t), head = sizeof n + arrays;
+    if (n != env->refs->n_inst || len < head + sizeof nclues)
+        return ms_error_set(MS_E_CORRUPT, "decomposed: saved state does not fit this dataset");
+    memcpy(&nclues, p + head, sizeof nclues);
+    if (nclues > (len - head - sizeof nclues) / CLUE_BYTES || len != head + sizeof nclues + nclues * CLUE_BYTES)
+        return ms_error_set(MS_E_CORRUPT, "decomposed: saved state has the wrong length");
+    decomposed_t *s = alloc_state(n);
+    if (!s) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
+    size_t cells = (size_t)D_COUNT * n;
+    memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
+    memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
+    if (nclues) {
+        s->clues = malloc((size_t)nclues * sizeof *s->clues);
+        if (!s->clues) {
+            decomposed_free(s);
+            return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
+        }
+        s->nclues = s->cap = (size_t)nclues;
+        const unsigned char *c = p + head + sizeof nclues;
+        for (size_t i = 0; i < s->nclues; i++) {
+            clue_unpack(c + i * CLUE_BYTES, &s->clues[i]);
+            if (s->clues[i].inst >= n || s->clues[i].indicator >= D_COUNT) {
+                decomposed_free(s);
+                return ms_error_set(MS_E_CORRUPT, "decomposed: saved clue %zu is out of range", i);
+            }
+        }
+    }
+    *state = s;
+    return MS_OK;
+}
+
+static int cmp_clue(const void *a, const void *b)
+{
+    const ms_clue_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
+    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+}
+
+static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
+{
+    (void)env;
+    decomposed_t *s = state;
+    MS_TRY(ms_model_result_alloc(res, s->n_inst, D_COUNT, 0));
+    size_t cells = (size_t)D_COUNT * s->n_inst;
+    memcpy(res->num, s->num, cells * sizeof *res->num);
+    memcpy(res->den, s->den, cells * sizeof *res->den);
+    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
+    res->clues = s->clues;
+    res->nclues = s->nclues;
+    s->clues = NULL;
+    s->nclues = s->cap = 0;
+    return MS_OK;
+}
+
+const ms_model_t ms_model_decomposed = {
+    .name = "decomposed",
+    .version = "1",
+    .description = "decomposed hospitalization: readmissions, same-day readmissions and transfers back and forth",
+    .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
+                       1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |
+                       1ull << MS_SC_diag_main | 1ull << MS_SC_group_code | 1ull << MS_SC_fund_pay,
+    .indicators = indicators,
+    .nindicators = D_COUNT,
+    .init = decomposed_init,
+    .person = decomposed_person,
+    .merge = decomposed_merge,
+    .save = decomposed_save,
+    .load = decomposed_load,
+    .finalize = decomposed_finalize,
+    .free = decomposed_free,
+};

@@ -1,0 +1,537 @@
+/*
+ * model_false_hosp.c - false hospitalization (MODELS.md section 1).
+ *
+ * Stays that did not happen, or did not need to.  Six indicators per
+ * institution, computed in three places:
+ *
+ *   batch    per inpatient row: stays (the denominator of most indicators),
+ *            treatment-light stays, minor-diagnosis stays; and the keyed
+ *            records below;
+ *   person   a person's whole history is contiguous (DATA.md: partitioned
+ *            and sorted by person), so an overlapping stay is found by
+ *            scanning the person's rows: a settlement at another institution
+ *            whose settle_date lies strictly inside the stay;
+ *   reduce   two kinds of keyed records share this model's one shuffle,
+ *            told apart by the high bit of k0 (and a tag in the value):
+ *              group:  k0 = inst, k1 = admit_date << 32 | person_region,
+ *                      one per stay from a county other than the
+ *                      institution's own; a key with at least batch_size
+ *                      values is a group admission, all its stays flagged;
+ *              census: k0 = inst | 1 << 63, k1 = 0, one per stay at an
+ *                      institution with approved beds; the reducer sees all
+ *                      of the institution's stays and sweeps their
+ *                      admission and leaving days for the peak census.
+ *
+ * Definitions (also in the indicator descriptions):
+ *   census on day d = stays with admit <= d < max(discharge, admit + 1):
+ *     a patient is not in a bed on the discharge day, and a same-day stay
+ *     occupies its day;
+ *   beds_overflow = peak census / approved beds (institutions with beds);
+ *     its clues are the stays admitted on the first peak day, when the peak
+ *     is above the beds (at most 1000, smallest settle_ids first);
+ *   admission_rate = stays x 365 / (beds x days in the window), the window
+ *     being the dataset's settle dates;
+ *   treatment-light: bed + nursing + other >= share x total, exactly (the
+ *     share in millionths, compared in integers), over stays with total > 0;
+ *   minor diagnosis: the main diagnosis starts with an item of the list; a
+ *     table by diagnosis id is built once in init, so rows do no string work.
+ * Every clue is a stay: its settle_id, admission date and fund payment.
+ *
+ * The per-stay work is one fused loop in batch rather than kernels: it
+ * touches only inpatient rows, and each flagged stay becomes a clue and
+ * most stays a shuffle record, which no generic kernel does.
+ *
+ * State: num and den per indicator and institution (int64, merged by
+ * adding) and the clues found (appended in merge order, sorted in
+ * finalize).  Reducing states start empty and add only counts and clues, so
+ * the order in which threads reduce keys does not matter.  save/load
+ * persist the map phase only: the shuffle is re-mapped on --resume and
+ * reduced after the partials are loaded.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_kernels.h"
+#include "ms_model.h"
+
+enum { I_OVERLAP, I_LIGHT, I_GROUP, I_MINOR, I_BEDS, I_RATE, I_COUNT };
+
+static const ms_param_t light_params[] = {
+    {"share", "a stay is treatment-light when bed, nursing and other costs are at least this share of its total",
+     0.5, 0.8, 1.0, MS_PARAM_NUMBER, NULL},
+};
+
+static const ms_param_t group_params[] = {
+    {"batch_size", "fewest admissions to one institution on one day from one other county that make a group",
+     2, 5, 100, MS_PARAM_NUMBER, NULL},
+};
+
+static const ms_param_t minor_params[] = {
+    {"diagnoses", "main diagnoses normally treated as outpatients; an item matches every code that starts with it",
+     0, 0, 0, MS_PARAM_LIST, "J06,I10,E11.9,K29,M54"},
+};
+
+static const ms_indicator_t indicators[I_COUNT] = {
+    [I_OVERLAP] = {"overlapping_stay",
+                   "share of inpatient stays during which the same person has a settlement at another institution "
+                   "dated strictly between admission and discharge",
+                   NULL, 0, MS_IND_SHARE, +1, "overlapping stays"},
+    [I_LIGHT] = {"treatment_light_stay",
+                 "share of inpatient stays (total > 0) whose bed, nursing and other costs are at least the "
+                 "configured share of the total",
+                 light_params, 1, MS_IND_SHARE, +1, "treatment-light stays"},
+    [I_GROUP] = {"group_admission",
+                 "share of inpatient stays admitted in a batch of at least batch_size persons from one county "
+                 "other than the institution's own, on one day",
+                 group_params, 1, MS_IND_SHARE, +1, "group admissions from other counties"},
+    [I_MINOR] = {"minor_diagnosis_admission",
+                 "share of inpatient stays whose main diagnosis is on the list of conditions normally treated "
+                 "as outpatients",
+                 minor_params, 1, MS_IND_SHARE, +1, "admissions for minor diagnoses"},
+    [I_BEDS] = {"beds_overflow",
+                "most patients in hospital on one day (numerator) over approved beds (denominator)",
+                NULL, 0, MS_IND_RATIO, +1, "peak inpatients over approved beds"},
+    [I_RATE] = {"admission_rate",
+                "inpatient admissions x 365 (numerator) over approved beds x days in the window (denominator): "
+                "admissions per bed per year",
+                NULL, 0, MS_IND_RATIO, +1, "admissions per bed per year"},
+};
+
+#define CENSUS_KEY (1ull << 63)
+#define PEAK_CLUES_MAX 1000
+#define PPM 1000000
+
+enum { TAG_GROUP = 1, TAG_CENSUS = 2 };
+
+/* A shuffle record.  No implicit padding: values are sorted by their bytes. */
+typedef struct {
+    uint64_t settle_id, person_id;
+    int64_t fund;
+    int32_t admit, discharge;
+    uint32_t tag, zero;
+} value_t;
+
+typedef struct {
+    uint32_t n_inst;
+    int64_t *num, *den;          /* [I_COUNT * n_inst] */
+    ms_clue_t *clues;
+    size_t nclues, cap;
+    /* rules, resolved in init */
+    int64_t share_ppm;
+    uint32_t batch_size;
+    uint8_t *minor;              /* [diagnoses.count]: 1 when on the list */
+    size_t ndiag;
+    const ms_refs_t *refs;
+    /* reduce scratch (one state per reducing thread), grown, never per row */
+    int32_t *arrive, *leave;
+    uint64_t *pick;
+    size_t scratch_cap;
+} false_hosp_t;
+
+static void false_hosp_free(void *state)
+{
+    false_hosp_t *s = state;
+    if (!s) return;
+    free(s->num), free(s->den), free(s->clues), free(s->minor);
+    free(s->arrive), free(s->leave), free(s->pick);
+    free(s);
+}
+
+/* minor[d] = 1 when diagnosis d starts with an item of the list.  The
+ * dictionary is sorted, so the codes with a given prefix are one run. */
+static void mark_minor(const ms_dict_t *dict, const char *const *items, size_t nitems, uint8_t *minor)
+{
+    for (size_t k = 0; k < nitems; k++) {
+        const char *item = items[k];
+        size_t len = item ? strlen(item) : 0;
+        if (!len) continue;
+        size_t lo = 0, hi = dict->count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(dict->str[mid], item) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        for (size_t d = lo; d < dict->count && !strncmp(dict->str[d], item, len); d++) minor[d] = 1;
+    }
+}
+
+static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **state)
+{
+    const ms_refs_t *refs = env->refs;
+    false_hosp_t *s = calloc(1, sizeof *s);
+    size_t cells = (size_t)I_COUNT * (n ? n : 1);
+    if (s) {
+        s->num = calloc(cells, sizeof *s->num);
+        s->den = calloc(cells, sizeof *s->den);
+        s->ndiag = refs->diagnoses.count;
+        s->minor = calloc(s->ndiag ? s->ndiag : 1, 1);
+    }
+    if (!s || !s->num || !s->den || !s->minor) {
+        false_hosp_free(s);
+        return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
+    }
+    s->n_inst = n;
+    s->refs = refs;
+    s->share_ppm = llround(ms_param(env, I_LIGHT, 0) * PPM);
+    s->batch_size = (uint32_t)ceil(ms_param(env, I_GROUP, 0));
+    size_t nitems;
+    const char *const *items = ms_param_list(env, I_MINOR, 0, &nitems);
+    mark_minor(&refs->diagnoses, items, nitems, s->minor);
+    *state = s;
+    return MS_OK;
+}
+
+static ms_status_t false_hosp_init(const ms_model_env_t *env, void **state)
+{
+    return alloc_state(env, (uint32_t)env->refs->n_inst, state);
+}
+
+static int64_t *cell(int64_t *a, const false_hosp_t *s, int ind, int32_t inst)
+{
+    return a + (size_t)ind * s->n_inst + (size_t)inst;
+}
+
+static ms_status_t push_clue(false_hosp_t *s, uint32_t inst, int ind, uint64_t sid, uint64_t pid, int32_t date,
+                             int64_t fund)
+{
+    if (s->nclues == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        ms_clue_t *c = realloc(s->clues, cap * sizeof *c);
+        if (!c) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
+        s->clues = c;
+        s->cap = cap;
+    }
+    ms_clue_t *c = &s->clues[s->nclues++];
+    memset(c, 0, sizeof *c);
+    c->settle_id = sid;
+    c->person_id = pid;
+    c->inst = inst;
+    c->indicator = (uint16_t)ind;
+    c->date = date;
+    c->amount = fund;
+    return MS_OK;
+}
+
+/* part >= share x total, with share = ppm / 10^6, exactly and without
+ * overflow for any non-negative amounts: write total = hi x 10^6 + lo; the
+ * test is (part - ppm x hi) x 10^6 >= ppm x lo, where ppm x lo < 10^12. */
+static int share_at_least(int64_t part, int64_t total, int64_t ppm)
+{
+    uint64_t hi = (uint64_t)total / PPM, lo = (uint64_t)total % PPM, p = (uint64_t)ppm;
+    uint64_t base = p * hi; /* <= total: no overflow for ppm <= 10^6 */
+    if ((uint64_t)part < base) return 0;
+    uint64_t r = (uint64_t)part - base;
+    return r >= PPM || r * PPM >= p * lo;
+}
+
+static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
+{
+    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
+    false_hosp_t *s = state;
+    const int32_t *inst = b->col[MS_SC_inst_code], *admit = b->col[MS_SC_admit_date];
+    const int32_t *discharge = b->col[MS_SC_discharge_date], *region = b->col[MS_SC_person_region];
+    const int32_t *diag = b->col[MS_SC_diag_main];
+    const uint8_t *vt = b->col[MS_SC_visit_type];
+    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
+    const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay];
+    const int64_t *bed = b->col[MS_SC_bed], *nursing = b->col[MS_SC_nursing], *other = b->col[MS_SC_other];
+    const ms_institution_t *ref = s->refs->inst;
+
+    /* Every inpatient stay is in the denominators (group, minor, overlap) and
+     * the admission count. */
+    ms_kernels()->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, s->den + (size_t)I_OVERLAP * s->n_inst);
+    for (size_t i = 0; i < b->rows; i++) {
+        if (vt[i] != MS_VISIT_INPATIENT) continue;
+        int32_t h = inst[i];
+        if (total[i] > 0) {
+            (*cell(s->den, s, I_LIGHT, h))++;
+            if (share_at_least(bed[i] + nursing[i] + other[i], total[i], s->share_ppm)) {
+                (*cell(s->num, s, I_LIGHT, h))++;
+                MS_TRY(push_clue(s, (uint32_t)h, I_LIGHT, sid[i], pid[i], admit[i], fund[i]));
+            }
+        }
+        if (diag[i] >= 0 && (size_t)diag[i] < s->ndiag && s->minor[diag[i]]) {
+            (*cell(s->num, s, I_MINOR, h))++;
+            MS_TRY(push_clue(s, (uint32_t)h, I_MINOR, sid[i], pid[i], admit[i], fund[i]));
+        }
+        value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i], TAG_GROUP, 0};
+        if (region[i] != ref[h].region) {
+            uint64_t k1 = (uint64_t)(uint32_t)admit[i] << 32 | (uint32_t)region[i];
+            MS_TRY(emit->emit(emit->impl, emit->tid, (uint64_t)(uint32_t)h, k1, &v));
+        }
+        if (ref[h].beds > 0) {
+            v.tag = TAG_CENSUS;
+            MS_TRY(emit->emit(emit->impl, emit->tid, CENSUS_KEY | (uint32_t)h, 0, &v));
+        }
+    }
+    return MS_OK;
+}
+
+/* Overlapping stays: rows [begin, end) are one person's, sorted by
+ * admit_date.  A settlement dated strictly inside a stay was admitted
+ * before the discharge (settle_date >= admit_date), so the scan of each
+ * stay stops at the first row admitted on or after its discharge. */
+static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
+                                     size_t end, ms_emit_t *emit)
+{
+    (void)emit;
+    if (table != MS_TABLE_SETTLEMENTS || end - begin < 2) return MS_OK;
+    false_hosp_t *s = state;
+    const int32_t *inst = b->col[MS_SC_inst_code], *admit = b->col[MS_SC_admit_date];
+    const int32_t *discharge = b->col[MS_SC_discharge_date], *settle = b->col[MS_SC_settle_date];
+    const uint8_t *vt = b->col[MS_SC_visit_type];
+    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
+    const int64_t *fund = b->col[MS_SC_fund_pay];
+    for (size_t i = begin; i < end; i++) {
+        if (vt[i] != MS_VISIT_INPATIENT || discharge[i] - admit[i] < 2) continue;
+        int32_t a = admit[i], d = discharge[i];
+        for (size_t j = begin; j < end && admit[j] < d; j++) {
+            if (inst[j] == inst[i] || settle[j] <= a || settle[j] >= d) continue;
+            (*cell(s->num, s, I_OVERLAP, inst[i]))++;
+            MS_TRY(push_clue(s, (uint32_t)inst[i], I_OVERLAP, sid[i], pid[i], a, fund[i]));
+            break;
+        }
+    }
+    return MS_OK;
+}
+
+static ms_status_t grow_scratch(false_hosp_t *s, size_t n)
+{
+    if (n <= s->scratch_cap) return MS_OK;
+    size_t cap = s->scratch_cap ? s->scratch_cap : 1024;
+    while (cap < n) cap *= 2;
+    int32_t *a = realloc(s->arrive, cap * sizeof *a);
+    if (a) s->arrive = a;
+    int32_t *l = a ? realloc(s->leave, cap * sizeof *l) : NULL;
+    if (l) s->leave = l;
+    uint64_t *p = l ? realloc(s->pick, cap * sizeof *p) : NULL;
+    if (!p) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
+    s->pick = p;
+    s->scratch_cap = cap;
+    return MS_OK;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static ms_status_t reduce_census(false_hosp_t *s, uint32_t h, const unsigned char *values, size_t n)
+{
+    int32_t beds = s->refs->inst[h].beds;
+    if (beds <= 0) return MS_OK;
+    MS_TRY(grow_scratch(s, n));
+    for (size_t i = 0; i < n; i++) {
+        value_t v;
+        memcpy(&v, values + i * sizeof v, sizeof v);
+        s->arrive[i] = v.admit;
+        s->leave[i] = v.discharge > v.admit ? v.discharge : v.admit + 1;
+    }
+    qsort(s->arrive, n, sizeof *s->arrive, cmp_i32);
+    qsort(s->leave, n, sizeof *s->leave, cmp_i32);
+    /* The census only rises on admission days: evaluate it after the last
+     * admission of each day, with every stay that left on or before it. */
+    int64_t peak = 0;
+    int32_t peak_day = 0;
+    size_t gone = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && s->arrive[i + 1] == s->arrive[i]) continue;
+        while (gone < n && s->leave[gone] <= s->arrive[i]) gone++;
+        int64_t census = (int64_t)(i + 1) - (int64_t)gone;
+        if (census > peak) peak = census, peak_day = s->arrive[i];
+    }
+    *cell(s->num, s, I_BEDS, (int32_t)h) += peak;
+    if (peak <= beds) return MS_OK;
+    /* The stays admitted on the peak day; past PEAK_CLUES_MAX, the ones with
+     * the smallest settle_ids (ids are unique: a threshold selects them). */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        value_t v;
+        memcpy(&v, values + i * sizeof v, sizeof v);
+        if (v.admit == peak_day) s->pick[m++] = v.settle_id;
+    }
+    uint64_t last = UINT64_MAX;
+    if (m > PEAK_CLUES_MAX) {
+        qsort(s->pick, m, sizeof *s->pick, cmp_u64);
+        last = s->pick[PEAK_CLUES_MAX - 1];
+    }
+    for (size_t i = 0; i < n; i++) {
+        value_t v;
+        memcpy(&v, values + i * sizeof v, sizeof v);
+        if (v.admit == peak_day && v.settle_id <= last)
+            MS_TRY(push_clue(s, h, I_BEDS, v.settle_id, v.person_id, v.admit, v.fund));
+    }
+    return MS_OK;
+}
+
+static ms_status_t false_hosp_reduce(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
+{
+    (void)k1;
+    false_hosp_t *s = state;
+    if (!n) return MS_OK;
+    uint32_t h = (uint32_t)(k0 & ~CENSUS_KEY);
+    if (h >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "false_hosp: shuffle key of unknown institution %u", h);
+    value_t first;
+    memcpy(&first, values, sizeof first);
+    int census = (k0 & CENSUS_KEY) != 0;
+    if (census != (first.tag == TAG_CENSUS))
+        return ms_error_set(MS_E_INTERNAL, "false_hosp: shuffle record of the wrong kind for its key");
+    if (census) return reduce_census(s, h, values, n);
+    if (n < s->batch_size) return MS_OK;
+    for (size_t i = 0; i < n; i++) {
+        value_t v;
+        memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
+        (*cell(s->num, s, I_GROUP, (int32_t)h))++;
+        MS_TRY(push_clue(s, h, I_GROUP, v.settle_id, v.person_id, v.admit, v.fund));
+    }
+    return MS_OK;
+}
+
+static ms_status_t false_hosp_merge(void *into, const void *from)
+{
+    false_hosp_t *a = into;
+    const false_hosp_t *b = from;
+    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "false_hosp: merging states of different worlds");
+    const ms_kernels_t *k = ms_kernels();
+    k->add_i64(a->num, b->num, (size_t)I_COUNT * a->n_inst);
+    k->add_i64(a->den, b->den, (size_t)I_COUNT * a->n_inst);
+    for (size_t i = 0; i < b->nclues; i++) {
+        const ms_clue_t *c = &b->clues[i];
+        MS_TRY(push_clue(a, c->inst, c->indicator, c->settle_id, c->person_id, c->date, c->amount));
+    }
+    return MS_OK;
+}
+
+/* Saved: n_inst, num, den, clue count, clues packed field by field. */
+#define CLUE_BYTES (8 + 8 + 4 + 2 + 4 + 8)
+
+static ms_status_t false_hosp_save(const void *state, ms_buf_t *out)
+{
+    const false_hosp_t *s = state;
+    size_t cells = (size_t)I_COUNT * s->n_inst;
+    uint64_t nclues = s->nclues;
+    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
+    MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
+    MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
+    MS_TRY(ms_buf_put(out, &nclues, sizeof nclues));
+    for (size_t i = 0; i < s->nclues; i++) {
+        const ms_clue_t *c = &s->clues[i];
+        unsigned char rec[CLUE_BYTES], *p = rec;
+        memcpy(p, &c->settle_id, 8), p += 8;
+        memcpy(p, &c->person_id, 8), p += 8;
+        memcpy(p, &c->inst, 4), p += 4;
+        memcpy(p, &c->indicator, 2), p += 2;
+        memcpy(p, &c->date, 4), p += 4;
+        memcpy(p, &c->amount, 8);
+        MS_TRY(ms_buf_put(out, rec, sizeof rec));
+    }
+    return MS_OK;
+}
+
+static ms_status_t false_hosp_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
+{
+    const unsigned char *p = data;
+    uint32_t n;
+    uint64_t nclues;
+    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state is truncated");
+    memcpy(&n, p, sizeof n);
+    size_t cells = (size_t)I_COUNT * n, head = sizeof n + 2 * cells * sizeof(int64_t);
+    if (n != env->refs->n_inst || len < head + sizeof nclues)
+        return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state does not fit this dataset");
+    memcpy(&nclues, p + head, sizeof nclues);
+    if (nclues > (len - head - sizeof nclues) / CLUE_BYTES || len != head + sizeof nclues + nclues * CLUE_BYTES)
+        return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state does not fit this dataset");
+    MS_TRY(alloc_state(env, n, state));
+    false_hosp_t *s = *state;
+    memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
+    memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
+    p += head + sizeof nclues;
+    for (uint64_t i = 0; i < nclues; i++, p += CLUE_BYTES) {
+        ms_clue_t c;
+        memcpy(&c.settle_id, p, 8);
+        memcpy(&c.person_id, p + 8, 8);
+        memcpy(&c.inst, p + 16, 4);
+        memcpy(&c.indicator, p + 20, 2);
+        memcpy(&c.date, p + 22, 4);
+        memcpy(&c.amount, p + 26, 8);
+        if (c.inst >= n || c.indicator >= I_COUNT) {
+            false_hosp_free(s);
+            *state = NULL;
+            return ms_error_set(MS_E_CORRUPT, "false_hosp: saved clue does not fit this dataset");
+        }
+        ms_status_t st = push_clue(s, c.inst, c.indicator, c.settle_id, c.person_id, c.date, c.amount);
+        if (st != MS_OK) {
+            false_hosp_free(s);
+            *state = NULL;
+            return st;
+        }
+    }
+    return MS_OK;
+}
+
+static int cmp_clue(const void *a, const void *b)
+{
+    const ms_clue_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
+    return (x->settle_id > y->settle_id) - (x->settle_id < y->settle_id);
+}
+
+static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
+{
+    false_hosp_t *s = state;
+    uint32_t n = s->n_inst;
+    MS_TRY(ms_model_result_alloc(res, n, I_COUNT, 0));
+    memcpy(res->num, s->num, (size_t)I_COUNT * n * sizeof *res->num);
+    memcpy(res->den, s->den, (size_t)I_COUNT * n * sizeof *res->den);
+    int64_t days = env->max_date >= env->min_date ? (int64_t)env->max_date - env->min_date + 1 : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t stays = s->den[(size_t)I_OVERLAP * n + i], beds = env->refs->inst[i].beds;
+        res->den[(size_t)I_GROUP * n + i] = stays;
+        res->den[(size_t)I_MINOR * n + i] = stays;
+        /* Without approved beds neither ratio means anything: not scored. */
+        res->den[(size_t)I_BEDS * n + i] = beds > 0 ? beds : 0;
+        if (beds <= 0) res->num[(size_t)I_BEDS * n + i] = 0;
+        res->num[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? stays * 365 : 0;
+        res->den[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? beds * days : 0;
+    }
+    /* Reducing threads met the keys in any order: sort the evidence. */
+    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
+    res->clues = s->clues;
+    res->nclues = s->nclues;
+    s->clues = NULL;
+    s->nclues = s->cap = 0;
+    return MS_OK;
+}
+
+const ms_model_t ms_model_false_hosp = {
+    .name = "false_hosp",
+    .version = "1",
+    .description = "false hospitalization: overlapping, treatment-light, group and minor-diagnosis stays, "
+                   "beds overflow and admission rate",
+    .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
+                       1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |
+                       1ull << MS_SC_settle_date | 1ull << MS_SC_person_region | 1ull << MS_SC_diag_main |
+                       1ull << MS_SC_total | 1ull << MS_SC_fund_pay | 1ull << MS_SC_bed |
+                       1ull << MS_SC_nursing | 1ull << MS_SC_other,
+    .indicators = indicators,
+    .nindicators = I_COUNT,
+    .shuffle_value_size = sizeof(value_t),
+    .init = false_hosp_init,
+    .batch = false_hosp_batch,
+    .person = false_hosp_person,
+    .merge = false_hosp_merge,
+    .save = false_hosp_save,
+    .load = false_hosp_load,
+    .reduce = false_hosp_reduce,
+    .finalize = false_hosp_finalize,
+    .free = false_hosp_free,
+};

@@ -1,0 +1,587 @@
+/*
+ * model_upcoding.c - DRG/DIP upcoding (MODELS.md section 2).
+ *
+ * Stays coded into a heavier group than the care given.  A "grouped stay" is
+ * an inpatient settlement paid by DRG or DIP with a group code; a "CC/MCC
+ * stay" is a grouped stay whose group has severity 1 or 2.
+ *
+ * Indicators (docs/models.md has the formulas):
+ *   severity_share      CC/MCC stays among grouped stays of families with more
+ *                       than one severity, standardised indirectly: expected =
+ *                       sum over families of the institution's stays times
+ *                       its peer group's CC/MCC share in that family;
+ *   cost_to_weight      grouped stays cheaper than cheap_share x their group's
+ *                       mean cost (an upcoded stay is cheap for its group);
+ *   short_severe_stay   CC/MCC stays shorter than short_share x the group's
+ *                       expected length of stay;
+ *   diagnosis_inflation diagnoses per CC/MCC stay (ratio, against peers);
+ *   case_mix_index      group weight per grouped stay (ratio, in thousandths).
+ *
+ * State: per-institution int64 counters, the flagged stays as clues, and the
+ * stays per (institution, family) with how many were CC/MCC, which finalize
+ * needs for the expected count once the peer groups are known.  That table
+ * is a dense array when institutions x families is small (MS_UPCODING_DENSE_MAX
+ * cells, 2^20 by default: 16 MiB a state) and an open-addressing hash map of
+ * the pairs actually seen otherwise, so a state never grows beyond the data.
+ * Everything merges by adding; clues are sorted in finalize, and the
+ * expected count is summed in (institution, family) order whatever the
+ * representation, so outputs do not depend on threads, partitions or layout.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_kernels.h"
+#include "ms_model.h"
+
+enum { U_SEVERITY, U_COST, U_SHORT, U_DIAG, U_CMI, U_COUNT };
+
+static const ms_param_t cheap_params[] = {
+    {"cheap_share", "a grouped stay whose total cost is below this share of its group's national mean cost is cheap for its group",
+     0.05, 0.5, 1, MS_PARAM_NUMBER, NULL},
+};
+static const ms_param_t short_params[] = {
+    {"short_share", "a CC/MCC stay shorter than this share of its group's expected length of stay is short",
+     0.1, 0.5, 1, MS_PARAM_NUMBER, NULL},
+};
+
+static const ms_indicator_t indicators[U_COUNT] = {
+    [U_SEVERITY] = {"severity_share",
+                    "share of grouped stays coded into a CC or MCC variant, in families with more than one "
+                    "severity; expected count from the peer group's share in each family",
+                    NULL, 0, MS_IND_SHARE, +1, "CC/MCC share"},
+    [U_COST] = {"cost_to_weight",
+                "share of grouped stays costing less than cheap_share of their group's mean cost",
+                cheap_params, 1, MS_IND_SHARE, +1, "stays cheap for their group"},
+    [U_SHORT] = {"short_severe_stay",
+                 "share of CC/MCC stays shorter than short_share of their group's expected length of stay",
+                 short_params, 1, MS_IND_SHARE, +1, "short CC/MCC stays"},
+    [U_DIAG] = {"diagnosis_inflation",
+                "diagnoses on CC/MCC stays (numerator) per CC/MCC stay (denominator)",
+                NULL, 0, MS_IND_RATIO, +1, "diagnoses per CC/MCC stay"},
+    [U_CMI] = {"case_mix_index",
+               "sum of group weights x 1000 (numerator) over grouped stays x 1000 (denominator)",
+               NULL, 0, MS_IND_RATIO, +1, "case-mix index"},
+};
+
+#define DENSE_MAX_DEFAULT ((uint64_t)1 << 20)
+#define PPM 1000000
+
+/* ------------------------------------------------- (a, b) -> two counts */
+
+#define PAIR_EMPTY UINT64_MAX
+
+typedef struct {
+    uint64_t key;        /* a << 32 | b */
+    int64_t n[2];        /* stays, of which CC/MCC */
+} cell_t;
+
+typedef struct {
+    uint32_t na, nb;
+    int64_t *dense;      /* [na * nb * 2], or NULL when sparse */
+    cell_t *slot;        /* sparse: open addressing, cap a power of two */
+    size_t cap, used;
+} pairs_t;
+
+static void pairs_free(pairs_t *p)
+{
+    free(p->dense);
+    free(p->slot);
+    memset(p, 0, sizeof *p);
+}
+
+static ms_status_t pairs_alloc_slots(pairs_t *p, size_t cap)
+{
+    p->slot = malloc(cap * sizeof *p->slot);
+    if (!p->slot) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+    for (size_t i = 0; i < cap; i++) p->slot[i].key = PAIR_EMPTY;
+    p->cap = cap;
+    p->used = 0;
+    return MS_OK;
+}
+
+static ms_status_t pairs_init(pairs_t *p, uint32_t na, uint32_t nb, uint64_t dense_max)
+{
+    memset(p, 0, sizeof *p);
+    p->na = na;
+    p->nb = nb;
+    uint64_t cells = (uint64_t)na * nb;
+    if (cells <= dense_max) {
+        p->dense = calloc(cells ? (size_t)cells * 2 : 1, sizeof *p->dense);
+        return p->dense ? MS_OK : ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+    }
+    return pairs_alloc_slots(p, 1024);
+}
+
+static size_t pairs_hash(uint64_t key, size_t cap)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static cell_t *pairs_find_slot(cell_t *slot, size_t cap, uint64_t key)
+{
+    size_t i = pairs_hash(key, cap);
+    while (slot[i].key != key && slot[i].key != PAIR_EMPTY) i = (i + 1) & (cap - 1);
+    return &slot[i];
+}
+
+static ms_status_t pairs_grow(pairs_t *p)
+{
+    cell_t *old = p->slot;
+    size_t ocap = p->cap, used = p->used;
+    MS_TRY(pairs_alloc_slots(p, ocap * 2));
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key != PAIR_EMPTY) *pairs_find_slot(p->slot, p->cap, old[i].key) = old[i];
+    p->used = used;
+    free(old);
+    return MS_OK;
+}
+
+static ms_status_t pairs_add(pairs_t *p, uint32_t a, uint32_t b, int64_t n0, int64_t n1)
+{
+    if (p->dense) {
+        int64_t *c = p->dense + ((size_t)a * p->nb + b) * 2;
+        c[0] += n0;
+        c[1] += n1;
+        return MS_OK;
+    }
+    if ((p->used + 1) * 10 > p->cap * 7) MS_TRY(pairs_grow(p));
+    uint64_t key = (uint64_t)a << 32 | b;
+    cell_t *c = pairs_find_slot(p->slot, p->cap, key);
+    if (c->key == PAIR_EMPTY) {
+        c->key = key;
+        c->n[0] = c->n[1] = 0;
+        p->used++;
+    }
+    c->n[0] += n0;
+    c->n[1] += n1;
+    return MS_OK;
+}
+
+static void pairs_get(const pairs_t *p, uint32_t a, uint32_t b, int64_t n[2])
+{
+    if (p->dense) {
+        const int64_t *c = p->dense + ((size_t)a * p->nb + b) * 2;
+        n[0] = c[0];
+        n[1] = c[1];
+        return;
+    }
+    const cell_t *c = pairs_find_slot(p->slot, p->cap, (uint64_t)a << 32 | b);
+    n[0] = c->key == PAIR_EMPTY ? 0 : c->n[0];
+    n[1] = c->key == PAIR_EMPTY ? 0 : c->n[1];
+}
+
+static int cmp_cell(const void *x, const void *y)
+{
+    uint64_t a = ((const cell_t *)x)->key, b = ((const cell_t *)y)->key;
+    return a < b ? -1 : a > b;
+}
+
+/* The non-empty cells in key order (caller frees *out). */
+static ms_status_t pairs_cells(const pairs_t *p, cell_t **out, size_t *n)
+{
+    size_t k = 0, cells = p->dense ? (size_t)p->na * p->nb : p->cap;
+    if (p->dense) {
+        for (size_t i = 0; i < cells; i++) k += p->dense[2 * i] != 0 || p->dense[2 * i + 1] != 0;
+    } else {
+        k = p->used;
+    }
+    cell_t *c = malloc((k ? k : 1) * sizeof *c);
+    if (!c) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+    k = 0;
+    for (size_t i = 0; i < cells; i++) {
+        if (p->dense) {
+            if (p->dense[2 * i] == 0 && p->dense[2 * i + 1] == 0) continue;
+            c[k].key = (uint64_t)(i / p->nb) << 32 | (uint64_t)(i % p->nb);
+            c[k].n[0] = p->dense[2 * i];
+            c[k].n[1] = p->dense[2 * i + 1];
+            k++;
+        } else if (p->slot[i].key != PAIR_EMPTY) {
+            c[k++] = p->slot[i];
+        }
+    }
+    if (!p->dense) qsort(c, k, sizeof *c, cmp_cell);
+    *out = c;
+    *n = k;
+    return MS_OK;
+}
+
+/* ----------------------------------------------------------------- state */
+
+typedef struct {
+    uint32_t n_inst, n_groups, nfam;  /* nfam: families with more than one severity */
+    uint64_t dense_max;
+    /* per group, from the reference data and the rules */
+    uint8_t *severe;                  /* severity >= 1 */
+    int32_t *fam;                     /* family index, -1 for a one-severity family */
+    int64_t *cheap_below;             /* cheap when total < this (fen) */
+    double *short_below;              /* short when length < this (days) */
+    int64_t *w1000;                   /* weight x 1000, rounded */
+    /* counters */
+    int64_t *c;                       /* [2 * U_COUNT * n_inst]: num then den of each indicator */
+    pairs_t pairs;                    /* (institution, family) -> stays, CC/MCC stays */
+    ms_clue_t *clues;
+    size_t nclues, cap;
+} upcoding_t;
+
+static int64_t *num_of(upcoding_t *s, int k) { return s->c + (size_t)(2 * k) * s->n_inst; }
+static int64_t *den_of(upcoding_t *s, int k) { return s->c + (size_t)(2 * k + 1) * s->n_inst; }
+
+static void upcoding_free(void *state)
+{
+    upcoding_t *s = state;
+    if (!s) return;
+    free(s->severe), free(s->fam), free(s->cheap_below), free(s->short_below), free(s->w1000);
+    free(s->c), free(s->clues);
+    pairs_free(&s->pairs);
+    free(s);
+}
+
+/* ceil(amount x ppm / 10^6) without overflow for amount >= 0, ppm <= 10^6:
+ * x < amount x share exactly when x < this (x an integer). */
+static int64_t share_ceil(int64_t amount, int64_t ppm)
+{
+    int64_t q = amount / PPM, r = amount % PPM;
+    return q * ppm + (r * ppm + PPM - 1) / PPM;
+}
+
+typedef struct {
+    const char *family;
+    uint32_t g;
+} fam_of_t;
+
+static int cmp_fam_of(const void *x, const void *y)
+{
+    const fam_of_t *a = x, *b = y;
+    int c = strcmp(a->family, b->family);
+    return c ? c : (a->g > b->g) - (a->g < b->g);
+}
+
+/* Family index per group: families in byte order of their names, counting
+ * only those with more than one severity (a one-variant family cannot be
+ * upcoded within itself). */
+static ms_status_t map_families(upcoding_t *s, const ms_refs_t *refs)
+{
+    uint32_t n = s->n_groups;
+    fam_of_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+    for (uint32_t g = 0; g < n; g++) order[g] = (fam_of_t){refs->groups[g].family, g};
+    qsort(order, n, sizeof *order, cmp_fam_of);
+    s->nfam = 0;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i;
+        unsigned sev_mask = 0;
+        while (j < n && !strcmp(order[j].family, order[i].family))
+            sev_mask |= 1u << (refs->groups[order[j++].g].severity & 7);
+        int multi = (sev_mask & (sev_mask - 1)) != 0;
+        for (uint32_t k = i; k < j; k++) s->fam[order[k].g] = multi ? (int32_t)s->nfam : -1;
+        s->nfam += (uint32_t)multi;
+        i = j;
+    }
+    free(order);
+    return MS_OK;
+}
+
+static ms_status_t alloc_state(const ms_model_env_t *env, void **state)
+{
+    const ms_refs_t *refs = env->refs;
+    upcoding_t *s = calloc(1, sizeof *s);
+    if (!s) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+    s->n_inst = (uint32_t)refs->n_inst;
+    s->n_groups = (uint32_t)refs->n_groups;
+    size_t ng = s->n_groups ? s->n_groups : 1;
+    s->severe = malloc(ng * sizeof *s->severe);
+    s->fam = malloc(ng * sizeof *s->fam);
+    s->cheap_below = malloc(ng * sizeof *s->cheap_below);
+    s->short_below = malloc(ng * sizeof *s->short_below);
+    s->w1000 = malloc(ng * sizeof *s->w1000);
+    s->c = calloc((size_t)2 * U_COUNT * (s->n_inst ? s->n_inst : 1), sizeof *s->c);
+    ms_status_t st = MS_OK;
+    if (!s->severe || !s->fam || !s->cheap_below || !s->short_below || !s->w1000 || !s->c)
+        st = ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+    if (st == MS_OK) st = map_families(s, refs);
+    if (st == MS_OK) {
+        const char *e = getenv("MS_UPCODING_DENSE_MAX");
+        s->dense_max = e && *e ? strtoull(e, NULL, 10) : DENSE_MAX_DEFAULT;
+        st = pairs_init(&s->pairs, s->n_inst, s->nfam, s->dense_max);
+    }
+    if (st != MS_OK) {
+        upcoding_free(s);
+        return st;
+    }
+    int64_t cheap_ppm = llround(ms_param(env, U_COST, 0) * PPM);
+    double short_share = ms_param(env, U_SHORT, 0);
+    for (uint32_t g = 0; g < s->n_groups; g++) {
+        const ms_group_t *gr = &refs->groups[g];
+        s->severe[g] = gr->severity >= 1;
+        s->cheap_below[g] = share_ceil(gr->mean_cost, cheap_ppm);
+        s->short_below[g] = short_share * (double)gr->expected_los;
+        s->w1000[g] = llround((double)gr->weight * 1000.0);
+    }
+    *state = s;
+    return MS_OK;
+}
+
+static ms_status_t upcoding_init(const ms_model_env_t *env, void **state) { return alloc_state(env, state); }
+
+static ms_status_t push_clue(upcoding_t *s, uint64_t settle_id, uint64_t person_id, int32_t inst, int ind,
+                             int32_t date, int64_t amount)
+{
+    if (s->nclues == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
+        if (!n) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+        s->clues = n;
+        s->cap = cap;
+    }
+    ms_clue_t *c = &s->clues[s->nclues++];
+    memset(c, 0, sizeof *c); /* padding too: clues are saved as bytes */
+    c->settle_id = settle_id;
+    c->person_id = person_id;
+    c->inst = (uint32_t)inst;
+    c->indicator = (uint16_t)ind;
+    c->date = date;
+    c->amount = amount;
+    return MS_OK;
+}
+
+static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
+{
+    (void)emit;
+    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
+    upcoding_t *s = state;
+    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
+    const int32_t *inst = b->col[MS_SC_inst_code], *grp = b->col[MS_SC_group_code];
+    const int32_t *admit = b->col[MS_SC_admit_date], *disch = b->col[MS_SC_discharge_date];
+    const int32_t *day = b->col[MS_SC_settle_date];
+    const uint8_t *vt = b->col[MS_SC_visit_type], *pay = b->col[MS_SC_pay_scheme], *ndiag = b->col[MS_SC_n_diag];
+    const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay];
+    int64_t *sev_num = num_of(s, U_SEVERITY), *sev_den = den_of(s, U_SEVERITY);
+    int64_t *cost_num = num_of(s, U_COST), *cost_den = den_of(s, U_COST);
+    int64_t *short_num = num_of(s, U_SHORT), *short_den = den_of(s, U_SHORT);
+    int64_t *diag_num = num_of(s, U_DIAG), *diag_den = den_of(s, U_DIAG);
+    int64_t *cmi_num = num_of(s, U_CMI), *cmi_den = den_of(s, U_CMI);
+    for (size_t i = 0; i < b->rows; i++) {
+        int32_t g = grp[i], in = inst[i];
+        if (vt[i] != MS_VISIT_INPATIENT || g < 0 || (uint32_t)g >= s->n_groups ||
+            (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP))
+            continue;
+        cost_den[in]++;
+        cmi_num[in] += s->w1000[g];
+        cmi_den[in] += 1000;
+        if (total[i] < s->cheap_below[g]) {
+            cost_num[in]++;
+            MS_TRY(push_clue(s, sid[i], pid[i], in, U_COST, day[i], fund[i]));
+        }
+        int severe = s->severe[g];
+        if (severe) {
+            short_den[in]++;
+            diag_den[in]++;
+            diag_num[in] += ndiag[i];
+            if ((double)(disch[i] - admit[i]) < s->short_below[g]) {
+                short_num[in]++;
+                MS_TRY(push_clue(s, sid[i], pid[i], in, U_SHORT, day[i], fund[i]));
+            }
+        }
+        if (s->fam[g] >= 0) {
+            sev_den[in]++;
+            if (severe) {
+                sev_num[in]++;
+                MS_TRY(push_clue(s, sid[i], pid[i], in, U_SEVERITY, day[i], fund[i]));
+            }
+            MS_TRY(pairs_add(&s->pairs, (uint32_t)in, (uint32_t)s->fam[g], 1, severe));
+        }
+    }
+    return MS_OK;
+}
+
+static ms_status_t merge_pairs(pairs_t *a, const pairs_t *b)
+{
+    if (a->dense && b->dense) {
+        ms_kernels()->add_i64(a->dense, b->dense, (size_t)a->na * a->nb * 2);
+        return MS_OK;
+    }
+    size_t cells = b->dense ? (size_t)b->na * b->nb : b->cap;
+    for (size_t i = 0; i < cells; i++) {
+        if (b->dense) {
+            const int64_t *c = b->dense + 2 * i;
+            if (c[0] || c[1]) MS_TRY(pairs_add(a, (uint32_t)(i / b->nb), (uint32_t)(i % b->nb), c[0], c[1]));
+        } else if (b->slot[i].key != PAIR_EMPTY) {
+            const cell_t *c = &b->slot[i];
+            MS_TRY(pairs_add(a, (uint32_t)(c->key >> 32), (uint32_t)c->key, c->n[0], c->n[1]));
+        }
+    }
+    return MS_OK;
+}
+
+static ms_status_t upcoding_merge(void *into, const void *from)
+{
+    upcoding_t *a = into;
+    const upcoding_t *b = from;
+    if (a->n_inst != b->n_inst || a->nfam != b->nfam)
+        return ms_error_set(MS_E_INTERNAL, "upcoding: merging states of different worlds");
+    ms_kernels()->add_i64(a->c, b->c, (size_t)2 * U_COUNT * a->n_inst);
+    MS_TRY(merge_pairs(&a->pairs, &b->pairs));
+    if (b->nclues) {
+        if (a->nclues + b->nclues > a->cap) {
+            size_t cap = a->cap * 2 > a->nclues + b->nclues ? a->cap * 2 : a->nclues + b->nclues;
+            ms_clue_t *n = realloc(a->clues, cap * sizeof *n);
+            if (!n) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+            a->clues = n;
+            a->cap = cap;
+        }
+        memcpy(a->clues + a->nclues, b->clues, b->nclues * sizeof *b->clues);
+        a->nclues += b->nclues;
+    }
+    return MS_OK;
+}
+
+/* Saved: header {n_inst, nfam, ncells, nclues}, the counters, the non-empty
+ * (institution, family) cells in key order, the clues. */
+typedef struct {
+    uint32_t n_inst, nfam;
+    uint64_t ncells, nclues;
+} saved_t;
+
+static ms_status_t upcoding_save(const void *state, ms_buf_t *out)
+{
+    const upcoding_t *s = state;
+    cell_t *cells = NULL;
+    size_t ncells = 0;
+    MS_TRY(pairs_cells(&s->pairs, &cells, &ncells));
+    saved_t h = {s->n_inst, s->nfam, ncells, s->nclues};
+    ms_status_t st = ms_buf_put(out, &h, sizeof h);
+    if (st == MS_OK) st = ms_buf_put(out, s->c, (size_t)2 * U_COUNT * s->n_inst * sizeof *s->c);
+    if (st == MS_OK) st = ms_buf_put(out, cells, ncells * sizeof *cells);
+    if (st == MS_OK) st = ms_buf_put(out, s->clues, s->nclues * sizeof *s->clues);
+    free(cells);
+    return st;
+}
+
+static ms_status_t upcoding_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
+{
+    saved_t h;
+    if (len < sizeof h) return ms_error_set(MS_E_CORRUPT, "upcoding: saved state is truncated");
+    memcpy(&h, data, sizeof h);
+    size_t counters = (size_t)2 * U_COUNT * h.n_inst * sizeof(int64_t);
+    if (h.n_inst != env->refs->n_inst || h.ncells > len / sizeof(cell_t) || h.nclues > len / sizeof(ms_clue_t) ||
+        len != sizeof h + counters + h.ncells * sizeof(cell_t) + h.nclues * sizeof(ms_clue_t))
+        return ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
+    void *v = NULL;
+    MS_TRY(alloc_state(env, &v));
+    upcoding_t *s = v;
+    ms_status_t st = MS_OK;
+    if (s->nfam != h.nfam) st = ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
+    const char *p = (const char *)data + sizeof h;
+    if (st == MS_OK) {
+        memcpy(s->c, p, counters);
+        p += counters;
+    }
+    for (uint64_t i = 0; st == MS_OK && i < h.ncells; i++) {
+        cell_t c;
+        memcpy(&c, p + i * sizeof c, sizeof c);
+        uint32_t a = (uint32_t)(c.key >> 32), f = (uint32_t)c.key;
+        if (a >= s->n_inst || f >= s->nfam)
+            st = ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
+        else
+            st = pairs_add(&s->pairs, a, f, c.n[0], c.n[1]);
+    }
+    p += h.ncells * sizeof(cell_t);
+    if (st == MS_OK && h.nclues) {
+        s->clues = malloc(h.nclues * sizeof *s->clues);
+        if (!s->clues) st = ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
+        else {
+            memcpy(s->clues, p, h.nclues * sizeof *s->clues);
+            s->nclues = s->cap = h.nclues;
+        }
+    }
+    if (st != MS_OK) {
+        upcoding_free(s);
+        return st;
+    }
+    *state = s;
+    return MS_OK;
+}
+
+static int cmp_clue(const void *a, const void *b)
+{
+    const ms_clue_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
+    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+}
+
+/* expected[i] = sum over families f of stays(i, f) x CC/MCC(peer, f) / stays(peer, f),
+ * the peer group's counts including i itself (so a family only i codes is
+ * expected at its own share).  Without peer groups (env->peer NULL), all
+ * institutions are one group. */
+static ms_status_t expected_severity(upcoding_t *s, const ms_model_env_t *env, double *expected)
+{
+    const uint32_t *peer = env->peer;
+    uint32_t npeer = peer ? env->npeer : 1;
+    for (uint32_t i = 0; i < s->n_inst; i++) {
+        expected[i] = 0.0;
+        if (peer && peer[i] >= npeer) return ms_error_set(MS_E_INTERNAL, "upcoding: peer group out of range");
+    }
+    cell_t *cells = NULL;
+    size_t ncells = 0;
+    MS_TRY(pairs_cells(&s->pairs, &cells, &ncells));
+    pairs_t pp;
+    ms_status_t st = pairs_init(&pp, npeer, s->nfam, s->dense_max);
+    for (size_t k = 0; st == MS_OK && k < ncells; k++) {
+        uint32_t i = (uint32_t)(cells[k].key >> 32), f = (uint32_t)cells[k].key;
+        st = pairs_add(&pp, peer ? peer[i] : 0, f, cells[k].n[0], cells[k].n[1]);
+    }
+    for (size_t k = 0; st == MS_OK && k < ncells; k++) {
+        uint32_t i = (uint32_t)(cells[k].key >> 32), f = (uint32_t)cells[k].key;
+        int64_t n[2];
+        pairs_get(&pp, peer ? peer[i] : 0, f, n);
+        if (n[0] > 0) expected[i] += (double)cells[k].n[0] * ((double)n[1] / (double)n[0]);
+    }
+    pairs_free(&pp);
+    free(cells);
+    return st;
+}
+
+static ms_status_t upcoding_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
+{
+    upcoding_t *s = state;
+    MS_TRY(ms_model_result_alloc(res, s->n_inst, U_COUNT, 1));
+    for (int k = 0; k < U_COUNT; k++) {
+        memcpy(res->num + (size_t)k * s->n_inst, num_of(s, k), s->n_inst * sizeof *res->num);
+        memcpy(res->den + (size_t)k * s->n_inst, den_of(s, k), s->n_inst * sizeof *res->den);
+    }
+    ms_status_t st = expected_severity(s, env, res->expected + (size_t)U_SEVERITY * s->n_inst);
+    if (st != MS_OK) {
+        ms_model_result_free(res);
+        return st;
+    }
+    /* Partitions arrive in a fixed order but rows within them do not matter:
+     * sort the evidence so that it reads by institution and indicator. */
+    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
+    res->clues = s->clues;
+    res->nclues = s->nclues;
+    s->clues = NULL;
+    s->nclues = s->cap = 0;
+    return MS_OK;
+}
+
+const ms_model_t ms_model_upcoding = {
+    .name = "upcoding",
+    .version = "1",
+    .description = "DRG/DIP upcoding: stays coded into a heavier group than the care given",
+    .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
+                       1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |
+                       1ull << MS_SC_settle_date | 1ull << MS_SC_n_diag | 1ull << MS_SC_pay_scheme |
+                       1ull << MS_SC_group_code | 1ull << MS_SC_total | 1ull << MS_SC_fund_pay,
+    .indicators = indicators,
+    .nindicators = U_COUNT,
+    .init = upcoding_init,
+    .batch = upcoding_batch,
+    .merge = upcoding_merge,
+    .save = upcoding_save,
+    .load = upcoding_load,
+    .finalize = upcoding_finalize,
+    .free = upcoding_free,
+};
