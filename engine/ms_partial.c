@@ -130,7 +130,7 @@ ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_mode
             st = ms_error_set(MS_E_CORRUPT, "%s: written for other models", path);
             break;
         }
-        st = models[m]->load(env, c.p, (size_t)len, &p->states[m]);
+        st = models[m]->load(&env[m], c.p, (size_t)len, &p->states[m]);
         if (st != MS_OK) ms_error_wrap(st, "%s: ", path);
         c.p += len;
         c.left -= len;

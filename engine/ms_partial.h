@@ -32,7 +32,8 @@ typedef struct {
 
 /* Write the partial of one partition (states saved with each model's save). */
 ms_status_t ms_partial_write(const char *state_dir, const ms_partial_t *p, const ms_model_t *const *models);
-/* Read it back (states loaded with each model's load).  MS_E_CORRUPT when the
+/* Read it back (states loaded with each model's load; env[m] is model m's
+ * environment).  MS_E_CORRUPT when the
  * file is damaged or was written for other models. */
 ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_model_t *const *models,
                             int nmodels, const ms_model_env_t *env, ms_partial_t *p);

@@ -173,8 +173,8 @@ ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
     MS_TRY(ms_mkdirs(path));
     MS_TRY(ms_refs_finish(&t->refs));
     MS_TRY(ms_refs_write(&t->refs, dir));
-    qsort(t->s, t->ns, sizeof *t->s, cmp_s);
-    qsort(t->d, t->nd, sizeof *t->d, cmp_d);
+    if (t->ns) qsort(t->s, t->ns, sizeof *t->s, cmp_s);
+    if (t->nd) qsort(t->d, t->nd, sizeof *t->d, cmp_d);
     uint32_t n = t->partitions ? t->partitions : 1;
     ms_settlement_t *ps = malloc((t->ns + 1) * sizeof *ps);
     ms_drug_item_t *pd = malloc((t->nd + 1) * sizeof *pd);
