@@ -126,7 +126,9 @@ static ms_status_t write_clues(const ms_output_t *o)
             if (j >= 0 && !s->reported[at]) continue;
             int64_t num = res->num[(size_t)c->indicator * res->n_inst + c->inst];
             int64_t den = res->den[(size_t)c->indicator * res->n_inst + c->inst];
-            if (j < 0 && den < (int64_t)s->cfg->score[MS_SCORE_MIN_DENOMINATOR]) continue;
+            if (j < 0 && !s->models[m]->indicators[c->indicator].den_is_amount &&
+                den < (int64_t)s->cfg->score[MS_SCORE_MIN_DENOMINATOR])
+                continue;
             char day[11], money[32], pct[16] = "";
             ms_date_format(c->date, day);
             ms_money_format(c->amount, money);

@@ -128,7 +128,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         s->value[at] = d > 0 ? x / d : 0;
         s->peer_value[at] = pooled;
         s->z[at] = 0;
-        s->reported[at] = d >= min_den && d > 0;
+        s->reported[at] = d > 0 && (ind->den_is_amount || d >= min_den);
         w->r[i] = 0;
         if (!s->reported[at]) continue;
         double r;
@@ -215,6 +215,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
 typedef struct {
     uint64_t settle_id;
     uint32_t inst;
+    int j;                /* scored indicator */
     int64_t amount;
 } flagged_t;
 
@@ -222,13 +223,34 @@ static int cmp_flagged(const void *a, const void *b)
 {
     const flagged_t *x = a, *y = b;
     if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    return x->j - y->j;
 }
 
-/* Fund payment of the records behind reported clues, each record once. */
-static ms_status_t suspicious_amounts(ms_score_t *s)
+/* The share of an indicator's flagged records that the peers do not
+ * explain: for a share (num - p.den) / num, for a ratio 1 - p / value. */
+static double excess_fraction(const ms_score_t *s, uint32_t i, int j)
+{
+    size_t at = (size_t)i * (size_t)s->nind + (size_t)j;
+    const ms_model_result_t *res = &s->results[s->ind_model[j]];
+    const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
+    if (ind->kind == MS_IND_SHARE) {
+        double x = (double)res->num[(size_t)s->ind_index[j] * res->n_inst + i];
+        double d = (double)res->den[(size_t)s->ind_index[j] * res->n_inst + i];
+        return x > 0 ? fmax(0, x - s->peer_value[at] * d) / x : 0;
+    }
+    return s->value[at] > 0 ? fmax(0, 1 - s->peer_value[at] / s->value[at]) : 0;
+}
+
+/* Suspicious amount: the fund payment of the records behind every reported
+ * indicator with a positive deviation, each record once.  Likely recovery:
+ * of those, the records behind credible deviations (z >= z_flag), each
+ * weighted by the share of its indicator's flags the peers do not explain
+ * (the first such indicator in order, when several flag one record). */
+static ms_status_t amounts(ms_score_t *s)
 {
     size_t total = 0, n = s->refs->n_inst, J = (size_t)s->nind;
+    double zflag = s->cfg->score[MS_SCORE_Z_FLAG];
     for (int m = 0; m < s->nmodels; m++) total += s->results[m].nclues;
     flagged_t *f = malloc((total ? total : 1) * sizeof *f);
     if (!f) return ms_error_set(MS_E_NOMEM, "out of memory");
@@ -238,14 +260,22 @@ static ms_status_t suspicious_amounts(ms_score_t *s)
         for (size_t q = 0; q < res->nclues; q++) {
             const ms_clue_t *cl = &res->clues[q];
             if (cl->indicator != s->ind_index[j] || cl->inst >= n) continue;
-            if (!s->reported[(size_t)cl->inst * J + (size_t)j] || s->z[(size_t)cl->inst * J + (size_t)j] <= 0) continue;
-            f[c++] = (flagged_t){cl->settle_id, cl->inst, cl->amount};
+            size_t at = (size_t)cl->inst * J + (size_t)j;
+            if (!s->reported[at] || s->z[at] <= 0) continue;
+            f[c++] = (flagged_t){cl->settle_id, cl->inst, j, cl->amount};
         }
     }
     qsort(f, c, sizeof *f, cmp_flagged);
-    for (size_t q = 0; q < c; q++)
-        if (q == 0 || f[q].inst != f[q - 1].inst || f[q].settle_id != f[q - 1].settle_id)
-            s->suspicious[f[q].inst] += (double)f[q].amount / 100.0;
+    for (size_t q = 0; q < c;) {
+        size_t r = q;
+        int credible = -1;
+        for (; r < c && f[r].inst == f[q].inst && f[r].settle_id == f[q].settle_id; r++)
+            if (credible < 0 && s->z[(size_t)f[r].inst * J + (size_t)f[r].j] >= zflag) credible = f[r].j;
+        double yuan = (double)f[q].amount / 100.0;
+        s->suspicious[f[q].inst] += yuan;
+        if (credible >= 0) s->recovery[f[q].inst] += yuan * excess_fraction(s, f[q].inst, credible);
+        q = r;
+    }
     free(f);
     return MS_OK;
 }
@@ -335,25 +365,19 @@ ms_status_t ms_score_run(ms_score_t *s)
         for (size_t m = 0; m < M; m++) o += ms_config_model(s->cfg, s->models[m])->weight * s->model_score[i * M + m];
         s->overall[i] = wsum > 0 ? o / wsum : 0;
     }
-    MS_TRY(suspicious_amounts(s));
-    /* Likely recovery: the suspicious amount, scaled by the share of its
-     * flagged records that exceed what the peers predict. */
-    double zflag = s->cfg->score[MS_SCORE_Z_FLAG];
+    MS_TRY(amounts(s));
+    /* Inspectors work from the top: the largest likely recovery first. An
+     * institution without a credible deviation recovers nothing likely and
+     * follows, by its deviation. */
+    double zcap = s->cfg->score[MS_SCORE_Z_CAP], zflag = s->cfg->score[MS_SCORE_Z_FLAG];
     for (size_t i = 0; i < n; i++) {
-        double flagged = 0, excess = 0;
-        for (size_t j = 0; j < J; j++) {
-            const ms_model_result_t *res = &s->results[s->ind_model[j]];
-            const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
-            size_t at = i * J + j;
-            if (ind->kind != MS_IND_SHARE || !s->reported[at] || s->z[at] <= 0) continue;
-            double x = (double)res->num[(size_t)s->ind_index[j] * res->n_inst + i];
-            double d = (double)res->den[(size_t)s->ind_index[j] * res->n_inst + i];
-            flagged += x;
-            excess += fmax(0, x - s->peer_value[at] * d);
-        }
-        s->recovery[i] = flagged > 0 ? s->suspicious[i] * fmin(1, excess / flagged) : 0;
-        double credibility = zflag > 0 ? fmin(1, s->overall[i] / zflag) : (s->overall[i] > 0);
-        s->priority[i] = s->recovery[i] * credibility;
+        /* How sure: the strongest credible deviation, on the scale up to the
+         * cap (a deviation just past z_flag on a huge denominator is real
+         * but small; a blatant one counts in full). */
+        double zmax = 0;
+        for (size_t j = 0; j < J; j++)
+            if (s->reported[i * J + j] && s->z[i * J + j] > zmax) zmax = s->z[i * J + j];
+        s->priority[i] = zmax >= zflag ? s->recovery[i] * fmin(1, zmax / zcap) : 0;
     }
     s->n_ranked = 0;
     for (uint32_t i = 0; i < n; i++)

@@ -241,6 +241,7 @@ static ms_status_t write_truth_institutions(const gen_world_t *w, const char *di
         int pat = w->inst[i].pattern;
         if (pat < 0) continue;
         fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[i].inst_code, pattern_names[pat], (double)w->inst[i].intensity);
+        /* The ping-pong partner takes part: every chain passes through it. */
         if (pat == MS_PAT_PINGPONG && w->inst[i].partner != i)
             fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[w->inst[i].partner].inst_code, pattern_names[pat],
                     (double)w->inst[i].intensity);

@@ -671,12 +671,16 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
             break;
         case MS_PAT_PINGPONG: {
             /* A partner hospital nearby (same county if possible). */
+            /* An ordinary hospital like itself (the scheme needs a willing
+             * partner, not a big tertiary centre). */
             gen_picker_t *pk = &w->county[g->county].inpatient;
             uint32_t y = x;
-            for (int t = 0; t < 20 && (y == x || w->inst[y].pattern >= 0); t++) y = gen_pick(pk, r);
-            for (int t = 0; t < 50 && (y == x || y == UINT32_MAX || w->inst[y].pattern >= 0); t++)
-                y = gen_pick(&w->prov[province].inpatient, r);
-            if (y == UINT32_MAX || y == x || w->inst[y].pattern >= 0) {
+#define BAD_PARTNER(y) ((y) == x || (y) == UINT32_MAX || w->inst[y].pattern >= 0 || w->refs.inst[y].level > 2)
+            for (int t = 0; t < 20 && BAD_PARTNER(y); t++) y = gen_pick(pk, r);
+            for (int t = 0; t < 50 && BAD_PARTNER(y); t++) y = gen_pick(&w->prov[province].inpatient, r);
+            if (BAD_PARTNER(y)) y = UINT32_MAX;
+#undef BAD_PARTNER
+            if (y == UINT32_MAX) {
                 /* No partner nearby: this hospital cannot ping-pong. */
                 g->pattern = -1;
                 w->pattern_count[pat]--;

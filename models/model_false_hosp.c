@@ -13,7 +13,8 @@
  *            whose settle_date lies strictly inside the stay;
  *   reduce   two kinds of keyed records share this model's one shuffle,
  *            told apart by the high bit of k0 (and a tag in the value):
- *              group:  k0 = inst, k1 = admit_date << 32 | person_region,
+ *              group:  k0 = inst, k1 = person_region (every admission from that
+ *                      county; batches are found per day in the reducer),
  *                      one per stay from a county other than the
  *                      institution's own; a key with at least batch_size
  *                      values is a group admission, all its stays flagged;
@@ -65,6 +66,10 @@ static const ms_param_t light_params[] = {
 static const ms_param_t group_params[] = {
     {"batch_size", "fewest admissions to one institution on one day from one other county that make a group",
      2, 5, 100, MS_PARAM_NUMBER, NULL},
+    {"surprise_sd",
+     "a batch must also exceed the institution's usual daily admissions from that county by this many "
+     "Poisson standard deviations (a provincial centre admits many from every county; 0: off)",
+     0, 4, 20, MS_PARAM_NUMBER, NULL},
 };
 
 static const ms_param_t minor_params[] = {
@@ -76,26 +81,26 @@ static const ms_indicator_t indicators[I_COUNT] = {
     [I_OVERLAP] = {"overlapping_stay",
                    "share of inpatient stays during which the same person has a settlement at another institution "
                    "dated strictly between admission and discharge",
-                   NULL, 0, MS_IND_SHARE, +1, "overlapping stays"},
+                   NULL, 0, MS_IND_SHARE, +1, "overlapping stays", 0},
     [I_LIGHT] = {"treatment_light_stay",
                  "share of inpatient stays (total > 0) whose bed, nursing and other costs are at least the "
                  "configured share of the total",
-                 light_params, 1, MS_IND_SHARE, +1, "treatment-light stays"},
+                 light_params, 1, MS_IND_SHARE, +1, "treatment-light stays", 0},
     [I_GROUP] = {"group_admission",
                  "share of inpatient stays admitted in a batch of at least batch_size persons from one county "
                  "other than the institution's own, on one day",
-                 group_params, 1, MS_IND_SHARE, +1, "group admissions from other counties"},
+                 group_params, 2, MS_IND_SHARE, +1, "group admissions from other counties", 0},
     [I_MINOR] = {"minor_diagnosis_admission",
                  "share of inpatient stays whose main diagnosis is on the list of conditions normally treated "
                  "as outpatients",
-                 minor_params, 1, MS_IND_SHARE, +1, "admissions for minor diagnoses"},
+                 minor_params, 1, MS_IND_SHARE, +1, "admissions for minor diagnoses", 0},
     [I_BEDS] = {"beds_overflow",
                 "most patients in hospital on one day (numerator) over approved beds (denominator)",
-                NULL, 0, MS_IND_RATIO, +1, "peak inpatients over approved beds"},
+                NULL, 0, MS_IND_RATIO, +1, "peak inpatients over approved beds", 1},
     [I_RATE] = {"admission_rate",
                 "inpatient admissions x 365 (numerator) over approved beds x days in the window (denominator): "
                 "admissions per bed per year",
-                NULL, 0, MS_IND_RATIO, +1, "admissions per bed per year"},
+                NULL, 0, MS_IND_RATIO, +1, "admissions per bed per year", 1},
 };
 
 #define CENSUS_KEY (1ull << 63)
@@ -120,6 +125,10 @@ typedef struct {
     /* rules, resolved in init */
     int64_t share_ppm;
     uint32_t batch_size;
+    double surprise_sd;
+    double window_days;          /* days the dataset covers */
+    int32_t *days;               /* reduce scratch: one key's admission days */
+    size_t days_cap;
     uint8_t *minor;              /* [diagnoses.count]: 1 when on the list */
     size_t ndiag;
     const ms_refs_t *refs;
@@ -134,7 +143,7 @@ static void false_hosp_free(void *state)
     false_hosp_t *s = state;
     if (!s) return;
     free(s->num), free(s->den), free(s->clues), free(s->minor);
-    free(s->arrive), free(s->leave), free(s->pick);
+    free(s->arrive), free(s->leave), free(s->pick), free(s->days);
     free(s);
 }
 
@@ -175,6 +184,8 @@ static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **sta
     s->refs = refs;
     s->share_ppm = llround(ms_param(env, I_LIGHT, 0) * PPM);
     s->batch_size = (uint32_t)ceil(ms_param(env, I_GROUP, 0));
+    s->surprise_sd = ms_param(env, I_GROUP, 1);
+    s->window_days = env->max_date >= env->min_date ? (double)(env->max_date - env->min_date + 1) : 1.0;
     size_t nitems;
     const char *const *items = ms_param_list(env, I_MINOR, 0, &nitems);
     mark_minor(&refs->diagnoses, items, nitems, s->minor);
@@ -257,7 +268,9 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
         }
         value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i], TAG_GROUP, 0};
         if (region[i] != ref[h].region) {
-            uint64_t k1 = (uint64_t)(uint32_t)admit[i] << 32 | (uint32_t)region[i];
+            /* Keyed by (institution, county): the reducer sees the county's
+             * every admission there, so it knows what a usual day is. */
+            uint64_t k1 = (uint32_t)region[i];
             MS_TRY(emit->emit(emit->impl, emit->tid, (uint64_t)(uint32_t)h, k1, &v));
         }
         if (ref[h].beds > 0) {
@@ -386,11 +399,38 @@ static ms_status_t false_hosp_reduce(void *state, uint64_t k0, uint64_t k1, cons
         return ms_error_set(MS_E_INTERNAL, "false_hosp: shuffle record of the wrong kind for its key");
     if (census) return reduce_census(s, h, values, n);
     if (n < s->batch_size) return MS_OK;
+    /* The county's admissions by day: a batch is a day with at least
+     * batch_size of them and more than lambda + surprise_sd * sqrt(lambda),
+     * lambda the usual admissions per day from that county. */
+    if (n > s->days_cap) {
+        int32_t *d = realloc(s->days, n * sizeof *d);
+        if (!d) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
+        s->days = d;
+        s->days_cap = n;
+    }
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
-        (*cell(s->num, s, I_GROUP, (int32_t)h))++;
-        MS_TRY(push_clue(s, h, I_GROUP, v.settle_id, v.person_id, v.admit, v.fund));
+        s->days[i] = v.admit;
+    }
+    qsort(s->days, n, sizeof *s->days, cmp_i32);
+    double lambda = (double)n / s->window_days;
+    double need = fmax((double)s->batch_size, s->surprise_sd > 0 ? lambda + s->surprise_sd * sqrt(lambda) : 0);
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && s->days[b] == s->days[a]) b++;
+        if ((double)(b - a) >= need) {
+            /* Flag every stay admitted that day (values are in byte order:
+             * scan them for the day). */
+            for (size_t i = 0; i < n; i++) {
+                value_t v;
+                memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
+                if (v.admit != s->days[a]) continue;
+                (*cell(s->num, s, I_GROUP, (int32_t)h))++;
+                MS_TRY(push_clue(s, h, I_GROUP, v.settle_id, v.person_id, v.admit, v.fund));
+            }
+        }
+        a = b;
     }
     return MS_OK;
 }

@@ -62,6 +62,8 @@ typedef struct {
     ms_ind_kind_t kind;
     int direction;             /* +1: higher is suspicious, -1: lower is */
     const char *reason;        /* words for a ranked row: "overlapping stays" */
+    int den_is_amount;         /* the denominator is not a count of records (beds, bed-days):
+                                  the small-number rule does not apply to it */
 } ms_indicator_t;
 
 /* One indicator's configuration, resolved (defaults filled in). */
