@@ -36,6 +36,13 @@ static const ms_param_t score_params[MS_SCORE_COUNT] = {
     [MS_SCORE_Z_CAP] = {"z_cap", "largest robust deviation an indicator contributes", 1, 10, 1000, MS_PARAM_NUMBER, NULL},
     [MS_SCORE_Z_FLAG] = {"z_flag", "robust deviation from which an indicator is named as a reason", 0, 3, 1000,
                          MS_PARAM_NUMBER, NULL},
+    [MS_SCORE_MIN_EXCESS_SHARE] = {"min_excess_share",
+                                   "a share deviates only if it exceeds its peers' by at least this much "
+                                   "(0.02 = two percentage points): huge denominators make tiny differences significant",
+                                   0, 0.02, 1, MS_PARAM_NUMBER, NULL},
+    [MS_SCORE_MIN_EXCESS_RATIO] = {"min_excess_ratio",
+                                   "a ratio deviates only if it exceeds its peers' by at least this fraction (0.25 = 25%)",
+                                   0, 0.25, 100, MS_PARAM_NUMBER, NULL},
 };
 
 const ms_param_t *ms_score_params(void) { return score_params; }

@@ -96,9 +96,12 @@ static void same_output(const fx_t *f, const char *out)
     snprintf(a, sizeof a, "%s/indicators.csv", f->ref);
     snprintf(b, sizeof b, "%s/indicators.csv", out);
     same_file(a, b);
-    snprintf(a, sizeof a, "%s/clues.csv", f->ref);
-    snprintf(b, sizeof b, "%s/clues.csv", out);
-    same_file(a, b);
+    const char *files[] = {"clues.csv", "ranked.csv", "ranked_false_hosp.csv", "features.h5"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(a, sizeof a, "%s/%s", f->ref, files[k]);
+        snprintf(b, sizeof b, "%s/%s", out, files[k]);
+        same_file(a, b);
+    }
     /* The sweep finished: no state is left behind. */
     snprintf(b, sizeof b, "%s/.sweep-state", out);
     assert_false(ms_path_exists(b));

@@ -1,0 +1,115 @@
+/*
+ * test_awkward.c - extracts without the contract's richness.
+ *
+ * Every cost in one category, zero beds everywhere, one severity per
+ * family, one department for all: the indicators that need what is missing
+ * carry no signal and say so (features.h5 no_signal), nothing divides by
+ * zero or writes NaN, and the ranking is not flooded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ms_fs.h"
+#include "ms_testdata.h"
+#include "ms_testutil.h"
+
+static void test_poor_extract(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("awkward");
+    char data[600], out[600], path[700];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    ms_testdata_t t;
+    ms_testdata_init(&t, 30, 4);
+    for (size_t i = 0; i < t.refs.n_inst; i++) t.refs.inst[i].beds = 0; /* zero beds */
+    uint64_t s = 11;
+    int32_t day0 = ms_testdata_day("2025-01-01");
+    for (uint64_t p = 1; p <= 3000; p++) {
+        uint32_t inst = (uint32_t)ms_test_below(&s, 30);
+        int32_t a = day0 + (int32_t)ms_test_below(&s, 300);
+        /* One severity per family: only the severity-0 variant (id 3f+2). */
+        int32_t g = (int32_t)(3 * ms_test_below(&s, 4) + 2);
+        ms_settlement_t *st = ms_testdata_stay(&t, p, inst, a, a + 3 + (int32_t)ms_test_below(&s, 5), g);
+        ms_testdata_cost(st, 500000 + (int64_t)ms_test_below(&s, 100000), 6, 0.7); /* all cost in "bed" */
+        st->dept = MS_DEPT_OTH;                                                    /* one department */
+        ms_settlement_t *v = ms_testdata_visit(&t, p, inst, a + 40);
+        v->dept = MS_DEPT_OTH;
+        ms_testdata_cost(v, 8000, 6, 0.5);
+    }
+    assert_int_equal(ms_testdata_write(&t, data), MS_OK);
+    char *log = NULL;
+    int rc = ms_testdata_sweep(data, out, "", &log);
+    if (rc) print_error("%s\n", log);
+    assert_int_equal(rc, 0);
+    free(log);
+    /* No NaN or infinity anywhere in what people open. */
+    const char *files[] = {"ranked.csv", "indicators.csv", "clues.csv"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/%s", out, files[k]);
+        char *text = ms_test_slurp(path, NULL);
+        assert_non_null(text);
+        assert_null(strstr(text, "nan"));
+        assert_null(strstr(text, "inf"));
+        free(text);
+    }
+    /* Not flooded: every stay is "treatment-light" here, which tells nothing. */
+    snprintf(path, sizeof path, "%s/ranked.csv", out);
+    char *ranked = ms_test_slurp(path, NULL);
+    assert_null(strstr(ranked, "treatment-light"));
+    assert_null(strstr(ranked, "beds"));
+    assert_null(strstr(ranked, "CC/MCC share"));
+    size_t rows = 0;
+    for (const char *c = ranked; *c; c++) rows += *c == '\n';
+    assert_true(rows <= 1 + 3); /* the header, and at most a few chance deviations */
+    free(ranked);
+    /* The silent indicators say so in features.h5. */
+    char cmd[1000], *dump = NULL, *flags = NULL;
+    snprintf(cmd, sizeof cmd, "h5dump -y -w 0 -d /indicators/name %s/features.h5", out);
+    assert_int_equal(ms_test_run(cmd, &dump), 0);
+    snprintf(cmd, sizeof cmd, "h5dump -y -w 0 -d /indicators/no_signal %s/features.h5", out);
+    assert_int_equal(ms_test_run(cmd, &flags), 0);
+    /* Walk the names (quoted) and the flags (numbers after "DATA {") together. */
+    int silent_light = -1, silent_severity = -1, silent_beds = -1;
+    char *n = strstr(dump, "DATA {"), *fl = strstr(flags, "DATA {");
+    assert_non_null(n);
+    assert_non_null(fl);
+    fl += 6;
+    while (n && fl && (n = strchr(n, '"')) != NULL) {
+        char *end = strchr(n + 1, '"');
+        if (!end) break;
+        *end = '\0';
+        long v = strtol(fl, &fl, 10);
+        if (!strcmp(n + 1, "false_hosp.treatment_light_stay")) silent_light = (int)v;
+        if (!strcmp(n + 1, "upcoding.severity_share")) silent_severity = (int)v;
+        if (!strcmp(n + 1, "false_hosp.beds_overflow")) silent_beds = (int)v;
+        while (*fl == ',' || *fl == ' ') fl++;
+        n = end + 1;
+    }
+    assert_int_equal(silent_light, 1);
+    assert_int_equal(silent_severity, 1);
+    assert_int_equal(silent_beds, 1);
+    free(dump);
+    free(flags);
+    dump = NULL;
+    snprintf(cmd, sizeof cmd, "h5dump -d /z %s/features.h5 | grep -ci nan", out);
+    ms_test_run(cmd, &dump);
+    assert_int_equal(atoi(dump), 0);
+    free(dump);
+    ms_testdata_free(&t);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_poor_extract)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
