@@ -43,6 +43,10 @@ static const ms_param_t score_params[MS_SCORE_COUNT] = {
     [MS_SCORE_MIN_EXCESS_RATIO] = {"min_excess_ratio",
                                    "a ratio deviates only if it exceeds its peers' by at least this fraction (0.25 = 25%)",
                                    0, 0.25, 100, MS_PARAM_NUMBER, NULL},
+    [MS_SCORE_ALL_CLUES] = {"all_clues",
+                            "1: clues.csv lists the records behind every reported indicator; 0: only where the "
+                            "institution deviates from its peers",
+                            0, 0, 1, MS_PARAM_NUMBER, NULL},
 };
 
 const ms_param_t *ms_score_params(void) { return score_params; }

@@ -122,8 +122,10 @@ static ms_status_t write_clues(const ms_output_t *o)
             const ms_clue_t *c = &res->clues[q];
             int j = scored_index(s, m, c->indicator);
             size_t at = (size_t)c->inst * J + (size_t)(j < 0 ? 0 : j);
-            /* A clue never rests on an indicator too small to report. */
-            if (j >= 0 && !s->reported[at]) continue;
+            /* A clue never rests on an indicator too small to report, and
+             * the evidence is written where it points somewhere: at
+             * institutions whose indicator deviates from their peers. */
+            if (j >= 0 && (!s->reported[at] || (!s->cfg->score[MS_SCORE_ALL_CLUES] && s->z[at] <= 0))) continue;
             int64_t num = res->num[(size_t)c->indicator * res->n_inst + c->inst];
             int64_t den = res->den[(size_t)c->indicator * res->n_inst + c->inst];
             if (j < 0 && !s->models[m]->indicators[c->indicator].den_is_amount &&

@@ -149,7 +149,7 @@ static void test_cases(void **state)
     /* Clues are written only for indicators big enough to report: report all. */
     char cfg[700], extra[800];
     snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n");
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
     snprintf(extra, sizeof extra, "--models cost_shift --config %s", cfg);
     char *log = NULL;
     int rc = ms_testdata_sweep(data, out, extra, &log);
@@ -175,7 +175,7 @@ static void test_cases(void **state)
     assert_int_equal(ids[1], id.p3_stay);
 
     /* window = 4 reaches p2's visit; high_share = 0.4 drops p1's 35%. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n"
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
                             "models = { cost_shift = { preadmission_costs = { window = 4; };\n"
                             "  self_pay_share = { high_share = 0.4; }; }; };\n");
     log = NULL;
@@ -190,7 +190,7 @@ static void test_cases(void **state)
     assert_int_equal(ids[1], id.p2);
 
     /* A stricter exam share: p6's exact half no longer counts. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n"
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
                             "models = { cost_shift = { preadmission_costs = { exam_lab_share = 0.51; }; }; };\n");
     assert_int_equal(ms_testdata_sweep(data, out, extra, NULL), 0);
     check(out, "H0001", "preadmission_costs", 4, 10);
@@ -198,7 +198,7 @@ static void test_cases(void **state)
     /* One thread or three: the same bytes. */
     char out3[700], extra1[900], extra3[900];
     snprintf(out3, sizeof out3, "%s/out3", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n");
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
     snprintf(extra1, sizeof extra1, "%s --threads 1", extra);
     snprintf(extra3, sizeof extra3, "%s --threads 3", extra);
     assert_int_equal(ms_testdata_sweep(data, out, extra1, NULL), 0);

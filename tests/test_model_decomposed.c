@@ -243,7 +243,8 @@ static void test_hand_built(void **state)
     /* Wider windows from the rule configuration: day 16 and the 31-day return count. */
     char cfg[700], extra[800];
     snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    ms_test_write_file(cfg, "models = { decomposed = { readmission_15 = { window = 16; }; "
+    ms_test_write_file(cfg, "scoring = { all_clues = 1; };\n"
+                            "models = { decomposed = { readmission_15 = { window = 16; }; "
                             "transfer_pingpong = { window = 31; }; }; };\n");
     snprintf(extra, sizeof extra, "--models decomposed --config %s", cfg);
     assert_int_equal(ms_testdata_sweep(data, out, extra, NULL), 0);

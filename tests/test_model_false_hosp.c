@@ -285,7 +285,7 @@ static void test_indicators_and_clues(void **state)
      * clues.csv (MODELS.md, small numbers): this world is small. */
     char cfg[700], extra[900];
     snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n");
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
     snprintf(extra, sizeof extra, "--models false_hosp --threads 1 --config %s", cfg);
     sweep(data, out, extra);
 
@@ -331,7 +331,7 @@ static void test_indicators_and_clues(void **state)
     free(ind1), free(ind3), free(clues);
 
     /* The rule configuration: batches of 4, the E11 family, a 79.99% share. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n"
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
                             "models = { false_hosp = {\n"
                             "  group_admission = { batch_size = 4; };\n"
                             "  minor_diagnosis_admission = { diagnoses = [\"E11\"]; };\n"

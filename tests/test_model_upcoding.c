@@ -165,7 +165,7 @@ static void test_sweep(void **state)
     /* Clues are written only for indicators big enough to report: report all. */
     char cfg[700], extra[800];
     snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n");
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
     snprintf(extra, sizeof extra, "--models upcoding --config %s", cfg);
     char *log = NULL;
     int rc = ms_testdata_sweep(data, out, extra, &log);
@@ -203,7 +203,7 @@ static void test_sweep(void **state)
 
     /* A looser rule: at 60% of the mean every severity-0 and F03 stay of H0001
      * priced under the mean is cheap; a shorter limit flags no CC stay. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; };\n"
+    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
                             "models = { upcoding = { cost_to_weight = { cheap_share = 0.6; };\n"
                             "  short_severe_stay = { short_share = 0.3; }; }; };\n");
     assert_int_equal(ms_testdata_sweep(data, out, extra, NULL), 0);

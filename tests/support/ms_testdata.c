@@ -222,8 +222,17 @@ int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char
 
 int ms_testdata_sweep(const char *dir, const char *out, const char *extra, char **log)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s --replace --quiet %s", ms_test_bin(), dir, out, extra ? extra : "");
+    char cmd[8192], cfg[4200] = "";
+    /* Model tests check every record a model flags: unless the test brings
+     * its own rules, ask for the clues of every reported indicator. */
+    if (!extra || !strstr(extra, "--config")) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s.rules.cfg", dir);
+        ms_test_write_file(path, "scoring = { all_clues = 1; };\n");
+        snprintf(cfg, sizeof cfg, "--config %s", path);
+    }
+    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s --replace --quiet %s %s", ms_test_bin(), dir, out, cfg,
+             extra ? extra : "");
     return ms_test_run(cmd, log);
 }
 

@@ -58,7 +58,8 @@ int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char
                           long long *num, long long *den);
 
 /* Run `medsweep sweep dir --out out --replace --quiet [extra]`; returns the
- * exit status, output in *log (caller frees) when log is not NULL. */
+ * exit status, output in *log (caller frees) when log is not NULL.  Unless
+ * extra has its own --config, the rules ask for all clues (all_clues = 1). */
 int ms_testdata_sweep(const char *dir, const char *out, const char *extra, char **log);
 
 /* Day number of an ISO date (asserting it is valid). */
