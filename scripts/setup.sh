@@ -42,8 +42,9 @@ run build/engine/medsweep inspect sample/data --verify
 
 step "5/5 sweeping it (sample/sweep)"
 run build/engine/medsweep sweep sample/data --out sample/sweep --replace --quiet
-echo "   the institutions with the most settlements signed on overloaded doctor-days:"
-grep ',overload,' sample/sweep/indicators.csv | sort -t, -k4,4nr | head -3 | sed 's/^/     /'
+echo "   the top of sample/sweep/ranked.csv:"
+cut -d, -f1,2,7 sample/sweep/ranked.csv | head -6 | sed 's/^/     /'
+run build/engine/medsweep eval sample/sweep --truth sample/csv/truth
 
 cat <<EOT
 
@@ -52,7 +53,7 @@ cat <<EOT
   sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items)
             $root/sample/csv/truth  which institutions cheat, and the planted records
             $root/sample/data  the same as an HDF5 dataset, imported and verified
-  sweep:    $root/sample/sweep  indicators.csv, clues.csv, run.json
+  sweep:    $root/sample/sweep  ranked.csv, clues.csv, features.h5, run.json
   next:     ./scripts/test.sh                          run the tests
             build/engine/medsweep inspect sample/data  look at the dataset
 EOT
