@@ -107,11 +107,59 @@ static void test_configuration_errors(void **state)
     free(dir);
 }
 
+/* An institution with fewer settlements than min_denominator is not
+ * reported: no deviation, no ranking, no clue, even if all are flagged. */
+static void test_small_denominator_suppressed(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("model-overload-small");
+    char data[600], out[600], cfg[700], extra[900];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
+    ms_testdata_t t;
+    ms_testdata_init(&t, 12, 1);
+    int32_t day = ms_testdata_day("2025-05-05");
+    /* H0001: 10 settlements, all by a doctor with 70 that day (60 of them
+     * at H0002, which has 60 + 40 others). Others: 30 ordinary visits each. */
+    for (int i = 0; i < 10; i++) ms_testdata_visit(&t, 1000 + (uint64_t)i, 0, day)->doctor_id = 7;
+    for (int i = 0; i < 60; i++) ms_testdata_visit(&t, 2000 + (uint64_t)i, 1, day)->doctor_id = 7;
+    for (int i = 0; i < 40; i++) ms_testdata_visit(&t, 3000 + (uint64_t)i, 1, day + 1 + i % 5)->doctor_id = 8;
+    for (uint32_t h = 2; h < 12; h++)
+        for (int i = 0; i < 30; i++)
+            ms_testdata_visit(&t, 10000 * h + (uint64_t)i, h, day + i % 7)->doctor_id = 100 + h * 10 + (uint32_t)(i % 7);
+    assert_int_equal(ms_testdata_write(&t, data), MS_OK);
+    ms_test_write_file(cfg, "scoring = { all_clues = 0; };\n");
+    snprintf(extra, sizeof extra, "--models overload --config %s", cfg);
+    assert_int_equal(ms_testdata_sweep(data, out, extra, NULL), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/ranked.csv", out);
+    char *ranked = ms_test_slurp(path, NULL);
+    snprintf(path, sizeof path, "%s/clues.csv", out);
+    char *clues = ms_test_slurp(path, NULL);
+    assert_null(strstr(ranked, "H0001"));   /* 10 < 11: not reported */
+    assert_null(strstr(clues, "H0001"));
+    assert_non_null(strstr(ranked, "H0002")); /* 60 of 100 flagged, peers 0 */
+    assert_non_null(strstr(clues, "H0002"));
+    free(ranked), free(clues);
+    /* With a minimum of 10 it is reported. */
+    ms_test_write_file(cfg, "scoring = { all_clues = 0; min_denominator = 10; };\n");
+    assert_int_equal(ms_testdata_sweep(data, out, extra, NULL), 0);
+    snprintf(path, sizeof path, "%s/ranked.csv", out);
+    ranked = ms_test_slurp(path, NULL);
+    assert_non_null(strstr(ranked, "H0001"));
+    free(ranked);
+    ms_testdata_free(&t);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ceiling_and_one_above),
         cmocka_unit_test(test_configuration_errors),
+        cmocka_unit_test(test_small_denominator_suppressed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
