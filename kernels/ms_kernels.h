@@ -14,6 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Shares compared exactly, in whole fen: an integer x is at least
+ * amount x ppm / 10^6 exactly when x >= ms_share_ceil(amount, ppm)
+ * (0 <= amount, 0 <= ppm <= 10^6; no overflow for any int64 amount). */
+#define MS_PPM 1000000
+static inline int64_t ms_share_ceil(int64_t amount, int64_t ppm)
+{
+    int64_t q = amount / MS_PPM, r = amount % MS_PPM;
+    return q * ppm + (r * ppm + MS_PPM - 1) / MS_PPM;
+}
+
 typedef struct {
     /* counts[key[i]] += 1 for i < n (keys in range, checked by the caller) */
     void (*count_by_key)(const int32_t *key, size_t n, int64_t *counts);
@@ -24,6 +34,8 @@ typedef struct {
                             int64_t *counts);
     /* dst[i] += src[i], exact */
     void (*add_i64)(int64_t *dst, const int64_t *src, size_t n);
+    /* flag[i] = total[i] > 0 && part[i] >= total[i] x ppm / 10^6 (exact) */
+    void (*share_at_least)(const int64_t *part, const int64_t *total, size_t n, int64_t ppm, uint8_t *flag);
     const char *name;          /* "ref" or the fast set's name */
 } ms_kernels_t;
 

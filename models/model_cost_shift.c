@@ -100,13 +100,6 @@ static ms_status_t cost_shift_init(const ms_model_env_t *env, void **state)
     return *state ? MS_OK : ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
 }
 
-/* ceil(amount x ppm / 10^6) without overflow for amount >= 0, ppm <= 10^6:
- * x >= amount x share exactly when x >= this (x an integer). */
-static int64_t share_ceil(int64_t amount, int64_t ppm)
-{
-    int64_t q = amount / PPM, r = amount % PPM;
-    return q * ppm + (r * ppm + PPM - 1) / PPM;
-}
 
 static ms_status_t push_clue(cost_shift_t *s, uint64_t settle_id, uint64_t person_id, int32_t inst, int ind,
                              int32_t date, int64_t amount)
@@ -150,7 +143,7 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
         pre_den[in]++;
         if (total[i] > 0) {
             self_den[in]++;
-            if (self[i] >= share_ceil(total[i], s->high_ppm)) {
+            if (self[i] >= ms_share_ceil(total[i], s->high_ppm)) {
                 self_num[in]++;
                 MS_TRY(push_clue(s, sid[i], pid[i], in, C_SELF_PAY, day[i], fund[i]));
             }
@@ -163,7 +156,7 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
         for (size_t j = i; j-- > begin && admit[j] >= from;) {
             if (admit[j] >= admit[i] || vt[j] != MS_VISIT_OUTPATIENT || inst[j] != in) continue;
             int64_t el = exam[j] + lab[j];
-            if (el <= 0 || el < share_ceil(total[j], s->exam_lab_ppm)) continue;
+            if (el <= 0 || el < ms_share_ceil(total[j], s->exam_lab_ppm)) continue;
             if (best == end || el > best_el || (el == best_el && sid[j] < sid[best])) {
                 best = j;
                 best_el = el;

@@ -130,6 +130,9 @@ typedef struct {
     int32_t *days;               /* reduce scratch: one key's admission days */
     size_t days_cap;
     uint8_t *minor;              /* [diagnoses.count]: 1 when on the list */
+    int64_t *light_part;         /* batch scratch: bed + nursing + other */
+    uint8_t *light_flag;         /* batch scratch: treatment-light or not */
+    size_t light_cap;
     size_t ndiag;
     const ms_refs_t *refs;
     /* reduce scratch (one state per reducing thread), grown, never per row */
@@ -143,7 +146,7 @@ static void false_hosp_free(void *state)
     false_hosp_t *s = state;
     if (!s) return;
     free(s->num), free(s->den), free(s->clues), free(s->minor);
-    free(s->arrive), free(s->leave), free(s->pick), free(s->days);
+    free(s->arrive), free(s->leave), free(s->pick), free(s->days), free(s->light_part), free(s->light_flag);
     free(s);
 }
 
@@ -224,18 +227,6 @@ static ms_status_t push_clue(false_hosp_t *s, uint32_t inst, int ind, uint64_t s
     return MS_OK;
 }
 
-/* part >= share x total, with share = ppm / 10^6, exactly and without
- * overflow for any non-negative amounts: write total = hi x 10^6 + lo; the
- * test is (part - ppm x hi) x 10^6 >= ppm x lo, where ppm x lo < 10^12. */
-static int share_at_least(int64_t part, int64_t total, int64_t ppm)
-{
-    uint64_t hi = (uint64_t)total / PPM, lo = (uint64_t)total % PPM, p = (uint64_t)ppm;
-    uint64_t base = p * hi; /* <= total: no overflow for ppm <= 10^6 */
-    if ((uint64_t)part < base) return 0;
-    uint64_t r = (uint64_t)part - base;
-    return r >= PPM || r * PPM >= p * lo;
-}
-
 static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
@@ -251,13 +242,25 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
 
     /* Every inpatient stay is in the denominators (group, minor, overlap) and
      * the admission count. */
-    ms_kernels()->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, s->den + (size_t)I_OVERLAP * s->n_inst);
+    const ms_kernels_t *k = ms_kernels();
+    k->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, s->den + (size_t)I_OVERLAP * s->n_inst);
+    /* Treatment-light: the share test for the whole batch in one kernel. */
+    if (b->rows > s->light_cap) {
+        int64_t *np = realloc(s->light_part, b->rows * sizeof *np);
+        if (np) s->light_part = np;
+        uint8_t *nf = realloc(s->light_flag, b->rows);
+        if (nf) s->light_flag = nf;
+        if (!np || !nf) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
+        s->light_cap = b->rows;
+    }
+    for (size_t i = 0; i < b->rows; i++) s->light_part[i] = bed[i] + nursing[i] + other[i];
+    k->share_at_least(s->light_part, total, b->rows, s->share_ppm, s->light_flag);
     for (size_t i = 0; i < b->rows; i++) {
         if (vt[i] != MS_VISIT_INPATIENT) continue;
         int32_t h = inst[i];
         if (total[i] > 0) {
             (*cell(s->den, s, I_LIGHT, h))++;
-            if (share_at_least(bed[i] + nursing[i] + other[i], total[i], s->share_ppm)) {
+            if (s->light_flag[i]) {
                 (*cell(s->num, s, I_LIGHT, h))++;
                 MS_TRY(push_clue(s, (uint32_t)h, I_LIGHT, sid[i], pid[i], admit[i], fund[i]));
             }

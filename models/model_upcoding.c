@@ -238,13 +238,6 @@ static void upcoding_free(void *state)
     free(s);
 }
 
-/* ceil(amount x ppm / 10^6) without overflow for amount >= 0, ppm <= 10^6:
- * x < amount x share exactly when x < this (x an integer). */
-static int64_t share_ceil(int64_t amount, int64_t ppm)
-{
-    int64_t q = amount / PPM, r = amount % PPM;
-    return q * ppm + (r * ppm + PPM - 1) / PPM;
-}
 
 typedef struct {
     const char *family;
@@ -315,7 +308,7 @@ static ms_status_t alloc_state(const ms_model_env_t *env, void **state)
     for (uint32_t g = 0; g < s->n_groups; g++) {
         const ms_group_t *gr = &refs->groups[g];
         s->severe[g] = gr->severity >= 1;
-        s->cheap_below[g] = share_ceil(gr->mean_cost, cheap_ppm);
+        s->cheap_below[g] = ms_share_ceil(gr->mean_cost, cheap_ppm);
         s->short_below[g] = short_share * (double)gr->expected_los;
         s->w1000[g] = llround((double)gr->weight * 1000.0);
     }

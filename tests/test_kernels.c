@@ -71,6 +71,41 @@ static void test_fast_equals_ref(void **state)
             }
 }
 
+/* The exact share test against 128-bit arithmetic, fast against reference,
+ * at the boundaries (exactly the share, one fen under) and at the extremes. */
+static void test_share_at_least(void **state)
+{
+    (void)state;
+    const ms_kernels_t *f = ms_kernels(), *r = ms_kernels_ref();
+    uint64_t s = 9;
+    enum { N = 4096 };
+    int64_t *part = malloc(N * sizeof *part), *total = malloc(N * sizeof *total);
+    uint8_t *ff = malloc(N), *fr = malloc(N);
+    const int64_t ppms[] = {0, 1, 350000, 500000, 800000, 999999, 1000000};
+    for (size_t q = 0; q < sizeof ppms / sizeof *ppms; q++) {
+        int64_t ppm = ppms[q];
+        for (size_t i = 0; i < N; i++) {
+            int kind = (int)(i % 6);
+            int64_t t = kind == 0 ? 0 : kind == 1 ? (int64_t)ms_test_below(&s, 1000000)
+                      : kind == 2 ? (int64_t)(ms_test_rand(&s) >> 2) : (int64_t)ms_test_below(&s, 100000000000ll);
+            __int128 exact = ((__int128)t * ppm + 999999) / 1000000; /* ceil */
+            int64_t p = (int64_t)exact - (kind == 3 ? 1 : 0) + (kind == 5 ? (int64_t)ms_test_below(&s, 3) : 0);
+            if (p < 0) p = 0;
+            part[i] = p;
+            total[i] = t;
+        }
+        f->share_at_least(part, total, N, ppm, ff);
+        r->share_at_least(part, total, N, ppm, fr);
+        assert_memory_equal(ff, fr, N);
+        for (size_t i = 0; i < N; i++) {
+            int want = total[i] > 0 && (__int128)part[i] * 1000000 >= (__int128)total[i] * ppm;
+            assert_int_equal(fr[i], want);
+            assert_int_equal(ms_share_ceil(total[i], ppm) <= part[i], total[i] <= 0 ? ms_share_ceil(total[i], ppm) <= part[i] : want);
+        }
+    }
+    free(part), free(total), free(ff), free(fr);
+}
+
 static void test_reference_is_the_definition(void **state)
 {
     (void)state;
@@ -90,6 +125,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_equals_ref),
+        cmocka_unit_test(test_share_at_least),
         cmocka_unit_test(test_reference_is_the_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

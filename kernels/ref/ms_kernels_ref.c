@@ -4,6 +4,8 @@
  */
 #include "ms_kernels_ref.h"
 
+#include "../ms_kernels.h"
+
 void ms_k_count_by_key_ref(const int32_t *key, size_t n, int64_t *counts)
 {
     for (size_t i = 0; i < n; i++) counts[key[i]]++;
@@ -24,4 +26,9 @@ void ms_k_count_by_key_if_ref(const int32_t *key, const uint8_t *sel, uint8_t wa
 void ms_k_add_i64_ref(int64_t *dst, const int64_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+void ms_k_share_at_least_ref(const int64_t *part, const int64_t *total, size_t n, int64_t ppm, uint8_t *flag)
+{
+    for (size_t i = 0; i < n; i++) flag[i] = total[i] > 0 && part[i] >= ms_share_ceil(total[i], ppm);
 }
