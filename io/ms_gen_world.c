@@ -675,7 +675,7 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
              * partner, not a big tertiary centre). */
             gen_picker_t *pk = &w->county[g->county].inpatient;
             uint32_t y = x;
-#define BAD_PARTNER(y) ((y) == x || (y) == UINT32_MAX || w->inst[y].pattern >= 0 || w->refs.inst[y].level > 2)
+#define BAD_PARTNER(y) ((y) == x || (y) == UINT32_MAX || w->inst[y].pattern >= 0 || w->inst[y].is_partner || w->refs.inst[y].level > 2)
             for (int t = 0; t < 20 && BAD_PARTNER(y); t++) y = gen_pick(pk, r);
             for (int t = 0; t < 50 && BAD_PARTNER(y); t++) y = gen_pick(&w->prov[province].inpatient, r);
             if (BAD_PARTNER(y)) y = UINT32_MAX;
@@ -694,7 +694,7 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
         }
         case MS_PAT_BEDS_OVERFLOW: {
             /* Enough 20-day stays to add 0.8 x the approved beds to the
-             * census: with the natural 55-75% it runs past 100%. */
+             * census: with the natural census it runs past 100%. */
             double stays = gi * 0.8 * inst->beds * w->o.days / 20.0;
             double province_persons = 0;
             for (uint32_t c = 0; c < w->ncounty; c++)
@@ -751,8 +751,12 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
                 gen_act_t s2 = f;
                 s2.kind = GEN_ACT_RESOLD_SECOND;
                 s2.day = f.day + (int32_t)ms_rng_range(r, 3, 60);
-                do s2.person = find_person(w, r, g->county, province, 0);
-                while (s2.person == f.person && w->o.persons > 1);
+                /* Another buyer (a county of one resident may not have one). */
+                for (int t = 0; t < 50; t++) {
+                    s2.person = find_person(w, r, g->county, province, 0);
+                    if (s2.person != f.person) break;
+                }
+                if (s2.person == f.person) continue;
                 /* The first sale happens at another pharmacy: the buyer's
                  * usual one, unless that is x (the person generator picks
                  * another then). */
