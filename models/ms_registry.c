@@ -13,6 +13,7 @@ extern const ms_model_t ms_model_false_hosp;
 extern const ms_model_t ms_model_decomposed;
 extern const ms_model_t ms_model_upcoding;
 extern const ms_model_t ms_model_cost_shift;
+extern const ms_model_t ms_model_drugs;
 
 static const ms_model_t *const registry[] = {
     &ms_model_volume,
@@ -21,6 +22,7 @@ static const ms_model_t *const registry[] = {
     &ms_model_decomposed,
     &ms_model_upcoding,
     &ms_model_cost_shift,
+    &ms_model_drugs,
 };
 
 const ms_model_t *const *ms_models(int *count)
