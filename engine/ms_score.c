@@ -186,7 +186,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
          * a difference too small to matter however significant. */
         if (share && ind->direction > 0 && num[i] == 0) z = 0;
         double v = s->value[at], p = s->peer_value[at];
-        if (share && ind->direction * (v - p) < s->cfg->score[MS_SCORE_MIN_EXCESS_SHARE]) z = 0;
+        if (share && !ind->impossible && ind->direction * (v - p) < s->cfg->score[MS_SCORE_MIN_EXCESS_SHARE]) z = 0;
         if (!share && p > 0 && v > 0) {
             double rel = ind->direction > 0 ? v / p - 1 : p / v - 1;
             if (rel < s->cfg->score[MS_SCORE_MIN_EXCESS_RATIO]) z = 0;

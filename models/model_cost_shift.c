@@ -48,10 +48,10 @@ static const ms_indicator_t indicators[C_COUNT] = {
     [C_PREADMISSION] = {"preadmission_costs",
                         "share of DRG/DIP stays preceded, in the window days before admission, by an outpatient "
                         "settlement of the same person at the same institution mostly made of exams and labs",
-                        pre_params, 2, MS_IND_SHARE, +1, "exams billed as outpatient before admission", 0},
+                        pre_params, 2, MS_IND_SHARE, +1, "exams billed as outpatient before admission", 0, 0},
     [C_SELF_PAY] = {"self_pay_share",
                     "share of DRG/DIP stays (total above zero) whose self-pay is at least high_share of the total",
-                    self_params, 1, MS_IND_SHARE, +1, "high self-pay on DRG/DIP stays", 0},
+                    self_params, 1, MS_IND_SHARE, +1, "high self-pay on DRG/DIP stays", 0, 0},
 };
 
 #define PPM 1000000

@@ -57,15 +57,15 @@ static const ms_indicator_t indicators[D_COUNT] = {
                        "share of the institution's inpatient stays admitted 0 to 15 days (window) after the same "
                        "person's discharge from the same institution, with the same main-diagnosis category "
                        "(first three characters) or the same MDC",
-                       readmission_params, 1, MS_IND_SHARE, +1, "readmissions within 15 days", 0},
+                       readmission_params, 1, MS_IND_SHARE, +1, "readmissions within 15 days", 0, 0},
     [D_SAME_DAY] = {"same_day_readmission",
                     "share of the institution's inpatient stays admitted on the day the same person was "
                     "discharged from the same institution",
-                    NULL, 0, MS_IND_SHARE, +1, "same-day readmissions", 0},
+                    NULL, 0, MS_IND_SHARE, +1, "same-day readmissions", 0, 0},
     [D_PINGPONG] = {"transfer_pingpong",
                     "share of the institution's inpatient stays in a transfer X -> Y -> X of one person between "
                     "two institutions, each move within 30 days (window) of the discharge",
-                    pingpong_params, 1, MS_IND_SHARE, +1, "transfers back and forth", 0},
+                    pingpong_params, 1, MS_IND_SHARE, +1, "transfers back and forth", 0, 0},
 };
 
 /* One inpatient stay of the person being looked at. */

@@ -89,16 +89,16 @@ static const ms_indicator_t indicators[I_COUNT] = {
     [I_REPEAT] = {"repeated_trace_code",
                   "share of coded drug lines whose traceability code was already settled earlier (by date, then "
                   "settlement id) anywhere in the dataset: returned drugs sold again",
-                  NULL, 0, MS_IND_SHARE, +1, "drugs with a repeated traceability code", 0},
+                  NULL, 0, MS_IND_SHARE, +1, "drugs with a repeated traceability code", 0, 1},
     [I_FIRST] = {"first_sale_of_repeated_code",
                  "coded drug lines that were the first sale of a code settled again later (the other half of a "
                  "repeated_trace_code clue); not scored",
-                 NULL, 0, MS_IND_INFO, +1, "first sales of codes sold again", 0},
+                 NULL, 0, MS_IND_INFO, +1, "first sales of codes sold again", 0, 0},
     [I_HOARD] = {"hoarding_buyer_share",
                  "share of coded drug lines sold to a buyer who hoards that drug: largest window quantity above "
                  "multiple x the drug's percentile over all its buyers, bought at min_institutions or more "
                  "institutions",
-                 hoard_params, 4, MS_IND_SHARE, +1, "drug sales to hoarding buyers", 0},
+                 hoard_params, 4, MS_IND_SHARE, +1, "drug sales to hoarding buyers", 0, 0},
 };
 
 #define HOARD_KEY (1ull << 63)

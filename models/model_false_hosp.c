@@ -81,26 +81,26 @@ static const ms_indicator_t indicators[I_COUNT] = {
     [I_OVERLAP] = {"overlapping_stay",
                    "share of inpatient stays during which the same person has a settlement at another institution "
                    "dated strictly between admission and discharge",
-                   NULL, 0, MS_IND_SHARE, +1, "overlapping stays", 0},
+                   NULL, 0, MS_IND_SHARE, +1, "overlapping stays", 0, 0},
     [I_LIGHT] = {"treatment_light_stay",
                  "share of inpatient stays (total > 0) whose bed, nursing and other costs are at least the "
                  "configured share of the total",
-                 light_params, 1, MS_IND_SHARE, +1, "treatment-light stays", 0},
+                 light_params, 1, MS_IND_SHARE, +1, "treatment-light stays", 0, 0},
     [I_GROUP] = {"group_admission",
                  "share of inpatient stays admitted in a batch of at least batch_size persons from one county "
                  "other than the institution's own, on one day",
-                 group_params, 2, MS_IND_SHARE, +1, "group admissions from other counties", 0},
+                 group_params, 2, MS_IND_SHARE, +1, "group admissions from other counties", 0, 0},
     [I_MINOR] = {"minor_diagnosis_admission",
                  "share of inpatient stays whose main diagnosis is on the list of conditions normally treated "
                  "as outpatients",
-                 minor_params, 1, MS_IND_SHARE, +1, "admissions for minor diagnoses", 0},
+                 minor_params, 1, MS_IND_SHARE, +1, "admissions for minor diagnoses", 0, 0},
     [I_BEDS] = {"beds_overflow",
                 "most patients in hospital on one day (numerator) over approved beds (denominator)",
-                NULL, 0, MS_IND_RATIO, +1, "peak inpatients over approved beds", 1},
+                NULL, 0, MS_IND_RATIO, +1, "peak inpatients over approved beds", 1, 0},
     [I_RATE] = {"admission_rate",
                 "inpatient admissions x 365 (numerator) over approved beds x days in the window (denominator): "
                 "admissions per bed per year",
-                NULL, 0, MS_IND_RATIO, +1, "admissions per bed per year", 1},
+                NULL, 0, MS_IND_RATIO, +1, "admissions per bed per year", 1, 0},
 };
 
 #define CENSUS_KEY (1ull << 63)

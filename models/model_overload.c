@@ -28,7 +28,7 @@ static const ms_indicator_t indicators[] = {
     {"overloaded_doctor_days",
      "share of the institution's settlements signed by a doctor on a day with more settlements of "
      "that visit type than the ceiling",
-     params, 3, MS_IND_SHARE, +1, "settlements signed on overloaded doctor-days", 0},
+     params, 3, MS_IND_SHARE, +1, "settlements signed on overloaded doctor-days", 0, 0},
 };
 
 typedef struct {

@@ -49,19 +49,19 @@ static const ms_indicator_t indicators[U_COUNT] = {
     [U_SEVERITY] = {"severity_share",
                     "share of grouped stays coded into a CC or MCC variant, in families with more than one "
                     "severity; expected count from the peer group's share in each family",
-                    NULL, 0, MS_IND_SHARE, +1, "CC/MCC share", 0},
+                    NULL, 0, MS_IND_SHARE, +1, "CC/MCC share", 0, 0},
     [U_COST] = {"cost_to_weight",
                 "share of grouped stays costing less than cheap_share of their group's mean cost",
-                cheap_params, 1, MS_IND_SHARE, +1, "stays cheap for their group", 0},
+                cheap_params, 1, MS_IND_SHARE, +1, "stays cheap for their group", 0, 0},
     [U_SHORT] = {"short_severe_stay",
                  "share of CC/MCC stays shorter than short_share of their group's expected length of stay",
-                 short_params, 1, MS_IND_SHARE, +1, "short CC/MCC stays", 0},
+                 short_params, 1, MS_IND_SHARE, +1, "short CC/MCC stays", 0, 0},
     [U_DIAG] = {"diagnosis_inflation",
                 "diagnoses on CC/MCC stays (numerator) per CC/MCC stay (denominator)",
-                NULL, 0, MS_IND_RATIO, +1, "diagnoses per CC/MCC stay", 0},
+                NULL, 0, MS_IND_RATIO, +1, "diagnoses per CC/MCC stay", 0, 0},
     [U_CMI] = {"case_mix_index",
                "sum of group weights x 1000 (numerator) over grouped stays x 1000 (denominator)",
-               NULL, 0, MS_IND_RATIO, +1, "case-mix index", 0},
+               NULL, 0, MS_IND_RATIO, +1, "case-mix index", 0, 0},
 };
 
 #define DENSE_MAX_DEFAULT ((uint64_t)1 << 20)

@@ -19,15 +19,15 @@ enum {
 };
 
 static const ms_indicator_t indicators[V_COUNT] = {
-    [V_SETTLEMENTS] = {"settlements", "settlements of every kind", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_INPATIENT] = {"inpatient_stays", "inpatient stays (numerator) among settlements (denominator)", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_OUTPATIENT] = {"outpatient_visits", "outpatient visits among settlements", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_PHARMACY] = {"pharmacy_purchases", "retail pharmacy purchases among settlements", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_PERSONS] = {"persons", "distinct persons with at least one settlement", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_TOTAL] = {"total_cost", "total cost of all settlements, in fen", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_FUND] = {"fund_payment", "fund payment of all settlements, in fen", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_ITEMS] = {"drug_items", "coded drug packages dispensed", NULL, 0, MS_IND_INFO, 0, NULL, 0},
-    [V_ITEM_AMOUNT] = {"drug_item_amount", "amount of coded drug packages, in fen", NULL, 0, MS_IND_INFO, 0, NULL, 0},
+    [V_SETTLEMENTS] = {"settlements", "settlements of every kind", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_INPATIENT] = {"inpatient_stays", "inpatient stays (numerator) among settlements (denominator)", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_OUTPATIENT] = {"outpatient_visits", "outpatient visits among settlements", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_PHARMACY] = {"pharmacy_purchases", "retail pharmacy purchases among settlements", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_PERSONS] = {"persons", "distinct persons with at least one settlement", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_TOTAL] = {"total_cost", "total cost of all settlements, in fen", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_FUND] = {"fund_payment", "fund payment of all settlements, in fen", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_ITEMS] = {"drug_items", "coded drug packages dispensed", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
+    [V_ITEM_AMOUNT] = {"drug_item_amount", "amount of coded drug packages, in fen", NULL, 0, MS_IND_INFO, 0, NULL, 0, 0},
 };
 
 typedef struct {

@@ -64,6 +64,8 @@ typedef struct {
     const char *reason;        /* words for a ranked row: "overlapping stays" */
     int den_is_amount;         /* the denominator is not a count of records (beds, bed-days):
                                   the small-number rule does not apply to it */
+    int impossible;            /* each flagged record is itself evidence (a package sold
+                                  twice): no materiality threshold applies */
 } ms_indicator_t;
 
 /* One indicator's configuration, resolved (defaults filled in). */
