@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 
@@ -61,8 +62,7 @@ typedef struct {
     int32_t window;
     int64_t exam_lab_ppm, high_ppm;
     int64_t *c;          /* [2 * C_COUNT * n_inst]: num then den of each indicator */
-    ms_clue_t *clues;
-    size_t nclues, cap;
+    ms_clues_t clues;
 } cost_shift_t;
 
 static int64_t *num_of(cost_shift_t *s, int k) { return s->c + (size_t)(2 * k) * s->n_inst; }
@@ -72,7 +72,8 @@ static void cost_shift_free(void *state)
 {
     cost_shift_t *s = state;
     if (!s) return;
-    free(s->c), free(s->clues);
+    free(s->c);
+    ms_clues_free(&s->clues);
     free(s);
 }
 
@@ -101,27 +102,6 @@ static ms_status_t cost_shift_init(const ms_model_env_t *env, void **state)
 }
 
 
-static ms_status_t push_clue(cost_shift_t *s, uint64_t settle_id, uint64_t person_id, int32_t inst, int ind,
-                             int32_t date, int64_t amount)
-{
-    if (s->nclues == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
-        if (!n) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
-        s->clues = n;
-        s->cap = cap;
-    }
-    ms_clue_t *c = &s->clues[s->nclues++];
-    memset(c, 0, sizeof *c); /* padding too: clues are saved as bytes */
-    c->settle_id = settle_id;
-    c->person_id = person_id;
-    c->inst = (uint32_t)inst;
-    c->indicator = (uint16_t)ind;
-    c->date = date;
-    c->amount = amount;
-    return MS_OK;
-}
-
 static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
                                      size_t end, ms_emit_t *emit)
 {
@@ -136,7 +116,7 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
     const int64_t *exam = b->col[MS_SC_exam], *lab = b->col[MS_SC_lab];
     int64_t *pre_num = num_of(s, C_PREADMISSION), *pre_den = den_of(s, C_PREADMISSION);
     int64_t *self_num = num_of(s, C_SELF_PAY), *self_den = den_of(s, C_SELF_PAY);
-    size_t first_clue = s->nclues; /* this person's clues start here */
+    size_t first_clue = s->clues.n; /* this person's clues start here */
     for (size_t i = begin; i < end; i++) {
         if (vt[i] != MS_VISIT_INPATIENT || grp[i] < 0 || (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP)) continue;
         int32_t in = inst[i];
@@ -145,7 +125,7 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
             self_den[in]++;
             if (self[i] >= ms_share_ceil(total[i], s->high_ppm)) {
                 self_num[in]++;
-                MS_TRY(push_clue(s, sid[i], pid[i], in, C_SELF_PAY, day[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
             }
         }
         /* Look back over the person's rows admitted 1..window days earlier
@@ -165,9 +145,10 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
         if (best == end) continue;
         pre_num[in]++;
         int seen = 0;
-        for (size_t k = first_clue; k < s->nclues && !seen; k++)
-            seen = s->clues[k].indicator == C_PREADMISSION && s->clues[k].settle_id == sid[best];
-        if (!seen) MS_TRY(push_clue(s, sid[best], pid[best], in, C_PREADMISSION, day[best], fund[best]));
+        for (size_t k = first_clue; k < s->clues.n && !seen; k++)
+            seen = s->clues.v[k].indicator == C_PREADMISSION && s->clues.v[k].settle_id == sid[best];
+        if (!seen)
+            MS_TRY(ms_clues_push(&s->clues, sid[best], pid[best], (uint32_t)in, C_PREADMISSION, day[best], fund[best]));
     }
     return MS_OK;
 }
@@ -178,67 +159,41 @@ static ms_status_t cost_shift_merge(void *into, const void *from)
     const cost_shift_t *b = from;
     if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "cost_shift: merging states of different worlds");
     ms_kernels()->add_i64(a->c, b->c, (size_t)2 * C_COUNT * a->n_inst);
-    if (b->nclues) {
-        if (a->nclues + b->nclues > a->cap) {
-            size_t cap = a->cap * 2 > a->nclues + b->nclues ? a->cap * 2 : a->nclues + b->nclues;
-            ms_clue_t *n = realloc(a->clues, cap * sizeof *n);
-            if (!n) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
-            a->clues = n;
-            a->cap = cap;
-        }
-        memcpy(a->clues + a->nclues, b->clues, b->nclues * sizeof *b->clues);
-        a->nclues += b->nclues;
-    }
-    return MS_OK;
+    return ms_clues_append(&a->clues, &b->clues);
 }
 
-/* Saved: header {n_inst, nclues}, the counters, the clues. */
-typedef struct {
-    uint32_t n_inst, pad;
-    uint64_t nclues;
-} saved_t;
-
+/* Saved: n_inst (u32), the counters (int64 [2 * C_COUNT * n_inst]), the
+ * clues (ms_clues_save). */
 static ms_status_t cost_shift_save(const void *state, ms_buf_t *out)
 {
     const cost_shift_t *s = state;
-    saved_t h = {s->n_inst, 0, s->nclues};
-    MS_TRY(ms_buf_put(out, &h, sizeof h));
+    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
     MS_TRY(ms_buf_put(out, s->c, (size_t)2 * C_COUNT * s->n_inst * sizeof *s->c));
-    return ms_buf_put(out, s->clues, s->nclues * sizeof *s->clues);
+    return ms_clues_save(&s->clues, out);
 }
 
 static ms_status_t cost_shift_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
-    saved_t h;
-    if (len < sizeof h) return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state is truncated");
-    memcpy(&h, data, sizeof h);
-    size_t counters = (size_t)2 * C_COUNT * h.n_inst * sizeof(int64_t);
-    if (h.n_inst != env->refs->n_inst || h.nclues > len / sizeof(ms_clue_t) ||
-        len != sizeof h + counters + h.nclues * sizeof(ms_clue_t))
+    const unsigned char *p = data;
+    uint32_t n;
+    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state is truncated");
+    memcpy(&n, p, sizeof n);
+    size_t counters = (size_t)2 * C_COUNT * n * sizeof(int64_t);
+    if (n != env->refs->n_inst || len - sizeof n < counters)
         return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state does not fit this dataset");
     cost_shift_t *s = new_state(env);
     if (!s) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
-    const char *p = (const char *)data + sizeof h;
-    memcpy(s->c, p, counters);
-    if (h.nclues) {
-        s->clues = malloc(h.nclues * sizeof *s->clues);
-        if (!s->clues) {
-            cost_shift_free(s);
-            return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
-        }
-        memcpy(s->clues, p + counters, h.nclues * sizeof *s->clues);
-        s->nclues = s->cap = h.nclues;
+    memcpy(s->c, p + sizeof n, counters);
+    p += sizeof n + counters;
+    size_t left = len - sizeof n - counters;
+    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, C_COUNT);
+    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
+    if (st != MS_OK) {
+        cost_shift_free(s);
+        return ms_error_wrap(st, "cost_shift: ");
     }
     *state = s;
     return MS_OK;
-}
-
-static int cmp_clue(const void *a, const void *b)
-{
-    const ms_clue_t *x = a, *y = b;
-    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
-    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
 }
 
 static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
@@ -250,11 +205,8 @@ static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, m
         memcpy(res->num + (size_t)k * s->n_inst, num_of(s, k), s->n_inst * sizeof *res->num);
         memcpy(res->den + (size_t)k * s->n_inst, den_of(s, k), s->n_inst * sizeof *res->den);
     }
-    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
-    res->clues = s->clues;
-    res->nclues = s->nclues;
-    s->clues = NULL;
-    s->nclues = s->cap = 0;
+    ms_clues_sort(&s->clues);
+    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 
@@ -79,8 +80,7 @@ typedef struct {
 typedef struct {
     uint32_t n_inst;
     int64_t *num, *den;    /* [D_COUNT * n_inst] */
-    ms_clue_t *clues;
-    size_t nclues, cap;
+    ms_clues_t clues;
     /* mapping only (NULL in a loaded state) */
     int32_t *cat;          /* [n_diag] category id of each diagnosis id */
     size_t n_diag;
@@ -95,7 +95,8 @@ static void decomposed_free(void *state)
 {
     decomposed_t *s = state;
     if (!s) return;
-    free(s->num), free(s->den), free(s->clues);
+    free(s->num), free(s->den);
+    ms_clues_free(&s->clues);
     free(s->cat), free(s->mdc), free(s->stays);
     free(s);
 }
@@ -159,27 +160,13 @@ static ms_status_t decomposed_init(const ms_model_env_t *env, void **state)
     return MS_OK;
 }
 
-static ms_status_t push_clue(decomposed_t *s, const ms_clue_t *c)
-{
-    if (s->nclues == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
-        if (!n) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
-        s->clues = n;
-        s->cap = cap;
-    }
-    s->clues[s->nclues++] = *c;
-    return MS_OK;
-}
-
 /* Count stay st as flagged by indicator ind, with its clue. */
 static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_batch_t *b)
 {
     const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
     const int64_t *fund = b->col[MS_SC_fund_pay];
     s->num[(size_t)ind * s->n_inst + (uint32_t)st->inst]++;
-    ms_clue_t c = {sid[st->row], pid[st->row], (uint32_t)st->inst, (uint16_t)ind, st->admit, fund[st->row]};
-    return push_clue(s, &c);
+    return ms_clues_push(&s->clues, sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
 }
 
 /* Copy the person's inpatient stays into the scratch array; returns their count. */
@@ -258,97 +245,45 @@ static ms_status_t decomposed_merge(void *into, const void *from)
     const ms_kernels_t *k = ms_kernels();
     k->add_i64(a->num, b->num, (size_t)D_COUNT * a->n_inst);
     k->add_i64(a->den, b->den, (size_t)D_COUNT * a->n_inst);
-    for (size_t i = 0; i < b->nclues; i++) MS_TRY(push_clue(a, &b->clues[i]));
-    return MS_OK;
+    return ms_clues_append(&a->clues, &b->clues);
 }
 
 /* Saved state: n_inst (u32), num and den (int64 [D_COUNT * n_inst] each),
- * the clue count (u64), then each clue packed field by field (no padding
- * bytes reach the file). */
-enum { CLUE_BYTES = 8 + 8 + 4 + 2 + 4 + 8 };
-
-static void clue_pack(const ms_clue_t *c, unsigned char *p)
-{
-    memcpy(p, &c->settle_id, 8);
-    memcpy(p + 8, &c->person_id, 8);
-    memcpy(p + 16, &c->inst, 4);
-    memcpy(p + 20, &c->indicator, 2);
-    memcpy(p + 22, &c->date, 4);
-    memcpy(p + 26, &c->amount, 8);
-}
-
-static void clue_unpack(const unsigned char *p, ms_clue_t *c)
-{
-    memset(c, 0, sizeof *c);
-    memcpy(&c->settle_id, p, 8);
-    memcpy(&c->person_id, p + 8, 8);
-    memcpy(&c->inst, p + 16, 4);
-    memcpy(&c->indicator, p + 20, 2);
-    memcpy(&c->date, p + 22, 4);
-    memcpy(&c->amount, p + 26, 8);
-}
-
+ * then the clues (ms_clues_save). */
 static ms_status_t decomposed_save(const void *state, ms_buf_t *out)
 {
     const decomposed_t *s = state;
     size_t cells = (size_t)D_COUNT * s->n_inst;
-    uint64_t nclues = s->nclues;
     MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
     MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
     MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
-    MS_TRY(ms_buf_put(out, &nclues, sizeof nclues));
-    for (size_t i = 0; i < s->nclues; i++) {
-        unsigned char p[CLUE_BYTES];
-        clue_pack(&s->clues[i], p);
-        MS_TRY(ms_buf_put(out, p, sizeof p));
-    }
-    return MS_OK;
+    return ms_clues_save(&s->clues, out);
 }
 
 static ms_status_t decomposed_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
     uint32_t n;
-    uint64_t nclues;
     if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "decomposed: saved state is truncated");
     memcpy(&n, p, sizeof n);
     size_t arrays = 2 * (size_t)D_COUNT * n * sizeof(int64_t), head = sizeof n + arrays;
-    if (n != env->refs->n_inst || len < head + sizeof nclues)
+    if (n != env->refs->n_inst || len < head)
         return ms_error_set(MS_E_CORRUPT, "decomposed: saved state does not fit this dataset");
-    memcpy(&nclues, p + head, sizeof nclues);
-    if (nclues > (len - head - sizeof nclues) / CLUE_BYTES || len != head + sizeof nclues + nclues * CLUE_BYTES)
-        return ms_error_set(MS_E_CORRUPT, "decomposed: saved state has the wrong length");
     decomposed_t *s = alloc_state(n);
     if (!s) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
     size_t cells = (size_t)D_COUNT * n;
     memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
     memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
-    if (nclues) {
-        s->clues = malloc((size_t)nclues * sizeof *s->clues);
-        if (!s->clues) {
-            decomposed_free(s);
-            return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
-        }
-        s->nclues = s->cap = (size_t)nclues;
-        const unsigned char *c = p + head + sizeof nclues;
-        for (size_t i = 0; i < s->nclues; i++) {
-            clue_unpack(c + i * CLUE_BYTES, &s->clues[i]);
-            if (s->clues[i].inst >= n || s->clues[i].indicator >= D_COUNT) {
-                decomposed_free(s);
-                return ms_error_set(MS_E_CORRUPT, "decomposed: saved clue %zu is out of range", i);
-            }
-        }
+    p += head;
+    size_t left = len - head;
+    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, D_COUNT);
+    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
+    if (st != MS_OK) {
+        decomposed_free(s);
+        return ms_error_wrap(st, "decomposed: ");
     }
     *state = s;
     return MS_OK;
-}
-
-static int cmp_clue(const void *a, const void *b)
-{
-    const ms_clue_t *x = a, *y = b;
-    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
-    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
 }
 
 static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
@@ -359,11 +294,8 @@ static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, m
     size_t cells = (size_t)D_COUNT * s->n_inst;
     memcpy(res->num, s->num, cells * sizeof *res->num);
     memcpy(res->den, s->den, cells * sizeof *res->den);
-    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
-    res->clues = s->clues;
-    res->nclues = s->nclues;
-    s->clues = NULL;
-    s->nclues = s->cap = 0;
+    ms_clues_sort(&s->clues);
+    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

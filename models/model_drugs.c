@@ -69,6 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 
@@ -135,8 +136,7 @@ typedef struct {
 typedef struct {
     uint32_t n_inst;
     int64_t *num, *den; /* [I_COUNT * n_inst] */
-    ms_clue_t *clues;
-    size_t nclues, cap;
+    ms_clues_t clues;
     /* rules */
     int32_t window;
     double multiple, percentile;
@@ -152,7 +152,8 @@ static void drugs_free(void *state)
 {
     drugs_t *s = state;
     if (!s) return;
-    free(s->num), free(s->den), free(s->clues), free(s->lines), free(s->maxima);
+    ms_clues_free(&s->clues);
+    free(s->num), free(s->den), free(s->lines), free(s->maxima);
     free(s);
 }
 
@@ -185,27 +186,6 @@ static ms_status_t drugs_init(const ms_model_env_t *env, void **state)
 static int64_t *cell(int64_t *a, const drugs_t *s, int ind, uint32_t inst)
 {
     return a + (size_t)ind * s->n_inst + (size_t)inst;
-}
-
-static ms_status_t push_clue(drugs_t *s, uint32_t inst, int ind, uint64_t sid, uint64_t pid, int32_t date,
-                             int64_t amount)
-{
-    if (s->nclues == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_clue_t *c = realloc(s->clues, cap * sizeof *c);
-        if (!c) return ms_error_set(MS_E_NOMEM, "drugs: out of memory");
-        s->clues = c;
-        s->cap = cap;
-    }
-    ms_clue_t *c = &s->clues[s->nclues++];
-    memset(c, 0, sizeof *c);
-    c->settle_id = sid;
-    c->person_id = pid;
-    c->inst = inst;
-    c->indicator = (uint16_t)ind;
-    c->date = date;
-    c->amount = amount;
-    return MS_OK;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -355,7 +335,7 @@ static ms_status_t reduce_trace(drugs_t *s, const unsigned char *values, size_t 
             return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of the wrong kind for its key");
         int ind = i == 0 ? I_FIRST : I_REPEAT;
         (*cell(s->num, s, ind, v.inst))++;
-        MS_TRY(push_clue(s, v.inst, ind, get_be64(v.sortkey + 4), v.id, v.date, v.amount));
+        MS_TRY(ms_clues_push(&s->clues, get_be64(v.sortkey + 4), v.id, v.inst, ind, v.date, v.amount));
     }
     return MS_OK;
 }
@@ -396,7 +376,7 @@ static ms_status_t reduce_hoard(drugs_t *s, const unsigned char *values, size_t 
         if (v.inst == NO_INST || v.ninst < s->min_inst || !((double)v.qty > limit)) continue;
         if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of unknown institution");
         *cell(s->num, s, I_HOARD, v.inst) += (int64_t)v.lines;
-        MS_TRY(push_clue(s, v.inst, I_HOARD, v.id, get_be64(v.sortkey), v.date, v.amount));
+        MS_TRY(ms_clues_push(&s->clues, v.id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount));
     }
     return MS_OK;
 }
@@ -416,89 +396,44 @@ static ms_status_t drugs_merge(void *into, const void *from)
     const ms_kernels_t *k = ms_kernels();
     k->add_i64(a->num, b->num, (size_t)I_COUNT * a->n_inst);
     k->add_i64(a->den, b->den, (size_t)I_COUNT * a->n_inst);
-    for (size_t i = 0; i < b->nclues; i++) {
-        const ms_clue_t *c = &b->clues[i];
-        MS_TRY(push_clue(a, c->inst, c->indicator, c->settle_id, c->person_id, c->date, c->amount));
-    }
-    return MS_OK;
+    return ms_clues_append(&a->clues, &b->clues);
 }
 
-/* Saved: n_inst, num, den, clue count, clues packed field by field. */
-#define CLUE_BYTES (8 + 8 + 4 + 2 + 4 + 8)
-
+/* Saved: n_inst (u32), num, den (int64 [I_COUNT * n_inst] each), the clues
+ * (ms_clues_save). */
 static ms_status_t drugs_save(const void *state, ms_buf_t *out)
 {
     const drugs_t *s = state;
     size_t cells = (size_t)I_COUNT * s->n_inst;
-    uint64_t nclues = s->nclues;
     MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
     MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
     MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
-    MS_TRY(ms_buf_put(out, &nclues, sizeof nclues));
-    for (size_t i = 0; i < s->nclues; i++) {
-        const ms_clue_t *c = &s->clues[i];
-        unsigned char rec[CLUE_BYTES], *p = rec;
-        memcpy(p, &c->settle_id, 8), p += 8;
-        memcpy(p, &c->person_id, 8), p += 8;
-        memcpy(p, &c->inst, 4), p += 4;
-        memcpy(p, &c->indicator, 2), p += 2;
-        memcpy(p, &c->date, 4), p += 4;
-        memcpy(p, &c->amount, 8);
-        MS_TRY(ms_buf_put(out, rec, sizeof rec));
-    }
-    return MS_OK;
+    return ms_clues_save(&s->clues, out);
 }
 
 static ms_status_t drugs_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
     uint32_t n;
-    uint64_t nclues;
     if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "drugs: saved state is truncated");
     memcpy(&n, p, sizeof n);
     size_t cells = (size_t)I_COUNT * n, head = sizeof n + 2 * cells * sizeof(int64_t);
-    if (n != env->refs->n_inst || len < head + sizeof nclues)
-        return ms_error_set(MS_E_CORRUPT, "drugs: saved state does not fit this dataset");
-    memcpy(&nclues, p + head, sizeof nclues);
-    if (nclues > (len - head - sizeof nclues) / CLUE_BYTES || len != head + sizeof nclues + nclues * CLUE_BYTES)
+    if (n != env->refs->n_inst || len < head)
         return ms_error_set(MS_E_CORRUPT, "drugs: saved state does not fit this dataset");
     MS_TRY(alloc_state(env, n, state));
     drugs_t *s = *state;
     memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
     memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
-    p += head + sizeof nclues;
-    for (uint64_t i = 0; i < nclues; i++, p += CLUE_BYTES) {
-        ms_clue_t c;
-        memcpy(&c.settle_id, p, 8);
-        memcpy(&c.person_id, p + 8, 8);
-        memcpy(&c.inst, p + 16, 4);
-        memcpy(&c.indicator, p + 20, 2);
-        memcpy(&c.date, p + 22, 4);
-        memcpy(&c.amount, p + 26, 8);
-        ms_status_t st = c.inst >= n || c.indicator >= I_COUNT
-                             ? ms_error_set(MS_E_CORRUPT, "drugs: saved clue does not fit this dataset")
-                             : push_clue(s, c.inst, c.indicator, c.settle_id, c.person_id, c.date, c.amount);
-        if (st != MS_OK) {
-            drugs_free(s);
-            *state = NULL;
-            return st;
-        }
+    p += head;
+    size_t left = len - head;
+    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, I_COUNT);
+    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
+    if (st != MS_OK) {
+        drugs_free(s);
+        *state = NULL;
+        return ms_error_wrap(st, "drugs: ");
     }
     return MS_OK;
-}
-
-/* Every field: two clues may share (inst, indicator, settle_id) (two
- * repeated codes in one settlement, two hoarded drugs), and reducing threads
- * met them in any order. */
-static int cmp_clue(const void *a, const void *b)
-{
-    const ms_clue_t *x = a, *y = b;
-    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
-    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
-    if (x->person_id != y->person_id) return x->person_id < y->person_id ? -1 : 1;
-    if (x->date != y->date) return x->date < y->date ? -1 : 1;
-    return (x->amount > y->amount) - (x->amount < y->amount);
 }
 
 static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
@@ -510,11 +445,8 @@ static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_mod
     memcpy(res->num, s->num, (size_t)I_COUNT * n * sizeof *res->num);
     for (int ind = 0; ind < I_COUNT; ind++)
         memcpy(res->den + (size_t)ind * n, s->den + (size_t)I_REPEAT * n, n * sizeof *res->den);
-    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
-    res->clues = s->clues;
-    res->nclues = s->nclues;
-    s->clues = NULL;
-    s->nclues = s->cap = 0;
+    ms_clues_sort(&s->clues);
+    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

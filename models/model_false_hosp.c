@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 
@@ -120,8 +121,7 @@ typedef struct {
 typedef struct {
     uint32_t n_inst;
     int64_t *num, *den;          /* [I_COUNT * n_inst] */
-    ms_clue_t *clues;
-    size_t nclues, cap;
+    ms_clues_t clues;
     /* rules, resolved in init */
     int64_t share_ppm;
     uint32_t batch_size;
@@ -145,7 +145,8 @@ static void false_hosp_free(void *state)
 {
     false_hosp_t *s = state;
     if (!s) return;
-    free(s->num), free(s->den), free(s->clues), free(s->minor);
+    ms_clues_free(&s->clues);
+    free(s->num), free(s->den), free(s->minor);
     free(s->arrive), free(s->leave), free(s->pick), free(s->days), free(s->light_part), free(s->light_flag);
     free(s);
 }
@@ -206,27 +207,6 @@ static int64_t *cell(int64_t *a, const false_hosp_t *s, int ind, int32_t inst)
     return a + (size_t)ind * s->n_inst + (size_t)inst;
 }
 
-static ms_status_t push_clue(false_hosp_t *s, uint32_t inst, int ind, uint64_t sid, uint64_t pid, int32_t date,
-                             int64_t fund)
-{
-    if (s->nclues == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_clue_t *c = realloc(s->clues, cap * sizeof *c);
-        if (!c) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
-        s->clues = c;
-        s->cap = cap;
-    }
-    ms_clue_t *c = &s->clues[s->nclues++];
-    memset(c, 0, sizeof *c);
-    c->settle_id = sid;
-    c->person_id = pid;
-    c->inst = inst;
-    c->indicator = (uint16_t)ind;
-    c->date = date;
-    c->amount = fund;
-    return MS_OK;
-}
-
 static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
@@ -262,12 +242,12 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
             (*cell(s->den, s, I_LIGHT, h))++;
             if (s->light_flag[i]) {
                 (*cell(s->num, s, I_LIGHT, h))++;
-                MS_TRY(push_clue(s, (uint32_t)h, I_LIGHT, sid[i], pid[i], admit[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)h, I_LIGHT, admit[i], fund[i]));
             }
         }
         if (diag[i] >= 0 && (size_t)diag[i] < s->ndiag && s->minor[diag[i]]) {
             (*cell(s->num, s, I_MINOR, h))++;
-            MS_TRY(push_clue(s, (uint32_t)h, I_MINOR, sid[i], pid[i], admit[i], fund[i]));
+            MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]));
         }
         value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i], TAG_GROUP, 0};
         if (region[i] != ref[h].region) {
@@ -305,7 +285,7 @@ static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_
         for (size_t j = begin; j < end && admit[j] < d; j++) {
             if (inst[j] == inst[i] || settle[j] <= a || settle[j] >= d) continue;
             (*cell(s->num, s, I_OVERLAP, inst[i]))++;
-            MS_TRY(push_clue(s, (uint32_t)inst[i], I_OVERLAP, sid[i], pid[i], a, fund[i]));
+            MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, a, fund[i]));
             break;
         }
     }
@@ -383,7 +363,7 @@ static ms_status_t reduce_census(false_hosp_t *s, uint32_t h, const unsigned cha
         value_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
         if (v.admit == peak_day && v.settle_id <= last)
-            MS_TRY(push_clue(s, h, I_BEDS, v.settle_id, v.person_id, v.admit, v.fund));
+            MS_TRY(ms_clues_push(&s->clues, v.settle_id, v.person_id, h, I_BEDS, v.admit, v.fund));
     }
     return MS_OK;
 }
@@ -430,7 +410,7 @@ static ms_status_t false_hosp_reduce(void *state, uint64_t k0, uint64_t k1, cons
                 memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
                 if (v.admit != s->days[a]) continue;
                 (*cell(s->num, s, I_GROUP, (int32_t)h))++;
-                MS_TRY(push_clue(s, h, I_GROUP, v.settle_id, v.person_id, v.admit, v.fund));
+                MS_TRY(ms_clues_push(&s->clues, v.settle_id, v.person_id, h, I_GROUP, v.admit, v.fund));
             }
         }
         a = b;
@@ -446,86 +426,44 @@ static ms_status_t false_hosp_merge(void *into, const void *from)
     const ms_kernels_t *k = ms_kernels();
     k->add_i64(a->num, b->num, (size_t)I_COUNT * a->n_inst);
     k->add_i64(a->den, b->den, (size_t)I_COUNT * a->n_inst);
-    for (size_t i = 0; i < b->nclues; i++) {
-        const ms_clue_t *c = &b->clues[i];
-        MS_TRY(push_clue(a, c->inst, c->indicator, c->settle_id, c->person_id, c->date, c->amount));
-    }
-    return MS_OK;
+    return ms_clues_append(&a->clues, &b->clues);
 }
 
-/* Saved: n_inst, num, den, clue count, clues packed field by field. */
-#define CLUE_BYTES (8 + 8 + 4 + 2 + 4 + 8)
-
+/* Saved: n_inst (u32), num, den (int64 [I_COUNT * n_inst] each), the clues
+ * (ms_clues_save). */
 static ms_status_t false_hosp_save(const void *state, ms_buf_t *out)
 {
     const false_hosp_t *s = state;
     size_t cells = (size_t)I_COUNT * s->n_inst;
-    uint64_t nclues = s->nclues;
     MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
     MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
     MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
-    MS_TRY(ms_buf_put(out, &nclues, sizeof nclues));
-    for (size_t i = 0; i < s->nclues; i++) {
-        const ms_clue_t *c = &s->clues[i];
-        unsigned char rec[CLUE_BYTES], *p = rec;
-        memcpy(p, &c->settle_id, 8), p += 8;
-        memcpy(p, &c->person_id, 8), p += 8;
-        memcpy(p, &c->inst, 4), p += 4;
-        memcpy(p, &c->indicator, 2), p += 2;
-        memcpy(p, &c->date, 4), p += 4;
-        memcpy(p, &c->amount, 8);
-        MS_TRY(ms_buf_put(out, rec, sizeof rec));
-    }
-    return MS_OK;
+    return ms_clues_save(&s->clues, out);
 }
 
 static ms_status_t false_hosp_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
     uint32_t n;
-    uint64_t nclues;
     if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state is truncated");
     memcpy(&n, p, sizeof n);
     size_t cells = (size_t)I_COUNT * n, head = sizeof n + 2 * cells * sizeof(int64_t);
-    if (n != env->refs->n_inst || len < head + sizeof nclues)
-        return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state does not fit this dataset");
-    memcpy(&nclues, p + head, sizeof nclues);
-    if (nclues > (len - head - sizeof nclues) / CLUE_BYTES || len != head + sizeof nclues + nclues * CLUE_BYTES)
+    if (n != env->refs->n_inst || len < head)
         return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state does not fit this dataset");
     MS_TRY(alloc_state(env, n, state));
     false_hosp_t *s = *state;
     memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
     memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
-    p += head + sizeof nclues;
-    for (uint64_t i = 0; i < nclues; i++, p += CLUE_BYTES) {
-        ms_clue_t c;
-        memcpy(&c.settle_id, p, 8);
-        memcpy(&c.person_id, p + 8, 8);
-        memcpy(&c.inst, p + 16, 4);
-        memcpy(&c.indicator, p + 20, 2);
-        memcpy(&c.date, p + 22, 4);
-        memcpy(&c.amount, p + 26, 8);
-        if (c.inst >= n || c.indicator >= I_COUNT) {
-            false_hosp_free(s);
-            *state = NULL;
-            return ms_error_set(MS_E_CORRUPT, "false_hosp: saved clue does not fit this dataset");
-        }
-        ms_status_t st = push_clue(s, c.inst, c.indicator, c.settle_id, c.person_id, c.date, c.amount);
-        if (st != MS_OK) {
-            false_hosp_free(s);
-            *state = NULL;
-            return st;
-        }
+    p += head;
+    size_t left = len - head;
+    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, I_COUNT);
+    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
+    if (st != MS_OK) {
+        false_hosp_free(s);
+        *state = NULL;
+        return ms_error_wrap(st, "false_hosp: ");
     }
     return MS_OK;
-}
-
-static int cmp_clue(const void *a, const void *b)
-{
-    const ms_clue_t *x = a, *y = b;
-    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
-    return (x->settle_id > y->settle_id) - (x->settle_id < y->settle_id);
 }
 
 static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
@@ -547,11 +485,8 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
         res->den[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? beds * days : 0;
     }
     /* Reducing threads met the keys in any order: sort the evidence. */
-    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
-    res->clues = s->clues;
-    res->nclues = s->nclues;
-    s->clues = NULL;
-    s->nclues = s->cap = 0;
+    ms_clues_sort(&s->clues);
+    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 
@@ -41,8 +42,7 @@ typedef struct {
 typedef struct {
     uint32_t n_inst;
     int64_t *num, *den;
-    ms_clue_t *clues;
-    size_t nclues, cap;
+    ms_clues_t clues;
     uint32_t ceiling[3];
 } overload_t;
 
@@ -50,7 +50,8 @@ static void overload_free(void *state)
 {
     overload_t *s = state;
     if (!s) return;
-    free(s->num), free(s->den), free(s->clues);
+    free(s->num), free(s->den);
+    ms_clues_free(&s->clues);
     free(s);
 }
 
@@ -95,19 +96,6 @@ static ms_status_t overload_batch(void *state, ms_table_id_t table, const ms_bat
     return MS_OK;
 }
 
-static ms_status_t push_clue(overload_t *s, const ms_clue_t *c)
-{
-    if (s->nclues == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
-        if (!n) return ms_error_set(MS_E_NOMEM, "overload: out of memory");
-        s->clues = n;
-        s->cap = cap;
-    }
-    s->clues[s->nclues++] = *c;
-    return MS_OK;
-}
-
 static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
 {
     overload_t *s = state;
@@ -118,8 +106,7 @@ static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const 
         value_t v;
         memcpy(&v, (const char *)values + i * sizeof v, sizeof v);
         s->num[v.inst]++;
-        ms_clue_t c = {v.settle_id, v.person_id, (uint32_t)v.inst, 0, v.day, v.fund};
-        MS_TRY(push_clue(s, &c));
+        MS_TRY(ms_clues_push(&s->clues, v.settle_id, v.person_id, (uint32_t)v.inst, 0, v.day, v.fund));
     }
     return MS_OK;
 }
@@ -131,8 +118,7 @@ static ms_status_t overload_merge(void *into, const void *from)
     const ms_kernels_t *k = ms_kernels();
     k->add_i64(a->num, b->num, a->n_inst);
     k->add_i64(a->den, b->den, a->n_inst);
-    for (size_t i = 0; i < b->nclues; i++) MS_TRY(push_clue(a, &b->clues[i]));
-    return MS_OK;
+    return ms_clues_append(&a->clues, &b->clues);
 }
 
 /* Only the denominators are mapped per partition; flags come from reduce. */
@@ -155,13 +141,6 @@ static ms_status_t overload_load(const ms_model_env_t *env, const void *data, si
     return MS_OK;
 }
 
-static int cmp_clue(const void *a, const void *b)
-{
-    const ms_clue_t *x = a, *y = b;
-    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
-}
-
 static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
@@ -178,11 +157,8 @@ static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_
     memcpy(res->num, s->num, s->n_inst * sizeof *res->num);
     memcpy(res->den, s->den, s->n_inst * sizeof *res->den);
     /* Reducing threads met the doctor-days in any order: sort the evidence. */
-    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
-    res->clues = s->clues;
-    res->nclues = s->nclues;
-    s->clues = NULL;
-    s->nclues = s->cap = 0;
+    ms_clues_sort(&s->clues);
+    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 
@@ -221,8 +222,7 @@ typedef struct {
     /* counters */
     int64_t *c;                       /* [2 * U_COUNT * n_inst]: num then den of each indicator */
     pairs_t pairs;                    /* (institution, family) -> stays, CC/MCC stays */
-    ms_clue_t *clues;
-    size_t nclues, cap;
+    ms_clues_t clues;
 } upcoding_t;
 
 static int64_t *num_of(upcoding_t *s, int k) { return s->c + (size_t)(2 * k) * s->n_inst; }
@@ -233,7 +233,8 @@ static void upcoding_free(void *state)
     upcoding_t *s = state;
     if (!s) return;
     free(s->severe), free(s->fam), free(s->cheap_below), free(s->short_below), free(s->w1000);
-    free(s->c), free(s->clues);
+    free(s->c);
+    ms_clues_free(&s->clues);
     pairs_free(&s->pairs);
     free(s);
 }
@@ -318,27 +319,6 @@ static ms_status_t alloc_state(const ms_model_env_t *env, void **state)
 
 static ms_status_t upcoding_init(const ms_model_env_t *env, void **state) { return alloc_state(env, state); }
 
-static ms_status_t push_clue(upcoding_t *s, uint64_t settle_id, uint64_t person_id, int32_t inst, int ind,
-                             int32_t date, int64_t amount)
-{
-    if (s->nclues == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ms_clue_t *n = realloc(s->clues, cap * sizeof *n);
-        if (!n) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
-        s->clues = n;
-        s->cap = cap;
-    }
-    ms_clue_t *c = &s->clues[s->nclues++];
-    memset(c, 0, sizeof *c); /* padding too: clues are saved as bytes */
-    c->settle_id = settle_id;
-    c->person_id = person_id;
-    c->inst = (uint32_t)inst;
-    c->indicator = (uint16_t)ind;
-    c->date = date;
-    c->amount = amount;
-    return MS_OK;
-}
-
 static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
     (void)emit;
@@ -365,7 +345,7 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
         cmi_den[in] += 1000;
         if (total[i] < s->cheap_below[g]) {
             cost_num[in]++;
-            MS_TRY(push_clue(s, sid[i], pid[i], in, U_COST, day[i], fund[i]));
+            MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, U_COST, day[i], fund[i]));
         }
         int severe = s->severe[g];
         if (severe) {
@@ -374,14 +354,14 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
             diag_num[in] += ndiag[i];
             if ((double)(disch[i] - admit[i]) < s->short_below[g]) {
                 short_num[in]++;
-                MS_TRY(push_clue(s, sid[i], pid[i], in, U_SHORT, day[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, U_SHORT, day[i], fund[i]));
             }
         }
         if (s->fam[g] >= 0) {
             sev_den[in]++;
             if (severe) {
                 sev_num[in]++;
-                MS_TRY(push_clue(s, sid[i], pid[i], in, U_SEVERITY, day[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, U_SEVERITY, day[i], fund[i]));
             }
             MS_TRY(pairs_add(&s->pairs, (uint32_t)in, (uint32_t)s->fam[g], 1, severe));
         }
@@ -416,25 +396,14 @@ static ms_status_t upcoding_merge(void *into, const void *from)
         return ms_error_set(MS_E_INTERNAL, "upcoding: merging states of different worlds");
     ms_kernels()->add_i64(a->c, b->c, (size_t)2 * U_COUNT * a->n_inst);
     MS_TRY(merge_pairs(&a->pairs, &b->pairs));
-    if (b->nclues) {
-        if (a->nclues + b->nclues > a->cap) {
-            size_t cap = a->cap * 2 > a->nclues + b->nclues ? a->cap * 2 : a->nclues + b->nclues;
-            ms_clue_t *n = realloc(a->clues, cap * sizeof *n);
-            if (!n) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
-            a->clues = n;
-            a->cap = cap;
-        }
-        memcpy(a->clues + a->nclues, b->clues, b->nclues * sizeof *b->clues);
-        a->nclues += b->nclues;
-    }
-    return MS_OK;
+    return ms_clues_append(&a->clues, &b->clues);
 }
 
-/* Saved: header {n_inst, nfam, ncells, nclues}, the counters, the non-empty
- * (institution, family) cells in key order, the clues. */
+/* Saved: header {n_inst, nfam, ncells}, the counters, the non-empty
+ * (institution, family) cells in key order, the clues (ms_clues_save). */
 typedef struct {
     uint32_t n_inst, nfam;
-    uint64_t ncells, nclues;
+    uint64_t ncells;
 } saved_t;
 
 static ms_status_t upcoding_save(const void *state, ms_buf_t *out)
@@ -443,11 +412,11 @@ static ms_status_t upcoding_save(const void *state, ms_buf_t *out)
     cell_t *cells = NULL;
     size_t ncells = 0;
     MS_TRY(pairs_cells(&s->pairs, &cells, &ncells));
-    saved_t h = {s->n_inst, s->nfam, ncells, s->nclues};
+    saved_t h = {s->n_inst, s->nfam, ncells};
     ms_status_t st = ms_buf_put(out, &h, sizeof h);
     if (st == MS_OK) st = ms_buf_put(out, s->c, (size_t)2 * U_COUNT * s->n_inst * sizeof *s->c);
     if (st == MS_OK) st = ms_buf_put(out, cells, ncells * sizeof *cells);
-    if (st == MS_OK) st = ms_buf_put(out, s->clues, s->nclues * sizeof *s->clues);
+    if (st == MS_OK) st = ms_clues_save(&s->clues, out);
     free(cells);
     return st;
 }
@@ -458,15 +427,15 @@ static ms_status_t upcoding_load(const ms_model_env_t *env, const void *data, si
     if (len < sizeof h) return ms_error_set(MS_E_CORRUPT, "upcoding: saved state is truncated");
     memcpy(&h, data, sizeof h);
     size_t counters = (size_t)2 * U_COUNT * h.n_inst * sizeof(int64_t);
-    if (h.n_inst != env->refs->n_inst || h.ncells > len / sizeof(cell_t) || h.nclues > len / sizeof(ms_clue_t) ||
-        len != sizeof h + counters + h.ncells * sizeof(cell_t) + h.nclues * sizeof(ms_clue_t))
+    if (h.n_inst != env->refs->n_inst || (len - sizeof h) / sizeof(cell_t) < h.ncells ||
+        len - sizeof h - h.ncells * sizeof(cell_t) < counters)
         return ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
     void *v = NULL;
     MS_TRY(alloc_state(env, &v));
     upcoding_t *s = v;
     ms_status_t st = MS_OK;
     if (s->nfam != h.nfam) st = ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
-    const char *p = (const char *)data + sizeof h;
+    const unsigned char *p = (const unsigned char *)data + sizeof h;
     if (st == MS_OK) {
         memcpy(s->c, p, counters);
         p += counters;
@@ -481,13 +450,11 @@ static ms_status_t upcoding_load(const ms_model_env_t *env, const void *data, si
             st = pairs_add(&s->pairs, a, f, c.n[0], c.n[1]);
     }
     p += h.ncells * sizeof(cell_t);
-    if (st == MS_OK && h.nclues) {
-        s->clues = malloc(h.nclues * sizeof *s->clues);
-        if (!s->clues) st = ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
-        else {
-            memcpy(s->clues, p, h.nclues * sizeof *s->clues);
-            s->nclues = s->cap = h.nclues;
-        }
+    if (st == MS_OK) {
+        size_t left = len - sizeof h - counters - h.ncells * sizeof(cell_t);
+        st = ms_clues_load(&s->clues, &p, &left, s->n_inst, U_COUNT);
+        if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
+        if (st != MS_OK) ms_error_wrap(st, "upcoding: ");
     }
     if (st != MS_OK) {
         upcoding_free(s);
@@ -495,14 +462,6 @@ static ms_status_t upcoding_load(const ms_model_env_t *env, const void *data, si
     }
     *state = s;
     return MS_OK;
-}
-
-static int cmp_clue(const void *a, const void *b)
-{
-    const ms_clue_t *x = a, *y = b;
-    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
-    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
-    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
 }
 
 /* expected[i] = sum over families f of stays(i, f) x CC/MCC(peer, f) / stays(peer, f),
@@ -552,11 +511,8 @@ static ms_status_t upcoding_finalize(void *state, const ms_model_env_t *env, ms_
     }
     /* Partitions arrive in a fixed order but rows within them do not matter:
      * sort the evidence so that it reads by institution and indicator. */
-    qsort(s->clues, s->nclues, sizeof *s->clues, cmp_clue);
-    res->clues = s->clues;
-    res->nclues = s->nclues;
-    s->clues = NULL;
-    s->nclues = s->cap = 0;
+    ms_clues_sort(&s->clues);
+    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

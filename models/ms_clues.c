@@ -1,0 +1,123 @@
+/*
+ * ms_clues.c - the list of clues a model keeps (see ms_clues.h).
+ */
+#include "ms_clues.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { CLUE_BYTES = 8 + 8 + 4 + 2 + 4 + 8 };
+
+/* Room for at least need clues. */
+static ms_status_t reserve(ms_clues_t *l, size_t need)
+{
+    if (need <= l->cap) return MS_OK;
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    if (cap < need) cap = need;
+    if (cap > SIZE_MAX / sizeof *l->v) return ms_error_set(MS_E_NOMEM, "clues: out of memory");
+    ms_clue_t *v = realloc(l->v, cap * sizeof *v);
+    if (!v) return ms_error_set(MS_E_NOMEM, "clues: out of memory");
+    l->v = v;
+    l->cap = cap;
+    return MS_OK;
+}
+
+ms_status_t ms_clues_push(ms_clues_t *l, uint64_t settle_id, uint64_t person_id, uint32_t inst, int indicator,
+                          int32_t date, int64_t amount)
+{
+    MS_TRY(reserve(l, l->n + 1));
+    ms_clue_t *c = &l->v[l->n++];
+    memset(c, 0, sizeof *c);
+    c->settle_id = settle_id;
+    c->person_id = person_id;
+    c->inst = inst;
+    c->indicator = (uint16_t)indicator;
+    c->date = date;
+    c->amount = amount;
+    return MS_OK;
+}
+
+ms_status_t ms_clues_append(ms_clues_t *into, const ms_clues_t *from)
+{
+    if (!from->n) return MS_OK;
+    MS_TRY(reserve(into, into->n + from->n));
+    memcpy(into->v + into->n, from->v, from->n * sizeof *from->v);
+    into->n += from->n;
+    return MS_OK;
+}
+
+ms_status_t ms_clues_save(const ms_clues_t *l, ms_buf_t *out)
+{
+    uint64_t n = l->n;
+    MS_TRY(ms_buf_put(out, &n, sizeof n));
+    for (size_t i = 0; i < l->n; i++) {
+        const ms_clue_t *c = &l->v[i];
+        unsigned char rec[CLUE_BYTES];
+        memcpy(rec, &c->settle_id, 8);
+        memcpy(rec + 8, &c->person_id, 8);
+        memcpy(rec + 16, &c->inst, 4);
+        memcpy(rec + 20, &c->indicator, 2);
+        memcpy(rec + 22, &c->date, 4);
+        memcpy(rec + 26, &c->amount, 8);
+        MS_TRY(ms_buf_put(out, rec, sizeof rec));
+    }
+    return MS_OK;
+}
+
+ms_status_t ms_clues_load(ms_clues_t *l, const unsigned char **p, size_t *left, uint32_t n_inst, int nind)
+{
+    uint64_t n;
+    if (*left < sizeof n) return ms_error_set(MS_E_CORRUPT, "saved clues are truncated");
+    memcpy(&n, *p, sizeof n);
+    if (n > (*left - sizeof n) / CLUE_BYTES) return ms_error_set(MS_E_CORRUPT, "saved clues are truncated");
+    MS_TRY(reserve(l, l->n + (size_t)n));
+    const unsigned char *r = *p + sizeof n;
+    for (uint64_t i = 0; i < n; i++, r += CLUE_BYTES) {
+        ms_clue_t c;
+        memset(&c, 0, sizeof c);
+        memcpy(&c.settle_id, r, 8);
+        memcpy(&c.person_id, r + 8, 8);
+        memcpy(&c.inst, r + 16, 4);
+        memcpy(&c.indicator, r + 20, 2);
+        memcpy(&c.date, r + 22, 4);
+        memcpy(&c.amount, r + 26, 8);
+        if (c.inst >= n_inst || (int)c.indicator >= nind)
+            return ms_error_set(MS_E_CORRUPT, "saved clue %llu is out of range", (unsigned long long)i);
+        l->v[l->n++] = c;
+    }
+    size_t used = sizeof n + (size_t)n * CLUE_BYTES;
+    *p += used;
+    *left -= used;
+    return MS_OK;
+}
+
+static int cmp_clue(const void *a, const void *b)
+{
+    const ms_clue_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    if (x->indicator != y->indicator) return x->indicator < y->indicator ? -1 : 1;
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    if (x->person_id != y->person_id) return x->person_id < y->person_id ? -1 : 1;
+    if (x->date != y->date) return x->date < y->date ? -1 : 1;
+    return (x->amount > y->amount) - (x->amount < y->amount);
+}
+
+void ms_clues_sort(ms_clues_t *l)
+{
+    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_clue);
+}
+
+void ms_clues_give(ms_clues_t *l, ms_model_result_t *res)
+{
+    res->clues = l->v;
+    res->nclues = l->n;
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+void ms_clues_free(ms_clues_t *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
