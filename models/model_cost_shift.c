@@ -21,8 +21,8 @@
  * by admission date), so the person callback does all the work; the look
  * back from a stay covers at most `window` days of that person's rows.
  * Shares are compared exactly in integers (parts per million of fen).
- * State: per-institution int64 counters and the clues; merged by adding and
- * appending, clues sorted in finalize.
+ * State: a tally (ms_tally.h): per-institution int64 counters and the
+ * clues; merged by adding and appending, clues sorted in finalize.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +31,7 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_tally.h"
 
 enum { C_PREADMISSION, C_SELF_PAY, C_COUNT };
 
@@ -61,19 +62,14 @@ typedef struct {
     uint32_t n_inst;
     int32_t window;
     int64_t exam_lab_ppm, high_ppm;
-    int64_t *c;          /* [2 * C_COUNT * n_inst]: num then den of each indicator */
-    ms_clues_t clues;
+    ms_tally_t t;         /* C_COUNT indicators */
 } cost_shift_t;
-
-static int64_t *num_of(cost_shift_t *s, int k) { return s->c + (size_t)(2 * k) * s->n_inst; }
-static int64_t *den_of(cost_shift_t *s, int k) { return s->c + (size_t)(2 * k + 1) * s->n_inst; }
 
 static void cost_shift_free(void *state)
 {
     cost_shift_t *s = state;
     if (!s) return;
-    free(s->c);
-    ms_clues_free(&s->clues);
+    ms_tally_free(&s->t);
     free(s);
 }
 
@@ -81,11 +77,8 @@ static void cost_shift_free(void *state)
 static cost_shift_t *new_state(const ms_model_env_t *env)
 {
     cost_shift_t *s = calloc(1, sizeof *s);
-    if (s) {
-        s->n_inst = (uint32_t)env->refs->n_inst;
-        s->c = calloc((size_t)2 * C_COUNT * (s->n_inst ? s->n_inst : 1), sizeof *s->c);
-    }
-    if (!s || !s->c) {
+    if (s) s->n_inst = (uint32_t)env->refs->n_inst;
+    if (!s || ms_tally_init(&s->t, s->n_inst, C_COUNT) != MS_OK) {
         cost_shift_free(s);
         return NULL;
     }
@@ -114,9 +107,9 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
     const uint8_t *vt = b->col[MS_SC_visit_type], *pay = b->col[MS_SC_pay_scheme];
     const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay], *self = b->col[MS_SC_self_pay];
     const int64_t *exam = b->col[MS_SC_exam], *lab = b->col[MS_SC_lab];
-    int64_t *pre_num = num_of(s, C_PREADMISSION), *pre_den = den_of(s, C_PREADMISSION);
-    int64_t *self_num = num_of(s, C_SELF_PAY), *self_den = den_of(s, C_SELF_PAY);
-    size_t first_clue = s->clues.n; /* this person's clues start here */
+    int64_t *pre_num = ms_tally_num_of(&s->t, C_PREADMISSION), *pre_den = ms_tally_den_of(&s->t, C_PREADMISSION);
+    int64_t *self_num = ms_tally_num_of(&s->t, C_SELF_PAY), *self_den = ms_tally_den_of(&s->t, C_SELF_PAY);
+    size_t first_clue = s->t.clues.n; /* this person's clues start here */
     for (size_t i = begin; i < end; i++) {
         if (vt[i] != MS_VISIT_INPATIENT || grp[i] < 0 || (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP)) continue;
         int32_t in = inst[i];
@@ -125,7 +118,7 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
             self_den[in]++;
             if (self[i] >= ms_share_ceil(total[i], s->high_ppm)) {
                 self_num[in]++;
-                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
             }
         }
         /* Look back over the person's rows admitted 1..window days earlier
@@ -145,10 +138,10 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
         if (best == end) continue;
         pre_num[in]++;
         int seen = 0;
-        for (size_t k = first_clue; k < s->clues.n && !seen; k++)
-            seen = s->clues.v[k].indicator == C_PREADMISSION && s->clues.v[k].settle_id == sid[best];
+        for (size_t k = first_clue; k < s->t.clues.n && !seen; k++)
+            seen = s->t.clues.v[k].indicator == C_PREADMISSION && s->t.clues.v[k].settle_id == sid[best];
         if (!seen)
-            MS_TRY(ms_clues_push(&s->clues, sid[best], pid[best], (uint32_t)in, C_PREADMISSION, day[best], fund[best]));
+            MS_TRY(ms_clues_push(&s->t.clues, sid[best], pid[best], (uint32_t)in, C_PREADMISSION, day[best], fund[best]));
     }
     return MS_OK;
 }
@@ -157,36 +150,24 @@ static ms_status_t cost_shift_merge(void *into, const void *from)
 {
     cost_shift_t *a = into;
     const cost_shift_t *b = from;
-    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "cost_shift: merging states of different worlds");
-    ms_kernels()->add_i64(a->c, b->c, (size_t)2 * C_COUNT * a->n_inst);
-    return ms_clues_append(&a->clues, &b->clues);
+    ms_status_t st = ms_tally_merge(&a->t, &b->t);
+    return st == MS_OK ? st : ms_error_wrap(st, "cost_shift: ");
 }
 
-/* Saved: n_inst (u32), the counters (int64 [2 * C_COUNT * n_inst]), the
- * clues (ms_clues_save). */
+/* Saved: the tally (ms_tally_save). */
 static ms_status_t cost_shift_save(const void *state, ms_buf_t *out)
 {
     const cost_shift_t *s = state;
-    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
-    MS_TRY(ms_buf_put(out, s->c, (size_t)2 * C_COUNT * s->n_inst * sizeof *s->c));
-    return ms_clues_save(&s->clues, out);
+    return ms_tally_save(&s->t, out);
 }
 
 static ms_status_t cost_shift_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
-    uint32_t n;
-    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state is truncated");
-    memcpy(&n, p, sizeof n);
-    size_t counters = (size_t)2 * C_COUNT * n * sizeof(int64_t);
-    if (n != env->refs->n_inst || len - sizeof n < counters)
-        return ms_error_set(MS_E_CORRUPT, "cost_shift: saved state does not fit this dataset");
+    size_t left = len;
     cost_shift_t *s = new_state(env);
     if (!s) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
-    memcpy(s->c, p + sizeof n, counters);
-    p += sizeof n + counters;
-    size_t left = len - sizeof n - counters;
-    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, C_COUNT);
+    ms_status_t st = ms_tally_load(&s->t, &p, &left, s->n_inst, C_COUNT);
     if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
     if (st != MS_OK) {
         cost_shift_free(s);
@@ -200,19 +181,12 @@ static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, m
 {
     (void)env;
     cost_shift_t *s = state;
-    MS_TRY(ms_model_result_alloc(res, s->n_inst, C_COUNT, 0));
-    for (int k = 0; k < C_COUNT; k++) {
-        memcpy(res->num + (size_t)k * s->n_inst, num_of(s, k), s->n_inst * sizeof *res->num);
-        memcpy(res->den + (size_t)k * s->n_inst, den_of(s, k), s->n_inst * sizeof *res->den);
-    }
-    ms_clues_sort(&s->clues);
-    ms_clues_give(&s->clues, res);
-    return MS_OK;
+    return ms_tally_finalize(&s->t, res, 0);
 }
 
 const ms_model_t ms_model_cost_shift = {
     .name = "cost_shift",
-    .version = "1",
+    .version = "2", /* 2: saved state laid out through ms_tally */
     .description = "cost shifting: costs of DRG/DIP stays moved to outpatient visits or to the patient",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_settle_date |

@@ -38,8 +38,8 @@
 #include <string.h>
 
 #include "ms_clues.h"
-#include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_tally.h"
 
 enum { D_READMISSION, D_SAME_DAY, D_PINGPONG, D_COUNT };
 
@@ -79,8 +79,7 @@ typedef struct {
 
 typedef struct {
     uint32_t n_inst;
-    int64_t *num, *den;    /* [D_COUNT * n_inst] */
-    ms_clues_t clues;
+    ms_tally_t t;          /* D_COUNT indicators */
     /* mapping only (NULL in a loaded state) */
     int32_t *cat;          /* [n_diag] category id of each diagnosis id */
     size_t n_diag;
@@ -95,8 +94,7 @@ static void decomposed_free(void *state)
 {
     decomposed_t *s = state;
     if (!s) return;
-    free(s->num), free(s->den);
-    ms_clues_free(&s->clues);
+    ms_tally_free(&s->t);
     free(s->cat), free(s->mdc), free(s->stays);
     free(s);
 }
@@ -105,12 +103,7 @@ static void decomposed_free(void *state)
 static decomposed_t *alloc_state(uint32_t n)
 {
     decomposed_t *s = calloc(1, sizeof *s);
-    size_t cells = (size_t)D_COUNT * (n ? n : 1);
-    if (s) {
-        s->num = calloc(cells, sizeof *s->num);
-        s->den = calloc(cells, sizeof *s->den);
-    }
-    if (!s || !s->num || !s->den) {
+    if (!s || ms_tally_init(&s->t, n, D_COUNT) != MS_OK) {
         decomposed_free(s);
         return NULL;
     }
@@ -165,8 +158,8 @@ static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_bat
 {
     const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
     const int64_t *fund = b->col[MS_SC_fund_pay];
-    s->num[(size_t)ind * s->n_inst + (uint32_t)st->inst]++;
-    return ms_clues_push(&s->clues, sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
+    (*ms_tally_num(&s->t, ind, (uint32_t)st->inst))++;
+    return ms_clues_push(&s->t.clues, sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
 }
 
 /* Copy the person's inpatient stays into the scratch array; returns their count. */
@@ -210,7 +203,7 @@ static ms_status_t decomposed_person(void *state, ms_table_id_t table, const ms_
     MS_TRY(collect_stays(s, b, begin, end, &n));
     const stay_t *st = s->stays;
     for (size_t k = 0; k < n; k++) {
-        for (int ind = 0; ind < D_COUNT; ind++) s->den[(size_t)ind * s->n_inst + (uint32_t)st[k].inst]++;
+        for (int ind = 0; ind < D_COUNT; ind++) (*ms_tally_den(&s->t, ind, (uint32_t)st[k].inst))++;
         /* Readmissions: the previous stay at the same institution. */
         size_t j = k;
         while (j > 0 && st[j - 1].inst != st[k].inst) j--;
@@ -241,42 +234,25 @@ static ms_status_t decomposed_merge(void *into, const void *from)
 {
     decomposed_t *a = into;
     const decomposed_t *b = from;
-    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "decomposed: merging states of different worlds");
-    const ms_kernels_t *k = ms_kernels();
-    k->add_i64(a->num, b->num, (size_t)D_COUNT * a->n_inst);
-    k->add_i64(a->den, b->den, (size_t)D_COUNT * a->n_inst);
-    return ms_clues_append(&a->clues, &b->clues);
+    ms_status_t st = ms_tally_merge(&a->t, &b->t);
+    return st == MS_OK ? st : ms_error_wrap(st, "decomposed: ");
 }
 
-/* Saved state: n_inst (u32), num and den (int64 [D_COUNT * n_inst] each),
- * then the clues (ms_clues_save). */
+/* Saved state: the tally (ms_tally_save). */
 static ms_status_t decomposed_save(const void *state, ms_buf_t *out)
 {
     const decomposed_t *s = state;
-    size_t cells = (size_t)D_COUNT * s->n_inst;
-    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
-    MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
-    MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
-    return ms_clues_save(&s->clues, out);
+    return ms_tally_save(&s->t, out);
 }
 
 static ms_status_t decomposed_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
-    uint32_t n;
-    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "decomposed: saved state is truncated");
-    memcpy(&n, p, sizeof n);
-    size_t arrays = 2 * (size_t)D_COUNT * n * sizeof(int64_t), head = sizeof n + arrays;
-    if (n != env->refs->n_inst || len < head)
-        return ms_error_set(MS_E_CORRUPT, "decomposed: saved state does not fit this dataset");
+    size_t left = len;
+    uint32_t n = (uint32_t)env->refs->n_inst;
     decomposed_t *s = alloc_state(n);
     if (!s) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
-    size_t cells = (size_t)D_COUNT * n;
-    memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
-    memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
-    p += head;
-    size_t left = len - head;
-    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, D_COUNT);
+    ms_status_t st = ms_tally_load(&s->t, &p, &left, n, D_COUNT);
     if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
     if (st != MS_OK) {
         decomposed_free(s);
@@ -290,13 +266,7 @@ static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, m
 {
     (void)env;
     decomposed_t *s = state;
-    MS_TRY(ms_model_result_alloc(res, s->n_inst, D_COUNT, 0));
-    size_t cells = (size_t)D_COUNT * s->n_inst;
-    memcpy(res->num, s->num, cells * sizeof *res->num);
-    memcpy(res->den, s->den, cells * sizeof *res->den);
-    ms_clues_sort(&s->clues);
-    ms_clues_give(&s->clues, res);
-    return MS_OK;
+    return ms_tally_finalize(&s->t, res, 0);
 }
 
 const ms_model_t ms_model_decomposed = {

@@ -72,6 +72,7 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_tally.h"
 
 enum { I_REPEAT, I_FIRST, I_HOARD, I_COUNT };
 
@@ -135,8 +136,7 @@ typedef struct {
 
 typedef struct {
     uint32_t n_inst;
-    int64_t *num, *den; /* [I_COUNT * n_inst] */
-    ms_clues_t clues;
+    ms_tally_t t;       /* I_COUNT indicators */
     /* rules */
     int32_t window;
     double multiple, percentile;
@@ -152,22 +152,19 @@ static void drugs_free(void *state)
 {
     drugs_t *s = state;
     if (!s) return;
-    ms_clues_free(&s->clues);
-    free(s->num), free(s->den), free(s->lines), free(s->maxima);
+    ms_tally_free(&s->t);
+    free(s->lines), free(s->maxima);
     free(s);
 }
 
 static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **state)
 {
     drugs_t *s = calloc(1, sizeof *s);
-    size_t cells = (size_t)I_COUNT * (n ? n : 1);
-    if (s) {
-        s->num = calloc(cells, sizeof *s->num);
-        s->den = calloc(cells, sizeof *s->den);
-    }
-    if (!s || !s->num || !s->den) {
+    if (!s) return ms_error_set(MS_E_NOMEM, "drugs: out of memory");
+    ms_status_t st = ms_tally_init(&s->t, n, I_COUNT);
+    if (st != MS_OK) {
         drugs_free(s);
-        return ms_error_set(MS_E_NOMEM, "drugs: out of memory");
+        return ms_error_wrap(st, "drugs: ");
     }
     s->n_inst = n;
     s->window = (int32_t)lround(ms_param(env, I_HOARD, 0));
@@ -181,11 +178,6 @@ static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **sta
 static ms_status_t drugs_init(const ms_model_env_t *env, void **state)
 {
     return alloc_state(env, (uint32_t)env->refs->n_inst, state);
-}
-
-static int64_t *cell(int64_t *a, const drugs_t *s, int ind, uint32_t inst)
-{
-    return a + (size_t)ind * s->n_inst + (size_t)inst;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -213,7 +205,7 @@ static ms_status_t drugs_batch(void *state, ms_table_id_t table, const ms_batch_
     const uint64_t *sid = b->col[MS_DC_settle_id], *pid = b->col[MS_DC_person_id];
     const uint64_t *hi = b->col[MS_DC_trace_hi], *lo = b->col[MS_DC_trace_lo];
     const int64_t *amount = b->col[MS_DC_amount];
-    int64_t *den = s->den + (size_t)I_REPEAT * s->n_inst;
+    int64_t *den = ms_tally_den_of(&s->t, I_REPEAT);
     ms_kernels()->count_by_key(inst, b->rows, den);
     value_t v;
     memset(&v, 0, sizeof v);
@@ -334,8 +326,8 @@ static ms_status_t reduce_trace(drugs_t *s, const unsigned char *values, size_t 
         if (v.tag != TAG_TRACE || v.inst >= s->n_inst)
             return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of the wrong kind for its key");
         int ind = i == 0 ? I_FIRST : I_REPEAT;
-        (*cell(s->num, s, ind, v.inst))++;
-        MS_TRY(ms_clues_push(&s->clues, get_be64(v.sortkey + 4), v.id, v.inst, ind, v.date, v.amount));
+        (*ms_tally_num(&s->t, ind, v.inst))++;
+        MS_TRY(ms_clues_push(&s->t.clues, get_be64(v.sortkey + 4), v.id, v.inst, ind, v.date, v.amount));
     }
     return MS_OK;
 }
@@ -375,8 +367,8 @@ static ms_status_t reduce_hoard(drugs_t *s, const unsigned char *values, size_t 
         memcpy(&v, values + i * sizeof v, sizeof v);
         if (v.inst == NO_INST || v.ninst < s->min_inst || !((double)v.qty > limit)) continue;
         if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of unknown institution");
-        *cell(s->num, s, I_HOARD, v.inst) += (int64_t)v.lines;
-        MS_TRY(ms_clues_push(&s->clues, v.id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount));
+        *ms_tally_num(&s->t, I_HOARD, v.inst) += (int64_t)v.lines;
+        MS_TRY(ms_clues_push(&s->t.clues, v.id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount));
     }
     return MS_OK;
 }
@@ -392,41 +384,25 @@ static ms_status_t drugs_merge(void *into, const void *from)
 {
     drugs_t *a = into;
     const drugs_t *b = from;
-    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "drugs: merging states of different worlds");
-    const ms_kernels_t *k = ms_kernels();
-    k->add_i64(a->num, b->num, (size_t)I_COUNT * a->n_inst);
-    k->add_i64(a->den, b->den, (size_t)I_COUNT * a->n_inst);
-    return ms_clues_append(&a->clues, &b->clues);
+    ms_status_t st = ms_tally_merge(&a->t, &b->t);
+    return st == MS_OK ? st : ms_error_wrap(st, "drugs: ");
 }
 
-/* Saved: n_inst (u32), num, den (int64 [I_COUNT * n_inst] each), the clues
- * (ms_clues_save). */
+/* Saved: the tally (ms_tally_save). */
 static ms_status_t drugs_save(const void *state, ms_buf_t *out)
 {
     const drugs_t *s = state;
-    size_t cells = (size_t)I_COUNT * s->n_inst;
-    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
-    MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
-    MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
-    return ms_clues_save(&s->clues, out);
+    return ms_tally_save(&s->t, out);
 }
 
 static ms_status_t drugs_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
-    uint32_t n;
-    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "drugs: saved state is truncated");
-    memcpy(&n, p, sizeof n);
-    size_t cells = (size_t)I_COUNT * n, head = sizeof n + 2 * cells * sizeof(int64_t);
-    if (n != env->refs->n_inst || len < head)
-        return ms_error_set(MS_E_CORRUPT, "drugs: saved state does not fit this dataset");
+    size_t left = len;
+    uint32_t n = (uint32_t)env->refs->n_inst;
     MS_TRY(alloc_state(env, n, state));
     drugs_t *s = *state;
-    memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
-    memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
-    p += head;
-    size_t left = len - head;
-    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, I_COUNT);
+    ms_status_t st = ms_tally_load(&s->t, &p, &left, n, I_COUNT);
     if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
     if (st != MS_OK) {
         drugs_free(s);
@@ -441,12 +417,10 @@ static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_mod
     (void)env;
     drugs_t *s = state;
     uint32_t n = s->n_inst;
-    MS_TRY(ms_model_result_alloc(res, n, I_COUNT, 0));
-    memcpy(res->num, s->num, (size_t)I_COUNT * n * sizeof *res->num);
+    MS_TRY(ms_tally_finalize(&s->t, res, 0));
+    /* Every indicator is a share of the traced lines. */
     for (int ind = 0; ind < I_COUNT; ind++)
-        memcpy(res->den + (size_t)ind * n, s->den + (size_t)I_REPEAT * n, n * sizeof *res->den);
-    ms_clues_sort(&s->clues);
-    ms_clues_give(&s->clues, res);
+        memcpy(res->den + (size_t)ind * n, ms_tally_den_of(&s->t, I_REPEAT), n * sizeof *res->den);
     return MS_OK;
 }
 

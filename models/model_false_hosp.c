@@ -56,6 +56,7 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_tally.h"
 
 enum { I_OVERLAP, I_LIGHT, I_GROUP, I_MINOR, I_BEDS, I_RATE, I_COUNT };
 
@@ -120,8 +121,7 @@ typedef struct {
 
 typedef struct {
     uint32_t n_inst;
-    int64_t *num, *den;          /* [I_COUNT * n_inst] */
-    ms_clues_t clues;
+    ms_tally_t t;                /* I_COUNT indicators */
     /* rules, resolved in init */
     int64_t share_ppm;
     uint32_t batch_size;
@@ -145,8 +145,8 @@ static void false_hosp_free(void *state)
 {
     false_hosp_t *s = state;
     if (!s) return;
-    ms_clues_free(&s->clues);
-    free(s->num), free(s->den), free(s->minor);
+    ms_tally_free(&s->t);
+    free(s->minor);
     free(s->arrive), free(s->leave), free(s->pick), free(s->days), free(s->light_part), free(s->light_flag);
     free(s);
 }
@@ -173,14 +173,11 @@ static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **sta
 {
     const ms_refs_t *refs = env->refs;
     false_hosp_t *s = calloc(1, sizeof *s);
-    size_t cells = (size_t)I_COUNT * (n ? n : 1);
-    if (s) {
-        s->num = calloc(cells, sizeof *s->num);
-        s->den = calloc(cells, sizeof *s->den);
+    if (s && ms_tally_init(&s->t, n, I_COUNT) == MS_OK) {
         s->ndiag = refs->diagnoses.count;
         s->minor = calloc(s->ndiag ? s->ndiag : 1, 1);
     }
-    if (!s || !s->num || !s->den || !s->minor) {
+    if (!s || !s->t.num || !s->minor) {
         false_hosp_free(s);
         return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
     }
@@ -202,11 +199,6 @@ static ms_status_t false_hosp_init(const ms_model_env_t *env, void **state)
     return alloc_state(env, (uint32_t)env->refs->n_inst, state);
 }
 
-static int64_t *cell(int64_t *a, const false_hosp_t *s, int ind, int32_t inst)
-{
-    return a + (size_t)ind * s->n_inst + (size_t)inst;
-}
-
 static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
@@ -223,7 +215,7 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     /* Every inpatient stay is in the denominators (group, minor, overlap) and
      * the admission count. */
     const ms_kernels_t *k = ms_kernels();
-    k->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, s->den + (size_t)I_OVERLAP * s->n_inst);
+    k->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, ms_tally_den_of(&s->t, I_OVERLAP));
     /* Treatment-light: the share test for the whole batch in one kernel. */
     if (b->rows > s->light_cap) {
         int64_t *np = realloc(s->light_part, b->rows * sizeof *np);
@@ -239,15 +231,15 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
         if (vt[i] != MS_VISIT_INPATIENT) continue;
         int32_t h = inst[i];
         if (total[i] > 0) {
-            (*cell(s->den, s, I_LIGHT, h))++;
+            (*ms_tally_den(&s->t, I_LIGHT, (uint32_t)h))++;
             if (s->light_flag[i]) {
-                (*cell(s->num, s, I_LIGHT, h))++;
-                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)h, I_LIGHT, admit[i], fund[i]));
+                (*ms_tally_num(&s->t, I_LIGHT, (uint32_t)h))++;
+                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_LIGHT, admit[i], fund[i]));
             }
         }
         if (diag[i] >= 0 && (size_t)diag[i] < s->ndiag && s->minor[diag[i]]) {
-            (*cell(s->num, s, I_MINOR, h))++;
-            MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]));
+            (*ms_tally_num(&s->t, I_MINOR, (uint32_t)h))++;
+            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]));
         }
         value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i], TAG_GROUP, 0};
         if (region[i] != ref[h].region) {
@@ -284,8 +276,8 @@ static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_
         int32_t a = admit[i], d = discharge[i];
         for (size_t j = begin; j < end && admit[j] < d; j++) {
             if (inst[j] == inst[i] || settle[j] <= a || settle[j] >= d) continue;
-            (*cell(s->num, s, I_OVERLAP, inst[i]))++;
-            MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, a, fund[i]));
+            (*ms_tally_num(&s->t, I_OVERLAP, (uint32_t)inst[i]))++;
+            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, a, fund[i]));
             break;
         }
     }
@@ -344,7 +336,7 @@ static ms_status_t reduce_census(false_hosp_t *s, uint32_t h, const unsigned cha
         int64_t census = (int64_t)(i + 1) - (int64_t)gone;
         if (census > peak) peak = census, peak_day = s->arrive[i];
     }
-    *cell(s->num, s, I_BEDS, (int32_t)h) += peak;
+    *ms_tally_num(&s->t, I_BEDS, (uint32_t)h) += peak;
     if (peak <= beds) return MS_OK;
     /* The stays admitted on the peak day; past PEAK_CLUES_MAX, the ones with
      * the smallest settle_ids (ids are unique: a threshold selects them). */
@@ -363,7 +355,7 @@ static ms_status_t reduce_census(false_hosp_t *s, uint32_t h, const unsigned cha
         value_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
         if (v.admit == peak_day && v.settle_id <= last)
-            MS_TRY(ms_clues_push(&s->clues, v.settle_id, v.person_id, h, I_BEDS, v.admit, v.fund));
+            MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, h, I_BEDS, v.admit, v.fund));
     }
     return MS_OK;
 }
@@ -409,8 +401,8 @@ static ms_status_t false_hosp_reduce(void *state, uint64_t k0, uint64_t k1, cons
                 value_t v;
                 memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
                 if (v.admit != s->days[a]) continue;
-                (*cell(s->num, s, I_GROUP, (int32_t)h))++;
-                MS_TRY(ms_clues_push(&s->clues, v.settle_id, v.person_id, h, I_GROUP, v.admit, v.fund));
+                (*ms_tally_num(&s->t, I_GROUP, (uint32_t)h))++;
+                MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, h, I_GROUP, v.admit, v.fund));
             }
         }
         a = b;
@@ -422,41 +414,25 @@ static ms_status_t false_hosp_merge(void *into, const void *from)
 {
     false_hosp_t *a = into;
     const false_hosp_t *b = from;
-    if (a->n_inst != b->n_inst) return ms_error_set(MS_E_INTERNAL, "false_hosp: merging states of different worlds");
-    const ms_kernels_t *k = ms_kernels();
-    k->add_i64(a->num, b->num, (size_t)I_COUNT * a->n_inst);
-    k->add_i64(a->den, b->den, (size_t)I_COUNT * a->n_inst);
-    return ms_clues_append(&a->clues, &b->clues);
+    ms_status_t st = ms_tally_merge(&a->t, &b->t);
+    return st == MS_OK ? st : ms_error_wrap(st, "false_hosp: ");
 }
 
-/* Saved: n_inst (u32), num, den (int64 [I_COUNT * n_inst] each), the clues
- * (ms_clues_save). */
+/* Saved: the tally (ms_tally_save). */
 static ms_status_t false_hosp_save(const void *state, ms_buf_t *out)
 {
     const false_hosp_t *s = state;
-    size_t cells = (size_t)I_COUNT * s->n_inst;
-    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
-    MS_TRY(ms_buf_put(out, s->num, cells * sizeof *s->num));
-    MS_TRY(ms_buf_put(out, s->den, cells * sizeof *s->den));
-    return ms_clues_save(&s->clues, out);
+    return ms_tally_save(&s->t, out);
 }
 
 static ms_status_t false_hosp_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
     const unsigned char *p = data;
-    uint32_t n;
-    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state is truncated");
-    memcpy(&n, p, sizeof n);
-    size_t cells = (size_t)I_COUNT * n, head = sizeof n + 2 * cells * sizeof(int64_t);
-    if (n != env->refs->n_inst || len < head)
-        return ms_error_set(MS_E_CORRUPT, "false_hosp: saved state does not fit this dataset");
+    size_t left = len;
+    uint32_t n = (uint32_t)env->refs->n_inst;
     MS_TRY(alloc_state(env, n, state));
     false_hosp_t *s = *state;
-    memcpy(s->num, p + sizeof n, cells * sizeof(int64_t));
-    memcpy(s->den, p + sizeof n + cells * sizeof(int64_t), cells * sizeof(int64_t));
-    p += head;
-    size_t left = len - head;
-    ms_status_t st = ms_clues_load(&s->clues, &p, &left, n, I_COUNT);
+    ms_status_t st = ms_tally_load(&s->t, &p, &left, n, I_COUNT);
     if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
     if (st != MS_OK) {
         false_hosp_free(s);
@@ -470,12 +446,11 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
 {
     false_hosp_t *s = state;
     uint32_t n = s->n_inst;
-    MS_TRY(ms_model_result_alloc(res, n, I_COUNT, 0));
-    memcpy(res->num, s->num, (size_t)I_COUNT * n * sizeof *res->num);
-    memcpy(res->den, s->den, (size_t)I_COUNT * n * sizeof *res->den);
+    /* Reducing threads met the keys in any order: the tally sorts the evidence. */
+    MS_TRY(ms_tally_finalize(&s->t, res, 0));
     int64_t days = env->max_date >= env->min_date ? (int64_t)env->max_date - env->min_date + 1 : 0;
     for (uint32_t i = 0; i < n; i++) {
-        int64_t stays = s->den[(size_t)I_OVERLAP * n + i], beds = env->refs->inst[i].beds;
+        int64_t stays = *ms_tally_den(&s->t, I_OVERLAP, i), beds = env->refs->inst[i].beds;
         res->den[(size_t)I_GROUP * n + i] = stays;
         res->den[(size_t)I_MINOR * n + i] = stays;
         /* Without approved beds neither ratio means anything: not scored. */
@@ -484,9 +459,6 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
         res->num[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? stays * 365 : 0;
         res->den[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? beds * days : 0;
     }
-    /* Reducing threads met the keys in any order: sort the evidence. */
-    ms_clues_sort(&s->clues);
-    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "ms_clues.h"
-#include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_tally.h"
 
 static const ms_param_t params[] = {
     {"ceiling_outpatient", "most outpatient settlements one doctor can sign in a day", 10, 60, 1000, MS_PARAM_NUMBER, NULL},
@@ -41,8 +41,7 @@ typedef struct {
 
 typedef struct {
     uint32_t n_inst;
-    int64_t *num, *den;
-    ms_clues_t clues;
+    ms_tally_t t;        /* one indicator */
     uint32_t ceiling[3];
 } overload_t;
 
@@ -50,19 +49,14 @@ static void overload_free(void *state)
 {
     overload_t *s = state;
     if (!s) return;
-    free(s->num), free(s->den);
-    ms_clues_free(&s->clues);
+    ms_tally_free(&s->t);
     free(s);
 }
 
 static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **state)
 {
     overload_t *s = calloc(1, sizeof *s);
-    if (s) {
-        s->num = calloc(n ? n : 1, sizeof *s->num);
-        s->den = calloc(n ? n : 1, sizeof *s->den);
-    }
-    if (!s || !s->num || !s->den) {
+    if (!s || ms_tally_init(&s->t, n, 1) != MS_OK) {
         overload_free(s);
         return ms_error_set(MS_E_NOMEM, "overload: out of memory");
     }
@@ -88,7 +82,7 @@ static ms_status_t overload_batch(void *state, ms_table_id_t table, const ms_bat
     const int64_t *fund = b->col[MS_SC_fund_pay];
     for (size_t i = 0; i < b->rows; i++) {
         if (doc[i] == 0) continue; /* unknown doctor: cannot be judged */
-        s->den[inst[i]]++;
+        (*ms_tally_den(&s->t, 0, (uint32_t)inst[i]))++;
         value_t v = {sid[i], pid[i], fund[i], inst[i], day[i]};
         uint64_t k1 = (uint64_t)vt[i] << 32 | (uint32_t)day[i];
         MS_TRY(emit->emit(emit->impl, emit->tid, doc[i], k1, &v));
@@ -105,8 +99,8 @@ static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const 
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, (const char *)values + i * sizeof v, sizeof v);
-        s->num[v.inst]++;
-        MS_TRY(ms_clues_push(&s->clues, v.settle_id, v.person_id, (uint32_t)v.inst, 0, v.day, v.fund));
+        (*ms_tally_num(&s->t, 0, (uint32_t)v.inst))++;
+        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, (uint32_t)v.inst, 0, v.day, v.fund));
     }
     return MS_OK;
 }
@@ -115,10 +109,8 @@ static ms_status_t overload_merge(void *into, const void *from)
 {
     overload_t *a = into;
     const overload_t *b = from;
-    const ms_kernels_t *k = ms_kernels();
-    k->add_i64(a->num, b->num, a->n_inst);
-    k->add_i64(a->den, b->den, a->n_inst);
-    return ms_clues_append(&a->clues, &b->clues);
+    ms_status_t st = ms_tally_merge(&a->t, &b->t);
+    return st == MS_OK ? st : ms_error_wrap(st, "overload: ");
 }
 
 /* Only the denominators are mapped per partition; flags come from reduce. */
@@ -126,7 +118,7 @@ static ms_status_t overload_save(const void *state, ms_buf_t *out)
 {
     const overload_t *s = state;
     MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
-    return ms_buf_put(out, s->den, s->n_inst * sizeof *s->den);
+    return ms_buf_put(out, s->t.den, s->n_inst * sizeof *s->t.den);
 }
 
 static ms_status_t overload_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
@@ -137,7 +129,7 @@ static ms_status_t overload_load(const ms_model_env_t *env, const void *data, si
     if (n != env->refs->n_inst || len != sizeof n + n * sizeof(int64_t))
         return ms_error_set(MS_E_CORRUPT, "overload: saved state does not fit this dataset");
     MS_TRY(alloc_state(env, n, state));
-    memcpy(((overload_t *)*state)->den, (const char *)data + sizeof n, n * sizeof(int64_t));
+    memcpy(((overload_t *)*state)->t.den, (const char *)data + sizeof n, n * sizeof(int64_t));
     return MS_OK;
 }
 
@@ -145,21 +137,8 @@ static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_
 {
     (void)env;
     overload_t *s = state;
-    memset(res, 0, sizeof *res);
-    res->n_inst = s->n_inst;
-    res->nind = 1;
-    res->num = malloc((s->n_inst ? s->n_inst : 1) * sizeof *res->num);
-    res->den = malloc((s->n_inst ? s->n_inst : 1) * sizeof *res->den);
-    if (!res->num || !res->den) {
-        ms_model_result_free(res);
-        return ms_error_set(MS_E_NOMEM, "overload: out of memory");
-    }
-    memcpy(res->num, s->num, s->n_inst * sizeof *res->num);
-    memcpy(res->den, s->den, s->n_inst * sizeof *res->den);
-    /* Reducing threads met the doctor-days in any order: sort the evidence. */
-    ms_clues_sort(&s->clues);
-    ms_clues_give(&s->clues, res);
-    return MS_OK;
+    /* Reducing threads met the doctor-days in any order: the tally sorts the evidence. */
+    return ms_tally_finalize(&s->t, res, 0);
 }
 
 const ms_model_t ms_model_overload = {

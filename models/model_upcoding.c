@@ -34,6 +34,7 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_tally.h"
 
 enum { U_SEVERITY, U_COST, U_SHORT, U_DIAG, U_CMI, U_COUNT };
 
@@ -220,21 +221,16 @@ typedef struct {
     double *short_below;              /* short when length < this (days) */
     int64_t *w1000;                   /* weight x 1000, rounded */
     /* counters */
-    int64_t *c;                       /* [2 * U_COUNT * n_inst]: num then den of each indicator */
+    ms_tally_t t;                     /* U_COUNT indicators, and the clues */
     pairs_t pairs;                    /* (institution, family) -> stays, CC/MCC stays */
-    ms_clues_t clues;
 } upcoding_t;
-
-static int64_t *num_of(upcoding_t *s, int k) { return s->c + (size_t)(2 * k) * s->n_inst; }
-static int64_t *den_of(upcoding_t *s, int k) { return s->c + (size_t)(2 * k + 1) * s->n_inst; }
 
 static void upcoding_free(void *state)
 {
     upcoding_t *s = state;
     if (!s) return;
     free(s->severe), free(s->fam), free(s->cheap_below), free(s->short_below), free(s->w1000);
-    free(s->c);
-    ms_clues_free(&s->clues);
+    ms_tally_free(&s->t);
     pairs_free(&s->pairs);
     free(s);
 }
@@ -290,9 +286,9 @@ static ms_status_t alloc_state(const ms_model_env_t *env, void **state)
     s->cheap_below = malloc(ng * sizeof *s->cheap_below);
     s->short_below = malloc(ng * sizeof *s->short_below);
     s->w1000 = malloc(ng * sizeof *s->w1000);
-    s->c = calloc((size_t)2 * U_COUNT * (s->n_inst ? s->n_inst : 1), sizeof *s->c);
     ms_status_t st = MS_OK;
-    if (!s->severe || !s->fam || !s->cheap_below || !s->short_below || !s->w1000 || !s->c)
+    if (!s->severe || !s->fam || !s->cheap_below || !s->short_below || !s->w1000 ||
+        ms_tally_init(&s->t, s->n_inst, U_COUNT) != MS_OK)
         st = ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
     if (st == MS_OK) st = map_families(s, refs);
     if (st == MS_OK) {
@@ -330,11 +326,11 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
     const int32_t *day = b->col[MS_SC_settle_date];
     const uint8_t *vt = b->col[MS_SC_visit_type], *pay = b->col[MS_SC_pay_scheme], *ndiag = b->col[MS_SC_n_diag];
     const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay];
-    int64_t *sev_num = num_of(s, U_SEVERITY), *sev_den = den_of(s, U_SEVERITY);
-    int64_t *cost_num = num_of(s, U_COST), *cost_den = den_of(s, U_COST);
-    int64_t *short_num = num_of(s, U_SHORT), *short_den = den_of(s, U_SHORT);
-    int64_t *diag_num = num_of(s, U_DIAG), *diag_den = den_of(s, U_DIAG);
-    int64_t *cmi_num = num_of(s, U_CMI), *cmi_den = den_of(s, U_CMI);
+    int64_t *sev_num = ms_tally_num_of(&s->t, U_SEVERITY), *sev_den = ms_tally_den_of(&s->t, U_SEVERITY);
+    int64_t *cost_num = ms_tally_num_of(&s->t, U_COST), *cost_den = ms_tally_den_of(&s->t, U_COST);
+    int64_t *short_num = ms_tally_num_of(&s->t, U_SHORT), *short_den = ms_tally_den_of(&s->t, U_SHORT);
+    int64_t *diag_num = ms_tally_num_of(&s->t, U_DIAG), *diag_den = ms_tally_den_of(&s->t, U_DIAG);
+    int64_t *cmi_num = ms_tally_num_of(&s->t, U_CMI), *cmi_den = ms_tally_den_of(&s->t, U_CMI);
     for (size_t i = 0; i < b->rows; i++) {
         int32_t g = grp[i], in = inst[i];
         if (vt[i] != MS_VISIT_INPATIENT || g < 0 || (uint32_t)g >= s->n_groups ||
@@ -345,7 +341,7 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
         cmi_den[in] += 1000;
         if (total[i] < s->cheap_below[g]) {
             cost_num[in]++;
-            MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, U_COST, day[i], fund[i]));
+            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_COST, day[i], fund[i]));
         }
         int severe = s->severe[g];
         if (severe) {
@@ -354,14 +350,14 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
             diag_num[in] += ndiag[i];
             if ((double)(disch[i] - admit[i]) < s->short_below[g]) {
                 short_num[in]++;
-                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, U_SHORT, day[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_SHORT, day[i], fund[i]));
             }
         }
         if (s->fam[g] >= 0) {
             sev_den[in]++;
             if (severe) {
                 sev_num[in]++;
-                MS_TRY(ms_clues_push(&s->clues, sid[i], pid[i], (uint32_t)in, U_SEVERITY, day[i], fund[i]));
+                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_SEVERITY, day[i], fund[i]));
             }
             MS_TRY(pairs_add(&s->pairs, (uint32_t)in, (uint32_t)s->fam[g], 1, severe));
         }
@@ -394,15 +390,15 @@ static ms_status_t upcoding_merge(void *into, const void *from)
     const upcoding_t *b = from;
     if (a->n_inst != b->n_inst || a->nfam != b->nfam)
         return ms_error_set(MS_E_INTERNAL, "upcoding: merging states of different worlds");
-    ms_kernels()->add_i64(a->c, b->c, (size_t)2 * U_COUNT * a->n_inst);
     MS_TRY(merge_pairs(&a->pairs, &b->pairs));
-    return ms_clues_append(&a->clues, &b->clues);
+    ms_status_t st = ms_tally_merge(&a->t, &b->t);
+    return st == MS_OK ? st : ms_error_wrap(st, "upcoding: ");
 }
 
-/* Saved: header {n_inst, nfam, ncells}, the counters, the non-empty
- * (institution, family) cells in key order, the clues (ms_clues_save). */
+/* Saved: the tally (ms_tally_save), then {nfam, ncells} and the non-empty
+ * (institution, family) cells in key order. */
 typedef struct {
-    uint32_t n_inst, nfam;
+    uint32_t nfam, zero;
     uint64_t ncells;
 } saved_t;
 
@@ -412,53 +408,43 @@ static ms_status_t upcoding_save(const void *state, ms_buf_t *out)
     cell_t *cells = NULL;
     size_t ncells = 0;
     MS_TRY(pairs_cells(&s->pairs, &cells, &ncells));
-    saved_t h = {s->n_inst, s->nfam, ncells};
-    ms_status_t st = ms_buf_put(out, &h, sizeof h);
-    if (st == MS_OK) st = ms_buf_put(out, s->c, (size_t)2 * U_COUNT * s->n_inst * sizeof *s->c);
+    saved_t h = {s->nfam, 0, ncells};
+    ms_status_t st = ms_tally_save(&s->t, out);
+    if (st == MS_OK) st = ms_buf_put(out, &h, sizeof h);
     if (st == MS_OK) st = ms_buf_put(out, cells, ncells * sizeof *cells);
-    if (st == MS_OK) st = ms_clues_save(&s->clues, out);
     free(cells);
     return st;
 }
 
 static ms_status_t upcoding_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
 {
-    saved_t h;
-    if (len < sizeof h) return ms_error_set(MS_E_CORRUPT, "upcoding: saved state is truncated");
-    memcpy(&h, data, sizeof h);
-    size_t counters = (size_t)2 * U_COUNT * h.n_inst * sizeof(int64_t);
-    if (h.n_inst != env->refs->n_inst || (len - sizeof h) / sizeof(cell_t) < h.ncells ||
-        len - sizeof h - h.ncells * sizeof(cell_t) < counters)
-        return ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
     void *v = NULL;
     MS_TRY(alloc_state(env, &v));
     upcoding_t *s = v;
-    ms_status_t st = MS_OK;
-    if (s->nfam != h.nfam) st = ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
-    const unsigned char *p = (const unsigned char *)data + sizeof h;
+    const unsigned char *p = data;
+    size_t left = len;
+    saved_t h = {0, 0, 0};
+    ms_status_t st = ms_tally_load(&s->t, &p, &left, s->n_inst, U_COUNT);
     if (st == MS_OK) {
-        memcpy(s->c, p, counters);
-        p += counters;
+        if (left >= sizeof h) memcpy(&h, p, sizeof h);
+        if (left < sizeof h || h.nfam != s->nfam || h.zero || (left - sizeof h) / sizeof(cell_t) != h.ncells ||
+            (left - sizeof h) % sizeof(cell_t))
+            st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
+        else
+            p += sizeof h;
     }
     for (uint64_t i = 0; st == MS_OK && i < h.ncells; i++) {
         cell_t c;
         memcpy(&c, p + i * sizeof c, sizeof c);
         uint32_t a = (uint32_t)(c.key >> 32), f = (uint32_t)c.key;
         if (a >= s->n_inst || f >= s->nfam)
-            st = ms_error_set(MS_E_CORRUPT, "upcoding: saved state does not fit this dataset");
+            st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
         else
             st = pairs_add(&s->pairs, a, f, c.n[0], c.n[1]);
     }
-    p += h.ncells * sizeof(cell_t);
-    if (st == MS_OK) {
-        size_t left = len - sizeof h - counters - h.ncells * sizeof(cell_t);
-        st = ms_clues_load(&s->clues, &p, &left, s->n_inst, U_COUNT);
-        if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
-        if (st != MS_OK) ms_error_wrap(st, "upcoding: ");
-    }
     if (st != MS_OK) {
         upcoding_free(s);
-        return st;
+        return ms_error_wrap(st, "upcoding: ");
     }
     *state = s;
     return MS_OK;
@@ -499,26 +485,21 @@ static ms_status_t expected_severity(upcoding_t *s, const ms_model_env_t *env, d
 static ms_status_t upcoding_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     upcoding_t *s = state;
-    MS_TRY(ms_model_result_alloc(res, s->n_inst, U_COUNT, 1));
-    for (int k = 0; k < U_COUNT; k++) {
-        memcpy(res->num + (size_t)k * s->n_inst, num_of(s, k), s->n_inst * sizeof *res->num);
-        memcpy(res->den + (size_t)k * s->n_inst, den_of(s, k), s->n_inst * sizeof *res->den);
-    }
+    /* Partitions arrive in a fixed order but rows within them do not matter:
+     * the tally sorts the evidence so that it reads by institution and
+     * indicator. */
+    MS_TRY(ms_tally_finalize(&s->t, res, 1));
     ms_status_t st = expected_severity(s, env, res->expected + (size_t)U_SEVERITY * s->n_inst);
     if (st != MS_OK) {
         ms_model_result_free(res);
         return st;
     }
-    /* Partitions arrive in a fixed order but rows within them do not matter:
-     * sort the evidence so that it reads by institution and indicator. */
-    ms_clues_sort(&s->clues);
-    ms_clues_give(&s->clues, res);
     return MS_OK;
 }
 
 const ms_model_t ms_model_upcoding = {
     .name = "upcoding",
-    .version = "1",
+    .version = "2", /* 2: saved state laid out through ms_tally */
     .description = "DRG/DIP upcoding: stays coded into a heavier group than the care given",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |

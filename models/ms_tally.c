@@ -1,0 +1,83 @@
+/*
+ * ms_tally.c - per-indicator, per-institution counters and their clues
+ * (ms_tally.h).
+ */
+#include "ms_tally.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_kernels.h"
+
+static size_t cells_of(uint32_t n_inst, int nind) { return (size_t)n_inst * (size_t)(nind > 0 ? nind : 0); }
+
+ms_status_t ms_tally_init(ms_tally_t *t, uint32_t n_inst, int nind)
+{
+    memset(t, 0, sizeof *t);
+    size_t cells = cells_of(n_inst, nind);
+    t->num = calloc(cells ? cells : 1, sizeof *t->num);
+    t->den = calloc(cells ? cells : 1, sizeof *t->den);
+    if (!t->num || !t->den) {
+        ms_tally_free(t);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    t->n_inst = n_inst;
+    t->nind = nind;
+    return MS_OK;
+}
+
+void ms_tally_free(ms_tally_t *t)
+{
+    free(t->num);
+    free(t->den);
+    ms_clues_free(&t->clues);
+    memset(t, 0, sizeof *t);
+}
+
+ms_status_t ms_tally_merge(ms_tally_t *into, const ms_tally_t *from)
+{
+    if (into->n_inst != from->n_inst || into->nind != from->nind)
+        return ms_error_set(MS_E_INTERNAL, "merging states of different worlds");
+    const ms_kernels_t *k = ms_kernels();
+    size_t cells = cells_of(into->n_inst, into->nind);
+    k->add_i64(into->num, from->num, cells);
+    k->add_i64(into->den, from->den, cells);
+    return ms_clues_append(&into->clues, &from->clues);
+}
+
+ms_status_t ms_tally_save(const ms_tally_t *t, ms_buf_t *out)
+{
+    size_t cells = cells_of(t->n_inst, t->nind);
+    MS_TRY(ms_buf_put(out, &t->n_inst, sizeof t->n_inst));
+    MS_TRY(ms_buf_put(out, t->num, cells * sizeof *t->num));
+    MS_TRY(ms_buf_put(out, t->den, cells * sizeof *t->den));
+    return ms_clues_save(&t->clues, out);
+}
+
+ms_status_t ms_tally_load(ms_tally_t *t, const unsigned char **p, size_t *left, uint32_t n_inst, int nind)
+{
+    uint32_t n;
+    if (*left < sizeof n) return ms_error_set(MS_E_CORRUPT, "saved state is truncated");
+    memcpy(&n, *p, sizeof n);
+    size_t cells = cells_of(n_inst, nind), arrays = cells * sizeof(int64_t);
+    if (n != n_inst || t->n_inst != n_inst || t->nind != nind || (*left - sizeof n) / 2 < arrays)
+        return ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
+    const unsigned char *q = *p + sizeof n;
+    memcpy(t->num, q, arrays);
+    memcpy(t->den, q + arrays, arrays);
+    *p += sizeof n + 2 * arrays;
+    *left -= sizeof n + 2 * arrays;
+    return ms_clues_load(&t->clues, p, left, n_inst, nind);
+}
+
+ms_status_t ms_tally_finalize(ms_tally_t *t, ms_model_result_t *res, int with_expected)
+{
+    MS_TRY(ms_model_result_alloc(res, t->n_inst, t->nind, with_expected));
+    size_t cells = cells_of(t->n_inst, t->nind);
+    memcpy(res->num, t->num, cells * sizeof *res->num);
+    memcpy(res->den, t->den, cells * sizeof *res->den);
+    /* Reducing threads met their keys in any order: sort the evidence. */
+    ms_clues_sort(&t->clues);
+    ms_clues_give(&t->clues, res);
+    return MS_OK;
+}

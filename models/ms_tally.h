@@ -1,0 +1,69 @@
+/*
+ * ms_tally.h - the counters most models keep: per indicator and institution
+ * an int64 numerator and denominator, and the clues behind them.
+ *
+ * Layout: num and den are [nind * n_inst], indicator-major (the cell of
+ * indicator ind at institution inst is ind * n_inst + inst), the layout of
+ * ms_model_result_t.  A model embeds a tally in its state next to whatever
+ * else it keeps; merging adds the arrays and appends the clues (in
+ * partition order); finalize copies the arrays into the result and hands it
+ * the clues, sorted.
+ */
+#ifndef MS_TALLY_H
+#define MS_TALLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ms_clues.h"
+#include "ms_model.h"
+#include "ms_status.h"
+
+typedef struct {
+    uint32_t n_inst;
+    int nind;
+    int64_t *num, *den; /* [nind * n_inst] each, zeroed by init */
+    ms_clues_t clues;
+} ms_tally_t;
+
+/* Zeroed counters for nind indicators at n_inst institutions, no clues.
+ * On error t is left empty (ms_tally_free is still safe). */
+ms_status_t ms_tally_init(ms_tally_t *t, uint32_t n_inst, int nind);
+
+void ms_tally_free(ms_tally_t *t);
+
+/* into += from: the arrays added, from's clues after into's.  The shapes
+ * must match (MS_E_INTERNAL otherwise). */
+ms_status_t ms_tally_merge(ms_tally_t *into, const ms_tally_t *from);
+
+/* Saved: n_inst (u32), num, den (int64 [nind * n_inst] each, native byte
+ * order), the clues (ms_clues_save). */
+ms_status_t ms_tally_save(const ms_tally_t *t, ms_buf_t *out);
+
+/* Read what ms_tally_save wrote from *p (*left bytes available) into t,
+ * already initialised for n_inst institutions and nind indicators; the saved
+ * n_inst must be n_inst.  Advances *p and *left past what was read (a model
+ * may have saved more after it).  Errors are MS_E_CORRUPT, without the
+ * model's name (wrap them). */
+ms_status_t ms_tally_load(ms_tally_t *t, const unsigned char **p, size_t *left, uint32_t n_inst, int nind);
+
+/* Allocate res for the tally's shape (expected when asked), copy num and
+ * den into it, sort the clues and move them to res (the tally is left
+ * without clues).  A model adjusts res afterwards where it needs to. */
+ms_status_t ms_tally_finalize(ms_tally_t *t, ms_model_result_t *res, int with_expected);
+
+/* The cells of one indicator: [n_inst] each. */
+static inline int64_t *ms_tally_num_of(const ms_tally_t *t, int ind) { return t->num + (size_t)ind * t->n_inst; }
+static inline int64_t *ms_tally_den_of(const ms_tally_t *t, int ind) { return t->den + (size_t)ind * t->n_inst; }
+
+/* One cell. */
+static inline int64_t *ms_tally_num(const ms_tally_t *t, int ind, uint32_t inst)
+{
+    return t->num + (size_t)ind * t->n_inst + inst;
+}
+static inline int64_t *ms_tally_den(const ms_tally_t *t, int ind, uint32_t inst)
+{
+    return t->den + (size_t)ind * t->n_inst + inst;
+}
+
+#endif
