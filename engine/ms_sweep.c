@@ -263,6 +263,20 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, int tid, ms_part_t *par
     return st;
 }
 
+/* Read every batch of one table (decoding every chunk of the columns the
+ * sweep reads), giving them to no model. */
+static ms_status_t verify_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_table_id_t table)
+{
+    ms_reader_t **r = &w->reader[table];
+    size_t batch = sw->o->batch_rows ? sw->o->batch_rows : sw->plan.batch_rows;
+    if (*r) MS_TRY(ms_reader_seek(*r, part, 0, ms_part_nchunks(part)));
+    else MS_TRY(ms_reader_open(part, sw->cols[table], 0, ms_part_nchunks(part), batch, sw->o->read_mode, r));
+    ms_batch_t b;
+    ms_status_t st;
+    while ((st = ms_reader_next(*r, &b)) == MS_OK && b.rows) {}
+    return st;
+}
+
 /* Sweep partition p with the models marked in run; persist when asked. */
 static ms_status_t sweep_partition(sweep_t *sw, worker_t *w, int tid, uint32_t p, const uint8_t *run, int persist)
 {
@@ -276,6 +290,14 @@ static ms_status_t sweep_partition(sweep_t *sw, worker_t *w, int tid, uint32_t p
     ms_status_t st = MS_OK;
     for (int t = 0; t < 2 && st == MS_OK; t++)
         if (p < sw->ds.nparts[t] && sw->cols[t]) st = open_part(sw, p, ms_table((ms_table_id_t)t), &parts[t]);
+    /* With --skip-bad and keyed aggregation, read the partition through
+     * once before the models see it: records emitted into the shuffle
+     * cannot be taken back, so a partition found damaged halfway would
+     * leave part of itself in the result it is meant to be excluded from. */
+    int shuffled = 0;
+    for (int m = 0; m < sw->nmodels; m++) shuffled |= run[m] && sw->shuf[m] != NULL;
+    for (int t = 0; t < 2 && st == MS_OK && sw->o->skip_bad && shuffled; t++)
+        if (parts[t]) st = verify_table(sw, w, parts[t], (ms_table_id_t)t);
     for (int m = 0; st == MS_OK && m < sw->nmodels; m++)
         if (run[m]) st = sw->models[m]->init(&sw->env[m], &states[m]);
     for (int t = 0; t < 2 && st == MS_OK; t++)

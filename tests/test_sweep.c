@@ -403,6 +403,58 @@ static void test_unreadable_partition(void **state)
     free(log);
 }
 
+/* With --skip-bad, a partition damaged in its last chunk is excluded whole,
+ * from keyed aggregation too: the result equals a sweep of the same dataset
+ * with that partition emptied. */
+static void test_skipped_partition_leaves_nothing_behind(void **state)
+{
+    fx_t *f = *state;
+    char w2[700], bad[700], empty[700], cmd[4000], path[1000];
+    snprintf(w2, sizeof w2, "%s/two", f->dir);
+    snprintf(bad, sizeof bad, "%s/two-bad", f->dir);
+    snprintf(empty, sizeof empty, "%s/two-empty", f->dir);
+    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 40000 --institutions 150 --partitions 2 --quiet && "
+                              "cp -r %s %s && cp -r %s %s", ms_test_bin(), w2, w2, bad, w2, empty);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    /* bad: the last chunk of doctor_id (read by the keyed overload model). */
+    ms_dataset_part_path(bad, ms_table(MS_TABLE_SETTLEMENTS), 1, path, sizeof path);
+    ms_part_t *part = NULL;
+    assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), NULL, &part), MS_OK);
+    size_t last = ms_part_nchunks(part) - 1;
+    assert_true(last >= 1); /* the damage comes after records were emitted */
+    ms_part_info_t info = *ms_part_info(part);
+    uint64_t addr, size;
+    ms_part_chunk_location(part, MS_SC_doctor_id, last, &addr, &size);
+    ms_part_close(part);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    if (!fp) return;
+    fseek(fp, (long)(addr + size / 2), SEEK_SET);
+    fputc(0x33, fp);
+    fputc(0x44, fp);
+    fclose(fp);
+    /* empty: partition 1 of both tables with no rows. */
+    for (int t = 0; t < 2; t++) {
+        ms_dataset_part_path(empty, ms_table((ms_table_id_t)t), 1, path, sizeof path);
+        info.rows = 0;
+        assert_int_equal(ms_part_write_rows(path, ms_table((ms_table_id_t)t), NULL, &info), MS_OK);
+    }
+    char out_bad[700], out_empty[700], *log = NULL;
+    snprintf(out_bad, sizeof out_bad, "%s/two-bad-out", f->dir);
+    snprintf(out_empty, sizeof out_empty, "%s/two-empty-out", f->dir);
+    assert_int_equal(sweep(bad, out_bad, "--skip-bad --threads 2", &log), 0);
+    assert_non_null(strstr(log, "WARNING: 1 partitions"));
+    free(log);
+    assert_int_equal(sweep(empty, out_empty, "--threads 2", NULL), 0);
+    const char *files[] = {"indicators.csv", "clues.csv"};
+    for (int k = 0; k < 2; k++) {
+        char a[800], b[800];
+        snprintf(a, sizeof a, "%s/%s", out_bad, files[k]);
+        snprintf(b, sizeof b, "%s/%s", out_empty, files[k]);
+        same_file(a, b);
+    }
+}
+
 static void test_bad_rows_are_counted_and_excluded(void **state)
 {
     /* Rewrite partition 0 with its rows plus three that break the contract. */
@@ -527,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_resume_after_random_kills),
         cmocka_unit_test(test_unreadable_partition),
+        cmocka_unit_test(test_skipped_partition_leaves_nothing_behind),
         cmocka_unit_test(test_bad_rows_are_counted_and_excluded),
         cmocka_unit_test(test_existing_output),
         cmocka_unit_test(test_memory_stays_under_cap),
