@@ -40,8 +40,11 @@ fi
 sweep() {
   local out=$1 name=$2; shift 2
   rm -rf "${work:?}/$out"
-  /usr/bin/time -f '%e' -o "$work/time.txt" "$bin" sweep "$work/data" --out "$work/$out" --quiet --models drugs "$@" >/dev/null
-  python3 - "$work/$out" "$name" "$(cat "$work/time.txt")" <<'PY'
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$bin" sweep "$work/data" --out "$work/$out" --quiet --models drugs "$@" >/dev/null
+  t1=$(date +%s.%N)
+  python3 - "$work/$out" "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" <<'PY'
 import csv, json, sys
 out, name, wall = sys.argv[1], sys.argv[2], float(sys.argv[3])
 r = json.load(open(out + "/run.json"))
@@ -72,4 +75,16 @@ for t in ${threads//,/ }; do
   echo "   in-memory and spill outputs identical (indicators.csv, clues.csv)"
 done
 
-[ "$keep" = 1 ] || rm -rf "${work:?}/mem" "${work:?}/spill" "${work:?}/probe" "${work:?}/time.txt"
+echo "== peer: DuckDB, the same drug lines: codes sold more than once (GROUP BY ... HAVING)"
+if ! command -v node >/dev/null; then bash scripts/install-deps.sh --bench >/dev/null; fi
+if [ ! -d bench/peer/node_modules/@duckdb/node-api ]; then
+  (cd bench/peer && (npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null))
+fi
+rm -rf "$work/csv"
+"$bin" export "$work/data" "$work/csv"
+for t in ${threads//,/ }; do
+  node bench/peer/duckdb_codes.mjs "$work/csv" "$t" "$work/peer.duckdb"
+done
+rm -rf "${work:?}/csv"
+
+[ "$keep" = 1 ] || rm -rf "${work:?}/mem" "${work:?}/spill" "${work:?}/probe"
