@@ -35,12 +35,17 @@ static void usage(FILE *fp)
         fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp,
             "\n"
-            "A typical start:\n"
-            "  medsweep import extracts/ data/        # CSV -> HDF5 partitions\n"
-            "  medsweep inspect data/ --verify        # what is there, and is it sound\n"
+            "A typical week:\n"
+            "  medsweep import extracts/ data/              # CSV -> HDF5 partitions\n"
+            "  medsweep inspect data/ --verify              # what is there, and is it sound\n"
+            "  medsweep sweep data/ --out sweeps/ --config rules.cfg\n"
+            "                                               # -> sweeps/ranked.csv, clues.csv\n"
+            "Try it on a synthetic world:\n"
+            "  medsweep gen --out world/ && medsweep sweep world/ --out s/ && medsweep eval s/ --truth world/truth\n"
             "\n"
             "Exit status: 0 success; 1 the output cannot be trusted (stderr says why);\n"
-            "2 a usage error.  docs/ in the source tree explains the data layout.\n");
+            "2 a usage error.  docs/weekly-sweep.md in the source tree walks through a\n"
+            "week; docs/models.md gives every formula.\n");
 }
 
 int main(int argc, char **argv)
