@@ -50,6 +50,7 @@ struct ms_csv {
     const char *name; /* base name inside path */
     int fd;
     uint64_t size, consumed;
+    uint64_t limit; /* stop reading here (a range of the file) */
     struct csv_parser parser;
     unsigned char *block;
     int eof;
@@ -204,9 +205,10 @@ static ms_status_t csv_check_parser(ms_csv_t *c, int failed_parse, int fini)
 
 static ms_status_t csv_read_block(ms_csv_t *c, size_t *got)
 {
-    size_t n = 0;
-    while (n < CSV_BLOCK) {
-        ssize_t r = read(c->fd, c->block + n, CSV_BLOCK - n);
+    size_t n = 0, want = CSV_BLOCK;
+    if (c->limit - c->consumed < want) want = (size_t)(c->limit - c->consumed);
+    while (n < want) {
+        ssize_t r = read(c->fd, c->block + n, want - n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return csv_sticky(c, ms_error_errno(MS_E_IO, errno, "cannot read %s", c->path));
         if (r == 0) break;
@@ -314,6 +316,7 @@ static ms_status_t csv_alloc(ms_csv_t *c, const char *path, int ncolumns)
     c->ncols = ncolumns;
     c->max_store = CSV_MAX_HEADER_FIELDS;
     c->cur_line = 1;
+    c->limit = UINT64_MAX;
     if (csv_init(&c->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_REPALL_NL) != 0)
         return ms_error_set(MS_E_NOMEM, "cannot initialise the CSV parser");
     csv_set_space_func(&c->parser, csv_no_space);
@@ -323,20 +326,20 @@ static ms_status_t csv_alloc(ms_csv_t *c, const char *path, int ncolumns)
 }
 
 static ms_status_t csv_open(const char *path, const char *const *columns, int ncolumns, int lenient,
-                            ms_csv_t **out);
+                            uint64_t limit, ms_csv_t **out);
 
 ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out)
 {
-    return csv_open(path, columns, ncolumns, 0, out);
+    return csv_open(path, columns, ncolumns, 0, UINT64_MAX, out);
 }
 
 ms_status_t ms_csv_open_subset(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out)
 {
-    return csv_open(path, columns, ncolumns, 1, out);
+    return csv_open(path, columns, ncolumns, 1, UINT64_MAX, out);
 }
 
 static ms_status_t csv_open(const char *path, const char *const *columns, int ncolumns, int lenient,
-                            ms_csv_t **out)
+                            uint64_t limit, ms_csv_t **out)
 {
     *out = NULL;
     if (ncolumns <= 0 || ncolumns > CSV_MAX_HEADER_FIELDS)
@@ -345,6 +348,7 @@ static ms_status_t csv_open(const char *path, const char *const *columns, int nc
     if (!c) return ms_error_set(MS_E_NOMEM, "out of memory opening %s", path);
     ms_status_t st = csv_alloc(c, path, ncolumns);
     c->lenient = lenient;
+    c->limit = limit;
     if (st == MS_OK) {
         c->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (c->fd < 0) st = ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
@@ -392,6 +396,160 @@ ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line)
     }
     *fields = c->out;
     return MS_OK;
+}
+
+ms_status_t ms_csv_open_range(const char *path, const char *const *columns, int ncolumns,
+                              uint64_t end, ms_csv_t **out)
+{
+    return csv_open(path, columns, ncolumns, 0, end, out);
+}
+
+ms_status_t ms_csv_open_at(const ms_csv_t *first, uint64_t start, uint64_t end, uint64_t line,
+                           ms_csv_t **out)
+{
+    *out = NULL;
+    ms_csv_t *c = calloc(1, sizeof *c);
+    if (!c) return ms_error_set(MS_E_NOMEM, "out of memory opening %s", first->path);
+    ms_status_t st = csv_alloc(c, first->path, first->ncols);
+    if (st == MS_OK) {
+        memcpy(c->map, first->map, (size_t)first->ncols * sizeof *c->map);
+        c->lenient = first->lenient;
+        c->nheader = first->nheader;
+        c->max_store = first->max_store;
+        c->size = first->size;
+        c->consumed = start; /* nonzero: no byte order mark check */
+        c->limit = end;
+        c->cur_line = line;
+        c->fd = open(first->path, O_RDONLY | O_CLOEXEC);
+        if (c->fd < 0)
+            st = ms_error_errno(MS_E_IO, errno, "cannot open %s", first->path);
+        else if (lseek(c->fd, (off_t)start, SEEK_SET) < 0)
+            st = ms_error_errno(MS_E_IO, errno, "cannot read %s", first->path);
+        else
+            (void)posix_fadvise(c->fd, (off_t)start,
+                                end == UINT64_MAX ? 0 : (off_t)(end - start),
+                                POSIX_FADV_SEQUENTIAL);
+    }
+    if (st != MS_OK) {
+        ms_csv_close(c);
+        return st;
+    }
+    *out = c;
+    return MS_OK;
+}
+
+#define SPLIT_BLOCK ((size_t)8 << 20)
+
+/* Quotes and line feeds in [off, off + len). */
+static ms_status_t split_count(int fd, const char *path, uint64_t off, size_t len,
+                               unsigned char *buf, uint64_t *quotes, uint64_t *lfs)
+{
+    uint64_t q = 0, l = 0;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, buf, len - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return ms_error_errno(MS_E_IO, r < 0 ? errno : EIO, "cannot read %s", path);
+        for (ssize_t i = 0; i < r; i++) {
+            q += buf[i] == '"';
+            l += buf[i] == '\n';
+        }
+        got += (size_t)r;
+    }
+    *quotes = q;
+    *lfs = l;
+    return MS_OK;
+}
+
+ms_status_t ms_csv_split(const char *path, int nranges, int nthreads, uint64_t *start,
+                         uint64_t *line)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int err = errno;
+        close(fd);
+        return ms_error_errno(MS_E_IO, err, "cannot read %s", path);
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    size_t nb = (size_t)((size + SPLIT_BLOCK - 1) / SPLIT_BLOCK);
+    uint64_t *q = calloc(nb + 1, sizeof *q), *l = calloc(nb + 1, sizeof *l);
+    unsigned char *buf = malloc(SPLIT_BLOCK);
+    ms_status_t st = (q && l && buf) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    int failed = 0;
+    char msg[256] = "";
+    if (st == MS_OK) {
+#pragma omp parallel num_threads(nthreads)
+        {
+            unsigned char *tb = malloc(SPLIT_BLOCK);
+#pragma omp for schedule(static)
+            for (size_t b = 0; b < nb; b++) {
+                uint64_t off = (uint64_t)b * SPLIT_BLOCK;
+                size_t len = (size_t)(size - off < SPLIT_BLOCK ? size - off : SPLIT_BLOCK);
+                ms_status_t s = tb ? split_count(fd, path, off, len, tb, &q[b + 1], &l[b + 1])
+                                   : ms_error_set(MS_E_NOMEM, "out of memory");
+                if (s != MS_OK) {
+#pragma omp critical(ms_csv_split)
+                    if (!failed) {
+                        failed = (int)s;
+                        snprintf(msg, sizeof msg, "%s", ms_error_detail());
+                    }
+                }
+            }
+            free(tb);
+        }
+        if (failed) st = ms_error_set((ms_status_t)failed, "%s", msg);
+    }
+    for (size_t b = 0; st == MS_OK && b < nb; b++) {
+        q[b + 1] += q[b];
+        l[b + 1] += l[b];
+    }
+    /* Range k starts after the first line feed outside quotes (an even
+     * number of quotes before it) at or after k * size / nranges. */
+    start[0] = 0;
+    line[0] = 1;
+    uint64_t prev = 0, prev_line = 1;
+    for (int k = 1; st == MS_OK && k < nranges; k++) {
+        uint64_t nominal = size / (uint64_t)nranges * (uint64_t)k;
+        if (nominal < prev) nominal = prev;
+        uint64_t found = size, found_line = 0;
+        size_t b = (size_t)(nominal / SPLIT_BLOCK);
+        uint64_t quotes = q[b], lfs = l[b];
+        for (; b < nb && found == size; b++) {
+            uint64_t off = (uint64_t)b * SPLIT_BLOCK;
+            size_t len = (size_t)(size - off < SPLIT_BLOCK ? size - off : SPLIT_BLOCK);
+            size_t got = 0;
+            while (got < len) {
+                ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+                if (r < 0 && errno == EINTR) continue;
+                if (r <= 0) {
+                    st = ms_error_errno(MS_E_IO, r < 0 ? errno : EIO, "cannot read %s", path);
+                    break;
+                }
+                got += (size_t)r;
+            }
+            if (st != MS_OK) break;
+            for (size_t i = 0; i < len; i++) {
+                if (buf[i] == '"') quotes++;
+                if (buf[i] != '\n') continue;
+                lfs++;
+                if (off + i >= nominal && (quotes & 1) == 0) {
+                    found = off + i + 1;
+                    found_line = 1 + lfs;
+                    break;
+                }
+            }
+        }
+        if (found == size) found_line = prev_line; /* empty range: never parsed */
+        start[k] = prev = found;
+        line[k] = prev_line = found_line;
+    }
+    free(q);
+    free(l);
+    free(buf);
+    close(fd);
+    return st;
 }
 
 int ms_csv_can_continue(const ms_csv_t *c) { return c->sticky == MS_OK; }

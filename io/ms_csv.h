@@ -30,6 +30,19 @@ ms_status_t ms_csv_open(const char *path, const char *const *columns, int ncolum
  * files medsweep wrote, whose columns may grow). */
 ms_status_t ms_csv_open_subset(const char *path, const char *const *columns, int ncolumns, ms_csv_t **out);
 
+/* Parallel reading.  ms_csv_split finds nranges start offsets (start[0] = 0)
+ * at record boundaries: each after a line feed with an even number of quotes
+ * before it, near k * size / nranges; line[k] is the line where range k
+ * starts.  Range 0 is opened with ms_csv_open_range (it reads the header),
+ * the others with ms_csv_open_at, which copies the header mapping from
+ * range 0's reader and numbers lines from line.  A reader stops at end. */
+ms_status_t ms_csv_split(const char *path, int nranges, int nthreads, uint64_t *start,
+                         uint64_t *line);
+ms_status_t ms_csv_open_range(const char *path, const char *const *columns, int ncolumns,
+                              uint64_t end, ms_csv_t **out);
+ms_status_t ms_csv_open_at(const ms_csv_t *first, uint64_t start, uint64_t end, uint64_t line,
+                           ms_csv_t **out);
+
 /* *fields = NULL at end of file.  A record with the wrong number of fields
  * is MS_E_INPUT naming file and line.  Fields stay valid until the next call. */
 ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line);

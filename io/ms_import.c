@@ -334,32 +334,38 @@ static int fld_pos_float(const ms_field_t *f, const char *col, float *v, row_err
 typedef struct {
     const char *dir;
     const char *tag; /* file name prefix */
-    uint32_t n;
+    uint32_t n, nsub; /* partitions; writers, each with its own files */
     size_t rec_size, buf_cap; /* buf_cap: bytes, a multiple of rec_size */
     unsigned char **buf;      /* allocated on first use */
     size_t *used;
     uint64_t *count;
 } spill_t;
 
-static void spill_path(const spill_t *s, uint32_t part, char *out, size_t cap)
+/* Buffers, counts and files are per (writer, partition): index sub * n + part. */
+static void spill_path(const spill_t *s, uint32_t i, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s-%05u.bin", s->dir, s->tag, part);
+    uint32_t sub = i / s->n, part = i % s->n;
+    if (sub == 0)
+        snprintf(out, cap, "%s/%s-%05u.bin", s->dir, s->tag, part);
+    else
+        snprintf(out, cap, "%s/%s-%05u.%u.bin", s->dir, s->tag, part, sub);
 }
 
 static ms_status_t spill_init(spill_t *s, const char *dir, const char *tag, uint32_t n,
-                              size_t rec_size)
+                              uint32_t nsub, size_t rec_size)
 {
     memset(s, 0, sizeof *s);
     s->dir = dir;
     s->tag = tag;
     s->n = n;
+    s->nsub = nsub;
     s->rec_size = rec_size;
-    size_t per = SPILL_BUDGET / n;
+    size_t per = SPILL_BUDGET / n / nsub;
     per = per < SPILL_BUF_MIN ? SPILL_BUF_MIN : per > SPILL_BUF_MAX ? SPILL_BUF_MAX : per;
     s->buf_cap = per / rec_size * rec_size;
-    s->buf = calloc(n, sizeof *s->buf);
-    s->used = calloc(n, sizeof *s->used);
-    s->count = calloc(n, sizeof *s->count);
+    s->buf = calloc((size_t)n * nsub, sizeof *s->buf);
+    s->used = calloc((size_t)n * nsub, sizeof *s->used);
+    s->count = calloc((size_t)n * nsub, sizeof *s->count);
     if (!s->buf || !s->used || !s->count) return ms_error_set(MS_E_NOMEM, "out of memory");
     return MS_OK;
 }
@@ -392,8 +398,9 @@ static ms_status_t spill_flush_one(spill_t *s, uint32_t part)
     return st;
 }
 
-static ms_status_t spill_put(spill_t *s, uint32_t part, const void *rec)
+static ms_status_t spill_put(spill_t *s, uint32_t sub, uint32_t part, const void *rec)
 {
+    part += sub * s->n;
     if (!s->buf[part]) {
         s->buf[part] = malloc(s->buf_cap);
         if (!s->buf[part]) return ms_error_set(MS_E_NOMEM, "out of memory");
@@ -409,7 +416,7 @@ static ms_status_t spill_put(spill_t *s, uint32_t part, const void *rec)
 static ms_status_t spill_close(spill_t *s)
 {
     ms_status_t st = MS_OK;
-    for (uint32_t i = 0; s->buf && i < s->n; i++) {
+    for (uint32_t i = 0; s->buf && i < s->n * s->nsub; i++) {
         if (st == MS_OK) st = spill_flush_one(s, i);
         free(s->buf[i]);
         s->buf[i] = NULL;
@@ -420,7 +427,7 @@ static ms_status_t spill_close(spill_t *s)
 /* Free without flushing: after a failure the records are not wanted. */
 static void spill_free(spill_t *s)
 {
-    for (uint32_t i = 0; s->buf && i < s->n; i++) free(s->buf[i]);
+    for (uint32_t i = 0; s->buf && i < s->n * s->nsub; i++) free(s->buf[i]);
     free(s->buf);
     free(s->used);
     free(s->count);
@@ -447,22 +454,32 @@ static ms_status_t read_exact(const char *path, void *buf, size_t bytes)
 }
 
 /* Read a partition's records into a new array and delete the file. */
+/* Read a partition's records (writer 0's first, then writer 1's, ...) into
+ * a new array and delete the files. */
 static ms_status_t spill_load(const spill_t *s, uint32_t part, void **data, size_t *count)
 {
     char path[4096];
     spill_path(s, part, path, sizeof path);
     *data = NULL;
-    *count = (size_t)s->count[part];
+    *count = 0;
+    for (uint32_t k = 0; k < s->nsub; k++) *count += (size_t)s->count[k * s->n + part];
     if (*count == 0) return MS_OK;
     size_t bytes = *count * s->rec_size;
-    void *buf = malloc(bytes);
+    unsigned char *buf = malloc(bytes);
     if (!buf) return ms_error_set(MS_E_NOMEM, "out of memory loading %s (%zu bytes)", path, bytes);
-    ms_status_t st = read_exact(path, buf, bytes);
-    if (st != MS_OK) {
-        free(buf);
-        return st;
+    size_t off = 0;
+    for (uint32_t k = 0; k < s->nsub; k++) {
+        size_t b = (size_t)s->count[k * s->n + part] * s->rec_size;
+        if (b == 0) continue;
+        spill_path(s, k * s->n + part, path, sizeof path);
+        ms_status_t st = read_exact(path, buf + off, b);
+        if (st != MS_OK) {
+            free(buf);
+            return st;
+        }
+        unlink(path); /* frees the disk as pass 2 goes */
+        off += b;
     }
-    unlink(path); /* frees the disk as pass 2 goes */
     *data = buf;
     return MS_OK;
 }
@@ -557,6 +574,9 @@ typedef struct {
     size_t inst_cap, group_cap;
     strmap_t inst, group, diag, proc, drug;
     int32_t *inst_remap, *group_remap, *diag_remap, *proc_remap, *drug_remap;
+    /* Pass 1 readers other than the first keep their own dictionaries: their
+     * ids to the merged ones, per reader ([0] NULL: the identity). */
+    int32_t **xl_diag, **xl_proc, **xl_drug;
     spill_t sett_spill, id_spill, drug_spill;
     uint64_t *dup_lines; /* settlements.csv lines rejected as duplicates, sorted */
     size_t n_dup;
@@ -610,29 +630,48 @@ static ms_status_t rejected_check(const import_t *im)
                           im->out_dir);
 }
 
-/* Record a bad row: write it to rejected.csv (skip_bad) or fail. */
-static ms_status_t row_reject(import_t *im, const ms_csv_t *c, uint64_t line, const row_err_t *e)
+/* One reader of a pass 1 file (one byte range of it): its rejected rows
+ * (in memory when there are several readers), dictionaries and error. */
+typedef struct {
+    ms_csv_t *c;
+    FILE *rej;
+    char *rej_buf;
+    size_t rej_len;
+    uint64_t n_rejected, rows;
+    strmap_t map[2];
+    ms_status_t st;
+    char *msg;
+} p1_t;
+
+static ms_status_t p1_rejected_check(const import_t *im, const p1_t *w)
 {
-    if (!im->opts->skip_bad) return row_fail(ms_csv_name(c), line, e);
-    rejected_write(im->rejected, ms_csv_name(c), line, e->column, e->value, e->vlen, e->reason);
-    im->n_rejected++;
-    return rejected_check(im);
+    if (!ferror(w->rej)) return MS_OK;
+    return ms_error_errno(MS_E_IO, errno ? errno : EIO, "cannot write %s/rejected.csv",
+                          im->out_dir);
+}
+
+/* Record a bad row: write it to rejected.csv (skip_bad) or fail. */
+static ms_status_t row_reject(const import_t *im, p1_t *w, uint64_t line, const row_err_t *e)
+{
+    if (!im->opts->skip_bad) return row_fail(ms_csv_name(w->c), line, e);
+    rejected_write(w->rej, ms_csv_name(w->c), line, e->column, e->value, e->vlen, e->reason);
+    w->n_rejected++;
+    return p1_rejected_check(im, w);
 }
 
 /* The next good-shaped record; a record with the wrong number of fields is
  * rejected (skip_bad) or fatal. */
-static ms_status_t next_record(import_t *im, ms_csv_t *c, int may_skip, const ms_field_t **f,
-                               uint64_t *line)
+static ms_status_t next_record(const import_t *im, p1_t *w, const ms_field_t **f, uint64_t *line)
 {
+    ms_csv_t *c = w->c;
     for (;;) {
         ms_status_t st = ms_csv_next(c, f, line);
         if (st == MS_OK) return MS_OK;
-        if (st != MS_E_INPUT || !may_skip || !im->opts->skip_bad || !ms_csv_can_continue(c))
-            return st;
+        if (st != MS_E_INPUT || !im->opts->skip_bad || !ms_csv_can_continue(c)) return st;
         const char *reason = ms_csv_error_reason(c);
-        rejected_write(im->rejected, ms_csv_name(c), *line, "", "", 0, reason);
-        im->n_rejected++;
-        MS_TRY(rejected_check(im));
+        rejected_write(w->rej, ms_csv_name(c), *line, "", "", 0, reason);
+        w->n_rejected++;
+        MS_TRY(p1_rejected_check(im, w));
     }
 }
 
@@ -898,14 +937,14 @@ static int32_t dict_add(strmap_t *m, const ms_field_t *f, uint64_t line)
 }
 
 /* 0 good, -1 bad row (*e), 1 out of memory. */
-static int sett_parse(import_t *im, const ms_field_t *f, uint64_t line, ms_settlement_t *r,
-                      row_err_t *e)
+static int sett_parse(const import_t *im, strmap_t *diag, strmap_t *proc, const ms_field_t *f,
+                      uint64_t line, ms_settlement_t *r, row_err_t *e)
 {
     if (sett_parse_person(im, f, r, e) || sett_parse_codes(im, f, r, e) ||
         sett_parse_money(f, r, e) || sett_check_dates(f, r, e) || sett_check_sums(f, r, e))
         return -1;
-    r->diag_main = dict_add(&im->diag, SF(diag_main), line);
-    r->proc_main = SF(proc_main)->len ? dict_add(&im->proc, SF(proc_main), line) : -1;
+    r->diag_main = dict_add(diag, SF(diag_main), line);
+    r->proc_main = SF(proc_main)->len ? dict_add(proc, SF(proc_main), line) : -1;
     return (r->diag_main < 0 || (SF(proc_main)->len && r->proc_main < 0)) ? 1 : 0;
 }
 
@@ -922,39 +961,33 @@ static const char *const *table_columns(ms_table_id_t id, const char **buf)
     return buf;
 }
 
-static ms_status_t sett_spill_row(import_t *im, const sett_rec_t *rec)
+static ms_status_t sett_spill_row(import_t *im, uint32_t sub, const sett_rec_t *rec)
 {
     id_rec_t idr = {rec->row.settle_id, rec->line};
-    MS_TRY(spill_put(&im->sett_spill, ms_person_partition(rec->row.person_id, im->nparts), rec));
-    return spill_put(&im->id_spill, id_bucket(idr.settle_id, im->nparts), &idr);
+    MS_TRY(spill_put(&im->sett_spill, sub, ms_person_partition(rec->row.person_id, im->nparts),
+                     rec));
+    return spill_put(&im->id_spill, sub, id_bucket(idr.settle_id, im->nparts), &idr);
 }
 
-static ms_status_t pass1_settlements(import_t *im)
+static ms_status_t sett_range(import_t *im, p1_t *w, uint32_t sub, int progress)
 {
-    const char *names[MS_MAX_COLUMNS];
-    ms_csv_t *c;
-    MS_TRY(open_csv(im, "settlements.csv", table_columns(MS_TABLE_SETTLEMENTS, names), MS_SC_COUNT,
-                    &c));
     sett_rec_t rec;
     memset(&rec, 0, sizeof rec); /* padding bytes go to disk: keep them defined */
     const ms_field_t *f;
-    uint64_t rows = 0;
     row_err_t e;
     ms_status_t st;
-    im->progress.start = im->progress.last = now_s();
-    while ((st = next_record(im, c, 1, &f, &rec.line)) == MS_OK && f) {
-        int rc = sett_parse(im, f, rec.line, &rec.row, &e);
+    while ((st = next_record(im, w, &f, &rec.line)) == MS_OK && f) {
+        int rc = sett_parse(im, &w->map[0], &w->map[1], f, rec.line, &rec.row, &e);
         if (rc > 0)
             st = ms_error_set(MS_E_NOMEM, "out of memory");
         else if (rc < 0)
-            st = row_reject(im, c, rec.line, &e);
+            st = row_reject(im, w, rec.line, &e);
         else
-            st = sett_spill_row(im, &rec);
+            st = sett_spill_row(im, sub, &rec);
         if (st != MS_OK) break;
-        progress_rows(im, c, ++rows, 0);
+        ++w->rows;
+        if (progress) progress_rows(im, w->c, w->rows, 0);
     }
-    if (st == MS_OK) progress_rows(im, c, rows, 1);
-    ms_csv_close(c);
     return st;
 }
 
@@ -976,8 +1009,8 @@ static int drug_parse_trace(const ms_field_t *f, ms_drug_item_t *r, row_err_t *e
 }
 
 /* 0 good, -1 bad row (*e), 1 out of memory. */
-static int drug_parse(import_t *im, const ms_field_t *f, uint64_t line, ms_drug_item_t *r,
-                      row_err_t *e)
+static int drug_parse(const import_t *im, strmap_t *drug, const ms_field_t *f, uint64_t line,
+                      ms_drug_item_t *r, row_err_t *e)
 {
     uint64_t v;
     if (fld_u64(&f[DI_SETTLE], "settle_id", &r->settle_id, e)) return -1;
@@ -992,36 +1025,150 @@ static int drug_parse(import_t *im, const ms_field_t *f, uint64_t line, ms_drug_
     if (fld_range(&f[DI_QTY], "qty", 1, UINT32_MAX, &v, e)) return -1;
     r->qty = (uint32_t)v;
     if (fld_money(&f[DI_AMOUNT], "amount", &r->amount, e)) return -1;
-    r->drug_code = dict_add(&im->drug, &f[DI_DRUG], line);
+    r->drug_code = dict_add(drug, &f[DI_DRUG], line);
     return r->drug_code < 0 ? 1 : 0;
+}
+
+static ms_status_t drug_range(import_t *im, p1_t *w, uint32_t sub, int progress)
+{
+    drug_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    const ms_field_t *f;
+    row_err_t e;
+    ms_status_t st;
+    while ((st = next_record(im, w, &f, &rec.line)) == MS_OK && f) {
+        int rc = drug_parse(im, &w->map[0], f, rec.line, &rec.row, &e);
+        if (rc > 0)
+            st = ms_error_set(MS_E_NOMEM, "out of memory");
+        else if (rc < 0)
+            st = row_reject(im, w, rec.line, &e);
+        else
+            st = spill_put(&im->drug_spill, sub, ms_person_partition(rec.row.person_id, im->nparts),
+                           &rec);
+        if (st != MS_OK) break;
+        ++w->rows;
+        if (progress) progress_rows(im, w->c, w->rows, 0);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pass 1 over a big file: byte ranges read in parallel.                */
+
+#define P1_PARALLEL_MIN ((uint64_t)64 << 20) /* smaller files: one reader */
+
+typedef ms_status_t (*p1_range_fn)(import_t *im, p1_t *w, uint32_t sub, int progress);
+
+/* Merge reader k's dictionary into the global one; xl: its ids to global. */
+static ms_status_t p1_merge_map(strmap_t *global, strmap_t *m, int32_t **xl)
+{
+    *xl = malloc((m->n ? m->n : 1) * sizeof **xl);
+    if (!*xl) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < m->n; i++) {
+        int added;
+        (*xl)[i] = strmap_add(global, m->str[i], m->len[i], m->line[i], &added);
+        if ((*xl)[i] < 0) return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    return MS_OK;
+}
+
+static ms_status_t pass1_file(import_t *im, const char *name, const char *const *cols, int ncols,
+                              spill_t *sp[2], const char *tags[2], const size_t rec_size[2],
+                              p1_range_fn fn, int nmaps, strmap_t *global[2], int32_t ***xl[2])
+{
+    char *path = ms_path_join(im->csv_dir, name);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    int T = im->opts->threads > 0 ? im->opts->threads : omp_get_max_threads();
+    struct stat sb;
+    if (T < 1 || stat(path, &sb) != 0 || (uint64_t)sb.st_size < P1_PARALLEL_MIN) T = 1;
+    uint64_t *start = calloc((size_t)T, sizeof *start), *line = calloc((size_t)T, sizeof *line);
+    p1_t *w = calloc((size_t)T, sizeof *w);
+    ms_status_t st = (start && line && w) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    if (st == MS_OK && T > 1) st = ms_csv_split(path, T, T, start, line);
+    if (st == MS_OK)
+        st = ms_csv_open_range(path, cols, ncols, T > 1 ? start[1] : UINT64_MAX, &w[0].c);
+    for (int k = 1; st == MS_OK && k < T; k++)
+        st = ms_csv_open_at(w[0].c, start[k], k + 1 < T ? start[k + 1] : UINT64_MAX, line[k],
+                            &w[k].c);
+    for (int i = 0; st == MS_OK && i < 2 && sp[i]; i++)
+        st = spill_init(sp[i], im->spill_dir, tags[i], im->nparts, (uint32_t)T, rec_size[i]);
+    for (int k = 0; st == MS_OK && k < T; k++) {
+        if (!im->opts->skip_bad) continue;
+        w[k].rej = T == 1 ? im->rejected : open_memstream(&w[k].rej_buf, &w[k].rej_len);
+        if (!w[k].rej) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    if (st == MS_OK) {
+        im->progress.start = im->progress.last = now_s();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T)
+        for (int k = 0; k < T; k++) {
+            ms_status_t s = fn(im, &w[k], (uint32_t)k, T == 1);
+            if (s != MS_OK) {
+                w[k].st = s;
+                w[k].msg = strdup(ms_error_detail());
+            }
+        }
+        /* The first failing range holds the first bad row of the file. */
+        int fail = 0;
+        while (fail < T && w[fail].st == MS_OK) fail++;
+        uint64_t rows = 0;
+        for (int k = 0; k < T && k <= fail; k++) {
+            rows += w[k].rows;
+            im->n_rejected += w[k].n_rejected;
+            if (T == 1 || !w[k].rej) continue;
+            fclose(w[k].rej);
+            w[k].rej = NULL;
+            if (w[k].rej_len) fwrite(w[k].rej_buf, 1, w[k].rej_len, im->rejected);
+        }
+        if (fail < T) {
+            st = ms_error_set(w[fail].st, "%s", w[fail].msg ? w[fail].msg : "out of memory");
+        } else {
+            if (im->opts->skip_bad && T > 1) st = rejected_check(im);
+            for (int m = 0; st == MS_OK && m < nmaps; m++) {
+                *global[m] = w[0].map[m];
+                memset(&w[0].map[m], 0, sizeof w[0].map[m]);
+                *xl[m] = calloc((size_t)T, sizeof **xl[m]);
+                if (!*xl[m]) st = ms_error_set(MS_E_NOMEM, "out of memory");
+                for (int k = 1; st == MS_OK && k < T; k++)
+                    st = p1_merge_map(global[m], &w[k].map[m], &(*xl[m])[k]);
+            }
+            if (st == MS_OK) progress_rows(im, w[T - 1].c, rows, 1);
+        }
+    }
+    for (int k = 0; w && k < T; k++) {
+        if (T > 1 && w[k].rej) fclose(w[k].rej);
+        free(w[k].rej_buf);
+        for (int m = 0; m < 2; m++) strmap_free(&w[k].map[m]);
+        free(w[k].msg);
+        ms_csv_close(w[k].c);
+    }
+    free(w);
+    free(start);
+    free(line);
+    free(path);
+    return st;
+}
+
+static ms_status_t pass1_settlements(import_t *im)
+{
+    const char *names[MS_MAX_COLUMNS];
+    spill_t *sp[2] = {&im->sett_spill, &im->id_spill};
+    const char *tags[2] = {"settlements", "settle-ids"};
+    const size_t sizes[2] = {sizeof(sett_rec_t), sizeof(id_rec_t)};
+    strmap_t *global[2] = {&im->diag, &im->proc};
+    int32_t ***xl[2] = {&im->xl_diag, &im->xl_proc};
+    return pass1_file(im, "settlements.csv", table_columns(MS_TABLE_SETTLEMENTS, names),
+                      MS_SC_COUNT, sp, tags, sizes, sett_range, 2, global, xl);
 }
 
 static ms_status_t pass1_drugs(import_t *im)
 {
-    ms_csv_t *c;
-    MS_TRY(open_csv(im, "drug_items.csv", drug_columns, DI_COUNT, &c));
-    drug_rec_t rec;
-    memset(&rec, 0, sizeof rec);
-    const ms_field_t *f;
-    uint64_t rows = 0;
-    row_err_t e;
-    ms_status_t st;
-    im->progress.start = im->progress.last = now_s();
-    while ((st = next_record(im, c, 1, &f, &rec.line)) == MS_OK && f) {
-        int rc = drug_parse(im, f, rec.line, &rec.row, &e);
-        if (rc > 0)
-            st = ms_error_set(MS_E_NOMEM, "out of memory");
-        else if (rc < 0)
-            st = row_reject(im, c, rec.line, &e);
-        else
-            st = spill_put(&im->drug_spill, ms_person_partition(rec.row.person_id, im->nparts),
-                           &rec);
-        if (st != MS_OK) break;
-        progress_rows(im, c, ++rows, 0);
-    }
-    if (st == MS_OK) progress_rows(im, c, rows, 1);
-    ms_csv_close(c);
-    return st;
+    spill_t *sp[2] = {&im->drug_spill, NULL};
+    const char *tags[2] = {"drug-items", NULL};
+    const size_t sizes[2] = {sizeof(drug_rec_t), 0};
+    strmap_t *global[2] = {&im->drug, NULL};
+    int32_t ***xl[2] = {&im->xl_drug, NULL};
+    return pass1_file(im, "drug_items.csv", drug_columns, DI_COUNT, sp, tags, sizes, drug_range, 1,
+                      global, xl);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1318,6 +1465,15 @@ static ms_status_t sett_partition(import_t *im, uint32_t p, task_t *t, sett_inde
     size_t n, kept = 0;
     MS_TRY(spill_load(&im->sett_spill, p, &data, &n));
     sett_rec_t *v = data;
+    size_t off = 0;
+    for (uint32_t k = 0; k < im->sett_spill.nsub; k++) {
+        size_t cnt = (size_t)im->sett_spill.count[k * im->nparts + p];
+        for (size_t i = off; k > 0 && i < off + cnt; i++) {
+            v[i].row.diag_main = im->xl_diag[k][v[i].row.diag_main];
+            if (v[i].row.proc_main >= 0) v[i].row.proc_main = im->xl_proc[k][v[i].row.proc_main];
+        }
+        off += cnt;
+    }
     for (size_t i = 0; i < n; i++) {
         if (is_dup_line(im, v[i].line)) continue;
         if (kept != i) v[kept] = v[i];
@@ -1421,6 +1577,13 @@ static ms_status_t drug_partition(import_t *im, uint32_t p, task_t *t, const set
     size_t n, kept = 0;
     MS_TRY(spill_load(&im->drug_spill, p, &data, &n));
     drug_rec_t *v = data;
+    size_t off = 0;
+    for (uint32_t k = 0; k < im->drug_spill.nsub; k++) {
+        size_t cnt = (size_t)im->drug_spill.count[k * im->nparts + p];
+        for (size_t i = off; k > 0 && i < off + cnt; i++)
+            v[i].row.drug_code = im->xl_drug[k][v[i].row.drug_code];
+        off += cnt;
+    }
     ms_status_t st = drug_filter(im, v, n, ix, nix, t, &kept);
     if (st == MS_OK) st = sort_drugs(v, kept);
     if (st == MS_OK) {
@@ -1668,16 +1831,11 @@ static ms_status_t import_run(import_t *im)
 {
     MS_TRY(read_institutions(im));
     MS_TRY(read_groups(im));
-    MS_TRY(
-        spill_init(&im->sett_spill, im->spill_dir, "settlements", im->nparts, sizeof(sett_rec_t)));
-    MS_TRY(spill_init(&im->id_spill, im->spill_dir, "settle-ids", im->nparts, sizeof(id_rec_t)));
     MS_TRY(pass1_settlements(im));
     MS_TRY(spill_close(&im->sett_spill));
     MS_TRY(spill_close(&im->id_spill));
     MS_TRY(check_duplicates(im));
     if (im->have_drugs) {
-        MS_TRY(spill_init(&im->drug_spill, im->spill_dir, "drug-items", im->nparts,
-                          sizeof(drug_rec_t)));
         MS_TRY(pass1_drugs(im));
         MS_TRY(spill_close(&im->drug_spill));
     }
@@ -1692,6 +1850,12 @@ static void import_free(import_t *im, ms_status_t st)
     if (im->rejected) fclose(im->rejected);
     if (im->tmp_made) ms_remove_tree(im->tmp_dir);
     if (st != MS_OK) ms_error_set(st, "%s", saved); /* cleanup must not hide the cause */
+    int32_t **xls[] = {im->xl_diag, im->xl_proc, im->xl_drug};
+    uint32_t nxl[] = {im->sett_spill.nsub, im->sett_spill.nsub, im->drug_spill.nsub};
+    for (size_t i = 0; i < 3; i++) {
+        for (uint32_t k = 0; xls[i] && k < nxl[i]; k++) free(xls[i][k]);
+        free(xls[i]);
+    }
     spill_free(&im->sett_spill);
     spill_free(&im->id_spill);
     spill_free(&im->drug_spill);
