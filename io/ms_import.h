@@ -2,8 +2,10 @@
  * ms_import.h - canonical CSV into a dataset directory (medsweep import).
  *
  * Pass 1 streams each CSV once: every field validated, money parsed to fen,
- * codes looked up or added to the dictionaries, rows spilled to one binary
- * file per partition (by ms_person_partition).  Pass 2, in parallel over
+ * codes looked up or added to the dictionaries, rows spilled to binary files
+ * per partition (by ms_person_partition).  A large file is split into ranges
+ * at record boundaries (quote parity) and parsed by several threads, each
+ * with its own spill files and dictionary maps, merged in range order.  Pass 2, in parallel over
  * partitions: load one partition's spill, remap dictionary ids to their
  * sorted rank, sort by (person_id, date, settle_id), check cross-row rules
  * (unique settle_id, drug items pointing at their settlement), write the
