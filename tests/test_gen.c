@@ -21,6 +21,7 @@
 #include "ms_fs.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_testdata.h"
 #include "ms_testutil.h"
 
 #define WORLD "--persons 30000 --institutions 120 --seed 11 --partitions 3 --quiet"
@@ -109,42 +110,6 @@ typedef struct {
     size_t nd;
     ms_refs_t refs;
 } world_t;
-
-static void load_table(const char *dir, uint32_t nparts, const ms_table_t *t, void **rows, size_t *n,
-                       const ms_refs_t *refs)
-{
-    size_t cap = 1024;
-    *rows = malloc(cap * t->row_size);
-    *n = 0;
-    for (uint32_t p = 0; p < nparts; p++) {
-        char path[1000];
-        ms_dataset_part_path(dir, t, p, path, sizeof path);
-        ms_part_t *part = NULL;
-        assert_int_equal(ms_part_open(path, t, refs, &part), MS_OK);
-        ms_reader_t *r = NULL;
-        assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(part), 65536, MS_READ_PREAD, &r),
-                         MS_OK);
-        ms_batch_t b;
-        while (ms_reader_next(r, &b) == MS_OK && b.rows) {
-            if (*n + b.rows > cap) {
-                while (*n + b.rows > cap) cap *= 2;
-                void *grown = realloc(*rows, cap * t->row_size);
-                if (!grown) fail_msg("out of memory");
-                else *rows = grown;
-            }
-            for (size_t i = 0; i < b.rows; i++) {
-                char *row = (char *)*rows + (*n + i) * t->row_size;
-                for (int c = 0; c < t->ncols; c++) {
-                    size_t es = ms_ctype_size(t->cols[c].type);
-                    memcpy(row + t->cols[c].offset, (const char *)b.col[c] + i * es, es);
-                }
-            }
-            *n += b.rows;
-        }
-        ms_reader_close(r);
-        ms_part_close(part);
-    }
-}
 
 static const ms_settlement_t *find_settlement(const world_t *w, uint64_t id)
 {
@@ -255,8 +220,8 @@ static void test_planted_records_show_their_pattern(void **state)
     world_t w;
     memset(&w, 0, sizeof w);
     w.refs = ds.refs;
-    load_table(f->a, ds.nparts[0], ms_table(MS_TABLE_SETTLEMENTS), (void **)&w.s, &w.ns, &ds.refs);
-    load_table(f->a, ds.nparts[1], ms_table(MS_TABLE_DRUG_ITEMS), (void **)&w.d, &w.nd, &ds.refs);
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&w.s, &w.ns), MS_OK);
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_DRUG_ITEMS, (void **)&w.d, &w.nd), MS_OK);
 
     char path[800];
     snprintf(path, sizeof path, "%s/truth/records.csv", f->a);

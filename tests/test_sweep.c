@@ -27,6 +27,7 @@
 #include "ms_fs.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_testdata.h"
 #include "ms_testutil.h"
 
 typedef struct {
@@ -132,28 +133,15 @@ static void test_volume_is_exact(void **state)
     assert_int_equal(ms_dataset_open(f->data, &ds), MS_OK);
     size_t n = ds.refs.n_inst;
     int64_t *count = calloc(n, sizeof *count), *fund = calloc(n, sizeof *fund), *inpat = calloc(n, sizeof *inpat);
-    for (uint32_t p = 0; p < ds.nparts[0]; p++) {
-        char path[1000];
-        ms_dataset_part_path(f->data, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
-        ms_part_t *part = NULL;
-        ms_reader_t *r = NULL;
-        assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), &ds.refs, &part), MS_OK);
-        assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(ms_table(MS_TABLE_SETTLEMENTS)), 0,
-                                        ms_part_nchunks(part), 65536, MS_READ_PREAD, &r), MS_OK);
-        ms_batch_t b;
-        while (ms_reader_next(r, &b) == MS_OK && b.rows) {
-            const int32_t *inst = b.col[MS_SC_inst_code];
-            const int64_t *fp = b.col[MS_SC_fund_pay];
-            const uint8_t *vt = b.col[MS_SC_visit_type];
-            for (size_t i = 0; i < b.rows; i++) {
-                count[inst[i]]++;
-                fund[inst[i]] += fp[i];
-                inpat[inst[i]] += vt[i] == MS_VISIT_INPATIENT;
-            }
-        }
-        ms_reader_close(r);
-        ms_part_close(part);
+    ms_settlement_t *rows = NULL;
+    size_t nrows = 0;
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&rows, &nrows), MS_OK);
+    for (size_t i = 0; i < nrows; i++) {
+        count[rows[i].inst_code]++;
+        fund[rows[i].inst_code] += rows[i].fund_pay;
+        inpat[rows[i].inst_code] += rows[i].visit_type == MS_VISIT_INPATIENT;
     }
+    free(rows);
     char path[700];
     snprintf(path, sizeof path, "%s/indicators.csv", f->ref);
     FILE *fp = fopen(path, "r");
@@ -207,28 +195,17 @@ static void test_overload_is_exact(void **state)
     size_t cap = 1 << 20, n = 0;
     dd_t *v = malloc(cap * sizeof *v);
     int64_t *den = calloc(ds.refs.n_inst, sizeof *den), *num = calloc(ds.refs.n_inst, sizeof *num);
-    for (uint32_t p = 0; p < ds.nparts[0]; p++) {
-        char path[1000];
-        ms_dataset_part_path(f->data, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
-        ms_part_t *part = NULL;
-        ms_reader_t *r = NULL;
-        assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), &ds.refs, &part), MS_OK);
-        assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(ms_table(MS_TABLE_SETTLEMENTS)), 0,
-                                        ms_part_nchunks(part), 65536, MS_READ_PREAD, &r), MS_OK);
-        ms_batch_t b;
-        while (ms_reader_next(r, &b) == MS_OK && b.rows)
-            for (size_t i = 0; i < b.rows; i++) {
-                uint32_t doc = ((const uint32_t *)b.col[MS_SC_doctor_id])[i];
-                int32_t inst = ((const int32_t *)b.col[MS_SC_inst_code])[i];
-                if (!doc) continue;
-                den[inst]++;
-                if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
-                v[n++] = (dd_t){doc, ((const uint8_t *)b.col[MS_SC_visit_type])[i],
-                                ((const int32_t *)b.col[MS_SC_settle_date])[i], inst};
-            }
-        ms_reader_close(r);
-        ms_part_close(part);
+    ms_settlement_t *rows = NULL;
+    size_t nrows = 0;
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&rows, &nrows), MS_OK);
+    for (size_t i = 0; i < nrows; i++) {
+        const ms_settlement_t *x = &rows[i];
+        if (!x->doctor_id) continue;
+        den[x->inst_code]++;
+        if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+        v[n++] = (dd_t){x->doctor_id, x->visit_type, x->settle_date, x->inst_code};
     }
+    free(rows);
     qsort(v, n, sizeof *v, cmp_dd);
     const size_t ceiling[3] = {60, 30, 200};
     size_t flagged = 0;

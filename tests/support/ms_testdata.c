@@ -7,6 +7,7 @@
 #include "ms_dataset.h"
 #include "ms_fs.h"
 #include "ms_part.h"
+#include "ms_reader.h"
 #include "ms_testutil.h"
 
 /* strdup of a formatted string (the format stays a literal at each use). */
@@ -241,4 +242,46 @@ int32_t ms_testdata_day(const char *iso)
     int32_t d = 0;
     if (ms_date_parse(iso, strlen(iso), &d)) return 0;
     return d;
+}
+
+ms_status_t ms_testdata_load(const ms_dataset_t *ds, ms_table_id_t table, void **rows, size_t *n)
+{
+    const ms_table_t *t = ms_table(table);
+    size_t cap = 1024;
+    *n = 0;
+    *rows = malloc(cap * t->row_size);
+    if (!*rows) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = MS_OK;
+    for (uint32_t p = 0; st == MS_OK && p < ds->nparts[table]; p++) {
+        char path[4096];
+        ms_dataset_part_path(ds->dir, t, p, path, sizeof path);
+        ms_part_t *part = NULL;
+        ms_reader_t *r = NULL;
+        st = ms_part_open(path, t, &ds->refs, &part);
+        if (st == MS_OK)
+            st = ms_reader_open(part, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(part), 65536, MS_READ_PREAD, &r);
+        ms_batch_t b;
+        while (st == MS_OK && (st = ms_reader_next(r, &b)) == MS_OK && b.rows) {
+            if (*n + b.rows > cap) {
+                while (*n + b.rows > cap) cap *= 2;
+                void *grown = realloc(*rows, cap * t->row_size);
+                if (!grown) {
+                    st = ms_error_set(MS_E_NOMEM, "out of memory");
+                    break;
+                }
+                *rows = grown;
+            }
+            for (size_t i = 0; i < b.rows; i++) {
+                char *row = (char *)*rows + (*n + i) * t->row_size;
+                for (int c = 0; c < t->ncols; c++) {
+                    size_t es = ms_ctype_size(t->cols[c].type);
+                    memcpy(row + t->cols[c].offset, (const char *)b.col[c] + i * es, es);
+                }
+            }
+            *n += b.rows;
+        }
+        ms_reader_close(r);
+        ms_part_close(part);
+    }
+    return st;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ms_dataset.h"
 #include "ms_refs.h"
 #include "ms_schema.h"
 #include "ms_status.h"
@@ -61,6 +62,10 @@ int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char
  * exit status, output in *log (caller frees) when log is not NULL.  Unless
  * extra has its own --config, the rules ask for all clues (all_clues = 1). */
 int ms_testdata_sweep(const char *dir, const char *out, const char *extra, char **log);
+
+/* Every row of one table of an open dataset, in partition order, as row
+ * structs (ms_settlement_t or ms_drug_item_t) in *rows (caller frees). */
+ms_status_t ms_testdata_load(const ms_dataset_t *ds, ms_table_id_t table, void **rows, size_t *n);
 
 /* Day number of an ISO date (asserting it is valid). */
 int32_t ms_testdata_day(const char *iso);
