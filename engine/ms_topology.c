@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <hwloc.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -463,4 +464,10 @@ void ms_topology_free_mem(const ms_topology_t *t, void *p, size_t bytes)
         free(p);
     else
         hwloc_free(topo_of(t), p, bytes ? bytes : 1);
+}
+
+void ms_topology_hwloc_version(char *out, size_t cap)
+{
+    unsigned hv = hwloc_get_api_version();
+    snprintf(out, cap, "%u.%u.%u", hv >> 16, (hv >> 8) & 0xff, hv & 0xff);
 }

@@ -35,6 +35,9 @@ typedef struct {
 ms_status_t ms_topology_load(ms_topology_t *t, const char *synthetic);
 void ms_topology_free(ms_topology_t *t);
 
+/* The version of hwloc as linked ("2.9.0"), for run.json. */
+void ms_topology_hwloc_version(char *out, size_t cap);
+
 typedef struct {
     int nthreads;
     int *thread_core;        /* [nthreads] core index of each worker */

@@ -28,7 +28,6 @@
 
 #include <csv.h>
 
-#include "ms_import_internal.h"
 
 #define CSV_BLOCK (1u << 20)
 #define CSV_MAX_HEADER_FIELDS 1024

@@ -55,4 +55,16 @@ void ms_csv_close(ms_csv_t *c);
 /* Write one field with RFC 4180 quoting when needed. */
 void ms_csv_write_field(FILE *fp, const char *s, size_t len);
 
+/* After ms_csv_next returned MS_E_INPUT: nonzero when reading can go on
+ * (the bad record, e.g. one with the wrong number of fields, was skipped),
+ * zero when the parser itself is stuck (broken quoting, unreadable file). */
+int ms_csv_can_continue(const ms_csv_t *c);
+
+/* The reason of the last MS_E_INPUT from ms_csv_next, without file and line
+ * ("28 fields, expected 29"), for rejected.csv. */
+const char *ms_csv_error_reason(const ms_csv_t *c);
+
+/* The file's base name ("settlements.csv"), used in every message. */
+const char *ms_csv_name(const ms_csv_t *c);
+
 #endif

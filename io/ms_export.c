@@ -13,7 +13,7 @@
  *
  * Each file is written whole or not at all (ms_afile_*).
  */
-#include "ms_import.h"
+#include "ms_export.h"
 
 #include <errno.h>
 #include <stdio.h>

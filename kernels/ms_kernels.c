@@ -4,7 +4,7 @@
  */
 #include "ms_kernels.h"
 
-#include <pthread.h>
+#include <threads.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,7 +64,7 @@ static void share_at_least_fast(const int64_t *restrict part, const int64_t *res
 }
 
 static ms_kernels_t table;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static once_flag once = ONCE_FLAG_INIT;
 
 static void init_table(void)
 {
@@ -80,7 +80,7 @@ static void init_table(void)
 
 const ms_kernels_t *ms_kernels(void)
 {
-    pthread_once(&once, init_table);
+    call_once(&once, init_table);
     return &table;
 }
 

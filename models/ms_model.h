@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ms_buf.h"
 #include "ms_reader.h"
 #include "ms_refs.h"
 #include "ms_schema.h"
@@ -97,15 +98,6 @@ static inline const char *const *ms_param_list(const ms_model_env_t *e, int i, i
     *n = e->cfg->ind[i].nlist[p];
     return (const char *const *)e->cfg->ind[i].list[p];
 }
-
-/* A growable byte buffer for save. */
-typedef struct {
-    unsigned char *data;
-    size_t len, cap;
-} ms_buf_t;
-
-ms_status_t ms_buf_put(ms_buf_t *b, const void *p, size_t n);
-void ms_buf_free(ms_buf_t *b);
 
 /* The shuffle, as a model sees it while mapping. */
 typedef struct {

@@ -38,27 +38,6 @@ const ms_model_t *ms_model_find(const char *name)
     return NULL;
 }
 
-ms_status_t ms_buf_put(ms_buf_t *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        if (!d) return ms_error_set(MS_E_NOMEM, "out of memory");
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return MS_OK;
-}
-
-void ms_buf_free(ms_buf_t *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
 void ms_model_result_free(ms_model_result_t *r)
 {
     free(r->num);

@@ -26,7 +26,7 @@ PACKAGES=(
     # libraries
     libhdf5-dev hdf5-tools hdf5-filter-plugin
     libhwloc-dev hwloc libopenblas-dev libcmocka-dev
-    liblz4-dev libzstd-dev libcsv-dev libconfig-dev libxxhash-dev zlib1g-dev libjansson-dev
+    liblz4-dev libcsv-dev libconfig-dev libxxhash-dev libjansson-dev
     # cluster work (MPI, Slurm, MUNGE)
     "${SERVICE_PACKAGES[@]}"
 )

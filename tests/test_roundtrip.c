@@ -19,6 +19,7 @@
 
 #include "ms_fakecsv.h"
 #include "ms_fs.h"
+#include "ms_export.h"
 #include "ms_import.h"
 #include "ms_inspect.h"
 #include "ms_testutil.h"

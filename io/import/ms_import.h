@@ -41,8 +41,4 @@ typedef struct {
 ms_status_t ms_import(const char *csv_dir, const char *dataset_dir, const ms_import_opts_t *opts,
                       ms_import_result_t *res);
 
-/* medsweep export: a dataset back to canonical CSV (institutions sorted by
- * code, groups by code, settlements and drug items in partition order). */
-ms_status_t ms_export(const char *dataset_dir, const char *csv_dir);
-
 #endif

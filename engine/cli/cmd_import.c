@@ -8,6 +8,7 @@
 
 #include "ms_cli.h"
 #include "ms_fs.h"
+#include "ms_export.h"
 #include "ms_import.h"
 
 static const char import_help[] =

@@ -53,7 +53,6 @@
 #include "ms_csv.h"
 #include "ms_dataset.h"
 #include "ms_fs.h"
-#include "ms_import_internal.h"
 #include "ms_part.h"
 #include "ms_refs.h"
 #include "ms_schema.h"

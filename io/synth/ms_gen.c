@@ -24,7 +24,7 @@
 #include "ms_dataset.h"
 #include "ms_fs.h"
 #include "ms_gen_internal.h"
-#include "ms_import.h"
+#include "ms_export.h"
 #include "ms_part.h"
 
 #define SETTLEMENTS_PER_PARTITION 2500000.0

@@ -34,10 +34,7 @@
 #include "ms_sweep.h"
 
 #include <errno.h>
-#include <hdf5.h>
-#include <hwloc.h>
 #include <jansson.h>
-#include <lz4.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +49,7 @@
 #include "ms_output.h"
 #include "ms_score.h"
 #include "ms_kernels.h"
+#include "ms_libversions.h"
 #include "ms_fs.h"
 #include "ms_model.h"
 #include "ms_part.h"
@@ -733,15 +731,12 @@ static ms_status_t write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
     json_object_set_new(root, "throughput", tp);
     json_object_set_new(root, "peak_memory_bytes", json_integer((json_int_t)ms_peak_rss()));
     json_t *ver = json_object();
-    unsigned maj, min, rel;
-    H5get_libversion(&maj, &min, &rel);
     char v[64];
-    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
+    ms_io_hdf5_version(v, sizeof v);
     json_object_set_new(ver, "hdf5", json_string(v));
-    unsigned hv = hwloc_get_api_version();
-    snprintf(v, sizeof v, "%u.%u.%u", hv >> 16, (hv >> 8) & 0xff, hv & 0xff);
+    ms_topology_hwloc_version(v, sizeof v);
     json_object_set_new(ver, "hwloc", json_string(v));
-    json_object_set_new(ver, "lz4", json_string(LZ4_versionString()));
+    json_object_set_new(ver, "lz4", json_string(ms_io_lz4_version()));
     json_object_set_new(ver, "jansson", json_string(jansson_version_str()));
     json_object_set_new(root, "versions", ver);
 
