@@ -1,6 +1,7 @@
 #include "ms_cli.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,4 +33,34 @@ int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long 
     if (errno || *end || v > max) return -1;
     *out = v;
     return 0;
+}
+
+void ms_cli_progress(void *ctx, const ms_progress_t *p)
+{
+    (void)ctx;
+    static double last = -1e9;
+    int tty = isatty(2);
+    if (!p->finished && p->seconds - last < (tty ? 0.25 : 10.0)) return;
+    last = p->seconds;
+    char line[256];
+    int n = snprintf(line, sizeof line, "%s: %s", p->job, p->stage ? p->stage : "");
+    if (p->total) n += snprintf(line + n, sizeof line - (size_t)n, " %llu/%llu%s%s", (unsigned long long)p->done,
+                                (unsigned long long)p->total, p->unit ? " " : "", p->unit ? p->unit : "");
+    if (p->records && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", %.1f M records, %.2f M rec/s", (double)p->records / 1e6,
+                      p->seconds > 0 ? (double)p->records / p->seconds / 1e6 : 0.0);
+    if ((size_t)n < sizeof line) {
+        if (p->finished) n += snprintf(line + n, sizeof line - (size_t)n, " (%.1f s)", p->seconds);
+        else if (p->eta_seconds >= 0)
+            n += snprintf(line + n, sizeof line - (size_t)n, ", ETA %d:%02d", (int)p->eta_seconds / 60,
+                          (int)p->eta_seconds % 60);
+        else n += snprintf(line + n, sizeof line - (size_t)n, ", ETA --:--");
+    }
+    if (tty) {
+        fprintf(stderr, "\r%s\033[K", line);
+        if (p->finished) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
 }

@@ -10,6 +10,7 @@
 #ifndef MS_CLI_H
 #define MS_CLI_H
 
+#include "ms_progress.h"
 #include "ms_status.h"
 
 enum { MS_EXIT_OK = 0, MS_EXIT_FAIL = 1, MS_EXIT_USAGE = 2 };
@@ -33,6 +34,11 @@ int ms_cmd_topology(int argc, char **argv);
 int ms_cli_fail(const char *cmd, ms_status_t st);
 /* Print a usage error with a pointer to --help; returns MS_EXIT_USAGE. */
 int ms_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The progress display: give as the progress callback of a long job, with
+ * a NULL context.  On a terminal one line rewritten in place (at most four
+ * times a second); otherwise a plain line every ten seconds and at the end
+ * of every stage. */
+void ms_cli_progress(void *ctx, const ms_progress_t *p);
 /* Parse a positive integer option value; returns 0 or -1. */
 int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
