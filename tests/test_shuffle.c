@@ -8,6 +8,10 @@
  * emitted which record; keys arrive ascending within a bucket; memory stays
  * under the cap; spill files are removed; I/O failures name the file and a
  * full disk is MS_E_NOSPACE; the lowest failing bucket's error is returned.
+ *
+ * Every test runs in a fixture (fixture_t): its own directory, a reducer
+ * context and a data set with its reference answer, made before the test and
+ * removed after it; run_shuffle and run_exact shuffle the fixture's data.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -23,6 +27,7 @@
 #include <omp.h>
 #include <xxhash.h>
 
+#include "ms_buf.h"
 #include "ms_fs.h"
 #include "ms_shuffle.h"
 #include "ms_testutil.h"
@@ -160,13 +165,8 @@ static ms_status_t reducer(void *vctx, int tid, ms_key_t key, const void *values
     digest_add(&sl->d, group_hash(key, values, n, c->vs), n);
     if (n > sl->max_n) sl->max_n = n;
     if (c->log) {
-        if (sl->nlog == sl->caplog) {
-            size_t ncap = sl->caplog ? 2 * sl->caplog : 1024;
-            ms_key_t *l = realloc(sl->log, ncap * sizeof *l);
-            if (!l) return ms_error_set(MS_E_NOMEM, "reducer log");
-            sl->log = l;
-            sl->caplog = ncap;
-        }
+        if (ms_grow(&sl->log, &sl->caplog, sl->nlog + 1, sizeof *sl->log, 1024) != MS_OK)
+            return ms_error_set(MS_E_NOMEM, "reducer log");
         sl->log[sl->nlog++] = key;
     }
     for (int i = 0; i < c->nfail; i++)
@@ -195,6 +195,61 @@ static void ctx_free(red_ctx_t *c)
         free(c->slot[i].log);
         c->slot[i].log = NULL;
     }
+}
+
+/* ---- the fixture -------------------------------------------------------- */
+
+/* What every test starts from, and what its teardown removes (whether the
+ * test passed, failed or was skipped). */
+typedef struct {
+    char *dir;       /* the test's directory; first, for ms_test_dir_teardown */
+    char spill[700]; /* the spill directory run_shuffle uses: dir/spill */
+    red_ctx_t *c;    /* the reducer's context */
+    dataset_t d;     /* the records to shuffle (fixture_data) */
+    digest_t ref;    /* their reference answer */
+} fixture_t;
+
+static void fixture_free(fixture_t *fx)
+{
+    ctx_free(fx->c);
+    free(fx->c);
+    free_data(&fx->d);
+}
+
+/* The initial state is the name of the test's directory. */
+static int fixture_setup(void **state)
+{
+    const char *name = *state;
+    fixture_t *fx = calloc(1, sizeof *fx);
+    if (!fx) return -1;
+    fx->dir = ms_test_dir(name);
+    fx->c = calloc(1, sizeof *fx->c);
+    if (!fx->dir || !fx->c) {
+        free(fx->c);
+        free(fx->dir);
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->spill, sizeof fx->spill, "%s/spill", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+    fixture_free(*state);
+    return ms_test_dir_teardown(state);
+}
+
+/* A test with its fixture; dir names the test's directory. */
+#define FIXTURE_TEST(f, dir) cmocka_unit_test_prestate_setup_teardown(f, fixture_setup, fixture_teardown, (char[]){dir})
+
+/* Make the fixture's data set (as make_data) and its reference answer. */
+static void fixture_data(fixture_t *fx, size_t n, size_t vs, uint64_t k0_space, uint64_t k1_space, uint64_t seed)
+{
+    free_data(&fx->d);
+    fx->d = make_data(n, vs, k0_space, k1_space, seed);
+    fx->ref = reference(&fx->d);
 }
 
 /* ---- running a shuffle -------------------------------------------------- */
@@ -240,12 +295,15 @@ static int count_files(const char *dir)
     return n;
 }
 
-/* Emit d from o->map_threads emitting roles (OpenMP threads take them in
- * turn, so the roles exist even if fewer threads are granted), reduce, free.
- * Returns the first error, its detail in out->detail. */
-static ms_status_t run_shuffle(const char *spill_dir, const dataset_t *d, const opts_t *o, red_ctx_t *c,
-                               outcome_t *out)
+/* Shuffle the fixture's data through fx->spill: emit it from o->map_threads
+ * emitting roles (OpenMP threads take them in turn, so the roles exist even
+ * if fewer threads are granted), reduce into fx->c, free.  Returns the first
+ * error, its detail in out->detail. */
+static ms_status_t run_shuffle(fixture_t *fx, const opts_t *o, outcome_t *out)
 {
+    const char *spill_dir = fx->spill;
+    const dataset_t *d = &fx->d;
+    red_ctx_t *c = fx->c;
     memset(out, 0, sizeof *out);
     memset(c->slot, 0, sizeof c->slot);
     c->vs = d->vs;
@@ -283,21 +341,20 @@ static ms_status_t run_shuffle(const char *spill_dir, const dataset_t *d, const 
 }
 
 /* Run and require the reference answer; returns the outcome. */
-static outcome_t run_exact(const char *spill_dir, const dataset_t *d, const opts_t *o, const digest_t *ref,
-                           red_ctx_t *c)
+static outcome_t run_exact(fixture_t *fx, const opts_t *o)
 {
     outcome_t out;
-    ms_status_t st = run_shuffle(spill_dir, d, o, c, &out);
+    ms_status_t st = run_shuffle(fx, o, &out);
     if (st != MS_OK) print_error("run failed: %s: %s\n", ms_status_str(st), out.detail);
     assert_int_equal(st, MS_OK);
     uint64_t unsorted;
-    digest_t got = ctx_total(c, &unsorted);
-    assert_int_equal(got.keys, ref->keys);
-    assert_int_equal(got.values, ref->values);
-    assert_int_equal(got.sum, ref->sum);
-    assert_int_equal(got.xor, ref->xor);
+    digest_t got = ctx_total(fx->c, &unsorted);
+    assert_int_equal(got.keys, fx->ref.keys);
+    assert_int_equal(got.values, fx->ref.values);
+    assert_int_equal(got.sum, fx->ref.sum);
+    assert_int_equal(got.xor, fx->ref.xor);
     assert_int_equal(unsorted, 0);
-    assert_int_equal(out.all.records, d->n);
+    assert_int_equal(out.all.records, fx->d.n);
     /* Every spill file goes with its bucket; the directory, made by the
      * shuffle, goes with it. */
     assert_int_equal(out.files_after_reduce, 0);
@@ -311,30 +368,18 @@ static outcome_t run_exact(const char *spill_dir, const dataset_t *d, const opts
  * threads, three ways of assigning records to threads. */
 static void test_random_exact(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-exact");
-    if (!dir) {
-        fail();
-        return;
-    }
-    char spill[600];
-    snprintf(spill, sizeof spill, "%s/spill", dir);
-    red_ctx_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        fail();
-        return;
-    }
+    fixture_t *fx = *state;
     for (int space = 0; space < 2; space++) {
         /* 2400 keys of ~125 values, or ~300k keys of one value. */
-        dataset_t d = space == 0 ? make_data(NREC, 8, 600, 4, 11) : make_data(NREC, 8, 0, 0, 12);
-        digest_t ref = reference(&d);
+        if (space == 0) fixture_data(fx, NREC, 8, 600, 4, 11);
+        else fixture_data(fx, NREC, 8, 0, 0, 12);
         for (int tiny = 0; tiny < 2; tiny++) {
             for (int mt = 1; mt <= 3; mt++) {
                 opts_t o = {.map_threads = mt, .red_threads = 4 - mt, .assign = (assign_t)(mt - 1),
                             .cap = tiny ? TINY_CAP : HUGE_CAP,
                             /* 32 buckets of ~225 KB: none fits a share */
                             .nbuckets = tiny && mt == 2 ? 32 : 0};
-                outcome_t out = run_exact(spill, &d, &o, &ref, c);
+                outcome_t out = run_exact(fx, &o);
                 uint32_t nb = o.nbuckets ? o.nbuckets : 64u * (uint32_t)mt;
                 assert_int_equal(out.all.buckets, nb);
                 if (!tiny) {
@@ -350,7 +395,7 @@ static void test_random_exact(void **state)
                     assert_true(out.all.peak_bytes <= o.cap);
                     /* Buckets larger than the cap cannot fit any share: they
                      * must have gone through run files. */
-                    if (d.n * 24 / nb > o.cap) assert_true(out.all.spill_files > out.map.spill_files);
+                    if (fx->d.n * 24 / nb > o.cap) assert_true(out.all.spill_files > out.map.spill_files);
                     print_message("space %d map %d reduce %d: records %llu spilled %llu files %u/%u "
                                   "bytes %llu peak %zu\n",
                                   space, mt, o.red_threads, (unsigned long long)out.all.records,
@@ -364,13 +409,8 @@ static void test_random_exact(void **state)
          * reducers, other bucket count. */
         opts_t o = {.map_threads = 3, .red_threads = 3, .assign = ASSIGN_HASHED, .cap = TINY_CAP,
                     .nbuckets = 7};
-        run_exact(spill, &d, &o, &ref, c);
-        free_data(&d);
+        run_exact(fx, &o);
     }
-    ctx_free(c);
-    free(c);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 static uint32_t bucket_of(ms_key_t key, uint32_t nb)
@@ -391,27 +431,22 @@ static int key_cmp(const void *a, const void *b)
  * by one thread in one go, and every key arrives exactly once. */
 static void test_order_once(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-order");
-    red_ctx_t *c = calloc(1, sizeof *c);
-    if (!dir || !c) {
-        fail();
-        return;
-    }
-    char spill[600];
-    snprintf(spill, sizeof spill, "%s/spill", dir);
-    dataset_t d = make_data(100000, 4, 3000, 5, 21);
-    digest_t ref = reference(&d);
+    fixture_t *fx = *state;
+    red_ctx_t *c = fx->c;
+    fixture_data(fx, 100000, 4, 3000, 5, 21);
+    const uint64_t nkeys = fx->ref.keys;
     /* Small buckets (in memory) and large ones (run files and merges). */
     const uint32_t nbs[] = {24, 256};
     for (size_t k = 0; k < 2; k++) {
         c->log = 1;
         opts_t o = {.map_threads = 3, .red_threads = 3, .assign = ASSIGN_ROUND_ROBIN, .cap = TINY_CAP,
                     .nbuckets = nbs[k]};
-        run_exact(spill, &d, &o, &ref, c);
+        run_exact(fx, &o);
         uint8_t *seen = calloc(nbs[k], 1);
-        ms_key_t *all = malloc(ref.keys * sizeof *all);
+        ms_key_t *all = malloc(nkeys * sizeof *all);
         if (!seen || !all) {
+            free(seen);
+            free(all);
             fail();
             return;
         }
@@ -427,159 +462,105 @@ static void test_order_once(void **state)
                 } else {
                     assert_true(key_cmp(&sl->log[i - 1], &sl->log[i]) < 0);
                 }
-                assert_true(nall < ref.keys);
+                assert_true(nall < nkeys);
                 all[nall++] = sl->log[i];
             }
         }
-        assert_int_equal(nall, ref.keys);
+        assert_int_equal(nall, nkeys);
         qsort(all, nall, sizeof *all, key_cmp);
         for (size_t i = 1; i < nall; i++) assert_true(key_cmp(&all[i - 1], &all[i]) < 0);
         free(all);
         free(seen);
         ctx_free(c);
     }
-    free_data(&d);
-    free(c);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 /* (3) value sizes 1 and 256, no records, one key with 100k values. */
 static void test_edges(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-edges");
-    red_ctx_t *c = calloc(1, sizeof *c);
-    if (!dir || !c) {
-        fail();
-        return;
-    }
-    char spill[600];
-    snprintf(spill, sizeof spill, "%s/spill", dir);
+    fixture_t *fx = *state;
 
     /* 1-byte values over 50 keys: nearly every record has equal twins. */
-    dataset_t d = make_data(200000, 1, 50, 1, 31);
-    digest_t ref = reference(&d);
+    fixture_data(fx, 200000, 1, 50, 1, 31);
     opts_t o = {.map_threads = 2, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = 16 << 10, .nbuckets = 0};
-    run_exact(spill, &d, &o, &ref, c);
+    run_exact(fx, &o);
     o.cap = HUGE_CAP;
-    run_exact(spill, &d, &o, &ref, c);
-    free_data(&d);
+    run_exact(fx, &o);
 
     /* 256-byte values in one bucket of ~5 MB under a 64 KiB cap: ~170 runs,
      * more than the read buffers take, so merges go through extra passes. */
-    d = make_data(20000, 256, 0, 0, 32);
-    ref = reference(&d);
+    fixture_data(fx, 20000, 256, 0, 0, 32);
     o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_ROUND_ROBIN, .cap = TINY_CAP, .nbuckets = 1};
-    outcome_t out = run_exact(spill, &d, &o, &ref, c);
+    outcome_t out = run_exact(fx, &o);
     assert_true(out.all.peak_bytes <= o.cap);
     assert_true(out.all.spill_bytes > 2 * out.map.spill_bytes); /* runs written more than once */
     o.cap = HUGE_CAP;
     o.nbuckets = 0;
-    run_exact(spill, &d, &o, &ref, c);
-    free_data(&d);
+    run_exact(fx, &o);
 
     /* No records. */
-    d = make_data(0, 8, 0, 0, 33);
-    ref = reference(&d);
+    fixture_data(fx, 0, 8, 0, 0, 33);
     o = (opts_t){.map_threads = 3, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = TINY_CAP, .nbuckets = 0};
-    out = run_exact(spill, &d, &o, &ref, c);
+    out = run_exact(fx, &o);
     assert_int_equal(out.all.records, 0);
     assert_int_equal(out.all.spill_files, 0);
     assert_int_equal(out.all.peak_bytes, 0);
-    free_data(&d);
 
     /* One key, 100k values: one bucket, far over the cap, one call. */
-    d = make_data(100000, 8, 1, 1, 34);
-    ref = reference(&d);
-    assert_int_equal(ref.keys, 1);
+    fixture_data(fx, 100000, 8, 1, 1, 34);
+    assert_int_equal(fx->ref.keys, 1);
     o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_HASHED, .cap = TINY_CAP, .nbuckets = 0};
-    out = run_exact(spill, &d, &o, &ref, c);
+    out = run_exact(fx, &o);
     uint64_t max_n = 0;
     for (int t = 0; t < MAXT; t++)
-        if (c->slot[t].max_n > max_n) max_n = c->slot[t].max_n;
+        if (fx->c->slot[t].max_n > max_n) max_n = fx->c->slot[t].max_n;
     assert_int_equal(max_n, 100000);
     /* The key's values must be held together: the only way past the cap. */
     assert_true(out.all.peak_bytes >= 100000 * 8);
-    free_data(&d);
-
-    ctx_free(c);
-    free(c);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 /* (4) peak memory on a bucket-heavy run, with every reducer count. */
 static void test_peak(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-peak");
-    red_ctx_t *c = calloc(1, sizeof *c);
-    if (!dir || !c) {
-        fail();
-        return;
-    }
-    char spill[600];
-    snprintf(spill, sizeof spill, "%s/spill", dir);
-    dataset_t d = make_data(100000, 32, 20000, 1, 41);
-    digest_t ref = reference(&d);
+    fixture_t *fx = *state;
+    fixture_data(fx, 100000, 32, 20000, 1, 41);
     for (int rt = 1; rt <= 3; rt++) {
         for (size_t cap = 32 << 10; cap <= (256 << 10); cap *= 2) {
             opts_t o = {.map_threads = 2, .red_threads = rt, .assign = ASSIGN_BLOCKS, .cap = cap, .nbuckets = 16};
-            outcome_t out = run_exact(spill, &d, &o, &ref, c);
+            outcome_t out = run_exact(fx, &o);
             assert_true(out.all.peak_bytes <= cap);
             assert_true(out.all.peak_bytes >= cap / 4); /* the cap is used, not ignored */
         }
     }
-    free_data(&d);
-    ctx_free(c);
-    free(c);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 /* With few file descriptors the spill files are reopened for every append
  * instead of being kept open: same answer. */
 static void test_few_descriptors(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-fds");
-    red_ctx_t *c = calloc(1, sizeof *c);
+    fixture_t *fx = *state;
     struct rlimit old, low;
-    if (!dir || !c || getrlimit(RLIMIT_NOFILE, &old) != 0) {
+    if (getrlimit(RLIMIT_NOFILE, &old) != 0) {
         fail();
         return;
     }
     low = old;
     if (low.rlim_cur == RLIM_INFINITY || low.rlim_cur > 256) low.rlim_cur = 256;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-    char spill[600];
-    snprintf(spill, sizeof spill, "%s/spill", dir);
-    dataset_t d = make_data(100000, 8, 0, 0, 71);
-    digest_t ref = reference(&d);
+    fixture_data(fx, 100000, 8, 0, 0, 71);
     /* 3 x 192 spill files: more than half the 256 descriptors. */
     opts_t o = {.map_threads = 3, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = TINY_CAP, .nbuckets = 0};
-    outcome_t out = run_exact(spill, &d, &o, &ref, c);
+    outcome_t out = run_exact(fx, &o);
     assert_int_equal(out.map.spill_files, 576);
     setrlimit(RLIMIT_NOFILE, &old);
-    free_data(&d);
-    ctx_free(c);
-    free(c);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 /* (5) an unwritable spill directory, and a spill file that cannot be made. */
 static void test_unwritable(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-unwritable");
-    if (!dir) {
-        fail();
-        return;
-    }
+    fixture_t *fx = *state;
     char file[600], spill[700];
-    snprintf(file, sizeof file, "%s/plain", dir);
+    snprintf(file, sizeof file, "%s/plain", fx->dir);
     snprintf(spill, sizeof spill, "%s/spill", file);
     assert_int_equal(ms_test_write_file(file, "not a directory\n"), 0);
     ms_shuffle_t *s = NULL;
@@ -589,7 +570,7 @@ static void test_unwritable(void **state)
 
     /* A directory where thread 0's bucket 0 spill file should go. */
     char blocker[800];
-    snprintf(spill, sizeof spill, "%s/spill2", dir);
+    snprintf(spill, sizeof spill, "%s/spill2", fx->dir);
     snprintf(blocker, sizeof blocker, "%s/t000-b0000.spill", spill);
     assert_int_equal(ms_mkdirs(blocker), MS_OK);
     assert_int_equal(ms_shuffle_create(spill, 1, 8, 4096, 1, &s), MS_OK);
@@ -603,12 +584,10 @@ static void test_unwritable(void **state)
     assert_int_equal(st, MS_E_IO);
     assert_non_null(strstr(ms_error_detail(), blocker));
     /* The map is incomplete: the reduce refuses. */
-    red_ctx_t c = {.vs = 8};
-    assert_int_equal(ms_shuffle_reduce(s, 1, reducer, &c), MS_E_IO);
+    fx->c->vs = 8;
+    assert_int_equal(ms_shuffle_reduce(s, 1, reducer, fx->c), MS_E_IO);
     ms_shuffle_free(s);
     assert_true(ms_is_dir(blocker)); /* not ours: left alone */
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 /* (6) a full disk, in the map and in the reduce. */
@@ -627,77 +606,57 @@ static int umount_teardown(void **state)
     return 0;
 }
 
+/* The disk goes before the directory it is mounted in. */
+static int full_disk_teardown(void **state)
+{
+    umount_teardown(state);
+    return fixture_teardown(state);
+}
+
 static void test_full_disk(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-full");
-    if (!dir) {
-        fail();
-        return;
-    }
-    snprintf(g_mnt, sizeof g_mnt, "%s/mnt", dir);
+    fixture_t *fx = *state;
+    snprintf(g_mnt, sizeof g_mnt, "%s/mnt", fx->dir);
     assert_int_equal(ms_mkdirs(g_mnt), MS_OK);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=64k tmpfs '%s'", g_mnt);
     if (ms_test_run(cmd, NULL) != 0) {
-        ms_remove_tree(dir);
-        free(dir);
         skip();
         return;
     }
     g_mounted = 1;
-    char spill[700];
-    snprintf(spill, sizeof spill, "%s/spill", g_mnt);
-    red_ctx_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        fail();
-        return;
-    }
+    snprintf(fx->spill, sizeof fx->spill, "%s/spill", g_mnt);
 
     /* Map: 4.8 MB of records through a 64 KiB disk. */
-    dataset_t d = make_data(200000, 8, 0, 0, 51);
+    fixture_data(fx, 200000, 8, 0, 0, 51);
     opts_t o = {.map_threads = 2, .red_threads = 2, .assign = ASSIGN_ROUND_ROBIN, .cap = 16 << 10, .nbuckets = 4};
     outcome_t out;
-    assert_int_equal(run_shuffle(spill, &d, &o, c, &out), MS_E_NOSPACE);
-    assert_non_null(strstr(out.detail, spill));
+    assert_int_equal(run_shuffle(fx, &o, &out), MS_E_NOSPACE);
+    assert_non_null(strstr(out.detail, fx->spill));
     assert_non_null(strstr(out.detail, ".spill"));
     assert_false(out.dir_after_free);
-    free_data(&d);
 
     /* Reduce: the spill fits (about 38 KB), its runs (as much again) do not. */
-    d = make_data(1600, 8, 0, 0, 52);
+    fixture_data(fx, 1600, 8, 0, 0, 52);
     o = (opts_t){.map_threads = 1, .red_threads = 1, .assign = ASSIGN_BLOCKS, .cap = 8 << 10, .nbuckets = 1};
-    assert_int_equal(run_shuffle(spill, &d, &o, c, &out), MS_E_NOSPACE);
+    assert_int_equal(run_shuffle(fx, &o, &out), MS_E_NOSPACE);
     assert_int_equal(out.map.records, 1600);
     assert_non_null(strstr(out.detail, "b0000-pass0.spill"));
     assert_false(out.dir_after_free);
     assert_int_equal(count_files(g_mnt), 0);
-    free_data(&d);
-
-    ctx_free(c);
-    free(c);
-    umount_teardown(NULL);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 /* The reducer's error from the lowest bucket comes back, every time. */
 static void test_first_error(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-error");
-    red_ctx_t *c = calloc(1, sizeof *c);
-    if (!dir || !c) {
-        fail();
-        return;
-    }
-    char spill[600];
-    snprintf(spill, sizeof spill, "%s/spill", dir);
-    dataset_t d = make_data(50000, 8, 0, 0, 61);
+    fixture_t *fx = *state;
+    red_ctx_t *c = fx->c;
+    fixture_data(fx, 50000, 8, 0, 0, 61);
+    const dataset_t *d = &fx->d;
     const uint32_t nb = 64;
     /* Two keys in different buckets; the later one is met first. */
-    ms_key_t lo = d.keys[0], hi = d.keys[1];
-    for (size_t i = 1; i < d.n && bucket_of(hi, nb) == bucket_of(lo, nb); i++) hi = d.keys[i];
+    ms_key_t lo = d->keys[0], hi = d->keys[1];
+    for (size_t i = 1; i < d->n && bucket_of(hi, nb) == bucket_of(lo, nb); i++) hi = d->keys[i];
     if (bucket_of(lo, nb) > bucket_of(hi, nb)) {
         ms_key_t t = lo;
         lo = hi;
@@ -712,24 +671,16 @@ static void test_first_error(void **state)
         opts_t o = {.map_threads = 2, .red_threads = 3, .assign = ASSIGN_ROUND_ROBIN,
                     .cap = rep % 2 ? TINY_CAP : HUGE_CAP, .nbuckets = nb};
         outcome_t out;
-        assert_int_equal(run_shuffle(spill, &d, &o, c, &out), MS_E_INPUT);
+        assert_int_equal(run_shuffle(fx, &o, &out), MS_E_INPUT);
         assert_non_null(strstr(out.detail, want));
         assert_false(out.dir_after_free);
     }
-    free_data(&d);
-    free(c);
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 static void test_usage(void **state)
 {
-    (void)state;
-    char *dir = ms_test_dir("shuffle-usage");
-    if (!dir) {
-        fail();
-        return;
-    }
+    fixture_t *fx = *state;
+    const char *dir = fx->dir;
     ms_shuffle_t *s = NULL;
     assert_int_equal(ms_shuffle_create(dir, 1, 0, TINY_CAP, 0, &s), MS_E_USAGE);
     assert_int_equal(ms_shuffle_create(dir, 1, 257, TINY_CAP, 0, &s), MS_E_USAGE);
@@ -744,31 +695,31 @@ static void test_usage(void **state)
     unsigned char v[8] = {1};
     assert_int_equal(ms_shuffle_emit(s, 2, (ms_key_t){1, 2}, v), MS_E_USAGE);
     assert_int_equal(ms_shuffle_emit(s, 1, (ms_key_t){1, 2}, v), MS_OK);
-    red_ctx_t c = {.vs = 8};
-    assert_int_equal(ms_shuffle_reduce(s, 0, reducer, &c), MS_OK);
+    red_ctx_t *c = fx->c;
+    c->vs = 8;
+    assert_int_equal(ms_shuffle_reduce(s, 0, reducer, c), MS_OK);
     uint64_t unsorted;
-    assert_int_equal(ctx_total(&c, &unsorted).keys, 1);
+    assert_int_equal(ctx_total(c, &unsorted).keys, 1);
     assert_int_equal(ms_shuffle_emit(s, 1, (ms_key_t){1, 2}, v), MS_E_USAGE);
-    assert_int_equal(ms_shuffle_reduce(s, 0, reducer, &c), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_reduce(s, 0, reducer, c), MS_E_USAGE);
     ms_shuffle_free(s);
     ms_shuffle_free(NULL);
     assert_true(ms_is_dir(dir)); /* existed before: kept */
-    ms_remove_tree(dir);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_exact),
-        cmocka_unit_test(test_order_once),
-        cmocka_unit_test(test_edges),
-        cmocka_unit_test(test_peak),
-        cmocka_unit_test(test_few_descriptors),
-        cmocka_unit_test(test_unwritable),
-        cmocka_unit_test_teardown(test_full_disk, umount_teardown),
-        cmocka_unit_test(test_first_error),
-        cmocka_unit_test(test_usage),
+        FIXTURE_TEST(test_random_exact, "shuffle-exact"),
+        FIXTURE_TEST(test_order_once, "shuffle-order"),
+        FIXTURE_TEST(test_edges, "shuffle-edges"),
+        FIXTURE_TEST(test_peak, "shuffle-peak"),
+        FIXTURE_TEST(test_few_descriptors, "shuffle-fds"),
+        FIXTURE_TEST(test_unwritable, "shuffle-unwritable"),
+        cmocka_unit_test_prestate_setup_teardown(test_full_disk, fixture_setup, full_disk_teardown,
+                                                 (char[]){"shuffle-full"}),
+        FIXTURE_TEST(test_first_error, "shuffle-error"),
+        FIXTURE_TEST(test_usage, "shuffle-usage"),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
