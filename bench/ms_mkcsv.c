@@ -1,7 +1,7 @@
 /*
  * ms_mkcsv - write a random but valid world in canonical CSV
  * (institutions.csv, groups.csv, settlements.csv, drug_items.csv), for
- * tests, benchmarks and the sample data set.  See tests/support/ms_fakecsv.h.
+ * tests, benchmarks and the sample data set.  See io/synth/ms_fakecsv.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +36,16 @@ static void usage(FILE *fp)
           fp);
 }
 
+/* --progress: a line on stderr every 2 seconds and at the end. */
+static void progress_line(void *ctx, const ms_progress_t *p)
+{
+    double *last = ctx;
+    if (!p->finished && p->seconds - *last < 2.0) return;
+    *last = p->seconds;
+    fprintf(stderr, "ms_mkcsv: %llu / %llu %s, %.1f s\n", (unsigned long long)p->done,
+            (unsigned long long)p->total, p->unit, p->seconds);
+}
+
 static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
 {
     char *end;
@@ -56,6 +66,7 @@ int main(int argc, char **argv)
     ms_fake_opts_init(&o);
     const char *out = NULL;
     int quiet = 0;
+    double progress_last = 0;
     enum { O_SETT = 256, O_K, O_INST, O_GROUPS, O_SEED, O_START, O_DAYS, O_AWK, O_UNI, O_PROG, O_QUIET, O_OUT };
     static const struct option longopts[] = {
         {"settlements", required_argument, NULL, O_SETT},
@@ -132,7 +143,8 @@ int main(int argc, char **argv)
             o.flags |= MS_FAKE_UNICODE;
             break;
         case O_PROG:
-            o.progress = 1;
+            o.progress = progress_line;
+            o.progress_ctx = &progress_last;
             break;
         case O_QUIET:
             quiet = 1;

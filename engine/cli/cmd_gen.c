@@ -66,7 +66,7 @@ int ms_cmd_gen(int argc, char **argv)
     };
     ms_gen_opts_t o;
     ms_gen_opts_init(&o);
-    o.progress = 1;
+    o.progress = ms_cli_progress;
     const char *out = NULL;
     unsigned long long v;
     int c;
@@ -117,7 +117,7 @@ int ms_cmd_gen(int argc, char **argv)
             o.threads = (int)v;
             break;
         case 'r': o.replace = 1; break;
-        case 'q': o.progress = 0; break;
+        case 'q': o.progress = NULL; break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;
         default: return ms_cli_usage_error("gen", "unknown option");
         }

@@ -30,14 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ms_clock.h"
 #include "ms_csv.h"
 #include "ms_rng.h"
 #include "ms_fs.h"
 #include "ms_schema.h"
 #include "ms_status.h"
+#include "ms_synth_util.h"
 
 __extension__ typedef unsigned __int128 ms_u128;
 
@@ -161,8 +162,6 @@ static const char *const PLACES[] = {
 static const char *const PLACES_CN[] = {
     "北京", "上海", "广州", "成都", "武汉", "杭州", "西安", "南京", "长沙", "郑州", "昆明", "兰州",
 };
-static const int PROVINCES[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41,
-                                42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65};
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const KIND_NAMES[] = {"general", "specialty", "primary", "clinic", "pharmacy"};
@@ -241,7 +240,7 @@ typedef struct {
     uint32_t n_drugs;
     drug_t *drugs;
 
-    uint32_t diag_cum[3][N_DIAGS];
+    uint64_t diag_cum[3][N_DIAGS];
     uint32_t diag_tot[3];
     int chronic[N_DIAGS];
     int n_chronic;
@@ -371,13 +370,7 @@ static int picker_build(picker_t *pk, const world_t *w, int (*want)(const inst_t
 static uint32_t picker_pick(const picker_t *pk, ms_rng_t *r)
 {
     uint64_t x = ms_rng_below(r, pk->cum[pk->n - 1]);
-    uint32_t lo = 0, hi = pk->n - 1;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (pk->cum[mid] > x) hi = mid;
-        else lo = mid + 1;
-    }
-    return pk->idx[lo];
+    return pk->idx[ms_synth_cum_slot_u64(pk->cum, pk->n, x)];
 }
 
 static void picker_free(picker_t *pk)
@@ -488,7 +481,7 @@ static int build_institutions(world_t *w)
     int32_t *regions = malloc(sizeof(int32_t) * nreg);
     if (!regions) return fail(ENOMEM, "out of memory");
     for (uint32_t i = 0; i < nreg; i++) {
-        int prov = PROVINCES[ms_rng_below(r, NELEM(PROVINCES))];
+        int prov = ms_synth_province_codes[ms_rng_below(r, MS_SYNTH_NPROVINCES)];
         regions[i] = prov * 10000 + (int32_t)ms_rng_range(r, 1, 20) * 100 + (int32_t)ms_rng_range(r, 1, 30);
     }
 
@@ -541,13 +534,8 @@ static int build_institutions(world_t *w)
         if (doctor_next > 4000000000u) doctor_next = 1; /* ids repeat across far institutions */
 
         /* National code: H (hospital, clinic) or P (pharmacy), county, serial. */
-        char letter = in->kind == MS_KIND_PHARMACY ? 'P' : 'H';
-        int len;
-        if ((w->flags & MS_FAKE_MAX_CODES) && i == 3)
-            len = snprintf(in->code, sizeof in->code, "%c%06d%025u", letter, (int)in->region, i + 1);
-        else
-            len = snprintf(in->code, sizeof in->code, "%c%06d%05u", letter, (int)in->region, i + 1);
-        in->code_len = (uint8_t)len;
+        int digits = (w->flags & MS_FAKE_MAX_CODES) && i == 3 ? 25 : 5;
+        in->code_len = (uint8_t)ms_synth_inst_code(in->code, sizeof in->code, in->kind, in->region, i + 1, digits);
         make_inst_name(w, in, i);
     }
     free(regions);
@@ -821,12 +809,7 @@ static int pick_diag(world_t *w, int vt, const person_t *p, int age)
     }
     for (int tries = 0; tries < 16; tries++) {
         uint32_t x = (uint32_t)ms_rng_below(r, w->diag_tot[vt]);
-        int lo = 0, hi = N_DIAGS - 1;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (w->diag_cum[vt][mid] > x) hi = mid;
-            else lo = mid + 1;
-        }
+        int lo = (int)ms_synth_cum_slot_u64(w->diag_cum[vt], N_DIAGS, x);
         const diag_t *d = &DIAGS[lo];
         if (d->sex && d->sex != p->sex + 1) continue;
         if (age < d->age_lo || age > d->age_hi) continue;
@@ -1142,14 +1125,26 @@ void ms_fake_opts_init(ms_fake_opts_t *o)
     o->first_day = 19358; /* 2023-01-01 */
     o->days = 365;
     o->flags = 0;
-    o->progress = 0;
+    o->progress = NULL;
+    o->progress_ctx = NULL;
 }
 
-static double now_s(void)
+/* Progress of the settlements written so far, to o->progress. */
+static void report(const ms_fake_opts_t *o, const world_t *w, double t0, double t, int finished)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    double seconds = t - t0;
+    ms_progress_t p = {
+        .job = "fakecsv",
+        .stage = "writing",
+        .done = w->n_sett,
+        .total = o->settlements,
+        .unit = "settlements",
+        .records = w->n_sett + w->n_items,
+        .seconds = seconds,
+        .eta_seconds = w->n_sett ? seconds / (double)w->n_sett * (double)(o->settlements - w->n_sett) : -1.0,
+        .finished = finished,
+    };
+    o->progress(o->progress_ctx, &p);
 }
 
 int ms_fake_write(const ms_fake_opts_t *o, const char *dir)
@@ -1172,7 +1167,7 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
     if (o->settlements >= (1ull << 47)) return fail(0, "too many settlements");
     if (ms_mkdirs(dir) != MS_OK) return fail(errno ? errno : EIO, "cannot create directory %s", dir);
 
-    double t0 = now_s();
+    double t0 = ms_now_s();
     world_t w;
     memset(&w, 0, sizeof w);
     w.o = o;
@@ -1204,23 +1199,25 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
         rc = out_row(&f[2], sh, sizeof sh - 1);
         if (rc == 0) rc = out_row(&f[3], dh, sizeof dh - 1);
     }
-    uint64_t next_progress = 1000000;
-    double tp = t0;
+    /* Progress: the clock is read every 4096 settlements, a report made
+     * every quarter of a second and at the end. */
+    uint64_t next_check = 4096;
+    double next_report = t0 + 0.25;
     while (rc == 0 && w.n_sett < o->settlements) {
         uint64_t nv = 1 + (uint64_t)ms_rng_exp(&w.rng, 5.5); /* mean about 6 */
         if (nv > MAX_VISITS) nv = MAX_VISITS;
         if (nv > o->settlements - w.n_sett) nv = o->settlements - w.n_sett;
         rc = write_person(&w, &f[2], &f[3], nv);
-        if (o->progress && w.n_sett >= next_progress) {
-            double t = now_s();
-            if (t - tp >= 2.0) {
-                fprintf(stderr, "ms_fake: %llu / %llu settlements, %.1f s\n", (unsigned long long)w.n_sett,
-                        (unsigned long long)o->settlements, t - t0);
-                tp = t;
+        if (o->progress && w.n_sett >= next_check) {
+            double t = ms_now_s();
+            if (t >= next_report) {
+                report(o, &w, t0, t, 0);
+                next_report = t + 0.25;
             }
-            next_progress += 1000000;
+            next_check = w.n_sett + 4096;
         }
     }
+    if (o->progress) report(o, &w, t0, ms_now_s(), 1);
     for (int i = 0; i < 4; i++) {
         int rc2 = out_close(&f[i], &bytes);
         if (rc == 0) rc = rc2;
@@ -1242,7 +1239,7 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
         stats->settlements = w.n_sett;
         stats->drug_items = w.n_items;
         stats->bytes = bytes;
-        stats->seconds = now_s() - t0;
+        stats->seconds = ms_now_s() - t0;
     }
     return 0;
 }

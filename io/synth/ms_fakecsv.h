@@ -13,8 +13,8 @@
  *
  * The output is a function of the options alone (seed included): the same
  * options give byte-identical files on every machine.  The PRNG is
- * xoshiro256** (Blackman & Vigna, 2018) seeded through splitmix64; both are
- * written out in ms_fakecsv.c.
+ * xoshiro256** (Blackman & Vigna, 2018) seeded through splitmix64
+ * (io/common/ms_rng.h).
  *
  * Generation streams: persons are made one at a time with all their visits
  * and written at once, so memory does not grow with the number of
@@ -30,6 +30,7 @@
 
 #include <stdint.h>
 
+#include "ms_progress.h"
 #include "ms_rng.h"
 
 /* Awkward values, for tests of the import path.  Each still obeys the data
@@ -59,7 +60,10 @@ typedef struct {
                                 it; one may end up to 186 days after it, and the person's
                                 later visits then follow it */
     unsigned flags;          /* MS_FAKE_* (default 0) */
-    int progress;            /* progress lines on stderr (default 0) */
+    ms_progress_fn progress; /* progress of the settlements written (job "fakecsv"), a few
+                                times a second and once at the end (finished = 1); NULL
+                                (the default): none */
+    void *progress_ctx;      /* passed to progress */
 } ms_fake_opts_t;
 
 /* Counts of what was written. */
@@ -83,5 +87,4 @@ int ms_fake_write_stats(const ms_fake_opts_t *o, const char *dir, ms_fake_stats_
 /* The message of the last failure on this thread ("" if none). */
 const char *ms_fake_error(void);
 
-/* The PRNG is io/ms_rng.h (xoshiro256** seeded through splitmix64). */
 #endif

@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ms_clock.h"
 #include "ms_dataset.h"
 #include "ms_fs.h"
 #include "ms_gen_internal.h"
@@ -88,6 +88,70 @@ static int gen_output_exists(const char *dir)
     return ms_path_exists(path);
 }
 
+/* --------------------------------------------------------------- progress */
+
+/* Progress of the partitions: the threads count the persons (and rows) they
+ * make; whichever finds a report due makes it, one thread at a time. */
+typedef struct {
+    ms_progress_fn fn;        /* NULL: nobody listens */
+    void *ctx;
+    double t0;                /* the job's start */
+    double start;             /* the partitions' start */
+    uint64_t total;           /* persons */
+    uint64_t persons, records;/* made so far (atomic) */
+    double next;              /* when the next report is due (atomic) */
+} gen_progress_t;
+
+#define PROGRESS_EVERY_S 0.25 /* at most four reports a second */
+#define PROGRESS_PERSONS 64   /* persons a thread makes between looks at the clock */
+
+static void progress_send(const gen_progress_t *pg, double t, uint64_t persons, uint64_t records, int finished)
+{
+    double elapsed = t - pg->start;
+    ms_progress_t p = {
+        .job = "gen",
+        .stage = "generating",
+        .done = persons,
+        .total = pg->total,
+        .unit = "persons",
+        .records = records,
+        .seconds = t - pg->t0,
+        .eta_seconds = persons && elapsed > 0 ? elapsed / (double)persons * (double)(pg->total - persons) : -1.0,
+        .finished = finished,
+    };
+    pg->fn(pg->ctx, &p);
+}
+
+/* Count persons made and records (settlements and drug items) written;
+ * report when a report is due. */
+static void progress_add(gen_progress_t *pg, uint64_t persons, uint64_t records)
+{
+    if (!pg->fn) return;
+#pragma omp atomic update
+    pg->persons += persons;
+#pragma omp atomic update
+    pg->records += records;
+    double t = ms_now_s(), next;
+#pragma omp atomic read
+    next = pg->next;
+    if (t < next) return;
+#pragma omp critical(gen_progress)
+    {
+#pragma omp atomic read
+        next = pg->next;
+        if (t >= next) {
+#pragma omp atomic write
+            pg->next = t + PROGRESS_EVERY_S;
+            uint64_t np, nr;
+#pragma omp atomic read
+            np = pg->persons;
+#pragma omp atomic read
+            nr = pg->records;
+            progress_send(pg, t, np, nr, 0);
+        }
+    }
+}
+
 /* ------------------------------------------------------------- partitions */
 
 typedef struct {
@@ -95,6 +159,7 @@ typedef struct {
     const char *dir;
     uint32_t nparts, chunk_rows;
     char ref_checksum[40];
+    gen_progress_t *progress;
 } job_t;
 
 static ms_status_t write_truth_part(const job_t *j, uint32_t p, const gen_rows_t *rows)
@@ -119,11 +184,18 @@ static ms_status_t gen_partition(const job_t *j, uint32_t p, gen_scratch_t *sc, 
 {
     rows->ns = rows->nd = rows->nt = 0;
     gen_person_t person;
+    uint64_t made = 0, counted_rows = 0; /* persons and rows since the last progress_add */
     for (uint64_t i = 0; i < j->w->o.persons; i++) {
         if (ms_person_partition(gen_person_id(i), j->nparts) != p) continue;
         gen_person_attrs(j->w, i, &person);
         MS_TRY(gen_person_history(j->w, &person, sc, rows));
+        if (++made == PROGRESS_PERSONS) {
+            progress_add(j->progress, made, rows->ns + rows->nd - counted_rows);
+            counted_rows = rows->ns + rows->nd;
+            made = 0;
+        }
     }
+    progress_add(j->progress, made, rows->ns + rows->nd - counted_rows);
     char path[4096];
     ms_part_info_t info = {.index = p, .count = j->nparts, .chunk_rows = j->chunk_rows};
     memcpy(info.ref_checksum, j->ref_checksum, sizeof info.ref_checksum);
@@ -136,15 +208,8 @@ static ms_status_t gen_partition(const job_t *j, uint32_t p, gen_scratch_t *sc, 
     return write_truth_part(j, p, rows);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Generate every partition; the first failure in partition order wins. */
-static ms_status_t gen_partitions(const job_t *j, int threads, int progress, ms_gen_result_t *res)
+static ms_status_t gen_partitions(const job_t *j, int threads, ms_gen_result_t *res)
 {
     uint32_t n = j->nparts;
     ms_status_t *st = calloc(n, sizeof *st);
@@ -154,8 +219,9 @@ static ms_status_t gen_partitions(const job_t *j, int threads, int progress, ms_
         free(st), free(msg), free(ns), free(nd), free(nt);
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
-    uint32_t done = 0;
-    double t0 = now_s(), last = t0;
+    gen_progress_t *pg = j->progress;
+    pg->start = ms_now_s();
+    pg->next = pg->start + PROGRESS_EVERY_S;
     int failed = 0;
 #pragma omp parallel num_threads(threads)
     {
@@ -180,19 +246,11 @@ static ms_status_t gen_partitions(const job_t *j, int threads, int progress, ms_
             ns[p] = rows.ns;
             nd[p] = rows.nd;
             nt[p] = rows.nt;
-#pragma omp critical(gen_progress)
-            {
-                done++;
-                double t = now_s();
-                if (progress && (t - last > 2 || done == n)) {
-                    fprintf(stderr, "gen: %u/%u partitions, %.1f s\n", done, n, t - t0);
-                    last = t;
-                }
-            }
         }
         free(rows.s), free(rows.d), free(rows.t);
         gen_scratch_free(sc);
     }
+    if (pg->fn) progress_send(pg, ms_now_s(), pg->persons, pg->records, 1);
     ms_status_t res_st = MS_OK;
     for (uint32_t p = 0; p < n && res_st == MS_OK; p++)
         if (st[p] != MS_OK && st[p] != MS_E_INTERNAL) res_st = ms_error_set(st[p], "%s", msg[p]);
@@ -207,12 +265,19 @@ static ms_status_t gen_partitions(const job_t *j, int threads, int progress, ms_
 
 /* ------------------------------------------------------------------ truth */
 
+/* Open dir/truth/name, written whole or not at all (ms_afile). */
+static ms_status_t truth_open(ms_afile_t *out, const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/truth/%s", dir, name);
+    return ms_afile_open(out, path);
+}
+
 static ms_status_t concat_truth(const char *dir, uint32_t nparts)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/truth/records.csv", dir);
     ms_afile_t out;
-    MS_TRY(ms_afile_open(&out, path));
+    MS_TRY(truth_open(&out, dir, "records.csv"));
     fputs("settle_id,person_id,inst_code,pattern,trace_code\n", out.fp);
     char buf[1 << 16];
     for (uint32_t p = 0; p < nparts; p++) {
@@ -232,10 +297,8 @@ static ms_status_t concat_truth(const char *dir, uint32_t nparts)
 
 static ms_status_t write_truth_institutions(const gen_world_t *w, const char *dir)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/truth/institutions.csv", dir);
     ms_afile_t out;
-    MS_TRY(ms_afile_open(&out, path));
+    MS_TRY(truth_open(&out, dir, "institutions.csv"));
     fputs("inst_code,pattern,intensity\n", out.fp);
     for (uint32_t i = 0; i < w->refs.n_inst; i++) {
         int pat = w->inst[i].pattern;
@@ -251,11 +314,10 @@ static ms_status_t write_truth_institutions(const gen_world_t *w, const char *di
 
 static ms_status_t write_world_txt(const ms_gen_opts_t *o, uint32_t nparts, const char *dir)
 {
-    char path[4096], first[11];
-    snprintf(path, sizeof path, "%s/truth/world.txt", dir);
+    char first[11];
     ms_date_format(o->first_day, first);
     ms_afile_t out;
-    MS_TRY(ms_afile_open(&out, path));
+    MS_TRY(truth_open(&out, dir, "world.txt"));
     fprintf(out.fp,
             "# medsweep gen: the options this world was made with\n"
             "institutions = %u\npersons = %llu\nstart = %s\ndays = %d\nseed = %llu\n"
@@ -297,7 +359,7 @@ static ms_status_t to_csv(const char *tmp, char **final_dir)
 ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t *res)
 {
     memset(res, 0, sizeof *res);
-    double t0 = now_s();
+    double t0 = ms_now_s();
     MS_TRY(check_opts(o));
     MS_TRY(ms_outdir_check(out_dir, o->replace, gen_output_exists, "a generated world"));
     size_t n = strlen(out_dir) + 40;
@@ -320,11 +382,13 @@ ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t 
     double expected = (double)o->persons * SETTLEMENTS_PER_PERSON_YEAR * o->days / 365.0;
     j.nparts = o->partitions ? o->partitions : (uint32_t)(expected / SETTLEMENTS_PER_PARTITION) + 1;
     ms_refs_checksum_text(&w.refs, j.ref_checksum);
+    gen_progress_t progress = {.fn = o->progress, .ctx = o->progress_ctx, .t0 = t0, .total = o->persons};
+    j.progress = &progress;
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
 
     st = make_dirs(tmp);
     if (st == MS_OK) st = ms_refs_write(&w.refs, tmp);
-    if (st == MS_OK) st = gen_partitions(&j, threads, o->progress, res);
+    if (st == MS_OK) st = gen_partitions(&j, threads, res);
     if (st == MS_OK) st = concat_truth(tmp, j.nparts);
     if (st == MS_OK) st = write_truth_institutions(&w, tmp);
     if (st == MS_OK) st = write_world_txt(o, j.nparts, tmp);
@@ -335,7 +399,7 @@ ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t 
         res->persons = o->persons;
         res->partitions = j.nparts;
         for (int p = 0; p < MS_PAT_COUNT; p++) res->planted_institutions += w.pattern_count[p];
-        res->seconds = now_s() - t0;
+        res->seconds = ms_now_s() - t0;
     }
     ms_remove_tree(tmp); /* the HDF5 left behind by --csv, or a failed run */
     free(final_dir);

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "ms_progress.h"
 #include "ms_status.h"
 
 typedef struct {
@@ -35,7 +36,10 @@ typedef struct {
     int threads;             /* 0 = OpenMP default */
     int csv;                 /* write canonical CSV instead of HDF5 */
     int replace;             /* replace an existing output */
-    int progress;            /* progress lines on stderr */
+    ms_progress_fn progress; /* progress of the persons generated (job "gen"), a few times a
+                                second from one thread at a time, and once at the end
+                                (finished = 1); NULL (the default): none */
+    void *progress_ctx;      /* passed to progress */
 } ms_gen_opts_t;
 
 typedef struct {

@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_buf.h"
 #include "ms_gen_internal.h"
+#include "ms_search.h"
 
 #define MAX_EVENTS 8000
-#define NOGROUP UINT32_MAX
 
 typedef struct {
     ms_settlement_t s;
@@ -70,15 +71,9 @@ static event_t *new_event(ctx_t *c)
 {
     gen_scratch_t *sc = c->sc;
     if (sc->nev >= MAX_EVENTS) return NULL;
-    if (sc->nev == sc->cap_ev) {
-        size_t cap = sc->cap_ev ? sc->cap_ev * 2 : 64;
-        event_t *n = realloc(sc->ev, cap * sizeof *n);
-        if (!n) {
-            c->oom = 1;
-            return NULL;
-        }
-        sc->ev = n;
-        sc->cap_ev = cap;
+    if (ms_grow(&sc->ev, &sc->cap_ev, sc->nev + 1, sizeof *sc->ev, 64) != MS_OK) {
+        c->oom = 1;
+        return NULL;
     }
     event_t *e = &sc->ev[sc->nev];
     memset(e, 0, sizeof *e);
@@ -264,14 +259,22 @@ static uint32_t natural_hospital(ctx_t *c)
 
 /* ---------------------------------------------------------------- visits */
 
-static event_t *add_outpatient(ctx_t *c, uint32_t inst, int32_t day, uint32_t diag, int8_t pattern)
+/* A new event of one day (an outpatient visit or a pharmacy purchase). */
+static event_t *new_day_event(ctx_t *c, uint32_t inst, uint8_t visit_type, int32_t day)
 {
     event_t *e = new_event(c);
     if (!e) return NULL;
+    e->s.inst_code = (int32_t)inst;
+    e->s.visit_type = visit_type;
+    e->s.admit_date = e->s.discharge_date = e->s.settle_date = day;
+    return e;
+}
+
+static event_t *add_outpatient(ctx_t *c, uint32_t inst, int32_t day, uint32_t diag, int8_t pattern)
+{
+    event_t *e = new_day_event(c, inst, MS_VISIT_OUTPATIENT, day);
+    if (!e) return NULL;
     ms_settlement_t *s = &e->s;
-    s->inst_code = (int32_t)inst;
-    s->visit_type = MS_VISIT_OUTPATIENT;
-    s->admit_date = s->discharge_date = s->settle_date = day;
     s->dept = c->p->age < 14 ? MS_DEPT_PED : c->p->age >= 70 && ms_rng_chance(&c->r, 0.3) ? MS_DEPT_GER : MS_DEPT_IM;
     s->doctor_id = doctor_of(c, inst);
     s->diag_main = (int32_t)diag;
@@ -310,15 +313,9 @@ static void natural_trace(const ctx_t *c, uint32_t drug, uint64_t *hi, uint64_t 
 static item_t *new_item(ctx_t *c, event_t *e)
 {
     gen_scratch_t *sc = c->sc;
-    if (sc->nit == sc->cap_it) {
-        size_t cap = sc->cap_it ? sc->cap_it * 2 : 64;
-        item_t *n = realloc(sc->it, cap * sizeof *n);
-        if (!n) {
-            c->oom = 1;
-            return NULL;
-        }
-        sc->it = n;
-        sc->cap_it = cap;
+    if (ms_grow(&sc->it, &sc->cap_it, sc->nit + 1, sizeof *sc->it, 64) != MS_OK) {
+        c->oom = 1;
+        return NULL;
     }
     if (e->item_count == 0) e->item_first = (uint32_t)sc->nit;
     e->item_count++;
@@ -335,12 +332,9 @@ static event_t *add_purchase(ctx_t *c, uint32_t inst, int32_t day, uint32_t drug
                              const uint64_t *trace, int8_t pattern, int chronic)
 {
     const gen_world_t *w = c->w;
-    event_t *e = new_event(c);
+    event_t *e = new_day_event(c, inst, MS_VISIT_PHARMACY, day);
     if (!e) return NULL;
     ms_settlement_t *s = &e->s;
-    s->inst_code = (int32_t)inst;
-    s->visit_type = MS_VISIT_PHARMACY;
-    s->admit_date = s->discharge_date = s->settle_date = day;
     s->dept = MS_DEPT_OTH;
     s->doctor_id = 0;
     s->diag_main = (int32_t)(chronic ? w->diag_map[ms_rng_below(&c->r, 3) == 0 ? 2 : 0]
@@ -395,14 +389,22 @@ static double outpatient_rate(int age)
     return age < 5 ? 7.0 : age < 15 ? 4.0 : age < 40 ? 3.0 : age < 60 ? 4.5 : 7.0;
 }
 
+typedef struct {
+    const gen_act_t *acts;
+    uint64_t person;
+} act_key_t;
+
+static int act_below(const void *ctx, size_t i)
+{
+    const act_key_t *k = ctx;
+    return k->acts[i].person < k->person;
+}
+
+/* The plan's actions for person (acts are sorted by person). */
 static const gen_act_t *first_act(const gen_world_t *w, uint64_t person, size_t *n)
 {
-    size_t lo = 0, hi = w->nacts;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (w->acts[mid].person < person) lo = mid + 1;
-        else hi = mid;
-    }
+    act_key_t key = {w->acts, person};
+    size_t lo = ms_lower_bound(w->nacts, act_below, &key);
     size_t k = lo;
     while (k < w->nacts && w->acts[k].person == person) k++;
     *n = k - lo;
@@ -697,18 +699,6 @@ static int cmp_item(const void *a, const void *b)
     return x->trace_lo < y->trace_lo ? -1 : x->trace_lo > y->trace_lo;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t nc = *cap ? *cap : 1024;
-    while (nc < need) nc *= 2;
-    void *n = realloc(*p, nc * elem);
-    if (!n) return -1;
-    *p = n;
-    *cap = nc;
-    return 0;
-}
-
 /* A person has few events, mostly in date order already: insertion sort. */
 static void sort_events(const event_t *ev, uint32_t *v, size_t n)
 {
@@ -727,10 +717,10 @@ static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
 {
     gen_scratch_t *sc = c->sc;
     size_t n = sc->nev;
-    if (grow((void **)&sc->order, &sc->cap_order, n, sizeof *sc->order) ||
-        grow((void **)&rows->s, &rows->cap_s, rows->ns + n, sizeof *rows->s) ||
-        grow((void **)&rows->d, &rows->cap_d, rows->nd + sc->nit, sizeof *rows->d) ||
-        grow((void **)&rows->t, &rows->cap_t, rows->nt + n + sc->nit, sizeof *rows->t))
+    if (ms_grow(&sc->order, &sc->cap_order, n, sizeof *sc->order, 1024) != MS_OK ||
+        ms_grow(&rows->s, &rows->cap_s, rows->ns + n, sizeof *rows->s, 1024) != MS_OK ||
+        ms_grow(&rows->d, &rows->cap_d, rows->nd + sc->nit, sizeof *rows->d, 1024) != MS_OK ||
+        ms_grow(&rows->t, &rows->cap_t, rows->nt + n + sc->nit, sizeof *rows->t, 1024) != MS_OK)
         return ms_error_set(MS_E_NOMEM, "out of memory generating person %llu",
                             (unsigned long long)c->p->index);
     for (size_t i = 0; i < n; i++) sc->order[i] = (uint32_t)i;

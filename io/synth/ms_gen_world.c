@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_buf.h"
 #include "ms_gen_internal.h"
-
-#define NOGROUP UINT32_MAX
+#include "ms_synth_util.h"
 
 /* ------------------------------------------------------------- pickers */
 
@@ -44,13 +44,7 @@ uint32_t gen_pick(const gen_picker_t *p, ms_rng_t *r)
 {
     if (p->n == 0) return UINT32_MAX;
     double x = ms_rng_unit(r) * p->cum[p->n - 1];
-    uint32_t lo = 0, hi = p->n - 1;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (p->cum[mid] > x) hi = mid;
-        else lo = mid + 1;
-    }
-    return p->item[lo];
+    return p->item[ms_synth_cum_slot_f64(p->cum, p->n, x)];
 }
 
 /* Probability that picker p returns item. */
@@ -63,14 +57,10 @@ static double picker_prob(const gen_picker_t *p, uint32_t item)
 
 /* ------------------------------------------------------------ geography */
 
-static const int province_codes[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41,
-                                     42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65};
 static const char *const syllables[] = {"An", "Bao", "Chang", "Da", "De", "Feng", "Gu", "He",
                                         "Hua", "Jin", "Kang", "Le", "Lin", "Ming", "Ning", "Ping",
                                         "Qing", "Rui", "Shan", "Tai", "Wen", "Xin", "Yang", "Zhen"};
 #define NSYL (sizeof syllables / sizeof syllables[0])
-
-#define xstrdup strdup
 
 static void county_name(uint32_t c, char *out, size_t cap)
 {
@@ -84,7 +74,7 @@ static ms_status_t build_geography(gen_world_t *w, ms_rng_t *r)
 {
     uint32_t ni = w->o.institutions;
     w->nprov = ni / 150 + 2;
-    if (w->nprov > 31) w->nprov = 31;
+    if (w->nprov > MS_SYNTH_NPROVINCES) w->nprov = MS_SYNTH_NPROVINCES;
     uint32_t per = ni / (w->nprov * 8) + 1;
     if (per > 60) per = 60;
     w->ncounty = w->nprov * (per + 1);
@@ -102,7 +92,7 @@ static ms_status_t build_geography(gen_world_t *w, ms_rng_t *r)
     for (uint32_t c = 0; c < w->ncounty; c++) {
         uint32_t p = c % w->nprov, k = c / w->nprov;
         w->county[c].province = p;
-        w->county[c].code = province_codes[p] * 10000 + (int32_t)(1 + k / 20) * 100 + (int32_t)(1 + k % 20);
+        w->county[c].code = ms_synth_province_codes[p] * 10000 + (int32_t)(1 + k / 20) * 100 + (int32_t)(1 + k % 20);
         w->county[c].population = ms_rng_lognormal(r, 0.9);
         items[c] = c;
         wt[c] = w->county[c].population;
@@ -168,15 +158,14 @@ static void make_institution(gen_world_t *w, ms_rng_t *r, uint32_t county, uint8
     g->weight = x->beds > 0 ? x->beds * ms_rng_lognormal(r, 0.3) : 25.0 * ms_rng_lognormal(r, 0.9);
     if (ms_rng_chance(r, 0.03)) g->weight *= 0.01;
     char code[40], name[128], cname[32];
-    snprintf(code, sizeof code, "%c%06d%05u", kind == MS_KIND_PHARMACY ? 'P' : 'H', x->region,
-             seq[county]++);
+    ms_synth_inst_code(code, sizeof code, kind, x->region, seq[county]++, 5);
     county_name(county, cname, sizeof cname);
     if (kind == MS_KIND_GENERAL && x->level == 3)
         snprintf(name, sizeof name, "%s People's Hospital No. %u", cname, seq[county]);
     else
         snprintf(name, sizeof name, "%s %s %u", cname, kind_word[kind], seq[county]);
-    x->inst_code = xstrdup(code);
-    x->name = xstrdup(name);
+    x->inst_code = strdup(code);
+    x->name = strdup(name);
 }
 
 static ms_status_t build_institutions(gen_world_t *w, ms_rng_t *r)
@@ -217,6 +206,37 @@ static ms_status_t build_institutions(gen_world_t *w, ms_rng_t *r)
     return MS_OK;
 }
 
+/* Weight of institution i in picker k of its county (province 0) or
+ * province (province 1): k 0 outpatient visits (county) or tertiary care
+ * (province), 1 stays, 2 pharmacy purchases. */
+static double choice_weight(const gen_world_t *w, uint32_t i, int province, int k)
+{
+    static const double outpatient_factor[] = {0.8, 0.3, 1.0, 1.0, 0.0};
+    const ms_institution_t *x = &w->refs.inst[i];
+    double wt = w->inst[i].weight;
+    if (k == 0) return province ? (x->level == 3 ? wt : 0) : wt * outpatient_factor[x->kind];
+    if (k == 1) return x->beds > 0 ? wt : 0;
+    return x->kind == MS_KIND_PHARMACY ? wt : 0;
+}
+
+/* The three pickers of county (province 0) or province (province 1) a,
+ * with items and wt as scratch of one entry per institution. */
+static int build_area_choice(gen_world_t *w, int province, uint32_t a, gen_picker_t *const pk[3], uint32_t *items,
+                             double *wt)
+{
+    for (int k = 0; k < 3; k++) {
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < w->o.institutions; i++) {
+            uint32_t c = w->inst[i].county;
+            if ((province ? w->county[c].province : c) != a) continue;
+            items[m] = i;
+            wt[m++] = choice_weight(w, i, province, k);
+        }
+        if (picker_build(pk[k], items, wt, m)) return -1;
+    }
+    return 0;
+}
+
 /* Pickers of each county and province, over the sorted institutions. */
 static ms_status_t build_choice(gen_world_t *w)
 {
@@ -228,41 +248,15 @@ static ms_status_t build_choice(gen_world_t *w)
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     int rc = 0;
-    static const double outpatient_factor[] = {0.8, 0.3, 1.0, 1.0, 0.0};
     for (uint32_t c = 0; c < w->ncounty && !rc; c++) {
-        uint32_t m;
-        for (int kind = 0; kind < 3 && !rc; kind++) {
-            m = 0;
-            for (uint32_t i = 0; i < n; i++) {
-                const ms_institution_t *x = &w->refs.inst[i];
-                if (w->inst[i].county != c) continue;
-                double v = kind == 0 ? w->inst[i].weight * outpatient_factor[x->kind]
-                         : kind == 1 ? (x->beds > 0 ? w->inst[i].weight : 0)
-                                     : (x->kind == MS_KIND_PHARMACY ? w->inst[i].weight : 0);
-                items[m] = i;
-                wt[m++] = v;
-            }
-            gen_picker_t *pk = kind == 0 ? &w->county[c].outpatient : kind == 1 ? &w->county[c].inpatient
-                                                                                 : &w->county[c].pharmacy;
-            rc = picker_build(pk, items, wt, m);
-        }
+        gen_county_t *ct = &w->county[c];
+        gen_picker_t *const pk[3] = {&ct->outpatient, &ct->inpatient, &ct->pharmacy};
+        rc = build_area_choice(w, 0, c, pk, items, wt);
     }
     for (uint32_t p = 0; p < w->nprov && !rc; p++) {
-        for (int kind = 0; kind < 3 && !rc; kind++) {
-            uint32_t m = 0;
-            for (uint32_t i = 0; i < n; i++) {
-                const ms_institution_t *x = &w->refs.inst[i];
-                if (w->county[w->inst[i].county].province != p) continue;
-                double v = kind == 0 ? (x->level == 3 ? w->inst[i].weight : 0)
-                         : kind == 1 ? (x->beds > 0 ? w->inst[i].weight : 0)
-                                     : (x->kind == MS_KIND_PHARMACY ? w->inst[i].weight : 0);
-                items[m] = i;
-                wt[m++] = v;
-            }
-            gen_picker_t *pk = kind == 0 ? &w->prov[p].tertiary : kind == 1 ? &w->prov[p].inpatient
-                                                                             : &w->prov[p].pharmacy;
-            rc = picker_build(pk, items, wt, m);
-        }
+        gen_province_t *pv = &w->prov[p];
+        gen_picker_t *const pk[3] = {&pv->tertiary, &pv->inpatient, &pv->pharmacy};
+        rc = build_area_choice(w, 1, p, pk, items, wt);
     }
     free(items), free(wt);
     return rc ? ms_error_set(MS_E_NOMEM, "out of memory") : MS_OK;
@@ -273,19 +267,14 @@ static ms_status_t build_choice(gen_world_t *w)
 /* Growing list of strings (a code universe before sorting). */
 typedef struct {
     char **s;
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
 } strlist_t;
 
 static int strlist_add(strlist_t *l, const char *s)
 {
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 64;
-        char **ns = realloc(l->s, cap * sizeof *ns);
-        if (!ns) return -1;
-        l->s = ns;
-        l->cap = cap;
-    }
-    l->s[l->n] = xstrdup(s);
+    if (ms_grow(&l->s, &l->cap, (size_t)l->n + 1, sizeof *l->s, 64) != MS_OK) return -1;
+    l->s[l->n] = strdup(s);
     return l->s[l->n++] ? 0 : -1;
 }
 
@@ -380,8 +369,8 @@ static ms_status_t build_groups_and_codes(gen_world_t *w, ms_rng_t *r)
             group_tmp_t *g = &gt[ng++];
             char code[16];
             snprintf(code, sizeof code, "%s%c", family, fm->nvariants == 1 ? '9' : suffix[v]);
-            g->g.group_code = xstrdup(code);
-            g->g.family = xstrdup(family);
+            g->g.group_code = strdup(code);
+            g->g.family = strdup(family);
             g->g.severity = sev;
             g->g.weight = (float)(round(w0 * wf[sev] * 10000) / 10000);
             g->g.mdc = mdc;
@@ -426,7 +415,7 @@ static ms_status_t build_groups_and_codes(gen_world_t *w, ms_rng_t *r)
     qsort(gt, ng, sizeof *gt, cmp_group_tmp);
     w->refs.groups = calloc(ng, sizeof *w->refs.groups);
     if (!w->refs.groups) return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (uint32_t f = 0; f < w->nfam; f++) w->fam[f].group[0] = w->fam[f].group[1] = w->fam[f].group[2] = NOGROUP;
+    for (uint32_t f = 0; f < w->nfam; f++) w->fam[f].group[0] = w->fam[f].group[1] = w->fam[f].group[2] = GEN_NOGROUP;
     for (uint32_t i = 0; i < ng; i++) {
         w->refs.groups[i] = gt[i].g;
         w->fam[gt[i].fam].group[gt[i].sev] = i;
@@ -592,13 +581,7 @@ static int eligible(const gen_world_t *w, uint32_t i, ms_pattern_t pat)
 
 static ms_status_t add_act(gen_world_t *w, size_t *cap, const gen_act_t *a)
 {
-    if (w->nacts == *cap) {
-        size_t nc = *cap ? *cap * 2 : 1024;
-        gen_act_t *na = realloc(w->acts, nc * sizeof *na);
-        if (!na) return ms_error_set(MS_E_NOMEM, "out of memory");
-        w->acts = na;
-        *cap = nc;
-    }
+    MS_TRY(ms_grow(&w->acts, cap, w->nacts + 1, sizeof *w->acts, 1024));
     w->acts[w->nacts++] = *a;
     return MS_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * ms_gen_internal.h - the generator's world and plan, shared by
  * ms_gen_world.c (building them), ms_gen_person.c (one person's history) and
- * ms_gen.c (partitions, output, truth).  Private to io/.
+ * ms_gen.c (partitions, output, truth).  Private to io/synth.
  */
 #ifndef MS_GEN_INTERNAL_H
 #define MS_GEN_INTERNAL_H
@@ -50,8 +50,9 @@ typedef struct {
 } gen_inst_t;
 
 /* A DRG/DIP family and its variants. */
+#define GEN_NOGROUP UINT32_MAX
 typedef struct {
-    uint32_t group[3];        /* group ids by severity; UINT32_MAX if absent */
+    uint32_t group[3];        /* group ids by severity; GEN_NOGROUP if absent */
     uint8_t nvariants;        /* 1 (severity 0 only) or 3 */
     uint8_t surgical;
     uint8_t dept;
@@ -158,8 +159,5 @@ void gen_scratch_free(gen_scratch_t *sc);
  * is sorted, to rows (and its planted records to rows->t). */
 ms_status_t gen_person_history(const gen_world_t *w, const gen_person_t *p, gen_scratch_t *sc,
                                gen_rows_t *rows);
-
-/* Institutions with per-person planted stays (overlap, light, minor,
- * beds overflow, ping-pong), for the person generator's loop. */
 
 #endif
