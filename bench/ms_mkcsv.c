@@ -17,7 +17,7 @@ static void usage(FILE *fp)
 {
     fputs("usage: ms_mkcsv --out DIR [options]\n"
           "Writes DIR/institutions.csv, groups.csv, settlements.csv and drug_items.csv:\n"
-          "random but valid canonical CSV (shared/spec/DATA.md), the same for the same options.\n"
+          "random but valid canonical CSV (docs/schema.md), the same for the same options.\n"
           "\n"
           "  --settlements N                    settlement rows (default 20000)\n"
           "  --drug-items-per-pharmacy-visit K  mean coded drug items per pharmacy visit\n"
