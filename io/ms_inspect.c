@@ -20,6 +20,7 @@
 #include "ms_h5util.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_search.h"
 
 #define VERIFY_BATCH 65536
 
@@ -142,16 +143,22 @@ static int cmp_sref(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+typedef struct {
+    const sref_t *s;
+    uint64_t id;
+} sref_key_t;
+
+static int sref_below(const void *ctx, size_t i)
+{
+    const sref_key_t *k = ctx;
+    return k->s[i].settle_id < k->id;
+}
+
 static const sref_t *sref_find(const sref_t *s, size_t n, uint64_t id)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s[mid].settle_id == id) return &s[mid];
-        if (s[mid].settle_id < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
+    sref_key_t k = {s, id};
+    size_t i = ms_lower_bound(n, sref_below, &k);
+    return i < n && s[i].settle_id == id ? &s[i] : NULL;
 }
 
 typedef struct {

@@ -21,6 +21,7 @@
 #include "ms_fs.h"
 #include "ms_h5util.h"
 #include "ms_schema.h"
+#include "ms_search.h"
 
 /* ------------------------------------------------------------- lookups */
 
@@ -38,17 +39,37 @@ static int cmp_text(const char *text, size_t len, const char *s)
     return len < sl ? -1 : len > sl ? 1 : 0;
 }
 
+/* The code looked for, and the sorted array searched; each *_below says
+ * whether entry i sorts before the code. */
+typedef struct {
+    const void *base;
+    const char *text;
+    size_t len;
+} code_key_t;
+
+static int dict_below(const void *ctx, size_t i)
+{
+    const code_key_t *k = ctx;
+    return cmp_text(k->text, k->len, ((char *const *)k->base)[i]) > 0;
+}
+
+static int inst_below(const void *ctx, size_t i)
+{
+    const code_key_t *k = ctx;
+    return cmp_text(k->text, k->len, ((const ms_institution_t *)k->base)[i].inst_code) > 0;
+}
+
+static int group_below(const void *ctx, size_t i)
+{
+    const code_key_t *k = ctx;
+    return cmp_text(k->text, k->len, ((const ms_group_t *)k->base)[i].group_code) > 0;
+}
+
 int32_t ms_dict_find(const ms_dict_t *d, const char *text, size_t len)
 {
-    size_t lo = 0, hi = d->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_text(text, len, d->str[mid]);
-        if (c == 0) return (int32_t)mid;
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
-    }
-    return -1;
+    code_key_t k = {d->str, text, len};
+    size_t i = ms_lower_bound(d->count, dict_below, &k);
+    return i < d->count && cmp_text(text, len, d->str[i]) == 0 ? (int32_t)i : -1;
 }
 
 void ms_dict_free(ms_dict_t *d)
@@ -61,28 +82,16 @@ void ms_dict_free(ms_dict_t *d)
 
 int32_t ms_refs_inst_find(const ms_refs_t *r, const char *code, size_t len)
 {
-    size_t lo = 0, hi = r->n_inst;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_text(code, len, r->inst[mid].inst_code);
-        if (c == 0) return (int32_t)mid;
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
-    }
-    return -1;
+    code_key_t k = {r->inst, code, len};
+    size_t i = ms_lower_bound(r->n_inst, inst_below, &k);
+    return i < r->n_inst && cmp_text(code, len, r->inst[i].inst_code) == 0 ? (int32_t)i : -1;
 }
 
 int32_t ms_refs_group_find(const ms_refs_t *r, const char *code, size_t len)
 {
-    size_t lo = 0, hi = r->n_groups;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_text(code, len, r->groups[mid].group_code);
-        if (c == 0) return (int32_t)mid;
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
-    }
-    return -1;
+    code_key_t k = {r->groups, code, len};
+    size_t i = ms_lower_bound(r->n_groups, group_below, &k);
+    return i < r->n_groups && cmp_text(code, len, r->groups[i].group_code) == 0 ? (int32_t)i : -1;
 }
 
 static int cmp_inst(const void *a, const void *b)

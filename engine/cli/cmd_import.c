@@ -46,7 +46,7 @@ int ms_cmd_import(int argc, char **argv)
         {"help", no_argument, 0, 'h'},      {0, 0, 0, 0},
     };
     ms_import_opts_t o = {0};
-    o.progress = 1;
+    o.progress = ms_cli_progress;
     unsigned long long v;
     int c;
     optind = 1;
@@ -54,7 +54,7 @@ int ms_cmd_import(int argc, char **argv)
         switch (c) {
         case 's': o.skip_bad = 1; break;
         case 'r': o.replace = 1; break;
-        case 'q': o.progress = 0; break;
+        case 'q': o.progress = NULL; break;
         case 'p':
             if (ms_cli_parse_uint(optarg, 100000, &v) || v == 0)
                 return ms_cli_usage_error("import", "--partitions wants 1..100000, got '%s'", optarg);

@@ -14,12 +14,18 @@
  *
  * Everything is built in DATASET_DIR.importing-<pid> and renamed into place
  * at the end, so a failed or killed import leaves no dataset behind.
+ *
+ * Progress goes to opts->progress (job "import"): stages "settlements.csv"
+ * and "drug_items.csv" (percent of the file read, records so far) and
+ * "sorting and writing" (partitions done of all).  One call at a time, at
+ * most about four a second, finished = 1 on the last report of each stage.
  */
 #ifndef MS_IMPORT_H
 #define MS_IMPORT_H
 
 #include <stdint.h>
 
+#include "ms_progress.h"
 #include "ms_status.h"
 
 typedef struct {
@@ -28,7 +34,8 @@ typedef struct {
     uint32_t partitions;   /* 0 = choose from the size of settlements.csv */
     uint32_t chunk_rows;   /* 0 = MS_DEFAULT_CHUNK_ROWS */
     int threads;           /* 0 = OpenMP default */
-    int progress;          /* print progress lines on stderr */
+    ms_progress_fn progress; /* progress reports (job "import"); NULL: silent */
+    void *progress_ctx;      /* passed back to progress */
 } ms_import_opts_t;
 
 typedef struct {

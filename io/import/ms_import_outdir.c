@@ -1,0 +1,135 @@
+/*
+ * ms_import_outdir.c - the whole-or-nothing output.  Before anything is
+ * read: DATASET_DIR may be written (absent, empty, or a dataset with
+ * --replace), the partition count is chosen, and the build directory
+ * DATASET_DIR.importing-<pid> is made (with .spill/, the table folders and
+ * rejected.csv).  At the end it is swapped into place (ms_outdir_install);
+ * after a failure it is removed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ms_dataset.h"
+#include "ms_fs.h"
+#include "ms_import_int.h"
+#include "ms_part.h"
+
+#define PART_BYTES_DEFAULT ((uint64_t)256 << 20) /* CSV bytes per partition */
+#define MAX_PARTITIONS 4096u
+
+static ms_status_t check_output(const import_t *im)
+{
+    return ms_outdir_check(im->out_dir, im->opts->replace, ms_dataset_exists, "a dataset");
+}
+
+/* Default: one partition per 256 MiB of settlements.csv, 1..4096; an
+ * explicit count is taken as given. */
+static ms_status_t choose_partitions(import_t *im)
+{
+    char *path = ms_path_join(im->csv_dir, "settlements.csv");
+    char *drugs = ms_path_join(im->csv_dir, "drug_items.csv");
+    struct stat sb;
+    ms_status_t st = MS_OK;
+    if (!path || !drugs)
+        st = ms_error_set(MS_E_NOMEM, "out of memory");
+    else if (stat(path, &sb) != 0)
+        st = ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    if (st == MS_OK) {
+        uint64_t n = ((uint64_t)sb.st_size + PART_BYTES_DEFAULT - 1) / PART_BYTES_DEFAULT;
+        n = n < 1 ? 1 : n > MAX_PARTITIONS ? MAX_PARTITIONS : n;
+        im->nparts = im->opts->partitions ? im->opts->partitions : (uint32_t)n;
+        im->have_drugs = ms_path_exists(drugs);
+    }
+    free(path);
+    free(drugs);
+    return st;
+}
+
+static ms_status_t make_dir_in(const char *dir, const char *name, char **out)
+{
+    char *p = ms_path_join(dir, name);
+    if (!p) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_mkdirs(p);
+    if (out && st == MS_OK)
+        *out = p;
+    else
+        free(p);
+    return st;
+}
+
+static ms_status_t open_rejected(import_t *im)
+{
+    char *path = ms_path_join(im->tmp_dir, "rejected.csv");
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    im->rejected = fopen(path, "w");
+    ms_status_t st = MS_OK;
+    if (!im->rejected)
+        st = ms_error_errno(MS_E_IO, errno, "cannot create %s", path);
+    else
+        fputs("file,line,column,value,reason\n", im->rejected);
+    free(path);
+    return st;
+}
+
+static ms_status_t make_tmp(import_t *im)
+{
+    size_t n = strlen(im->out_dir) + 40;
+    im->tmp_dir = malloc(n);
+    if (!im->tmp_dir) return ms_error_set(MS_E_NOMEM, "out of memory");
+    snprintf(im->tmp_dir, n, "%s.importing-%ld", im->out_dir, (long)getpid());
+    MS_TRY(ms_remove_tree(im->tmp_dir)); /* left over by a killed run with our pid */
+    MS_TRY(ms_mkdirs(im->tmp_dir));
+    im->tmp_made = 1;
+    MS_TRY(make_dir_in(im->tmp_dir, ".spill", &im->spill_dir));
+    MS_TRY(make_dir_in(im->tmp_dir, ms_table(MS_TABLE_SETTLEMENTS)->name, NULL));
+    if (im->have_drugs) MS_TRY(make_dir_in(im->tmp_dir, ms_table(MS_TABLE_DRUG_ITEMS)->name, NULL));
+    return im->opts->skip_bad ? open_rejected(im) : MS_OK;
+}
+
+ms_status_t imp_prepare(import_t *im, const char *csv_dir, const char *dataset_dir)
+{
+    im->csv_dir = strdup(csv_dir);
+    im->out_dir = strdup(dataset_dir);
+    if (!im->csv_dir || !im->out_dir) return ms_error_set(MS_E_NOMEM, "out of memory");
+    size_t len = strlen(im->out_dir);
+    while (len > 1 && im->out_dir[len - 1] == '/') im->out_dir[--len] = '\0';
+    im->chunk_rows = im->opts->chunk_rows ? im->opts->chunk_rows : MS_DEFAULT_CHUNK_ROWS;
+    MS_TRY(check_output(im));
+    MS_TRY(choose_partitions(im));
+    return make_tmp(im);
+}
+
+static ms_status_t close_rejected(import_t *im)
+{
+    FILE *fp = im->rejected;
+    im->rejected = NULL;
+    int err = 0;
+    if (fflush(fp) != 0 || ferror(fp))
+        err = errno ? errno : EIO;
+    else if (fsync(fileno(fp)) != 0)
+        err = errno;
+    if (fclose(fp) != 0 && !err) err = errno;
+    if (err) return ms_error_errno(MS_E_IO, err, "cannot write %s/rejected.csv", im->out_dir);
+    return MS_OK;
+}
+
+ms_status_t imp_install(import_t *im)
+{
+    MS_TRY(ms_remove_tree(im->spill_dir));
+    if (im->rejected) MS_TRY(close_rejected(im));
+    MS_TRY(ms_outdir_install(im->tmp_dir, im->out_dir, ms_dataset_exists));
+    im->tmp_made = 0;
+    return MS_OK;
+}
+
+void imp_abandon(import_t *im)
+{
+    if (im->rejected) fclose(im->rejected);
+    im->rejected = NULL;
+    if (im->tmp_made) ms_remove_tree(im->tmp_dir);
+    im->tmp_made = 0;
+}
