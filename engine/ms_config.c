@@ -92,8 +92,8 @@ static void free_list(char **l, size_t n)
 
 static ms_status_t defaults(ms_config_t *cfg)
 {
-    int n;
-    const ms_model_t *const *models = ms_models(&n);
+    int n = cfg->nmodels;
+    const ms_model_t *const *models = cfg->models;
     for (int k = 0; k < MS_SCORE_COUNT; k++) cfg->score[k] = score_params[k].def;
     cfg->nmodels = n;
     cfg->model = calloc((size_t)n, sizeof *cfg->model);
@@ -101,8 +101,7 @@ static ms_status_t defaults(ms_config_t *cfg)
     for (int m = 0; m < n; m++) {
         const ms_model_t *mod = models[m];
         ms_model_config_t *mc = &cfg->model[m];
-        /* The baseline ranking does not score by default. */
-        mc->weight = strcmp(mod->name, "volume") ? 1.0 : 0.0;
+        mc->weight = mod->default_weight;
         mc->ind = calloc((size_t)(mod->nindicators ? mod->nindicators : 1), sizeof *mc->ind);
         if (!mc->ind) return ms_error_set(MS_E_NOMEM, "out of memory");
         for (int i = 0; i < mod->nindicators; i++) {
@@ -267,8 +266,8 @@ static ms_status_t read_file(ms_config_t *cfg, const char *path)
     free(bytes);
     fclose(fp);
 
-    int n;
-    const ms_model_t *const *models = ms_models(&n);
+    int n = cfg->nmodels;
+    const ms_model_t *const *models = cfg->models;
     const config_setting_t *root = config_root_setting(&c);
     for (int k = 0; st == MS_OK && k < config_setting_length(root); k++) {
         const config_setting_t *s = config_setting_get_elem(root, (unsigned)k);
@@ -333,7 +332,16 @@ static void hash_resolved(ms_config_t *cfg)
 
 ms_status_t ms_config_load(const char *path, ms_config_t *cfg)
 {
+    int n;
+    const ms_model_t *const *models = ms_models(&n);
+    return ms_config_load_for(path, models, n, cfg);
+}
+
+ms_status_t ms_config_load_for(const char *path, const ms_model_t *const *models, int nmodels, ms_config_t *cfg)
+{
     memset(cfg, 0, sizeof *cfg);
+    cfg->models = models;
+    cfg->nmodels = nmodels;
     ms_status_t st = defaults(cfg);
     if (st == MS_OK && path) {
         cfg->path = strdup(path);
@@ -349,8 +357,7 @@ ms_status_t ms_config_load(const char *path, ms_config_t *cfg)
 
 void ms_config_free(ms_config_t *cfg)
 {
-    int n;
-    const ms_model_t *const *models = ms_models(&n);
+    const ms_model_t *const *models = cfg->models;
     for (int m = 0; cfg->model && m < cfg->nmodels; m++) {
         ms_model_config_t *mc = &cfg->model[m];
         for (int i = 0; mc->ind && i < models[m]->nindicators; i++) {
@@ -367,10 +374,8 @@ void ms_config_free(ms_config_t *cfg)
 
 const ms_model_config_t *ms_config_model(const ms_config_t *cfg, const ms_model_t *m)
 {
-    int n;
-    const ms_model_t *const *models = ms_models(&n);
-    for (int k = 0; k < n && k < cfg->nmodels; k++)
-        if (models[k] == m) return &cfg->model[k];
+    for (int k = 0; k < cfg->nmodels; k++)
+        if (cfg->models[k] == m) return &cfg->model[k];
     return NULL;
 }
 
@@ -383,8 +388,8 @@ static void write_comment(FILE *fp, const char *indent, const char *text)
 
 void ms_config_write(const ms_config_t *cfg, FILE *fp)
 {
-    int n;
-    const ms_model_t *const *models = ms_models(&n);
+    int n = cfg->nmodels;
+    const ms_model_t *const *models = cfg->models;
     fprintf(fp, "# medsweep rule configuration (libconfig format; see docs/models.md).\n"
                 "# Every key is optional: what is left out keeps the value shown here.\n\n"
                 "scoring = {\n");

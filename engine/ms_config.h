@@ -33,8 +33,9 @@ typedef enum {
 
 typedef struct {
     double score[MS_SCORE_COUNT];
+    const ms_model_t *const *models; /* [nmodels] the models configured: the registry's */
     int nmodels;
-    ms_model_config_t *model;      /* [nmodels], in registry order */
+    ms_model_config_t *model;      /* [nmodels], in their order */
     char *path;                    /* NULL: defaults only */
     uint64_t file_hash;            /* xxh3 of the file's bytes (0: none) */
     uint64_t hash;                 /* xxh3 of the resolved configuration */
@@ -44,13 +45,15 @@ const ms_param_t *ms_score_params(void);
 
 /* Resolve the configuration from path (NULL: defaults). */
 ms_status_t ms_config_load(const char *path, ms_config_t *cfg);
+/* The same for other models than the registry's (a test's own). */
+ms_status_t ms_config_load_for(const char *path, const ms_model_t *const *models, int nmodels, ms_config_t *cfg);
 void ms_config_free(ms_config_t *cfg);
 
 /* Write the resolved configuration as a complete, commented libconfig file
  * (what `medsweep models --config` prints; loading it gives the same hash). */
 void ms_config_write(const ms_config_t *cfg, FILE *fp);
 
-/* This model's part of the configuration (by registry index). */
+/* This model's part of the configuration (NULL: not configured). */
 const ms_model_config_t *ms_config_model(const ms_config_t *cfg, const ms_model_t *m);
 
 #endif

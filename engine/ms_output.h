@@ -1,5 +1,5 @@
 /*
- * ms_output.h - what a sweep writes (DATA.md "What a sweep writes"), each
+ * ms_output.h - what a sweep writes (docs/models.md, Outputs), each
  * file whole or not at all: ranked.csv, ranked_<model>.csv, clues.csv,
  * indicators.csv, features.h5.  run.json is written by the sweep itself.
  */

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_search.h"
+
 /* --------------------------------------------------------------- peers */
 
 typedef struct {
@@ -97,6 +99,17 @@ typedef struct {
     double *pnum, *pden;  /* [npeer] pooled numerator and denominator */
     size_t *pcount;       /* [npeer] reported institutions */
 } work_t;
+
+typedef struct {
+    const double *sorted;
+    double v;
+} at_most_t;
+
+static int at_most(const void *ctx, size_t i)
+{
+    const at_most_t *q = ctx;
+    return q->sorted[i] <= q->v;
+}
 
 /* Fill value, peer_value, reported and z for indicator j. */
 static void score_indicator(ms_score_t *s, int j, work_t *w)
@@ -206,13 +219,9 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         for (size_t i = 0; i < n; i++) {
             size_t at = i * J + (size_t)j;
             if (s->peer[i] != g || !s->reported[at]) continue;
-            size_t lo = 0, hi = c; /* first index with value > v */
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (w->scratch[mid] <= s->value[at]) lo = mid + 1;
-                else hi = mid;
-            }
-            s->percentile[at] = 100.0 * (double)lo / (double)c;
+            /* The peers at or below the value: the first index above it. */
+            at_most_t q = {w->scratch, s->value[at]};
+            s->percentile[at] = 100.0 * (double)ms_lower_bound(c, at_most, &q) / (double)c;
         }
     }
 }

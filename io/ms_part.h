@@ -4,7 +4,7 @@
  * Layout (docs/schema.md): group /<table> holding one chunked 1-D dataset per
  * column, every column chunked by the same number of rows, so chunk k of
  * every column covers rows [k*chunk_rows, (k+1)*chunk_rows).  The group
- * carries the attributes of DATA.md.
+ * carries the attributes listed in docs/schema.md.
  *
  * Writing: ms_part_write() takes whole columns (a sorted partition in
  * memory), encodes chunks outside the HDF5 lock and stores them with

@@ -1,5 +1,5 @@
 /*
- * ms_schema.h - the data contract (shared/spec/DATA.md) as code.
+ * ms_schema.h - the data contract (docs/schema.md) as code.
  *
  * One X-macro per table lists its columns in file order: name, storage type,
  * C type and, for enumerated columns, the enum definition.  From it come the

@@ -1,5 +1,5 @@
 /*
- * model_cost_shift.c - cost shifting (MODELS.md section 6).
+ * model_cost_shift.c - cost shifting (docs/models.md).
  *
  * Under DRG/DIP the stay is paid by its group, so costs moved out of the
  * stay are paid twice.  A "grouped stay" is an inpatient settlement paid by
@@ -36,33 +36,59 @@
 enum { C_PREADMISSION, C_SELF_PAY, C_COUNT };
 
 static const ms_param_t pre_params[] = {
-    {"window", "days before admission in which an outpatient settlement counts (1 = the day before)",
-     1, 3, 30, MS_PARAM_NUMBER, NULL},
-    {"exam_lab_share", "an outpatient settlement counts when its exams and labs are at least this share of its total",
-     0, 0.5, 1, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "window",
+        .description = "days before admission in which an outpatient settlement counts (1 = the day before)",
+        .min = 1,
+        .def = 3,
+        .max = 30,
+    },
+    {
+        .name = "exam_lab_share",
+        .description = "an outpatient settlement counts when its exams and labs are at least this share of its total",
+        .min = 0,
+        .def = 0.5,
+        .max = 1,
+    },
 };
 static const ms_param_t self_params[] = {
-    {"high_share", "a grouped stay whose self-pay is at least this share of its total is flagged",
-     0.05, 0.35, 1, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "high_share",
+        .description = "a grouped stay whose self-pay is at least this share of its total is flagged",
+        .min = 0.05,
+        .def = 0.35,
+        .max = 1,
+    },
 };
 
 static const ms_indicator_t indicators[C_COUNT] = {
-    [C_PREADMISSION] = {"preadmission_costs",
-                        "share of DRG/DIP stays preceded, in the window days before admission, by an outpatient "
-                        "settlement of the same person at the same institution mostly made of exams and labs",
-                        pre_params, 2, MS_IND_SHARE, +1, "exams billed as outpatient before admission", 0, 0},
-    [C_SELF_PAY] = {"self_pay_share",
-                    "share of DRG/DIP stays (total above zero) whose self-pay is at least high_share of the total",
-                    self_params, 1, MS_IND_SHARE, +1, "high self-pay on DRG/DIP stays", 0, 0},
+    [C_PREADMISSION] = {
+        .name = "preadmission_costs",
+        .description = "share of DRG/DIP stays preceded, in the window days before admission, by an outpatient "
+                       "settlement of the same person at the same institution mostly made of exams and labs",
+        .params = pre_params,
+        .nparams = 2,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "exams billed as outpatient before admission",
+    },
+    [C_SELF_PAY] = {
+        .name = "self_pay_share",
+        .description = "share of DRG/DIP stays (total above zero) whose self-pay is at least high_share of the total",
+        .params = self_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "high self-pay on DRG/DIP stays",
+    },
 };
 
-#define PPM 1000000
 
 typedef struct {
+    ms_tally_t t;         /* first: ms_tally_state_*; C_COUNT indicators */
     uint32_t n_inst;
     int32_t window;
     int64_t exam_lab_ppm, high_ppm;
-    ms_tally_t t;         /* C_COUNT indicators */
 } cost_shift_t;
 
 static void cost_shift_free(void *state)
@@ -83,8 +109,8 @@ static cost_shift_t *new_state(const ms_model_env_t *env)
         return NULL;
     }
     s->window = (int32_t)ms_param(env, C_PREADMISSION, 0);
-    s->exam_lab_ppm = llround(ms_param(env, C_PREADMISSION, 1) * PPM);
-    s->high_ppm = llround(ms_param(env, C_SELF_PAY, 0) * PPM);
+    s->exam_lab_ppm = llround(ms_param(env, C_PREADMISSION, 1) * MS_PPM);
+    s->high_ppm = llround(ms_param(env, C_SELF_PAY, 0) * MS_PPM);
     return s;
 }
 
@@ -101,12 +127,12 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
     (void)emit;
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
     cost_shift_t *s = state;
-    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
-    const int32_t *inst = b->col[MS_SC_inst_code], *grp = b->col[MS_SC_group_code];
-    const int32_t *admit = b->col[MS_SC_admit_date], *day = b->col[MS_SC_settle_date];
-    const uint8_t *vt = b->col[MS_SC_visit_type], *pay = b->col[MS_SC_pay_scheme];
-    const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay], *self = b->col[MS_SC_self_pay];
-    const int64_t *exam = b->col[MS_SC_exam], *lab = b->col[MS_SC_lab];
+    const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
+    const int32_t *inst = ms_col(b, MS_SC_inst_code), *grp = ms_col(b, MS_SC_group_code);
+    const int32_t *admit = ms_col(b, MS_SC_admit_date), *day = ms_col(b, MS_SC_settle_date);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type), *pay = ms_col(b, MS_SC_pay_scheme);
+    const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay), *self = ms_col(b, MS_SC_self_pay);
+    const int64_t *exam = ms_col(b, MS_SC_exam), *lab = ms_col(b, MS_SC_lab);
     int64_t *pre_num = ms_tally_num_of(&s->t, C_PREADMISSION), *pre_den = ms_tally_den_of(&s->t, C_PREADMISSION);
     int64_t *self_num = ms_tally_num_of(&s->t, C_SELF_PAY), *self_den = ms_tally_den_of(&s->t, C_SELF_PAY);
     size_t first_clue = s->t.clues.n; /* this person's clues start here */
@@ -146,37 +172,6 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
     return MS_OK;
 }
 
-static ms_status_t cost_shift_merge(void *into, const void *from)
-{
-    cost_shift_t *a = into;
-    const cost_shift_t *b = from;
-    ms_status_t st = ms_tally_merge(&a->t, &b->t);
-    return st == MS_OK ? st : ms_error_wrap(st, "cost_shift: ");
-}
-
-/* Saved: the tally (ms_tally_save). */
-static ms_status_t cost_shift_save(const void *state, ms_buf_t *out)
-{
-    const cost_shift_t *s = state;
-    return ms_tally_save(&s->t, out);
-}
-
-static ms_status_t cost_shift_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
-{
-    const unsigned char *p = data;
-    size_t left = len;
-    cost_shift_t *s = new_state(env);
-    if (!s) return ms_error_set(MS_E_NOMEM, "cost_shift: out of memory");
-    ms_status_t st = ms_tally_load(&s->t, &p, &left, s->n_inst, C_COUNT);
-    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
-    if (st != MS_OK) {
-        cost_shift_free(s);
-        return ms_error_wrap(st, "cost_shift: ");
-    }
-    *state = s;
-    return MS_OK;
-}
-
 static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
@@ -194,11 +189,12 @@ const ms_model_t ms_model_cost_shift = {
                        1ull << MS_SC_fund_pay | 1ull << MS_SC_self_pay | 1ull << MS_SC_exam | 1ull << MS_SC_lab,
     .indicators = indicators,
     .nindicators = C_COUNT,
+    .default_weight = 1,
     .init = cost_shift_init,
     .person = cost_shift_person,
-    .merge = cost_shift_merge,
-    .save = cost_shift_save,
-    .load = cost_shift_load,
+    .merge = ms_tally_state_merge,
+    .save = ms_tally_state_save,
+    .load = ms_tally_state_load,
     .finalize = cost_shift_finalize,
     .free = cost_shift_free,
 };

@@ -1,5 +1,5 @@
 /*
- * model_decomposed.c - decomposed hospitalization (MODELS.md section 3).
+ * model_decomposed.c - decomposed hospitalization (docs/models.md).
  *
  * One stay split into several, so that each stays under its group's payment
  * or is paid twice.  Everything here is one person's history, which the
@@ -44,29 +44,55 @@
 enum { D_READMISSION, D_SAME_DAY, D_PINGPONG, D_COUNT };
 
 static const ms_param_t readmission_params[] = {
-    {"window", "most days from a discharge to a readmission at the same institution (inclusive)", 1, 15, 90,
-     MS_PARAM_NUMBER, NULL},
+    {
+        .name = "window",
+        .description = "most days from a discharge to a readmission at the same institution (inclusive)",
+        .min = 1,
+        .def = 15,
+        .max = 90,
+    },
 };
 
 static const ms_param_t pingpong_params[] = {
-    {"window", "most days from leaving one institution to admission at the other, each way (inclusive)", 1, 30,
-     365, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "window",
+        .description = "most days from leaving one institution to admission at the other, each way (inclusive)",
+        .min = 1,
+        .def = 30,
+        .max = 365,
+    },
 };
 
 static const ms_indicator_t indicators[D_COUNT] = {
-    [D_READMISSION] = {"readmission_15",
-                       "share of the institution's inpatient stays admitted 0 to 15 days (window) after the same "
+    [D_READMISSION] = {
+        .name = "readmission_15",
+        .description = "share of the institution's inpatient stays admitted 0 to 15 days (window) after the same "
                        "person's discharge from the same institution, with the same main-diagnosis category "
                        "(first three characters) or the same MDC",
-                       readmission_params, 1, MS_IND_SHARE, +1, "readmissions within 15 days", 0, 0},
-    [D_SAME_DAY] = {"same_day_readmission",
-                    "share of the institution's inpatient stays admitted on the day the same person was "
-                    "discharged from the same institution",
-                    NULL, 0, MS_IND_SHARE, +1, "same-day readmissions", 0, 0},
-    [D_PINGPONG] = {"transfer_pingpong",
-                    "share of the institution's inpatient stays in a transfer X -> Y -> X of one person between "
-                    "two institutions, each move within 30 days (window) of the discharge",
-                    pingpong_params, 1, MS_IND_SHARE, +1, "transfers back and forth", 0, 0},
+        .params = readmission_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "readmissions within 15 days",
+    },
+    [D_SAME_DAY] = {
+        .name = "same_day_readmission",
+        .description = "share of the institution's inpatient stays admitted on the day the same person was "
+                       "discharged from the same institution",
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "same-day readmissions",
+    },
+    [D_PINGPONG] = {
+        .name = "transfer_pingpong",
+        .description = "share of the institution's inpatient stays in a transfer X -> Y -> X of one person between "
+                       "two institutions, each move within 30 days (window) of the discharge",
+        .params = pingpong_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "transfers back and forth",
+    },
 };
 
 /* One inpatient stay of the person being looked at. */
@@ -78,8 +104,8 @@ typedef struct {
 } stay_t;
 
 typedef struct {
+    ms_tally_t t;          /* first: ms_tally_state_*; D_COUNT indicators */
     uint32_t n_inst;
-    ms_tally_t t;          /* D_COUNT indicators */
     /* mapping only (NULL in a loaded state) */
     int32_t *cat;          /* [n_diag] category id of each diagnosis id */
     size_t n_diag;
@@ -156,8 +182,8 @@ static ms_status_t decomposed_init(const ms_model_env_t *env, void **state)
 /* Count stay st as flagged by indicator ind, with its clue. */
 static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_batch_t *b)
 {
-    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
-    const int64_t *fund = b->col[MS_SC_fund_pay];
+    const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
+    const int64_t *fund = ms_col(b, MS_SC_fund_pay);
     (*ms_tally_num(&s->t, ind, (uint32_t)st->inst))++;
     return ms_clues_push(&s->t.clues, sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
 }
@@ -165,10 +191,10 @@ static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_bat
 /* Copy the person's inpatient stays into the scratch array; returns their count. */
 static ms_status_t collect_stays(decomposed_t *s, const ms_batch_t *b, size_t begin, size_t end, size_t *count)
 {
-    const int32_t *inst = b->col[MS_SC_inst_code], *admit = b->col[MS_SC_admit_date];
-    const int32_t *dis = b->col[MS_SC_discharge_date], *diag = b->col[MS_SC_diag_main];
-    const int32_t *grp = b->col[MS_SC_group_code];
-    const uint8_t *vt = b->col[MS_SC_visit_type];
+    const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
+    const int32_t *dis = ms_col(b, MS_SC_discharge_date), *diag = ms_col(b, MS_SC_diag_main);
+    const int32_t *grp = ms_col(b, MS_SC_group_code);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
     size_t n = 0;
     for (size_t i = begin; i < end; i++) {
         if (vt[i] != MS_VISIT_INPATIENT || inst[i] < 0 || (uint32_t)inst[i] >= s->n_inst) continue;
@@ -230,38 +256,6 @@ static ms_status_t decomposed_person(void *state, ms_table_id_t table, const ms_
     return MS_OK;
 }
 
-static ms_status_t decomposed_merge(void *into, const void *from)
-{
-    decomposed_t *a = into;
-    const decomposed_t *b = from;
-    ms_status_t st = ms_tally_merge(&a->t, &b->t);
-    return st == MS_OK ? st : ms_error_wrap(st, "decomposed: ");
-}
-
-/* Saved state: the tally (ms_tally_save). */
-static ms_status_t decomposed_save(const void *state, ms_buf_t *out)
-{
-    const decomposed_t *s = state;
-    return ms_tally_save(&s->t, out);
-}
-
-static ms_status_t decomposed_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
-{
-    const unsigned char *p = data;
-    size_t left = len;
-    uint32_t n = (uint32_t)env->refs->n_inst;
-    decomposed_t *s = alloc_state(n);
-    if (!s) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
-    ms_status_t st = ms_tally_load(&s->t, &p, &left, n, D_COUNT);
-    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state has the wrong length");
-    if (st != MS_OK) {
-        decomposed_free(s);
-        return ms_error_wrap(st, "decomposed: ");
-    }
-    *state = s;
-    return MS_OK;
-}
-
 static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
@@ -278,11 +272,12 @@ const ms_model_t ms_model_decomposed = {
                        1ull << MS_SC_diag_main | 1ull << MS_SC_group_code | 1ull << MS_SC_fund_pay,
     .indicators = indicators,
     .nindicators = D_COUNT,
+    .default_weight = 1,
     .init = decomposed_init,
     .person = decomposed_person,
-    .merge = decomposed_merge,
-    .save = decomposed_save,
-    .load = decomposed_load,
+    .merge = ms_tally_state_merge,
+    .save = ms_tally_state_save,
+    .load = ms_tally_state_load,
     .finalize = decomposed_finalize,
     .free = decomposed_free,
 };

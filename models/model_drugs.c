@@ -1,8 +1,8 @@
 /*
- * model_drugs.c - drug reselling and returned drugs (MODELS.md section 4).
+ * model_drugs.c - drug reselling and returned drugs (docs/models.md).
  *
  * Reads the drug_items table only (every line carries a 20-digit
- * traceability code: DATA.md), in two places:
+ * traceability code: docs/schema.md), in two places:
  *
  *   batch    per line: the denominators (coded drug lines per institution),
  *            and one shuffle record per line keyed by its traceability code;
@@ -10,22 +10,19 @@
  *            person, date): per drug, the largest quantity bought in any
  *            window of window_days days and the institutions it was bought
  *            at, emitted as shuffle records keyed by the drug;
- *   reduce   two kinds of keyed records share the model's one shuffle, told
- *            apart by the high bit of k0 (and a tag in the value):
- *              trace:  k0 = trace_hi, k1 = trace_lo (trace_hi < 10^10, so
- *                      its high bit is clear); the value's first bytes are
- *                      the date (sign-flipped, big-endian) and the
- *                      settle_id (big-endian), so values arrive sorted by
- *                      (date, settle_id): the first is the legitimate sale,
- *                      every later one a returned drug;
- *              hoard:  k0 = drug | 1 << 63, k1 = 0, one record per
- *                      (person, drug, institution) for persons who bought
- *                      the drug at min_institutions or more institutions,
- *                      and one record per (person, drug) with no
- *                      institution for the others (they still count in the
- *                      drug's percentile); the value's first bytes are the
- *                      person (big-endian) and institution, so one person's
- *                      records are adjacent.
+ *   reduce   two keyed aggregations:
+ *              trace:  k0 = trace_hi, k1 = trace_lo, one record per line;
+ *                      the value's first bytes are the date (sign-flipped,
+ *                      big-endian) and the settle_id (big-endian), so values
+ *                      arrive sorted by (date, settle_id): the first is the
+ *                      legitimate sale, every later one a returned drug;
+ *              hoard:  k0 = drug, k1 = 0, one record per (person, drug,
+ *                      institution) for persons who bought the drug at
+ *                      min_institutions or more institutions, and one record
+ *                      per (person, drug) with no institution for the others
+ *                      (they still count in the drug's percentile); the
+ *                      value's first bytes are the person (big-endian) and
+ *                      institution, so one person's records are adjacent.
  *
  * Definitions (also in the indicator descriptions):
  *   repeated_trace_code: a line whose code was settled earlier, anywhere;
@@ -77,54 +74,95 @@
 enum { I_REPEAT, I_FIRST, I_HOARD, I_COUNT };
 
 static const ms_param_t hoard_params[] = {
-    {"window_days", "days in the window over which a buyer's quantity of one drug is summed", 7, 30, 365,
-     MS_PARAM_NUMBER, NULL},
-    {"multiple", "a buyer hoards when the window's quantity is above this multiple of the drug's percentile", 1, 3,
-     100, MS_PARAM_NUMBER, NULL},
-    {"percentile", "percentile of the buyers' largest window quantities of the drug, nationwide", 50, 99, 99.9,
-     MS_PARAM_NUMBER, NULL},
-    {"min_institutions", "fewest distinct institutions the buyer bought the drug at (whole period)", 1, 3, 20,
-     MS_PARAM_NUMBER, NULL},
+    {
+        .name = "window_days",
+        .description = "days in the window over which a buyer's quantity of one drug is summed",
+        .min = 7,
+        .def = 30,
+        .max = 365,
+    },
+    {
+        .name = "multiple",
+        .description = "a buyer hoards when the window's quantity is above this multiple of the drug's percentile",
+        .min = 1,
+        .def = 3,
+        .max = 100,
+    },
+    {
+        .name = "percentile",
+        .description = "percentile of the buyers' largest window quantities of the drug, nationwide",
+        .min = 50,
+        .def = 99,
+        .max = 99.9,
+    },
+    {
+        .name = "min_institutions",
+        .description = "fewest distinct institutions the buyer bought the drug at (whole period)",
+        .min = 1,
+        .def = 3,
+        .max = 20,
+    },
 };
 
 static const ms_indicator_t indicators[I_COUNT] = {
-    [I_REPEAT] = {"repeated_trace_code",
-                  "share of coded drug lines whose traceability code was already settled earlier (by date, then "
-                  "settlement id) anywhere in the dataset: returned drugs sold again",
-                  NULL, 0, MS_IND_SHARE, +1, "drugs with a repeated traceability code", 0, 1},
-    [I_FIRST] = {"first_sale_of_repeated_code",
-                 "coded drug lines that were the first sale of a code settled again later (the other half of a "
-                 "repeated_trace_code clue); not scored",
-                 NULL, 0, MS_IND_INFO, +1, "first sales of codes sold again", 0, 0},
-    [I_HOARD] = {"hoarding_buyer_share",
-                 "share of coded drug lines sold to a buyer who hoards that drug: largest window quantity above "
-                 "multiple x the drug's percentile over all its buyers, bought at min_institutions or more "
-                 "institutions",
-                 hoard_params, 4, MS_IND_SHARE, +1, "drug sales to hoarding buyers", 0, 0},
+    [I_REPEAT] = {
+        .name = "repeated_trace_code",
+        .description = "share of coded drug lines whose traceability code was already settled earlier (by date, then "
+                       "settlement id) anywhere in the dataset: returned drugs sold again",
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "drugs with a repeated traceability code",
+        .impossible = 1,
+    },
+    [I_FIRST] = {
+        .name = "first_sale_of_repeated_code",
+        .description = "coded drug lines that were the first sale of a code settled again later (the other half of a "
+                       "repeated_trace_code clue); not scored",
+        .kind = MS_IND_INFO,
+        .direction = +1,
+        .reason = "first sales of codes sold again",
+    },
+    [I_HOARD] = {
+        .name = "hoarding_buyer_share",
+        .description = "share of coded drug lines sold to a buyer who hoards that drug: largest window quantity above "
+                       "multiple x the drug's percentile over all its buyers, bought at min_institutions or more "
+                       "institutions",
+        .params = hoard_params,
+        .nparams = 4,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "drug sales to hoarding buyers",
+    },
 };
 
-#define HOARD_KEY (1ull << 63)
 #define NO_INST UINT32_MAX
 
-enum { TAG_TRACE = 1, TAG_HOARD = 2 };
+/* The keyed aggregations (keyed[] below). */
+enum { K_TRACE, K_HOARD };
 
-/* A shuffle record (64 bytes, no implicit padding: values are sorted by
- * their bytes).  sortkey: trace = date (sign-flipped) BE + settle_id BE;
- * hoard = person_id BE + inst BE. */
+/* Values are sorted by their bytes: no implicit padding. */
 typedef struct {
-    uint8_t sortkey[12];
-    uint32_t tag;
-    uint64_t id;        /* trace: person_id; hoard: the clue's settle_id */
-    int64_t amount;     /* trace: the line's amount; hoard: the person's lines of the drug at inst */
-    uint64_t qty;       /* hoard: the person's max_qty of the drug */
-    uint64_t lines;     /* hoard: the person's lines of the drug at inst */
-    uint32_t inst;      /* NO_INST: a percentile-only hoard record */
-    int32_t date;       /* trace: the sale's date; hoard: the clue's date */
-    uint32_t ninst;     /* hoard: distinct institutions */
+    uint8_t sortkey[12]; /* date (sign-flipped) BE + settle_id BE */
+    uint32_t inst;
+    uint64_t person_id;
+    int64_t amount;      /* the line's amount */
+    int32_t date;
     uint32_t zero;
-} value_t;
+} trace_t;
 
-_Static_assert(sizeof(value_t) == 64, "value_t has no padding");
+typedef struct {
+    uint8_t sortkey[12]; /* person_id BE + inst BE */
+    uint32_t inst;       /* NO_INST: a percentile-only record */
+    uint64_t settle_id;  /* the clue's: the first settlement the institution sold the drug to the person in */
+    int64_t amount;      /* the person's lines of the drug at inst */
+    uint64_t qty;        /* the person's max_qty of the drug */
+    uint64_t lines;      /* the person's lines of the drug at inst */
+    int32_t date;        /* the clue's date */
+    uint32_t ninst;      /* distinct institutions */
+} hoard_t;
+
+_Static_assert(sizeof(trace_t) == 40, "trace_t has no padding");
+_Static_assert(sizeof(hoard_t) == 56, "hoard_t has no padding");
 
 /* One line of a person, for the window scan. */
 typedef struct {
@@ -135,8 +173,8 @@ typedef struct {
 } line_t;
 
 typedef struct {
+    ms_tally_t t;       /* first: ms_tally_state_*; I_COUNT indicators */
     uint32_t n_inst;
-    ms_tally_t t;       /* I_COUNT indicators */
     /* rules */
     int32_t window;
     double multiple, percentile;
@@ -201,24 +239,22 @@ static ms_status_t drugs_batch(void *state, ms_table_id_t table, const ms_batch_
 {
     if (table != MS_TABLE_DRUG_ITEMS) return MS_OK;
     drugs_t *s = state;
-    const int32_t *inst = b->col[MS_DC_inst_code], *date = b->col[MS_DC_date];
-    const uint64_t *sid = b->col[MS_DC_settle_id], *pid = b->col[MS_DC_person_id];
-    const uint64_t *hi = b->col[MS_DC_trace_hi], *lo = b->col[MS_DC_trace_lo];
-    const int64_t *amount = b->col[MS_DC_amount];
+    const int32_t *inst = ms_col(b, MS_DC_inst_code), *date = ms_col(b, MS_DC_date);
+    const uint64_t *sid = ms_col(b, MS_DC_settle_id), *pid = ms_col(b, MS_DC_person_id);
+    const uint64_t *hi = ms_col(b, MS_DC_trace_hi), *lo = ms_col(b, MS_DC_trace_lo);
+    const int64_t *amount = ms_col(b, MS_DC_amount);
     int64_t *den = ms_tally_den_of(&s->t, I_REPEAT);
     ms_kernels()->count_by_key(inst, b->rows, den);
-    value_t v;
+    trace_t v;
     memset(&v, 0, sizeof v);
-    v.tag = TAG_TRACE;
     for (size_t i = 0; i < b->rows; i++) {
         put_be32(v.sortkey, (uint32_t)date[i] ^ 0x80000000u);
         put_be64(v.sortkey + 4, sid[i]);
-        v.id = pid[i];
+        v.person_id = pid[i];
         v.amount = amount[i];
         v.inst = (uint32_t)inst[i];
         v.date = date[i];
-        if (hi[i] & HOARD_KEY) return ms_error_set(MS_E_INTERNAL, "drugs: traceability code out of range");
-        MS_TRY(emit->emit(emit->impl, emit->tid, hi[i], lo[i], &v));
+        MS_TRY(ms_emit(emit, K_TRACE, hi[i], lo[i], &v));
     }
     return MS_OK;
 }
@@ -246,19 +282,12 @@ static ms_status_t drugs_person(void *state, ms_table_id_t table, const ms_batch
 {
     if (table != MS_TABLE_DRUG_ITEMS || end == begin) return MS_OK;
     drugs_t *s = state;
-    const int32_t *inst = b->col[MS_DC_inst_code], *date = b->col[MS_DC_date], *drug = b->col[MS_DC_drug_code];
-    const uint64_t *sid = b->col[MS_DC_settle_id], *pid = b->col[MS_DC_person_id];
-    const uint32_t *qty = b->col[MS_DC_qty];
-    const int64_t *amount = b->col[MS_DC_amount];
+    const int32_t *inst = ms_col(b, MS_DC_inst_code), *date = ms_col(b, MS_DC_date), *drug = ms_col(b, MS_DC_drug_code);
+    const uint64_t *sid = ms_col(b, MS_DC_settle_id), *pid = ms_col(b, MS_DC_person_id);
+    const uint32_t *qty = ms_col(b, MS_DC_qty);
+    const int64_t *amount = ms_col(b, MS_DC_amount);
     size_t n = end - begin;
-    if (n > s->lines_cap) {
-        size_t cap = s->lines_cap ? s->lines_cap : 256;
-        while (cap < n) cap *= 2;
-        line_t *l = realloc(s->lines, cap * sizeof *l);
-        if (!l) return ms_error_set(MS_E_NOMEM, "drugs: out of memory");
-        s->lines = l;
-        s->lines_cap = cap;
-    }
+    MS_TRY(ms_grow(&s->lines, &s->lines_cap, n, sizeof *s->lines, 256));
     line_t *L = s->lines;
     for (size_t i = 0; i < n; i++)
         L[i] = (line_t){drug[begin + i], date[begin + i], (uint32_t)inst[begin + i], qty[begin + i],
@@ -279,18 +308,17 @@ static ms_status_t drugs_person(void *state, ms_table_id_t table, const ms_batch
         qsort(L + a, e - a, sizeof *L, cmp_inst_date);
         uint32_t ninst = 0;
         for (size_t i = a; i < e; i++) ninst += i == a || L[i].inst != L[i - 1].inst;
-        value_t v;
+        hoard_t v;
         memset(&v, 0, sizeof v);
-        v.tag = TAG_HOARD;
         v.qty = best;
         v.ninst = ninst;
         put_be64(v.sortkey, person);
-        uint64_t k0 = HOARD_KEY | (uint32_t)L[a].drug;
+        uint64_t k0 = (uint32_t)L[a].drug;
         if (ninst < s->min_inst) {
             /* Cannot hoard: only its maximum counts, in the percentile. */
             v.inst = NO_INST;
             put_be32(v.sortkey + 8, NO_INST);
-            MS_TRY(emit->emit(emit->impl, emit->tid, k0, 0, &v));
+            MS_TRY(ms_emit(emit, K_HOARD, k0, 0, &v));
         } else {
             for (size_t i = a; i < e;) {
                 size_t j = i;
@@ -298,11 +326,11 @@ static ms_status_t drugs_person(void *state, ms_table_id_t table, const ms_batch
                 while (j < e && L[j].inst == L[i].inst) amt += L[j++].amount;
                 v.inst = L[i].inst;
                 put_be32(v.sortkey + 8, L[i].inst);
-                v.id = L[i].settle_id;
+                v.settle_id = L[i].settle_id;
                 v.date = L[i].date;
                 v.amount = amt;
                 v.lines = j - i;
-                MS_TRY(emit->emit(emit->impl, emit->tid, k0, 0, &v));
+                MS_TRY(ms_emit(emit, K_HOARD, k0, 0, &v));
                 i = j;
             }
         }
@@ -317,41 +345,38 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static ms_status_t reduce_trace(drugs_t *s, const unsigned char *values, size_t n)
+static ms_status_t reduce_trace(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
+    (void)k0, (void)k1;
+    drugs_t *s = state;
+    const unsigned char *values = vals;
     if (n < 2) return MS_OK;
     for (size_t i = 0; i < n; i++) {
-        value_t v;
+        trace_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
-        if (v.tag != TAG_TRACE || v.inst >= s->n_inst)
-            return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of the wrong kind for its key");
+        if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "sale at unknown institution %u", v.inst);
         int ind = i == 0 ? I_FIRST : I_REPEAT;
         (*ms_tally_num(&s->t, ind, v.inst))++;
-        MS_TRY(ms_clues_push(&s->t.clues, get_be64(v.sortkey + 4), v.id, v.inst, ind, v.date, v.amount));
+        MS_TRY(ms_clues_push(&s->t.clues, get_be64(v.sortkey + 4), v.person_id, v.inst, ind, v.date, v.amount));
     }
     return MS_OK;
 }
 
-static ms_status_t reduce_hoard(drugs_t *s, const unsigned char *values, size_t n)
+static ms_status_t reduce_hoard(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
+    (void)k0, (void)k1;
+    drugs_t *s = state;
+    const unsigned char *values = vals;
     /* The buyers' maxima: one per person (a person's records are adjacent). */
     size_t m = 0;
     uint64_t prev = 0;
     for (size_t i = 0; i < n; i++) {
-        value_t v;
+        hoard_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
-        if (v.tag != TAG_HOARD)
-            return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of the wrong kind for its key");
         uint64_t p = get_be64(v.sortkey);
         if (i > 0 && p == prev) continue;
         prev = p;
-        if (m == s->maxima_cap) {
-            size_t cap = s->maxima_cap ? s->maxima_cap * 2 : 1024;
-            uint64_t *q = realloc(s->maxima, cap * sizeof *q);
-            if (!q) return ms_error_set(MS_E_NOMEM, "drugs: out of memory");
-            s->maxima = q;
-            s->maxima_cap = cap;
-        }
+        MS_TRY(ms_grow(&s->maxima, &s->maxima_cap, m + 1, sizeof *s->maxima, 1024));
         s->maxima[m++] = v.qty;
     }
     qsort(s->maxima, m, sizeof *s->maxima, cmp_u64);
@@ -363,51 +388,12 @@ static ms_status_t reduce_hoard(drugs_t *s, const unsigned char *values, size_t 
     if (rank > m) rank = m;
     double limit = s->multiple * (double)s->maxima[rank - 1];
     for (size_t i = 0; i < n; i++) {
-        value_t v;
+        hoard_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
         if (v.inst == NO_INST || v.ninst < s->min_inst || !((double)v.qty > limit)) continue;
-        if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "drugs: shuffle record of unknown institution");
+        if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "sale at unknown institution %u", v.inst);
         *ms_tally_num(&s->t, I_HOARD, v.inst) += (int64_t)v.lines;
-        MS_TRY(ms_clues_push(&s->t.clues, v.id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount));
-    }
-    return MS_OK;
-}
-
-static ms_status_t drugs_reduce(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
-{
-    (void)k1;
-    if (!n) return MS_OK;
-    return (k0 & HOARD_KEY) ? reduce_hoard(state, values, n) : reduce_trace(state, values, n);
-}
-
-static ms_status_t drugs_merge(void *into, const void *from)
-{
-    drugs_t *a = into;
-    const drugs_t *b = from;
-    ms_status_t st = ms_tally_merge(&a->t, &b->t);
-    return st == MS_OK ? st : ms_error_wrap(st, "drugs: ");
-}
-
-/* Saved: the tally (ms_tally_save). */
-static ms_status_t drugs_save(const void *state, ms_buf_t *out)
-{
-    const drugs_t *s = state;
-    return ms_tally_save(&s->t, out);
-}
-
-static ms_status_t drugs_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
-{
-    const unsigned char *p = data;
-    size_t left = len;
-    uint32_t n = (uint32_t)env->refs->n_inst;
-    MS_TRY(alloc_state(env, n, state));
-    drugs_t *s = *state;
-    ms_status_t st = ms_tally_load(&s->t, &p, &left, n, I_COUNT);
-    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
-    if (st != MS_OK) {
-        drugs_free(s);
-        *state = NULL;
-        return ms_error_wrap(st, "drugs: ");
+        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount));
     }
     return MS_OK;
 }
@@ -424,9 +410,14 @@ static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_mod
     return MS_OK;
 }
 
+static const ms_keyed_t keyed[] = {
+    [K_TRACE] = {.name = "trace", .value_size = sizeof(trace_t), .reduce = reduce_trace},
+    [K_HOARD] = {.name = "hoard", .value_size = sizeof(hoard_t), .reduce = reduce_hoard},
+};
+
 const ms_model_t ms_model_drugs = {
     .name = "drugs",
-    .version = "1",
+    .version = "2", /* 2: two keyed aggregations instead of one tagged shuffle */
     .description = "drug reselling and returned drugs: repeated traceability codes and hoarding buyers",
     .settlement_cols = 0,
     .drug_cols = 1ull << MS_DC_settle_id | 1ull << MS_DC_person_id | 1ull << MS_DC_inst_code |
@@ -434,14 +425,15 @@ const ms_model_t ms_model_drugs = {
                  1ull << MS_DC_qty | 1ull << MS_DC_amount,
     .indicators = indicators,
     .nindicators = I_COUNT,
-    .shuffle_value_size = sizeof(value_t),
+    .keyed = keyed,
+    .nkeyed = 2,
+    .default_weight = 1,
     .init = drugs_init,
     .batch = drugs_batch,
     .person = drugs_person,
-    .merge = drugs_merge,
-    .save = drugs_save,
-    .load = drugs_load,
-    .reduce = drugs_reduce,
+    .merge = ms_tally_state_merge,
+    .save = ms_tally_state_save,
+    .load = ms_tally_state_load,
     .finalize = drugs_finalize,
     .free = drugs_free,
 };

@@ -1,5 +1,5 @@
 /*
- * model_false_hosp.c - false hospitalization (MODELS.md section 1).
+ * model_false_hosp.c - false hospitalization (docs/models.md).
  *
  * Stays that did not happen, or did not need to.  Six indicators per
  * institution, computed in three places:
@@ -7,18 +7,17 @@
  *   batch    per inpatient row: stays (the denominator of most indicators),
  *            treatment-light stays, minor-diagnosis stays; and the keyed
  *            records below;
- *   person   a person's whole history is contiguous (DATA.md: partitioned
+ *   person   a person's whole history is contiguous (docs/schema.md: partitioned
  *            and sorted by person), so an overlapping stay is found by
  *            scanning the person's rows: a settlement at another institution
  *            whose settle_date lies strictly inside the stay;
- *   reduce   two kinds of keyed records share this model's one shuffle,
- *            told apart by the high bit of k0 (and a tag in the value):
+ *   reduce   two keyed aggregations:
  *              group:  k0 = inst, k1 = person_region (every admission from that
  *                      county; batches are found per day in the reducer),
  *                      one per stay from a county other than the
  *                      institution's own; a key with at least batch_size
  *                      values is a group admission, all its stays flagged;
- *              census: k0 = inst | 1 << 63, k1 = 0, one per stay at an
+ *              census: k0 = inst, k1 = 0, one per stay at an
  *                      institution with approved beds; the reducer sees all
  *                      of the institution's stays and sweeps their
  *                      admission and leaving days for the peak census.
@@ -56,72 +55,127 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_search.h"
 #include "ms_tally.h"
 
 enum { I_OVERLAP, I_LIGHT, I_GROUP, I_MINOR, I_BEDS, I_RATE, I_COUNT };
 
 static const ms_param_t light_params[] = {
-    {"share", "a stay is treatment-light when bed, nursing and other costs are at least this share of its total",
-     0.5, 0.8, 1.0, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "share",
+        .description = "a stay is treatment-light when bed, nursing and other costs are at least this share of its total",
+        .min = 0.5,
+        .def = 0.8,
+        .max = 1.0,
+    },
 };
 
 static const ms_param_t group_params[] = {
-    {"batch_size", "fewest admissions to one institution on one day from one other county that make a group",
-     2, 5, 100, MS_PARAM_NUMBER, NULL},
-    {"surprise_sd",
-     "a batch must also exceed the institution's usual daily admissions from that county by this many "
-     "Poisson standard deviations (a provincial centre admits many from every county; 0: off)",
-     0, 4, 20, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "batch_size",
+        .description = "fewest admissions to one institution on one day from one other county that make a group",
+        .min = 2,
+        .def = 5,
+        .max = 100,
+    },
+    {
+        .name = "surprise_sd",
+        .description = "a batch must also exceed the institution's usual daily admissions from that county by this many "
+                       "Poisson standard deviations (a provincial centre admits many from every county; 0: off)",
+        .min = 0,
+        .def = 4,
+        .max = 20,
+    },
 };
 
 static const ms_param_t minor_params[] = {
-    {"diagnoses", "main diagnoses normally treated as outpatients; an item matches every code that starts with it",
-     0, 0, 0, MS_PARAM_LIST, "J06,I10,E11.9,K29,M54"},
+    {
+        .name = "diagnoses",
+        .description = "main diagnoses normally treated as outpatients; an item matches every code that starts with it",
+        .min = 0,
+        .def = 0,
+        .max = 0,
+        .kind = MS_PARAM_LIST,
+        .def_list = "J06,I10,E11.9,K29,M54",
+    },
 };
 
 static const ms_indicator_t indicators[I_COUNT] = {
-    [I_OVERLAP] = {"overlapping_stay",
-                   "share of inpatient stays during which the same person has a settlement at another institution "
-                   "dated strictly between admission and discharge",
-                   NULL, 0, MS_IND_SHARE, +1, "overlapping stays", 0, 0},
-    [I_LIGHT] = {"treatment_light_stay",
-                 "share of inpatient stays (total > 0) whose bed, nursing and other costs are at least the "
-                 "configured share of the total",
-                 light_params, 1, MS_IND_SHARE, +1, "treatment-light stays", 0, 0},
-    [I_GROUP] = {"group_admission",
-                 "share of inpatient stays admitted in a batch of at least batch_size persons from one county "
-                 "other than the institution's own, on one day",
-                 group_params, 2, MS_IND_SHARE, +1, "group admissions from other counties", 0, 0},
-    [I_MINOR] = {"minor_diagnosis_admission",
-                 "share of inpatient stays whose main diagnosis is on the list of conditions normally treated "
-                 "as outpatients",
-                 minor_params, 1, MS_IND_SHARE, +1, "admissions for minor diagnoses", 0, 0},
-    [I_BEDS] = {"beds_overflow",
-                "most patients in hospital on one day (numerator) over approved beds (denominator)",
-                NULL, 0, MS_IND_RATIO, +1, "peak inpatients over approved beds", 1, 0},
-    [I_RATE] = {"admission_rate",
-                "inpatient admissions x 365 (numerator) over approved beds x days in the window (denominator): "
-                "admissions per bed per year",
-                NULL, 0, MS_IND_RATIO, +1, "admissions per bed per year", 1, 0},
+    [I_OVERLAP] = {
+        .name = "overlapping_stay",
+        .description = "share of inpatient stays during which the same person has a settlement at another institution "
+                       "dated strictly between admission and discharge",
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "overlapping stays",
+    },
+    [I_LIGHT] = {
+        .name = "treatment_light_stay",
+        .description = "share of inpatient stays (total > 0) whose bed, nursing and other costs are at least the "
+                       "configured share of the total",
+        .params = light_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "treatment-light stays",
+    },
+    [I_GROUP] = {
+        .name = "group_admission",
+        .description = "share of inpatient stays admitted in a batch of at least batch_size persons from one county "
+                       "other than the institution's own, on one day",
+        .params = group_params,
+        .nparams = 2,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "group admissions from other counties",
+    },
+    [I_MINOR] = {
+        .name = "minor_diagnosis_admission",
+        .description = "share of inpatient stays whose main diagnosis is on the list of conditions normally treated "
+                       "as outpatients",
+        .params = minor_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "admissions for minor diagnoses",
+    },
+    [I_BEDS] = {
+        .name = "beds_overflow",
+        .description = "most patients in hospital on one day (numerator) over approved beds (denominator)",
+        .kind = MS_IND_RATIO,
+        .direction = +1,
+        .reason = "peak inpatients over approved beds",
+        .den_is_amount = 1,
+    },
+    [I_RATE] = {
+        .name = "admission_rate",
+        .description = "inpatient admissions x 365 (numerator) over approved beds x days in the window (denominator): "
+                       "admissions per bed per year",
+        .kind = MS_IND_RATIO,
+        .direction = +1,
+        .reason = "admissions per bed per year",
+        .den_is_amount = 1,
+    },
 };
 
-#define CENSUS_KEY (1ull << 63)
 #define PEAK_CLUES_MAX 1000
-#define PPM 1000000
 
-enum { TAG_GROUP = 1, TAG_CENSUS = 2 };
+/* The keyed aggregations (keyed[] below). */
+enum { K_GROUP, K_CENSUS };
 
-/* A shuffle record.  No implicit padding: values are sorted by their bytes. */
+/* A stay, as both aggregations carry it.  No implicit padding: values are
+ * sorted by their bytes. */
 typedef struct {
     uint64_t settle_id, person_id;
     int64_t fund;
     int32_t admit, discharge;
-    uint32_t tag, zero;
 } value_t;
 
+_Static_assert(sizeof(value_t) == 32, "value_t has no padding");
+
 typedef struct {
+    ms_tally_t t;                /* first: ms_tally_state_*; I_COUNT indicators */
     uint32_t n_inst;
-    ms_tally_t t;                /* I_COUNT indicators */
     /* rules, resolved in init */
     int64_t share_ppm;
     uint32_t batch_size;
@@ -132,13 +186,13 @@ typedef struct {
     uint8_t *minor;              /* [diagnoses.count]: 1 when on the list */
     int64_t *light_part;         /* batch scratch: bed + nursing + other */
     uint8_t *light_flag;         /* batch scratch: treatment-light or not */
-    size_t light_cap;
+    size_t light_part_cap, light_flag_cap;
     size_t ndiag;
     const ms_refs_t *refs;
     /* reduce scratch (one state per reducing thread), grown, never per row */
     int32_t *arrive, *leave;
     uint64_t *pick;
-    size_t scratch_cap;
+    size_t arrive_cap, leave_cap, pick_cap;
 } false_hosp_t;
 
 static void false_hosp_free(void *state)
@@ -151,6 +205,17 @@ static void false_hosp_free(void *state)
     free(s);
 }
 
+typedef struct {
+    const ms_dict_t *dict;
+    const char *key;
+} dict_key_t;
+
+static int dict_below(const void *ctx, size_t i)
+{
+    const dict_key_t *q = ctx;
+    return strcmp(q->dict->str[i], q->key) < 0;
+}
+
 /* minor[d] = 1 when diagnosis d starts with an item of the list.  The
  * dictionary is sorted, so the codes with a given prefix are one run. */
 static void mark_minor(const ms_dict_t *dict, const char *const *items, size_t nitems, uint8_t *minor)
@@ -159,13 +224,8 @@ static void mark_minor(const ms_dict_t *dict, const char *const *items, size_t n
         const char *item = items[k];
         size_t len = item ? strlen(item) : 0;
         if (!len) continue;
-        size_t lo = 0, hi = dict->count;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (strcmp(dict->str[mid], item) < 0) lo = mid + 1;
-            else hi = mid;
-        }
-        for (size_t d = lo; d < dict->count && !strncmp(dict->str[d], item, len); d++) minor[d] = 1;
+        dict_key_t q = {dict, item};
+        for (size_t d = ms_lower_bound(dict->count, dict_below, &q); d < dict->count && !strncmp(dict->str[d], item, len); d++) minor[d] = 1;
     }
 }
 
@@ -183,7 +243,7 @@ static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **sta
     }
     s->n_inst = n;
     s->refs = refs;
-    s->share_ppm = llround(ms_param(env, I_LIGHT, 0) * PPM);
+    s->share_ppm = llround(ms_param(env, I_LIGHT, 0) * MS_PPM);
     s->batch_size = (uint32_t)ceil(ms_param(env, I_GROUP, 0));
     s->surprise_sd = ms_param(env, I_GROUP, 1);
     s->window_days = env->max_date >= env->min_date ? (double)(env->max_date - env->min_date + 1) : 1.0;
@@ -203,13 +263,13 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
 {
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
     false_hosp_t *s = state;
-    const int32_t *inst = b->col[MS_SC_inst_code], *admit = b->col[MS_SC_admit_date];
-    const int32_t *discharge = b->col[MS_SC_discharge_date], *region = b->col[MS_SC_person_region];
-    const int32_t *diag = b->col[MS_SC_diag_main];
-    const uint8_t *vt = b->col[MS_SC_visit_type];
-    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
-    const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay];
-    const int64_t *bed = b->col[MS_SC_bed], *nursing = b->col[MS_SC_nursing], *other = b->col[MS_SC_other];
+    const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
+    const int32_t *discharge = ms_col(b, MS_SC_discharge_date), *region = ms_col(b, MS_SC_person_region);
+    const int32_t *diag = ms_col(b, MS_SC_diag_main);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
+    const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
+    const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay);
+    const int64_t *bed = ms_col(b, MS_SC_bed), *nursing = ms_col(b, MS_SC_nursing), *other = ms_col(b, MS_SC_other);
     const ms_institution_t *ref = s->refs->inst;
 
     /* Every inpatient stay is in the denominators (group, minor, overlap) and
@@ -217,14 +277,8 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     const ms_kernels_t *k = ms_kernels();
     k->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, ms_tally_den_of(&s->t, I_OVERLAP));
     /* Treatment-light: the share test for the whole batch in one kernel. */
-    if (b->rows > s->light_cap) {
-        int64_t *np = realloc(s->light_part, b->rows * sizeof *np);
-        if (np) s->light_part = np;
-        uint8_t *nf = realloc(s->light_flag, b->rows);
-        if (nf) s->light_flag = nf;
-        if (!np || !nf) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
-        s->light_cap = b->rows;
-    }
+    MS_TRY(ms_grow(&s->light_part, &s->light_part_cap, b->rows, sizeof *s->light_part, 1024));
+    MS_TRY(ms_grow(&s->light_flag, &s->light_flag_cap, b->rows, sizeof *s->light_flag, 1024));
     for (size_t i = 0; i < b->rows; i++) s->light_part[i] = bed[i] + nursing[i] + other[i];
     k->share_at_least(s->light_part, total, b->rows, s->share_ppm, s->light_flag);
     for (size_t i = 0; i < b->rows; i++) {
@@ -241,16 +295,15 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
             (*ms_tally_num(&s->t, I_MINOR, (uint32_t)h))++;
             MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]));
         }
-        value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i], TAG_GROUP, 0};
+        value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i]};
         if (region[i] != ref[h].region) {
             /* Keyed by (institution, county): the reducer sees the county's
              * every admission there, so it knows what a usual day is. */
             uint64_t k1 = (uint32_t)region[i];
-            MS_TRY(emit->emit(emit->impl, emit->tid, (uint64_t)(uint32_t)h, k1, &v));
+            MS_TRY(ms_emit(emit, K_GROUP, (uint64_t)(uint32_t)h, k1, &v));
         }
         if (ref[h].beds > 0) {
-            v.tag = TAG_CENSUS;
-            MS_TRY(emit->emit(emit->impl, emit->tid, CENSUS_KEY | (uint32_t)h, 0, &v));
+            MS_TRY(ms_emit(emit, K_CENSUS, (uint64_t)(uint32_t)h, 0, &v));
         }
     }
     return MS_OK;
@@ -266,11 +319,11 @@ static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_
     (void)emit;
     if (table != MS_TABLE_SETTLEMENTS || end - begin < 2) return MS_OK;
     false_hosp_t *s = state;
-    const int32_t *inst = b->col[MS_SC_inst_code], *admit = b->col[MS_SC_admit_date];
-    const int32_t *discharge = b->col[MS_SC_discharge_date], *settle = b->col[MS_SC_settle_date];
-    const uint8_t *vt = b->col[MS_SC_visit_type];
-    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
-    const int64_t *fund = b->col[MS_SC_fund_pay];
+    const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
+    const int32_t *discharge = ms_col(b, MS_SC_discharge_date), *settle = ms_col(b, MS_SC_settle_date);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
+    const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
+    const int64_t *fund = ms_col(b, MS_SC_fund_pay);
     for (size_t i = begin; i < end; i++) {
         if (vt[i] != MS_VISIT_INPATIENT || discharge[i] - admit[i] < 2) continue;
         int32_t a = admit[i], d = discharge[i];
@@ -286,18 +339,9 @@ static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_
 
 static ms_status_t grow_scratch(false_hosp_t *s, size_t n)
 {
-    if (n <= s->scratch_cap) return MS_OK;
-    size_t cap = s->scratch_cap ? s->scratch_cap : 1024;
-    while (cap < n) cap *= 2;
-    int32_t *a = realloc(s->arrive, cap * sizeof *a);
-    if (a) s->arrive = a;
-    int32_t *l = a ? realloc(s->leave, cap * sizeof *l) : NULL;
-    if (l) s->leave = l;
-    uint64_t *p = l ? realloc(s->pick, cap * sizeof *p) : NULL;
-    if (!p) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
-    s->pick = p;
-    s->scratch_cap = cap;
-    return MS_OK;
+    MS_TRY(ms_grow(&s->arrive, &s->arrive_cap, n, sizeof *s->arrive, 1024));
+    MS_TRY(ms_grow(&s->leave, &s->leave_cap, n, sizeof *s->leave, 1024));
+    return ms_grow(&s->pick, &s->pick_cap, n, sizeof *s->pick, 1024);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -312,8 +356,13 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static ms_status_t reduce_census(false_hosp_t *s, uint32_t h, const unsigned char *values, size_t n)
+static ms_status_t reduce_census(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
+    (void)k1;
+    false_hosp_t *s = state;
+    const unsigned char *values = vals;
+    uint32_t h = (uint32_t)k0;
+    if (h >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "census key of unknown institution %u", h);
     int32_t beds = s->refs->inst[h].beds;
     if (beds <= 0) return MS_OK;
     MS_TRY(grow_scratch(s, n));
@@ -360,29 +409,17 @@ static ms_status_t reduce_census(false_hosp_t *s, uint32_t h, const unsigned cha
     return MS_OK;
 }
 
-static ms_status_t false_hosp_reduce(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
+static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
 {
     (void)k1;
     false_hosp_t *s = state;
-    if (!n) return MS_OK;
-    uint32_t h = (uint32_t)(k0 & ~CENSUS_KEY);
-    if (h >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "false_hosp: shuffle key of unknown institution %u", h);
-    value_t first;
-    memcpy(&first, values, sizeof first);
-    int census = (k0 & CENSUS_KEY) != 0;
-    if (census != (first.tag == TAG_CENSUS))
-        return ms_error_set(MS_E_INTERNAL, "false_hosp: shuffle record of the wrong kind for its key");
-    if (census) return reduce_census(s, h, values, n);
-    if (n < s->batch_size) return MS_OK;
+    uint32_t h = (uint32_t)k0;
+    if (h >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "group key of unknown institution %u", h);
+    if (!n || n < s->batch_size) return MS_OK;
     /* The county's admissions by day: a batch is a day with at least
      * batch_size of them and more than lambda + surprise_sd * sqrt(lambda),
      * lambda the usual admissions per day from that county. */
-    if (n > s->days_cap) {
-        int32_t *d = realloc(s->days, n * sizeof *d);
-        if (!d) return ms_error_set(MS_E_NOMEM, "false_hosp: out of memory");
-        s->days = d;
-        s->days_cap = n;
-    }
+    MS_TRY(ms_grow(&s->days, &s->days_cap, n, sizeof *s->days, 1024));
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
@@ -410,38 +447,6 @@ static ms_status_t false_hosp_reduce(void *state, uint64_t k0, uint64_t k1, cons
     return MS_OK;
 }
 
-static ms_status_t false_hosp_merge(void *into, const void *from)
-{
-    false_hosp_t *a = into;
-    const false_hosp_t *b = from;
-    ms_status_t st = ms_tally_merge(&a->t, &b->t);
-    return st == MS_OK ? st : ms_error_wrap(st, "false_hosp: ");
-}
-
-/* Saved: the tally (ms_tally_save). */
-static ms_status_t false_hosp_save(const void *state, ms_buf_t *out)
-{
-    const false_hosp_t *s = state;
-    return ms_tally_save(&s->t, out);
-}
-
-static ms_status_t false_hosp_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
-{
-    const unsigned char *p = data;
-    size_t left = len;
-    uint32_t n = (uint32_t)env->refs->n_inst;
-    MS_TRY(alloc_state(env, n, state));
-    false_hosp_t *s = *state;
-    ms_status_t st = ms_tally_load(&s->t, &p, &left, n, I_COUNT);
-    if (st == MS_OK && left) st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
-    if (st != MS_OK) {
-        false_hosp_free(s);
-        *state = NULL;
-        return ms_error_wrap(st, "false_hosp: ");
-    }
-    return MS_OK;
-}
-
 static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     false_hosp_t *s = state;
@@ -462,9 +467,14 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
     return MS_OK;
 }
 
+static const ms_keyed_t keyed[] = {
+    [K_GROUP] = {.name = "group", .value_size = sizeof(value_t), .reduce = reduce_group},
+    [K_CENSUS] = {.name = "census", .value_size = sizeof(value_t), .reduce = reduce_census},
+};
+
 const ms_model_t ms_model_false_hosp = {
     .name = "false_hosp",
-    .version = "1",
+    .version = "2", /* 2: two keyed aggregations instead of one tagged shuffle */
     .description = "false hospitalization: overlapping, treatment-light, group and minor-diagnosis stays, "
                    "beds overflow and admission rate",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
@@ -474,14 +484,15 @@ const ms_model_t ms_model_false_hosp = {
                        1ull << MS_SC_nursing | 1ull << MS_SC_other,
     .indicators = indicators,
     .nindicators = I_COUNT,
-    .shuffle_value_size = sizeof(value_t),
+    .keyed = keyed,
+    .nkeyed = 2,
+    .default_weight = 1,
     .init = false_hosp_init,
     .batch = false_hosp_batch,
     .person = false_hosp_person,
-    .merge = false_hosp_merge,
-    .save = false_hosp_save,
-    .load = false_hosp_load,
-    .reduce = false_hosp_reduce,
+    .merge = ms_tally_state_merge,
+    .save = ms_tally_state_save,
+    .load = ms_tally_state_load,
     .finalize = false_hosp_finalize,
     .free = false_hosp_free,
 };

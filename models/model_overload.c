@@ -1,5 +1,5 @@
 /*
- * model_overload.c - impossible workload (MODELS.md section 5).
+ * model_overload.c - impossible workload (docs/models.md).
  *
  * A doctor with more settlements in one day than one person can handle, by
  * visit type.  Doctor-days cross partitions (a doctor's patients are hashed
@@ -20,17 +20,44 @@
 #include "ms_tally.h"
 
 static const ms_param_t params[] = {
-    {"ceiling_outpatient", "most outpatient settlements one doctor can sign in a day", 10, 60, 1000, MS_PARAM_NUMBER, NULL},
-    {"ceiling_inpatient", "most inpatient settlements one doctor can sign in a day", 5, 30, 1000, MS_PARAM_NUMBER, NULL},
-    {"ceiling_pharmacy", "most pharmacy settlements one doctor can sign in a day", 10, 200, 5000, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "ceiling_outpatient",
+        .description = "most outpatient settlements one doctor can sign in a day",
+        .min = 10,
+        .def = 60,
+        .max = 1000,
+    },
+    {
+        .name = "ceiling_inpatient",
+        .description = "most inpatient settlements one doctor can sign in a day",
+        .min = 5,
+        .def = 30,
+        .max = 1000,
+    },
+    {
+        .name = "ceiling_pharmacy",
+        .description = "most pharmacy settlements one doctor can sign in a day",
+        .min = 10,
+        .def = 200,
+        .max = 5000,
+    },
 };
 
 static const ms_indicator_t indicators[] = {
-    {"overloaded_doctor_days",
-     "share of the institution's settlements signed by a doctor on a day with more settlements of "
-     "that visit type than the ceiling",
-     params, 3, MS_IND_SHARE, +1, "settlements signed on overloaded doctor-days", 0, 0},
+    {
+        .name = "overloaded_doctor_days",
+        .description = "share of the institution's settlements signed by a doctor on a day with more settlements of "
+                       "that visit type than the ceiling",
+        .params = params,
+        .nparams = 3,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "settlements signed on overloaded doctor-days",
+    },
 };
+
+/* The one keyed aggregation: (doctor, visit type << 32 | day) -> value_t. */
+enum { K_DOCTOR_DAYS };
 
 typedef struct {
     uint64_t settle_id, person_id;
@@ -40,8 +67,7 @@ typedef struct {
 } value_t;
 
 typedef struct {
-    uint32_t n_inst;
-    ms_tally_t t;        /* one indicator */
+    ms_tally_t t;        /* first: ms_tally_state_*; one indicator */
     uint32_t ceiling[3];
 } overload_t;
 
@@ -53,39 +79,33 @@ static void overload_free(void *state)
     free(s);
 }
 
-static ms_status_t alloc_state(const ms_model_env_t *env, uint32_t n, void **state)
+static ms_status_t overload_init(const ms_model_env_t *env, void **state)
 {
     overload_t *s = calloc(1, sizeof *s);
-    if (!s || ms_tally_init(&s->t, n, 1) != MS_OK) {
+    if (!s || ms_tally_init(&s->t, (uint32_t)env->refs->n_inst, 1) != MS_OK) {
         overload_free(s);
-        return ms_error_set(MS_E_NOMEM, "overload: out of memory");
+        return ms_error_set(MS_E_NOMEM, "out of memory");
     }
-    s->n_inst = n;
     for (int k = 0; k < 3; k++) s->ceiling[k] = (uint32_t)ms_param(env, 0, k);
     *state = s;
     return MS_OK;
-}
-
-static ms_status_t overload_init(const ms_model_env_t *env, void **state)
-{
-    return alloc_state(env, (uint32_t)env->refs->n_inst, state);
 }
 
 static ms_status_t overload_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
     overload_t *s = state;
-    const uint32_t *doc = b->col[MS_SC_doctor_id];
-    const int32_t *inst = b->col[MS_SC_inst_code], *day = b->col[MS_SC_settle_date];
-    const uint8_t *vt = b->col[MS_SC_visit_type];
-    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
-    const int64_t *fund = b->col[MS_SC_fund_pay];
+    const uint32_t *doc = ms_col(b, MS_SC_doctor_id);
+    const int32_t *inst = ms_col(b, MS_SC_inst_code), *day = ms_col(b, MS_SC_settle_date);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
+    const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
+    const int64_t *fund = ms_col(b, MS_SC_fund_pay);
     for (size_t i = 0; i < b->rows; i++) {
         if (doc[i] == 0) continue; /* unknown doctor: cannot be judged */
         (*ms_tally_den(&s->t, 0, (uint32_t)inst[i]))++;
         value_t v = {sid[i], pid[i], fund[i], inst[i], day[i]};
         uint64_t k1 = (uint64_t)vt[i] << 32 | (uint32_t)day[i];
-        MS_TRY(emit->emit(emit->impl, emit->tid, doc[i], k1, &v));
+        MS_TRY(ms_emit(emit, K_DOCTOR_DAYS, doc[i], k1, &v));
     }
     return MS_OK;
 }
@@ -105,34 +125,6 @@ static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const 
     return MS_OK;
 }
 
-static ms_status_t overload_merge(void *into, const void *from)
-{
-    overload_t *a = into;
-    const overload_t *b = from;
-    ms_status_t st = ms_tally_merge(&a->t, &b->t);
-    return st == MS_OK ? st : ms_error_wrap(st, "overload: ");
-}
-
-/* Only the denominators are mapped per partition; flags come from reduce. */
-static ms_status_t overload_save(const void *state, ms_buf_t *out)
-{
-    const overload_t *s = state;
-    MS_TRY(ms_buf_put(out, &s->n_inst, sizeof s->n_inst));
-    return ms_buf_put(out, s->t.den, s->n_inst * sizeof *s->t.den);
-}
-
-static ms_status_t overload_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
-{
-    uint32_t n;
-    if (len < sizeof n) return ms_error_set(MS_E_CORRUPT, "overload: saved state is truncated");
-    memcpy(&n, data, sizeof n);
-    if (n != env->refs->n_inst || len != sizeof n + n * sizeof(int64_t))
-        return ms_error_set(MS_E_CORRUPT, "overload: saved state does not fit this dataset");
-    MS_TRY(alloc_state(env, n, state));
-    memcpy(((overload_t *)*state)->t.den, (const char *)data + sizeof n, n * sizeof(int64_t));
-    return MS_OK;
-}
-
 static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
@@ -141,22 +133,27 @@ static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_
     return ms_tally_finalize(&s->t, res, 0);
 }
 
+static const ms_keyed_t keyed[] = {
+    [K_DOCTOR_DAYS] = {.name = "doctor_days", .value_size = sizeof(value_t), .reduce = overload_reduce},
+};
+
 const ms_model_t ms_model_overload = {
     .name = "overload",
-    .version = "1",
+    .version = "2", /* 2: saved as a tally */
     .description = "impossible workload: doctors with more settlements in a day than one person can handle",
     .settlement_cols = 1ull << MS_SC_doctor_id | 1ull << MS_SC_inst_code | 1ull << MS_SC_settle_date |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_settle_id | 1ull << MS_SC_fund_pay |
                        1ull << MS_SC_person_id,
     .indicators = indicators,
     .nindicators = 1,
-    .shuffle_value_size = sizeof(value_t),
+    .keyed = keyed,
+    .nkeyed = 1,
+    .default_weight = 1,
     .init = overload_init,
     .batch = overload_batch,
-    .merge = overload_merge,
-    .save = overload_save,
-    .load = overload_load,
-    .reduce = overload_reduce,
+    .merge = ms_tally_state_merge,
+    .save = ms_tally_state_save, /* the denominators: flags come from reduce */
+    .load = ms_tally_state_load,
     .finalize = overload_finalize,
     .free = overload_free,
 };

@@ -1,5 +1,5 @@
 /*
- * model_upcoding.c - DRG/DIP upcoding (MODELS.md section 2).
+ * model_upcoding.c - DRG/DIP upcoding (docs/models.md).
  *
  * Stays coded into a heavier group than the care given.  A "grouped stay" is
  * an inpatient settlement paid by DRG or DIP with a group code; a "CC/MCC
@@ -20,9 +20,9 @@
  * State: per-institution int64 counters, the flagged stays as clues, and the
  * stays per (institution, family) with how many were CC/MCC, which finalize
  * needs for the expected count once the peer groups are known.  That table
- * is a dense array when institutions x families is small (MS_UPCODING_DENSE_MAX
- * cells, 2^20 by default: 16 MiB a state) and an open-addressing hash map of
- * the pairs actually seen otherwise, so a state never grows beyond the data.
+ * is models/ms_pairs: dense when institutions x families is small
+ * (MS_PAIRS_DENSE_MAX cells, 16 MiB a state), the pairs actually seen
+ * otherwise, so a state never grows beyond the data.
  * Everything merges by adding; clues are sorted in finalize, and the
  * expected count is summed in (institution, family) order whatever the
  * representation, so outputs do not depend on threads, partitions or layout.
@@ -34,186 +34,77 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_pairs.h"
 #include "ms_tally.h"
 
 enum { U_SEVERITY, U_COST, U_SHORT, U_DIAG, U_CMI, U_COUNT };
 
 static const ms_param_t cheap_params[] = {
-    {"cheap_share", "a grouped stay whose total cost is below this share of its group's national mean cost is cheap for its group",
-     0.05, 0.5, 1, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "cheap_share",
+        .description = "a grouped stay whose total cost is below this share of its group's national mean cost is cheap for its group",
+        .min = 0.05,
+        .def = 0.5,
+        .max = 1,
+    },
 };
 static const ms_param_t short_params[] = {
-    {"short_share", "a CC/MCC stay shorter than this share of its group's expected length of stay is short",
-     0.1, 0.5, 1, MS_PARAM_NUMBER, NULL},
+    {
+        .name = "short_share",
+        .description = "a CC/MCC stay shorter than this share of its group's expected length of stay is short",
+        .min = 0.1,
+        .def = 0.5,
+        .max = 1,
+    },
 };
 
 static const ms_indicator_t indicators[U_COUNT] = {
-    [U_SEVERITY] = {"severity_share",
-                    "share of grouped stays coded into a CC or MCC variant, in families with more than one "
-                    "severity; expected count from the peer group's share in each family",
-                    NULL, 0, MS_IND_SHARE, +1, "CC/MCC share", 0, 0},
-    [U_COST] = {"cost_to_weight",
-                "share of grouped stays costing less than cheap_share of their group's mean cost",
-                cheap_params, 1, MS_IND_SHARE, +1, "stays cheap for their group", 0, 0},
-    [U_SHORT] = {"short_severe_stay",
-                 "share of CC/MCC stays shorter than short_share of their group's expected length of stay",
-                 short_params, 1, MS_IND_SHARE, +1, "short CC/MCC stays", 0, 0},
-    [U_DIAG] = {"diagnosis_inflation",
-                "diagnoses on CC/MCC stays (numerator) per CC/MCC stay (denominator)",
-                NULL, 0, MS_IND_RATIO, +1, "diagnoses per CC/MCC stay", 0, 0},
-    [U_CMI] = {"case_mix_index",
-               "sum of group weights x 1000 (numerator) over grouped stays x 1000 (denominator)",
-               NULL, 0, MS_IND_RATIO, +1, "case-mix index", 0, 0},
+    [U_SEVERITY] = {
+        .name = "severity_share",
+        .description = "share of grouped stays coded into a CC or MCC variant, in families with more than one "
+                       "severity; expected count from the peer group's share in each family",
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "CC/MCC share",
+    },
+    [U_COST] = {
+        .name = "cost_to_weight",
+        .description = "share of grouped stays costing less than cheap_share of their group's mean cost",
+        .params = cheap_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "stays cheap for their group",
+    },
+    [U_SHORT] = {
+        .name = "short_severe_stay",
+        .description = "share of CC/MCC stays shorter than short_share of their group's expected length of stay",
+        .params = short_params,
+        .nparams = 1,
+        .kind = MS_IND_SHARE,
+        .direction = +1,
+        .reason = "short CC/MCC stays",
+    },
+    [U_DIAG] = {
+        .name = "diagnosis_inflation",
+        .description = "diagnoses on CC/MCC stays (numerator) per CC/MCC stay (denominator)",
+        .kind = MS_IND_RATIO,
+        .direction = +1,
+        .reason = "diagnoses per CC/MCC stay",
+    },
+    [U_CMI] = {
+        .name = "case_mix_index",
+        .description = "sum of group weights x 1000 (numerator) over grouped stays x 1000 (denominator)",
+        .kind = MS_IND_RATIO,
+        .direction = +1,
+        .reason = "case-mix index",
+    },
 };
-
-#define DENSE_MAX_DEFAULT ((uint64_t)1 << 20)
-#define PPM 1000000
-
-/* ------------------------------------------------- (a, b) -> two counts */
-
-#define PAIR_EMPTY UINT64_MAX
-
-typedef struct {
-    uint64_t key;        /* a << 32 | b */
-    int64_t n[2];        /* stays, of which CC/MCC */
-} cell_t;
-
-typedef struct {
-    uint32_t na, nb;
-    int64_t *dense;      /* [na * nb * 2], or NULL when sparse */
-    cell_t *slot;        /* sparse: open addressing, cap a power of two */
-    size_t cap, used;
-} pairs_t;
-
-static void pairs_free(pairs_t *p)
-{
-    free(p->dense);
-    free(p->slot);
-    memset(p, 0, sizeof *p);
-}
-
-static ms_status_t pairs_alloc_slots(pairs_t *p, size_t cap)
-{
-    p->slot = malloc(cap * sizeof *p->slot);
-    if (!p->slot) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
-    for (size_t i = 0; i < cap; i++) p->slot[i].key = PAIR_EMPTY;
-    p->cap = cap;
-    p->used = 0;
-    return MS_OK;
-}
-
-static ms_status_t pairs_init(pairs_t *p, uint32_t na, uint32_t nb, uint64_t dense_max)
-{
-    memset(p, 0, sizeof *p);
-    p->na = na;
-    p->nb = nb;
-    uint64_t cells = (uint64_t)na * nb;
-    if (cells <= dense_max) {
-        p->dense = calloc(cells ? (size_t)cells * 2 : 1, sizeof *p->dense);
-        return p->dense ? MS_OK : ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
-    }
-    return pairs_alloc_slots(p, 1024);
-}
-
-static size_t pairs_hash(uint64_t key, size_t cap)
-{
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h ^ (h >> 29)) & (cap - 1);
-}
-
-static cell_t *pairs_find_slot(cell_t *slot, size_t cap, uint64_t key)
-{
-    size_t i = pairs_hash(key, cap);
-    while (slot[i].key != key && slot[i].key != PAIR_EMPTY) i = (i + 1) & (cap - 1);
-    return &slot[i];
-}
-
-static ms_status_t pairs_grow(pairs_t *p)
-{
-    cell_t *old = p->slot;
-    size_t ocap = p->cap, used = p->used;
-    MS_TRY(pairs_alloc_slots(p, ocap * 2));
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i].key != PAIR_EMPTY) *pairs_find_slot(p->slot, p->cap, old[i].key) = old[i];
-    p->used = used;
-    free(old);
-    return MS_OK;
-}
-
-static ms_status_t pairs_add(pairs_t *p, uint32_t a, uint32_t b, int64_t n0, int64_t n1)
-{
-    if (p->dense) {
-        int64_t *c = p->dense + ((size_t)a * p->nb + b) * 2;
-        c[0] += n0;
-        c[1] += n1;
-        return MS_OK;
-    }
-    if ((p->used + 1) * 10 > p->cap * 7) MS_TRY(pairs_grow(p));
-    uint64_t key = (uint64_t)a << 32 | b;
-    cell_t *c = pairs_find_slot(p->slot, p->cap, key);
-    if (c->key == PAIR_EMPTY) {
-        c->key = key;
-        c->n[0] = c->n[1] = 0;
-        p->used++;
-    }
-    c->n[0] += n0;
-    c->n[1] += n1;
-    return MS_OK;
-}
-
-static void pairs_get(const pairs_t *p, uint32_t a, uint32_t b, int64_t n[2])
-{
-    if (p->dense) {
-        const int64_t *c = p->dense + ((size_t)a * p->nb + b) * 2;
-        n[0] = c[0];
-        n[1] = c[1];
-        return;
-    }
-    const cell_t *c = pairs_find_slot(p->slot, p->cap, (uint64_t)a << 32 | b);
-    n[0] = c->key == PAIR_EMPTY ? 0 : c->n[0];
-    n[1] = c->key == PAIR_EMPTY ? 0 : c->n[1];
-}
-
-static int cmp_cell(const void *x, const void *y)
-{
-    uint64_t a = ((const cell_t *)x)->key, b = ((const cell_t *)y)->key;
-    return a < b ? -1 : a > b;
-}
-
-/* The non-empty cells in key order (caller frees *out). */
-static ms_status_t pairs_cells(const pairs_t *p, cell_t **out, size_t *n)
-{
-    size_t k = 0, cells = p->dense ? (size_t)p->na * p->nb : p->cap;
-    if (p->dense) {
-        for (size_t i = 0; i < cells; i++) k += p->dense[2 * i] != 0 || p->dense[2 * i + 1] != 0;
-    } else {
-        k = p->used;
-    }
-    cell_t *c = malloc((k ? k : 1) * sizeof *c);
-    if (!c) return ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
-    k = 0;
-    for (size_t i = 0; i < cells; i++) {
-        if (p->dense) {
-            if (p->dense[2 * i] == 0 && p->dense[2 * i + 1] == 0) continue;
-            c[k].key = (uint64_t)(i / p->nb) << 32 | (uint64_t)(i % p->nb);
-            c[k].n[0] = p->dense[2 * i];
-            c[k].n[1] = p->dense[2 * i + 1];
-            k++;
-        } else if (p->slot[i].key != PAIR_EMPTY) {
-            c[k++] = p->slot[i];
-        }
-    }
-    if (!p->dense) qsort(c, k, sizeof *c, cmp_cell);
-    *out = c;
-    *n = k;
-    return MS_OK;
-}
 
 /* ----------------------------------------------------------------- state */
 
 typedef struct {
     uint32_t n_inst, n_groups, nfam;  /* nfam: families with more than one severity */
-    uint64_t dense_max;
     /* per group, from the reference data and the rules */
     uint8_t *severe;                  /* severity >= 1 */
     int32_t *fam;                     /* family index, -1 for a one-severity family */
@@ -222,7 +113,7 @@ typedef struct {
     int64_t *w1000;                   /* weight x 1000, rounded */
     /* counters */
     ms_tally_t t;                     /* U_COUNT indicators, and the clues */
-    pairs_t pairs;                    /* (institution, family) -> stays, CC/MCC stays */
+    ms_pairs_t pairs;                    /* (institution, family) -> stays, CC/MCC stays */
 } upcoding_t;
 
 static void upcoding_free(void *state)
@@ -231,7 +122,7 @@ static void upcoding_free(void *state)
     if (!s) return;
     free(s->severe), free(s->fam), free(s->cheap_below), free(s->short_below), free(s->w1000);
     ms_tally_free(&s->t);
-    pairs_free(&s->pairs);
+    ms_pairs_free(&s->pairs);
     free(s);
 }
 
@@ -292,15 +183,13 @@ static ms_status_t alloc_state(const ms_model_env_t *env, void **state)
         st = ms_error_set(MS_E_NOMEM, "upcoding: out of memory");
     if (st == MS_OK) st = map_families(s, refs);
     if (st == MS_OK) {
-        const char *e = getenv("MS_UPCODING_DENSE_MAX");
-        s->dense_max = e && *e ? strtoull(e, NULL, 10) : DENSE_MAX_DEFAULT;
-        st = pairs_init(&s->pairs, s->n_inst, s->nfam, s->dense_max);
+        st = ms_pairs_init(&s->pairs, s->n_inst, s->nfam, MS_PAIRS_DENSE_MAX);
     }
     if (st != MS_OK) {
         upcoding_free(s);
         return st;
     }
-    int64_t cheap_ppm = llround(ms_param(env, U_COST, 0) * PPM);
+    int64_t cheap_ppm = llround(ms_param(env, U_COST, 0) * MS_PPM);
     double short_share = ms_param(env, U_SHORT, 0);
     for (uint32_t g = 0; g < s->n_groups; g++) {
         const ms_group_t *gr = &refs->groups[g];
@@ -320,12 +209,12 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
     (void)emit;
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
     upcoding_t *s = state;
-    const uint64_t *sid = b->col[MS_SC_settle_id], *pid = b->col[MS_SC_person_id];
-    const int32_t *inst = b->col[MS_SC_inst_code], *grp = b->col[MS_SC_group_code];
-    const int32_t *admit = b->col[MS_SC_admit_date], *disch = b->col[MS_SC_discharge_date];
-    const int32_t *day = b->col[MS_SC_settle_date];
-    const uint8_t *vt = b->col[MS_SC_visit_type], *pay = b->col[MS_SC_pay_scheme], *ndiag = b->col[MS_SC_n_diag];
-    const int64_t *total = b->col[MS_SC_total], *fund = b->col[MS_SC_fund_pay];
+    const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
+    const int32_t *inst = ms_col(b, MS_SC_inst_code), *grp = ms_col(b, MS_SC_group_code);
+    const int32_t *admit = ms_col(b, MS_SC_admit_date), *disch = ms_col(b, MS_SC_discharge_date);
+    const int32_t *day = ms_col(b, MS_SC_settle_date);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type), *pay = ms_col(b, MS_SC_pay_scheme), *ndiag = ms_col(b, MS_SC_n_diag);
+    const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay);
     int64_t *sev_num = ms_tally_num_of(&s->t, U_SEVERITY), *sev_den = ms_tally_den_of(&s->t, U_SEVERITY);
     int64_t *cost_num = ms_tally_num_of(&s->t, U_COST), *cost_den = ms_tally_den_of(&s->t, U_COST);
     int64_t *short_num = ms_tally_num_of(&s->t, U_SHORT), *short_den = ms_tally_den_of(&s->t, U_SHORT);
@@ -359,26 +248,7 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
                 sev_num[in]++;
                 MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_SEVERITY, day[i], fund[i]));
             }
-            MS_TRY(pairs_add(&s->pairs, (uint32_t)in, (uint32_t)s->fam[g], 1, severe));
-        }
-    }
-    return MS_OK;
-}
-
-static ms_status_t merge_pairs(pairs_t *a, const pairs_t *b)
-{
-    if (a->dense && b->dense) {
-        ms_kernels()->add_i64(a->dense, b->dense, (size_t)a->na * a->nb * 2);
-        return MS_OK;
-    }
-    size_t cells = b->dense ? (size_t)b->na * b->nb : b->cap;
-    for (size_t i = 0; i < cells; i++) {
-        if (b->dense) {
-            const int64_t *c = b->dense + 2 * i;
-            if (c[0] || c[1]) MS_TRY(pairs_add(a, (uint32_t)(i / b->nb), (uint32_t)(i % b->nb), c[0], c[1]));
-        } else if (b->slot[i].key != PAIR_EMPTY) {
-            const cell_t *c = &b->slot[i];
-            MS_TRY(pairs_add(a, (uint32_t)(c->key >> 32), (uint32_t)c->key, c->n[0], c->n[1]));
+            MS_TRY(ms_pairs_add(&s->pairs, (uint32_t)in, (uint32_t)s->fam[g], 1, severe));
         }
     }
     return MS_OK;
@@ -390,9 +260,8 @@ static ms_status_t upcoding_merge(void *into, const void *from)
     const upcoding_t *b = from;
     if (a->n_inst != b->n_inst || a->nfam != b->nfam)
         return ms_error_set(MS_E_INTERNAL, "upcoding: merging states of different worlds");
-    MS_TRY(merge_pairs(&a->pairs, &b->pairs));
-    ms_status_t st = ms_tally_merge(&a->t, &b->t);
-    return st == MS_OK ? st : ms_error_wrap(st, "upcoding: ");
+    MS_TRY(ms_pairs_merge(&a->pairs, &b->pairs));
+    return ms_tally_merge(&a->t, &b->t);
 }
 
 /* Saved: the tally (ms_tally_save), then {nfam, ncells} and the non-empty
@@ -405,9 +274,9 @@ typedef struct {
 static ms_status_t upcoding_save(const void *state, ms_buf_t *out)
 {
     const upcoding_t *s = state;
-    cell_t *cells = NULL;
+    ms_pair_cell_t *cells = NULL;
     size_t ncells = 0;
-    MS_TRY(pairs_cells(&s->pairs, &cells, &ncells));
+    MS_TRY(ms_pairs_cells(&s->pairs, &cells, &ncells));
     saved_t h = {s->nfam, 0, ncells};
     ms_status_t st = ms_tally_save(&s->t, out);
     if (st == MS_OK) st = ms_buf_put(out, &h, sizeof h);
@@ -416,38 +285,31 @@ static ms_status_t upcoding_save(const void *state, ms_buf_t *out)
     return st;
 }
 
-static ms_status_t upcoding_load(const ms_model_env_t *env, const void *data, size_t len, void **state)
+static ms_status_t upcoding_load(void *state, const void *data, size_t len)
 {
-    void *v = NULL;
-    MS_TRY(alloc_state(env, &v));
-    upcoding_t *s = v;
+    upcoding_t *s = state;
     const unsigned char *p = data;
     size_t left = len;
     saved_t h = {0, 0, 0};
     ms_status_t st = ms_tally_load(&s->t, &p, &left, s->n_inst, U_COUNT);
     if (st == MS_OK) {
         if (left >= sizeof h) memcpy(&h, p, sizeof h);
-        if (left < sizeof h || h.nfam != s->nfam || h.zero || (left - sizeof h) / sizeof(cell_t) != h.ncells ||
-            (left - sizeof h) % sizeof(cell_t))
+        if (left < sizeof h || h.nfam != s->nfam || h.zero || (left - sizeof h) / sizeof(ms_pair_cell_t) != h.ncells ||
+            (left - sizeof h) % sizeof(ms_pair_cell_t))
             st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
         else
             p += sizeof h;
     }
     for (uint64_t i = 0; st == MS_OK && i < h.ncells; i++) {
-        cell_t c;
+        ms_pair_cell_t c;
         memcpy(&c, p + i * sizeof c, sizeof c);
         uint32_t a = (uint32_t)(c.key >> 32), f = (uint32_t)c.key;
         if (a >= s->n_inst || f >= s->nfam)
             st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
         else
-            st = pairs_add(&s->pairs, a, f, c.n[0], c.n[1]);
+            st = ms_pairs_add(&s->pairs, a, f, c.n[0], c.n[1]);
     }
-    if (st != MS_OK) {
-        upcoding_free(s);
-        return ms_error_wrap(st, "upcoding: ");
-    }
-    *state = s;
-    return MS_OK;
+    return st;
 }
 
 /* expected[i] = sum over families f of stays(i, f) x CC/MCC(peer, f) / stays(peer, f),
@@ -462,22 +324,22 @@ static ms_status_t expected_severity(upcoding_t *s, const ms_model_env_t *env, d
         expected[i] = 0.0;
         if (peer && peer[i] >= npeer) return ms_error_set(MS_E_INTERNAL, "upcoding: peer group out of range");
     }
-    cell_t *cells = NULL;
+    ms_pair_cell_t *cells = NULL;
     size_t ncells = 0;
-    MS_TRY(pairs_cells(&s->pairs, &cells, &ncells));
-    pairs_t pp;
-    ms_status_t st = pairs_init(&pp, npeer, s->nfam, s->dense_max);
+    MS_TRY(ms_pairs_cells(&s->pairs, &cells, &ncells));
+    ms_pairs_t pp;
+    ms_status_t st = ms_pairs_init(&pp, npeer, s->nfam, MS_PAIRS_DENSE_MAX);
     for (size_t k = 0; st == MS_OK && k < ncells; k++) {
         uint32_t i = (uint32_t)(cells[k].key >> 32), f = (uint32_t)cells[k].key;
-        st = pairs_add(&pp, peer ? peer[i] : 0, f, cells[k].n[0], cells[k].n[1]);
+        st = ms_pairs_add(&pp, peer ? peer[i] : 0, f, cells[k].n[0], cells[k].n[1]);
     }
     for (size_t k = 0; st == MS_OK && k < ncells; k++) {
         uint32_t i = (uint32_t)(cells[k].key >> 32), f = (uint32_t)cells[k].key;
         int64_t n[2];
-        pairs_get(&pp, peer ? peer[i] : 0, f, n);
+        ms_pairs_get(&pp, peer ? peer[i] : 0, f, n);
         if (n[0] > 0) expected[i] += (double)cells[k].n[0] * ((double)n[1] / (double)n[0]);
     }
-    pairs_free(&pp);
+    ms_pairs_free(&pp);
     free(cells);
     return st;
 }
@@ -507,6 +369,7 @@ const ms_model_t ms_model_upcoding = {
                        1ull << MS_SC_group_code | 1ull << MS_SC_total | 1ull << MS_SC_fund_pay,
     .indicators = indicators,
     .nindicators = U_COUNT,
+    .default_weight = 1,
     .init = upcoding_init,
     .batch = upcoding_batch,
     .merge = upcoding_merge,

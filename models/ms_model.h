@@ -1,25 +1,34 @@
 /*
  * ms_model.h - what a fraud model is to the engine: a descriptor.
  *
- * A model names the columns it reads and the indicators it computes (each
- * with a description and parameters with bounds), and supplies callbacks.
- * The engine knows no model by name: it calls these callbacks and merges
- * their states in a fixed order.  Adding a model is one file in models/ and
- * one line in models/ms_registry.c.
+ * A model is one file in models/ and one line in models/ms_registry.c.  Its
+ * descriptor (ms_model_t) says everything the engine knows of it: the
+ * columns it reads, the indicators it computes (each with a description and
+ * parameters with bounds), its place in the run (whether it always runs, its
+ * default weight, whether its numbers are the records swept or the baseline
+ * that `medsweep eval` compares with), its keyed aggregations, and its
+ * callbacks.  The engine names no model.  docs/writing-a-model.md walks
+ * through writing one.
  *
  * Life of a state (all callbacks return ms_status_t; none prints or exits):
  *   init      one fresh state per partition (and per reducing thread);
  *   batch     a batch of one table: whole persons only;
  *   person    one person's contiguous rows [begin, end) of a batch;
  *   save/load the state of a finished partition, persisted for --resume;
+ *             load fills a state fresh from init;
  *   merge     into += from, called in partition order (from is the later
  *             partition), so non-commutative parts (lists, floating point)
  *             come out the same every run;
- *   reduce    keyed aggregation: the values of one shuffle key (models with
- *             shuffle_value_size > 0 emit (key, value) records during batch/
- *             person); reducing states are merged in thread order, so reduce
- *             must only add commutatively (integer counts, sets sorted later);
+ *   reduce    per keyed aggregation (ms_keyed_t): the values of one key,
+ *             emitted with ms_emit during batch/person; reducing states are
+ *             merged in thread order, so reduce must only add commutatively
+ *             (integer counts, lists sorted later);
  *   finalize  turns the merged state into indicators per institution.
+ *
+ * Columns: a model reads a batch's columns with ms_col(b, MS_SC_...) and
+ * declares each in settlement_cols / drug_cols.  A column it reads but did
+ * not declare reads as zeros and fails the sweep with an error naming the
+ * model and the column.
  */
 #ifndef MS_MODEL_H
 #define MS_MODEL_H
@@ -99,12 +108,46 @@ static inline const char *const *ms_param_list(const ms_model_env_t *e, int i, i
     return (const char *const *)e->cfg->ind[i].list[p];
 }
 
-/* The shuffle, as a model sees it while mapping. */
+/* One keyed aggregation of a model: records (k0, k1) -> a value of
+ * value_size bytes, emitted while mapping and met whole per key in reduce,
+ * whatever partition or thread emitted them (the engine's shuffle, which
+ * spills past the memory cap).  A key's values arrive sorted by their bytes,
+ * so a value must have no padding. */
 typedef struct {
-    void *impl;
+    const char *name;          /* unique within the model; names its spill directory */
+    size_t value_size;         /* bytes, > 0 */
+    ms_status_t (*reduce)(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n);
+} ms_keyed_t;
+
+/* The keyed aggregations, as a model sees them while mapping. */
+typedef struct {
+    void *const *impl;         /* [nkeyed]: the engine's shuffle of each */
+    int nkeyed;
     int tid;
     ms_status_t (*emit)(void *impl, int tid, uint64_t k0, uint64_t k1, const void *value);
 } ms_emit_t;
+
+/* Emit (k0, k1) -> value into the model's keyed aggregation number keyed
+ * (an index into its descriptor's keyed[]). */
+static inline ms_status_t ms_emit(ms_emit_t *e, int keyed, uint64_t k0, uint64_t k1, const void *value)
+{
+    if (keyed < 0 || keyed >= e->nkeyed)
+        return ms_error_set(MS_E_INTERNAL, "emit into keyed aggregation %d of %d", keyed, e->nkeyed);
+    return e->emit(e->impl[keyed], e->tid, k0, k1, value);
+}
+
+/* Column c of a batch, as a model reads it.  The engine hands each model a
+ * batch with only the columns it declared; reading another gives zeros
+ * (never a crash) and records the mistake, which the engine turns into an
+ * error naming the model and the column (ms_col_take_undeclared). */
+const void *ms_col_undeclared(const ms_batch_t *b, int c);
+static inline const void *ms_col(const ms_batch_t *b, int c)
+{
+    return b->col[c] ? b->col[c] : ms_col_undeclared(b, c);
+}
+/* The first undeclared column read by this thread since the last call, or
+ * -1; clears it. */
+int ms_col_take_undeclared(void);
 
 /* Indicators per institution, and the records behind them. */
 typedef struct {
@@ -133,13 +176,23 @@ ms_status_t ms_model_result_alloc(ms_model_result_t *r, uint32_t n_inst, int nin
 
 typedef struct ms_model {
     const char *name;
-    const char *version;
+    const char *version;       /* changes whenever its saved state or results change */
     const char *description;
     uint64_t settlement_cols;  /* bitmask of MS_SC_* read (0: none) */
     uint64_t drug_cols;        /* bitmask of MS_DC_* read (0: none) */
     const ms_indicator_t *indicators;
     int nindicators;
-    size_t shuffle_value_size; /* 0: no keyed aggregation */
+    const ms_keyed_t *keyed;   /* its keyed aggregations (NULL: none) */
+    int nkeyed;
+
+    /* Its place in the run. */
+    double default_weight;     /* in the overall score unless the rules say otherwise:
+                                  1 for a fraud model, 0 for a descriptive one */
+    int always_runs;           /* runs whatever --models names */
+    const char *records_indicator;  /* this indicator's numerator is the records swept at each
+                                       institution (ranked.csv "records"); one model names one */
+    const char *baseline_indicator; /* `medsweep eval` compares the ranking with ordering the
+                                       institutions by this indicator's numerator, largest first */
 
     ms_status_t (*init)(const ms_model_env_t *env, void **state);
     ms_status_t (*batch)(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit);
@@ -147,8 +200,7 @@ typedef struct ms_model {
                           size_t end, ms_emit_t *emit);
     ms_status_t (*merge)(void *into, const void *from);
     ms_status_t (*save)(const void *state, ms_buf_t *out);
-    ms_status_t (*load)(const ms_model_env_t *env, const void *data, size_t len, void **state);
-    ms_status_t (*reduce)(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n);
+    ms_status_t (*load)(void *state, const void *data, size_t len);
     ms_status_t (*finalize)(void *state, const ms_model_env_t *env, ms_model_result_t *res);
     void (*free)(void *state);
 } ms_model_t;
@@ -156,5 +208,19 @@ typedef struct ms_model {
 /* The registry (models/ms_registry.c): every model, in a fixed order. */
 const ms_model_t *const *ms_models(int *count);
 const ms_model_t *ms_model_find(const char *name);
+
+/* Index of the model's indicator called name, or -1. */
+int ms_model_indicator(const ms_model_t *m, const char *name);
+
+/* Is the descriptor whole?  Every required callback, unique indicator names,
+ * keyed aggregations with a name, a size and a reducer, indicator names that
+ * exist, a weight in [0, 1000].  MS_E_INTERNAL naming the model and what is
+ * wrong. */
+ms_status_t ms_model_check(const ms_model_t *m);
+
+/* The model of the registry that counts the records swept, and its
+ * indicator (NULL, -1 when none does); the same for eval's baseline. */
+const ms_model_t *ms_models_records(int *indicator);
+const ms_model_t *ms_models_baseline(int *indicator);
 
 #endif

@@ -81,3 +81,16 @@ ms_status_t ms_tally_finalize(ms_tally_t *t, ms_model_result_t *res, int with_ex
     ms_clues_give(&t->clues, res);
     return MS_OK;
 }
+
+ms_status_t ms_tally_state_merge(void *into, const void *from) { return ms_tally_merge(into, from); }
+
+ms_status_t ms_tally_state_save(const void *state, ms_buf_t *out) { return ms_tally_save(state, out); }
+
+ms_status_t ms_tally_state_load(void *state, const void *data, size_t len)
+{
+    ms_tally_t *t = state;
+    const unsigned char *p = data;
+    size_t left = len;
+    MS_TRY(ms_tally_load(t, &p, &left, t->n_inst, t->nind));
+    return left ? ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset") : MS_OK;
+}

@@ -52,6 +52,16 @@ ms_status_t ms_tally_load(ms_tally_t *t, const unsigned char **p, size_t *left, 
  * without clues).  A model adjusts res afterwards where it needs to. */
 ms_status_t ms_tally_finalize(ms_tally_t *t, ms_model_result_t *res, int with_expected);
 
+/* Callbacks for a model whose state begins with its tally (the first
+ * member of the state struct) and holds nothing else to merge or save
+ * (rules and scratch are rebuilt by init).  Put them straight into the
+ * descriptor: .merge = ms_tally_state_merge, .save = ms_tally_state_save,
+ * .load = ms_tally_state_load. */
+ms_status_t ms_tally_state_merge(void *into, const void *from);
+ms_status_t ms_tally_state_save(const void *state, ms_buf_t *out);
+/* Into a state fresh from the model's init; all of data must be used. */
+ms_status_t ms_tally_state_load(void *state, const void *data, size_t len);
+
 /* The cells of one indicator: [n_inst] each. */
 static inline int64_t *ms_tally_num_of(const ms_tally_t *t, int ind) { return t->num + (size_t)ind * t->n_inst; }
 static inline int64_t *ms_tally_den_of(const ms_tally_t *t, int ind) { return t->den + (size_t)ind * t->n_inst; }

@@ -5,7 +5,8 @@
  * every institution except those planted with another pattern, the
  * positives those planted with P, K the number of positives.  The sweep's
  * order is ranked.csv (unranked institutions tie below it); the naive
- * baseline orders by total fund payment (indicators.csv, volume).
+ * baseline orders by the indicator a model names as eval's baseline
+ * (baseline_indicator: volume's fund_payment), from indicators.csv.
  *   precision@K = positives in the top K / K;  recall@K = the same / positives
  *   ROC AUC = P(a positive ranks above a negative), ties counting one half.
  * "overall": every institution, positives = every planted one.
@@ -18,6 +19,7 @@
 
 #include "ms_cli.h"
 #include "ms_csv.h"
+#include "ms_model.h"
 
 typedef struct {
     char code[40];
@@ -80,7 +82,10 @@ static void ranked_row(evalset_t *s, const ms_field_t *f)
 
 static void indicator_row(evalset_t *s, const ms_field_t *f)
 {
-    if (!strcmp(f[1].s, "volume") && !strcmp(f[2].s, "fund_payment")) find(s, f[0].s)->baseline = atof(f[3].s);
+    int ind;
+    const ms_model_t *b = ms_models_baseline(&ind);
+    if (b && !strcmp(f[1].s, b->name) && !strcmp(f[2].s, b->indicators[ind].name))
+        find(s, f[0].s)->baseline = atof(f[3].s);
     else find(s, f[0].s);
 }
 

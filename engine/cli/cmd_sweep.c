@@ -92,6 +92,7 @@ int ms_cmd_sweep(int argc, char **argv)
     ms_sweep_opts_init(&o);
     unsigned long long v;
     int c;
+    o.progress = ms_cli_progress;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -127,7 +128,7 @@ int ms_cmd_sweep(int argc, char **argv)
                 return ms_cli_usage_error("sweep", "--top wants a positive number, got '%s'", optarg);
             o.top = (int)v;
             break;
-        case 'q': o.progress = 0; break;
+        case 'q': o.progress = NULL; break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;
         default: return ms_cli_usage_error("sweep", "unknown option");
         }

@@ -130,8 +130,9 @@ ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_mode
             st = ms_error_set(MS_E_CORRUPT, "%s: written for other models", path);
             break;
         }
-        st = models[m]->load(&env[m], c.p, (size_t)len, &p->states[m]);
-        if (st != MS_OK) ms_error_wrap(st, "%s: ", path);
+        st = models[m]->init(&env[m], &p->states[m]);
+        if (st == MS_OK) st = models[m]->load(p->states[m], c.p, (size_t)len);
+        if (st != MS_OK) ms_error_wrap(st, "%s: model %s: ", path, models[m]->name);
         c.p += len;
         c.left -= len;
     }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ms_progress.h"
 #include "ms_reader.h"
 #include "ms_status.h"
 
@@ -30,11 +31,15 @@ typedef struct {
     int threads;               /* 0: one per core */
     const char *topology;      /* hwloc synthetic description for the plan, or NULL */
     const char *models;        /* comma-separated model names, NULL: all */
+    const struct ms_model *const *model_list; /* the models to choose from, NULL: the registry's
+                                                 (a test's or a benchmark's own models) */
+    int nmodel_list;
     const char *config;        /* rule configuration file, NULL: defaults */
     int resume;                /* finish an interrupted sweep in out */
     int replace;               /* overwrite an earlier sweep in out */
     int skip_bad;              /* exclude unreadable partitions instead of failing */
-    int progress;              /* 0 quiet, 1 progress on stderr */
+    ms_progress_fn progress;   /* NULL: quiet */
+    void *progress_ctx;
     size_t batch_rows;         /* 0: from the plan */
     size_t memory_cap;         /* bytes for the whole sweep, 0: half the RAM, at most 4 GiB */
     int all_columns;           /* read every column (benchmarks) */

@@ -1,5 +1,5 @@
 /*
- * ms_fakecsv.h - a random but valid world in canonical CSV (shared/spec/DATA.md).
+ * ms_fakecsv.h - a random but valid world in canonical CSV (docs/schema.md).
  *
  * Writes institutions.csv, groups.csv, settlements.csv and drug_items.csv
  * into a directory.  Every row satisfies every rule of the data contract:

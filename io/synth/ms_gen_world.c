@@ -296,7 +296,7 @@ static ms_status_t strlist_to_dict(strlist_t *l, ms_dict_t *d, uint32_t **remap)
 }
 
 /* Outpatient conditions; the first five are the minor-diagnosis examples of
- * MODELS.md (normally treated as outpatients). */
+ * docs/models.md (normally treated as outpatients). */
 static const char *const outpatient_codes[] = {
     "I10.x00", "J06.900", "E11.900", "K29.700", "M54.500", "I10", "J06.9", "E11.9", "K29.7", "M54.5",
     "J02.9", "K30", "R51", "Z00.000", "H10.9", "L30.9", "N39.0", "R10.4", "Z76.000",

@@ -1,0 +1,133 @@
+/*
+ * ms_sweep_int.h - what the files of engine/sweep share: the sweep's state,
+ * a worker's, and the functions of each concern.  Private to engine/sweep.
+ *
+ *   ms_sweep.c         the driver: set-up, the stages in order, clean-up
+ *   ms_sweep_models.c  which models run, the batch each sees, named failures
+ *   ms_sweep_map.c     workers, queues, the map pipeline, progress
+ *   ms_sweep_plan.c    dataset window and size, memory budget, node queues
+ *   ms_sweep_state.c   output directory, manifest, resume
+ *   ms_sweep_reduce.c  merge in partition order, keyed reduce
+ *   ms_sweep_runjson.c run.json
+ *   ms_partial.c       a partition's persisted states
+ *   ms_quality.c       the data-quality filter
+ */
+#ifndef MS_SWEEP_INT_H
+#define MS_SWEEP_INT_H
+
+#include <jansson.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "ms_clock.h"
+#include "ms_config.h"
+#include "ms_dataset.h"
+#include "ms_output.h"
+#include "ms_score.h"
+#include "ms_kernels.h"
+#include "ms_libversions.h"
+#include "ms_fs.h"
+#include "ms_model.h"
+#include "ms_part.h"
+#include "ms_partial.h"
+#include "ms_quality.h"
+#include "ms_shuffle.h"
+#include "ms_topology.h"
+
+#ifndef MS_VERSION
+#define MS_VERSION "dev"
+#endif
+
+#define STATE_DIR ".sweep-state"
+
+/* ----------------------------------------------------------------- state */
+
+typedef struct {
+    ms_reader_t *reader[2];
+    ms_quality_t quality[2];
+    /* [nmodels] each, for the whole sweep */
+    void **states;
+    ms_emit_t *emit;
+    uint8_t *all, *shuffled;
+} worker_t;
+
+typedef struct {
+    uint32_t *parts;          /* partitions whose home is this node */
+    uint32_t n;
+    uint32_t next;            /* atomic cursor */
+} node_queue_t;
+
+typedef struct {
+    const ms_sweep_opts_t *o;
+    ms_dataset_t ds;
+    ms_config_t cfg;
+    ms_model_env_t *env;             /* [nmodels] one per model: its rules */
+    uint32_t *peer;                  /* [n_inst] peer group */
+    uint32_t npeer;
+    const ms_model_t **models;       /* [nmodels] in registry order */
+    int nmodels;
+    uint64_t cols[2];
+    ms_topology_t topo;
+    ms_plan_t plan;
+    char *state_dir;
+    ms_shuffle_t **shuf;      /* [nkeyed] every keyed aggregation of every model */
+    int *keyed_base;          /* [nmodels] index of the model's first in shuf */
+    int nkeyed;
+    uint8_t *resumed;         /* [nparts] partial found at start */
+    node_queue_t *queues;     /* [topo.nnodes] */
+    ms_status_t *part_st;     /* [nparts] */
+    char (*part_msg)[640];
+    uint8_t *skipped;         /* [nparts] */
+    int failed;
+    int worker_nomem;         /* a worker could not allocate its arrays */
+    int pinned_all;
+    /* progress */
+    uint64_t rows_done, parts_done;
+    double t0, last_print;
+    int kill_after, written;
+    size_t memory_cap, shuffle_cap;
+    int32_t min_date, max_date;
+    uint64_t total_rows;
+    double stage[6];
+    char config_hash[20];
+} sweep_t;
+
+enum { ST_PLAN, ST_MAP, ST_MERGE, ST_REDUCE, ST_FINALIZE, ST_WRITE };
+
+#define SW_STAGES 6
+extern const char *const sw_stage_names[SW_STAGES];
+
+/* ms_sweep_models.c */
+ms_status_t sw_select_models(sweep_t *sw);
+ms_status_t sw_emit_fn(void *impl, int tid, uint64_t k0, uint64_t k1, const void *value);
+void sw_model_view(const ms_model_t *mod, ms_table_id_t table, const ms_batch_t *b, ms_batch_t *view);
+ms_status_t sw_model_checked(const ms_model_t *mod, ms_table_id_t table, ms_status_t st);
+
+/* ms_sweep_map.c */
+void sw_progress(sweep_t *sw, int force);
+ms_status_t sw_open_part(sweep_t *sw, uint32_t p, const ms_table_t *t, ms_part_t **part);
+void sw_worker_run(sweep_t *sw, int tid);
+
+/* ms_sweep_plan.c */
+ms_status_t sw_make_queues(sweep_t *sw);
+ms_status_t sw_dataset_dates(sweep_t *sw);
+ms_status_t sw_budget_memory(sweep_t *sw);
+
+/* ms_sweep_state.c */
+char *sw_manifest_text(const sweep_t *sw);
+void sw_compute_config_hash(sweep_t *sw);
+ms_status_t sw_prepare_output(sweep_t *sw);
+
+/* ms_sweep_reduce.c */
+ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res);
+ms_status_t sw_reduce_all(sweep_t *sw, void **global);
+
+/* ms_sweep_runjson.c */
+ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * ms_sweep_reduce.c - merge and reduce: partials loaded and merged in
+ * partition order; each keyed aggregation reduced by every thread and
+ * merged in thread order.
+ */
+#include "ms_sweep_int.h"
+
+typedef struct {
+    const ms_keyed_t *keyed;
+    void **tid_states;
+} reduce_ctx_t;
+
+static ms_status_t reduce_fn(void *vctx, int tid, ms_key_t key, const void *values, size_t n)
+{
+    reduce_ctx_t *c = vctx;
+    return c->keyed->reduce(c->tid_states[tid], key.k0, key.k1, values, n);
+}
+
+ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
+{
+    uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
+    for (int m = 0; m < sw->nmodels; m++) MS_TRY(sw->models[m]->init(&sw->env[m], &global[m]));
+    for (uint32_t p = 0; p < n; p++) {
+        char why[640];
+        if (ms_partial_skipped(sw->state_dir, p, why, sizeof why)) {
+            sw->skipped[p] = 1;
+            res->partitions_skipped++;
+            if (!sw->part_msg[p][0]) snprintf(sw->part_msg[p], sizeof sw->part_msg[p], "%s", why);
+            continue;
+        }
+        ms_partial_t pt;
+        MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
+        ms_status_t st = MS_OK;
+        for (int m = 0; m < sw->nmodels && st == MS_OK; m++) {
+            st = sw->models[m]->merge(global[m], pt.states[m]);
+            if (st != MS_OK) ms_error_wrap(st, "model %s: ", sw->models[m]->name);
+        }
+        for (int t = 0; t < 2; t++) {
+            res->rows[t] += pt.rows[t];
+            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += pt.rejected[t][r];
+        }
+        ms_partial_free(&pt, sw->models);
+        MS_TRY(st);
+    }
+    return MS_OK;
+}
+
+/* Each keyed aggregation of each model: reduced by every thread into states
+ * of its own, merged into the model's in thread order. */
+static ms_status_t reduce_keyed(sweep_t *sw, int m, int k, void *global)
+{
+    const ms_model_t *mod = sw->models[m];
+    int nt = sw->plan.nthreads;
+    void **tid_states = calloc((size_t)nt, sizeof *tid_states);
+    if (!tid_states) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = MS_OK;
+    for (int t = 0; t < nt && st == MS_OK; t++) st = mod->init(&sw->env[m], &tid_states[t]);
+    reduce_ctx_t ctx = {&mod->keyed[k], tid_states};
+    if (st == MS_OK) st = ms_shuffle_reduce(sw->shuf[sw->keyed_base[m] + k], nt, reduce_fn, &ctx);
+    for (int t = 0; t < nt && st == MS_OK; t++) st = mod->merge(global, tid_states[t]);
+    for (int t = 0; t < nt; t++)
+        if (tid_states[t]) mod->free(tid_states[t]);
+    free(tid_states);
+    return st == MS_OK ? st : ms_error_wrap(st, "model %s, %s: ", mod->name, mod->keyed[k].name);
+}
+
+ms_status_t sw_reduce_all(sweep_t *sw, void **global)
+{
+    for (int m = 0; m < sw->nmodels; m++)
+        for (int k = 0; k < sw->models[m]->nkeyed; k++) MS_TRY(reduce_keyed(sw, m, k, global[m]));
+    return MS_OK;
+}

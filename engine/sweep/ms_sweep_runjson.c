@@ -1,0 +1,109 @@
+/*
+ * ms_sweep_runjson.c - run.json: what was swept, with which rules, models,
+ * threads and libraries, how long each stage took and how much memory.
+ */
+#include "ms_sweep_int.h"
+
+const char *const sw_stage_names[SW_STAGES] = {"plan", "map", "merge", "reduce", "finalize", "write"};
+
+static json_t *reject_json(const uint64_t *r)
+{
+    json_t *o = json_object();
+    for (int k = 0; k < MS_REJECT_COUNT; k++) json_object_set_new(o, ms_reject_name((ms_reject_t)k), json_integer((json_int_t)r[k]));
+    return o;
+}
+
+ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
+{
+    const ms_sweep_opts_t *o = sw->o;
+    json_t *root = json_object();
+    json_object_set_new(root, "medsweep", json_string(MS_VERSION));
+    json_object_set_new(root, "command", json_string("sweep"));
+    char ref[40];
+    ms_refs_checksum_text(&sw->ds.refs, ref);
+    json_t *ds = json_object();
+    json_object_set_new(ds, "path", json_string(o->dataset));
+    json_object_set_new(ds, "reference_checksum", json_string(ref));
+    json_object_set_new(ds, "settlement_partitions", json_integer(sw->ds.nparts[0]));
+    json_object_set_new(ds, "drug_item_partitions", json_integer(sw->ds.nparts[1]));
+    json_object_set_new(root, "dataset", ds);
+    json_t *rows = json_object();
+    json_object_set_new(rows, "settlements", json_integer((json_int_t)res->rows[0]));
+    json_object_set_new(rows, "drug_items", json_integer((json_int_t)res->rows[1]));
+    json_object_set_new(root, "rows_read", rows);
+    json_t *rej = json_object();
+    json_object_set_new(rej, "settlements", reject_json(res->rejected[0]));
+    json_object_set_new(rej, "drug_items", reject_json(res->rejected[1]));
+    json_object_set_new(root, "rows_rejected", rej);
+    json_t *parts = json_object(), *skipped = json_array();
+    for (uint32_t p = 0; p < sw->ds.nparts[0]; p++) {
+        if (!sw->skipped[p]) continue;
+        json_t *s = json_object();
+        json_object_set_new(s, "partition", json_integer(p));
+        json_object_set_new(s, "reason", json_string(sw->part_msg[p]));
+        json_array_append_new(skipped, s);
+    }
+    json_object_set_new(parts, "total", json_integer(res->partitions));
+    json_object_set_new(parts, "resumed", json_integer(res->partitions_resumed));
+    json_object_set_new(parts, "skipped", skipped);
+    json_object_set_new(root, "partitions", parts);
+    json_t *models = json_array();
+    for (int m = 0; m < sw->nmodels; m++) {
+        json_t *mo = json_object();
+        json_object_set_new(mo, "name", json_string(sw->models[m]->name));
+        json_object_set_new(mo, "version", json_string(sw->models[m]->version));
+        json_array_append_new(models, mo);
+    }
+    json_object_set_new(root, "models", models);
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "hash", json_string(sw->config_hash));
+    json_object_set_new(cfg, "rules_file", o->config ? json_string(o->config) : json_null());
+    char fh[20];
+    snprintf(fh, sizeof fh, "%016llx", (unsigned long long)sw->cfg.file_hash);
+    json_object_set_new(cfg, "rules_file_hash", o->config ? json_string(fh) : json_null());
+    json_object_set_new(cfg, "threads", json_integer(sw->plan.nthreads));
+    json_object_set_new(cfg, "batch_rows", json_integer((json_int_t)(o->batch_rows ? o->batch_rows : sw->plan.batch_rows)));
+    json_object_set_new(cfg, "read_mode", json_string(o->read_mode == MS_READ_H5 ? "h5" : "pread"));
+    json_object_set_new(cfg, "memory_cap", json_integer((json_int_t)sw->memory_cap));
+    json_object_set_new(cfg, "shuffle_memory", json_integer((json_int_t)sw->shuffle_cap));
+    json_object_set_new(cfg, "topology", json_string(sw->topo.description));
+    json_object_set_new(cfg, "numa_nodes", json_integer(sw->topo.nnodes));
+    json_object_set_new(cfg, "threads_pinned", json_boolean(sw->pinned_all));
+    json_object_set_new(cfg, "kernels", json_string(ms_kernels()->name));
+    json_object_set_new(root, "configuration", cfg);
+    json_t *stages = json_object();
+    for (int s = 0; s < SW_STAGES; s++) json_object_set_new(stages, sw_stage_names[s], json_real(sw->stage[s]));
+    json_object_set_new(root, "stage_seconds", stages);
+    json_t *tp = json_object();
+    double map = sw->stage[ST_MAP] > 0 ? sw->stage[ST_MAP] : 1e-9;
+    json_object_set_new(tp, "records", json_integer((json_int_t)(res->rows[0] + res->rows[1])));
+    json_object_set_new(tp, "seconds", json_real(res->seconds));
+    json_object_set_new(tp, "records_per_second_map", json_real((double)(sw->rows_done) / map));
+    json_object_set_new(root, "throughput", tp);
+    json_object_set_new(root, "peak_memory_bytes", json_integer((json_int_t)ms_peak_rss()));
+    json_t *ver = json_object();
+    char v[64];
+    ms_io_hdf5_version(v, sizeof v);
+    json_object_set_new(ver, "hdf5", json_string(v));
+    ms_topology_hwloc_version(v, sizeof v);
+    json_object_set_new(ver, "hwloc", json_string(v));
+    json_object_set_new(ver, "lz4", json_string(ms_io_lz4_version()));
+    json_object_set_new(ver, "jansson", json_string(jansson_version_str()));
+    json_object_set_new(root, "versions", ver);
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.json", o->out);
+    ms_afile_t f;
+    ms_status_t st = ms_afile_open(&f, path);
+    if (st == MS_OK) {
+        if (json_dumpf(root, f.fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+            ms_afile_abort(&f);
+            st = ms_error_set(MS_E_IO, "cannot write %s", path);
+        } else {
+            fputc('\n', f.fp);
+            st = ms_afile_commit(&f);
+        }
+    }
+    json_decref(root);
+    return st;
+}
