@@ -2,7 +2,7 @@
  * ms_inspect.h - describe a dataset or one of its files, and verify it.
  *
  * Verification reads every chunk of every column (so every checksum and
- * every LZ4 stream is checked) and every invariant of DATA.md: money adds
+ * every LZ4 stream is checked) and every invariant of docs/schema.md: money adds
  * up, dates in order, codes known, rows sorted, each person in the partition
  * its hash names, drug items pointing at a settlement of the same person,
  * partition attributes true, partition built against these reference files.

@@ -16,17 +16,15 @@
 
 #include <cmocka.h>
 
-#include "ms_fs.h"
 #include "ms_testdata.h"
+#include "ms_testsweep.h"
 #include "ms_testutil.h"
 
 static void test_poor_extract(void **state)
 {
     (void)state;
-    char *dir = ms_test_dir("awkward");
-    char data[600], out[600], path[700];
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
+    ms_testsweep_t f;
+    ms_testsweep_init(&f, "awkward", NULL);
     ms_testdata_t t;
     ms_testdata_init(&t, 30, 4);
     for (size_t i = 0; i < t.refs.n_inst; i++) t.refs.inst[i].beds = 0; /* zero beds */
@@ -44,25 +42,18 @@ static void test_poor_extract(void **state)
         v->dept = MS_DEPT_OTH;
         ms_testdata_cost(v, 8000, 6, 0.5);
     }
-    assert_int_equal(ms_testdata_write(&t, data), MS_OK);
-    char *log = NULL;
-    int rc = ms_testdata_sweep(data, out, "", &log);
-    if (rc) print_error("%s\n", log);
-    assert_int_equal(rc, 0);
-    free(log);
+    ms_testsweep_data(&f, &t);
+    ms_testsweep_run(&f, f.out, NULL);
     /* No NaN or infinity anywhere in what people open. */
     const char *files[] = {"ranked.csv", "indicators.csv", "clues.csv"};
     for (int k = 0; k < 3; k++) {
-        snprintf(path, sizeof path, "%s/%s", out, files[k]);
-        char *text = ms_test_slurp(path, NULL);
-        assert_non_null(text);
+        char *text = ms_test_read(f.out, files[k], NULL);
         assert_null(strstr(text, "nan"));
         assert_null(strstr(text, "inf"));
         free(text);
     }
     /* Not flooded: every stay is "treatment-light" here, which tells nothing. */
-    snprintf(path, sizeof path, "%s/ranked.csv", out);
-    char *ranked = ms_test_slurp(path, NULL);
+    char *ranked = ms_test_read(f.out, "ranked.csv", NULL);
     assert_null(strstr(ranked, "treatment-light"));
     assert_null(strstr(ranked, "beds"));
     assert_null(strstr(ranked, "CC/MCC share"));
@@ -72,10 +63,10 @@ static void test_poor_extract(void **state)
     free(ranked);
     /* The silent indicators say so in features.h5. */
     char cmd[1000], *dump = NULL, *flags = NULL;
-    snprintf(cmd, sizeof cmd, "h5dump -y -w 0 -d /indicators/name %s/features.h5", out);
-    assert_int_equal(ms_test_run(cmd, &dump), 0);
-    snprintf(cmd, sizeof cmd, "h5dump -y -w 0 -d /indicators/no_signal %s/features.h5", out);
-    assert_int_equal(ms_test_run(cmd, &flags), 0);
+    snprintf(cmd, sizeof cmd, "h5dump -y -w 0 -d /indicators/name %s/features.h5", f.out);
+    ms_test_run_ok(cmd, &dump);
+    snprintf(cmd, sizeof cmd, "h5dump -y -w 0 -d /indicators/no_signal %s/features.h5", f.out);
+    ms_test_run_ok(cmd, &flags);
     /* Walk the names (quoted) and the flags (numbers after "DATA {") together. */
     int silent_light = -1, silent_severity = -1, silent_beds = -1;
     char *n = strstr(dump, "DATA {"), *fl = strstr(flags, "DATA {");
@@ -99,13 +90,12 @@ static void test_poor_extract(void **state)
     free(dump);
     free(flags);
     dump = NULL;
-    snprintf(cmd, sizeof cmd, "h5dump -d /z %s/features.h5 | grep -ci nan", out);
+    snprintf(cmd, sizeof cmd, "h5dump -d /z %s/features.h5 | grep -ci nan", f.out);
     ms_test_run(cmd, &dump);
     assert_int_equal(atoi(dump), 0);
     free(dump);
     ms_testdata_free(&t);
-    ms_remove_tree(dir);
-    free(dir);
+    ms_testsweep_done(&f);
 }
 
 int main(void)

@@ -22,15 +22,12 @@
 
 static void check_world(const char *dir, int seed)
 {
-    char world[700], out[700], cmd[3000], *log = NULL;
+    char world[700], out[700], *log = NULL;
     snprintf(world, sizeof world, "%s/world%d", dir, seed);
     snprintf(out, sizeof out, "%s/sweep%d", dir, seed);
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --seed %d --quiet", ms_test_bin(), world, seed);
-    assert_int_equal(ms_test_run(cmd, NULL), 0);
-    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s --quiet", ms_test_bin(), world, out);
-    assert_int_equal(ms_test_run(cmd, NULL), 0);
-    snprintf(cmd, sizeof cmd, "%s eval %s --truth %s/truth --json", ms_test_bin(), out, world);
-    assert_int_equal(ms_test_run(cmd, &log), 0);
+    assert_int_equal(ms_test_cli(NULL, "gen --out %s --seed %d --quiet", world, seed), 0);
+    assert_int_equal(ms_test_cli(NULL, "sweep %s --out %s --quiet", world, out), 0);
+    assert_int_equal(ms_test_cli(&log, "eval %s --truth %s/truth --json", out, world), 0);
     json_error_t err;
     json_t *root = json_loads(log, 0, &err);
     if (!root) print_error("not JSON: %s\n%s\n", err.text, log);

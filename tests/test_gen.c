@@ -2,7 +2,7 @@
  * test_gen.c - medsweep gen, through the real program.
  *
  * The same seed gives byte-identical files with 1 and 2 threads; every
- * DATA.md invariant holds on every row (inspect --verify); every planted
+ * invariant of docs/schema.md holds on every row (inspect --verify); every planted
  * record in truth/records.csv exists at its institution and shows the
  * pattern it is planted for; a --csv world imported is the same dataset,
  * byte for byte, as the one generated directly; intensity 0 plants nothing.
@@ -21,22 +21,22 @@
 #include "ms_fs.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_testcsv.h"
 #include "ms_testdata.h"
 #include "ms_testutil.h"
 
 #define WORLD "--persons 30000 --institutions 120 --seed 11 --partitions 3 --quiet"
 
 typedef struct {
-    char *dir;
+    char *dir;     /* first: ms_test_dir_teardown frees it */
     char a[600];   /* generated with 1 thread */
 } fx_t;
 
 static int gen(const char *out, const char *extra)
 {
-    char cmd[2000], *log = NULL;
-    snprintf(cmd, sizeof cmd, "%s gen --out %s " WORLD " %s", ms_test_bin(), out, extra);
-    int rc = ms_test_run(cmd, &log);
-    if (rc) print_error("%s\n%s\n", cmd, log);
+    char *log = NULL;
+    int rc = ms_test_cli(&log, "gen --out %s " WORLD " %s", out, extra);
+    if (rc) print_error("gen --out %s " WORLD " %s\n%s\n", out, extra, log);
     free(log);
     return rc;
 }
@@ -51,23 +51,11 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    ms_remove_tree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
 static void same_tree(const char *a, const char *b, int skip_truth)
 {
-    char cmd[2000], *out = NULL;
+    char cmd[2000];
     snprintf(cmd, sizeof cmd, "diff -r %s %s %s", skip_truth ? "-x truth -x rejected.csv" : "", a, b);
-    int rc = ms_test_run(cmd, &out);
-    if (rc) print_error("%s\n", out);
-    assert_int_equal(rc, 0);
-    free(out);
+    ms_test_run_ok(cmd, NULL);
 }
 
 static void test_deterministic_across_threads(void **state)
@@ -80,11 +68,8 @@ static void test_deterministic_across_threads(void **state)
     /* Another seed is another world. */
     char c[700], cmd[1600];
     snprintf(c, sizeof c, "%s/c", f->dir);
-    char extra[64];
-    snprintf(extra, sizeof extra, "--threads 2 --seed 12");
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 30000 --institutions 120 --seed 12 --partitions 3 --quiet",
-             ms_test_bin(), c);
-    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    assert_int_equal(
+        ms_test_cli(NULL, "gen --out %s --persons 30000 --institutions 120 --seed 12 --partitions 3 --quiet", c), 0);
     snprintf(cmd, sizeof cmd, "cmp -s %s/settlements/part-00000.h5 %s/settlements/part-00000.h5", f->a, c);
     assert_int_not_equal(ms_test_run(cmd, NULL), 0);
 }
@@ -92,11 +77,8 @@ static void test_deterministic_across_threads(void **state)
 static void test_invariants_hold(void **state)
 {
     fx_t *f = *state;
-    char cmd[1000], *out = NULL;
-    snprintf(cmd, sizeof cmd, "%s inspect %s --verify", ms_test_bin(), f->a);
-    int rc = ms_test_run(cmd, &out);
-    if (rc) print_error("%s\n", out);
-    assert_int_equal(rc, 0);
+    char *out = NULL;
+    ms_test_cli_ok(&out, "inspect %s --verify", f->a);
     assert_non_null(strstr(out, ", 0 violations"));
     free(out);
 }
@@ -223,31 +205,27 @@ static void test_planted_records_show_their_pattern(void **state)
     assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&w.s, &w.ns), MS_OK);
     assert_int_equal(ms_testdata_load(&ds, MS_TABLE_DRUG_ITEMS, (void **)&w.d, &w.nd), MS_OK);
 
-    char path[800];
-    snprintf(path, sizeof path, "%s/truth/records.csv", f->a);
-    char *text = ms_test_slurp(path, NULL);
-    assert_non_null(text);
+    size_t len = 0;
+    char *text = ms_test_read(f->a, "truth/records.csv", &len);
     assert_true(!strncmp(text, "settle_id,person_id,inst_code,pattern,trace_code\n", 49));
-    char *line = strchr(text, '\n');
-    if (!line) {
+    if (!strchr(text, '\n')) {
         fail_msg("records.csv has no header line");
         return;
     }
-    line++;
+    if (text[len - 1] != '\n') {
+        fail_msg("records.csv: unterminated line");
+        return;
+    }
+    ms_testcsv_t *rec = ms_testcsv_read(f->a, "truth/records.csv");
     int count[32] = {0}, shown[32] = {0};
     char *names[32];
     int npat = 0;
-    while (*line) {
-        char *end = strchr(line, '\n');
-        if (!end) {
-            fail_msg("records.csv: unterminated line");
-            return;
-        }
-        *end = '\0';
-        char inst[40], pattern[40], trace[24] = "";
-        unsigned long long sid, pid;
-        int got = sscanf(line, "%llu,%llu,%39[^,],%39[^,],%23s", &sid, &pid, inst, pattern, trace);
-        assert_true(got >= 4);
+    for (size_t r = 0; r < ms_testcsv_rows(rec); r++) {
+        const char *sid_s = ms_testcsv_get(rec, r, "settle_id"), *pid_s = ms_testcsv_get(rec, r, "person_id");
+        const char *inst = ms_testcsv_get(rec, r, "inst_code"), *pattern = ms_testcsv_get(rec, r, "pattern");
+        const char *trace = ms_testcsv_get(rec, r, "trace_code");
+        assert_true(*sid_s && *pid_s && *inst && *pattern); /* the four fields every record has */
+        unsigned long long sid = strtoull(sid_s, NULL, 10), pid = strtoull(pid_s, NULL, 10);
         int k = 0;
         while (k < npat && strcmp(names[k], pattern)) k++;
         if (k == npat) names[npat++] = strdup(pattern);
@@ -271,7 +249,6 @@ static void test_planted_records_show_their_pattern(void **state)
                     ok = item_shows_pattern(&w, &w.d[i], pattern);
         }
         shown[k] += ok;
-        line = end + 1;
     }
     /* Every pattern is planted, in numbers a model can see, and (nearly)
      * every planted record shows it: an overload visit pushed aside by a
@@ -283,6 +260,7 @@ static void test_planted_records_show_their_pattern(void **state)
         assert_true(shown[k] * 100 >= count[k] * 95);
         free(names[k]);
     }
+    ms_testcsv_free(rec);
     free(text);
     free(w.s);
     free(w.d);
@@ -292,17 +270,13 @@ static void test_planted_records_show_their_pattern(void **state)
 static void test_csv_world_imports_to_the_same_dataset(void **state)
 {
     fx_t *f = *state;
-    char csv[700], data[700], cmd[2000], *log = NULL;
+    char csv[700], data[700], cmd[2000];
     snprintf(csv, sizeof csv, "%s/csv", f->dir);
     snprintf(data, sizeof data, "%s/imported", f->dir);
     assert_int_equal(gen(csv, "--csv"), 0);
     snprintf(cmd, sizeof cmd, "%s/settlements.csv", csv);
     assert_true(ms_path_exists(cmd));
-    snprintf(cmd, sizeof cmd, "%s import %s %s --partitions 3 --quiet", ms_test_bin(), csv, data);
-    int rc = ms_test_run(cmd, &log);
-    if (rc) print_error("%s\n", log);
-    assert_int_equal(rc, 0);
-    free(log);
+    ms_test_cli_ok(NULL, "import %s %s --partitions 3 --quiet", csv, data);
     same_tree(f->a, data, 1);
     /* The truth comes along with the CSV. */
     snprintf(cmd, sizeof cmd, "cmp %s/truth/records.csv %s/truth/records.csv", f->a, csv);
@@ -312,15 +286,13 @@ static void test_csv_world_imports_to_the_same_dataset(void **state)
 static void test_intensity_zero_plants_nothing(void **state)
 {
     fx_t *f = *state;
-    char d[700], path[800];
+    char d[700];
     snprintf(d, sizeof d, "%s/clean", f->dir);
     assert_int_equal(gen(d, "--intensity 0"), 0);
-    snprintf(path, sizeof path, "%s/truth/records.csv", d);
-    char *t = ms_test_slurp(path, NULL);
+    char *t = ms_test_read(d, "truth/records.csv", NULL);
     assert_string_equal(t, "settle_id,person_id,inst_code,pattern,trace_code\n");
     free(t);
-    snprintf(path, sizeof path, "%s/truth/institutions.csv", d);
-    t = ms_test_slurp(path, NULL);
+    t = ms_test_read(d, "truth/institutions.csv", NULL);
     assert_string_equal(t, "inst_code,pattern,intensity\n");
     free(t);
 }
@@ -328,13 +300,11 @@ static void test_intensity_zero_plants_nothing(void **state)
 static void test_refuses_existing_output(void **state)
 {
     fx_t *f = *state;
-    char cmd[1000], *out = NULL;
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --quiet", ms_test_bin(), f->a);
-    assert_int_equal(ms_test_run(cmd, &out), 1);
+    char *out = NULL;
+    assert_int_equal(ms_test_cli(&out, "gen --out %s --quiet", f->a), 1);
     assert_non_null(strstr(out, "--replace"));
     free(out);
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --days 5", ms_test_bin(), f->dir);
-    assert_int_equal(ms_test_run(cmd, &out), 2);
+    assert_int_equal(ms_test_cli(&out, "gen --out %s --days 5", f->dir), 2);
     assert_non_null(strstr(out, "--days"));
     free(out);
 }
@@ -349,5 +319,5 @@ int main(void)
         cmocka_unit_test(test_intensity_zero_plants_nothing),
         cmocka_unit_test(test_refuses_existing_output),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);
 }

@@ -22,16 +22,17 @@
 #include "ms_fakecsv.h"
 #include "ms_fs.h"
 #include "ms_part.h"
+#include "ms_testdata.h"
 #include "ms_testutil.h"
 
 typedef struct {
-    char *dir;
+    char *dir;             /* first: ms_test_dir_teardown frees it */
     char a[600], b[600];   /* two imported datasets of different worlds */
 } fx_t;
 
 static void make_dataset(const char *root, const char *name, uint64_t seed, char *out, size_t cap)
 {
-    char csv[700], cmd[2000], *log = NULL;
+    char csv[700];
     snprintf(csv, sizeof csv, "%s/%s-csv", root, name);
     snprintf(out, cap, "%s/%s", root, name);
     ms_fake_opts_t o;
@@ -39,11 +40,7 @@ static void make_dataset(const char *root, const char *name, uint64_t seed, char
     o.settlements = 5000;
     o.seed = seed;
     assert_int_equal(ms_fake_write(&o, csv), 0);
-    snprintf(cmd, sizeof cmd, "%s import %s %s --partitions 4 --quiet", ms_test_bin(), csv, out);
-    int rc = ms_test_run(cmd, &log);
-    if (rc) print_error("%s\n", log);
-    assert_int_equal(rc, 0);
-    free(log);
+    ms_test_cli_ok(NULL, "import %s %s --partitions 4 --quiet", csv, out);
 }
 
 static int setup(void **state)
@@ -56,27 +53,23 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    ms_remove_tree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
 /* Run inspect on path; returns exit status and output. */
 static int inspect(const char *path, int verify, char **out)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "%s inspect %s %s", ms_test_bin(), path, verify ? "--verify" : "");
-    return ms_test_run(cmd, out);
+    return ms_test_cli(out, "inspect %s %s", path, verify ? "--verify" : "");
 }
 
-static void must_contain(const char *out, const char *piece)
+/* inspect [--verify] exits 1 on path, saying every piece of the list that
+ * ends with NULL. */
+__attribute__((sentinel)) static void inspect_fails(const char *path, int verify, ...)
 {
-    if (!strstr(out, piece)) print_error("'%s' not in:\n%s\n", piece, out);
-    assert_non_null(strstr(out, piece));
+    char *out = NULL;
+    assert_int_equal(inspect(path, verify, &out), 1);
+    va_list ap;
+    va_start(ap, verify);
+    ms_test_contains_v(out, ap);
+    va_end(ap);
+    free(out);
 }
 
 /* A copy of dataset a to damage. */
@@ -93,36 +86,33 @@ static void test_sound_dataset(void **state)
     fx_t *f = *state;
     char *out = NULL;
     assert_int_equal(inspect(f->a, 0, &out), 0);
-    must_contain(out, "settlements: 4 partitions, 5000 rows");
-    must_contain(out, "compression ratio");
-    must_contain(out, "schema version 1");
+    ms_test_contains(out, "settlements: 4 partitions, 5000 rows");
+    ms_test_contains(out, "compression ratio");
+    ms_test_contains(out, "schema version 1");
     free(out);
     assert_int_equal(inspect(f->a, 1, &out), 0);
-    must_contain(out, ", 0 violations");
+    ms_test_contains(out, ", 0 violations");
     free(out);
     /* One file alone. */
     char part[700];
     snprintf(part, sizeof part, "%s/settlements/part-00001.h5", f->a);
     assert_int_equal(inspect(part, 1, &out), 0);
-    must_contain(out, "partition 1 of 4");
-    must_contain(out, "(matches)");
+    ms_test_contains(out, "partition 1 of 4");
+    ms_test_contains(out, "(matches)");
     free(out);
 }
 
 static void test_truncated_partition(void **state)
 {
     fx_t *f = *state;
-    char d[700], part[800], cmd[1000], *out = NULL;
+    char d[700], part[800], cmd[1000];
     copy_a(f, "trunc", d, sizeof d);
     snprintf(part, sizeof part, "%s/settlements/part-00002.h5", d);
     struct stat sb;
     stat(part, &sb);
     snprintf(cmd, sizeof cmd, "truncate -s %lld %s", (long long)sb.st_size / 2, part);
     assert_int_equal(ms_test_run(cmd, NULL), 0);
-    assert_int_equal(inspect(d, 1, &out), 1);
-    must_contain(out, "part-00002.h5");
-    must_contain(out, "truncated");
-    free(out);
+    inspect_fails(d, 1, "part-00002.h5", "truncated", NULL);
 }
 
 static void test_corrupted_chunk(void **state)
@@ -131,21 +121,9 @@ static void test_corrupted_chunk(void **state)
     char d[700], part[800], *out = NULL;
     copy_a(f, "corrupt", d, sizeof d);
     snprintf(part, sizeof part, "%s/settlements/part-00003.h5", d);
-    ms_part_t *p = NULL;
-    assert_int_equal(ms_part_open(part, ms_table(MS_TABLE_SETTLEMENTS), NULL, &p), MS_OK);
-    uint64_t addr, size;
-    ms_part_chunk_location(p, MS_SC_fund_pay, 0, &addr, &size);
-    ms_part_close(p);
-    FILE *fp = fopen(part, "r+b");
-    fseek(fp, (long)(addr + size / 3), SEEK_SET);
-    fputc(0x5a, fp);
-    fputc(0xa5, fp);
-    fclose(fp);
-    assert_int_equal(inspect(d, 1, &out), 1);
-    must_contain(out, "part-00003.h5");
-    must_contain(out, "column fund_pay, chunk 0");
+    ms_testdata_damage(part, MS_TABLE_SETTLEMENTS, MS_SC_fund_pay, 0, 3, 0x5a, 0xa5);
+    inspect_fails(d, 1, "part-00003.h5", "column fund_pay, chunk 0", NULL);
     /* Without --verify nothing is decoded: the summary still works. */
-    free(out);
     assert_int_equal(inspect(d, 0, &out), 0);
     free(out);
 }
@@ -153,21 +131,18 @@ static void test_corrupted_chunk(void **state)
 static void test_partition_from_other_dataset(void **state)
 {
     fx_t *f = *state;
-    char d[700], cmd[1600], *out = NULL;
+    char d[700], cmd[1600];
     copy_a(f, "foreign", d, sizeof d);
     snprintf(cmd, sizeof cmd, "cp %s/settlements/part-00001.h5 %s/settlements/part-00001.h5", f->b, d);
     assert_int_equal(ms_test_run(cmd, NULL), 0);
-    assert_int_equal(inspect(d, 1, &out), 1);
-    must_contain(out, "part-00001.h5");
-    must_contain(out, "other reference files");
-    free(out);
+    inspect_fails(d, 1, "part-00001.h5", "other reference files", NULL);
 }
 
 static void test_broken_rows(void **state)
 {
     /* A partition written directly, breaking rules the import would refuse. */
     fx_t *f = *state;
-    char d[700], part[800], *out = NULL;
+    char d[700], part[800];
     copy_a(f, "rows", d, sizeof d);
     snprintf(part, sizeof part, "%s/settlements/part-00000.h5", d);
     ms_part_t *p = NULL;
@@ -192,24 +167,20 @@ static void test_broken_rows(void **state)
     rows[2].visit_type = MS_VISIT_INPATIENT;
     info.rows = 3;
     assert_int_equal(ms_part_write_rows(part, ms_table(MS_TABLE_SETTLEMENTS), rows, &info), MS_OK);
-    assert_int_equal(inspect(d, 1, &out), 1);
-    must_contain(out, "part-00000.h5 row 1 (settle_id 901): fund_pay + self_pay != total");
-    must_contain(out, "part-00000.h5 row 2 (settle_id 902): discharge_date before admit_date");
-    /* Drug items of partition 0 now point at settlements that are gone. */
-    must_contain(out, "drug item's settlement is not in the matching settlements partition");
-    free(out);
+    inspect_fails(d, 1, "part-00000.h5 row 1 (settle_id 901): fund_pay + self_pay != total",
+                  "part-00000.h5 row 2 (settle_id 902): discharge_date before admit_date",
+                  /* Drug items of partition 0 now point at settlements that are gone. */
+                  "drug item's settlement is not in the matching settlements partition", NULL);
 }
 
 static void test_lost_partition(void **state)
 {
     fx_t *f = *state;
-    char d[700], part[800], *out = NULL;
+    char d[700], part[800];
     copy_a(f, "lost", d, sizeof d);
     snprintf(part, sizeof part, "%s/settlements/part-00001.h5", d);
     assert_int_equal(unlink(part), 0);
-    assert_int_equal(inspect(d, 0, &out), 1);
-    must_contain(out, "part-00001.h5 is missing");
-    free(out);
+    inspect_fails(d, 0, "part-00001.h5 is missing", NULL);
 }
 
 int main(void)
@@ -222,5 +193,5 @@ int main(void)
         cmocka_unit_test(test_broken_rows),
         cmocka_unit_test(test_lost_partition),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);
 }

@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "ms_fs.h"
 #include "ms_testdata.h"
+#include "ms_testsweep.h"
 #include "ms_testutil.h"
 
 #define G_NONE 2 /* F015: severity 0, mean cost 10,000 yuan */
@@ -91,134 +91,68 @@ static void build_world(ms_testdata_t *t, ids_t *id)
     ms_testdata_stay(t, 10, 0, A + 1, A + 1, G_NONE);
 }
 
-static void check(const char *out, const char *inst, const char *ind, long long want_num, long long want_den)
+/* The settle_ids of the clues of (H0001, cost_shift, indicator) in OUT/clues.csv, in file order. */
+static size_t clue_ids(const char *out, const char *ind, uint64_t *ids, size_t max)
 {
-    long long num = -1, den = -1;
-    int rc = ms_testdata_indicator(out, inst, "cost_shift", ind, &num, &den);
-    if (rc || num != want_num || den != want_den)
-        print_error("%s %s: got %lld/%lld, want %lld/%lld\n", inst, ind, num, den, want_num, want_den);
-    assert_int_equal(rc, 0);
-    assert_int_equal(num, want_num);
-    assert_int_equal(den, want_den);
-}
-
-/* The settle_ids of clues.csv lines of (inst, model, indicator), in file
- * order (columns found by the header's names). */
-static size_t clue_ids(const char *out, const char *inst, const char *model, const char *ind, uint64_t *ids,
-                       size_t max)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/clues.csv", out);
-    char *text = ms_test_slurp(path, NULL);
-    assert_non_null(text);
-    int col[4] = {-1, -1, -1, -1}; /* inst_code, model, indicator, settle_id */
-    static const char *const names[4] = {"inst_code", "model", "indicator", "settle_id"};
-    size_t n = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *field[32], *fs = NULL;
-        int nf = 0;
-        for (char *f = strtok_r(line, ",", &fs); f && nf < 32; f = strtok_r(NULL, ",", &fs)) field[nf++] = f;
-        if (col[0] < 0) {
-            for (int k = 0; k < 4; k++)
-                for (int j = 0; j < nf; j++)
-                    if (!strcmp(field[j], names[k])) col[k] = j;
-            for (int k = 0; k < 4; k++) assert_true(col[k] >= 0);
-            continue;
-        }
-        if (nf <= col[3] || strcmp(field[col[0]], inst) || strcmp(field[col[1]], model) || strcmp(field[col[2]], ind))
-            continue;
-        if (n < max) ids[n] = strtoull(field[col[3]], NULL, 10);
-        n++;
-    }
-    free(text);
+    ms_testcsv_t *clues = ms_testcsv_read(out, "clues.csv");
+    size_t n = ms_testsweep_clue_ids(clues, "H0001", "cost_shift", ind, ids, max);
+    ms_testcsv_free(clues);
     return n;
 }
 
 static void test_cases(void **state)
 {
     (void)state;
-    char *dir = ms_test_dir("model-cost-shift");
-    char data[600], out[600];
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
+    ms_testsweep_t f;
+    ms_testsweep_init(&f, "model-cost-shift", "cost_shift");
     ms_testdata_t t;
     ids_t id;
     build_world(&t, &id);
-    assert_int_equal(ms_testdata_write(&t, data), MS_OK);
+    ms_testsweep_data(&f, &t);
     /* Clues are written only for indicators big enough to report: report all. */
-    char cfg[700], extra[800];
-    snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
-    snprintf(extra, sizeof extra, "--models cost_shift --config %s", cfg);
-    char *log = NULL;
-    int rc = ms_testdata_sweep(data, out, extra, &log);
-    if (rc) print_error("%s\n", log);
-    assert_int_equal(rc, 0);
-    free(log);
+    ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n");
+    ms_testsweep_run(&f, f.out, NULL);
 
     /* Grouped stays: p1-p7, p9 and p10's two; flagged: p1, p6, p7, p10 twice. */
-    check(out, "H0001", "preadmission_costs", 5, 10);
+    ms_testsweep_expect(&f, "H0001", "preadmission_costs", 5, 10);
     /* Self-pay: p9 (total 0) left out; flagged: p1 (35%), p3 (40%). */
-    check(out, "H0001", "self_pay_share", 2, 9);
+    ms_testsweep_expect(&f, "H0001", "self_pay_share", 2, 9);
     long long num, den;
-    assert_int_equal(ms_testdata_indicator(out, "H0002", "cost_shift", "preadmission_costs", &num, &den), -1);
+    assert_int_equal(ms_testdata_indicator(f.out, "H0002", "cost_shift", "preadmission_costs", &num, &den), -1);
 
     uint64_t ids[16];
-    size_t n = clue_ids(out, "H0001", "cost_shift", "preadmission_costs", ids, 16);
+    size_t n = clue_ids(f.out, "preadmission_costs", ids, 16);
     assert_int_equal(n, 4); /* p10's visit once */
     uint64_t want[4] = {id.p1, id.p6, id.p7_large, id.p10};
     for (size_t i = 0; i < 4; i++) assert_int_equal(ids[i], want[i]); /* ascending already */
-    n = clue_ids(out, "H0001", "cost_shift", "self_pay_share", ids, 16);
+    n = clue_ids(f.out, "self_pay_share", ids, 16);
     assert_int_equal(n, 2);
     assert_int_equal(ids[0], id.p1_stay);
     assert_int_equal(ids[1], id.p3_stay);
 
     /* window = 4 reaches p2's visit; high_share = 0.4 drops p1's 35%. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
-                            "models = { cost_shift = { preadmission_costs = { window = 4; };\n"
-                            "  self_pay_share = { high_share = 0.4; }; }; };\n");
-    log = NULL;
-    rc = ms_testdata_sweep(data, out, extra, &log);
-    if (rc) print_error("%s\n", log);
-    assert_int_equal(rc, 0);
-    free(log);
-    check(out, "H0001", "preadmission_costs", 6, 10);
-    check(out, "H0001", "self_pay_share", 1, 9);
-    n = clue_ids(out, "H0001", "cost_shift", "preadmission_costs", ids, 16);
+    ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n"
+                           "models = { cost_shift = { preadmission_costs = { window = 4; };\n"
+                           "  self_pay_share = { high_share = 0.4; }; }; };\n");
+    ms_testsweep_run(&f, f.out, NULL);
+    ms_testsweep_expect(&f, "H0001", "preadmission_costs", 6, 10);
+    ms_testsweep_expect(&f, "H0001", "self_pay_share", 1, 9);
+    n = clue_ids(f.out, "preadmission_costs", ids, 16);
     assert_int_equal(n, 5);
     assert_int_equal(ids[1], id.p2);
 
     /* A stricter exam share: p6's exact half no longer counts. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
-                            "models = { cost_shift = { preadmission_costs = { exam_lab_share = 0.51; }; }; };\n");
-    assert_int_equal(ms_testdata_sweep(data, out, extra, NULL), 0);
-    check(out, "H0001", "preadmission_costs", 4, 10);
+    ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n"
+                           "models = { cost_shift = { preadmission_costs = { exam_lab_share = 0.51; }; }; };\n");
+    ms_testsweep_run(&f, f.out, NULL);
+    ms_testsweep_expect(&f, "H0001", "preadmission_costs", 4, 10);
 
     /* One thread or three: the same bytes. */
-    char out3[700], extra1[900], extra3[900];
-    snprintf(out3, sizeof out3, "%s/out3", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
-    snprintf(extra1, sizeof extra1, "%s --threads 1", extra);
-    snprintf(extra3, sizeof extra3, "%s --threads 3", extra);
-    assert_int_equal(ms_testdata_sweep(data, out, extra1, NULL), 0);
-    assert_int_equal(ms_testdata_sweep(data, out3, extra3, NULL), 0);
-    static const char *const files[] = {"indicators.csv", "clues.csv"};
-    for (int f = 0; f < 2; f++) {
-        char a[800], b[800];
-        snprintf(a, sizeof a, "%s/%s", out, files[f]);
-        snprintf(b, sizeof b, "%s/%s", out3, files[f]);
-        size_t la, lb;
-        char *x = ms_test_slurp(a, &la), *y = ms_test_slurp(b, &lb);
-        assert_non_null(x);
-        assert_non_null(y);
-        assert_int_equal(la, lb);
-        assert_memory_equal(x, y, la);
-        free(x), free(y);
-    }
+    ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n");
+    ms_testsweep_run(&f, f.out, "--threads 1");
+    ms_testsweep_same_run(&f, "--threads 3");
     ms_testdata_free(&t);
-    ms_remove_tree(dir);
-    free(dir);
+    ms_testsweep_done(&f);
 }
 
 int main(void)

@@ -18,25 +18,15 @@
 
 #include <cmocka.h>
 
-#include "ms_fs.h"
 #include "ms_testdata.h"
+#include "ms_testsweep.h"
 #include "ms_testutil.h"
 
 enum { H_OVERLAP, H_OVERLAP2, H_LIGHT, H_GROUP, H_MINOR, H_BEDS, H_NOBEDS, H_CAP, N_INST };
 
-#define MAX_FLAGS 1100
-
-/* What the test expects flagged: (institution, indicator, settle_id). */
-typedef struct {
-    uint32_t inst;
-    const char *indicator;
-    uint64_t settle_id;
-} flag_t;
-
 typedef struct {
     ms_testdata_t t;
-    flag_t flag[MAX_FLAGS];
-    int nflags;
+    ms_testclues_t flags;        /* what the test expects flagged */
     uint64_t person;
     uint64_t group4[4];          /* the batch of 4: flagged only with batch_size 4 */
     uint64_t e11[3];             /* E11, E11.2, E11.900: flagged with diagnoses = ["E11"] */
@@ -44,8 +34,7 @@ typedef struct {
 
 static void expect(world_t *w, uint32_t inst, const char *indicator, uint64_t sid)
 {
-    assert_true(w->nflags < MAX_FLAGS);
-    w->flag[w->nflags++] = (flag_t){inst, indicator, sid};
+    ms_testclues_add(&w->flags, w->t.refs.inst[inst].inst_code, indicator, sid);
 }
 
 /* Main diagnoses of the world, sorted by byte order as a dictionary must be. */
@@ -189,179 +178,74 @@ static int32_t window_days(const ms_testdata_t *t)
     return hi - lo + 1;
 }
 
-static void check(const char *out, const char *inst, const char *ind, long long want_num, long long want_den)
-{
-    long long num = -1, den = -1;
-    int rc = ms_testdata_indicator(out, inst, "false_hosp", ind, &num, &den);
-    if (rc || num != want_num || den != want_den)
-        print_error("%s %s: got %lld/%lld (rc %d), want %lld/%lld\n", inst, ind, num, den, rc, want_num, want_den);
-    assert_int_equal(rc, 0);
-    assert_int_equal(num, want_num);
-    assert_int_equal(den, want_den);
-}
-
-/* clues.csv: the false_hosp lines, and whether one names (inst, indicator,
- * settle_id).  Columns are found by the header's names. */
-static int column_of(const char *csv, const char *name)
-{
-    int col = 0;
-    size_t len = strlen(name);
-    for (const char *p = csv; *p && *p != '\n'; col++) {
-        size_t n = strcspn(p, ",\n");
-        if (n == len && !strncmp(p, name, len)) return col;
-        p += n;
-        if (*p == ',') p++;
-    }
-    fail_msg("no column %s in clues.csv", name);
-    return -1;
-}
-
-/* Field col of the line at p (copied into out). */
-static void field_of(const char *p, int col, char *out, size_t cap)
-{
-    for (int k = 0; k < col && *p && *p != '\n'; k++) {
-        p += strcspn(p, ",\n");
-        if (*p == ',') p++;
-    }
-    size_t n = strcspn(p, ",\n");
-    if (n >= cap) n = cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
-static int count_clues(const char *clues)
-{
-    int n = 0;
-    for (const char *p = clues; (p = strstr(p, ",false_hosp,")) != NULL; p++) n++;
-    return n;
-}
-
-static int has_clue(const char *clues, uint32_t inst, const char *indicator, uint64_t sid)
-{
-    int c_sid = column_of(clues, "settle_id");
-    char prefix[200], want[32], got[32];
-    snprintf(prefix, sizeof prefix, "H%04u,false_hosp,%s,", inst + 1, indicator);
-    snprintf(want, sizeof want, "%llu", (unsigned long long)sid);
-    for (const char *p = strchr(clues, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
-        if (strncmp(p + 1, prefix, strlen(prefix))) continue;
-        field_of(p + 1, c_sid, got, sizeof got);
-        if (!strcmp(got, want)) return 1;
-    }
-    return 0;
-}
-
-static char *read_clues(const char *out)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/clues.csv", out);
-    char *text = ms_test_slurp(path, NULL);
-    assert_non_null(text);
-    return text;
-}
-
-static void sweep(const char *data, const char *out, const char *extra)
-{
-    char *log = NULL;
-    int rc = ms_testdata_sweep(data, out, extra, &log);
-    if (rc) print_error("%s\n", log);
-    free(log);
-    assert_int_equal(rc, 0);
-}
-
 static void test_indicators_and_clues(void **state)
 {
     (void)state;
-    char *dir = ms_test_dir("model-false-hosp");
-    char data[600], out[600], out3[600];
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(out3, sizeof out3, "%s/out3", dir);
+    ms_testsweep_t f;
+    ms_testsweep_init(&f, "model-false-hosp", "false_hosp");
     world_t *w = calloc(1, sizeof *w);
     assert_non_null(w);
     build(w);
     long long days = window_days(&w->t);
-    assert_int_equal(ms_testdata_write(&w->t, data), MS_OK);
+    ms_testsweep_data(&f, &w->t);
     /* Clues on indicators with small denominators are dropped from
-     * clues.csv (MODELS.md, small numbers): this world is small. */
-    char cfg[700], extra[900];
-    snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n");
-    snprintf(extra, sizeof extra, "--models false_hosp --threads 1 --config %s", cfg);
-    sweep(data, out, extra);
+     * clues.csv (docs/models.md, small numbers): this world is small. */
+    ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n");
+    ms_testsweep_run(&f, f.out, "--threads 1");
 
-    check(out, "H0001", "overlapping_stay", 1, 5);
-    check(out, "H0002", "overlapping_stay", 1, 1);
-    check(out, "H0003", "treatment_light_stay", 2, 4);
-    check(out, "H0003", "overlapping_stay", 0, 5);
-    check(out, "H0004", "group_admission", 5, 19);
-    check(out, "H0005", "minor_diagnosis_admission", 7, 13);
-    check(out, "H0004", "beds_overflow", 18, 100); /* 14 on [d, d+5) and 4 of the five-day group */
-    check(out, "H0006", "beds_overflow", 4, 2);
-    check(out, "H0006", "admission_rate", 6 * 365, 2 * days);
-    check(out, "H0004", "admission_rate", 19 * 365, 100 * days);
-    check(out, "H0007", "overlapping_stay", 0, 1);
-    check(out, "H0008", "beds_overflow", 1005, 1);
+    ms_testsweep_expect(&f, "H0001", "overlapping_stay", 1, 5);
+    ms_testsweep_expect(&f, "H0002", "overlapping_stay", 1, 1);
+    ms_testsweep_expect(&f, "H0003", "treatment_light_stay", 2, 4);
+    ms_testsweep_expect(&f, "H0003", "overlapping_stay", 0, 5);
+    ms_testsweep_expect(&f, "H0004", "group_admission", 5, 19);
+    ms_testsweep_expect(&f, "H0005", "minor_diagnosis_admission", 7, 13);
+    ms_testsweep_expect(&f, "H0004", "beds_overflow", 18, 100); /* 14 on [d, d+5) and 4 of the five-day group */
+    ms_testsweep_expect(&f, "H0006", "beds_overflow", 4, 2);
+    ms_testsweep_expect(&f, "H0006", "admission_rate", 6 * 365, 2 * days);
+    ms_testsweep_expect(&f, "H0004", "admission_rate", 19 * 365, 100 * days);
+    ms_testsweep_expect(&f, "H0007", "overlapping_stay", 0, 1);
+    ms_testsweep_expect(&f, "H0008", "beds_overflow", 1005, 1);
     long long num, den;
-    assert_int_equal(ms_testdata_indicator(out, "H0007", "false_hosp", "beds_overflow", &num, &den), -1);
-    assert_int_equal(ms_testdata_indicator(out, "H0007", "false_hosp", "admission_rate", &num, &den), -1);
+    assert_int_equal(ms_testdata_indicator(f.out, "H0007", "false_hosp", "beds_overflow", &num, &den), -1);
+    assert_int_equal(ms_testdata_indicator(f.out, "H0007", "false_hosp", "admission_rate", &num, &den), -1);
 
     /* Every flagged record is a clue, and nothing else is. */
-    char *clues = read_clues(out);
-    for (int i = 0; i < w->nflags; i++) {
-        if (!has_clue(clues, w->flag[i].inst, w->flag[i].indicator, w->flag[i].settle_id))
-            print_error("missing clue H%04u %s %llu\n", w->flag[i].inst + 1, w->flag[i].indicator,
-                        (unsigned long long)w->flag[i].settle_id);
-        assert_true(has_clue(clues, w->flag[i].inst, w->flag[i].indicator, w->flag[i].settle_id));
-    }
-    assert_int_equal(count_clues(clues), w->nflags);
+    ms_testsweep_clues_are(&f, &w->flags, 0);
 
     /* The same bytes with 3 threads. */
-    snprintf(extra, sizeof extra, "--models false_hosp --threads 3 --config %s", cfg);
-    sweep(data, out3, extra);
-    char *clues3 = read_clues(out3), path[700];
-    assert_string_equal(clues, clues3);
-    free(clues3);
-    snprintf(path, sizeof path, "%s/indicators.csv", out);
-    char *ind1 = ms_test_slurp(path, NULL);
-    snprintf(path, sizeof path, "%s/indicators.csv", out3);
-    char *ind3 = ms_test_slurp(path, NULL);
-    assert_non_null(ind1);
-    assert_non_null(ind3);
-    assert_string_equal(ind1, ind3);
-    free(ind1), free(ind3), free(clues);
+    ms_testsweep_same_run(&f, "--threads 3");
 
     /* The rule configuration: batches of 4, the E11 family, a 79.99% share. */
-    ms_test_write_file(cfg, "scoring = { min_denominator = 1; all_clues = 1; };\n"
-                            "models = { false_hosp = {\n"
-                            "  group_admission = { batch_size = 4; };\n"
-                            "  minor_diagnosis_admission = { diagnoses = [\"E11\"]; };\n"
-                            "  treatment_light_stay = { share = 0.7999; };\n"
-                            "}; };\n");
-    snprintf(extra, sizeof extra, "--models false_hosp --config %s", cfg);
-    sweep(data, out, extra);
-    check(out, "H0004", "group_admission", 9, 19);
-    check(out, "H0005", "minor_diagnosis_admission", 3, 13);
-    check(out, "H0003", "treatment_light_stay", 4, 4);
-    clues = read_clues(out);
-    for (int i = 0; i < 4; i++) assert_true(has_clue(clues, H_GROUP, "group_admission", w->group4[i]));
-    for (int i = 0; i < 3; i++) assert_true(has_clue(clues, H_MINOR, "minor_diagnosis_admission", w->e11[i]));
-    free(clues);
+    ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n"
+                           "models = { false_hosp = {\n"
+                           "  group_admission = { batch_size = 4; };\n"
+                           "  minor_diagnosis_admission = { diagnoses = [\"E11\"]; };\n"
+                           "  treatment_light_stay = { share = 0.7999; };\n"
+                           "}; };\n");
+    ms_testsweep_run(&f, f.out, NULL);
+    ms_testsweep_expect(&f, "H0004", "group_admission", 9, 19);
+    ms_testsweep_expect(&f, "H0005", "minor_diagnosis_admission", 3, 13);
+    ms_testsweep_expect(&f, "H0003", "treatment_light_stay", 4, 4);
+    ms_testcsv_t *clues = ms_testcsv_read(f.out, "clues.csv");
+    const char *group = w->t.refs.inst[H_GROUP].inst_code, *minor = w->t.refs.inst[H_MINOR].inst_code;
+    for (int i = 0; i < 4; i++)
+        assert_true(ms_testsweep_clue_count(clues, group, "false_hosp", "group_admission", w->group4[i]));
+    for (int i = 0; i < 3; i++)
+        assert_true(ms_testsweep_clue_count(clues, minor, "false_hosp", "minor_diagnosis_admission", w->e11[i]));
+    ms_testcsv_free(clues);
 
+    ms_testclues_free(&w->flags);
     ms_testdata_free(&w->t);
     free(w);
-    ms_remove_tree(dir);
-    free(dir);
+    ms_testsweep_done(&f);
 }
 
 static void test_configuration_errors(void **state)
 {
     (void)state;
-    char *dir = ms_test_dir("model-false-hosp-cfg");
-    char cfg[700], cmd[1500], *out = NULL;
-    snprintf(cfg, sizeof cfg, "%s/rules.cfg", dir);
-    const struct {
-        const char *text, *want;
-    } cases[] = {
+    ms_testsweep_t f;
+    ms_testsweep_init(&f, "model-false-hosp-cfg", "false_hosp");
+    static const ms_testsweep_bad_t cases[] = {
         {"models = { false_hosp = { group_admission = { batch_size = 1; }; }; };",
          "'models.false_hosp.group_admission.batch_size' = 1 is out of range (allowed 2..100)"},
         {"models = { false_hosp = { treatment_light_stay = { share = 1.5; }; }; };",
@@ -369,24 +253,11 @@ static void test_configuration_errors(void **state)
         {"models = { false_hosp = { minor_diagnosis_admission = { diagnoses = 3; }; }; };",
          "must be a list of strings"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        ms_test_write_file(cfg, cases[i].text);
-        snprintf(cmd, sizeof cmd, "%s models --config %s", ms_test_bin(), cfg);
-        int rc = ms_test_run(cmd, &out);
-        assert_int_equal(rc, 1);
-        if (!strstr(out, cases[i].want)) print_error("'%s' not in: %s\n", cases[i].want, out);
-        assert_non_null(strstr(out, cases[i].want));
-        free(out);
-    }
+    ms_testsweep_refused(&f, cases, sizeof cases / sizeof *cases);
     /* The defaults are printed, and read back. */
-    snprintf(cmd, sizeof cmd, "%s models --config", ms_test_bin());
-    assert_int_equal(ms_test_run(cmd, &out), 0);
-    assert_non_null(strstr(out, "diagnoses = [\"J06\", \"I10\", \"E11.9\", \"K29\", \"M54\"];"));
-    assert_non_null(strstr(out, "batch_size = 5;"));
-    assert_non_null(strstr(out, "share = 0.80000000000000004;"));
-    free(out);
-    ms_remove_tree(dir);
-    free(dir);
+    ms_testsweep_defaults("diagnoses = [\"J06\", \"I10\", \"E11.9\", \"K29\", \"M54\"];", "batch_size = 5;",
+                          "share = 0.80000000000000004;", NULL);
+    ms_testsweep_done(&f);
 }
 
 int main(void)

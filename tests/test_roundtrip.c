@@ -1,7 +1,7 @@
 /*
  * test_roundtrip.c - CSV -> HDF5 -> CSV, exact to the fen and the character.
  *
- * A random world (tests/support/ms_fakecsv, awkward values on) is imported
+ * A random world (io/synth/ms_fakecsv, awkward values on) is imported
  * and exported; every line of every file comes back (settlements in
  * partition order, so lines are compared as sorted multisets; the export
  * itself is canonical, so export -> import -> export is byte-identical).

@@ -27,29 +27,44 @@
 #include "ms_fs.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_testcsv.h"
 #include "ms_testdata.h"
+#include "ms_testsweep.h"
 #include "ms_testutil.h"
 
 typedef struct {
-    char *dir;
+    char *dir;        /* first: ms_test_dir_teardown frees it */
     char data[600];   /* a generated world, 6 partitions */
     char ref[600];    /* its sweep with 1 thread */
 } fx_t;
 
-static int run_cmd(const char *cmd, char **out)
-{
-    char *log = NULL;
-    int rc = ms_test_run(cmd, &log);
-    if (out) *out = log;
-    else free(log);
-    return rc;
-}
-
 static int sweep(const char *data, const char *out, const char *extra, char **log)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s --quiet %s", ms_test_bin(), data, out, extra);
-    return run_cmd(cmd, log);
+    return ms_test_cli(log, "sweep %s --out %s --quiet %s", data, out, extra);
+}
+
+/* The sweep exits with rc, its output saying every piece of the list that
+ * ends with NULL. */
+__attribute__((sentinel)) static void sweep_says(const char *data, const char *out, const char *extra, int rc, ...)
+{
+    char *log = NULL;
+    assert_int_equal(sweep(data, out, extra, &log), rc);
+    va_list ap;
+    va_start(ap, rc);
+    ms_test_contains_v(log, ap);
+    va_end(ap);
+    free(log);
+}
+
+/* out/run.json says every piece of the list that ends with NULL. */
+__attribute__((sentinel)) static void json_says(const char *out, ...)
+{
+    char *json = ms_test_read(out, "run.json", NULL);
+    va_list ap;
+    va_start(ap, out);
+    ms_test_contains_v(json, ap);
+    va_end(ap);
+    free(json);
 }
 
 static int setup(void **state)
@@ -58,10 +73,8 @@ static int setup(void **state)
     f->dir = ms_test_dir("sweep");
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     snprintf(f->ref, sizeof f->ref, "%s/ref", f->dir);
-    char cmd[2000];
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 40000 --institutions 150 --partitions 6 --quiet",
-             ms_test_bin(), f->data);
-    if (run_cmd(cmd, NULL)) return -1;
+    if (ms_test_cli(NULL, "gen --out %s --persons 40000 --institutions 150 --partitions 6 --quiet", f->data))
+        return -1;
     char *log = NULL;
     if (sweep(f->data, f->ref, "--threads 1", &log)) {
         fprintf(stderr, "%s\n", log);
@@ -72,40 +85,22 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    ms_remove_tree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static void same_file(const char *a, const char *b)
-{
-    char cmd[2000], *out = NULL;
-    snprintf(cmd, sizeof cmd, "cmp %s %s", a, b);
-    int rc = run_cmd(cmd, &out);
-    if (rc) print_error("%s\n", out);
-    assert_int_equal(rc, 0);
-    free(out);
-}
-
 static void same_output(const fx_t *f, const char *out)
 {
-    char a[700], b[700];
-    snprintf(a, sizeof a, "%s/indicators.csv", f->ref);
-    snprintf(b, sizeof b, "%s/indicators.csv", out);
-    same_file(a, b);
-    const char *files[] = {"clues.csv", "ranked.csv", "ranked_false_hosp.csv", "features.h5"};
-    for (int k = 0; k < 4; k++) {
-        snprintf(a, sizeof a, "%s/%s", f->ref, files[k]);
-        snprintf(b, sizeof b, "%s/%s", out, files[k]);
-        same_file(a, b);
-    }
+    ms_test_same_files(f->ref, out, "indicators.csv", "clues.csv", "ranked.csv", "ranked_false_hosp.csv",
+                       "features.h5", NULL);
     /* The sweep finished: no state is left behind. */
+    char b[1024];
     snprintf(b, sizeof b, "%s/.sweep-state", out);
     assert_false(ms_path_exists(b));
+}
+
+/* Sweep f->data into out with extra (exit status 0 asserted; the command and
+ * its log are printed when not): the reference's bytes. */
+static void sweep_same(const fx_t *f, const char *out, const char *extra)
+{
+    ms_test_cli_ok(NULL, "sweep %s --out %s --quiet %s", f->data, out, extra);
+    same_output(f, out);
 }
 
 static void test_determinism_matrix(void **state)
@@ -115,13 +110,9 @@ static void test_determinism_matrix(void **state)
                               "--threads 3 --topology 'node:2 core:8 pu:1'",
                               "--threads 4 --topology 'node:4 core:4 pu:1'", "--threads 2 --read-mode h5"};
     for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
-        char out[700], *log = NULL;
+        char out[700];
         snprintf(out, sizeof out, "%s/det%zu", f->dir, i);
-        int rc = sweep(f->data, out, variants[i], &log);
-        if (rc) print_error("%s: %s\n", variants[i], log);
-        assert_int_equal(rc, 0);
-        free(log);
-        same_output(f, out);
+        sweep_same(f, out, variants[i]);
     }
 }
 
@@ -142,28 +133,23 @@ static void test_volume_is_exact(void **state)
         inpat[rows[i].inst_code] += rows[i].visit_type == MS_VISIT_INPATIENT;
     }
     free(rows);
-    char path[700];
-    snprintf(path, sizeof path, "%s/indicators.csv", f->ref);
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    char line[512];
+    ms_testcsv_t *ind = ms_testcsv_read(f->ref, "indicators.csv");
     size_t checked = 0;
-    while (fp && fgets(line, sizeof line, fp)) {
-        char code[64], model[64], ind[64];
-        long long num, den;
-        if (sscanf(line, "%63[^,],%63[^,],%63[^,],%lld,%lld", code, model, ind, &num, &den) != 5) continue;
-        if (strcmp(model, "volume")) continue;
+    for (size_t r = 0; r < ms_testcsv_rows(ind); r++) {
+        if (!ms_testcsv_is(ind, r, "model", "volume")) continue;
+        const char *code = ms_testcsv_get(ind, r, "inst_code"), *name = ms_testcsv_get(ind, r, "indicator");
+        long long num = ms_testcsv_ll(ind, r, "numerator"), den = ms_testcsv_ll(ind, r, "denominator");
         int32_t id = ms_refs_inst_find(&ds.refs, code, strlen(code));
         assert_true(id >= 0);
-        if (!strcmp(ind, "settlements")) assert_int_equal(num, count[id]), checked++;
-        if (!strcmp(ind, "fund_payment")) assert_int_equal(num, fund[id]), checked++;
-        if (!strcmp(ind, "inpatient_stays")) {
+        if (!strcmp(name, "settlements")) assert_int_equal(num, count[id]), checked++;
+        if (!strcmp(name, "fund_payment")) assert_int_equal(num, fund[id]), checked++;
+        if (!strcmp(name, "inpatient_stays")) {
             assert_int_equal(num, inpat[id]);
             assert_int_equal(den, count[id]);
             checked++;
         }
     }
-    if (fp) fclose(fp);
+    ms_testcsv_free(ind);
     size_t with = 0;
     for (size_t i = 0; i < n; i++) with += count[i] > 0;
     assert_true(checked >= 2 * with); /* every active institution seen */
@@ -217,33 +203,25 @@ static void test_overload_is_exact(void **state)
         i = j;
     }
     assert_true(flagged > 0); /* the world has a cheating institution */
-    char path[700];
-    snprintf(path, sizeof path, "%s/indicators.csv", f->ref);
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    char line[512];
+    ms_testcsv_t *ind = ms_testcsv_read(f->ref, "indicators.csv");
     size_t seen = 0;
-    while (fp && fgets(line, sizeof line, fp)) {
-        char code[64], model[64], ind[64];
-        long long a, d;
-        if (sscanf(line, "%63[^,],%63[^,],%63[^,],%lld,%lld", code, model, ind, &a, &d) != 5) continue;
-        if (strcmp(model, "overload")) continue;
+    for (size_t r = 0; r < ms_testcsv_rows(ind); r++) {
+        if (!ms_testcsv_is(ind, r, "model", "overload")) continue;
+        const char *code = ms_testcsv_get(ind, r, "inst_code");
         int32_t id = ms_refs_inst_find(&ds.refs, code, strlen(code));
         assert_true(id >= 0);
-        assert_int_equal(a, num[id]);
-        assert_int_equal(d, den[id]);
+        assert_int_equal(ms_testcsv_ll(ind, r, "numerator"), num[id]);
+        assert_int_equal(ms_testcsv_ll(ind, r, "denominator"), den[id]);
         seen++;
     }
-    if (fp) fclose(fp);
+    ms_testcsv_free(ind);
     size_t with = 0;
     for (size_t i = 0; i < ds.refs.n_inst; i++) with += den[i] > 0;
     assert_int_equal(seen, with);
     /* Every flagged settlement is a clue. */
-    snprintf(path, sizeof path, "grep -c ',overload,' %s/clues.csv", f->ref);
-    char *out = NULL;
-    ms_test_run(path, &out);
-    assert_int_equal(strtoull(out, NULL, 10), flagged);
-    free(out);
+    ms_testcsv_t *clues = ms_testcsv_read(f->ref, "clues.csv");
+    assert_int_equal(ms_testsweep_clue_count(clues, NULL, "overload", NULL, MS_TEST_ANY_ID), flagged);
+    ms_testcsv_free(clues);
     free(v), free(den), free(num);
     ms_dataset_close(&ds);
 }
@@ -262,7 +240,7 @@ static void test_resume_after_kill(void **state)
     const char *hooks[] = {"MS_SWEEP_KILL_AFTER=1", "MS_SWEEP_KILL_AFTER=4", "MS_SWEEP_KILL_AT=merge",
                            "MS_SWEEP_KILL_AT=write"};
     for (size_t i = 0; i < sizeof hooks / sizeof *hooks; i++) {
-        char out[700], *log = NULL;
+        char out[700];
         snprintf(out, sizeof out, "%s/kill%zu", f->dir, i);
         int rc = killed_sweep(f, out, hooks[i]);
         /* The shell reports death by SIGKILL as 128 + 9. */
@@ -271,15 +249,8 @@ static void test_resume_after_kill(void **state)
         snprintf(path, sizeof path, "%s/indicators.csv", out);
         assert_false(ms_path_exists(path) && i < 3);
         /* Without --resume the interrupted sweep is not overwritten. */
-        rc = sweep(f->data, out, "", &log);
-        assert_int_equal(rc, 1);
-        assert_non_null(strstr(log, "--resume"));
-        free(log);
-        rc = sweep(f->data, out, "--resume --threads 3", &log);
-        if (rc) print_error("%s: %s\n", hooks[i], log);
-        assert_int_equal(rc, 0);
-        free(log);
-        same_output(f, out);
+        sweep_says(f->data, out, "", 1, "--resume", NULL);
+        sweep_same(f, out, "--resume --threads 3");
     }
 }
 
@@ -297,7 +268,7 @@ static void test_resume_after_random_kills(void **state)
     srand(7);
     int interrupted_runs = 0;
     for (int i = 0; i < 6; i++) {
-        char out[700], cmd[3000], *log = NULL;
+        char out[700], cmd[3000];
         snprintf(out, sizeof out, "%s/rkill%d", f->dir, i);
         pid_t pid = fork();
         if (pid == 0) {
@@ -315,69 +286,41 @@ static void test_resume_after_random_kills(void **state)
         snprintf(cmd, sizeof cmd, "%s/.sweep-state", out);
         int interrupted = ms_is_dir(cmd);
         interrupted_runs += interrupted;
-        int rc = sweep(f->data, out, interrupted ? "--resume" : "--replace", &log);
-        if (rc) print_error("%s\n", log);
-        assert_int_equal(rc, 0);
-        free(log);
-        same_output(f, out);
+        sweep_same(f, out, interrupted ? "--resume" : "--replace");
     }
     print_message("  %d of 6 runs were killed mid-sweep\n", interrupted_runs);
     assert_true(interrupted_runs >= 2);
 }
 
-/* Damage one chunk of partition 2 (flip bytes in the middle of a column). */
+/* Damage one chunk of partition p (flip bytes in the middle of a column). */
 static void damage_partition(const char *data, uint32_t p)
 {
     char path[1000];
     ms_dataset_part_path(data, ms_table(MS_TABLE_SETTLEMENTS), p, path, sizeof path);
-    ms_part_t *part = NULL;
-    assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), NULL, &part), MS_OK);
-    uint64_t addr, size;
-    ms_part_chunk_location(part, MS_SC_inst_code, 0, &addr, &size);
-    ms_part_close(part);
-    FILE *fp = fopen(path, "r+b");
-    assert_non_null(fp);
-    if (!fp) return;
-    fseek(fp, (long)(addr + size / 2), SEEK_SET);
-    fputc(0x11, fp);
-    fputc(0x22, fp);
-    fclose(fp);
+    ms_testdata_damage(path, MS_TABLE_SETTLEMENTS, MS_SC_inst_code, 0, 2, 0x11, 0x22);
 }
 
 static void test_unreadable_partition(void **state)
 {
     fx_t *f = *state;
-    char bad[700], out[700], cmd[2000], *log = NULL;
+    char bad[700], out[700], cmd[2000];
     snprintf(bad, sizeof bad, "%s/bad-data", f->dir);
     snprintf(cmd, sizeof cmd, "cp -r %s %s", f->data, bad);
-    assert_int_equal(run_cmd(cmd, NULL), 0);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
     damage_partition(bad, 2);
 
     snprintf(out, sizeof out, "%s/bad-out", f->dir);
-    assert_int_equal(sweep(bad, out, "--threads 2", &log), 1);
-    assert_non_null(strstr(log, "partition 2"));
-    assert_non_null(strstr(log, "part-00002.h5"));
-    assert_non_null(strstr(log, "column inst_code, chunk 0"));
+    sweep_says(bad, out, "--threads 2", 1, "partition 2", "part-00002.h5", "column inst_code, chunk 0", NULL);
     snprintf(cmd, sizeof cmd, "%s/indicators.csv", out);
     assert_false(ms_path_exists(cmd)); /* no output that cannot be trusted */
-    free(log);
 
     /* --skip-bad: excluded, reported on the console and in run.json. */
-    assert_int_equal(sweep(bad, out, "--threads 2 --replace --skip-bad", &log), 0);
-    assert_non_null(strstr(log, "WARNING: 1 partitions were unreadable"));
-    free(log);
-    snprintf(cmd, sizeof cmd, "%s/run.json", out);
-    char *json = ms_test_slurp(cmd, NULL);
-    assert_non_null(json);
-    assert_non_null(strstr(json, "\"partition\": 2"));
-    assert_non_null(strstr(json, "part-00002.h5"));
-    free(json);
+    sweep_says(bad, out, "--threads 2 --replace --skip-bad", 0, "WARNING: 1 partitions were unreadable", NULL);
+    json_says(out, "\"partition\": 2", "part-00002.h5", NULL);
     /* A missing partition is refused by name. */
     snprintf(cmd, sizeof cmd, "rm %s/settlements/part-00003.h5", bad);
-    assert_int_equal(run_cmd(cmd, NULL), 0);
-    assert_int_equal(sweep(bad, out, "--replace", &log), 1);
-    assert_non_null(strstr(log, "part-00003.h5 is missing"));
-    free(log);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    sweep_says(bad, out, "--replace", 1, "part-00003.h5 is missing", NULL);
 }
 
 /* With --skip-bad, a partition damaged in its last chunk is excluded whole,
@@ -386,13 +329,12 @@ static void test_unreadable_partition(void **state)
 static void test_skipped_partition_leaves_nothing_behind(void **state)
 {
     fx_t *f = *state;
-    char w2[700], bad[700], empty[700], cmd[4000], path[1000];
+    char w2[700], bad[700], empty[700], path[1000];
     snprintf(w2, sizeof w2, "%s/two", f->dir);
     snprintf(bad, sizeof bad, "%s/two-bad", f->dir);
     snprintf(empty, sizeof empty, "%s/two-empty", f->dir);
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 40000 --institutions 150 --partitions 2 --quiet && "
-                              "cp -r %s %s && cp -r %s %s", ms_test_bin(), w2, w2, bad, w2, empty);
-    assert_int_equal(run_cmd(cmd, NULL), 0);
+    assert_int_equal(ms_test_cli(NULL, "gen --out %s --persons 40000 --institutions 150 --partitions 2 --quiet && "
+                                       "cp -r %s %s && cp -r %s %s", w2, w2, bad, w2, empty), 0);
     /* bad: the last chunk of doctor_id (read by the keyed overload model). */
     ms_dataset_part_path(bad, ms_table(MS_TABLE_SETTLEMENTS), 1, path, sizeof path);
     ms_part_t *part = NULL;
@@ -400,68 +342,44 @@ static void test_skipped_partition_leaves_nothing_behind(void **state)
     size_t last = ms_part_nchunks(part) - 1;
     assert_true(last >= 1); /* the damage comes after records were emitted */
     ms_part_info_t info = *ms_part_info(part);
-    uint64_t addr, size;
-    ms_part_chunk_location(part, MS_SC_doctor_id, last, &addr, &size);
     ms_part_close(part);
-    FILE *fp = fopen(path, "r+b");
-    assert_non_null(fp);
-    if (!fp) return;
-    fseek(fp, (long)(addr + size / 2), SEEK_SET);
-    fputc(0x33, fp);
-    fputc(0x44, fp);
-    fclose(fp);
+    ms_testdata_damage(path, MS_TABLE_SETTLEMENTS, MS_SC_doctor_id, last, 2, 0x33, 0x44);
     /* empty: partition 1 of both tables with no rows. */
     for (int t = 0; t < 2; t++) {
         ms_dataset_part_path(empty, ms_table((ms_table_id_t)t), 1, path, sizeof path);
         info.rows = 0;
         assert_int_equal(ms_part_write_rows(path, ms_table((ms_table_id_t)t), NULL, &info), MS_OK);
     }
-    char out_bad[700], out_empty[700], *log = NULL;
+    char out_bad[700], out_empty[700];
     snprintf(out_bad, sizeof out_bad, "%s/two-bad-out", f->dir);
     snprintf(out_empty, sizeof out_empty, "%s/two-empty-out", f->dir);
-    assert_int_equal(sweep(bad, out_bad, "--skip-bad --threads 2", &log), 0);
-    assert_non_null(strstr(log, "WARNING: 1 partitions"));
-    free(log);
+    sweep_says(bad, out_bad, "--skip-bad --threads 2", 0, "WARNING: 1 partitions", NULL);
     assert_int_equal(sweep(empty, out_empty, "--threads 2", NULL), 0);
-    const char *files[] = {"indicators.csv", "clues.csv"};
-    for (int k = 0; k < 2; k++) {
-        char a[800], b[800];
-        snprintf(a, sizeof a, "%s/%s", out_bad, files[k]);
-        snprintf(b, sizeof b, "%s/%s", out_empty, files[k]);
-        same_file(a, b);
-    }
+    ms_test_same_files(out_bad, out_empty, "indicators.csv", "clues.csv", NULL);
 }
 
 static void test_bad_rows_are_counted_and_excluded(void **state)
 {
     /* Rewrite partition 0 with its rows plus three that break the contract. */
     fx_t *f = *state;
-    char d[700], cmd[2000], path[1000], out[700], *log = NULL;
+    char d[700], cmd[2000], path[1000], out[700];
     snprintf(d, sizeof d, "%s/rows-data", f->dir);
     snprintf(cmd, sizeof cmd, "cp -r %s %s", f->data, d);
-    assert_int_equal(run_cmd(cmd, NULL), 0);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
     ms_dataset_t ds;
     assert_int_equal(ms_dataset_open(d, &ds), MS_OK);
     ms_dataset_part_path(d, ms_table(MS_TABLE_SETTLEMENTS), 0, path, sizeof path);
     ms_part_t *part = NULL;
-    ms_reader_t *r = NULL;
     assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), &ds.refs, &part), MS_OK);
     ms_part_info_t info = *ms_part_info(part);
-    size_t n = (size_t)info.rows;
-    ms_settlement_t *rows = calloc(n + 3, sizeof *rows);
-    assert_int_equal(ms_reader_open(part, MS_ALL_COLUMNS(ms_table(MS_TABLE_SETTLEMENTS)), 0, ms_part_nchunks(part),
-                                    65536, MS_READ_PREAD, &r), MS_OK);
-    ms_batch_t b;
-    size_t k = 0;
-    const ms_table_t *t = ms_table(MS_TABLE_SETTLEMENTS);
-    while (ms_reader_next(r, &b) == MS_OK && b.rows)
-        for (size_t i = 0; i < b.rows; i++, k++)
-            for (int c = 0; c < t->ncols; c++) {
-                size_t es = ms_ctype_size(t->cols[c].type);
-                memcpy((char *)&rows[k] + t->cols[c].offset, (const char *)b.col[c] + i * es, es);
-            }
-    ms_reader_close(r);
     ms_part_close(part);
+    size_t n = 0;
+    ms_settlement_t *rows = NULL;
+    assert_int_equal(ms_testdata_load_part(path, MS_TABLE_SETTLEMENTS, &ds.refs, (void **)&rows, &n), MS_OK);
+    assert_int_equal(n, info.rows);
+    rows = realloc(rows, (n + 3) * sizeof *rows);
+    assert_non_null(rows);
+    const ms_table_t *t = ms_table(MS_TABLE_SETTLEMENTS);
     /* Three copies of the last row, each broken one way, as a new person
      * (the largest id, so the partition stays sorted) in partition 0. */
     uint64_t pid = rows[n - 1].person_id + 1;
@@ -480,16 +398,8 @@ static void test_bad_rows_are_counted_and_excluded(void **state)
     ms_dataset_close(&ds);
 
     snprintf(out, sizeof out, "%s/rows-out", f->dir);
-    assert_int_equal(sweep(d, out, "--threads 2", &log), 0);
-    assert_non_null(strstr(log, "rejected 3 rows"));
-    free(log);
-    snprintf(path, sizeof path, "%s/run.json", out);
-    char *json = ms_test_slurp(path, NULL);
-    assert_non_null(json);
-    assert_non_null(strstr(json, "\"unknown_institution\": 1"));
-    assert_non_null(strstr(json, "\"sums_do_not_add_up\": 1"));
-    assert_non_null(strstr(json, "\"dates_out_of_order\": 1"));
-    free(json);
+    sweep_says(d, out, "--threads 2", 0, "rejected 3 rows", NULL);
+    json_says(out, "\"unknown_institution\": 1", "\"sums_do_not_add_up\": 1", "\"dates_out_of_order\": 1", NULL);
     /* Excluded: the figures are those of the clean dataset. */
     same_output(f, out);
 }
@@ -497,21 +407,14 @@ static void test_bad_rows_are_counted_and_excluded(void **state)
 static void test_existing_output(void **state)
 {
     fx_t *f = *state;
-    char *log = NULL;
-    assert_int_equal(sweep(f->data, f->ref, "", &log), 1);
-    assert_non_null(strstr(log, "--replace"));
-    free(log);
-    assert_int_equal(sweep(f->data, f->ref, "--resume", &log), 1);
-    assert_non_null(strstr(log, "no interrupted sweep"));
-    free(log);
-    assert_int_equal(sweep(f->data, f->ref, "--replace --threads 1", &log), 0);
-    free(log);
+    sweep_says(f->data, f->ref, "", 1, "--replace", NULL);
+    sweep_says(f->data, f->ref, "--resume", 1, "no interrupted sweep", NULL);
+    sweep_says(f->data, f->ref, "--replace --threads 1", 0, NULL);
     same_output(f, f->ref);
     /* Not a sweep output and not empty: refused, nothing deleted. */
     char cmd[1000];
     snprintf(cmd, sizeof cmd, "%s/settlements", f->data);
-    assert_int_equal(sweep(f->data, cmd, "--replace", &log), 1);
-    free(log);
+    sweep_says(f->data, cmd, "--replace", 1, NULL);
     assert_true(ms_is_dir(cmd));
 }
 
@@ -519,19 +422,15 @@ static void test_existing_output(void **state)
 static void test_memory_stays_under_cap(void **state)
 {
     fx_t *f = *state;
-    char big[700], out[700], cmd[2000], *log = NULL;
+    char big[700], out[700], cmd[2000];
     snprintf(big, sizeof big, "%s/big", f->dir);
     snprintf(out, sizeof out, "%s/big-out", f->dir);
-    snprintf(cmd, sizeof cmd, "%s gen --out %s --persons 700000 --institutions 2000 --partitions 8 --quiet",
-             ms_test_bin(), big);
-    assert_int_equal(run_cmd(cmd, NULL), 0);
+    assert_int_equal(ms_test_cli(NULL, "gen --out %s --persons 700000 --institutions 2000 --partitions 8 --quiet",
+                                 big), 0);
     const size_t cap = 192u << 20;
     snprintf(cmd, sizeof cmd, "--threads 2 --all-columns --memory-cap %zu", cap);
-    assert_int_equal(sweep(big, out, cmd, &log), 0);
-    free(log);
-    snprintf(cmd, sizeof cmd, "%s/run.json", out);
-    char *json = ms_test_slurp(cmd, NULL);
-    assert_non_null(json);
+    sweep_says(big, out, cmd, 0, NULL);
+    char *json = ms_test_read(out, "run.json", NULL);
     const char *at = json ? strstr(json, "\"peak_memory_bytes\": ") : NULL;
     assert_non_null(at);
     unsigned long long peak = at ? strtoull(at + 21, NULL, 10) : 0;
@@ -561,5 +460,5 @@ int main(void)
         cmocka_unit_test(test_existing_output),
         cmocka_unit_test(test_memory_stays_under_cap),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);
 }

@@ -417,33 +417,26 @@ static void test_print_two_nodes(void **state)
 static void test_command(void **state)
 {
     (void)state;
-    char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd, "%s topology", ms_test_bin());
-    int rc = ms_test_run(cmd, &out);
-    if (rc) print_error("%s\n", out);
-    assert_int_equal(rc, 0);
+    char *out = NULL;
+    ms_test_cli_ok(&out, "topology");
     assert_non_null(strstr(out, "NUMA nodes"));
     assert_non_null(strstr(out, "plan: "));
     free(out);
 
-    snprintf(cmd, sizeof cmd, "%s topology --synthetic 'node:2 core:8 pu:1' --threads 3 --partitions 64",
-             ms_test_bin());
-    assert_int_equal(ms_test_run(cmd, &out), 0);
+    assert_int_equal(ms_test_cli(&out, "topology --synthetic 'node:2 core:8 pu:1' --threads 3 --partitions 64"), 0);
     assert_non_null(strstr(out, "NUMA nodes: 2"));
     assert_non_null(strstr(out, "node 0: 2 threads, home to 43 of 64 partitions"));
     assert_non_null(strstr(out, "node 1: 1 thread, home to 21 of 64 partitions"));
     free(out);
 
-    snprintf(cmd, sizeof cmd, "%s topology --help", ms_test_bin());
-    assert_int_equal(ms_test_run(cmd, &out), 0);
+    assert_int_equal(ms_test_cli(&out, "topology --help"), 0);
     assert_non_null(strstr(out, "--synthetic"));
     free(out);
 
     static const char *const bad[] = {"--synthetic bogus:3", "--threads 0", "--partitions x",
                                       "--row-bytes 0", "extra"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        snprintf(cmd, sizeof cmd, "%s topology %s", ms_test_bin(), bad[k]);
-        assert_int_equal(ms_test_run(cmd, &out), 2);
+        assert_int_equal(ms_test_cli(&out, "topology %s", bad[k]), 2);
         assert_non_null(strstr(out, "--help"));
         free(out);
     }

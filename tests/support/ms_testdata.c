@@ -1,13 +1,20 @@
 #include "ms_testdata.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "ms_dataset.h"
 #include "ms_fs.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_testcsv.h"
 #include "ms_testutil.h"
 
 /* strdup of a formatted string (the format stays a literal at each use). */
@@ -83,10 +90,7 @@ void ms_testdata_cost(ms_settlement_t *s, int64_t total, int category, double fu
 
 ms_settlement_t *ms_testdata_visit(ms_testdata_t *t, uint64_t person, uint32_t inst, int32_t day)
 {
-    if (t->ns == t->cap_s) {
-        t->cap_s = t->cap_s ? t->cap_s * 2 : 64;
-        t->s = realloc(t->s, t->cap_s * sizeof *t->s);
-    }
+    t->s = ms_test_grow(t->s, &t->cap_s, t->ns, sizeof *t->s);
     ms_settlement_t *s = &t->s[t->ns++];
     memset(s, 0, sizeof *s);
     s->settle_id = t->ns;
@@ -128,10 +132,7 @@ ms_settlement_t *ms_testdata_stay(ms_testdata_t *t, uint64_t person, uint32_t in
 
 ms_drug_item_t *ms_testdata_item(ms_testdata_t *t, const ms_settlement_t *s, uint32_t drug, uint64_t hi, uint64_t lo)
 {
-    if (t->nd == t->cap_d) {
-        t->cap_d = t->cap_d ? t->cap_d * 2 : 64;
-        t->d = realloc(t->d, t->cap_d * sizeof *t->d);
-    }
+    t->d = ms_test_grow(t->d, &t->cap_d, t->nd, sizeof *t->d);
     ms_drug_item_t *d = &t->d[t->nd++];
     memset(d, 0, sizeof *d);
     d->settle_id = s->settle_id;
@@ -202,22 +203,17 @@ ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
 int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char *model, const char *indicator,
                           long long *num, long long *den)
 {
-    char path[4096], line[1024];
-    snprintf(path, sizeof path, "%s/indicators.csv", out_dir);
-    FILE *fp = fopen(path, "r");
-    if (!fp) return -1;
+    ms_testcsv_t *t = ms_testcsv_load(out_dir, "indicators.csv");
+    if (!t) return -1;
     int found = -1;
-    while (found < 0 && fgets(line, sizeof line, fp)) {
-        char code[64], m[64], ind[128];
-        long long a, b;
-        if (sscanf(line, "%63[^,],%63[^,],%127[^,],%lld,%lld", code, m, ind, &a, &b) != 5) continue;
-        if (!strcmp(code, inst_code) && !strcmp(m, model) && !strcmp(ind, indicator)) {
-            *num = a;
-            *den = b;
+    for (size_t r = 0; found < 0 && r < ms_testcsv_rows(t); r++)
+        if (ms_testcsv_is(t, r, "inst_code", inst_code) && ms_testcsv_is(t, r, "model", model) &&
+            ms_testcsv_is(t, r, "indicator", indicator)) {
+            *num = ms_testcsv_ll(t, r, "numerator");
+            *den = ms_testcsv_ll(t, r, "denominator");
             found = 0;
         }
-    }
-    fclose(fp);
+    ms_testcsv_free(t);
     return found;
 }
 
@@ -244,44 +240,83 @@ int32_t ms_testdata_day(const char *iso)
     return d;
 }
 
+/* Append the rows of one partition file to *rows (capacity *cap, count *n). */
+static ms_status_t load_part(const char *path, const ms_table_t *t, const ms_refs_t *refs, void **rows, size_t *n,
+                             size_t *cap)
+{
+    ms_part_t *part = NULL;
+    ms_reader_t *r = NULL;
+    ms_status_t st = ms_part_open(path, t, refs, &part);
+    if (st == MS_OK) st = ms_reader_open(part, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(part), 65536, MS_READ_PREAD, &r);
+    ms_batch_t b;
+    while (st == MS_OK && (st = ms_reader_next(r, &b)) == MS_OK && b.rows) {
+        if (*n + b.rows > *cap) {
+            while (*n + b.rows > *cap) *cap *= 2;
+            void *grown = realloc(*rows, *cap * t->row_size);
+            if (!grown) {
+                st = ms_error_set(MS_E_NOMEM, "out of memory");
+                break;
+            }
+            *rows = grown;
+        }
+        for (size_t i = 0; i < b.rows; i++) {
+            char *row = (char *)*rows + (*n + i) * t->row_size;
+            for (int c = 0; c < t->ncols; c++) {
+                size_t es = ms_ctype_size(t->cols[c].type);
+                memcpy(row + t->cols[c].offset, (const char *)b.col[c] + i * es, es);
+            }
+        }
+        *n += b.rows;
+    }
+    ms_reader_close(r);
+    ms_part_close(part);
+    return st;
+}
+
+/* Room for 1024 rows of table t in *rows, none in it yet. */
+static ms_status_t start_rows(const ms_table_t *t, void **rows, size_t *n, size_t *cap)
+{
+    *cap = 1024;
+    *n = 0;
+    *rows = malloc(*cap * t->row_size);
+    return *rows ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+}
+
+ms_status_t ms_testdata_load_part(const char *path, ms_table_id_t table, const ms_refs_t *refs, void **rows,
+                                  size_t *n)
+{
+    const ms_table_t *t = ms_table(table);
+    size_t cap;
+    MS_TRY(start_rows(t, rows, n, &cap));
+    return load_part(path, t, refs, rows, n, &cap);
+}
+
 ms_status_t ms_testdata_load(const ms_dataset_t *ds, ms_table_id_t table, void **rows, size_t *n)
 {
     const ms_table_t *t = ms_table(table);
-    size_t cap = 1024;
-    *n = 0;
-    *rows = malloc(cap * t->row_size);
-    if (!*rows) return ms_error_set(MS_E_NOMEM, "out of memory");
-    ms_status_t st = MS_OK;
+    size_t cap;
+    ms_status_t st = start_rows(t, rows, n, &cap);
     for (uint32_t p = 0; st == MS_OK && p < ds->nparts[table]; p++) {
         char path[4096];
         ms_dataset_part_path(ds->dir, t, p, path, sizeof path);
-        ms_part_t *part = NULL;
-        ms_reader_t *r = NULL;
-        st = ms_part_open(path, t, &ds->refs, &part);
-        if (st == MS_OK)
-            st = ms_reader_open(part, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(part), 65536, MS_READ_PREAD, &r);
-        ms_batch_t b;
-        while (st == MS_OK && (st = ms_reader_next(r, &b)) == MS_OK && b.rows) {
-            if (*n + b.rows > cap) {
-                while (*n + b.rows > cap) cap *= 2;
-                void *grown = realloc(*rows, cap * t->row_size);
-                if (!grown) {
-                    st = ms_error_set(MS_E_NOMEM, "out of memory");
-                    break;
-                }
-                *rows = grown;
-            }
-            for (size_t i = 0; i < b.rows; i++) {
-                char *row = (char *)*rows + (*n + i) * t->row_size;
-                for (int c = 0; c < t->ncols; c++) {
-                    size_t es = ms_ctype_size(t->cols[c].type);
-                    memcpy(row + t->cols[c].offset, (const char *)b.col[c] + i * es, es);
-                }
-            }
-            *n += b.rows;
-        }
-        ms_reader_close(r);
-        ms_part_close(part);
+        st = load_part(path, t, &ds->refs, rows, n, &cap);
     }
     return st;
+}
+
+void ms_testdata_damage(const char *path, ms_table_id_t table, int column, size_t chunk, unsigned at, uint8_t b0,
+                        uint8_t b1)
+{
+    ms_part_t *part = NULL;
+    assert_int_equal(ms_part_open(path, ms_table(table), NULL, &part), MS_OK);
+    uint64_t addr, size;
+    ms_part_chunk_location(part, column, chunk, &addr, &size);
+    ms_part_close(part);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    if (!fp) return;
+    fseek(fp, (long)(addr + size / at), SEEK_SET);
+    fputc(b0, fp);
+    fputc(b1, fp);
+    fclose(fp);
 }

@@ -5,7 +5,8 @@
  * structs with codes as ids), and ms_testdata_write makes a real dataset
  * of it: reference files and sorted partitions, exactly as import would.
  * ms_testdata_sweep then runs the real engine on it and returns the
- * indicators per institution.
+ * indicators per institution.  ms_testsweep.h wraps the whole round (a
+ * fresh directory, the dataset, rules, sweeps, the outputs read back).
  */
 #ifndef MS_TESTDATA_H
 #define MS_TESTDATA_H
@@ -53,8 +54,9 @@ void ms_testdata_cost(ms_settlement_t *s, int64_t total_fen, int category, doubl
 /* Write the dataset into dir (refs finished, rows sorted and partitioned). */
 ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir);
 
-/* One indicator value from a finished sweep's indicators.csv (returns 0 and
- * fills num/den, or -1 when the institution has no row for it). */
+/* One indicator value from a finished sweep's indicators.csv, its columns
+ * found by the header's names (returns 0 and fills num/den, or -1 when the
+ * institution has no row for it or there is no indicators.csv). */
 int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char *model, const char *indicator,
                           long long *num, long long *den);
 
@@ -66,6 +68,15 @@ int ms_testdata_sweep(const char *dir, const char *out, const char *extra, char 
 /* Every row of one table of an open dataset, in partition order, as row
  * structs (ms_settlement_t or ms_drug_item_t) in *rows (caller frees). */
 ms_status_t ms_testdata_load(const ms_dataset_t *ds, ms_table_id_t table, void **rows, size_t *n);
+
+/* The same for one partition file (refs NULL: not checked against them). */
+ms_status_t ms_testdata_load_part(const char *path, ms_table_id_t table, const ms_refs_t *refs, void **rows,
+                                  size_t *n);
+
+/* Damage a partition file: overwrite two bytes (b0, b1) of chunk `chunk` of
+ * column `column` at 1/at of its length (asserting the file opens). */
+void ms_testdata_damage(const char *path, ms_table_id_t table, int column, size_t chunk, unsigned at, uint8_t b0,
+                        uint8_t b1);
 
 /* Day number of an ISO date (asserting it is valid). */
 int32_t ms_testdata_day(const char *iso);
