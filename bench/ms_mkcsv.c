@@ -60,6 +60,17 @@ bad:
     return -1;
 }
 
+/* parse_u64, and at least 1. */
+static int parse_count(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+    if (parse_u64(opt, s, max, out)) return -1;
+    if (*out == 0) {
+        fprintf(stderr, "ms_mkcsv: %s must be at least 1\n", opt);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ms_fake_opts_t o;
@@ -108,11 +119,7 @@ int main(int argc, char **argv)
             o.institutions = (uint32_t)v;
             break;
         case O_GROUPS:
-            if (parse_u64("--groups", optarg, 1000000, &v)) return 2;
-            if (v == 0) {
-                fprintf(stderr, "ms_mkcsv: --groups must be at least 1\n");
-                return 2;
-            }
+            if (parse_count("--groups", optarg, 1000000, &v)) return 2;
             o.groups = (uint32_t)v;
             break;
         case O_SEED:
@@ -129,11 +136,7 @@ int main(int argc, char **argv)
             break;
         }
         case O_DAYS:
-            if (parse_u64("--days", optarg, 36500, &v)) return 2;
-            if (v == 0) {
-                fprintf(stderr, "ms_mkcsv: --days must be at least 1\n");
-                return 2;
-            }
+            if (parse_count("--days", optarg, 36500, &v)) return 2;
             o.days = (int32_t)v;
             break;
         case O_AWK:

@@ -12,29 +12,19 @@
 # Default: 2.5 million persons (about 11 million drug lines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 persons=2500000
 threads=1,2
 work=build/bench-drugs
 keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --persons) persons=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "run_drugs.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+bench_args 2,13 --persons --threads --work --keep:keep=1 -- "$@"
 
-bash scripts/build.sh >/dev/null
-bin=build/engine/medsweep
+bench_build
 echo "== drugs model benchmark: $persons persons, threads $threads"
-echo "   machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); git $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ ! -d "$work/data" ]; then
-  "$bin" gen --out "$work/data" --persons "$persons" --institutions $((persons / 500 + 100)) --quiet --replace
-fi
+bench_machine
+bench_world "$work/data" "$persons"
 
 # One sweep into $work/$1: prints the figures from run.json.
 sweep() {
@@ -76,10 +66,7 @@ for t in ${threads//,/ }; do
 done
 
 echo "== peer: DuckDB, the same drug lines: codes sold more than once (GROUP BY ... HAVING)"
-if ! command -v node >/dev/null; then bash scripts/install-deps.sh --bench >/dev/null; fi
-if [ ! -d bench/peer/node_modules/@duckdb/node-api ]; then
-  (cd bench/peer && (npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null))
-fi
+bench_peer_deps ""
 rm -rf "$work/csv"
 "$bin" export "$work/data" "$work/csv"
 for t in ${threads//,/ }; do

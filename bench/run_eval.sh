@@ -9,22 +9,14 @@
 # institutions, low intensity 0.3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 persons=1300000
 institutions=2600
 low=0.3
 work=build/bench-eval
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --persons) persons=$2; shift 2 ;;
-    --institutions) institutions=$2; shift 2 ;;
-    --low) low=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "run_eval.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
-bash scripts/build.sh >/dev/null
-bin=build/engine/medsweep
+bench_args 2,9 --persons --institutions --low --work -- "$@"
+bench_build
 for intensity in 1 "$low"; do
   echo "== intensity $intensity: $persons persons, $institutions institutions"
   "$bin" gen --out "$work/world" --persons "$persons" --institutions "$institutions" --intensity "$intensity" \

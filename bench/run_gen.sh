@@ -9,30 +9,22 @@
 # institutions, 2 threads, in build/bench-gen (about 4 GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 persons=13000000
 institutions=20000
 threads=2
 work=build/bench-gen
 keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --persons) persons=$2; shift 2 ;;
-    --institutions) institutions=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "run_gen.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+bench_args 2,9 --persons --institutions --threads --work --keep:keep=1 -- "$@"
 
-bash scripts/build.sh >/dev/null
+bench_build
 echo "== medsweep gen benchmark: $persons persons, $institutions institutions, $threads threads"
-echo "   machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); git $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+bench_machine
 rm -rf "$work"
 mkdir -p "$(dirname "$work")"
-build/engine/medsweep gen --out "$work" --persons "$persons" --institutions "$institutions" \
+"$bin" gen --out "$work" --persons "$persons" --institutions "$institutions" \
   --threads "$threads" --quiet
 echo "   on disk: $(du -sh "$work" | cut -f1)"
 [ "$keep" = 1 ] || rm -rf "$work"

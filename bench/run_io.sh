@@ -9,28 +9,20 @@
 # Default: 10 million settlements in build/bench-io (about 3 GB of CSV).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 settlements=10000000
 threads=1,2
 work=build/bench-io
 keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --settlements) settlements=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "run_io.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+bench_args 2,9 --settlements --threads --work --keep:keep=1 -- "$@"
 
-bash scripts/build.sh >/dev/null
-bin=build/engine/medsweep
+bench_build
 mkdir -p "$work"
 echo "== medsweep data-layer benchmark: $settlements settlements, threads $threads"
-echo "   machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
-echo "   git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "   machine: $(nproc) cores, $(bench_memory), $(uname -r)"
+echo "   git: $(bench_git)"
 
 echo "== generate CSV"
 t0=$(date +%s.%N)
@@ -50,13 +42,7 @@ echo "== partition read throughput (every settlement column)"
 build/bench/bench_read "$work/data" --threads "$threads" --mode both --repeat 3
 
 echo "== peer: DuckDB on the same CSV"
-if ! command -v node >/dev/null; then
-  echo "   node is missing: installing Debian's nodejs and npm"
-  bash scripts/install-deps.sh --bench >/dev/null
-fi
-if [ ! -d bench/peer/node_modules/@duckdb/node-api ]; then
-  (cd bench/peer && npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null)
-fi
+bench_peer_deps "   node is missing: installing Debian's nodejs and npm"
 for t in ${threads//,/ }; do
   node bench/peer/duckdb_io.mjs "$work/csv" "$t" "$work/peer.duckdb"
 done

@@ -10,31 +10,20 @@
 # Default: 1.3 million persons (about 10 million settlements).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 persons=1300000
 threads=1,2
 work=build/bench-sweep
 peer=1
 keep=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --persons) persons=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --no-peer) peer=0; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "run_sweep.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+bench_args 2,10 --persons --threads --work --no-peer:peer=0 --keep:keep=1 -- "$@"
 
-bash scripts/build.sh >/dev/null
-bin=build/engine/medsweep
+bench_build
 echo "== medsweep engine benchmark: $persons persons, threads $threads"
-echo "   machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); git $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ ! -d "$work/data" ]; then
-  $bin gen --out "$work/data" --persons "$persons" --institutions $((persons / 500 + 100)) --quiet --replace
-fi
+bench_machine
+bench_world "$work/data" "$persons"
 
 echo "== raw limit: decode every settlement chunk (bench_read, pread)"
 build/bench/bench_read "$work/data" --threads "$threads" --mode pread --repeat 3
@@ -69,10 +58,7 @@ done
 
 if [ "$peer" = 1 ]; then
   echo "== peer: DuckDB, the same settlements grouped by institution"
-  if ! command -v node >/dev/null; then bash scripts/install-deps.sh --bench >/dev/null; fi
-  if [ ! -d bench/peer/node_modules/@duckdb/node-api ]; then
-    (cd bench/peer && (npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null))
-  fi
+  bench_peer_deps ""
   rm -rf "$work/csv"
   "$bin" export "$work/data" "$work/csv"
   for t in ${threads//,/ }; do

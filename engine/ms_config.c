@@ -177,6 +177,16 @@ static ms_status_t take_list(const config_setting_t *s, const char *file, const 
     return MS_OK;
 }
 
+/* The weight every model and indicator group may set. */
+static const ms_param_t weight_param = {"weight", "", 0, 1, 1000, MS_PARAM_NUMBER, NULL};
+
+/* Append ", name" to the list of allowed keys (cap bytes, cut if need be). */
+static void allowed_add(char *allowed, size_t cap, const char *name)
+{
+    strncat(allowed, ", ", cap - strlen(allowed) - 1);
+    strncat(allowed, name, cap - strlen(allowed) - 1);
+}
+
 static ms_status_t unknown(const config_setting_t *s, const char *file, const char *where, const char *allowed)
 {
     char what[1024];
@@ -189,19 +199,15 @@ static ms_status_t read_indicator(const config_setting_t *g, const char *file, c
 {
     char where[256], allowed[1024] = "weight";
     snprintf(where, sizeof where, "models.%s.%s", mname, ind->name);
-    for (int p = 0; p < ind->nparams; p++) {
-        strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
-        strncat(allowed, ind->params[p].name, sizeof allowed - strlen(allowed) - 1);
-    }
+    for (int p = 0; p < ind->nparams; p++) allowed_add(allowed, sizeof allowed, ind->params[p].name);
     if (!config_setting_is_group(g)) return bad(g, file, where, "must be a group { ... }");
-    static const ms_param_t weight = {"weight", "", 0, 1, 1000, MS_PARAM_NUMBER, NULL};
     for (int k = 0; k < config_setting_length(g); k++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)k);
         const char *key = config_setting_name(s);
         char full[512];
         snprintf(full, sizeof full, "%s.%s", where, key);
         if (!strcmp(key, "weight")) {
-            MS_TRY(take_number(s, file, full, &weight, &ic->weight));
+            MS_TRY(take_number(s, file, full, &weight_param, &ic->weight));
             continue;
         }
         int p = 0;
@@ -218,19 +224,15 @@ static ms_status_t read_model(const config_setting_t *g, const char *file, const
 {
     char where[128], allowed[2048] = "weight";
     snprintf(where, sizeof where, "models.%s", mod->name);
-    for (int i = 0; i < mod->nindicators; i++) {
-        strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
-        strncat(allowed, mod->indicators[i].name, sizeof allowed - strlen(allowed) - 1);
-    }
+    for (int i = 0; i < mod->nindicators; i++) allowed_add(allowed, sizeof allowed, mod->indicators[i].name);
     if (!config_setting_is_group(g)) return bad(g, file, where, "must be a group { ... }");
-    static const ms_param_t weight = {"weight", "", 0, 1, 1000, MS_PARAM_NUMBER, NULL};
     for (int k = 0; k < config_setting_length(g); k++) {
         const config_setting_t *s = config_setting_get_elem(g, (unsigned)k);
         const char *key = config_setting_name(s);
         char full[256];
         snprintf(full, sizeof full, "%s.%s", where, key);
         if (!strcmp(key, "weight")) {
-            MS_TRY(take_number(s, file, full, &weight, &mc->weight));
+            MS_TRY(take_number(s, file, full, &weight_param, &mc->weight));
             continue;
         }
         int i = 0;

@@ -25,49 +25,52 @@ void ms_shuffle(const void *src, void *dst, size_t n, size_t esize)
     }
 }
 
-/* The plain version: the definition, and the reference the fast paths are
- * tested against (tests/test_codec.c). */
+/* The plain version, from element i on: the definition, the fast paths'
+ * tail, and (from 0) the reference they are tested against
+ * (tests/test_codec.c). */
+static void unshuffle_from(const unsigned char *s, unsigned char *d, size_t i, size_t n, size_t esize)
+{
+    for (; i < n; i++)
+        for (size_t b = 0; b < esize; b++) d[i * esize + b] = s[b * n + i];
+}
+
 void ms_unshuffle_ref(const void *src, void *dst, size_t n, size_t esize)
 {
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    for (size_t i = 0; i < n; i++)
-        for (size_t b = 0; b < esize; b++) d[i * esize + b] = s[b * n + i];
+    unshuffle_from(src, dst, 0, n, esize);
 }
 
 #ifdef __SSE2__
 #include <emmintrin.h>
 
-/* 16 elements of 8 bytes at a time: an 8x16 byte transpose in registers. */
+/* 16 elements of 4 byte planes n bytes apart (p: the first plane's bytes
+ * of these elements), byte-transposed: c[k] holds elements 4k..4k+3, each
+ * as its 4 bytes in plane order. */
+static inline void transpose4(const unsigned char *p, size_t n, __m128i c[4])
+{
+    __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(p + n));
+    __m128i a2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * n));
+    __m128i a3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 3 * n));
+    __m128i b0 = _mm_unpacklo_epi8(a0, a1), b1 = _mm_unpackhi_epi8(a0, a1);
+    __m128i b2 = _mm_unpacklo_epi8(a2, a3), b3 = _mm_unpackhi_epi8(a2, a3);
+    c[0] = _mm_unpacklo_epi16(b0, b2), c[1] = _mm_unpackhi_epi16(b0, b2);
+    c[2] = _mm_unpacklo_epi16(b1, b3), c[3] = _mm_unpackhi_epi16(b1, b3);
+}
+
+/* 16 elements of 8 bytes at a time: an 8x16 byte transpose in registers,
+ * the halves of each element from planes 0-3 and 4-7. */
 static size_t unshuffle8_fast(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(s + n + i));
-        __m128i a2 = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * n + i));
-        __m128i a3 = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * n + i));
-        __m128i a4 = _mm_loadu_si128((const __m128i *)(const void *)(s + 4 * n + i));
-        __m128i a5 = _mm_loadu_si128((const __m128i *)(const void *)(s + 5 * n + i));
-        __m128i a6 = _mm_loadu_si128((const __m128i *)(const void *)(s + 6 * n + i));
-        __m128i a7 = _mm_loadu_si128((const __m128i *)(const void *)(s + 7 * n + i));
-        __m128i b0 = _mm_unpacklo_epi8(a0, a1), b1 = _mm_unpackhi_epi8(a0, a1);
-        __m128i b2 = _mm_unpacklo_epi8(a2, a3), b3 = _mm_unpackhi_epi8(a2, a3);
-        __m128i b4 = _mm_unpacklo_epi8(a4, a5), b5 = _mm_unpackhi_epi8(a4, a5);
-        __m128i b6 = _mm_unpacklo_epi8(a6, a7), b7 = _mm_unpackhi_epi8(a6, a7);
-        __m128i c0 = _mm_unpacklo_epi16(b0, b2), c1 = _mm_unpackhi_epi16(b0, b2);
-        __m128i c2 = _mm_unpacklo_epi16(b1, b3), c3 = _mm_unpackhi_epi16(b1, b3);
-        __m128i c4 = _mm_unpacklo_epi16(b4, b6), c5 = _mm_unpackhi_epi16(b4, b6);
-        __m128i c6 = _mm_unpacklo_epi16(b5, b7), c7 = _mm_unpackhi_epi16(b5, b7);
+        __m128i lo[4], hi[4];
+        transpose4(s + i, n, lo);
+        transpose4(s + 4 * n + i, n, hi);
         __m128i *o = (__m128i *)(void *)(d + i * 8);
-        _mm_storeu_si128(o + 0, _mm_unpacklo_epi32(c0, c4));
-        _mm_storeu_si128(o + 1, _mm_unpackhi_epi32(c0, c4));
-        _mm_storeu_si128(o + 2, _mm_unpacklo_epi32(c1, c5));
-        _mm_storeu_si128(o + 3, _mm_unpackhi_epi32(c1, c5));
-        _mm_storeu_si128(o + 4, _mm_unpacklo_epi32(c2, c6));
-        _mm_storeu_si128(o + 5, _mm_unpackhi_epi32(c2, c6));
-        _mm_storeu_si128(o + 6, _mm_unpacklo_epi32(c3, c7));
-        _mm_storeu_si128(o + 7, _mm_unpackhi_epi32(c3, c7));
+        for (int k = 0; k < 4; k++) {
+            _mm_storeu_si128(o + 2 * k, _mm_unpacklo_epi32(lo[k], hi[k]));
+            _mm_storeu_si128(o + 2 * k + 1, _mm_unpackhi_epi32(lo[k], hi[k]));
+        }
     }
     return i;
 }
@@ -77,17 +80,10 @@ static size_t unshuffle4_fast(const unsigned char *s, unsigned char *d, size_t n
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(s + n + i));
-        __m128i a2 = _mm_loadu_si128((const __m128i *)(const void *)(s + 2 * n + i));
-        __m128i a3 = _mm_loadu_si128((const __m128i *)(const void *)(s + 3 * n + i));
-        __m128i b0 = _mm_unpacklo_epi8(a0, a1), b1 = _mm_unpackhi_epi8(a0, a1);
-        __m128i b2 = _mm_unpacklo_epi8(a2, a3), b3 = _mm_unpackhi_epi8(a2, a3);
+        __m128i c[4];
+        transpose4(s + i, n, c);
         __m128i *o = (__m128i *)(void *)(d + i * 4);
-        _mm_storeu_si128(o + 0, _mm_unpacklo_epi16(b0, b2));
-        _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(b0, b2));
-        _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(b1, b3));
-        _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(b1, b3));
+        for (int k = 0; k < 4; k++) _mm_storeu_si128(o + k, c[k]);
     }
     return i;
 }
@@ -114,8 +110,22 @@ void ms_unshuffle(const void *src, void *dst, size_t n, size_t esize)
         return;
     }
     size_t i = esize == 8 ? unshuffle8_fast(s, d, n) : esize == 4 ? unshuffle4_fast(s, d, n) : 0;
-    for (; i < n; i++)
-        for (size_t b = 0; b < esize; b++) d[i * esize + b] = s[b * n + i];
+    unshuffle_from(s, d, i, n, esize);
+}
+
+/* The end of both versions below: the odd last byte of a len_-byte input
+ * (at data, past the whole words), the last fold and the checksum. */
+static uint32_t fletcher32_end(uint32_t sum1, uint32_t sum2, const unsigned char *data, size_t len_)
+{
+    if (len_ % 2) {
+        sum1 += (uint32_t)*data << 8;
+        sum2 += sum1;
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    return (sum2 << 16) | sum1;
 }
 
 /* HDF5's definition, word by word. */
@@ -135,15 +145,7 @@ uint32_t ms_fletcher32_ref(const void *data_, size_t len_)
         sum1 = (sum1 & 0xffff) + (sum1 >> 16);
         sum2 = (sum2 & 0xffff) + (sum2 >> 16);
     }
-    if (len_ % 2) {
-        sum1 += (uint32_t)*data << 8;
-        sum2 += sum1;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    return (sum2 << 16) | sum1;
+    return fletcher32_end(sum1, sum2, data, len_);
 }
 
 /* The same sums, a block of up to 360 words at a time: within a block sum1
@@ -170,15 +172,7 @@ uint32_t ms_fletcher32(const void *data_, size_t len_)
         sum1 = (sum1 & 0xffff) + (sum1 >> 16);
         sum2 = (sum2 & 0xffff) + (sum2 >> 16);
     }
-    if (len_ % 2) {
-        sum1 += (uint32_t)*data << 8;
-        sum2 += sum1;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    return (sum2 << 16) | sum1;
+    return fletcher32_end(sum1, sum2, data, len_);
 }
 
 static void put_be64(unsigned char *p, uint64_t v)

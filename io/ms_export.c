@@ -127,22 +127,12 @@ static void line_float(line_t *l, float v)
 }
 
 /* ------------------------------------------------------------------ */
-/* Reference files.                                                     */
+/* Output files, each written whole.                                    */
 
 static ms_status_t afile_finish(ms_afile_t *f, ms_status_t st)
 {
     if (st == MS_OK) return ms_afile_commit(f);
     ms_afile_abort(f);
-    return st;
-}
-
-static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
-{
-    char *path = ms_path_join(dir, name);
-    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
-    ms_status_t st = ms_afile_open(f, path);
-    free(path);
-    if (st == MS_OK) setvbuf(f->fp, NULL, _IOFBF, FILE_BUFFER);
     return st;
 }
 
@@ -152,15 +142,45 @@ static ms_status_t check_stream(FILE *fp, const char *path)
     return ms_error_errno(MS_E_IO, errno ? errno : EIO, "cannot write %s", path);
 }
 
+/* Begin DIR/NAME, written whole: open it, give it its row buffer *lp and
+ * write header (NULL: the caller writes it). */
+static ms_status_t export_begin(const char *dir, const char *name, const char *header, ms_afile_t *f,
+                                line_t **lp)
+{
+    char *path = ms_path_join(dir, name);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_afile_open(f, path);
+    free(path);
+    if (st != MS_OK) return st;
+    setvbuf(f->fp, NULL, _IOFBF, FILE_BUFFER);
+    line_t *l = malloc(sizeof *l);
+    if (!l) return afile_finish(f, ms_error_set(MS_E_NOMEM, "out of memory"));
+    l->fp = f->fp;
+    l->len = 0;
+    if (header) fputs(header, f->fp);
+    *lp = l;
+    return MS_OK;
+}
+
+/* Finish what export_begin began: flush and free the row buffer, check the
+ * stream, and commit the file if all went well (st), else remove it. */
+static ms_status_t export_end(ms_afile_t *f, line_t *l, ms_status_t st)
+{
+    if (st == MS_OK) line_flush(l);
+    free(l);
+    if (st == MS_OK) st = check_stream(f->fp, f->path);
+    return afile_finish(f, st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference files.                                                     */
+
 static ms_status_t export_institutions(const ms_refs_t *r, const char *dir)
 {
     ms_afile_t f;
-    MS_TRY(open_out(dir, "institutions.csv", &f));
-    line_t *l = malloc(sizeof *l);
-    if (!l) return afile_finish(&f, ms_error_set(MS_E_NOMEM, "out of memory"));
-    l->fp = f.fp;
-    l->len = 0;
-    fputs("inst_code,name,kind,level,ownership,region,beds\n", f.fp);
+    line_t *l;
+    MS_TRY(export_begin(dir, "institutions.csv",
+                        "inst_code,name,kind,level,ownership,region,beds\n", &f, &l));
     for (size_t i = 0; i < r->n_inst; i++) {
         const ms_institution_t *in = &r->inst[i];
         line_text(l, in->inst_code);
@@ -178,20 +198,15 @@ static ms_status_t export_institutions(const ms_refs_t *r, const char *dir)
         line_i64(l, in->beds);
         line_char(l, '\n');
     }
-    line_flush(l);
-    free(l);
-    return afile_finish(&f, check_stream(f.fp, f.path));
+    return export_end(&f, l, MS_OK);
 }
 
 static ms_status_t export_groups(const ms_refs_t *r, const char *dir)
 {
     ms_afile_t f;
-    MS_TRY(open_out(dir, "groups.csv", &f));
-    line_t *l = malloc(sizeof *l);
-    if (!l) return afile_finish(&f, ms_error_set(MS_E_NOMEM, "out of memory"));
-    l->fp = f.fp;
-    l->len = 0;
-    fputs("group_code,family,severity,weight,mdc,surgical,expected_los,mean_cost\n", f.fp);
+    line_t *l;
+    MS_TRY(export_begin(dir, "groups.csv",
+                        "group_code,family,severity,weight,mdc,surgical,expected_los,mean_cost\n", &f, &l));
     for (size_t i = 0; i < r->n_groups; i++) {
         const ms_group_t *g = &r->groups[i];
         line_text(l, g->group_code);
@@ -211,9 +226,7 @@ static ms_status_t export_groups(const ms_refs_t *r, const char *dir)
         line_money(l, g->mean_cost);
         line_char(l, '\n');
     }
-    line_flush(l);
-    free(l);
-    return afile_finish(&f, check_stream(f.fp, f.path));
+    return export_end(&f, l, MS_OK);
 }
 
 /* ------------------------------------------------------------------ */
@@ -403,19 +416,14 @@ static ms_status_t export_table(const ms_dataset_t *ds, ms_table_id_t tid, const
 {
     const ms_table_t *t = ms_table(tid);
     ms_afile_t f;
-    MS_TRY(open_out(dir, t->csv_name, &f));
-    line_t *l = malloc(sizeof *l);
-    if (!l) return afile_finish(&f, ms_error_set(MS_E_NOMEM, "out of memory"));
-    l->fp = f.fp;
-    l->len = 0;
+    line_t *l;
+    MS_TRY(export_begin(dir, t->csv_name, NULL, &f, &l));
     out_col_t oc[MS_MAX_COLUMNS];
     int n = plan_columns(t, oc, f.fp);
     ms_status_t st = MS_OK;
     for (uint32_t p = 0; p < ds->nparts[tid] && st == MS_OK; p++)
         st = export_partition(ds, t, p, l, oc, n);
-    free(l);
-    if (st == MS_OK) st = check_stream(f.fp, f.path);
-    return afile_finish(&f, st);
+    return export_end(&f, l, st);
 }
 
 ms_status_t ms_export(const char *dataset_dir, const char *csv_dir)

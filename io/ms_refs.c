@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,37 +40,41 @@ static int cmp_text(const char *text, size_t len, const char *s)
     return len < sl ? -1 : len > sl ? 1 : 0;
 }
 
-/* The code looked for, and the sorted array searched; each *_below says
- * whether entry i sorts before the code. */
+/* The code looked for, and the sorted array searched: n entries stride
+ * bytes apart, each with its code (a char *) off bytes in. */
 typedef struct {
-    const void *base;
+    const unsigned char *base;
+    size_t stride, off;
     const char *text;
     size_t len;
 } code_key_t;
 
-static int dict_below(const void *ctx, size_t i)
+static const char *code_at(const code_key_t *k, size_t i)
 {
-    const code_key_t *k = ctx;
-    return cmp_text(k->text, k->len, ((char *const *)k->base)[i]) > 0;
+    const char *code;
+    memcpy(&code, k->base + i * k->stride + k->off, sizeof code);
+    return code;
 }
 
-static int inst_below(const void *ctx, size_t i)
+/* Whether entry i sorts before the code. */
+static int code_below(const void *ctx, size_t i)
 {
     const code_key_t *k = ctx;
-    return cmp_text(k->text, k->len, ((const ms_institution_t *)k->base)[i].inst_code) > 0;
+    return cmp_text(k->text, k->len, code_at(k, i)) > 0;
 }
 
-static int group_below(const void *ctx, size_t i)
+/* The index of the entry whose code is text (len bytes), or -1. */
+static int32_t find_code(const void *base, size_t n, size_t stride, size_t off, const char *text,
+                         size_t len)
 {
-    const code_key_t *k = ctx;
-    return cmp_text(k->text, k->len, ((const ms_group_t *)k->base)[i].group_code) > 0;
+    code_key_t k = {base, stride, off, text, len};
+    size_t i = ms_lower_bound(n, code_below, &k);
+    return i < n && cmp_text(text, len, code_at(&k, i)) == 0 ? (int32_t)i : -1;
 }
 
 int32_t ms_dict_find(const ms_dict_t *d, const char *text, size_t len)
 {
-    code_key_t k = {d->str, text, len};
-    size_t i = ms_lower_bound(d->count, dict_below, &k);
-    return i < d->count && cmp_text(text, len, d->str[i]) == 0 ? (int32_t)i : -1;
+    return find_code(d->str, d->count, sizeof *d->str, 0, text, len);
 }
 
 void ms_dict_free(ms_dict_t *d)
@@ -82,16 +87,14 @@ void ms_dict_free(ms_dict_t *d)
 
 int32_t ms_refs_inst_find(const ms_refs_t *r, const char *code, size_t len)
 {
-    code_key_t k = {r->inst, code, len};
-    size_t i = ms_lower_bound(r->n_inst, inst_below, &k);
-    return i < r->n_inst && cmp_text(code, len, r->inst[i].inst_code) == 0 ? (int32_t)i : -1;
+    return find_code(r->inst, r->n_inst, sizeof *r->inst, offsetof(ms_institution_t, inst_code), code,
+                     len);
 }
 
 int32_t ms_refs_group_find(const ms_refs_t *r, const char *code, size_t len)
 {
-    code_key_t k = {r->groups, code, len};
-    size_t i = ms_lower_bound(r->n_groups, group_below, &k);
-    return i < r->n_groups && cmp_text(code, len, r->groups[i].group_code) == 0 ? (int32_t)i : -1;
+    return find_code(r->groups, r->n_groups, sizeof *r->groups, offsetof(ms_group_t, group_code), code,
+                     len);
 }
 
 static int cmp_inst(const void *a, const void *b)
@@ -258,6 +261,24 @@ static ms_status_t write_typed(hid_t g, const char *name, ms_ctype_t ct, const m
         for (size_t i_ = 0; i_ < (n); i_++) (dst)[i_] = (arr)[i_].field; \
     } while (0)
 
+/* If all went well so far (st), gather one field of the n structs of arr
+ * into buf and write it as the column of the same name: text, or numbers
+ * of type ct (an enumeration when en is not NULL). */
+#define WRITE_TEXT(st, g, buf, arr, n, field)                \
+    do {                                                     \
+        if ((st) == MS_OK) {                                 \
+            GATHER(buf, arr, n, field);                      \
+            (st) = write_strings(g, #field, n, buf);         \
+        }                                                    \
+    } while (0)
+#define WRITE_FIELD(st, g, buf, arr, n, field, ct, en)       \
+    do {                                                     \
+        if ((st) == MS_OK) {                                 \
+            GATHER(buf, arr, n, field);                      \
+            (st) = write_typed(g, #field, ct, en, n, buf);   \
+        }                                                    \
+    } while (0)
+
 static ms_status_t write_institutions(hid_t f, const ms_refs_t *r)
 {
     size_t n = r->n_inst;
@@ -267,34 +288,13 @@ static ms_status_t write_institutions(hid_t f, const ms_refs_t *r)
     uint8_t *u8 = malloc(n ? n : 1);
     int32_t *i32 = malloc((n ? n : 1) * sizeof *i32);
     ms_status_t st = (s && u8 && i32) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
-    if (st == MS_OK) {
-        GATHER(s, r->inst, n, inst_code);
-        st = write_strings(g, "inst_code", n, s);
-    }
-    if (st == MS_OK) {
-        GATHER(s, r->inst, n, name);
-        st = write_strings(g, "name", n, s);
-    }
-    if (st == MS_OK) {
-        GATHER(u8, r->inst, n, kind);
-        st = write_typed(g, "kind", MS_U8, &ms_enum_kind, n, u8);
-    }
-    if (st == MS_OK) {
-        GATHER(u8, r->inst, n, level);
-        st = write_typed(g, "level", MS_U8, NULL, n, u8);
-    }
-    if (st == MS_OK) {
-        GATHER(u8, r->inst, n, ownership);
-        st = write_typed(g, "ownership", MS_U8, &ms_enum_ownership, n, u8);
-    }
-    if (st == MS_OK) {
-        GATHER(i32, r->inst, n, region);
-        st = write_typed(g, "region", MS_I32, NULL, n, i32);
-    }
-    if (st == MS_OK) {
-        GATHER(i32, r->inst, n, beds);
-        st = write_typed(g, "beds", MS_I32, NULL, n, i32);
-    }
+    WRITE_TEXT(st, g, s, r->inst, n, inst_code);
+    WRITE_TEXT(st, g, s, r->inst, n, name);
+    WRITE_FIELD(st, g, u8, r->inst, n, kind, MS_U8, &ms_enum_kind);
+    WRITE_FIELD(st, g, u8, r->inst, n, level, MS_U8, NULL);
+    WRITE_FIELD(st, g, u8, r->inst, n, ownership, MS_U8, &ms_enum_ownership);
+    WRITE_FIELD(st, g, i32, r->inst, n, region, MS_I32, NULL);
+    WRITE_FIELD(st, g, i32, r->inst, n, beds, MS_I32, NULL);
     free(s), free(u8), free(i32);
     H5Gclose(g);
     return st;
@@ -311,22 +311,10 @@ static ms_status_t write_groups(hid_t f, const ms_refs_t *r)
     float *f32 = malloc(m * sizeof *f32);
     int64_t *i64 = malloc(m * sizeof *i64);
     ms_status_t st = (s && mdc && u8 && f32 && i64) ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
-    if (st == MS_OK) {
-        GATHER(s, r->groups, n, group_code);
-        st = write_strings(g, "group_code", n, s);
-    }
-    if (st == MS_OK) {
-        GATHER(s, r->groups, n, family);
-        st = write_strings(g, "family", n, s);
-    }
-    if (st == MS_OK) {
-        GATHER(u8, r->groups, n, severity);
-        st = write_typed(g, "severity", MS_U8, NULL, n, u8);
-    }
-    if (st == MS_OK) {
-        GATHER(f32, r->groups, n, weight);
-        st = write_typed(g, "weight", MS_F32, NULL, n, f32);
-    }
+    WRITE_TEXT(st, g, s, r->groups, n, group_code);
+    WRITE_TEXT(st, g, s, r->groups, n, family);
+    WRITE_FIELD(st, g, u8, r->groups, n, severity, MS_U8, NULL);
+    WRITE_FIELD(st, g, f32, r->groups, n, weight, MS_F32, NULL);
     if (st == MS_OK) {
         for (size_t i = 0; i < n; i++) {
             mdc[2 * i] = r->groups[i].mdc;
@@ -335,18 +323,9 @@ static ms_status_t write_groups(hid_t f, const ms_refs_t *r)
         }
         st = write_strings(g, "mdc", n, s);
     }
-    if (st == MS_OK) {
-        GATHER(u8, r->groups, n, surgical);
-        st = write_typed(g, "surgical", MS_U8, NULL, n, u8);
-    }
-    if (st == MS_OK) {
-        GATHER(f32, r->groups, n, expected_los);
-        st = write_typed(g, "expected_los", MS_F32, NULL, n, f32);
-    }
-    if (st == MS_OK) {
-        GATHER(i64, r->groups, n, mean_cost);
-        st = write_typed(g, "mean_cost", MS_I64, NULL, n, i64);
-    }
+    WRITE_FIELD(st, g, u8, r->groups, n, surgical, MS_U8, NULL);
+    WRITE_FIELD(st, g, f32, r->groups, n, expected_los, MS_F32, NULL);
+    WRITE_FIELD(st, g, i64, r->groups, n, mean_cost, MS_I64, NULL);
     free(s), free(mdc), free(u8), free(f32), free(i64);
     H5Gclose(g);
     return st;

@@ -7,20 +7,10 @@
 // 2. scan: a query that reads every column of every row (min of each plus a
 //    sum), the counterpart of bench_read.
 // Prints one JSON object per line: {"name", "records", "seconds", "records_per_s"}.
-import { DuckDBInstance } from '@duckdb/node-api';
-import { statSync, rmSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { openPeer, removeDb, timeQuery } from './peer.mjs';
 
-const [csvDir, threadsArg, dbFileArg] = process.argv.slice(2);
-if (!csvDir || !threadsArg) {
-  console.error('usage: node duckdb_io.mjs CSV_DIR THREADS [DBFILE]');
-  process.exit(2);
-}
-const dbFile = dbFileArg ?? `/tmp/medsweep-duckdb-${process.pid}.duckdb`;
-rmSync(dbFile, { force: true });
-rmSync(dbFile + '.wal', { force: true });
-
-const instance = await DuckDBInstance.create(dbFile, { threads: String(threadsArg) });
-const con = await instance.connect();
+const { csvDir, threadsArg, dbFile, con } = await openPeer('duckdb_io.mjs', 'medsweep-duckdb');
 const csv = `${csvDir}/settlements.csv`;
 const csvBytes = statSync(csv).size;
 
@@ -29,7 +19,7 @@ function report(name, records, seconds, bytes) {
                                bytes_per_s: bytes / seconds }));
 }
 
-let t0 = performance.now();
+const t0 = performance.now();
 // Money is DECIMAL(18,2): exact, like medsweep's fen.
 await con.run(`CREATE TABLE settlements AS SELECT * FROM read_csv('${csv}', header = true,
   types = {'total': 'DECIMAL(18,2)', 'fund_pay': 'DECIMAL(18,2)', 'self_pay': 'DECIMAL(18,2)',
@@ -37,7 +27,7 @@ await con.run(`CREATE TABLE settlements AS SELECT * FROM read_csv('${csv}', head
            'consumable': 'DECIMAL(18,2)', 'treatment': 'DECIMAL(18,2)', 'surgery': 'DECIMAL(18,2)',
            'bed': 'DECIMAL(18,2)', 'nursing': 'DECIMAL(18,2)', 'other': 'DECIMAL(18,2)'})`);
 await con.run('CHECKPOINT');
-let secs = (performance.now() - t0) / 1000;
+const secs = (performance.now() - t0) / 1000;
 const rows = Number((await con.runAndReadAll('SELECT count(*) FROM settlements')).getRows()[0][0]);
 report(`duckdb load csv, ${threadsArg} threads`, rows, secs, csvBytes);
 
@@ -45,15 +35,7 @@ const cols = (await con.runAndReadAll(
   "SELECT column_name FROM information_schema.columns WHERE table_name = 'settlements'"))
   .getRows().map(r => r[0]);
 const query = 'SELECT sum(total), ' + cols.map(c => `min("${c}")`).join(', ') + ' FROM settlements';
-await con.runAndReadAll(query); // warm-up
-const times = [];
-for (let i = 0; i < 3; i++) {
-  t0 = performance.now();
-  await con.runAndReadAll(query);
-  times.push((performance.now() - t0) / 1000);
-}
-times.sort((a, b) => a - b);
-report(`duckdb scan all columns, ${threadsArg} threads`, rows, times[1], 0);
+const { seconds } = await timeQuery(con, query);
+report(`duckdb scan all columns, ${threadsArg} threads`, rows, seconds, 0);
 con.closeSync?.();
-rmSync(dbFile, { force: true });
-rmSync(dbFile + '.wal', { force: true });
+removeDb(dbFile);

@@ -6,19 +6,9 @@
 // Loads settlements.csv (not timed as the sweep: that is import's peer),
 // then times a per-institution GROUP BY that touches every column, like the
 // engine's volume pass with --all-columns.  One JSON object per line.
-import { DuckDBInstance } from '@duckdb/node-api';
-import { rmSync } from 'node:fs';
+import { openPeer, removeDb, timeQuery } from './peer.mjs';
 
-const [csvDir, threadsArg, dbFileArg] = process.argv.slice(2);
-if (!csvDir || !threadsArg) {
-  console.error('usage: node duckdb_sweep.mjs CSV_DIR THREADS [DBFILE]');
-  process.exit(2);
-}
-const dbFile = dbFileArg ?? `/tmp/medsweep-duckdb-sweep-${process.pid}.duckdb`;
-rmSync(dbFile, { force: true });
-rmSync(dbFile + '.wal', { force: true });
-const instance = await DuckDBInstance.create(dbFile, { threads: String(threadsArg) });
-const con = await instance.connect();
+const { csvDir, threadsArg, dbFile, con } = await openPeer('duckdb_sweep.mjs', 'medsweep-duckdb-sweep');
 const money = ['total', 'fund_pay', 'self_pay', 'drug', 'exam', 'lab', 'consumable', 'treatment',
                'surgery', 'bed', 'nursing', 'other'];
 const types = Object.fromEntries(money.map(c => [c, 'DECIMAL(18,2)']));
@@ -31,15 +21,7 @@ const cols = (await con.runAndReadAll(
 const query = `SELECT inst_code, count(*), sum(fund_pay), sum(total),
   count(*) FILTER (WHERE visit_type = 'inpatient'), count(DISTINCT person_id), ` +
   cols.map(c => `min("${c}")`).join(', ') + ' FROM settlements GROUP BY inst_code';
-await con.runAndReadAll(query); // warm-up
-const times = [];
-for (let i = 0; i < 3; i++) {
-  const t0 = performance.now();
-  await con.runAndReadAll(query);
-  times.push((performance.now() - t0) / 1000);
-}
-times.sort((a, b) => a - b);
+const { seconds } = await timeQuery(con, query);
 console.log(JSON.stringify({ name: `duckdb group by institution, all columns, ${threadsArg} threads`,
-                             records: rows, seconds: times[1], records_per_s: rows / times[1] }));
-rmSync(dbFile, { force: true });
-rmSync(dbFile + '.wal', { force: true });
+                             records: rows, seconds, records_per_s: rows / seconds }));
+removeDb(dbFile);

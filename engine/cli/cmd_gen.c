@@ -75,18 +75,15 @@ int ms_cmd_gen(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 'i':
-            if (ms_cli_parse_uint(optarg, 4000000, &v) || v < 20)
-                return ms_cli_usage_error("gen", "--institutions wants 20..4000000, got '%s'", optarg);
+            if (ms_cli_uint_option("gen", "--institutions", optarg, 20, 4000000, &v)) return MS_EXIT_USAGE;
             o.institutions = (uint32_t)v;
             break;
         case 'p':
-            if (ms_cli_parse_uint(optarg, 1000000000ull, &v) || v < 1)
-                return ms_cli_usage_error("gen", "--persons wants 1..1000000000, got '%s'", optarg);
+            if (ms_cli_uint_option("gen", "--persons", optarg, 1, 1000000000ull, &v)) return MS_EXIT_USAGE;
             o.persons = v;
             break;
         case 'd':
-            if (ms_cli_parse_uint(optarg, 3650, &v) || v < 30)
-                return ms_cli_usage_error("gen", "--days wants 30..3650, got '%s'", optarg);
+            if (ms_cli_uint_option("gen", "--days", optarg, 30, 3650, &v)) return MS_EXIT_USAGE;
             o.days = (int32_t)v;
             break;
         case 'S':
@@ -107,13 +104,11 @@ int ms_cmd_gen(int argc, char **argv)
             break;
         case 'c': o.csv = 1; break;
         case 'P':
-            if (ms_cli_parse_uint(optarg, 100000, &v) || v == 0)
-                return ms_cli_usage_error("gen", "--partitions wants 1..100000, got '%s'", optarg);
+            if (ms_cli_uint_option("gen", "--partitions", optarg, 1, 100000, &v)) return MS_EXIT_USAGE;
             o.partitions = (uint32_t)v;
             break;
         case 't':
-            if (ms_cli_parse_uint(optarg, 4096, &v) || v == 0)
-                return ms_cli_usage_error("gen", "--threads wants 1..4096, got '%s'", optarg);
+            if (ms_cli_uint_option("gen", "--threads", optarg, 1, 4096, &v)) return MS_EXIT_USAGE;
             o.threads = (int)v;
             break;
         case 'r': o.replace = 1; break;

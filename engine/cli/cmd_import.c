@@ -56,18 +56,15 @@ int ms_cmd_import(int argc, char **argv)
         case 'r': o.replace = 1; break;
         case 'q': o.progress = NULL; break;
         case 'p':
-            if (ms_cli_parse_uint(optarg, 100000, &v) || v == 0)
-                return ms_cli_usage_error("import", "--partitions wants 1..100000, got '%s'", optarg);
+            if (ms_cli_uint_option("import", "--partitions", optarg, 1, 100000, &v)) return MS_EXIT_USAGE;
             o.partitions = (uint32_t)v;
             break;
         case 'c':
-            if (ms_cli_parse_uint(optarg, 1u << 24, &v) || v < 1024)
-                return ms_cli_usage_error("import", "--chunk-rows wants 1024..16777216, got '%s'", optarg);
+            if (ms_cli_uint_option("import", "--chunk-rows", optarg, 1024, 1u << 24, &v)) return MS_EXIT_USAGE;
             o.chunk_rows = (uint32_t)v;
             break;
         case 't':
-            if (ms_cli_parse_uint(optarg, 4096, &v) || v == 0)
-                return ms_cli_usage_error("import", "--threads wants 1..4096, got '%s'", optarg);
+            if (ms_cli_uint_option("import", "--threads", optarg, 1, 4096, &v)) return MS_EXIT_USAGE;
             o.threads = (int)v;
             break;
         case 'h': fputs(import_help, stdout); return MS_EXIT_OK;

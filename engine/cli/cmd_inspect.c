@@ -40,13 +40,11 @@ int ms_cmd_inspect(int argc, char **argv)
         switch (c) {
         case 'v': o.verify = 1; break;
         case 't':
-            if (ms_cli_parse_uint(optarg, 4096, &v) || v == 0)
-                return ms_cli_usage_error("inspect", "--threads wants 1..4096, got '%s'", optarg);
+            if (ms_cli_uint_option("inspect", "--threads", optarg, 1, 4096, &v)) return MS_EXIT_USAGE;
             o.threads = (int)v;
             break;
         case 'm':
-            if (ms_cli_parse_uint(optarg, 1000000, &v) || v == 0)
-                return ms_cli_usage_error("inspect", "--max-reports wants 1..1000000, got '%s'", optarg);
+            if (ms_cli_uint_option("inspect", "--max-reports", optarg, 1, 1000000, &v)) return MS_EXIT_USAGE;
             o.max_reports = (unsigned)v;
             break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;

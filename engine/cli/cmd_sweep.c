@@ -98,8 +98,7 @@ int ms_cmd_sweep(int argc, char **argv)
         switch (c) {
         case 'o': o.out = optarg; break;
         case 't':
-            if (ms_cli_parse_uint(optarg, 4096, &v) || v == 0)
-                return ms_cli_usage_error("sweep", "--threads wants 1..4096, got '%s'", optarg);
+            if (ms_cli_uint_option("sweep", "--threads", optarg, 1, 4096, &v)) return MS_EXIT_USAGE;
             o.threads = (int)v;
             break;
         case 'm': o.models = optarg; break;
@@ -111,8 +110,7 @@ int ms_cmd_sweep(int argc, char **argv)
                 return ms_cli_usage_error("sweep", "--memory-cap wants a size of at least 64K, got '%s'", optarg);
             break;
         case 'b':
-            if (ms_cli_parse_uint(optarg, 1u << 24, &v) || v < 64)
-                return ms_cli_usage_error("sweep", "--batch-rows wants 64..16777216, got '%s'", optarg);
+            if (ms_cli_uint_option("sweep", "--batch-rows", optarg, 64, 1u << 24, &v)) return MS_EXIT_USAGE;
             o.batch_rows = (size_t)v;
             break;
         case 'T': o.topology = optarg; break;

@@ -59,18 +59,15 @@ int ms_cmd_topology(int argc, char **argv)
         switch (c) {
         case 's': synthetic = optarg; break;
         case 't':
-            if (ms_cli_parse_uint(optarg, 4096, &v) || v == 0)
-                return ms_cli_usage_error("topology", "--threads wants 1..4096, got '%s'", optarg);
+            if (ms_cli_uint_option("topology", "--threads", optarg, 1, 4096, &v)) return MS_EXIT_USAGE;
             threads = (int)v;
             break;
         case 'p':
-            if (ms_cli_parse_uint(optarg, 100000, &v) || v == 0)
-                return ms_cli_usage_error("topology", "--partitions wants 1..100000, got '%s'", optarg);
+            if (ms_cli_uint_option("topology", "--partitions", optarg, 1, 100000, &v)) return MS_EXIT_USAGE;
             nparts = (uint32_t)v;
             break;
         case 'r':
-            if (ms_cli_parse_uint(optarg, 1u << 20, &v) || v == 0)
-                return ms_cli_usage_error("topology", "--row-bytes wants 1..1048576, got '%s'", optarg);
+            if (ms_cli_uint_option("topology", "--row-bytes", optarg, 1, 1u << 20, &v)) return MS_EXIT_USAGE;
             row_bytes = (size_t)v;
             break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;

@@ -35,6 +35,13 @@ int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
+int ms_cli_uint_option(const char *cmd, const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, unsigned long long *out)
+{
+    if (ms_cli_parse_uint(s, max, out) == 0 && *out >= min) return 0;
+    return ms_cli_usage_error(cmd, "%s wants %llu..%llu, got '%s'", opt, min, max, s);
+}
+
 void ms_cli_progress(void *ctx, const ms_progress_t *p)
 {
     (void)ctx;

@@ -41,5 +41,10 @@ int ms_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 void ms_cli_progress(void *ctx, const ms_progress_t *p);
 /* Parse a positive integer option value; returns 0 or -1. */
 int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+/* Parse the value s of option opt of command cmd as an integer of min..max;
+ * if it is not one, print the usage error "OPT wants MIN..MAX, got 'S'".
+ * Returns 0, or MS_EXIT_USAGE after the message. */
+int ms_cli_uint_option(const char *cmd, const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, unsigned long long *out);
 
 #endif

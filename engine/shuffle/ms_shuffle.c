@@ -5,6 +5,7 @@
  * files) is described in internal/ms_shuffle_int.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,14 @@
 void ms_shuffle_spill_path(const ms_shuffle_t *s, char *path, int tid, uint32_t b)
 {
     snprintf(path, MS_SHUFFLE_PATH_MAX, "%s/t%03d-b%04u.spill", s->dir, tid, (unsigned)b);
+}
+
+ms_status_t ms_shuffle_open_spill(const ms_shuffle_t *s, char *path, int tid, uint32_t b, int *fd)
+{
+    ms_shuffle_spill_path(s, path, tid, b);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) return ms_error_errno(MS_E_IO, errno, "cannot open spill file %s", path);
+    return MS_OK;
 }
 
 ms_status_t ms_shuffle_write_at(int fd, const unsigned char *p, size_t len, uint64_t off,

@@ -101,12 +101,8 @@ static ms_status_t make_runs(const ms_reducer_t *r, uint32_t b, ms_runfile_t *f,
         ms_shuffle_release_part(s, p);
         if (p->file_bytes == 0 || st != MS_OK) continue;
         char path[MS_SHUFFLE_PATH_MAX];
-        ms_shuffle_spill_path(s, path, t, b);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            st = ms_error_errno(MS_E_IO, errno, "cannot open spill file %s", path);
-            break;
-        }
+        int fd;
+        if ((st = ms_shuffle_open_spill(s, path, t, b, &fd)) != MS_OK) break;
         for (uint64_t off = 0; off < p->file_bytes && st == MS_OK;) {
             size_t c = p->file_bytes - off < wcap - wlen ? (size_t)(p->file_bytes - off) : wcap - wlen;
             st = ms_shuffle_read_at(fd, work + wlen, c, off, path);

@@ -4,8 +4,6 @@
  * it into one sorted array, and return the lowest failing bucket's error.
  * Buckets that do not fit go to ms_shuffle_merge.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -49,12 +47,8 @@ static ms_status_t reduce_in_memory(const ms_reducer_t *r, uint32_t b, size_t to
         ms_shuffle_release_part(s, p);
         if (p->file_bytes == 0) continue;
         char path[MS_SHUFFLE_PATH_MAX];
-        ms_shuffle_spill_path(s, path, t, b);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            st = ms_error_errno(MS_E_IO, errno, "cannot open spill file %s", path);
-            break;
-        }
+        int fd;
+        if ((st = ms_shuffle_open_spill(s, path, t, b, &fd)) != MS_OK) break;
         st = ms_shuffle_read_at(fd, a + off, (size_t)p->file_bytes, 0, path);
         close(fd);
         off += (size_t)p->file_bytes;

@@ -6,6 +6,7 @@
  * settlements, write the HDF5 partition(s).  Without skip_bad the first
  * failing partition in partition order is the error, whatever the threads.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,29 +91,46 @@ static void sett_remap(const import_t *im, ms_settlement_t *r)
     if (r->group_code >= 0) r->group_code = im->group_remap[r->group_code];
 }
 
-static ms_status_t sort_settlements(sett_rec_t *v, size_t n)
+/* Sort the n records of v (rec_size bytes each; what names them in
+ * messages) by keys of key_size bytes: make_key writes record i's key, which
+ * holds i as the uint32_t at idx_off, and cmp orders keys.  tmp is one
+ * record of scratch. */
+static ms_status_t sort_records(void *v, size_t rec_size, size_t n, const char *what,
+                                size_t key_size, size_t idx_off,
+                                void (*make_key)(const void *rec, uint32_t i, void *key),
+                                int (*cmp)(const void *, const void *), void *tmp)
 {
     if (n > UINT32_MAX)
         return ms_error_set(
-            MS_E_USAGE, "a partition of %zu settlements is too large: import with more partitions",
-            n);
-    sett_key_t *key = malloc((n ? n : 1) * sizeof *key);
+            MS_E_USAGE, "a partition of %zu %s is too large: import with more partitions", n, what);
+    unsigned char *key = malloc((n ? n : 1) * key_size);
     uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
     if (!key || !perm) {
         free(key);
         free(perm);
-        return ms_error_set(MS_E_NOMEM, "out of memory sorting %zu settlements", n);
+        return ms_error_set(MS_E_NOMEM, "out of memory sorting %zu %s", n, what);
     }
-    for (size_t i = 0; i < n; i++)
-        key[i] =
-            (sett_key_t){v[i].row.person_id, v[i].row.settle_id, v[i].row.admit_date, (uint32_t)i};
-    qsort(key, n, sizeof *key, sett_key_cmp);
-    for (size_t i = 0; i < n; i++) perm[i] = key[i].idx;
+    const unsigned char *rec = v;
+    for (size_t i = 0; i < n; i++) make_key(rec + i * rec_size, (uint32_t)i, key + i * key_size);
+    qsort(key, n, key_size, cmp);
+    for (size_t i = 0; i < n; i++) memcpy(&perm[i], key + i * key_size + idx_off, sizeof *perm);
     free(key);
-    sett_rec_t tmp;
-    permute((unsigned char *)v, sizeof *v, perm, n, &tmp);
+    permute(v, rec_size, perm, n, tmp);
     free(perm);
     return MS_OK;
+}
+
+static void sett_make_key(const void *rec, uint32_t i, void *key)
+{
+    const ms_settlement_t *r = &((const sett_rec_t *)rec)->row;
+    *(sett_key_t *)key = (sett_key_t){r->person_id, r->settle_id, r->admit_date, i};
+}
+
+static ms_status_t sort_settlements(sett_rec_t *v, size_t n)
+{
+    sett_rec_t tmp;
+    return sort_records(v, sizeof *v, n, "settlements", sizeof(sett_key_t),
+                        offsetof(sett_key_t, idx), sett_make_key, sett_key_cmp, &tmp);
 }
 
 static ms_status_t write_partition(const import_t *im, ms_table_id_t tid, uint32_t p,
@@ -229,31 +247,19 @@ static ms_status_t drug_filter(import_t *im, drug_rec_t *v, size_t n, const sett
     return MS_OK;
 }
 
+static void drug_make_key(const void *rec, uint32_t i, void *key)
+{
+    const drug_rec_t *d = rec;
+    const ms_drug_item_t *r = &d->row;
+    *(drug_key_t *)key = (drug_key_t){r->person_id, r->settle_id, r->trace_hi, r->trace_lo,
+                                      d->line,      r->date,      i};
+}
+
 static ms_status_t sort_drugs(drug_rec_t *v, size_t n)
 {
-    if (n > UINT32_MAX)
-        return ms_error_set(
-            MS_E_USAGE, "a partition of %zu drug items is too large: import with more partitions",
-            n);
-    drug_key_t *key = malloc((n ? n : 1) * sizeof *key);
-    uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
-    if (!key || !perm) {
-        free(key);
-        free(perm);
-        return ms_error_set(MS_E_NOMEM, "out of memory sorting %zu drug items", n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        const ms_drug_item_t *r = &v[i].row;
-        key[i] = (drug_key_t){r->person_id, r->settle_id, r->trace_hi, r->trace_lo,
-                              v[i].line,    r->date,      (uint32_t)i};
-    }
-    qsort(key, n, sizeof *key, drug_key_cmp);
-    for (size_t i = 0; i < n; i++) perm[i] = key[i].idx;
-    free(key);
     drug_rec_t tmp;
-    permute((unsigned char *)v, sizeof *v, perm, n, &tmp);
-    free(perm);
-    return MS_OK;
+    return sort_records(v, sizeof *v, n, "drug items", sizeof(drug_key_t),
+                        offsetof(drug_key_t, idx), drug_make_key, drug_key_cmp, &tmp);
 }
 
 static ms_status_t drug_partition(import_t *im, uint32_t p, task_t *t, const sett_index_t *ix,

@@ -22,6 +22,53 @@ static ms_status_t open_csv(const import_t *im, const char *name, const char *co
     return st;
 }
 
+/* A reference file: its columns, its code column, and how a row becomes an
+ * entry (an institution, a group) of the import's ms_refs_t. */
+typedef struct {
+    const char *name;              /* "institutions.csv" */
+    const char *const *columns;
+    int ncols;
+    int code;                      /* the code column's index */
+    const char *code_name;         /* and name */
+    int (*parse)(const ms_field_t *f, void *row, row_err_t *e);
+    ms_status_t (*append)(import_t *im, const ms_field_t *f, const void *row);
+} ref_file_t;
+
+/* Read a reference file in file order: parse each row, give its code a
+ * provisional id in codes (a code seen before is a bad row), append it. */
+static ms_status_t read_ref_file(import_t *im, const ref_file_t *rf, strmap_t *codes)
+{
+    ms_csv_t *c;
+    MS_TRY(open_csv(im, rf->name, rf->columns, rf->ncols, &c));
+    ms_status_t st = MS_OK;
+    const ms_field_t *f;
+    uint64_t line;
+    row_err_t e;
+    while (st == MS_OK && (st = ms_csv_next(c, &f, &line)) == MS_OK && f) {
+        union {
+            ms_institution_t inst;
+            ms_group_t group;
+        } r;
+        memset(&r, 0, sizeof r);
+        const ms_field_t *code = &f[rf->code];
+        int added;
+        if (rf->parse(f, &r, &e)) {
+            st = imp_row_fail(ms_csv_name(c), line, &e);
+        } else if (imp_strmap_add(codes, code->s, code->len, line, &added) < 0) {
+            st = ms_error_set(MS_E_NOMEM, "out of memory");
+        } else if (!added) {
+            int32_t id = imp_strmap_find(codes, code->s, code->len);
+            imp_row_bad(&e, rf->code_name, code, "duplicate %s '%.*s' (first at line %llu)",
+                        rf->code_name, FV(code), (unsigned long long)codes->line[id]);
+            st = imp_row_fail(ms_csv_name(c), line, &e);
+        } else {
+            st = rf->append(im, f, &r);
+        }
+    }
+    ms_csv_close(c);
+    return st;
+}
+
 /* ------------------------------------------------------------------ */
 /* institutions.csv                                                     */
 
@@ -29,8 +76,9 @@ static const char *const inst_columns[] = {"inst_code", "name",   "kind", "level
                                            "ownership", "region", "beds"};
 enum { IC_CODE, IC_NAME, IC_KIND, IC_LEVEL, IC_OWN, IC_REGION, IC_BEDS, IC_COUNT };
 
-static int inst_parse(const ms_field_t *f, ms_institution_t *r, row_err_t *e)
+static int inst_parse(const ms_field_t *f, void *row, row_err_t *e)
 {
+    ms_institution_t *r = row;
     uint64_t v;
     if (imp_fld_text(&f[IC_CODE], "inst_code", 32, NULL, "characters", e)) return -1;
     if (imp_need(&f[IC_NAME], "name", e)) return -1;
@@ -44,8 +92,9 @@ static int inst_parse(const ms_field_t *f, ms_institution_t *r, row_err_t *e)
     return 0;
 }
 
-static ms_status_t inst_append(import_t *im, const ms_field_t *f, const ms_institution_t *r)
+static ms_status_t inst_append(import_t *im, const ms_field_t *f, const void *row)
 {
+    const ms_institution_t *r = row;
     ms_refs_t *refs = &im->refs;
     MS_TRY(ms_grow(&refs->inst, &im->inst_cap, refs->n_inst + 1, sizeof *refs->inst, 64));
     ms_institution_t *d = &refs->inst[refs->n_inst];
@@ -59,31 +108,10 @@ static ms_status_t inst_append(import_t *im, const ms_field_t *f, const ms_insti
 
 ms_status_t imp_read_institutions(import_t *im)
 {
-    ms_csv_t *c;
-    MS_TRY(open_csv(im, "institutions.csv", inst_columns, IC_COUNT, &c));
-    ms_status_t st = MS_OK;
-    const ms_field_t *f;
-    uint64_t line;
-    row_err_t e;
-    while (st == MS_OK && (st = ms_csv_next(c, &f, &line)) == MS_OK && f) {
-        ms_institution_t r = {0};
-        int added;
-        if (inst_parse(f, &r, &e)) {
-            st = imp_row_fail(ms_csv_name(c), line, &e);
-        } else if (imp_strmap_add(&im->inst, f[IC_CODE].s, f[IC_CODE].len, line, &added) < 0) {
-            st = ms_error_set(MS_E_NOMEM, "out of memory");
-        } else if (!added) {
-            int32_t id = imp_strmap_find(&im->inst, f[IC_CODE].s, f[IC_CODE].len);
-            imp_row_bad(&e, "inst_code", &f[IC_CODE],
-                        "duplicate inst_code '%.*s' (first at line %llu)", FV(&f[IC_CODE]),
-                        (unsigned long long)im->inst.line[id]);
-            st = imp_row_fail(ms_csv_name(c), line, &e);
-        } else {
-            st = inst_append(im, f, &r);
-        }
-    }
-    ms_csv_close(c);
-    return st;
+    static const ref_file_t file = {.name = "institutions.csv", .columns = inst_columns,
+                                    .ncols = IC_COUNT, .code = IC_CODE, .code_name = "inst_code",
+                                    .parse = inst_parse, .append = inst_append};
+    return read_ref_file(im, &file, &im->inst);
 }
 
 /* ------------------------------------------------------------------ */
@@ -93,8 +121,9 @@ static const char *const group_columns[] = {"group_code", "family",   "severity"
                                             "mdc",        "surgical", "expected_los", "mean_cost"};
 enum { GC_CODE, GC_FAMILY, GC_SEV, GC_WEIGHT, GC_MDC, GC_SURG, GC_LOS, GC_COST, GC_COUNT };
 
-static int group_parse(const ms_field_t *f, ms_group_t *r, row_err_t *e)
+static int group_parse(const ms_field_t *f, void *row, row_err_t *e)
 {
+    ms_group_t *r = row;
     uint64_t v;
     if (imp_fld_text(&f[GC_CODE], "group_code", 16, NULL, "characters", e)) return -1;
     if (imp_need(&f[GC_FAMILY], "family", e)) return -1;
@@ -112,8 +141,9 @@ static int group_parse(const ms_field_t *f, ms_group_t *r, row_err_t *e)
     return imp_fld_money(&f[GC_COST], "mean_cost", &r->mean_cost, e);
 }
 
-static ms_status_t group_append(import_t *im, const ms_field_t *f, const ms_group_t *r)
+static ms_status_t group_append(import_t *im, const ms_field_t *f, const void *row)
 {
+    const ms_group_t *r = row;
     ms_refs_t *refs = &im->refs;
     MS_TRY(ms_grow(&refs->groups, &im->group_cap, refs->n_groups + 1, sizeof *refs->groups, 64));
     ms_group_t *d = &refs->groups[refs->n_groups];
@@ -127,29 +157,8 @@ static ms_status_t group_append(import_t *im, const ms_field_t *f, const ms_grou
 
 ms_status_t imp_read_groups(import_t *im)
 {
-    ms_csv_t *c;
-    MS_TRY(open_csv(im, "groups.csv", group_columns, GC_COUNT, &c));
-    ms_status_t st = MS_OK;
-    const ms_field_t *f;
-    uint64_t line;
-    row_err_t e;
-    while (st == MS_OK && (st = ms_csv_next(c, &f, &line)) == MS_OK && f) {
-        ms_group_t r = {0};
-        int added;
-        if (group_parse(f, &r, &e)) {
-            st = imp_row_fail(ms_csv_name(c), line, &e);
-        } else if (imp_strmap_add(&im->group, f[GC_CODE].s, f[GC_CODE].len, line, &added) < 0) {
-            st = ms_error_set(MS_E_NOMEM, "out of memory");
-        } else if (!added) {
-            int32_t id = imp_strmap_find(&im->group, f[GC_CODE].s, f[GC_CODE].len);
-            imp_row_bad(&e, "group_code", &f[GC_CODE],
-                        "duplicate group_code '%.*s' (first at line %llu)", FV(&f[GC_CODE]),
-                        (unsigned long long)im->group.line[id]);
-            st = imp_row_fail(ms_csv_name(c), line, &e);
-        } else {
-            st = group_append(im, f, &r);
-        }
-    }
-    ms_csv_close(c);
-    return st;
+    static const ref_file_t file = {.name = "groups.csv", .columns = group_columns,
+                                    .ncols = GC_COUNT, .code = GC_CODE, .code_name = "group_code",
+                                    .parse = group_parse, .append = group_append};
+    return read_ref_file(im, &file, &im->group);
 }

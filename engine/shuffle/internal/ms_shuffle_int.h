@@ -128,6 +128,9 @@ void ms_shuffle_sort_records(unsigned char *a, size_t n, size_t rs, size_t vs);
 
 /* The map spill file of thread tid and bucket b (MS_SHUFFLE_PATH_MAX bytes). */
 void ms_shuffle_spill_path(const ms_shuffle_t *s, char *path, int tid, uint32_t b);
+/* Open that file for reading: *fd, and its name in path (MS_SHUFFLE_PATH_MAX
+ * bytes) for the messages of later reads. */
+ms_status_t ms_shuffle_open_spill(const ms_shuffle_t *s, char *path, int tid, uint32_t b, int *fd);
 
 /* Write or read exactly len bytes at off; path names the file in errors. */
 ms_status_t ms_shuffle_write_at(int fd, const unsigned char *p, size_t len, uint64_t off,
