@@ -41,8 +41,13 @@ static const ms_param_t score_params[MS_SCORE_COUNT] = {
                                    "(0.02 = two percentage points): huge denominators make tiny differences significant",
                                    0, 0.02, 1, MS_PARAM_NUMBER, NULL},
     [MS_SCORE_MIN_EXCESS_RATIO] = {"min_excess_ratio",
-                                   "a ratio deviates only if it exceeds its peers' by at least this fraction (0.25 = 25%)",
+                                   "a ratio, or a share, deviates only if it exceeds its peers' by at least this "
+                                   "fraction of theirs (0.25 = 25%)",
                                    0, 0.25, 100, MS_PARAM_NUMBER, NULL},
+    [MS_SCORE_MIN_FLAGGED] = {"min_flagged_records",
+                              "a share is a reason only with at least this many flagged records: one record among "
+                              "a few is not a pattern",
+                              1, 3, 100000, MS_PARAM_NUMBER, NULL},
     [MS_SCORE_ALL_CLUES] = {"all_clues",
                             "1: clues.csv lists the records behind every reported indicator; 0: only where the "
                             "institution deviates from its peers",

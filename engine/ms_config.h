@@ -26,7 +26,8 @@ typedef enum {
     MS_SCORE_Z_CAP,                /* a deviation counts at most this many robust SDs */
     MS_SCORE_Z_FLAG,               /* deviation at which an indicator is a reason */
     MS_SCORE_MIN_EXCESS_SHARE,     /* a share must exceed its peers' by this much (absolute) to deviate */
-    MS_SCORE_MIN_EXCESS_RATIO,     /* a ratio must exceed its peers' by this fraction to deviate */
+    MS_SCORE_MIN_EXCESS_RATIO,     /* a ratio (or share) must exceed its peers' by this fraction to deviate */
+    MS_SCORE_MIN_FLAGGED,          /* a share needs this many flagged records to be a reason */
     MS_SCORE_ALL_CLUES,            /* 1: write the clues of every reported indicator, deviating or not */
     MS_SCORE_COUNT
 } ms_score_param_t;

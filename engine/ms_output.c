@@ -36,6 +36,14 @@ static ms_status_t finish(ms_afile_t *f)
 
 static void field(FILE *fp, const char *s) { ms_csv_write_field(fp, s, strlen(s)); }
 
+/* Does model m take part in the score (a weight and a scored indicator)? */
+static int scores(const ms_score_t *s, int m)
+{
+    for (int j = 0; j < s->nind; j++)
+        if (s->ind_model[j] == m) return 1;
+    return 0;
+}
+
 /* ranked.csv (model < 0) or ranked_<model>.csv */
 static ms_status_t write_ranked(const ms_output_t *o, int model)
 {
@@ -46,8 +54,12 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
     else snprintf(name, sizeof name, "ranked_%s.csv", s->models[model]->name);
     ms_afile_t f;
     MS_TRY(open_out(o->dir, name, &f));
-    fputs("rank,inst_code,name,region,kind,level,overall_score", f.fp);
-    for (int m = 0; m < s->nmodels; m++) fprintf(f.fp, ",score_%s", s->models[m]->name);
+    /* priority: the order (the strength of the credible evidence, 0..1);
+     * peer_percentile: where the institution stands among its peers by it;
+     * score_<model>: each scoring model's part. */
+    fputs("rank,inst_code,name,region,kind,level,priority,peer_percentile", f.fp);
+    for (int m = 0; m < s->nmodels; m++)
+        if (scores(s, m)) fprintf(f.fp, ",score_%s", s->models[m]->name);
     fputs(",reason_1,reason_2,reason_3,suspicious_amount_yuan,likely_recovery_yuan,records_swept\n", f.fp);
     /* Order: the overall ranking, or this model's score. */
     uint32_t n = (uint32_t)refs->n_inst, cnt = 0;
@@ -87,8 +99,10 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
         field(f.fp, x->inst_code);
         fputc(',', f.fp);
         field(f.fp, x->name);
-        fprintf(f.fp, ",%06d,%s,%u,%.4f", x->region, ms_enum_kind.names[x->kind], x->level, s->overall[i]);
-        for (size_t m = 0; m < M; m++) fprintf(f.fp, ",%.4f", s->model_score[i * M + m]);
+        fprintf(f.fp, ",%06d,%s,%u,%.4f,%.1f", x->region, ms_enum_kind.names[x->kind], x->level, s->priority[i],
+                s->peer_rank[i]);
+        for (size_t m = 0; m < M; m++)
+            if (scores(s, (int)m)) fprintf(f.fp, ",%.4f", s->model_score[i * M + m]);
         char reasons[3][160];
         int k = ms_score_reasons(s, i, reasons, 3);
         for (int q = 0; q < 3; q++) {
@@ -128,9 +142,7 @@ static ms_status_t write_clues(const ms_output_t *o)
             if (j >= 0 && (!s->reported[at] || (!s->cfg->score[MS_SCORE_ALL_CLUES] && s->z[at] <= 0))) continue;
             int64_t num = res->num[(size_t)c->indicator * res->n_inst + c->inst];
             int64_t den = res->den[(size_t)c->indicator * res->n_inst + c->inst];
-            if (j < 0 && !s->models[m]->indicators[c->indicator].den_is_amount &&
-                den < (int64_t)s->cfg->score[MS_SCORE_MIN_DENOMINATOR])
-                continue;
+            if (j < 0 && !ms_score_enough_records(s, &s->models[m]->indicators[c->indicator], num, den)) continue;
             char day[11], money[32], pct[16] = "";
             ms_date_format(c->date, day);
             ms_money_format(c->amount, money);

@@ -93,6 +93,15 @@ static double finite_or(double x, double fallback) { return isfinite(x) ? x : fa
 
 /* --------------------------------------------------------- one indicator */
 
+int ms_score_enough_records(const ms_score_t *s, const ms_indicator_t *ind, int64_t num, int64_t den)
+{
+    /* Small numbers: the records the indicator rests on, not a scaled
+     * amount, must reach the minimum. */
+    double evidence = (double)(ind->evidence == MS_EVIDENCE_NUM ? num : den);
+    if (ind->evidence_unit > 1) evidence /= (double)ind->evidence_unit;
+    return evidence >= s->cfg->score[MS_SCORE_MIN_DENOMINATOR];
+}
+
 typedef struct {
     double *r;            /* [n_inst] standardised residual (reported only) */
     double *scratch;      /* [n_inst] */
@@ -111,7 +120,7 @@ static int at_most(const void *ctx, size_t i)
     return q->sorted[i] <= q->v;
 }
 
-/* Fill value, peer_value, reported and z for indicator j. */
+/* Fill value, peer_value, reported, z and unexplained for indicator j. */
 static void score_indicator(ms_score_t *s, int j, work_t *w)
 {
     const ms_model_t *m = s->models[s->ind_model[j]];
@@ -121,27 +130,38 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
     const int64_t *num = res->num + (size_t)s->ind_index[j] * res->n_inst;
     const int64_t *den = res->den + (size_t)s->ind_index[j] * res->n_inst;
     const double *exp_ = res->expected ? res->expected + (size_t)s->ind_index[j] * res->n_inst : NULL;
-    double k = s->cfg->score[MS_SCORE_PRIOR_STRENGTH], min_den = s->cfg->score[MS_SCORE_MIN_DENOMINATOR];
+    double k = s->cfg->score[MS_SCORE_PRIOR_STRENGTH];
     double cap = s->cfg->score[MS_SCORE_Z_CAP];
     int share = ind->kind == MS_IND_SHARE;
 
     memset(w->pnum, 0, s->npeer * sizeof *w->pnum);
     memset(w->pden, 0, s->npeer * sizeof *w->pden);
     memset(w->pcount, 0, s->npeer * sizeof *w->pcount);
+    double all_num = 0, all_den = 0;
     for (size_t i = 0; i < n; i++) {
         w->pnum[s->peer[i]] += (double)num[i];
         w->pden[s->peer[i]] += (double)den[i];
+        all_num += (double)num[i];
+        all_den += (double)den[i];
     }
     /* Residuals of the reported institutions. */
     size_t nrep = 0;
     for (size_t i = 0; i < n; i++) {
         size_t at = i * J + (size_t)j;
         double d = (double)den[i], x = (double)num[i];
-        double pooled = w->pden[s->peer[i]] > 0 ? w->pnum[s->peer[i]] / w->pden[s->peer[i]] : 0;
+        /* The peers' pooled rate without the institution itself (in a small
+         * group a large cheater would otherwise set its own yardstick);
+         * all other institutions when its group has no one else. */
+        double gn = w->pnum[s->peer[i]] - x, gd = w->pden[s->peer[i]] - d;
+        double nn = all_num - x, nd = all_den - d, national = nd > 0 ? nn / nd : 0;
+        /* ... shrunk toward all other institutions' rate by the same prior
+         * strength: a small group that happened to see none is no proof
+         * that none is normal. */
+        double pooled = gd + k > 0 ? (gn + k * national) / (gd + k) : national;
         s->value[at] = d > 0 ? x / d : 0;
         s->peer_value[at] = pooled;
         s->z[at] = 0;
-        s->reported[at] = d > 0 && (ind->den_is_amount || d >= min_den);
+        s->reported[at] = d > 0 && ms_score_enough_records(s, ind, num[i], den[i]);
         w->r[i] = 0;
         if (!s->reported[at]) continue;
         double r;
@@ -197,14 +217,43 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         z = z < 0 ? 0 : z > cap ? cap : z;
         /* A share with nothing flagged is never suspicious, and neither is
          * a difference too small to matter however significant. */
-        if (share && ind->direction > 0 && num[i] == 0) z = 0;
+        if (share && ind->direction > 0 && (double)num[i] < s->cfg->score[MS_SCORE_MIN_FLAGGED]) z = 0;
         double v = s->value[at], p = s->peer_value[at];
-        if (share && !ind->impossible && ind->direction * (v - p) < s->cfg->score[MS_SCORE_MIN_EXCESS_SHARE]) z = 0;
+        double min_rel = s->cfg->score[MS_SCORE_MIN_EXCESS_RATIO];
+        /* Material, not only significant: a share must exceed its peers'
+         * by min_excess_share points and by min_excess_ratio of their rate,
+         * a ratio by min_excess_ratio (an impossible event needs neither). */
+        if (share && !ind->impossible) {
+            if (ind->direction * (v - p) < s->cfg->score[MS_SCORE_MIN_EXCESS_SHARE]) z = 0;
+            if (ind->direction > 0 && p > 0 && v / p - 1 < min_rel) z = 0;
+            if (ind->direction < 0 && v > 0 && p / v - 1 < min_rel) z = 0;
+        }
         if (!share && p > 0 && v > 0) {
             double rel = ind->direction > 0 ? v / p - 1 : p / v - 1;
-            if (rel < s->cfg->score[MS_SCORE_MIN_EXCESS_RATIO]) z = 0;
+            if (rel < min_rel) z = 0;
+        }
+        /* An indicator with a limit of the possible (beds_overflow: 1) is
+         * judged against the limit, not the peers: at or below it nothing is
+         * suspicious (a full hospital is no fraud); materially beyond it
+         * (by min_excess_ratio) it is impossible, whatever the peers do. */
+        double limit = ind->suspicious_above;
+        if (limit > 0) {
+            p = s->peer_value[at] = limit;
+            z = ind->direction > 0 && v >= limit * (1 + min_rel) ? cap : 0;
         }
         s->z[at] = z;
+        /* The share of the flagged records (or of the ratio) that the peers
+         * do not explain, from the shrunk rate: what the evidence is worth
+         * whatever the institution's size. */
+        double u = 0;
+        if (share) {
+            double pp = p < 1e-6 ? 1e-6 : p, d = (double)den[i];
+            double shrunk = ((double)num[i] + k * pp) / (d + k);
+            u = ind->direction > 0 ? (shrunk > 0 ? (shrunk - pp) / shrunk : 0) : (pp > 0 ? (pp - shrunk) / pp : 0);
+        } else if (v > 0 && p > 0) {
+            u = ind->direction > 0 ? 1 - p / v : 1 - v / p;
+        }
+        s->unexplained[at] = z > 0 ? fmin(1, fmax(0, finite_or(u, 0))) : 0;
         any |= z > 0;
     }
     s->no_signal[j] = !any || nrep < 2;
@@ -243,30 +292,14 @@ static int cmp_flagged(const void *a, const void *b)
     return x->j - y->j;
 }
 
-/* The share of an indicator's flagged records that the peers do not
- * explain: for a share (num - p.den) / num, for a ratio 1 - p / value. */
-static double excess_fraction(const ms_score_t *s, uint32_t i, int j)
-{
-    size_t at = (size_t)i * (size_t)s->nind + (size_t)j;
-    const ms_model_result_t *res = &s->results[s->ind_model[j]];
-    const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
-    if (ind->kind == MS_IND_SHARE) {
-        double x = (double)res->num[(size_t)s->ind_index[j] * res->n_inst + i];
-        double d = (double)res->den[(size_t)s->ind_index[j] * res->n_inst + i];
-        return x > 0 ? fmax(0, x - s->peer_value[at] * d) / x : 0;
-    }
-    return s->value[at] > 0 ? fmax(0, 1 - s->peer_value[at] / s->value[at]) : 0;
-}
-
-/* Suspicious amount: the fund payment of the records behind every reported
- * indicator with a positive deviation, each record once.  Likely recovery:
- * of those, the records behind credible deviations (z >= z_flag), each
- * weighted by the share of its indicator's flags the peers do not explain
- * (the first such indicator in order, when several flag one record). */
+/* Suspicious amount: the fund payment of the records behind the
+ * institution's credible deviations (the reasons of its row), each record
+ * once.  Likely recovery: of that, the share the peers do not explain (the
+ * largest unexplained share among the record's credible indicators).  Both
+ * are 0 without a credible deviation, and recovery <= suspicious. */
 static ms_status_t amounts(ms_score_t *s)
 {
     size_t total = 0, n = s->refs->n_inst, J = (size_t)s->nind;
-    double zflag = s->cfg->score[MS_SCORE_Z_FLAG];
     for (int m = 0; m < s->nmodels; m++) total += s->results[m].nclues;
     flagged_t *f = malloc((total ? total : 1) * sizeof *f);
     if (!f) return ms_error_set(MS_E_NOMEM, "out of memory");
@@ -276,20 +309,19 @@ static ms_status_t amounts(ms_score_t *s)
         for (size_t q = 0; q < res->nclues; q++) {
             const ms_clue_t *cl = &res->clues[q];
             if (cl->indicator != s->ind_index[j] || cl->inst >= n) continue;
-            size_t at = (size_t)cl->inst * J + (size_t)j;
-            if (!s->reported[at] || s->z[at] <= 0) continue;
+            if (!s->credible[(size_t)cl->inst * J + (size_t)j]) continue;
             f[c++] = (flagged_t){cl->settle_id, cl->inst, j, cl->amount};
         }
     }
     qsort(f, c, sizeof *f, cmp_flagged);
     for (size_t q = 0; q < c;) {
         size_t r = q;
-        int credible = -1;
+        double u = 0;
         for (; r < c && f[r].inst == f[q].inst && f[r].settle_id == f[q].settle_id; r++)
-            if (credible < 0 && s->z[(size_t)f[r].inst * J + (size_t)f[r].j] >= zflag) credible = f[r].j;
+            u = fmax(u, s->unexplained[(size_t)f[r].inst * J + (size_t)f[r].j]);
         double yuan = (double)f[q].amount / 100.0;
         s->suspicious[f[q].inst] += yuan;
-        if (credible >= 0) s->recovery[f[q].inst] += yuan * excess_fraction(s, f[q].inst, credible);
+        s->recovery[f[q].inst] += yuan * u;
         q = r;
     }
     free(f);
@@ -303,8 +335,34 @@ static int cmp_rank(const void *a, const void *b)
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     const ms_score_t *s = rank_ctx;
     if (s->priority[x] != s->priority[y]) return s->priority[x] > s->priority[y] ? -1 : 1;
-    if (s->overall[x] != s->overall[y]) return s->overall[x] > s->overall[y] ? -1 : 1;
+    if (s->recovery[x] != s->recovery[y]) return s->recovery[x] > s->recovery[y] ? -1 : 1;
+    if (s->watch[x] != s->watch[y]) return s->watch[x] > s->watch[y] ? -1 : 1;
     return x < y ? -1 : x > y;
+}
+
+/* Corroboration: an indicator that needs another of its model's indicators
+ * to deviate credibly at the same institution counts only where one does
+ * (unless none of them is scored). */
+static void corroborate(ms_score_t *s)
+{
+    size_t n = s->refs->n_inst, J = (size_t)s->nind;
+    double zflag = s->cfg->score[MS_SCORE_Z_FLAG];
+    for (size_t j = 0; j < J; j++) {
+        const ms_model_t *m = s->models[s->ind_model[j]];
+        const char *const *by = m->indicators[s->ind_index[j]].corroborated_by;
+        if (!by) continue;
+        int with[16], nwith = 0;
+        for (; *by && nwith < 16; by++)
+            for (size_t q = 0; q < J; q++)
+                if (s->ind_model[q] == s->ind_model[j] && !strcmp(m->indicators[s->ind_index[q]].name, *by))
+                    with[nwith++] = (int)q;
+        if (!nwith) continue;
+        for (size_t i = 0; i < n; i++) {
+            int ok = 0;
+            for (int q = 0; q < nwith && !ok; q++) ok = s->z[i * J + (size_t)with[q]] >= zflag;
+            if (!ok) s->z[i * J + j] = 0, s->unexplained[i * J + j] = 0;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ run */
@@ -333,6 +391,10 @@ ms_status_t ms_score_run(ms_score_t *s)
     s->z = calloc(cells, sizeof *s->z);
     s->percentile = calloc(cells, sizeof *s->percentile);
     s->reported = calloc(cells, 1);
+    s->credible = calloc(cells, 1);
+    s->unexplained = calloc(cells, sizeof *s->unexplained);
+    s->peer_rank = calloc(n + 1, sizeof *s->peer_rank);
+    s->watch = calloc(n + 1, sizeof *s->watch);
     s->no_signal = calloc(J ? J : 1, 1);
     s->model_score = calloc(n * M + 1, sizeof *s->model_score);
     s->overall = calloc(n + 1, sizeof *s->overall);
@@ -343,7 +405,8 @@ ms_status_t ms_score_run(ms_score_t *s)
     work_t w = {calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(double)),
                 calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t))};
     ms_status_t st = MS_OK;
-    if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->no_signal || !s->model_score || !s->overall ||
+    if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->credible || !s->unexplained ||
+        !s->peer_rank || !s->watch || !s->no_signal || !s->model_score || !s->overall ||
         !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.pnum || !w.pden ||
         !w.pcount)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
@@ -351,24 +414,50 @@ ms_status_t ms_score_run(ms_score_t *s)
     free(w.r), free(w.scratch), free(w.pnum), free(w.pden), free(w.pcount);
     if (st != MS_OK) return st;
 
-    /* Model scores: Z (institutions x indicators) times W (indicators x
-     * models), W holding each indicator's weight over its model's total. */
+    corroborate(s);
+    /* Credible: reported, material, corroborated where it must be, and at
+     * least z_flag robust SDs from the peers.  Only credible deviations
+     * count, so every score has a reason in words.  Each is worth its
+     * strength: how sure (z up to the cap) times how much of it the peers
+     * do not explain, whatever the institution's size. */
+    double zcap = s->cfg->score[MS_SCORE_Z_CAP], zflag = s->cfg->score[MS_SCORE_Z_FLAG];
+    double *strength = calloc(cells, sizeof *strength);
+    if (!strength) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t c = 0; c < n * J; c++) {
+        s->credible[c] = s->reported[c] && s->z[c] >= zflag && s->z[c] > 0;
+        /* Beyond the limit of the possible the evidence is certain, however
+         * small the excess (the excess is what likely recovery counts). */
+        int beyond = s->models[s->ind_model[c % (J ? J : 1)]]->indicators[s->ind_index[c % (J ? J : 1)]].suspicious_above > 0;
+        strength[c] = s->credible[c] ? fmin(1, s->z[c] / zcap) * (beyond ? 1 : s->unexplained[c]) : 0;
+        /* Short of a reason: what orders the rows without one. */
+        double near = s->reported[c] && !s->credible[c] ? fmin(1, s->z[c] / zcap) : 0;
+        if (near > s->watch[c / (J ? J : 1)]) s->watch[c / (J ? J : 1)] = near;
+    }
+    /* Model scores: strengths (institutions x indicators) times W
+     * (indicators x models), W holding each indicator's weight over the
+     * model's largest, so that a model with many indicators is not diluted:
+     * a model's score is the weighted sum of its credible strengths. */
     if (J > 0 && n > 0) {
         double *W = calloc(J * M, sizeof *W);
-        if (!W) return ms_error_set(MS_E_NOMEM, "out of memory");
+        if (!W) {
+            free(strength);
+            return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
         for (size_t j = 0; j < J; j++) {
             int m = s->ind_model[j];
             const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[m]);
-            double tot = 0;
+            double top = 0;
             for (size_t q = 0; q < J; q++)
-                if (s->ind_model[q] == m) tot += mc->ind[s->ind_index[q]].weight;
-            W[j * M + (size_t)m] = tot > 0 ? mc->ind[s->ind_index[j]].weight / tot : 0;
+                if (s->ind_model[q] == m) top = fmax(top, mc->ind[s->ind_index[q]].weight);
+            W[j * M + (size_t)m] = top > 0 ? mc->ind[s->ind_index[j]].weight / top : 0;
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)M, (int)J, 1.0, s->z, (int)J, W, (int)M,
-                    0.0, s->model_score, (int)M);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)M, (int)J, 1.0, strength, (int)J, W,
+                    (int)M, 0.0, s->model_score, (int)M);
         free(W);
     }
-    /* Overall deviation: the models' scores combined by their weights. */
+    free(strength);
+    /* Overall: the models' scores, each at most 1, combined by their
+     * weights over the weights of the models that score anything. */
     double wsum = 0;
     for (size_t m = 0; m < M; m++) {
         const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[m]);
@@ -378,36 +467,49 @@ ms_status_t ms_score_run(ms_score_t *s)
     }
     for (size_t i = 0; i < n; i++) {
         double o = 0;
-        for (size_t m = 0; m < M; m++) o += ms_config_model(s->cfg, s->models[m])->weight * s->model_score[i * M + m];
+        for (size_t m = 0; m < M; m++)
+            o += ms_config_model(s->cfg, s->models[m])->weight * fmin(1, s->model_score[i * M + m]);
         s->overall[i] = wsum > 0 ? o / wsum : 0;
     }
     MS_TRY(amounts(s));
-    /* Inspectors work from the top: the largest likely recovery first. An
-     * institution without a credible deviation recovers nothing likely and
-     * follows, by its deviation. */
-    double zcap = s->cfg->score[MS_SCORE_Z_CAP], zflag = s->cfg->score[MS_SCORE_Z_FLAG];
-    for (size_t i = 0; i < n; i++) {
-        /* How sure: the strongest credible deviation, on the scale up to the
-         * cap (a deviation just past z_flag on a huge denominator is real
-         * but small; a blatant one counts in full). */
-        double zmax = 0;
-        for (size_t j = 0; j < J; j++)
-            if (s->reported[i * J + j] && s->z[i * J + j] > zmax) zmax = s->z[i * J + j];
-        s->priority[i] = zmax >= zflag ? s->recovery[i] * fmin(1, zmax / zcap) : 0;
-    }
+    /* Inspectors work from the top: the strongest credible evidence first
+     * (priority = the overall score); money orders only what the evidence
+     * does not (ties), so size never turns a small deviation into a top
+     * rank.  Every institution with data has a row. */
     s->n_ranked = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (s->overall[i] > 0) s->order[s->n_ranked++] = i;
+    for (uint32_t i = 0; i < n; i++) {
+        s->priority[i] = s->overall[i];
+        if (!s->records || s->records[i] > 0) s->order[s->n_ranked++] = i;
+    }
     rank_ctx = s; /* the sort runs on the calling thread only */
     qsort(s->order, s->n_ranked, sizeof *s->order, cmp_rank);
+    /* Each row's peer percentile: the share of its peers with data whose
+     * priority is at most its own (ties count as below, as for values). */
+    double *sorted = calloc(s->n_ranked + 1, sizeof *sorted);
+    if (!sorted) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (uint32_t g = 0; g < s->npeer; g++) {
+        size_t c = 0;
+        for (uint32_t r = 0; r < s->n_ranked; r++)
+            if (s->peer[s->order[r]] == g) sorted[c++] = s->priority[s->order[r]];
+        if (!c) continue;
+        qsort(sorted, c, sizeof *sorted, cmp_double);
+        for (uint32_t r = 0; r < s->n_ranked; r++) {
+            uint32_t i = s->order[r];
+            if (s->peer[i] != g) continue;
+            at_most_t q = {sorted, s->priority[i]};
+            s->peer_rank[i] = 100.0 * (double)ms_lower_bound(c, at_most, &q) / (double)c;
+        }
+    }
+    free(sorted);
     return MS_OK;
 }
 
 void ms_score_free(ms_score_t *s)
 {
     free(s->ind_model), free(s->ind_index), free(s->value), free(s->peer_value), free(s->z), free(s->reported);
-    free(s->percentile);
-    s->percentile = NULL;
+    free(s->percentile), free(s->credible), free(s->unexplained), free(s->peer_rank), free(s->watch);
+    s->percentile = s->unexplained = s->peer_rank = s->watch = NULL;
+    s->credible = NULL;
     free(s->no_signal), free(s->model_score), free(s->overall), free(s->suspicious), free(s->recovery);
     free(s->priority), free(s->order);
     s->ind_model = s->ind_index = NULL;
@@ -437,7 +539,7 @@ int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
     int nc = 0;
     for (size_t j = 0; j < J && nc < 256; j++) {
         size_t at = (size_t)i * J + j;
-        if (!s->reported[at] || s->z[at] < s->cfg->score[MS_SCORE_Z_FLAG] || s->z[at] <= 0) continue;
+        if (!s->credible[at]) continue;
         const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[s->ind_model[j]]);
         c[nc++] = (cand_t){s->z[at] * mc->ind[s->ind_index[j]].weight * mc->weight, (int)j};
     }
@@ -448,10 +550,15 @@ int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
         size_t at = (size_t)i * J + (size_t)j;
         const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
         const char *what = ind->reason ? ind->reason : ind->name;
-        if (ind->kind == MS_IND_SHARE)
-            snprintf(out[k], 160, "%s %.1f%% vs peers %.1f%%", what, 100 * s->value[at], 100 * s->peer_value[at]);
+        double v = s->value[at], p = s->peer_value[at];
+        if (ind->suspicious_above > 0)
+            snprintf(out[k], 160, "%s %.2f, above the limit of %.2f", what, v, ind->suspicious_above);
+        else if (ind->kind == MS_IND_SHARE)
+            /* Rare events keep their digits: 0.25% vs peers 0.01%, not 0.0% vs 0.0%. */
+            snprintf(out[k], 160, "%s %.*f%% vs peers %.*f%%", what, v < 0.01 ? 2 : 1, 100 * v, p < 0.01 ? 2 : 1,
+                     100 * p);
         else
-            snprintf(out[k], 160, "%s %.2f vs peers %.2f", what, s->value[at], s->peer_value[at]);
+            snprintf(out[k], 160, "%s %.2f vs peers %.2f", what, v, p);
     }
     return k;
 }

@@ -7,9 +7,10 @@
  * predict by its denominator, standardised, and turned into a one-sided
  * robust deviation; the institutions x indicators matrix times the
  * indicators x models weight matrix (one cblas_dgemm) gives every model's
- * score; the order puts the largest likely recovery first: the fund payment
- * of flagged records beyond what peers predict, for institutions whose
- * deviation is credible.
+ * score from the credible deviations only (significant, material,
+ * corroborated), each worth how sure it is times how much of it the peers
+ * do not explain; the order puts the strongest evidence first, money only
+ * breaking ties.
  */
 #ifndef MS_SCORE_H
 #define MS_SCORE_H
@@ -39,18 +40,27 @@ typedef struct {
     int *ind_model, *ind_index;           /* [nind] which model / indicator */
     double *value, *peer_value, *z;       /* [n_inst * nind] (row-major by institution) */
     double *percentile;                   /* [n_inst * nind] share of reported peers with a value <= this one, x100 */
-    uint8_t *reported;                    /* [n_inst * nind] denominator big enough */
+    uint8_t *reported;                    /* [n_inst * nind] enough records behind it */
+    uint8_t *credible;                    /* [n_inst * nind] a reason: material, corroborated, z >= z_flag */
+    double *unexplained;                  /* [n_inst * nind] share of the deviation the peers do not explain */
     uint8_t *no_signal;                   /* [nind] the indicator does not discriminate */
     double *model_score;                  /* [n_inst * nmodels] */
     double *overall;                      /* [n_inst] deviation combined over models */
     double *suspicious;                   /* [n_inst] yuan: fund payment of flagged records, once each */
     double *recovery;                     /* [n_inst] yuan: of which beyond what peers predict */
-    double *priority;                     /* [n_inst] ranking key */
-    uint32_t *order;                      /* [n_ranked] institution ids, best first */
+    double *priority;                     /* [n_inst] ranking key: the strength of the credible evidence */
+    double *watch;                        /* [n_inst] strongest deviation short of a reason (orders rows of
+                                             equal priority, those without a reason among them) */
+    double *peer_rank;                    /* [n_inst] share of its peers (with data) at or below its priority, x100 */
+    uint32_t *order;                      /* [n_ranked] every institution with data, best first */
     uint32_t n_ranked;
 } ms_score_t;
 
 ms_status_t ms_score_run(ms_score_t *s);
+
+/* Does an indicator's cell rest on at least min_denominator records (its
+ * evidence: the denominator, or the numerator, over evidence_unit)? */
+int ms_score_enough_records(const ms_score_t *s, const ms_indicator_t *ind, int64_t num, int64_t den);
 void ms_score_free(ms_score_t *s);
 
 /* Reasons of institution i, in words, best first ("overlapping stays 14.2% vs

@@ -145,7 +145,8 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_RATIO,
         .direction = +1,
         .reason = "peak inpatients over approved beds",
-        .den_is_amount = 1,
+        .evidence = MS_EVIDENCE_NUM, /* the peak census: patients */
+        .suspicious_above = 1,
     },
     [I_RATE] = {
         .name = "admission_rate",
@@ -154,7 +155,8 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_RATIO,
         .direction = +1,
         .reason = "admissions per bed per year",
-        .den_is_amount = 1,
+        .evidence = MS_EVIDENCE_NUM, /* admissions x 365 */
+        .evidence_unit = 365,
     },
 };
 

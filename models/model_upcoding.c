@@ -58,6 +58,12 @@ static const ms_param_t short_params[] = {
     },
 };
 
+/* Upcoding shows in the coding only together with what the coding pays
+ * for: severe stays that are cheap or short for their group.  Severity (or
+ * weight, or diagnoses) that rises with cost and length of stay is a
+ * heavier case mix, not upcoding. */
+static const char *const upcoded_stays[] = {"cost_to_weight", "short_severe_stay", NULL};
+
 static const ms_indicator_t indicators[U_COUNT] = {
     [U_SEVERITY] = {
         .name = "severity_share",
@@ -66,6 +72,7 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "CC/MCC share",
+        .corroborated_by = upcoded_stays,
     },
     [U_COST] = {
         .name = "cost_to_weight",
@@ -91,6 +98,7 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_RATIO,
         .direction = +1,
         .reason = "diagnoses per CC/MCC stay",
+        .corroborated_by = upcoded_stays,
     },
     [U_CMI] = {
         .name = "case_mix_index",
@@ -98,6 +106,8 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_RATIO,
         .direction = +1,
         .reason = "case-mix index",
+        .evidence_unit = 1000, /* stays x 1000 */
+        .corroborated_by = upcoded_stays,
     },
 };
 

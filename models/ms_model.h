@@ -64,6 +64,13 @@ typedef enum {
                           and stays...): the ratio is compared with the peers' pooled ratio */
 } ms_ind_kind_t;
 
+/* Which number of an indicator counts the records it rests on (for the
+ * small-number rule): its denominator (the default: stays, settlements,
+ * drug lines) or its numerator (the peak census of beds_overflow), divided
+ * by evidence_unit when that number is kept scaled (case-mix weight x 1000
+ * per stay, admissions x 365). */
+typedef enum { MS_EVIDENCE_DEN = 0, MS_EVIDENCE_NUM = 1 } ms_evidence_t;
+
 typedef struct {
     const char *name;          /* unique within the model */
     const char *description;   /* what an inspector reads */
@@ -72,8 +79,14 @@ typedef struct {
     ms_ind_kind_t kind;
     int direction;             /* +1: higher is suspicious, -1: lower is */
     const char *reason;        /* words for a ranked row: "overlapping stays" */
-    int den_is_amount;         /* the denominator is not a count of records (beds, bed-days):
-                                  the small-number rule does not apply to it */
+    ms_evidence_t evidence;    /* the records it rests on: den (default) or num ... */
+    int64_t evidence_unit;     /* ... divided by this (0 or 1: as they are) */
+    double suspicious_above;   /* a value at or below this is never suspicious, whatever the
+                                  peers do (beds_overflow: 1, a full hospital is not a fraud) */
+    const char *const *corroborated_by; /* NULL-terminated names of indicators of the same model: this
+                                  one is evidence only where one of them deviates credibly too
+                                  (more CC/MCC stays is upcoding only when they are cheap or short
+                                  for their group; severity that rises with cost is not) */
     int impossible;            /* each flagged record is itself evidence (a package sold
                                   twice): no materiality threshold applies */
 } ms_indicator_t;

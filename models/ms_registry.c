@@ -54,9 +54,13 @@ ms_status_t ms_model_check(const ms_model_t *m)
     if (!(m->default_weight >= 0 && m->default_weight <= 1000)) BAD("%s", name, "default_weight is not in [0, 1000]");
     if (m->nindicators < 1 || !m->indicators) BAD("%s", name, "declares no indicator");
     for (int i = 0; i < m->nindicators; i++) {
-        if (!m->indicators[i].name) BAD("%s", name, "an indicator has no name");
-        if (ms_model_indicator(m, m->indicators[i].name) != i)
-            BAD("indicator '%s' is declared twice", name, m->indicators[i].name);
+        const ms_indicator_t *ind = &m->indicators[i];
+        if (!ind->name) BAD("%s", name, "an indicator has no name");
+        if (ms_model_indicator(m, ind->name) != i) BAD("indicator '%s' is declared twice", name, ind->name);
+        if (ind->evidence_unit < 0) BAD("indicator '%s' has a negative evidence_unit", name, ind->name);
+        for (const char *const *c = ind->corroborated_by; c && *c; c++)
+            if (ms_model_indicator(m, *c) < 0 || ms_model_indicator(m, *c) == i)
+                BAD("indicator '%s' is corroborated by '%s', not another of its indicators", name, ind->name, *c);
     }
     if (m->nkeyed < 0 || (m->nkeyed > 0 && !m->keyed)) BAD("%s", name, "nkeyed does not match keyed");
     for (int k = 0; k < m->nkeyed; k++) {
