@@ -6,7 +6,15 @@
  * record in truth/records.csv exists at its institution and shows the
  * pattern it is planted for; a --csv world imported is the same dataset,
  * byte for byte, as the one generated directly; intensity 0 plants nothing.
+ * Hard negatives: every kind is listed, none cheats, and each shows its
+ * honest trait in its records; --flatten writes the poorer extract it
+ * promises, which verifies and imports.
+ *
+ * The fixture world runs at --intensity 2: cheaters cheat at 0.3-1.7 times
+ * the intensity, and a weak one in a small world plants too few records to
+ * check 10 of every pattern.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +33,7 @@
 #include "ms_testdata.h"
 #include "ms_testutil.h"
 
-#define WORLD "--persons 30000 --institutions 120 --seed 11 --partitions 3 --quiet"
+#define WORLD "--persons 30000 --institutions 120 --seed 11 --partitions 3 --intensity 2 --quiet"
 
 typedef struct {
     char *dir;     /* first: ms_test_dir_teardown frees it */
@@ -65,6 +73,10 @@ static void test_deterministic_across_threads(void **state)
     snprintf(b, sizeof b, "%s/b", f->dir);
     assert_int_equal(gen(b, "--threads 2"), 0);
     same_tree(f->a, b, 0);
+    /* ... hard negatives included (on by default). */
+    ms_testcsv_t *hn = ms_testcsv_read(f->a, "truth/hard_negatives.csv");
+    assert_true(ms_testcsv_rows(hn) >= 9);
+    ms_testcsv_free(hn);
     /* Another seed is another world. */
     char c[700], cmd[1600];
     snprintf(c, sizeof c, "%s/c", f->dir);
@@ -91,10 +103,66 @@ typedef struct {
     ms_drug_item_t *d;
     size_t nd;
     ms_refs_t refs;
+    /* Indexes (world_index), so that checking thousands of planted records
+     * stays fast: */
+    uint64_t *by_id;          /* settle_id << 24 | row, sorted (rows < 2^24) */
+    uint64_t *doctor_days;    /* doctor_id << 32 | settle_date of every settlement, sorted */
+    size_t *item_lo, *item_hi;/* the run of each drug item's person in d */
 } world_t;
+
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void world_index(world_t *w)
+{
+    assert_true(w->ns < (1u << 24));
+    w->by_id = malloc((w->ns ? w->ns : 1) * sizeof *w->by_id);
+    w->doctor_days = malloc((w->ns ? w->ns : 1) * sizeof *w->doctor_days);
+    for (size_t i = 0; i < w->ns; i++) {
+        w->by_id[i] = w->s[i].settle_id << 24 | i;
+        w->doctor_days[i] = (uint64_t)w->s[i].doctor_id << 32 | (uint32_t)w->s[i].settle_date;
+    }
+    qsort(w->by_id, w->ns, sizeof *w->by_id, cmp_key);
+    qsort(w->doctor_days, w->ns, sizeof *w->doctor_days, cmp_key);
+    w->item_lo = malloc((w->nd ? w->nd : 1) * sizeof *w->item_lo);
+    w->item_hi = malloc((w->nd ? w->nd : 1) * sizeof *w->item_hi);
+    for (size_t a = 0; a < w->nd;) { /* a person's items are one run */
+        size_t b = a;
+        while (b < w->nd && w->d[b].person_id == w->d[a].person_id) b++;
+        for (size_t i = a; i < b; i++) w->item_lo[i] = a, w->item_hi[i] = b;
+        a = b;
+    }
+}
+
+static void world_index_free(world_t *w)
+{
+    free(w->by_id), free(w->doctor_days), free(w->item_lo), free(w->item_hi);
+    w->by_id = w->doctor_days = NULL;
+    w->item_lo = w->item_hi = NULL;
+}
+
+/* First index of sorted v[0..n) whose value is >= key. */
+static size_t key_lower(const uint64_t *v, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
 
 static const ms_settlement_t *find_settlement(const world_t *w, uint64_t id)
 {
+    if (w->by_id) {
+        size_t k = key_lower(w->by_id, w->ns, id << 24);
+        if (k < w->ns && w->by_id[k] >> 24 == id) return &w->s[w->by_id[k] & 0xffffff];
+        return NULL;
+    }
     for (size_t i = 0; i < w->ns; i++)
         if (w->s[i].settle_id == id) return &w->s[i];
     return NULL;
@@ -146,9 +214,9 @@ static int shows_pattern(const world_t *w, const ms_settlement_t *s, const char 
         return 0;
     }
     if (!strcmp(pattern, "doctor_overload")) {
-        int n = 0;
-        for (size_t i = 0; i < w->ns; i++)
-            n += w->s[i].doctor_id == s->doctor_id && w->s[i].settle_date == s->settle_date;
+        /* Settlements signed by the doctor that day. */
+        uint64_t key = (uint64_t)s->doctor_id << 32 | (uint32_t)s->settle_date;
+        size_t n = key_lower(w->doctor_days, w->ns, key + 1) - key_lower(w->doctor_days, w->ns, key);
         return s->visit_type == MS_VISIT_OUTPATIENT && n > 60;
     }
     if (!strcmp(pattern, "preadmission_costs")) {
@@ -180,7 +248,8 @@ static int item_shows_pattern(const world_t *w, const ms_drug_item_t *x, const c
         int64_t qty = 0;
         int32_t insts[64];
         int ninst = 0;
-        for (size_t i = 0; i < w->nd; i++) {
+        size_t at = (size_t)(x - w->d); /* the buyer's items */
+        for (size_t i = w->item_lo[at]; i < w->item_hi[at]; i++) {
             const ms_drug_item_t *o = &w->d[i];
             if (o->person_id != x->person_id || o->drug_code != x->drug_code) continue;
             if (o->date < x->date - 29 || o->date > x->date + 29) continue;
@@ -204,6 +273,7 @@ static void test_planted_records_show_their_pattern(void **state)
     w.refs = ds.refs;
     assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&w.s, &w.ns), MS_OK);
     assert_int_equal(ms_testdata_load(&ds, MS_TABLE_DRUG_ITEMS, (void **)&w.d, &w.nd), MS_OK);
+    world_index(&w);
 
     size_t len = 0;
     char *text = ms_test_read(f->a, "truth/records.csv", &len);
@@ -262,6 +332,7 @@ static void test_planted_records_show_their_pattern(void **state)
     }
     ms_testcsv_free(rec);
     free(text);
+    world_index_free(&w);
     free(w.s);
     free(w.d);
     ms_dataset_close(&ds);
@@ -297,6 +368,387 @@ static void test_intensity_zero_plants_nothing(void **state)
     free(t);
 }
 
+/* ---------------------------------------------------- hard negatives */
+
+#define HN_WORLD "--persons 60000 --institutions 300 --seed 5 --quiet"
+
+static const char *const hn_kinds[] = {"tertiary_heavy",     "l2_high_severity", "oncology_cycles",
+                                       "frail_readmissions", "rehab_nursing",    "cataract_campaign",
+                                       "preadmission_workup", "family_pharmacy", "tiny_extreme"};
+#define N_HN_KINDS 9
+enum { HN_TERT, HN_L2, HN_ONC, HN_FRAIL, HN_REHAB, HN_CAT, HN_WORKUP, HN_FAMILY, HN_TINY };
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Groups whose family has more than one severity (where severity can be
+ * inflated). */
+static uint8_t *multi_severity_groups(const ms_refs_t *r)
+{
+    uint8_t *m = calloc(r->n_groups ? r->n_groups : 1, 1);
+    for (size_t g = 0; g < r->n_groups; g++)
+        for (size_t h = 0; h < r->n_groups && !m[g]; h++)
+            m[g] = !strcmp(r->groups[g].family, r->groups[h].family) &&
+                   r->groups[g].severity != r->groups[h].severity;
+    return m;
+}
+
+static int same_category(const world_t *w, const ms_settlement_t *a, const ms_settlement_t *b)
+{
+    return !strncmp(w->refs.diagnoses.str[a->diag_main], w->refs.diagnoses.str[b->diag_main], 3);
+}
+
+/* Severity of the honest heavy hospitals: more CC/MCC stays, costed and
+ * kept as long as their groups say. */
+typedef struct {
+    long grouped, severe;      /* grouped stays in multi-severity families; CC/MCC among them */
+    double cost_ratio, los_ratio; /* sums over the CC/MCC stays: total / mean_cost, LOS / expected */
+} sev_t;
+
+static void sev_add(sev_t *v, const world_t *w, const ms_settlement_t *s, const uint8_t *multi)
+{
+    if (s->visit_type != MS_VISIT_INPATIENT || s->group_code < 0 || !multi[s->group_code]) return;
+    const ms_group_t *g = &w->refs.groups[s->group_code];
+    v->grouped++;
+    if (g->severity == 0) return;
+    v->severe++;
+    v->cost_ratio += (double)s->total / (double)g->mean_cost;
+    v->los_ratio += (s->discharge_date - s->admit_date) / (double)g->expected_los;
+}
+
+typedef struct {
+    int32_t inst, day, region;
+} batch_key_t;
+
+static int cmp_batch(const void *a, const void *b)
+{
+    const batch_key_t *x = a, *y = b;
+    if (x->inst != y->inst) return x->inst < y->inst ? -1 : 1;
+    if (x->day != y->day) return x->day < y->day ? -1 : 1;
+    return x->region < y->region ? -1 : x->region > y->region;
+}
+
+static void test_hard_negatives_show_their_trait(void **state)
+{
+    fx_t *f = *state;
+    char d[700];
+    snprintf(d, sizeof d, "%s/hard", f->dir);
+    ms_test_cli_ok(NULL, "gen --out %s " HN_WORLD, d);
+    char *text = ms_test_read(d, "truth/hard_negatives.csv", NULL);
+    assert_true(!strncmp(text, "inst_code,kind\n", 15));
+    free(text);
+
+    ms_dataset_t ds;
+    assert_int_equal(ms_dataset_open(d, &ds), MS_OK);
+    world_t w;
+    memset(&w, 0, sizeof w);
+    w.refs = ds.refs;
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&w.s, &w.ns), MS_OK);
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_DRUG_ITEMS, (void **)&w.d, &w.nd), MS_OK);
+    size_t ni = w.refs.n_inst;
+    int *kind = malloc(ni * sizeof *kind);
+    uint8_t *cheat = calloc(ni, 1);
+    for (size_t i = 0; i < ni; i++) kind[i] = -1;
+
+    /* Every kind, none of them a cheater. */
+    ms_testcsv_t *ch = ms_testcsv_read(d, "truth/institutions.csv");
+    for (size_t r = 0; r < ms_testcsv_rows(ch); r++) {
+        const char *code = ms_testcsv_get(ch, r, "inst_code");
+        int32_t id = ms_refs_inst_find(&w.refs, code, strlen(code));
+        assert_true(id >= 0);
+        cheat[id] = 1;
+    }
+    ms_testcsv_t *hn = ms_testcsv_read(d, "truth/hard_negatives.csv");
+    int count[N_HN_KINDS] = {0};
+    for (size_t r = 0; r < ms_testcsv_rows(hn); r++) {
+        const char *code = ms_testcsv_get(hn, r, "inst_code"), *k = ms_testcsv_get(hn, r, "kind");
+        int32_t id = ms_refs_inst_find(&w.refs, code, strlen(code));
+        int kk = 0;
+        while (kk < N_HN_KINDS && strcmp(hn_kinds[kk], k)) kk++;
+        if (id < 0 || kk == N_HN_KINDS) fail_msg("hard_negatives.csv: unknown %s,%s", code, k);
+        if (cheat[id]) fail_msg("hard negative %s (%s) is a cheater", code, k);
+        if (kind[id] >= 0) fail_msg("hard negative %s listed twice", code);
+        kind[id] = kk;
+        count[kk]++;
+    }
+    for (int k = 0; k < N_HN_KINDS; k++) {
+        print_message("  %-20s %d institutions\n", hn_kinds[k], count[k]);
+        assert_true(count[k] >= 1);
+    }
+
+    uint8_t *multi = multi_severity_groups(&w.refs);
+    sev_t sev_hn[2] = {{0}}, sev_peer[2] = {{0}};        /* tertiary, L2 */
+    long onc_pairs = 0, onc_cycles = 0;                   /* consecutive stays <= 28 days apart; 14-28, same category */
+    long fr_stays = 0, fr_readm = 0, fr_age = 0, fr_other_or_late = 0, peer_stays = 0, peer_readm = 0;
+    long rehab_long = 0, rehab_days = 0;
+    double rehab_bed_nursing = 0;
+    long workups = 0, workup_stays = 0;
+    long tiny_rows[64] = {0};
+    int tiny_extreme[64] = {0}, ntiny = 0;
+    int32_t tiny_id[64];
+    batch_key_t *bk = malloc((w.ns ? w.ns : 1) * sizeof *bk);
+    size_t nbk = 0;
+    int64_t *stay_total = malloc((w.ns ? w.ns : 1) * sizeof *stay_total);
+    int64_t *stay_weight = malloc((w.ns ? w.ns : 1) * sizeof *stay_weight);
+    size_t nstay = 0, nweight = 0;
+    for (size_t i = 0; i < ni; i++)
+        if (kind[i] == HN_TINY && ntiny < 64) tiny_id[ntiny++] = (int32_t)i;
+
+    /* One pass over each person's run of settlements. */
+    for (size_t a = 0; a < w.ns;) {
+        size_t b = a;
+        while (b < w.ns && w.s[b].person_id == w.s[a].person_id) b++;
+        for (size_t j = a; j < b; j++) {
+            const ms_settlement_t *s = &w.s[j];
+            int k = kind[s->inst_code];
+            int inpatient = s->visit_type == MS_VISIT_INPATIENT;
+            const ms_institution_t *x = &w.refs.inst[s->inst_code];
+            for (int t = 0; t < ntiny; t++)
+                if (tiny_id[t] == s->inst_code) tiny_rows[t]++;
+            if (!inpatient) {
+                /* A work-up visit: small exams and labs days before a stay there. */
+                if (k == HN_WORKUP && s->visit_type == MS_VISIT_OUTPATIENT)
+                    for (size_t m = a; m < b; m++) {
+                        const ms_settlement_t *o = &w.s[m];
+                        int gap = o->admit_date - s->settle_date;
+                        if (o->visit_type == MS_VISIT_INPATIENT && o->inst_code == s->inst_code && gap >= 1 &&
+                            gap <= 7 && (s->exam + s->lab) * 10 >= s->total * 8 && s->total <= 100000) {
+                            workups++;
+                            break;
+                        }
+                    }
+                continue;
+            }
+            stay_total[nstay++] = s->total;
+            if (s->group_code >= 0) stay_weight[nweight++] = llround(w.refs.groups[s->group_code].weight * 10000);
+            if (k == HN_TERT) sev_add(&sev_hn[0], &w, s, multi);
+            if (k == HN_L2) sev_add(&sev_hn[1], &w, s, multi);
+            if (k < 0 && !cheat[s->inst_code] && x->level == 2 && x->kind == MS_KIND_GENERAL)
+                sev_add(&sev_peer[1], &w, s, multi);
+            if (k < 0 && !cheat[s->inst_code] && x->level == 3) sev_add(&sev_peer[0], &w, s, multi);
+            if (k == HN_WORKUP) workup_stays++;
+            int32_t los = s->discharge_date - s->admit_date;
+            if (k == HN_REHAB && los >= 14) {
+                rehab_long++;
+                rehab_days += los;
+                rehab_bed_nursing += (double)(s->bed + s->nursing) / (double)s->total;
+            }
+            if (k == HN_CAT && s->person_region != x->region && s->proc_main >= 0 && s->surgery > 0 && los <= 2 &&
+                s->age >= 60)
+                bk[nbk++] = (batch_key_t){s->inst_code, s->admit_date, s->person_region};
+            /* The person's previous stay at the same institution. */
+            const ms_settlement_t *p = NULL;
+            for (size_t m = a; m < j; m++)
+                if (w.s[m].visit_type == MS_VISIT_INPATIENT && w.s[m].inst_code == s->inst_code) p = &w.s[m];
+            int gap = p ? s->admit_date - p->discharge_date : -1;
+            if (k == HN_ONC && p && s->admit_date - p->admit_date <= 28) {
+                onc_pairs++;
+                int every = s->admit_date - p->admit_date;
+                onc_cycles += every >= 14 && every <= 28 && same_category(&w, s, p);
+            }
+            if (k == HN_FRAIL) {
+                fr_stays++;
+                if (p && gap >= 1 && gap <= 30) {
+                    fr_readm++;
+                    fr_age += s->age;
+                    fr_other_or_late += !same_category(&w, s, p) || gap > 3;
+                }
+            } else if (k < 0 && !cheat[s->inst_code] && x->level >= 1 && x->level <= 2) {
+                peer_stays++;
+                peer_readm += p && gap >= 1 && gap <= 30;
+            }
+        }
+        a = b;
+    }
+
+    /* tertiary_heavy, l2_high_severity: more CC/MCC than their peers, at
+     * the cost and length of stay of their groups. */
+    for (int t = 0; t < 2; t++) {
+        const sev_t *h = &sev_hn[t], *p = &sev_peer[t];
+        double share = (double)h->severe / (double)(h->grouped ? h->grouped : 1);
+        double peer = (double)p->severe / (double)(p->grouped ? p->grouped : 1);
+        double cost = h->cost_ratio / (double)(h->severe ? h->severe : 1);
+        double los = h->los_ratio / (double)(h->severe ? h->severe : 1);
+        print_message("  %-20s CC/MCC %.2f (peers %.2f), CC/MCC cost %.2f and LOS %.2f of their groups'\n",
+                      hn_kinds[t], share, peer, cost, los);
+        assert_true(h->grouped >= 30);
+        assert_true(share >= peer + 0.1);
+        assert_true(cost >= 0.8 && los >= 0.8);
+    }
+    /* oncology_cycles: planned readmissions 14-28 days apart, same diagnosis. */
+    print_message("  oncology_cycles      %ld cycles 14-28 days apart, same category, of %ld stays <= 28 days apart\n",
+                  onc_cycles, onc_pairs);
+    assert_true(onc_cycles >= 20 && onc_cycles * 10 >= onc_pairs * 7);
+    /* frail_readmissions: many more readmissions than other hospitals, of
+     * old patients, mostly for another condition or after a few days. */
+    double fr = (double)fr_readm / (double)(fr_stays ? fr_stays : 1);
+    double pr = (double)peer_readm / (double)(peer_stays ? peer_stays : 1);
+    print_message("  frail_readmissions   readmitted within 30 days %.3f (other hospitals %.3f), mean age %.0f\n", fr,
+                  pr, fr_readm ? (double)fr_age / (double)fr_readm : 0.0);
+    assert_true(fr_readm >= 10 && fr >= 2 * pr);
+    assert_true(fr_age >= 70 * fr_readm && fr_other_or_late * 10 >= fr_readm * 7);
+    /* rehab_nursing: long stays, bed and nursing most of their cost. */
+    print_message("  rehab_nursing        %ld stays of 14+ days, mean %.0f days, bed + nursing %.2f of cost\n",
+                  rehab_long, (double)rehab_days / (double)(rehab_long ? rehab_long : 1),
+                  rehab_bed_nursing / (double)(rehab_long ? rehab_long : 1));
+    assert_true(rehab_long >= 20 && rehab_days >= 20 * rehab_long);
+    assert_true(rehab_bed_nursing >= 0.5 * (double)rehab_long);
+    /* cataract_campaign: same-day batches of 5+ operated elderly from one other county. */
+    qsort(bk, nbk, sizeof *bk, cmp_batch);
+    int batches = 0;
+    for (size_t i = 0; i < nbk;) {
+        size_t j = i;
+        while (j < nbk && !cmp_batch(&bk[i], &bk[j])) j++;
+        batches += j - i >= 5;
+        i = j;
+    }
+    print_message("  cataract_campaign    %d same-day batches of 5+ operated persons from another county\n", batches);
+    assert_true(batches >= 3 * count[HN_CAT]);
+    /* preadmission_workup: small exam-and-lab visits before admissions. */
+    print_message("  preadmission_workup  %ld work-up visits of at most 1000 yuan before %ld stays\n", workups,
+                  workup_stays);
+    assert_true(workups >= 10 && workups * 5 >= workup_stays);
+    /* family_pharmacy: purchases of 3-6 packages; chronic drugs bought
+     * there and elsewhere too. */
+    long family_buys = 0, elsewhere = 0;
+    for (size_t a = 0; a < w.nd;) {
+        size_t b = a;
+        while (b < w.nd && w.d[b].settle_id == w.d[a].settle_id) b++;
+        family_buys += kind[w.d[a].inst_code] == HN_FAMILY && b - a >= 3 && b - a <= 6;
+        a = b;
+    }
+    for (size_t a = 0; a < w.nd;) {
+        size_t b = a;
+        while (b < w.nd && w.d[b].person_id == w.d[a].person_id) b++;
+        for (size_t i = a; i < b; i++) {
+            if (kind[w.d[i].inst_code] != HN_FAMILY) continue;
+            int other = 0, first = 1;
+            for (size_t j = a; j < b; j++) {
+                if (w.d[j].drug_code != w.d[i].drug_code) continue;
+                if (j < i && w.d[j].inst_code == w.d[i].inst_code) first = 0;
+                other |= w.d[j].inst_code != w.d[i].inst_code;
+            }
+            elsewhere += first && other;
+        }
+        a = b;
+    }
+    print_message("  family_pharmacy      %ld purchases of 3-6 packages; %ld buyer-drugs bought there and elsewhere\n",
+                  family_buys, elsewhere);
+    assert_true(family_buys >= 20 && elsewhere >= 5);
+    /* tiny_extreme: 1-10 records, one of them extreme. */
+    qsort(stay_total, nstay, sizeof *stay_total, cmp_i64);
+    qsort(stay_weight, nweight, sizeof *stay_weight, cmp_i64);
+    int64_t p95_total = stay_total[nstay * 95 / 100], p95_weight = nweight ? stay_weight[nweight * 95 / 100] : 0;
+    for (size_t j = 0; j < w.ns; j++) {
+        const ms_settlement_t *s = &w.s[j];
+        for (int t = 0; t < ntiny; t++) {
+            if (tiny_id[t] != s->inst_code) continue;
+            int heavy = s->visit_type == MS_VISIT_INPATIENT &&
+                        (s->total >= p95_total ||
+                         (s->group_code >= 0 && llround(w.refs.groups[s->group_code].weight * 10000) >= p95_weight));
+            int self_paid = s->self_pay * 10 >= s->total * 8 && s->total >= 50000;
+            tiny_extreme[t] |= heavy || self_paid;
+        }
+    }
+    for (int t = 0; t < ntiny; t++) {
+        print_message("  tiny_extreme         %s: %ld records, extreme: %s\n", w.refs.inst[tiny_id[t]].inst_code,
+                      tiny_rows[t], tiny_extreme[t] ? "yes" : "no");
+        assert_true(tiny_rows[t] >= 1 && tiny_rows[t] <= 10);
+        assert_true(tiny_extreme[t]);
+    }
+    free(bk), free(stay_total), free(stay_weight), free(multi), free(kind), free(cheat);
+    ms_testcsv_free(ch);
+    ms_testcsv_free(hn);
+    free(w.s);
+    free(w.d);
+    ms_dataset_close(&ds);
+}
+
+/* -------------------------------------------------------------- flatten */
+
+static void test_flatten_writes_a_poorer_extract(void **state)
+{
+    fx_t *f = *state;
+    char flat[700], csv[700], data[700], e1[700], e2[700], cmd[3000];
+    snprintf(flat, sizeof flat, "%s/flat", f->dir);
+    snprintf(csv, sizeof csv, "%s/flatcsv", f->dir);
+    snprintf(data, sizeof data, "%s/flatimported", f->dir);
+    snprintf(e1, sizeof e1, "%s/flatexport1", f->dir);
+    snprintf(e2, sizeof e2, "%s/flatexport2", f->dir);
+    assert_int_equal(gen(flat, "--flatten"), 0);
+    char *out = NULL;
+    ms_test_cli_ok(&out, "inspect %s --verify", flat);
+    assert_non_null(strstr(out, ", 0 violations"));
+    free(out);
+
+    ms_dataset_t ds;
+    assert_int_equal(ms_dataset_open(flat, &ds), MS_OK);
+    world_t w;
+    memset(&w, 0, sizeof w);
+    w.refs = ds.refs;
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_SETTLEMENTS, (void **)&w.s, &w.ns), MS_OK);
+    assert_int_equal(ms_testdata_load(&ds, MS_TABLE_DRUG_ITEMS, (void **)&w.d, &w.nd), MS_OK);
+    /* Inpatient only, every cost in `other`, one department; no drug items. */
+    assert_true(w.ns > 1000);
+    assert_int_equal(w.nd, 0);
+    uint8_t *has = calloc(w.refs.n_inst, 1);
+    uint64_t *ids = malloc(w.ns * sizeof *ids);
+    for (size_t i = 0; i < w.ns; i++) {
+        const ms_settlement_t *s = &w.s[i];
+        assert_int_equal(s->visit_type, MS_VISIT_INPATIENT);
+        assert_true(s->total == s->other && s->drug == 0 && s->exam == 0 && s->lab == 0 && s->consumable == 0 &&
+                    s->treatment == 0 && s->surgery == 0 && s->bed == 0 && s->nursing == 0);
+        assert_int_equal(s->dept, w.s[0].dept);
+        has[s->inst_code] = 1;
+        ids[i] = s->settle_id;
+    }
+    /* No beds; every group of a family the same severity. */
+    for (size_t i = 0; i < w.refs.n_inst; i++) assert_int_equal(w.refs.inst[i].beds, 0);
+    uint8_t *multi = multi_severity_groups(&w.refs);
+    for (size_t g = 0; g < w.refs.n_groups; g++) assert_int_equal(multi[g], 0);
+    free(multi);
+    /* The truth follows: records that exist, institutions with settlements. */
+    qsort(ids, w.ns, sizeof *ids, cmp_u64);
+    ms_testcsv_t *rec = ms_testcsv_read(flat, "truth/records.csv");
+    assert_true(ms_testcsv_rows(rec) > 0);
+    for (size_t r = 0; r < ms_testcsv_rows(rec); r++) {
+        uint64_t id = ms_testcsv_u64(rec, r, "settle_id");
+        assert_non_null(bsearch(&id, ids, w.ns, sizeof *ids, cmp_u64));
+    }
+    ms_testcsv_free(rec);
+    const char *files[2] = {"truth/institutions.csv", "truth/hard_negatives.csv"};
+    for (int k = 0; k < 2; k++) {
+        ms_testcsv_t *t = ms_testcsv_read(flat, files[k]);
+        assert_true(ms_testcsv_rows(t) > 0);
+        for (size_t r = 0; r < ms_testcsv_rows(t); r++) {
+            const char *code = ms_testcsv_get(t, r, "inst_code");
+            int32_t id = ms_refs_inst_find(&w.refs, code, strlen(code));
+            assert_true(id >= 0 && has[id]);
+        }
+        ms_testcsv_free(t);
+    }
+    free(has), free(ids), free(w.s), free(w.d);
+    ms_dataset_close(&ds);
+
+    /* The same extract as CSV imports (every row validated) to the same rows. */
+    assert_int_equal(gen(csv, "--flatten --csv"), 0);
+    ms_test_cli_ok(NULL, "import %s %s --partitions 3 --quiet", csv, data);
+    ms_test_cli_ok(NULL, "export %s %s", flat, e1);
+    ms_test_cli_ok(NULL, "export %s %s", data, e2);
+    same_tree(e1, e2, 1);
+    snprintf(cmd, sizeof cmd, "diff -r %s/truth %s/truth", flat, csv);
+    ms_test_run_ok(cmd, NULL);
+}
+
 static void test_refuses_existing_output(void **state)
 {
     fx_t *f = *state;
@@ -317,6 +769,8 @@ int main(void)
         cmocka_unit_test(test_planted_records_show_their_pattern),
         cmocka_unit_test(test_csv_world_imports_to_the_same_dataset),
         cmocka_unit_test(test_intensity_zero_plants_nothing),
+        cmocka_unit_test(test_hard_negatives_show_their_trait),
+        cmocka_unit_test(test_flatten_writes_a_poorer_extract),
         cmocka_unit_test(test_refuses_existing_output),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);

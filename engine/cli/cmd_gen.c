@@ -21,6 +21,11 @@ static const char help[] =
     "institutions of ordinary size, every fraud pattern of the models.\n"
     "DIR/truth/institutions.csv and DIR/truth/records.csv say who cheats and\n"
     "which records are planted (docs/generator.md describes every pattern).\n"
+    "Cheaters cheat with graded intensities (0.3 to 1.7 times --intensity).\n"
+    "DIR/truth/hard_negatives.csv (inst_code,kind) lists honest institutions that\n"
+    "look like cheaters on one indicator: tertiary_heavy, l2_high_severity,\n"
+    "oncology_cycles, frail_readmissions, rehab_nursing, cataract_campaign,\n"
+    "preadmission_workup, family_pharmacy, tiny_extreme.\n"
     "\n"
     "The same options give the same bytes, whatever the thread count.\n"
     "\n"
@@ -34,6 +39,14 @@ static const char help[] =
     "  --intensity X        strength of the planted fraud, 0..10 (default 1; 0 = none)\n"
     "  --fraud-share X      share of institutions that cheat, 0..0.5 (default 0.05;\n"
     "                       at least one institution per pattern)\n"
+    "  --hard-share X       share of institutions that are honest look-alikes (hard\n"
+    "                       negatives), 0..0.5 (default 0.09: 2 of each of the 9 kinds\n"
+    "                       in a 200-institution world; at least 1 of each kind that\n"
+    "                       finds a candidate; 0 = none)\n"
+    "  --flatten            write a poorer extract of the same world, as some bureaus\n"
+    "                       export it: every cost in `other`, no beds, one severity\n"
+    "                       per DRG/DIP family, one department, inpatient stays only\n"
+    "                       (truth follows: records and institutions left out go)\n"
     "  --csv                write canonical CSV (for medsweep import) instead of HDF5\n"
     "  --partitions N       partitions (default: one per ~2.5 million settlements)\n"
     "  --threads N          threads (default: all cores)\n"
@@ -62,6 +75,7 @@ int ms_cmd_gen(int argc, char **argv)
         {"csv", no_argument, 0, 'c'},               {"partitions", required_argument, 0, 'P'},
         {"threads", required_argument, 0, 't'},     {"replace", no_argument, 0, 'r'},
         {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
+        {"hard-share", required_argument, 0, 'H'},  {"flatten", no_argument, 0, 'F'},
         {0, 0, 0, 0},
     };
     ms_gen_opts_t o;
@@ -102,6 +116,11 @@ int ms_cmd_gen(int argc, char **argv)
             if (parse_double(optarg, &o.fraud_share) || !(o.fraud_share >= 0 && o.fraud_share <= 0.5))
                 return ms_cli_usage_error("gen", "--fraud-share wants 0..0.5, got '%s'", optarg);
             break;
+        case 'H':
+            if (parse_double(optarg, &o.hard_share) || !(o.hard_share >= 0 && o.hard_share <= 0.5))
+                return ms_cli_usage_error("gen", "--hard-share wants 0..0.5, got '%s'", optarg);
+            break;
+        case 'F': o.flatten = 1; break;
         case 'c': o.csv = 1; break;
         case 'P':
             if (ms_cli_uint_option("gen", "--partitions", optarg, 1, 100000, &v)) return MS_EXIT_USAGE;
@@ -130,5 +149,6 @@ int ms_cmd_gen(int argc, char **argv)
            (double)ms_peak_rss() / 1048576.0);
     printf("planted: %u institutions, %llu records (truth in %s/truth/)\n", res.planted_institutions,
            (unsigned long long)res.planted_records, out);
+    printf("hard negatives: %u honest look-alike institutions (truth/hard_negatives.csv)\n", res.hard_negatives);
     return MS_EXIT_OK;
 }

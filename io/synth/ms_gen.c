@@ -51,6 +51,23 @@ const char *ms_pattern_name(ms_pattern_t p)
     return (unsigned)p < MS_PAT_COUNT ? pattern_names[p] : "unknown";
 }
 
+static const char *const hard_names[MS_HN_COUNT] = {
+    [MS_HN_TERTIARY_HEAVY] = "tertiary_heavy",
+    [MS_HN_L2_HIGH_SEVERITY] = "l2_high_severity",
+    [MS_HN_ONCOLOGY_CYCLES] = "oncology_cycles",
+    [MS_HN_FRAIL_READMISSIONS] = "frail_readmissions",
+    [MS_HN_REHAB_NURSING] = "rehab_nursing",
+    [MS_HN_CATARACT_CAMPAIGN] = "cataract_campaign",
+    [MS_HN_PREADMISSION_WORKUP] = "preadmission_workup",
+    [MS_HN_FAMILY_PHARMACY] = "family_pharmacy",
+    [MS_HN_TINY_EXTREME] = "tiny_extreme",
+};
+
+const char *ms_hard_negative_name(ms_hard_negative_t k)
+{
+    return (unsigned)k < MS_HN_COUNT ? hard_names[k] : "unknown";
+}
+
 void ms_gen_opts_init(ms_gen_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -61,6 +78,7 @@ void ms_gen_opts_init(ms_gen_opts_t *o)
     o->seed = 1;
     o->intensity = 1.0;
     o->fraud_share = 0.05;
+    o->hard_share = 0.09;
 }
 
 static ms_status_t check_opts(const ms_gen_opts_t *o)
@@ -74,6 +92,8 @@ static ms_status_t check_opts(const ms_gen_opts_t *o)
         return ms_error_set(MS_E_USAGE, "--intensity must be 0..10 (got %g)", o->intensity);
     if (!(o->fraud_share >= 0 && o->fraud_share <= 0.5))
         return ms_error_set(MS_E_USAGE, "--fraud-share must be 0..0.5 (got %g)", o->fraud_share);
+    if (!(o->hard_share >= 0 && o->hard_share <= 0.5))
+        return ms_error_set(MS_E_USAGE, "--hard-share must be 0..0.5 (got %g)", o->hard_share);
     return MS_OK;
 }
 
@@ -160,6 +180,7 @@ typedef struct {
     uint32_t nparts, chunk_rows;
     char ref_checksum[40];
     gen_progress_t *progress;
+    uint8_t *has_rows;        /* --flatten: institutions with a settlement written */
 } job_t;
 
 static ms_status_t write_truth_part(const job_t *j, uint32_t p, const gen_rows_t *rows)
@@ -196,6 +217,12 @@ static ms_status_t gen_partition(const job_t *j, uint32_t p, gen_scratch_t *sc, 
         }
     }
     progress_add(j->progress, made, rows->ns + rows->nd - counted_rows);
+    if (j->has_rows)
+        for (size_t k = 0; k < rows->ns; k++) {
+            size_t i = (size_t)rows->s[k].inst_code;
+#pragma omp atomic write
+            j->has_rows[i] = 1;
+        }
     char path[4096];
     ms_part_info_t info = {.index = p, .count = j->nparts, .chunk_rows = j->chunk_rows};
     memcpy(info.ref_checksum, j->ref_checksum, sizeof info.ref_checksum);
@@ -295,19 +322,44 @@ static ms_status_t concat_truth(const char *dir, uint32_t nparts)
     return ms_afile_commit(&out);
 }
 
-static ms_status_t write_truth_institutions(const gen_world_t *w, const char *dir)
+/* has_rows (--flatten): only the institutions left with settlements. */
+static ms_status_t write_truth_institutions(const gen_world_t *w, const char *dir, const uint8_t *has_rows,
+                                            uint32_t *cheaters)
 {
+    *cheaters = 0;
     ms_afile_t out;
     MS_TRY(truth_open(&out, dir, "institutions.csv"));
     fputs("inst_code,pattern,intensity\n", out.fp);
     for (uint32_t i = 0; i < w->refs.n_inst; i++) {
         int pat = w->inst[i].pattern;
         if (pat < 0) continue;
-        fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[i].inst_code, pattern_names[pat], (double)w->inst[i].intensity);
-        /* The ping-pong partner takes part: every chain passes through it. */
-        if (pat == MS_PAT_PINGPONG && w->inst[i].partner != i)
-            fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[w->inst[i].partner].inst_code, pattern_names[pat],
+        if (!has_rows || has_rows[i]) {
+            fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[i].inst_code, pattern_names[pat],
                     (double)w->inst[i].intensity);
+            (*cheaters)++;
+        }
+        /* The ping-pong partner takes part: every chain passes through it. */
+        uint32_t y = w->inst[i].partner;
+        if (pat == MS_PAT_PINGPONG && y != i && (!has_rows || has_rows[y]))
+            fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[y].inst_code, pattern_names[pat],
+                    (double)w->inst[i].intensity);
+    }
+    return ms_afile_commit(&out);
+}
+
+/* The honest look-alikes: inst_code,kind in institution order. */
+static ms_status_t write_truth_hard_negatives(const gen_world_t *w, const char *dir, const uint8_t *has_rows,
+                                              uint32_t *count)
+{
+    ms_afile_t out;
+    MS_TRY(truth_open(&out, dir, "hard_negatives.csv"));
+    fputs("inst_code,kind\n", out.fp);
+    *count = 0;
+    for (uint32_t i = 0; i < w->refs.n_inst; i++) {
+        int k = w->inst[i].hard;
+        if (k < 0 || (has_rows && !has_rows[i])) continue;
+        fprintf(out.fp, "%s,%s\n", w->refs.inst[i].inst_code, hard_names[k]);
+        (*count)++;
     }
     return ms_afile_commit(&out);
 }
@@ -321,9 +373,9 @@ static ms_status_t write_world_txt(const ms_gen_opts_t *o, uint32_t nparts, cons
     fprintf(out.fp,
             "# medsweep gen: the options this world was made with\n"
             "institutions = %u\npersons = %llu\nstart = %s\ndays = %d\nseed = %llu\n"
-            "intensity = %g\nfraud_share = %g\npartitions = %u\n",
+            "intensity = %g\nfraud_share = %g\npartitions = %u\nhard_share = %g\nflatten = %d\n",
             o->institutions, (unsigned long long)o->persons, first, o->days, (unsigned long long)o->seed,
-            o->intensity, o->fraud_share, nparts);
+            o->intensity, o->fraud_share, nparts, o->hard_share, o->flatten ? 1 : 0);
     return ms_afile_commit(&out);
 }
 
@@ -386,11 +438,18 @@ ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t 
     j.progress = &progress;
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
 
+    if (o->flatten && !(j.has_rows = calloc(w.refs.n_inst ? w.refs.n_inst : 1, 1))) {
+        free(tmp);
+        gen_world_free(&w);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    uint32_t hard = 0, cheaters = 0;
     st = make_dirs(tmp);
     if (st == MS_OK) st = ms_refs_write(&w.refs, tmp);
     if (st == MS_OK) st = gen_partitions(&j, threads, res);
     if (st == MS_OK) st = concat_truth(tmp, j.nparts);
-    if (st == MS_OK) st = write_truth_institutions(&w, tmp);
+    if (st == MS_OK) st = write_truth_institutions(&w, tmp, j.has_rows, &cheaters);
+    if (st == MS_OK) st = write_truth_hard_negatives(&w, tmp, j.has_rows, &hard);
     if (st == MS_OK) st = write_world_txt(o, j.nparts, tmp);
     char *final_dir = NULL;
     if (st == MS_OK && o->csv) st = to_csv(tmp, &final_dir);
@@ -398,9 +457,11 @@ ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t 
     if (st == MS_OK) {
         res->persons = o->persons;
         res->partitions = j.nparts;
-        for (int p = 0; p < MS_PAT_COUNT; p++) res->planted_institutions += w.pattern_count[p];
+        res->planted_institutions = cheaters; /* partners aside */
+        res->hard_negatives = hard;
         res->seconds = ms_now_s() - t0;
     }
+    free(j.has_rows);
     ms_remove_tree(tmp); /* the HDF5 left behind by --csv, or a failed run */
     free(final_dir);
     free(tmp);

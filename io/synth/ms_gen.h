@@ -31,6 +31,10 @@ typedef struct {
     uint64_t seed;           /* default 1 */
     double intensity;        /* planted fraud strength, default 1.0 (0 = none) */
     double fraud_share;      /* share of institutions that cheat, default 0.05 */
+    double hard_share;       /* share of institutions that are honest look-alikes (hard
+                                negatives), default 0.09; 0 = none */
+    int flatten;             /* write a poorer extract: one cost category, no beds, one
+                                severity per family, one department, inpatient only */
     uint32_t partitions;     /* 0 = one per ~2.5 million settlements */
     uint32_t chunk_rows;     /* 0 = MS_DEFAULT_CHUNK_ROWS */
     int threads;             /* 0 = OpenMP default */
@@ -46,6 +50,7 @@ typedef struct {
     uint64_t persons, settlements, drug_items;
     uint64_t planted_records;
     uint32_t planted_institutions;
+    uint32_t hard_negatives;
     uint32_t partitions;
     double seconds;
 } ms_gen_result_t;
@@ -53,8 +58,8 @@ typedef struct {
 void ms_gen_opts_init(ms_gen_opts_t *o);
 
 /* Write the world into out_dir (built under a temporary name and renamed
- * into place), with truth/institutions.csv, truth/records.csv and
- * truth/world.txt. */
+ * into place), with truth/institutions.csv, truth/records.csv,
+ * truth/hard_negatives.csv and truth/world.txt. */
 ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t *res);
 
 /* The planted patterns, in the order of truth/institutions.csv. */
@@ -76,5 +81,22 @@ typedef enum {
 } ms_pattern_t;
 
 const char *ms_pattern_name(ms_pattern_t p);
+
+/* The hard negatives: honest institutions that look like cheaters on one
+ * indicator, in the order of truth/hard_negatives.csv's round-robin. */
+typedef enum {
+    MS_HN_TERTIARY_HEAVY,       /* tertiary centre, heavy case mix (severity share, CMI) */
+    MS_HN_L2_HIGH_SEVERITY,     /* secondary hospital with truly severe patients (severity share) */
+    MS_HN_ONCOLOGY_CYCLES,      /* chemotherapy cycles (readmission within 15 days) */
+    MS_HN_FRAIL_READMISSIONS,   /* frail elderly readmitted for real (readmission) */
+    MS_HN_REHAB_NURSING,        /* long nursing-heavy rehabilitation stays (treatment-light) */
+    MS_HN_CATARACT_CAMPAIGN,    /* batches of cataract surgery from another county (group admission) */
+    MS_HN_PREADMISSION_WORKUP,  /* small exams and labs before elective admissions (pre-admission costs) */
+    MS_HN_FAMILY_PHARMACY,      /* buyers who buy for their families (hoarding buyer) */
+    MS_HN_TINY_EXTREME,         /* a handful of records, one extreme (small numbers) */
+    MS_HN_COUNT
+} ms_hard_negative_t;
+
+const char *ms_hard_negative_name(ms_hard_negative_t k);
 
 #endif

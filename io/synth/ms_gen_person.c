@@ -28,6 +28,7 @@ typedef struct {
     uint32_t fam;            /* DRG family of a stay */
     uint32_t order;          /* creation order: the sort's tie-break */
     uint32_t item_first, item_count;
+    uint8_t workup;          /* an elective admission with a work-up visit days before */
 } event_t;
 
 typedef struct {
@@ -158,14 +159,21 @@ static uint32_t doctor_of(ctx_t *c, uint32_t inst)
 
 /* ----------------------------------------------------------------- stays */
 
-typedef enum { COST_NATURAL, COST_LIGHT } cost_kind_t;
+/* How a stay is costed: naturally (by its group), planted treatment-light,
+ * or one of the honest kinds of the hard negatives. */
+typedef enum { COST_NATURAL, COST_LIGHT, COST_CHEMO, COST_REHAB, COST_NURSING, COST_CATARACT } cost_kind_t;
 
 static uint8_t natural_severity(ctx_t *c, uint32_t inst, const gen_family_t *f)
 {
     if (f->nvariants == 1) return 0;
     uint8_t level = c->w->refs.inst[inst].level;
+    int hard = c->w->inst[inst].hard;
     double p2 = (level == 3 ? 0.20 : level == 2 ? 0.12 : 0.06) + (c->p->age >= 70 ? 0.05 : 0);
     double p1 = level == 3 ? 0.30 : level == 2 ? 0.25 : 0.18;
+    /* Hard negatives: the referral centre of the province's sickest, and a
+     * secondary hospital with an ICU that takes them too. */
+    if (hard == MS_HN_TERTIARY_HEAVY) p2 = 0.34 + (c->p->age >= 70 ? 0.05 : 0), p1 = 0.36;
+    else if (hard == MS_HN_L2_HIGH_SEVERITY) p2 = 0.24 + (c->p->age >= 70 ? 0.05 : 0), p1 = 0.36;
     double u = ms_rng_unit(&c->r);
     return u < p2 ? 2 : u < p2 + p1 ? 1 : 0;
 }
@@ -212,11 +220,26 @@ static event_t *add_stay(ctx_t *c, uint32_t inst, uint32_t fam, uint8_t sev, uin
         total = (int64_t)llround(los * 18000.0 * ms_rng_lognormal(&c->r, 0.2));
         static const double light[MS_N_COST_CATEGORIES] = {0.04, 0.02, 0.02, 0, 0.03, 0, 0.55, 0.25, 0.09};
         memcpy(fr, light, sizeof fr);
+    } else if (kind == COST_REHAB || kind == COST_NURSING) {
+        /* Rehabilitation: a bed and nursing every day, therapy sessions,
+         * few drugs; long-term nursing care: bed and nursing, little else.
+         * Priced by the day, not by the group. */
+        total = (int64_t)llround(los * (kind == COST_REHAB ? 42000.0 : 30000.0) * ms_rng_lognormal(&c->r, 0.25));
+        static const double rehab[MS_N_COST_CATEGORIES] = {0.10, 0.03, 0.03, 0.01, 0.22, 0, 0.28, 0.28, 0.05};
+        static const double care[MS_N_COST_CATEGORIES] = {0.09, 0.01, 0.02, 0.01, 0.04, 0, 0.38, 0.42, 0.03};
+        const double *b = kind == COST_REHAB ? rehab : care;
+        for (int k = 0; k < MS_N_COST_CATEGORIES; k++) fr[k] = b[k] * ms_rng_lognormal(&c->r, 0.25);
     } else {
-        total = (int64_t)llround((double)gc->mean_cost * ms_rng_lognormal(&c->r, 0.3) * tier);
+        /* By the group: natural, a chemotherapy cycle (mostly drugs) or a
+         * cataract operation (surgery and the lens). */
         static const double base[MS_N_COST_CATEGORIES] = {0.28, 0.12, 0.10, 0.08, 0.10, 0, 0.08, 0.06, 0.03};
-        for (int k = 0; k < MS_N_COST_CATEGORIES; k++) fr[k] = base[k] * ms_rng_lognormal(&c->r, 0.25);
-        if (f->surgical) fr[5] = 0.15 * ms_rng_lognormal(&c->r, 0.25), fr[3] *= 2;
+        static const double chemo[MS_N_COST_CATEGORIES] = {0.55, 0.05, 0.10, 0.05, 0.10, 0, 0.06, 0.05, 0.04};
+        static const double eye[MS_N_COST_CATEGORIES] = {0.08, 0.08, 0.06, 0.32, 0.06, 0.26, 0.04, 0.04, 0.06};
+        const double *b = kind == COST_CHEMO ? chemo : kind == COST_CATARACT ? eye : base;
+        total = (int64_t)llround((double)gc->mean_cost * ms_rng_lognormal(&c->r, kind == COST_CATARACT ? 0.2 : 0.3) *
+                                 tier);
+        for (int k = 0; k < MS_N_COST_CATEGORIES; k++) fr[k] = b[k] * ms_rng_lognormal(&c->r, 0.25);
+        if (f->surgical && kind == COST_NATURAL) fr[5] = 0.15 * ms_rng_lognormal(&c->r, 0.25), fr[3] *= 2;
     }
     if (total < 100) total = 100;
     split_costs(s, total, fr);
@@ -244,6 +267,16 @@ static uint32_t pick_family(ctx_t *c, int medical_only)
         if (!medical_only || !c->w->fam[f].surgical) return f;
     }
     return gen_pick(&c->w->fam_pick, &c->r);
+}
+
+/* A surgical family by prevalence (or fam, after 30 medical draws). */
+static uint32_t pick_surgical_family(ctx_t *c, uint32_t fam)
+{
+    for (int t = 0; t < 30; t++) {
+        uint32_t f = gen_pick(&c->w->fam_pick, &c->r);
+        if (c->w->fam[f].surgical) return f;
+    }
+    return fam;
 }
 
 static uint32_t natural_hospital(ctx_t *c)
@@ -459,6 +492,28 @@ static void planted_stays(ctx_t *c)
     }
 }
 
+/* A frail elderly patient back at the hospital that discharged stay prev:
+ * for another condition (65%) or the same, mostly after a few days. */
+static void frail_readmission(ctx_t *c, int prev, int depth)
+{
+    const gen_world_t *w = c->w;
+    const event_t *p = &c->sc->ev[prev];
+    uint32_t inst = (uint32_t)p->s.inst_code, fam = p->fam;
+    int32_t discharge = p->s.discharge_date;
+    if (ms_rng_chance(&c->r, 0.65)) fam = pick_family(c, 1);
+    int32_t admit = discharge + (ms_rng_chance(&c->r, 0.1) ? (int32_t)ms_rng_range(&c->r, 1, 2)
+                                                            : (int32_t)ms_rng_range(&c->r, 3, 30));
+    const gen_family_t *f = &w->fam[fam];
+    uint8_t sev = natural_severity(c, inst, f);
+    int32_t los = natural_los(c, &w->refs.groups[f->group[f->nvariants == 1 ? 0 : sev]]);
+    if (stay_conflict(c, admit, admit + los)) return;
+    event_t *e = add_stay(c, inst, fam, sev, sev, admit, los, COST_NATURAL, -1);
+    if (!e) return;
+    if (ms_rng_chance(&c->r, 0.5)) e->s.dept = MS_DEPT_GER;
+    int idx = (int)(e - c->sc->ev);
+    if (depth < 2 && ms_rng_chance(&c->r, 0.3)) frail_readmission(c, idx, depth + 1);
+}
+
 /* The institution-level behaviours of a cheating hospital, applied to one
  * of its natural stays. */
 static void natural_stay(ctx_t *c, int readmission_of)
@@ -475,6 +530,9 @@ static void natural_stay(ctx_t *c, int readmission_of)
         inst = natural_hospital(c);
         if (inst == UINT32_MAX) return;
         fam = pick_family(c, 0);
+        /* A tertiary centre with a heavy case mix gets the complex surgery. */
+        if (w->inst[inst].hard == MS_HN_TERTIARY_HEAVY && ms_rng_chance(&c->r, 0.3))
+            fam = pick_surgical_family(c, fam);
         admit = INT32_MIN;
     }
     const gen_family_t *f = &w->fam[fam];
@@ -544,8 +602,61 @@ static void natural_stay(ctx_t *c, int readmission_of)
             }
         }
     }
+    /* An honest hospital examines its elective patients a few days before
+     * admission (the visit is added once every stay is placed). */
+    if (g->hard == MS_HN_PREADMISSION_WORKUP && readmission_of < 0 &&
+        ms_rng_chance(&c->r, f->surgical ? 0.65 : 0.3))
+        c->sc->ev[stay_index].workup = 1;
+    if (readmission_of >= 0) return;
+    /* The frail elderly of a hospital that treats them come back often, for
+     * the same or for another condition. */
+    if (g->hard == MS_HN_FRAIL_READMISSIONS && c->p->age >= 70) {
+        if (ms_rng_chance(&c->r, 0.3)) frail_readmission(c, stay_index, 0);
+        return;
+    }
     /* A few percent come back within 15 days (same family: same MDC). */
-    if (readmission_of < 0 && ms_rng_chance(&c->r, 0.04)) natural_stay(c, stay_index);
+    if (ms_rng_chance(&c->r, 0.04)) natural_stay(c, stay_index);
+}
+
+/* One of a tiny institution's few records: a stay, a visit or a purchase;
+ * the extreme one a very heavy case, an expensive visit or purchase mostly
+ * paid by the person. */
+static void tiny_record(ctx_t *c, const gen_act_t *a)
+{
+    const gen_world_t *w = c->w;
+    int extreme = (a->arg & GEN_TINY_EXTREME) != 0;
+    const ms_institution_t *x = &w->refs.inst[a->inst];
+    if (a->arg & GEN_TINY_STAY) {
+        uint32_t fam = extreme ? w->fam_heavy : pick_family(c, 1);
+        const gen_family_t *f = &w->fam[fam];
+        uint8_t sev = extreme ? (f->nvariants == 3 ? 2 : 0) : natural_severity(c, a->inst, f);
+        int32_t los = natural_los(c, &w->refs.groups[f->group[f->nvariants == 1 ? 0 : sev]]);
+        int32_t admit = a->day;
+        for (int t = 0; t < 8 && stay_conflict(c, admit, admit + los); t++) admit = random_day(c, los + 1);
+        if (!stay_conflict(c, admit, admit + los)) add_stay(c, a->inst, fam, sev, sev, admit, los, COST_NATURAL, -1);
+        return;
+    }
+    int32_t day = free_visit_day(c, a->day);
+    if (x->kind == MS_KIND_PHARMACY) {
+        uint32_t drug = extreme ? w->drug_dear : (uint32_t)ms_rng_below(&c->r, w->refs.drugs.count);
+        unsigned n = extreme ? (unsigned)ms_rng_range(&c->r, 2, 4) : 1 + (unsigned)ms_rng_below(&c->r, 2);
+        event_t *e = add_purchase(c, a->inst, day, drug, n, NULL, -1, 0);
+        if (e && extreme) set_fund_share(&e->s, 0.05 + 0.1 * ms_rng_unit(&c->r));
+        return;
+    }
+    event_t *e = add_outpatient(c, a->inst, day, outpatient_diag(c), -1);
+    if (e && extreme) {
+        /* A treatment the fund does not cover (implants, for example). */
+        static const double fr[MS_N_COST_CATEGORIES] = {0.05, 0.05, 0.02, 0.30, 0.58, 0, 0, 0, 0};
+        split_costs(&e->s, (int64_t)llround(300000.0 * ms_rng_lognormal(&c->r, 0.4)), fr);
+        set_fund_share(&e->s, 0.05 + 0.1 * ms_rng_unit(&c->r));
+    }
+}
+
+static int act_is_stay(const gen_act_t *a)
+{
+    return a->kind == GEN_ACT_GROUP_STAY || a->kind == GEN_ACT_HN_CATARACT ||
+           (a->kind == GEN_ACT_HN_TINY && (a->arg & GEN_TINY_STAY));
 }
 
 static void coordinated(ctx_t *c, const gen_act_t *acts, size_t nacts, int stays)
@@ -553,8 +664,21 @@ static void coordinated(ctx_t *c, const gen_act_t *acts, size_t nacts, int stays
     const gen_world_t *w = c->w;
     for (size_t k = 0; k < nacts; k++) {
         const gen_act_t *a = &acts[k];
-        if (stays != (a->kind == GEN_ACT_GROUP_STAY)) continue;
+        if (stays != act_is_stay(a)) continue;
         switch (a->kind) {
+        case GEN_ACT_HN_CATARACT: {
+            /* Day surgery, home the same day or the next. */
+            double u = ms_rng_unit(&c->r);
+            int32_t los = u < 0.3 ? 0 : u < 0.85 ? 1 : 2;
+            if (!stay_conflict(c, a->day, a->day + los)) {
+                event_t *e = add_stay(c, a->inst, w->fam_eye, 0, 0, a->day, los, COST_CATARACT, -1);
+                if (e) e->s.dept = MS_DEPT_OPH;
+            }
+            break;
+        }
+        case GEN_ACT_HN_TINY:
+            tiny_record(c, a);
+            break;
         case GEN_ACT_GROUP_STAY: {
             int32_t los = (int32_t)ms_rng_range(&c->r, 5, 10);
             if (!stay_conflict(c, a->day, a->day + los))
@@ -604,6 +728,159 @@ static void coordinated(ctx_t *c, const gen_act_t *acts, size_t nacts, int stays
         }
         default:
             break;
+        }
+    }
+}
+
+/* ------------------------------------------------------ hard negatives */
+
+/* Chemotherapy: a first stay of 3-7 days, then cycles of 1-3 days every
+ * 14, 21 or 28 days (admission to admission, +-2 days within 14-28), 4-8
+ * stays, same diagnosis; a cycle that would touch another stay is skipped
+ * (the course goes on). */
+static void oncology_course(ctx_t *c, uint32_t x)
+{
+    const gen_world_t *w = c->w;
+    uint32_t fam = w->fam_chemo;
+    const gen_family_t *f = &w->fam[fam];
+    int32_t diag = (int32_t)w->diag_map[f->diag_first + ms_rng_below(&c->r, f->diag_count)];
+    double u = ms_rng_unit(&c->r);
+    int32_t every = u < 0.25 ? 14 : u < 0.8 ? 21 : 28;
+    int cycles = (int)ms_rng_range(&c->r, 4, 8);
+    int32_t day = random_day(c, 0);
+    for (int k = 0; k < cycles && day < c->last; k++) {
+        int32_t los = k == 0 ? (int32_t)ms_rng_range(&c->r, 3, 7) : (int32_t)ms_rng_range(&c->r, 1, 3);
+        if (!stay_conflict(c, day, day + los)) {
+            event_t *e = add_stay(c, x, fam, 0, 0, day, los, COST_CHEMO, -1);
+            if (e) e->s.diag_main = diag, e->s.dept = MS_DEPT_ONC;
+        }
+        int32_t next = every + (int32_t)ms_rng_range(&c->r, -2, 2);
+        day += next < 14 ? 14 : next > 28 ? 28 : next;
+    }
+}
+
+/* A frail elderly patient's stay (longer than usual), perhaps readmitted. */
+static void frail_stay(ctx_t *c, uint32_t x)
+{
+    const gen_world_t *w = c->w;
+    uint32_t fam = pick_family(c, 1);
+    const gen_family_t *f = &w->fam[fam];
+    uint8_t sev = natural_severity(c, x, f);
+    int32_t los = (int32_t)lround(natural_los(c, &w->refs.groups[f->group[f->nvariants == 1 ? 0 : sev]]) * 1.2);
+    int32_t admit = free_admit(c, los, 4);
+    if (admit == INT32_MIN) return;
+    event_t *e = add_stay(c, x, fam, sev, sev, admit, los, COST_NATURAL, -1);
+    if (!e) return;
+    if (ms_rng_chance(&c->r, 0.5)) e->s.dept = MS_DEPT_GER;
+    int idx = (int)(e - c->sc->ev);
+    if (ms_rng_chance(&c->r, 0.3)) frail_readmission(c, idx, 0);
+}
+
+/* Rehabilitation after a stroke, a fracture or an operation (2-13 weeks),
+ * or, for the oldest, long-term nursing care on the same wards (3-13). */
+static void rehab_stay(ctx_t *c, uint32_t x)
+{
+    const gen_world_t *w = c->w;
+    int care = c->p->age >= 70 && ms_rng_chance(&c->r, 0.5);
+    uint32_t fam = w->fam_rehab[ms_rng_below(&c->r, 3)];
+    int32_t los = (int32_t)lround((care ? 40.0 : 28.0) * ms_rng_lognormal(&c->r, 0.35));
+    los = los < (care ? 21 : 14) ? (care ? 21 : 14) : los > 90 ? 90 : los;
+    int32_t admit = free_admit(c, los, 4);
+    if (admit == INT32_MIN) return;
+    event_t *e = add_stay(c, x, fam, 0, 0, admit, los, care ? COST_NURSING : COST_REHAB, -1);
+    if (e) e->s.dept = care ? MS_DEPT_GER : MS_DEPT_REH;
+}
+
+/* Stays of the honest hospitals that take local persons: oncology (the
+ * province), frail elderly and rehabilitation (the county). */
+static void hn_stays(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    uint32_t county = c->p->county, prov = w->county[county].province;
+    int age = c->p->age;
+    for (uint32_t k = w->hn_prov_first[prov]; k < w->hn_prov_first[prov + 1]; k++) {
+        uint32_t x = w->hn_prov_inst[k];
+        if (age < 35) continue;
+        unsigned n = ms_rng_poisson(&c->r, w->inst[x].hn_rate);
+        for (unsigned j = 0; j < n; j++) oncology_course(c, x);
+    }
+    for (uint32_t k = w->hn_county_first[county]; k < w->hn_county_first[county + 1]; k++) {
+        uint32_t x = w->hn_county_inst[k];
+        int hard = w->inst[x].hard;
+        if (hard == MS_HN_FRAIL_READMISSIONS && age >= 75) {
+            unsigned n = ms_rng_poisson(&c->r, w->inst[x].hn_rate);
+            for (unsigned j = 0; j < n; j++) frail_stay(c, x);
+        } else if (hard == MS_HN_REHAB_NURSING && age >= 55) {
+            unsigned n = ms_rng_poisson(&c->r, w->inst[x].hn_rate);
+            for (unsigned j = 0; j < n; j++) rehab_stay(c, x);
+        }
+    }
+}
+
+/* Work-up visits before the elective admissions marked by natural_stay:
+ * exams and labs of a few hundred yuan, 1-7 days before, same diagnosis. */
+static void workup_visits(ctx_t *c)
+{
+    size_t n = c->sc->nev;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->sc->ev[i].workup) continue;
+        const ms_settlement_t *st = &c->sc->ev[i].s;
+        uint32_t inst = (uint32_t)st->inst_code;
+        int32_t admit = st->admit_date, diag = st->diag_main;
+        uint8_t dept = st->dept;
+        int32_t day = admit - (ms_rng_chance(&c->r, 0.75) ? (int32_t)ms_rng_range(&c->r, 1, 3)
+                                                           : (int32_t)ms_rng_range(&c->r, 4, 7));
+        if (inside_stay(c, day)) continue;
+        event_t *v = add_outpatient(c, inst, day, (uint32_t)diag, -1); /* st may move */
+        if (!v) return;
+        double yuan = 180.0 * ms_rng_lognormal(&c->r, 0.45);
+        yuan = yuan < 40 ? 40 : yuan > 900 ? 900 : yuan;
+        double fr[MS_N_COST_CATEGORIES] = {0, 0.48, 0.42, 0, 0.04, 0, 0, 0, 0.06};
+        for (int k = 0; k < MS_N_COST_CATEGORIES; k++)
+            if (fr[k] > 0) fr[k] *= ms_rng_lognormal(&c->r, 0.2);
+        split_costs(&v->s, (int64_t)llround(yuan * 100), fr);
+        set_fund_share(&v->s, 0.5 + 0.1 * ms_rng_unit(&c->r));
+        v->s.dept = dept;
+    }
+}
+
+/* A local buyer of a flagship pharmacy who buys for the family: each month
+ * the chronic drugs of 2-3 members (2-6 packages), now and then at another
+ * pharmacy; a few larger purchases of common drugs. */
+static void hn_purchases(ctx_t *c)
+{
+    const gen_world_t *w = c->w;
+    uint32_t county = c->p->county;
+    if (c->p->age < 30) return;
+    const gen_county_t *ct = &w->county[county];
+    for (uint32_t k = w->hn_county_first[county]; k < w->hn_county_first[county + 1]; k++) {
+        uint32_t x = w->hn_county_inst[k];
+        if (w->inst[x].hard != MS_HN_FAMILY_PHARMACY) continue;
+        if (ms_rng_poisson(&c->r, w->inst[x].hn_rate) == 0) continue;
+        unsigned ndrugs = 1 + (unsigned)ms_rng_below(&c->r, 2);
+        for (unsigned d = 0; d < ndrugs; d++) {
+            uint32_t drug = w->chronic_drugs[ms_rng_below(&c->r, w->nchronic)];
+            unsigned members = (unsigned)ms_rng_range(&c->r, 2, 3);
+            for (int32_t m = c->first + (int32_t)ms_rng_below(&c->r, 30); m < c->last;
+                 m += 28 + (int32_t)ms_rng_below(&c->r, 6)) {
+                if (inside_stay(c, m)) continue;
+                /* Now and then near another member's home or work. */
+                uint32_t inst = x;
+                if (ms_rng_chance(&c->r, 0.25)) {
+                    inst = gen_pick(&ct->pharmacy, &c->r);
+                    if (inst == x || inst == UINT32_MAX) inst = gen_pick(&w->prov[ct->province].pharmacy, &c->r);
+                    if (inst == UINT32_MAX) inst = x;
+                }
+                unsigned packages = members + (unsigned)ms_rng_below(&c->r, members + 1);
+                add_purchase(c, inst, m, drug, packages, NULL, -1, 1);
+            }
+        }
+        unsigned acute = ms_rng_poisson(&c->r, 2.0 * w->years);
+        for (unsigned j = 0; j < acute; j++) {
+            int32_t day = random_day(c, 0);
+            if (inside_stay(c, day)) continue;
+            uint32_t drug = (uint32_t)ms_rng_below(&c->r, w->refs.drugs.count);
+            add_purchase(c, x, day, drug, (unsigned)ms_rng_range(&c->r, 2, 4), NULL, -1, 0);
         }
     }
 }
@@ -735,9 +1012,23 @@ static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
         else sc->ev[sc->order[k]].item_count = 0, sc->ev[sc->order[k]].s.settle_id = 0;
     }
     n = kept;
+    int flat = c->w->o.flatten;
     for (size_t k = 0; k < n; k++) {
         event_t *e = &sc->ev[sc->order[k]];
         e->s.settle_id = (c->p->index + 1) * 8192 + k;
+        if (flat) {
+            /* A poorer extract: stays only (the rest dropped with their drug
+             * items and truth, settle_ids kept), every cost in `other`, one
+             * department. */
+            if (e->s.visit_type != MS_VISIT_INPATIENT) {
+                e->item_count = 0;
+                continue;
+            }
+            ms_settlement_t *s = &e->s;
+            s->drug = s->exam = s->lab = s->consumable = s->treatment = s->surgery = s->bed = s->nursing = 0;
+            s->other = s->total;
+            s->dept = MS_DEPT_OTH;
+        }
         rows->s[rows->ns++] = e->s;
         for (uint32_t j = 0; j < e->item_count; j++) {
             item_t *it = &sc->it[e->item_first + j];
@@ -777,12 +1068,15 @@ ms_status_t gen_person_history(const gen_world_t *w, const gen_person_t *p, gen_
 
     size_t nacts;
     const gen_act_t *acts = first_act(w, p->index, &nacts);
-    coordinated(&c, acts, nacts, 1);            /* group admissions: fixed days */
+    coordinated(&c, acts, nacts, 1);            /* group admissions, campaigns: fixed days */
     planted_stays(&c);
+    hn_stays(&c);
     unsigned stays = ms_rng_poisson(&c.r, inpatient_rate(p->age) * w->years);
     for (unsigned k = 0; k < stays; k++) natural_stay(&c, -1);
+    workup_visits(&c);
     coordinated(&c, acts, nacts, 0);            /* visits and purchases of the plan */
     natural_visits(&c);
+    hn_purchases(&c);
     coverage(&c);
     overlapping_stays(&c);
     if (c.oom) return ms_error_set(MS_E_NOMEM, "out of memory generating person %llu", (unsigned long long)p->index);

@@ -125,6 +125,7 @@ static void make_institution(gen_world_t *w, ms_rng_t *r, uint32_t county, uint8
     memset(t, 0, sizeof *t);
     g->county = county;
     g->pattern = -1;
+    g->hard = -1;
     x->kind = kind;
     x->region = w->county[county].code;
     double u = ms_rng_unit(r);
@@ -156,7 +157,7 @@ static void make_institution(gen_world_t *w, ms_rng_t *r, uint32_t county, uint8
     /* Attractiveness: hospitals by beds, the rest heavy-tailed; a few are
      * tiny (a handful of records: the small-number hard negatives). */
     g->weight = x->beds > 0 ? x->beds * ms_rng_lognormal(r, 0.3) : 25.0 * ms_rng_lognormal(r, 0.9);
-    if (ms_rng_chance(r, 0.03)) g->weight *= 0.01;
+    if (ms_rng_chance(r, 0.03)) g->weight *= 0.01, g->tiny = 1;
     char code[40], name[128], cname[32];
     ms_synth_inst_code(code, sizeof code, kind, x->region, seq[county]++, 5);
     county_name(county, cname, sizeof cname);
@@ -624,6 +625,9 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
     if (!cand) return ms_error_set(MS_E_NOMEM, "out of memory");
     size_t cap = 0;
     uint32_t pairs = 0;
+    ms_rng_t ru;
+    ms_rng_seed(&ru, ms_rng_key(w->o.seed, 5, 0));
+    double u0 = ms_rng_unit(&ru);
     ms_status_t st = MS_OK;
     for (uint32_t j = 0; j < want && st == MS_OK; j++) {
         ms_pattern_t pat = (ms_pattern_t)(j % MS_PAT_COUNT);
@@ -635,7 +639,13 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
         gen_inst_t *g = &w->inst[x];
         const ms_institution_t *inst = &w->refs.inst[x];
         g->pattern = (int8_t)pat;
-        g->intensity = (float)(I * (0.8 + 0.4 * ms_rng_unit(r)));
+        /* Graded: from 0.3 to 1.7 times the intensity, spread over the
+         * cheaters (golden-ratio steps from a random start, jittered), so
+         * that every world has cheaters that cheat a little and cheaters
+         * that cheat a lot. */
+        double q = u0 + j * 0.6180339887498949 + 0.08 * (ms_rng_unit(r) - 0.5);
+        q -= floor(q);
+        g->intensity = (float)(I * (0.3 + 1.4 * q));
         w->pattern_count[pat]++;
         double gi = g->intensity;
         double locals = w->county_persons[g->county] > 1 ? w->county_persons[g->county] : 1;
@@ -778,6 +788,347 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
     return st;
 }
 
+/* ------------------------------------------------------ hard negatives */
+
+/* Take item out of picker p (if it is there): it is never drawn again. */
+static void picker_remove(gen_picker_t *p, uint32_t item)
+{
+    uint32_t k = 0;
+    while (k < p->n && p->item[k] != item) k++;
+    if (k == p->n) return;
+    double wk = p->cum[k] - (k ? p->cum[k - 1] : 0);
+    for (uint32_t i = k + 1; i < p->n; i++) {
+        p->item[i - 1] = p->item[i];
+        p->cum[i - 1] = p->cum[i] - wk;
+    }
+    p->n--;
+}
+
+static int has_beds_l12(const ms_institution_t *x)
+{
+    return (x->kind == MS_KIND_GENERAL || x->kind == MS_KIND_SPECIALTY || x->kind == MS_KIND_PRIMARY) &&
+           x->beds >= 1 && x->level >= 1 && x->level <= 2;
+}
+
+/* Can institution i be a hard negative of kind k?  tier 0: the kind's
+ * natural home (an oncology hospital is a specialty hospital, a campaign
+ * needs volume); tier 1: a fallback when none is left; tier 2: any
+ * institution of the broad class, for worlds with few persons per
+ * institution.  Never a cheater or a ping-pong partner. */
+static int hn_eligible(const gen_world_t *w, uint32_t i, int k, int tier, double pharmacy_median)
+{
+    const ms_institution_t *x = &w->refs.inst[i];
+    const gen_inst_t *g = &w->inst[i];
+    if (g->pattern >= 0 || g->is_partner || g->hard >= 0) return 0;
+    double E = w->exp_stays[i], min_e = tier == 0 ? 20 : tier == 1 ? 5 : 0;
+    int grouped = w->prov[w->county[g->county].province].scheme != MS_PAY_FFS;
+    int gs = x->kind == MS_KIND_GENERAL || x->kind == MS_KIND_SPECIALTY;
+    int hosp = has_beds_l12(x) && !g->tiny;
+    switch (k) {
+    case MS_HN_TERTIARY_HEAVY:
+        return tier == 0 && gs && x->level == 3 && x->beds >= 1 && !g->tiny;
+    case MS_HN_L2_HIGH_SEVERITY:
+        return hosp && gs && x->level == 2 && grouped && E >= min_e;
+    case MS_HN_ONCOLOGY_CYCLES:
+        return hosp && (tier == 0 ? x->kind == MS_KIND_SPECIALTY && E >= 5 : tier == 1 ? x->kind == MS_KIND_GENERAL && E >= 5 : 1);
+    case MS_HN_FRAIL_READMISSIONS:
+        return hosp && (tier == 2 || x->kind != MS_KIND_SPECIALTY) && E >= min_e;
+    case MS_HN_REHAB_NURSING:
+        return hosp && (tier == 0 ? x->kind != MS_KIND_GENERAL && E >= 5 : tier == 1 ? x->kind == MS_KIND_GENERAL && E >= 5 : 1);
+    case MS_HN_CATARACT_CAMPAIGN:
+        return hosp && (tier == 2 || gs) && E >= min_e;
+    case MS_HN_PREADMISSION_WORKUP:
+        return hosp && grouped && E >= min_e;
+    case MS_HN_FAMILY_PHARMACY:
+        return tier < 2 && x->kind == MS_KIND_PHARMACY && g->weight > 1 && (tier || g->weight >= pharmacy_median);
+    case MS_HN_TINY_EXTREME: {
+        if (x->level > 2 || tier == 2) return 0;
+        if (tier == 0) return g->tiny;
+        /* Not the only institution of its county that serves its role. */
+        const gen_county_t *ct = &w->county[g->county];
+        const gen_picker_t *pk = x->kind == MS_KIND_PHARMACY ? &ct->pharmacy : &ct->outpatient;
+        return (x->kind == MS_KIND_CLINIC || x->kind == MS_KIND_PHARMACY) && pk->n >= 2;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The families and the drug the hard negatives use. */
+static void hn_families(gen_world_t *w)
+{
+    static const char mdcs[] = "BCDEFGHIJKLMNORSTUXZ";
+    w->fam_chemo = w->fam_eye = w->fam_heavy = UINT32_MAX;
+    w->fam_rehab[0] = w->fam_rehab[1] = w->fam_rehab[2] = UINT32_MAX;
+    double heavy = -1;
+    for (uint32_t f = 0; f < w->nfam; f++) {
+        char mdc = mdcs[f % (sizeof mdcs - 1)];
+        const gen_family_t *fm = &w->fam[f];
+        if (mdc == 'R' && !fm->surgical && w->fam_chemo == UINT32_MAX) w->fam_chemo = f;
+        if (mdc == 'C' && fm->surgical && w->fam_eye == UINT32_MAX) w->fam_eye = f;
+        int ri = mdc == 'Z' ? 0 : mdc == 'B' ? 1 : mdc == 'I' ? 2 : -1;
+        if (ri >= 0 && !fm->surgical && w->fam_rehab[ri] == UINT32_MAX) w->fam_rehab[ri] = f;
+        const ms_group_t *g = &w->refs.groups[fm->group[fm->nvariants == 3 ? 2 : 0]];
+        if ((double)g->weight > heavy) heavy = (double)g->weight, w->fam_heavy = f;
+    }
+    /* 60 families at least: every MDC has a surgical and two medical ones. */
+    for (int k = 0; k < 3; k++)
+        if (w->fam_rehab[k] == UINT32_MAX) w->fam_rehab[k] = w->fam_chemo;
+    w->drug_dear = 0;
+    for (uint32_t d = 1; d < w->refs.drugs.count; d++)
+        if (w->drug[d].price > w->drug[w->drug_dear].price) w->drug_dear = d;
+}
+
+/* Build the per-county and per-province lists of hard negatives whose
+ * records come from local persons. */
+static ms_status_t hn_lists(gen_world_t *w)
+{
+    uint32_t n = w->o.institutions;
+    w->hn_county_first = calloc((size_t)w->ncounty + 1, sizeof *w->hn_county_first);
+    w->hn_prov_first = calloc((size_t)w->nprov + 1, sizeof *w->hn_prov_first);
+    if (!w->hn_county_first || !w->hn_prov_first) return ms_error_set(MS_E_NOMEM, "out of memory");
+    uint32_t nc = 0, np = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int k = w->inst[i].hard;
+        if (k == MS_HN_ONCOLOGY_CYCLES) w->hn_prov_first[w->county[w->inst[i].county].province + 1]++, np++;
+        else if (k == MS_HN_FRAIL_READMISSIONS || k == MS_HN_REHAB_NURSING || k == MS_HN_FAMILY_PHARMACY)
+            w->hn_county_first[w->inst[i].county + 1]++, nc++;
+    }
+    for (uint32_t c = 0; c < w->ncounty; c++) w->hn_county_first[c + 1] += w->hn_county_first[c];
+    for (uint32_t p = 0; p < w->nprov; p++) w->hn_prov_first[p + 1] += w->hn_prov_first[p];
+    w->hn_county_inst = malloc((nc ? nc : 1) * sizeof *w->hn_county_inst);
+    w->hn_prov_inst = malloc((np ? np : 1) * sizeof *w->hn_prov_inst);
+    uint32_t *fc = malloc(((size_t)w->ncounty + w->nprov + 1) * sizeof *fc);
+    if (!w->hn_county_inst || !w->hn_prov_inst || !fc) {
+        free(fc);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    uint32_t *fp = fc + w->ncounty;
+    memcpy(fc, w->hn_county_first, w->ncounty * sizeof *fc);
+    memcpy(fp, w->hn_prov_first, w->nprov * sizeof *fp);
+    for (uint32_t i = 0; i < n; i++) {
+        int k = w->inst[i].hard;
+        if (k == MS_HN_ONCOLOGY_CYCLES) w->hn_prov_inst[fp[w->county[w->inst[i].county].province]++] = i;
+        else if (k == MS_HN_FRAIL_READMISSIONS || k == MS_HN_REHAB_NURSING || k == MS_HN_FAMILY_PHARMACY)
+            w->hn_county_inst[fc[w->inst[i].county]++] = i;
+    }
+    free(fc);
+    return MS_OK;
+}
+
+/* Approved beds of an honest hospital whose work adds census (bed-days
+ * over the window) to its natural one: sized as every hospital's beds
+ * (expected_volumes), with room for a batch of `batch` same-day admissions. */
+static void hn_beds(gen_world_t *w, ms_rng_t *r, uint32_t i, double added_bed_days, int batch)
+{
+    ms_institution_t *x = &w->refs.inst[i];
+    double census = w->exp_stays[i] * 1.04 * MEAN_STAY_DAYS / (double)w->o.days + added_bed_days / (double)w->o.days;
+    double beds = census / (0.70 + 0.15 * ms_rng_unit(r)) + 3.0 * sqrt(census) + 2.0 + batch;
+    if ((int32_t)ceil(beds) > x->beds) x->beds = (int32_t)ceil(beds);
+    double daily = w->exp_visits[i] / (w->o.days > 0 ? w->o.days : 1);
+    uint32_t d = (uint32_t)ceil(daily / 12.0) + (uint32_t)(x->beds / 15);
+    w->inst[i].doctors = d < 1 ? 1 : d > 999 ? 999 : d;
+}
+
+/* Shares of the population at or above an age (the age mix of
+ * gen_person_attrs: 0-14 16%, 15-59 62%, 60-98 22%, uniform in each). */
+static double share_aged(int age)
+{
+    if (age >= 60) return 0.22 * (99 - age) / 39.0;
+    if (age >= 15) return 0.22 + 0.62 * (60 - age) / 45.0;
+    return 0.22 + 0.62 + 0.16 * (15 - age) / 15.0;
+}
+
+static double province_persons(const gen_world_t *w, uint32_t province)
+{
+    double s = 0;
+    for (uint32_t c = 0; c < w->ncounty; c++)
+        if (w->county[c].province == province) s += w->county_persons[c];
+    return s > 1 ? s : 1;
+}
+
+/* Choose the hard negatives (round-robin over the kinds, like the
+ * cheaters, among institutions that do not cheat) and plan what they need:
+ * per-person rates, campaign batches, a tiny institution's few records.
+ * From its own stream (seed, 4, 0), after the fraud plan: --hard-share
+ * changes neither the cheaters nor their plan. */
+static ms_status_t plan_hard_negatives(gen_world_t *w)
+{
+    uint32_t n = w->o.institutions;
+    hn_families(w);
+    if (w->o.hard_share <= 0 || w->o.persons == 0) return hn_lists(w);
+    ms_rng_t rr, *r = &rr;
+    ms_rng_seed(r, ms_rng_key(w->o.seed, 4, 0));
+    uint32_t want = (uint32_t)llround(w->o.hard_share * n);
+    if (want < MS_HN_COUNT) want = MS_HN_COUNT;
+    /* Flagship pharmacies: at least the median attractiveness of pharmacies. */
+    double *pw = malloc(n * sizeof *pw);
+    uint32_t *chosen = malloc(want * sizeof *chosen);
+    if (!pw || !chosen) {
+        free(pw), free(chosen);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    uint32_t npw = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (w->refs.inst[i].kind == MS_KIND_PHARMACY && w->inst[i].weight > 1) pw[npw++] = w->inst[i].weight;
+    qsort(pw, npw, sizeof *pw, cmp_double);
+    double median = npw ? pw[npw / 2] : 0;
+    free(pw);
+    /* Candidates of kind k, tier t: list[k][t][0 .. m[k][t]). */
+#define HN_TIERS 3
+    uint32_t m[MS_HN_COUNT][HN_TIERS];
+    size_t total = 0;
+    for (int k = 0; k < MS_HN_COUNT; k++)
+        for (int t = 0; t < HN_TIERS; t++) {
+            m[k][t] = 0;
+            for (uint32_t i = 0; i < n; i++) m[k][t] += (uint32_t)hn_eligible(w, i, k, t, median);
+            total += m[k][t];
+        }
+    uint32_t *cand = malloc((total ? total : 1) * sizeof *cand), *list[MS_HN_COUNT][HN_TIERS];
+    if (!cand) {
+        free(chosen);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    total = 0;
+    for (int k = 0; k < MS_HN_COUNT; k++)
+        for (int t = 0; t < HN_TIERS; t++) {
+            list[k][t] = cand + total;
+            m[k][t] = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (hn_eligible(w, i, k, t, median)) list[k][t][m[k][t]++] = i;
+            total += m[k][t];
+        }
+    uint32_t nchosen = 0;
+    for (uint32_t j = 0; j < want; j++) {
+        int k = (int)(j % MS_HN_COUNT);
+        uint32_t x = UINT32_MAX;
+        for (int t = 0; t < HN_TIERS && x == UINT32_MAX; t++) {
+            uint32_t *l = list[k][t];
+            while (m[k][t] > 0 && x == UINT32_MAX) {
+                uint32_t s = (uint32_t)ms_rng_below(r, m[k][t]);
+                uint32_t i = l[s];
+                l[s] = l[--m[k][t]]; /* taken, or taken already by another kind */
+                if (w->inst[i].hard < 0) x = i;
+            }
+        }
+        if (x == UINT32_MAX) continue;
+        w->inst[x].hard = (int8_t)k;
+        w->hn_count[k]++;
+        chosen[nchosen++] = x;
+    }
+    free(cand);
+
+    /* Tiny institutions get no natural traffic: only their planned records. */
+    for (uint32_t q = 0; q < nchosen; q++) {
+        uint32_t x = chosen[q];
+        if (w->inst[x].hard != MS_HN_TINY_EXTREME) continue;
+        gen_county_t *ct = &w->county[w->inst[x].county];
+        gen_province_t *pv = &w->prov[ct->province];
+        picker_remove(&ct->outpatient, x), picker_remove(&ct->inpatient, x), picker_remove(&ct->pharmacy, x);
+        picker_remove(&pv->tertiary, x), picker_remove(&pv->inpatient, x), picker_remove(&pv->pharmacy, x);
+    }
+
+    size_t cap = w->nacts;
+    ms_status_t st = MS_OK;
+    for (uint32_t q = 0; q < nchosen && st == MS_OK; q++) {
+        uint32_t x = chosen[q];
+        gen_inst_t *g = &w->inst[x];
+        const ms_institution_t *inst = &w->refs.inst[x];
+        double E = w->exp_stays[x];
+        double locals = w->county_persons[g->county] > 1 ? w->county_persons[g->county] : 1;
+        uint32_t province = w->county[g->county].province;
+        gen_act_t a;
+        memset(&a, 0, sizeof a);
+        a.inst = x;
+        switch ((ms_hard_negative_t)g->hard) {
+        case MS_HN_ONCOLOGY_CYCLES: {
+            /* Courses of 4-8 cycles from the whole province, 35+. */
+            double courses = fmax(6.0, 0.12 * E);
+            g->hn_rate = courses / (share_aged(35) * province_persons(w, province));
+            hn_beds(w, r, x, courses * (5.0 + 6.0 * 2.0), 0);
+            break;
+        }
+        case MS_HN_FRAIL_READMISSIONS: {
+            double stays = fmax(25.0, 0.5 * E);
+            g->hn_rate = stays / (share_aged(75) * locals);
+            hn_beds(w, r, x, stays * 1.5 * 9.0, 0);
+            break;
+        }
+        case MS_HN_REHAB_NURSING: {
+            /* Mostly rehabilitation and nursing care. */
+            double stays = fmax(30.0, 1.5 * E);
+            g->hn_rate = stays / (share_aged(55) * locals);
+            hn_beds(w, r, x, stays * 36.0, 0);
+            break;
+        }
+        case MS_HN_FAMILY_PHARMACY: {
+            /* About one in ten of its chronic buyers buys for the family. */
+            double buyers = locals * 0.17 * picker_prob(&w->county[g->county].pharmacy, x);
+            g->hn_rate = fmax(8.0, 0.1 * buyers) / (share_aged(30) * locals);
+            break;
+        }
+        case MS_HN_CATARACT_CAMPAIGN: {
+            /* Batches of 5-15 persons aged 60+ from one other county of the
+             * province (another province when it has one county), operated
+             * on the day they arrive. */
+            uint32_t batches = (uint32_t)fmax(4.0, round(E / 15.0));
+            hn_beds(w, r, x, batches * 10.0 * 1.0, 15);
+            for (uint32_t b = 0; b < batches && st == MS_OK; b++) {
+                uint32_t size = 5 + (uint32_t)ms_rng_below(r, 11);
+                uint32_t src = g->county;
+                for (int t = 0; t < 50 && src == g->county; t++) {
+                    uint32_t c = gen_pick(&w->county_pick, r);
+                    if (w->county[c].province == province || t > 25) src = c;
+                }
+                a.kind = GEN_ACT_HN_CATARACT;
+                a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 5 ? w->o.days - 5 : 1));
+                a.arg = src;
+                for (uint32_t k = 0; k < size && st == MS_OK; k++) {
+                    a.person = find_person(w, r, src, w->county[src].province, 60);
+                    st = add_act(w, &cap, &a);
+                }
+            }
+            break;
+        }
+        case MS_HN_TINY_EXTREME: {
+            /* 1-10 records of local persons, one of them extreme. */
+            uint32_t nrec = 1 + (uint32_t)ms_rng_below(r, 10), extreme = (uint32_t)ms_rng_below(r, nrec);
+            int margin = 60;
+            for (uint32_t k = 0; k < nrec && st == MS_OK; k++) {
+                a.kind = GEN_ACT_HN_TINY;
+                a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > margin ? w->o.days - margin : 1));
+                a.arg = k == extreme ? GEN_TINY_EXTREME : 0;
+                if (inst->beds > 0 && inst->kind != MS_KIND_PHARMACY && (k == extreme || ms_rng_chance(r, 0.4)))
+                    a.arg |= GEN_TINY_STAY;
+                a.person = find_person(w, r, g->county, province, 0);
+                st = add_act(w, &cap, &a);
+            }
+            break;
+        }
+        default: /* tertiary_heavy, l2_high_severity, preadmission_workup: their natural stays */
+            break;
+        }
+    }
+    free(chosen);
+    if (st == MS_OK && w->nacts > 1) qsort(w->acts, w->nacts, sizeof *w->acts, cmp_act);
+    if (st == MS_OK) st = hn_lists(w);
+    return st;
+}
+
+/* --flatten: the reference data of a poorer extract (no beds, one severity
+ * per family); the records are flattened as they are written. */
+static void flatten_refs(gen_world_t *w)
+{
+    for (size_t i = 0; i < w->refs.n_inst; i++) w->refs.inst[i].beds = 0;
+    for (size_t g = 0; g < w->refs.n_groups; g++) w->refs.groups[g].severity = 0;
+}
+
 /* --------------------------------------------------------------- world */
 
 ms_status_t gen_world_build(gen_world_t *w, const ms_gen_opts_t *o)
@@ -793,6 +1144,8 @@ ms_status_t gen_world_build(gen_world_t *w, const ms_gen_opts_t *o)
     if (st == MS_OK) st = build_drugs(w, &r);
     if (st == MS_OK) st = expected_volumes(w);
     if (st == MS_OK) st = plan_fraud(w, &r);
+    if (st == MS_OK) st = plan_hard_negatives(w);
+    if (st == MS_OK && o->flatten) flatten_refs(w);
     if (st == MS_OK) st = ms_refs_finish(&w->refs);
     if (st != MS_OK) gen_world_free(w);
     return st;
@@ -815,6 +1168,7 @@ void gen_world_free(gen_world_t *w)
     free(w->prov), free(w->county), free(w->inst), free(w->fam);
     free(w->diag_map), free(w->proc_map), free(w->drug), free(w->chronic_drugs);
     free(w->exp_stays), free(w->exp_visits), free(w->county_persons), free(w->acts), free(w->pp_inst);
+    free(w->hn_county_first), free(w->hn_county_inst), free(w->hn_prov_first), free(w->hn_prov_inst);
     ms_refs_free(&w->refs);
     memset(w, 0, sizeof *w);
 }

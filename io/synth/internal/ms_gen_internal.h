@@ -47,6 +47,9 @@ typedef struct {
     uint32_t partner;         /* ping-pong partner institution */
     uint8_t is_partner;       /* someone's ping-pong partner: plants nothing itself */
     double plant_rate;        /* per local person, for per-person patterns */
+    int8_t hard;              /* ms_hard_negative_t of an honest look-alike, or -1 */
+    uint8_t tiny;             /* drawn with a hundredth of the usual attractiveness */
+    double hn_rate;           /* hard negative: per eligible local person */
 } gen_inst_t;
 
 /* A DRG/DIP family and its variants. */
@@ -73,8 +76,15 @@ typedef enum {
     GEN_ACT_OVERLOAD_VISIT,   /* outpatient visit signed by an overloaded doctor */
     GEN_ACT_RESOLD_FIRST,     /* first, legitimate sale of a package */
     GEN_ACT_RESOLD_SECOND,    /* the same package sold again at a fraud pharmacy */
-    GEN_ACT_HOARDER           /* the person hoards a drug */
+    GEN_ACT_HOARDER,          /* the person hoards a drug */
+    GEN_ACT_HN_CATARACT,      /* honest: cataract surgery in a campaign batch */
+    GEN_ACT_HN_TINY           /* honest: one of a tiny institution's few records */
 } gen_act_kind_t;
+
+/* GEN_ACT_HN_TINY's arg: the extreme record; a stay (else a visit or a
+ * purchase). */
+#define GEN_TINY_EXTREME 1u
+#define GEN_TINY_STAY 2u
 
 typedef struct {
     uint64_t person;          /* person index */
@@ -117,6 +127,17 @@ typedef struct {
     gen_act_t *acts;          /* sorted by person */
     size_t nacts;
     uint32_t pattern_count[MS_PAT_COUNT];
+    /* Hard negatives whose records come from local persons: per county
+     * (frail, rehab, family pharmacy) and per province (oncology), as
+     * ranges [first[a], first[a + 1]) of hn_inst. */
+    uint32_t *hn_county_first, *hn_county_inst;
+    uint32_t *hn_prov_first, *hn_prov_inst;
+    uint32_t hn_count[MS_HN_COUNT];
+    uint32_t fam_chemo;       /* a medical oncology family (MDC R) */
+    uint32_t fam_rehab[3];    /* medical families of rehabilitation, neurology, orthopedics */
+    uint32_t fam_eye;         /* a surgical ophthalmology family (MDC C) */
+    uint32_t fam_heavy;       /* the family of the heaviest group */
+    uint32_t drug_dear;       /* the most expensive drug */
 } gen_world_t;
 
 /* ms_gen_world.c */
