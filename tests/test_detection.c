@@ -20,33 +20,65 @@
 #include "ms_fs.h"
 #include "ms_testutil.h"
 
-static void check_world(const char *dir, int seed)
+/* Sweep a generated world and read eval's JSON (the caller frees it). */
+static json_t *sweep_and_eval(const char *dir, int seed, const char *gen_args)
 {
     char world[700], out[700], *log = NULL;
-    snprintf(world, sizeof world, "%s/world%d", dir, seed);
-    snprintf(out, sizeof out, "%s/sweep%d", dir, seed);
-    assert_int_equal(ms_test_cli(NULL, "gen --out %s --seed %d --quiet", world, seed), 0);
+    snprintf(world, sizeof world, "%s/world%d%s", dir, seed, gen_args[0] ? "h" : "");
+    snprintf(out, sizeof out, "%s/sweep%d%s", dir, seed, gen_args[0] ? "h" : "");
+    assert_int_equal(ms_test_cli(NULL, "gen --out %s --seed %d --quiet %s", world, seed, gen_args), 0);
     assert_int_equal(ms_test_cli(NULL, "sweep %s --out %s --quiet", world, out), 0);
     assert_int_equal(ms_test_cli(&log, "eval %s --truth %s/truth --json", out, world), 0);
     json_error_t err;
     json_t *root = json_loads(log, 0, &err);
     if (!root) print_error("not JSON: %s\n%s\n", err.text, log);
     assert_non_null(root);
+    free(log);
+    return root;
+}
+
+static double prec(const json_t *row, const char *ranking)
+{
+    return json_real_value(json_object_get(json_object_get(row, ranking), "precision_at_k"));
+}
+
+/* Without honest look-alikes every planted pattern is found. */
+static void check_world(const char *dir, int seed)
+{
+    json_t *root = sweep_and_eval(dir, seed, "--hard-share 0");
     size_t i;
     json_t *row;
     int checked = 0;
     json_array_foreach(root, i, row) {
         const char *pattern = json_string_value(json_object_get(row, "pattern"));
-        double sweep = json_real_value(json_object_get(json_object_get(row, "sweep"), "precision_at_k"));
-        double base = json_real_value(json_object_get(json_object_get(row, "baseline"), "precision_at_k"));
-        print_message("  seed %d %-28s precision@K %.3f (fund-payment baseline %.3f)\n", seed, pattern, sweep, base);
+        double sweep = prec(row, "sweep");
+        print_message("  seed %d %-28s precision@K %.3f (fund-payment baseline %.3f)\n", seed, pattern, sweep,
+                      prec(row, "baseline"));
         if (!strcmp(pattern, "overall")) continue;
         assert_true(sweep >= 0.9);
         checked++;
     }
     assert_int_equal(checked, 13);
     json_decref(root);
-    free(log);
+}
+
+/* With them (the default world), the overall list beats the simple screen
+ * and the fund-payment ranking, and no honest look-alike outranks every
+ * cheater. */
+static void check_judgement(const char *dir, int seed)
+{
+    json_t *root = sweep_and_eval(dir, seed, "");
+    size_t i;
+    json_t *row, *overall = NULL;
+    json_array_foreach(root, i, row)
+        if (!strcmp(json_string_value(json_object_get(row, "pattern")), "overall")) overall = row;
+    assert_non_null(overall);
+    double engine = prec(overall, "sweep"), screen = prec(overall, "screen"), fund = prec(overall, "baseline");
+    print_message("  seed %d overall precision@K: engine %.3f, simple screen %.3f, fund payment %.3f\n", seed, engine,
+                  screen, fund);
+    assert_true(engine >= screen);
+    assert_true(engine > fund);
+    json_decref(root);
 }
 
 static void test_planted_patterns_are_found(void **state)
@@ -55,6 +87,8 @@ static void test_planted_patterns_are_found(void **state)
     char *dir = ms_test_dir("detection");
     check_world(dir, 1);
     check_world(dir, 2);
+    check_judgement(dir, 1);
+    check_judgement(dir, 2);
     ms_remove_tree(dir);
     free(dir);
 }
