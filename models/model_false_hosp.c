@@ -267,7 +267,8 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     false_hosp_t *s = state;
     const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
     const int32_t *discharge = ms_col(b, MS_SC_discharge_date), *region = ms_col(b, MS_SC_person_region);
-    const int32_t *diag = ms_col(b, MS_SC_diag_main);
+    const int32_t *diag = ms_col(b, MS_SC_diag_main), *grp = ms_col(b, MS_SC_group_code);
+    const int32_t *proc = ms_col(b, MS_SC_proc_main);
     const uint8_t *vt = ms_col(b, MS_SC_visit_type);
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
     const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay);
@@ -298,7 +299,12 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
             MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]));
         }
         value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i]};
-        if (region[i] != ref[h].region) {
+        /* An operation that happened (a surgical group, with a procedure)
+         * is a campaign's patient, not a bed filled for nothing: batches of
+         * them from another county are no group admission. */
+        int operated = grp[i] >= 0 && (size_t)grp[i] < s->refs->n_groups && s->refs->groups[grp[i]].surgical &&
+                       proc[i] >= 0;
+        if (region[i] != ref[h].region && !operated) {
             /* Keyed by (institution, county): the reducer sees the county's
              * every admission there, so it knows what a usual day is. */
             uint64_t k1 = (uint32_t)region[i];
@@ -476,14 +482,15 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_false_hosp = {
     .name = "false_hosp",
-    .version = "2", /* 2: two keyed aggregations instead of one tagged shuffle */
+    .version = "3", /* 3: operated stays are not group admissions */
     .description = "false hospitalization: overlapping, treatment-light, group and minor-diagnosis stays, "
                    "beds overflow and admission rate",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |
                        1ull << MS_SC_settle_date | 1ull << MS_SC_person_region | 1ull << MS_SC_diag_main |
                        1ull << MS_SC_total | 1ull << MS_SC_fund_pay | 1ull << MS_SC_bed |
-                       1ull << MS_SC_nursing | 1ull << MS_SC_other,
+                       1ull << MS_SC_nursing | 1ull << MS_SC_other | 1ull << MS_SC_group_code |
+                       1ull << MS_SC_proc_main,
     .indicators = indicators,
     .nindicators = I_COUNT,
     .keyed = keyed,
