@@ -269,6 +269,7 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     const int32_t *discharge = ms_col(b, MS_SC_discharge_date), *region = ms_col(b, MS_SC_person_region);
     const int32_t *diag = ms_col(b, MS_SC_diag_main), *grp = ms_col(b, MS_SC_group_code);
     const int32_t *proc = ms_col(b, MS_SC_proc_main);
+    const uint8_t *dept = ms_col(b, MS_SC_dept);
     const uint8_t *vt = ms_col(b, MS_SC_visit_type);
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
     const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay);
@@ -287,7 +288,10 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     for (size_t i = 0; i < b->rows; i++) {
         if (vt[i] != MS_VISIT_INPATIENT) continue;
         int32_t h = inst[i];
-        if (total[i] > 0) {
+        /* A stay on a care ward (rehabilitation, geriatric long-term care)
+         * is bed and nursing by nature: treatment-light is judged on acute
+         * stays only. */
+        if (total[i] > 0 && dept[i] != MS_DEPT_REH && dept[i] != MS_DEPT_GER) {
             (*ms_tally_den(&s->t, I_LIGHT, (uint32_t)h))++;
             if (s->light_flag[i]) {
                 (*ms_tally_num(&s->t, I_LIGHT, (uint32_t)h))++;
@@ -482,7 +486,7 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_false_hosp = {
     .name = "false_hosp",
-    .version = "3", /* 3: operated stays are not group admissions */
+    .version = "4", /* 4: care wards are not treatment-light */
     .description = "false hospitalization: overlapping, treatment-light, group and minor-diagnosis stays, "
                    "beds overflow and admission rate",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
@@ -490,7 +494,7 @@ const ms_model_t ms_model_false_hosp = {
                        1ull << MS_SC_settle_date | 1ull << MS_SC_person_region | 1ull << MS_SC_diag_main |
                        1ull << MS_SC_total | 1ull << MS_SC_fund_pay | 1ull << MS_SC_bed |
                        1ull << MS_SC_nursing | 1ull << MS_SC_other | 1ull << MS_SC_group_code |
-                       1ull << MS_SC_proc_main,
+                       1ull << MS_SC_proc_main | 1ull << MS_SC_dept,
     .indicators = indicators,
     .nindicators = I_COUNT,
     .keyed = keyed,
