@@ -10,16 +10,32 @@
  *                       admission, by an outpatient settlement of the same
  *                       person at the same institution whose exams and labs
  *                       are at least exam_lab_share of its total (and not
- *                       zero).  A visit on the admission day does not count:
- *                       it may be the admission itself.  The clue is that
- *                       visit (the one with the most exams and labs), once
- *                       per person even when it precedes two stays;
+ *                       zero), AND light in exams and labs for their group:
+ *                       the stay's (exam + lab) share of its total, in ppm
+ *                       rounded down, is below light_share x the median
+ *                       share of every grouped stay (total above zero) of
+ *                       its DRG/DIP group nationwide.  Cost shifting moves
+ *                       the stay's own exams out of it; an honest work-up
+ *                       is done in addition and leaves the stay normal.  A
+ *                       visit on the admission day does not count: it may be
+ *                       the admission itself.  The clue is that visit (the
+ *                       one with the most exams and labs), once per person
+ *                       even when it precedes two stays;
  *   self_pay_share      grouped stays with self_pay >= high_share x total,
  *                       among grouped stays with a total above zero.
  *
- * Everything is per person (a person's settlements are contiguous and sorted
- * by admission date), so the person callback does all the work; the look
- * back from a stay covers at most `window` days of that person's rows.
+ * Map (person callback: a person's settlements are contiguous and sorted by
+ * admission date): self_pay_share whole, the denominators, and per grouped
+ * stay with a total above zero one record of the keyed aggregation `group`
+ * (k0 = group code): the stay's share and, when a qualifying visit precedes
+ * it (the look back covers at most `window` days of the person's rows), the
+ * visit as the clue.  Reduce (one key = one group, every institution's
+ * stays): values arrive sorted by their bytes, whose first four are the
+ * share big-endian, so the nearest-rank median is the value of rank
+ * ceil(n / 2); the preceded stays below light_share x median add to their
+ * institution's numerator and push their visit as a clue.  Clues of a visit
+ * before two stays (maybe of two groups, reduced by two threads) are
+ * identical records, adjacent once sorted: finalize keeps one.
  * Shares are compared exactly in integers (parts per million of fen).
  * State: a tally (ms_tally.h): per-institution int64 counters and the
  * clues; merged by adding and appending, clues sorted in finalize.
@@ -35,6 +51,25 @@
 
 enum { C_PREADMISSION, C_SELF_PAY, C_COUNT };
 
+/* The keyed aggregations (keyed[] below). */
+enum { K_GROUP };
+
+#define NO_INST UINT32_MAX
+
+/* One grouped stay (total above zero), keyed by its group.  Values are
+ * sorted by their bytes: no padding, the share first (big-endian). */
+typedef struct {
+    uint8_t share_be[4]; /* floor(10^6 x (exam + lab) / total), big-endian */
+    uint32_t inst;       /* the stay's institution when a qualifying visit precedes it, else NO_INST */
+    uint64_t settle_id;  /* the visit's (the clue), 0 when none */
+    uint64_t person_id;
+    int64_t fund;        /* the visit's fund payment */
+    int32_t date;        /* the visit's settle date */
+    uint32_t zero;
+} stay_t;
+
+_Static_assert(sizeof(stay_t) == 40, "stay_t has no padding");
+
 static const ms_param_t pre_params[] = {
     {
         .name = "window",
@@ -47,6 +82,14 @@ static const ms_param_t pre_params[] = {
         .name = "exam_lab_share",
         .description = "an outpatient settlement counts when its exams and labs are at least this share of its total",
         .min = 0,
+        .def = 0.5,
+        .max = 1,
+    },
+    {
+        .name = "light_share",
+        .description = "a preceded stay counts when its exams and labs share of its total is below this multiple of "
+                       "the median share of its DRG/DIP group's stays nationwide (moved out, not added)",
+        .min = 0.05,
         .def = 0.5,
         .max = 1,
     },
@@ -65,9 +108,10 @@ static const ms_indicator_t indicators[C_COUNT] = {
     [C_PREADMISSION] = {
         .name = "preadmission_costs",
         .description = "share of DRG/DIP stays preceded, in the window days before admission, by an outpatient "
-                       "settlement of the same person at the same institution mostly made of exams and labs",
+                       "settlement of the same person at the same institution mostly made of exams and labs, "
+                       "while the stay itself is light in exams and labs for its group",
         .params = pre_params,
-        .nparams = 2,
+        .nparams = 3,
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "exams billed as outpatient before admission",
@@ -88,7 +132,7 @@ typedef struct {
     ms_tally_t t;         /* first: ms_tally_state_*; C_COUNT indicators */
     uint32_t n_inst;
     int32_t window;
-    int64_t exam_lab_ppm, high_ppm;
+    int64_t exam_lab_ppm, light_ppm, high_ppm;
 } cost_shift_t;
 
 static void cost_shift_free(void *state)
@@ -110,6 +154,7 @@ static cost_shift_t *new_state(const ms_model_env_t *env)
     }
     s->window = (int32_t)ms_param(env, C_PREADMISSION, 0);
     s->exam_lab_ppm = llround(ms_param(env, C_PREADMISSION, 1) * MS_PPM);
+    s->light_ppm = llround(ms_param(env, C_PREADMISSION, 2) * MS_PPM);
     s->high_ppm = llround(ms_param(env, C_SELF_PAY, 0) * MS_PPM);
     return s;
 }
@@ -121,10 +166,37 @@ static ms_status_t cost_shift_init(const ms_model_env_t *env, void **state)
 }
 
 
+/* floor(10^6 x part / total) for total > 0, clamped to 0..10^6: the
+ * largest p with ms_share_ceil(total, p) <= part (ceil(total x p / 10^6) <=
+ * part exactly when total x p <= part x 10^6), so exact for any int64. */
+static uint32_t share_ppm(int64_t part, int64_t total)
+{
+    if (part <= 0) return 0;
+    if (part >= total) return MS_PPM;
+    int64_t lo = 0, hi = MS_PPM; /* ms_share_ceil(total, lo) <= part < ms_share_ceil(total, hi) */
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (ms_share_ceil(total, mid) <= part)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
                                      size_t end, ms_emit_t *emit)
 {
-    (void)emit;
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
     cost_shift_t *s = state;
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
@@ -133,19 +205,17 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
     const uint8_t *vt = ms_col(b, MS_SC_visit_type), *pay = ms_col(b, MS_SC_pay_scheme);
     const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay), *self = ms_col(b, MS_SC_self_pay);
     const int64_t *exam = ms_col(b, MS_SC_exam), *lab = ms_col(b, MS_SC_lab);
-    int64_t *pre_num = ms_tally_num_of(&s->t, C_PREADMISSION), *pre_den = ms_tally_den_of(&s->t, C_PREADMISSION);
+    int64_t *pre_den = ms_tally_den_of(&s->t, C_PREADMISSION);
     int64_t *self_num = ms_tally_num_of(&s->t, C_SELF_PAY), *self_den = ms_tally_den_of(&s->t, C_SELF_PAY);
-    size_t first_clue = s->t.clues.n; /* this person's clues start here */
     for (size_t i = begin; i < end; i++) {
         if (vt[i] != MS_VISIT_INPATIENT || grp[i] < 0 || (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP)) continue;
         int32_t in = inst[i];
         pre_den[in]++;
-        if (total[i] > 0) {
-            self_den[in]++;
-            if (self[i] >= ms_share_ceil(total[i], s->high_ppm)) {
-                self_num[in]++;
-                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
-            }
+        if (total[i] <= 0) continue; /* no share: neither in the group's median nor light */
+        self_den[in]++;
+        if (self[i] >= ms_share_ceil(total[i], s->high_ppm)) {
+            self_num[in]++;
+            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
         }
         /* Look back over the person's rows admitted 1..window days earlier
          * (rows are sorted by admission date, so they lie just before i). */
@@ -161,27 +231,80 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
                 best_el = el;
             }
         }
-        if (best == end) continue;
-        pre_num[in]++;
-        int seen = 0;
-        for (size_t k = first_clue; k < s->t.clues.n && !seen; k++)
-            seen = s->t.clues.v[k].indicator == C_PREADMISSION && s->t.clues.v[k].settle_id == sid[best];
-        if (!seen)
-            MS_TRY(ms_clues_push(&s->t.clues, sid[best], pid[best], (uint32_t)in, C_PREADMISSION, day[best], fund[best]));
+        /* Every grouped stay goes to its group's median; a preceded one
+         * carries its visit, counted in reduce if the stay is light. */
+        stay_t v;
+        memset(&v, 0, sizeof v);
+        put_be32(v.share_be, share_ppm(exam[i] + lab[i], total[i]));
+        v.inst = NO_INST;
+        if (best != end) {
+            v.inst = (uint32_t)in;
+            v.settle_id = sid[best];
+            v.person_id = pid[best];
+            v.fund = fund[best];
+            v.date = day[best];
+        }
+        MS_TRY(ms_emit(emit, K_GROUP, (uint64_t)(uint32_t)grp[i], 0, &v));
     }
     return MS_OK;
+}
+
+/* One group's stays, nationwide, sorted by share: the nearest-rank median
+ * (rank ceil(n / 2)); the preceded stays with share x 10^6 < light_ppm x
+ * median count at their institution, their visit a clue. */
+static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
+{
+    (void)k1;
+    cost_shift_t *s = state;
+    const unsigned char *values = vals;
+    if (n == 0) return MS_OK;
+    stay_t v;
+    memcpy(&v, values + ((n + 1) / 2 - 1) * sizeof v, sizeof v);
+    int64_t limit = s->light_ppm * (int64_t)get_be32(v.share_be);
+    uint32_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&v, values + i * sizeof v, sizeof v);
+        uint32_t share = get_be32(v.share_be);
+        if (share < prev)
+            return ms_error_set(MS_E_INTERNAL, "group %llu: stays not in share order", (unsigned long long)k0);
+        prev = share;
+        if (v.inst == NO_INST || (int64_t)share * MS_PPM >= limit) continue;
+        if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "stay at unknown institution %u", v.inst);
+        (*ms_tally_num(&s->t, C_PREADMISSION, v.inst))++;
+        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, v.inst, C_PREADMISSION, v.date, v.fund));
+    }
+    return MS_OK;
+}
+
+static int same_clue(const ms_clue_t *a, const ms_clue_t *b)
+{
+    return a->settle_id == b->settle_id && a->person_id == b->person_id && a->inst == b->inst &&
+           a->indicator == b->indicator && a->date == b->date && a->amount == b->amount;
 }
 
 static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
     cost_shift_t *s = state;
-    return ms_tally_finalize(&s->t, res, 0);
+    MS_TRY(ms_tally_finalize(&s->t, res, 0));
+    /* A visit before two light stays is one clue (sorted: duplicates are
+     * adjacent). */
+    size_t k = 0;
+    for (size_t i = 0; i < res->nclues; i++)
+        if (k == 0 || res->clues[i].indicator != C_PREADMISSION || !same_clue(&res->clues[i], &res->clues[k - 1]))
+            res->clues[k++] = res->clues[i];
+    res->nclues = k;
+    return MS_OK;
 }
+
+static const ms_keyed_t keyed[] = {
+    [K_GROUP] = {.name = "group", .value_size = sizeof(stay_t), .reduce = reduce_group},
+};
 
 const ms_model_t ms_model_cost_shift = {
     .name = "cost_shift",
-    .version = "2", /* 2: saved state laid out through ms_tally */
+    .version = "3", /* 2: saved state laid out through ms_tally; 3: preadmission_costs needs the stay light in
+                       exams and labs for its group (keyed aggregation `group`, numerator counted in reduce) */
     .description = "cost shifting: costs of DRG/DIP stays moved to outpatient visits or to the patient",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_settle_date |
@@ -189,6 +312,8 @@ const ms_model_t ms_model_cost_shift = {
                        1ull << MS_SC_fund_pay | 1ull << MS_SC_self_pay | 1ull << MS_SC_exam | 1ull << MS_SC_lab,
     .indicators = indicators,
     .nindicators = C_COUNT,
+    .keyed = keyed,
+    .nkeyed = 1,
     .default_weight = 1,
     .init = cost_shift_init,
     .person = cost_shift_person,
