@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_buf.h"
 #include "ms_clues.h"
 #include "ms_model.h"
 #include "ms_tally.h"
@@ -100,6 +101,7 @@ typedef struct {
     size_t row;            /* in the batch */
     int32_t inst, admit, discharge, cat;
     char mdc;              /* 0: not grouped */
+    uint8_t planned;       /* a treatment cycle (oncology): a planned readmission */
     uint8_t pingpong;      /* already flagged by transfer_pingpong */
 } stay_t;
 
@@ -194,17 +196,11 @@ static ms_status_t collect_stays(decomposed_t *s, const ms_batch_t *b, size_t be
     const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
     const int32_t *dis = ms_col(b, MS_SC_discharge_date), *diag = ms_col(b, MS_SC_diag_main);
     const int32_t *grp = ms_col(b, MS_SC_group_code);
-    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type), *dept = ms_col(b, MS_SC_dept);
     size_t n = 0;
     for (size_t i = begin; i < end; i++) {
         if (vt[i] != MS_VISIT_INPATIENT || inst[i] < 0 || (uint32_t)inst[i] >= s->n_inst) continue;
-        if (n == s->cap_stays) {
-            size_t cap = s->cap_stays * 2;
-            stay_t *g = realloc(s->stays, cap * sizeof *g);
-            if (!g) return ms_error_set(MS_E_NOMEM, "decomposed: out of memory");
-            s->stays = g;
-            s->cap_stays = cap;
-        }
+        MS_TRY(ms_grow(&s->stays, &s->cap_stays, n + 1, sizeof *s->stays, 64));
         stay_t *st = &s->stays[n++];
         st->row = i;
         st->inst = inst[i];
@@ -213,6 +209,9 @@ static ms_status_t collect_stays(decomposed_t *s, const ms_batch_t *b, size_t be
         st->cat = diag[i] >= 0 && (size_t)diag[i] < s->n_diag ? s->cat[diag[i]] : -1;
         st->mdc = grp[i] >= 0 && (size_t)grp[i] < s->n_groups ? s->mdc[grp[i]] : 0;
         st->pingpong = 0;
+        /* Chemotherapy and radiotherapy come in cycles: an oncology ward's
+         * readmission is planned treatment, not a stay cut in two. */
+        st->planned = dept[i] == MS_DEPT_ONC;
     }
     *count = n;
     return MS_OK;
@@ -237,7 +236,8 @@ static ms_status_t decomposed_person(void *state, ms_table_id_t table, const ms_
             const stay_t *p = &st[j - 1];
             int64_t gap = (int64_t)st[k].admit - p->discharge;
             int related = (st[k].cat >= 0 && st[k].cat == p->cat) || (st[k].mdc && st[k].mdc == p->mdc);
-            if (gap >= 0 && gap <= s->window_readmission && related) MS_TRY(flag(s, D_READMISSION, &st[k], b));
+            if (gap >= 0 && gap <= s->window_readmission && related && !st[k].planned)
+                MS_TRY(flag(s, D_READMISSION, &st[k], b));
             if (gap == 0) MS_TRY(flag(s, D_SAME_DAY, &st[k], b));
         }
         /* Ping-pong: this stay closes a triple X, Y, X of consecutive stays. */
@@ -265,11 +265,12 @@ static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, m
 
 const ms_model_t ms_model_decomposed = {
     .name = "decomposed",
-    .version = "1",
+    .version = "2", /* 2: oncology cycles are planned readmissions */
     .description = "decomposed hospitalization: readmissions, same-day readmissions and transfers back and forth",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |
-                       1ull << MS_SC_diag_main | 1ull << MS_SC_group_code | 1ull << MS_SC_fund_pay,
+                       1ull << MS_SC_diag_main | 1ull << MS_SC_group_code | 1ull << MS_SC_fund_pay |
+                       1ull << MS_SC_dept,
     .indicators = indicators,
     .nindicators = D_COUNT,
     .default_weight = 1,

@@ -100,6 +100,12 @@ static const ms_param_t minor_params[] = {
     },
 };
 
+/* Many admissions per bed are a short-stay hospital's normal (day cycles,
+ * quick turnover): evidence of false stays only where the stays themselves
+ * look false too. */
+static const char *const false_stays[] = {"overlapping_stay", "treatment_light_stay", "group_admission",
+                                          "minor_diagnosis_admission", "beds_overflow", NULL};
+
 static const ms_indicator_t indicators[I_COUNT] = {
     [I_OVERLAP] = {
         .name = "overlapping_stay",
@@ -157,6 +163,7 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .reason = "admissions per bed per year",
         .evidence = MS_EVIDENCE_NUM, /* admissions x 365 */
         .evidence_unit = 365,
+        .corroborated_by = false_stays,
     },
 };
 
@@ -486,7 +493,7 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_false_hosp = {
     .name = "false_hosp",
-    .version = "4", /* 4: care wards are not treatment-light */
+    .version = "5", /* 5: admission rate corroborated by false stays */
     .description = "false hospitalization: overlapping, treatment-light, group and minor-diagnosis stays, "
                    "beds overflow and admission rate",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
