@@ -63,8 +63,8 @@ static void check_world(const char *dir, int seed)
 }
 
 /* With them (the default world), the overall list beats the simple screen
- * and the fund-payment ranking, and no honest look-alike outranks every
- * cheater. */
+ * and the fund-payment ranking, and no honest look-alike of any kind
+ * reaches its top K. */
 static void check_judgement(const char *dir, int seed)
 {
     json_t *root = sweep_and_eval(dir, seed, "");
@@ -78,6 +78,17 @@ static void check_judgement(const char *dir, int seed)
                   screen, fund);
     assert_true(engine >= screen);
     assert_true(engine > fund);
+    /* Honest look-alikes of every kind are in the world, and none reaches
+     * the engine's top K. */
+    json_t *hard = json_object_get(overall, "hard_negatives");
+    assert_non_null(hard);
+    json_t *kinds = json_object_get(json_object_get(hard, "sweep"), "kinds");
+    assert_int_equal(json_object_size(kinds), 9);
+    print_message("  seed %d honest look-alikes in the engine's top %d: %lld of %lld\n", seed,
+                  (int)json_integer_value(json_object_get(hard, "k")),
+                  (long long)json_integer_value(json_object_get(json_object_get(hard, "sweep"), "in_top_k")),
+                  (long long)json_integer_value(json_object_get(hard, "listed")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(hard, "sweep"), "in_top_k")), 0);
     json_decref(root);
 }
 
