@@ -20,8 +20,10 @@ static const char help[] =
     "output files, byte for byte, whatever the number of threads or NUMA nodes.\n"
     "\n"
     "Writes into OUT_DIR (each file whole or not at all):\n"
-    "  ranked.csv       suspicious institutions, the largest likely recovery first,\n"
-    "                   with their reasons in words and figures\n"
+    "  ranked.csv       every institution with data, the strongest credible evidence\n"
+    "                   first (column priority, 0..1; docs/models.md), each with its\n"
+    "                   reasons in words and figures, its peer percentile, and the\n"
+    "                   suspicious amount and likely recovery in yuan\n"
     "  ranked_MODEL.csv the same ranked by one model\n"
     "  clues.csv        the records behind every indicator: where to start\n"
     "  indicators.csv   every indicator of every model, per institution\n"
@@ -158,7 +160,7 @@ int ms_cmd_sweep(int argc, char **argv)
     if (rej) printf("rejected %llu rows that cannot be trusted (see run.json)\n", (unsigned long long)rej);
     if (res.partitions_skipped)
         printf("WARNING: %u partitions were unreadable and skipped (see run.json)\n", res.partitions_skipped);
-    printf("ranked %u institutions: %s/ranked.csv\n", res.ranked, o.out);
+    printf("ranked %u institutions, %u with a credible reason: %s/ranked.csv\n", res.ranked, res.flagged, o.out);
     return MS_EXIT_OK;
 }
 

@@ -271,6 +271,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         st = ms_output_write(&out);
         sw.stage[ST_WRITE] = ms_now_s() - t;
         res->ranked = score.n_ranked;
+        for (uint32_t r = 0; r < score.n_ranked; r++) res->flagged += score.priority[score.order[r]] > 0;
         if (st == MS_OK) st = sw_write_run_json(&sw, res);
         if (st == MS_OK) st = ms_remove_tree(sw.state_dir);
         res->peak_rss = ms_peak_rss();

@@ -54,6 +54,7 @@ typedef struct {
     double seconds;
     size_t peak_rss;
     uint32_t ranked;           /* institutions in ranked.csv (before --top) */
+    uint32_t flagged;          /* of which with a priority above 0 (a reason) */
 } ms_sweep_result_t;
 
 void ms_sweep_opts_init(ms_sweep_opts_t *o);
