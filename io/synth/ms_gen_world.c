@@ -589,6 +589,19 @@ static ms_status_t add_act(gen_world_t *w, size_t *cap, const gen_act_t *a)
 
 /* A random person living in county c (or, failing that, in province p, or
  * anywhere) and at least min_age old. */
+/* A county other than home to bring persons from: of the same province
+ * when one comes up in 26 draws, then any (home again after 50 misses, in
+ * a one-county world). */
+static uint32_t other_county(const gen_world_t *w, ms_rng_t *r, uint32_t home, uint32_t province)
+{
+    uint32_t src = home;
+    for (int t = 0; t < 50 && src == home; t++) {
+        uint32_t c = gen_pick(&w->county_pick, r);
+        if (w->county[c].province == province || t > 25) src = c;
+    }
+    return src;
+}
+
 static uint64_t find_person(const gen_world_t *w, ms_rng_t *r, uint32_t county, uint32_t province,
                             int min_age)
 {
@@ -699,11 +712,7 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
             uint32_t events = (uint32_t)ceil(target / 7.0);
             for (uint32_t e = 0; e < events && st == MS_OK; e++) {
                 uint32_t size = 5 + (uint32_t)ms_rng_below(r, 6);
-                uint32_t src = g->county;
-                for (int t = 0; t < 50 && src == g->county; t++) {
-                    uint32_t c = gen_pick(&w->county_pick, r);
-                    if (w->county[c].province == province || t > 25) src = c;
-                }
+                uint32_t src = other_county(w, r, g->county, province);
                 a.kind = GEN_ACT_GROUP_STAY;
                 a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 15 ? w->o.days - 15 : 1));
                 a.arg = src;
@@ -1081,11 +1090,7 @@ static ms_status_t plan_hard_negatives(gen_world_t *w)
             hn_beds(w, r, x, batches * 10.0 * 1.0, 15);
             for (uint32_t b = 0; b < batches && st == MS_OK; b++) {
                 uint32_t size = 5 + (uint32_t)ms_rng_below(r, 11);
-                uint32_t src = g->county;
-                for (int t = 0; t < 50 && src == g->county; t++) {
-                    uint32_t c = gen_pick(&w->county_pick, r);
-                    if (w->county[c].province == province || t > 25) src = c;
-                }
+                uint32_t src = other_county(w, r, g->county, province);
                 a.kind = GEN_ACT_HN_CATARACT;
                 a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 5 ? w->o.days - 5 : 1));
                 a.arg = src;
