@@ -296,7 +296,13 @@ static int cmp_flagged(const void *a, const void *b)
  * institution's credible deviations (the reasons of its row), each record
  * once.  Likely recovery: of that, the share the peers do not explain (the
  * largest unexplained share among the record's credible indicators).  Both
- * are 0 without a credible deviation, and recovery <= suspicious. */
+ * are 0 without a credible deviation, and recovery <= suspicious.
+ * Overflow: no integer arithmetic on money happens here.  The amounts are
+ * summed as doubles in yuan, which cannot overflow (fewer than 2^64
+ * records of under 2^63 fen each stay below 2^127, far from 10^308), and
+ * are reported as estimates to the fen; the exact int64 totals behind them
+ * are the volume model's, summed with checked adds (docs/schema.md,
+ * Limits). */
 static ms_status_t amounts(ms_score_t *s)
 {
     size_t total = 0, n = s->refs->n_inst, J = (size_t)s->nind;

@@ -85,16 +85,19 @@ static int32_t days_from_civil(int y, int m, int d)
     return (int32_t)(era * 146097 + doe - 719468);
 }
 
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
+/* The inverse, in 64-bit arithmetic: defined for every int32 day (z +
+ * 719468 and era * 146097 would overflow int for days near INT32_MAX or
+ * INT32_MIN). */
+static void civil_from_days(int32_t days, int64_t *y, int *m, int *d)
 {
-    z += 719468;
-    const int era = (z >= 0 ? z : z - 146096) / 146097;
-    const int doe = z - era * 146097;
-    const int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp + (mp < 10 ? 3 : -9);
+    const int64_t z = (int64_t)days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097; /* [0, 146096] */
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp + (mp < 10 ? 3 : -9));
     *y = yoe + era * 400 + (*m <= 2);
 }
 
@@ -115,18 +118,20 @@ int ms_date_parse(const char *s, size_t len, int32_t *days)
     if (len != 10 || s[4] != '-' || s[7] != '-') return -1;
     if (digits_value(s, 4, &y) || digits_value(s + 5, 2, &m) || digits_value(s + 8, 2, &d))
         return -1;
-    if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1) return -1;
+    if (m < 1 || m > 12 || d < 1) return -1;
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     int maxd = mdays[m - 1] + (m == 2 && leap);
     if (d > maxd) return -1;
+    if (y < MS_DATE_MIN_YEAR || y > MS_DATE_MAX_YEAR) return -2;
     *days = days_from_civil(y, m, d);
     return 0;
 }
 
 void ms_date_format(int32_t days, char out[11])
 {
-    int y, m, d;
+    int64_t y;
+    int m, d;
     civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) {
         memcpy(out, "0000-00-00", 11);
@@ -145,7 +150,7 @@ void ms_date_format(int32_t days, char out[11])
     out[10] = '\0';
 }
 
-enum { MONEY_EMPTY = -1, MONEY_NEGATIVE = -2, MONEY_DECIMALS = -3, MONEY_SYNTAX = -4, MONEY_RANGE = -5 };
+enum { MONEY_EMPTY = -1, MONEY_NEGATIVE = -2, MONEY_DECIMALS = -3, MONEY_SYNTAX = -4, MONEY_RANGE = MS_MONEY_RANGE };
 
 int ms_money_parse(const char *s, size_t len, int64_t *fen)
 {

@@ -144,12 +144,64 @@ int ms_table_column(const ms_table_t *t, const char *name);
 #define MS_HASH_NAME "xxh64(person_id as 8 little-endian bytes, seed 0) mod partition_count"
 uint32_t ms_person_partition(uint64_t person_id, uint32_t nparts);
 
-/* Dates: days since 1970-01-01 <-> ISO YYYY-MM-DD.  Valid years 1900..2199. */
-int ms_date_parse(const char *s, size_t len, int32_t *days);  /* 0 ok, -1 bad */
-void ms_date_format(int32_t days, char out[11]);                /* NUL-terminated */
+/* ------------------------------------------------------------------ */
+/* Limits of the contract (docs/schema.md, "Limits"): import refuses any
+ * value beyond them, naming file, line, column, value and limit.  The sums
+ * the engine takes rely on them, and check what they cannot prove. */
+
+/* Money, per field of a record (every money column, and a group's
+ * mean_cost): 0 <= fen <= 10^11 (1,000,000,000.00 yuan), about 200 times
+ * the costliest real settlement.  Then a record's nine categories or
+ * fund_pay + self_pay cannot overflow, any sum of up to
+ * INT64_MAX / 10^11 = 92,233,720 records fits int64 (more records, as in a
+ * national multi-year extract per institution, are summed with checked adds),
+ * every total stays under 2^43 fen (the exact share test's fast path) and
+ * under 2^53 (exact as a double). */
+#define MS_MONEY_MAX_FEN 100000000000ll
+#define MS_MONEY_MAX_TEXT "1000000000.00" /* the limit in yuan, as messages print it */
+
+/* Dates: 1900-01-01 .. 2199-12-31, as days since 1970-01-01. */
+#define MS_DATE_MIN_YEAR 1900
+#define MS_DATE_MAX_YEAR 2199
+#define MS_DAY_MIN (-25567) /* 1900-01-01 */
+#define MS_DAY_MAX 84005    /* 2199-12-31 */
+#define MS_DATE_WINDOW_TEXT "1900-01-01..2199-12-31"
+
+/* Quantities and counts. */
+#define MS_QTY_MAX 1000000u /* packages in one drug line (qty >= 1) */
+#define MS_BEDS_MAX 100000  /* approved beds of one institution (>= 0) */
+#define MS_AGE_MAX 120
+#define MS_N_DIAG_MAX 50
+
+/* Text, in bytes (UTF-8), each at least 1. */
+#define MS_INST_CODE_MAX 32
+#define MS_NAME_MAX 256 /* institutions' display names */
+#define MS_GROUP_CODE_MAX 16
+#define MS_FAMILY_MAX 16
+#define MS_DIAG_MAX 16
+#define MS_PROC_MAX 8
+#define MS_DRUG_CODE_MAX 32
+
+/* Partitions of a dataset, and rows per chunk (import's options). */
+#define MS_PARTITIONS_MAX 100000u
+#define MS_CHUNK_ROWS_MIN 1024u
+#define MS_CHUNK_ROWS_MAX (1u << 24)
+
+/* Dates: days since 1970-01-01 <-> ISO YYYY-MM-DD.
+ * ms_date_parse: 0 ok; -1 malformed (not YYYY-MM-DD, or no such calendar
+ * day); -2 a real day outside the contract's window (years 1900..2199).
+ * ms_date_format: defined for every int32 (no overflow): years 0000..9999
+ * print as the proleptic Gregorian date, any other day (only a corrupt or
+ * foreign partition can hold one: import refuses it) prints "0000-00-00",
+ * which no real date is.  out is NUL-terminated. */
+int ms_date_parse(const char *s, size_t len, int32_t *days);
+void ms_date_format(int32_t days, char out[11]);
 
 /* Money: yuan text (digits, optional '.' and at most two decimals) <-> fen.
- * Returns 0 ok, or a negative code: see ms_money_error(). */
+ * Returns 0 ok, or a negative code: see ms_money_error().  The parse
+ * accepts anything that fits int64 (MS_MONEY_RANGE beyond); the contract's
+ * limit, MS_MONEY_MAX_FEN, is the importer's check. */
+#define MS_MONEY_RANGE (-5)
 int ms_money_parse(const char *s, size_t len, int64_t *fen);
 const char *ms_money_error(int code);
 /* Writes "123.45" (always two decimals); returns length.  out >= 24 bytes. */

@@ -31,23 +31,45 @@ static void count_by_key_runs(const int32_t *key, size_t n, int64_t *counts)
     }
 }
 
-static void sum_by_key_runs(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
+/* Checked like the reference, add by add in row order (so that the report
+ * and the values are the reference's), but the run's sum stays in a
+ * register: the dependency goes through memory once per run.  (The check
+ * costs about a third more than unchecked adds, some 0.4 ns a row; OR-ing
+ * the flags branch-free and re-adding an overflowed run measured slower.) */
+static size_t sum_by_key_runs(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
 {
-    size_t i = 0;
+    size_t i = 0, first = 0;
     while (i < n) {
         int32_t k = key[i];
-        int64_t s = val[i];
-        size_t j = i + 1;
-        for (; j < n && key[j] == k; j++) s += val[j];
-        sums[k] += s;
+        int64_t s = sums[k];
+        size_t j = i;
+        for (; j < n && key[j] == k; j++)
+            if (__builtin_expect(__builtin_add_overflow(s, val[j], &s), 0) && !first) first = j + 1;
+        sums[k] = s;
         i = j;
     }
+    return first;
 }
 
-static void add_i64_fast(int64_t *restrict dst, const int64_t *restrict src, size_t n)
+/* Wrapping adds (unsigned, so defined) with the overflow test folded into
+ * one flag, which keeps the loop vectorisable; an add overflowed when both
+ * operands' signs differ from the result's.  Only when the flag is set is
+ * the first such element looked for (dst[i] - src[i] gives back the
+ * operand). */
+static size_t add_i64_fast(int64_t *restrict dst, const int64_t *restrict src, size_t n)
 {
-    /* restrict lets the compiler vectorise; results are exact either way. */
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = (uint64_t)dst[i], b = (uint64_t)src[i], r = a + b;
+        bad |= (a ^ r) & (b ^ r);
+        dst[i] = (int64_t)r;
+    }
+    if (!(bad >> 63)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = (uint64_t)dst[i], b = (uint64_t)src[i], a = r - b;
+        if (((a ^ r) & (b ^ r)) >> 63) return i + 1;
+    }
+    return 0; /* not reached */
 }
 
 /* The share test without the division when the total is under 2^43 fen

@@ -5,7 +5,9 @@
  * compared with ("rank by fund payment"): how many settlements, stays,
  * visits, purchases and distinct persons each institution has, what they
  * cost and what the fund paid.  State: one int64 array per counter, indexed
- * by institution id; merged by adding (exact).
+ * by institution id; merged by adding (exact).  The money sums are checked
+ * (kernels' sum_by_key, the tally's merge): beyond int64 the sweep stops
+ * naming the indicator and the institution, never a wrapped total.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +108,21 @@ static ms_status_t volume_init(const ms_model_env_t *env, void **state)
         volume_free(v);
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
+    v->t.ind = indicators; /* an overflow names the indicator and the institution */
+    v->t.refs = env->refs;
     *state = v;
     return MS_OK;
 }
 
 static int64_t *counter(volume_t *v, int k) { return ms_tally_num_of(&v->t, k); }
+
+/* Counts cannot overflow (at most the rows read); money sums can, beyond
+ * the contract's limits: the kernel reports the first row whose add did. */
+static ms_status_t sum_money(volume_t *v, int k, const int32_t *inst, const int64_t *val, size_t rows)
+{
+    size_t bad = ms_kernels()->sum_by_key(inst, val, rows, counter(v, k));
+    return bad ? ms_tally_overflow(&v->t, k, (uint32_t)inst[bad - 1], 0, "summing a partition's rows") : MS_OK;
+}
 
 static ms_status_t volume_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
@@ -124,12 +136,12 @@ static ms_status_t volume_batch(void *state, ms_table_id_t table, const ms_batch
         k->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, counter(v, V_INPATIENT));
         k->count_by_key_if(inst, vt, MS_VISIT_OUTPATIENT, b->rows, counter(v, V_OUTPATIENT));
         k->count_by_key_if(inst, vt, MS_VISIT_PHARMACY, b->rows, counter(v, V_PHARMACY));
-        k->sum_by_key(inst, ms_col(b, MS_SC_total), b->rows, counter(v, V_TOTAL));
-        k->sum_by_key(inst, ms_col(b, MS_SC_fund_pay), b->rows, counter(v, V_FUND));
+        MS_TRY(sum_money(v, V_TOTAL, inst, ms_col(b, MS_SC_total), b->rows));
+        MS_TRY(sum_money(v, V_FUND, inst, ms_col(b, MS_SC_fund_pay), b->rows));
     } else {
         const int32_t *inst = ms_col(b, MS_DC_inst_code);
         k->count_by_key(inst, b->rows, counter(v, V_ITEMS));
-        k->sum_by_key(inst, ms_col(b, MS_DC_amount), b->rows, counter(v, V_ITEM_AMOUNT));
+        MS_TRY(sum_money(v, V_ITEM_AMOUNT, inst, ms_col(b, MS_DC_amount), b->rows));
     }
     return MS_OK;
 }

@@ -4,6 +4,7 @@
  */
 #include "ms_tally.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,9 +41,28 @@ ms_status_t ms_tally_merge(ms_tally_t *into, const ms_tally_t *from)
         return ms_error_set(MS_E_INTERNAL, "merging states of different worlds");
     const ms_kernels_t *k = ms_kernels();
     size_t cells = cells_of(into->n_inst, into->nind);
-    k->add_i64(into->num, from->num, cells);
-    k->add_i64(into->den, from->den, cells);
+    size_t bad = k->add_i64(into->num, from->num, cells);
+    if (bad)
+        return ms_tally_overflow(into, (int)((bad - 1) / into->n_inst), (uint32_t)((bad - 1) % into->n_inst), 0,
+                                 "merging partitions");
+    bad = k->add_i64(into->den, from->den, cells);
+    if (bad)
+        return ms_tally_overflow(into, (int)((bad - 1) / into->n_inst), (uint32_t)((bad - 1) % into->n_inst), 1,
+                                 "merging partitions");
     return ms_clues_append(&into->clues, &from->clues);
+}
+
+ms_status_t ms_tally_overflow(const ms_tally_t *t, int ind, uint32_t inst, int den, const char *where)
+{
+    char ind_num[24], inst_num[24];
+    snprintf(ind_num, sizeof ind_num, "#%d", ind);
+    snprintf(inst_num, sizeof inst_num, "#%u", inst);
+    const char *ind_name = t->ind && ind >= 0 && ind < t->nind ? t->ind[ind].name : ind_num;
+    const char *inst_name = t->refs && inst < t->refs->n_inst ? t->refs->inst[inst].inst_code : inst_num;
+    return ms_error_set(MS_E_INVARIANT,
+                        "%s (%s) of institution %s overflows int64 when %s: its records add up to more than "
+                        "int64 can hold, beyond the contract's limits (docs/schema.md, Limits)",
+                        ind_name, den ? "denominator" : "numerator", inst_name, where);
 }
 
 ms_status_t ms_tally_save(const ms_tally_t *t, ms_buf_t *out)

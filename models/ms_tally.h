@@ -24,6 +24,10 @@ typedef struct {
     int nind;
     int64_t *num, *den; /* [nind * n_inst] each, zeroed by init */
     ms_clues_t clues;
+    /* Optional, set by the model after init, only to name a cell in an
+     * error: its indicators ([nind]) and the institutions (NULL: numbers). */
+    const ms_indicator_t *ind;
+    const ms_refs_t *refs;
 } ms_tally_t;
 
 /* Zeroed counters for nind indicators at n_inst institutions, no clues.
@@ -33,8 +37,16 @@ ms_status_t ms_tally_init(ms_tally_t *t, uint32_t n_inst, int nind);
 void ms_tally_free(ms_tally_t *t);
 
 /* into += from: the arrays added, from's clues after into's.  The shapes
- * must match (MS_E_INTERNAL otherwise). */
+ * must match (MS_E_INTERNAL otherwise).  Every add is checked: a cell
+ * whose sum leaves int64 (only money sums can, and only with more records
+ * at one institution than docs/schema.md's Limits guarantee) is
+ * MS_E_INVARIANT, naming the indicator and the institution. */
 ms_status_t ms_tally_merge(ms_tally_t *into, const ms_tally_t *from);
+
+/* The error for a cell whose sum overflowed: MS_E_INVARIANT naming
+ * indicator ind (its numerator, or its denominator when den is set) at
+ * institution inst, and where (e.g. "merging partitions"). */
+ms_status_t ms_tally_overflow(const ms_tally_t *t, int ind, uint32_t inst, int den, const char *where);
 
 /* Saved: n_inst (u32), num, den (int64 [nind * n_inst] each, native byte
  * order), the clues (ms_clues_save). */

@@ -20,6 +20,7 @@
 #include "ms_dataset.h"
 #include "ms_fs.h"
 #include "ms_import.h"
+#include "ms_schema.h"
 #include "ms_testutil.h"
 
 static const char institutions_csv[] =
@@ -287,6 +288,139 @@ static void test_malformed_quoting(void **state)
     expect_refused(f, MS_E_INPUT, p);
 }
 
+/* ------------------------------------------------------------------ */
+/* Limits (docs/schema.md, Limits): each refused with file, line, column,
+ * the value and the limit. */
+
+#define HUGE "50000000000000000.00" /* yuan: 5 x 10^18 fen, fits int64, above the limit */
+#define HUGE_ROWS                                                                                   \
+    "4,300,H001,outpatient,2024-05-01,2024-05-01,2024-05-01,40,F,110101,IM,0,J18.9,1,,ffs," \
+    "," HUGE "," HUGE ",0.00," HUGE ",0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"                       \
+    "5,300,H001,outpatient,2024-05-02,2024-05-02,2024-05-02,40,F,110101,IM,0,J18.9,1,,ffs," \
+    "," HUGE "," HUGE ",0.00," HUGE ",0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+
+/* The defect: two settlements of 50,000,000,000,000,000.00 yuan at one
+ * institution imported, and their sum overflowed in the sweep. */
+static void test_money_above_the_limit(void **state)
+{
+    fx_t *f = *state;
+    mutate(f, "settlements.csv", "0.00,0.00,0.00,0.00\n3,", "0.00,0.00,0.00,0.00\n" HUGE_ROWS "3,");
+    const char *p[] = {"settlements.csv", "line 4, column total", HUGE, "limit of 1000000000.00 yuan", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    /* --skip-bad: both rejected, the rest imported. */
+    ms_import_result_t res;
+    assert_int_equal(run_import(f, 1, 0, &res), MS_OK);
+    assert_int_equal(res.settlements, 3);
+    assert_int_equal(res.rejected, 2);
+    char path[700];
+    snprintf(path, sizeof path, "%s/rejected.csv", f->out);
+    char *rej = ms_test_slurp(path, NULL);
+    assert_non_null(rej);
+    assert_non_null(strstr(rej, "settlements.csv,4,total," HUGE ","));
+    assert_non_null(strstr(rej, "settlements.csv,5,total," HUGE ","));
+    assert_non_null(strstr(rej, "limit of 1000000000.00 yuan"));
+    free(rej);
+}
+
+/* Exactly the limit is accepted, one fen more is not; every money column
+ * (a category, a drug item's amount, a group's mean cost) has it. */
+static void test_money_limit_edges(void **state)
+{
+    fx_t *f = *state;
+    mutate(f, "settlements.csv", "30.00,20.00,10.00,10.00,0.00,20.00",
+           "1000000000.00,999999980.00,20.00,999999980.00,0.00,20.00");
+    assert_int_equal(run_import(f, 0, 0, NULL), MS_OK);
+    ms_remove_tree(f->out);
+    write_base(f);
+    mutate(f, "settlements.csv", "30.00,20.00,10.00,10.00,0.00,20.00",
+           "1000000000.01,999999980.01,20.00,999999980.01,0.00,20.00");
+    const char *p[] = {"settlements.csv", "line 4, column total", "1000000000.01", "limit of 1000000000.00", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    write_base(f);
+    mutate(f, "settlements.csv", "55.50,40.00,15.50,55.50", "55.50,40.00,15.50,99999999999999999999.00");
+    const char *q[] = {"settlements.csv", "line 3, column drug", "99999999999999999999.00", "limit of", NULL};
+    expect_refused(f, MS_E_INPUT, q);
+    write_base(f);
+    mutate(f, "drug_items.csv", ",1,55.50", ",1,1000000000.01");
+    const char *r[] = {"drug_items.csv", "line 2, column amount", "1000000000.01", "limit of", NULL};
+    expect_refused(f, MS_E_INPUT, r);
+    write_base(f);
+    mutate(f, "groups.csv", "12000.00", "2000000000.00");
+    const char *g[] = {"groups.csv", "line 2, column mean_cost", "2000000000.00", "limit of", NULL};
+    expect_refused(f, MS_E_INPUT, g);
+}
+
+/* Dates: a real calendar day outside 1900-01-01..2199-12-31 is refused
+ * as outside the window, not as malformed. */
+static void test_date_outside_the_window(void **state)
+{
+    fx_t *f = *state;
+    mutate(f, "settlements.csv", "2024-04-02,2024-04-02,2024-04-02", "2200-01-01,2200-01-01,2200-01-01");
+    const char *p[] = {"settlements.csv", "line 4, column admit_date", "2200-01-01",
+                       "1900-01-01..2199-12-31", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    write_base(f);
+    mutate(f, "drug_items.csv", "P003,2024-03-10", "P003,1899-12-31");
+    const char *q[] = {"drug_items.csv", "line 2, column date", "1899-12-31", "1900-01-01..2199-12-31", NULL};
+    expect_refused(f, MS_E_INPUT, q);
+}
+
+/* Quantities and counts. */
+static void test_quantity_and_beds_limits(void **state)
+{
+    fx_t *f = *state;
+    mutate(f, "drug_items.csv", ",1,55.50", ",1000001,55.50");
+    const char *p[] = {"drug_items.csv", "line 2, column qty", "1-1000000", "1000001", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    write_base(f);
+    mutate(f, "institutions.csv", "110101,800", "110101,100001");
+    const char *q[] = {"institutions.csv", "line 2, column beds", "0-100000", "100001", NULL};
+    expect_refused(f, MS_E_INPUT, q);
+    /* The edges themselves are accepted. */
+    write_base(f);
+    mutate(f, "drug_items.csv", ",1,55.50", ",1000000,55.50");
+    mutate(f, "institutions.csv", "110101,800", "110101,100000");
+    assert_int_equal(run_import(f, 0, 0, NULL), MS_OK);
+}
+
+/* String lengths: names and families had none. */
+static void test_string_limits(void **state)
+{
+    fx_t *f = *state;
+    char name[400];
+    memset(name, 'n', 257);
+    name[257] = '\0';
+    mutate(f, "institutions.csv", "Clinic Two", name);
+    const char *p[] = {"institutions.csv", "line 3, column name", "1-256", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    write_base(f);
+    name[256] = '\0';
+    mutate(f, "institutions.csv", "Clinic Two", name);
+    assert_int_equal(run_import(f, 0, 0, NULL), MS_OK);
+    ms_remove_tree(f->out);
+    write_base(f);
+    mutate(f, "groups.csv", "ES23,ES2,", "ES23,ES2345678901234567,");
+    const char *q[] = {"groups.csv", "line 3, column family", "1-16", NULL};
+    expect_refused(f, MS_E_INPUT, q);
+}
+
+/* Partitions and chunk sizes, also when called as a library. */
+static void test_partition_limits(void **state)
+{
+    fx_t *f = *state;
+    ms_import_opts_t o;
+    memset(&o, 0, sizeof o);
+    ms_import_result_t res;
+    o.partitions = MS_PARTITIONS_MAX + 1;
+    assert_int_equal(ms_import(f->csv, f->out, &o, &res), MS_E_USAGE);
+    assert_non_null(strstr(ms_error_detail(), "1-100000"));
+    o.partitions = 2;
+    o.chunk_rows = MS_CHUNK_ROWS_MIN - 1;
+    assert_int_equal(ms_import(f->csv, f->out, &o, &res), MS_E_USAGE);
+    assert_non_null(strstr(ms_error_detail(), "chunk"));
+    assert_false(ms_path_exists(f->out));
+}
+
 static void test_skip_bad(void **state)
 {
     fx_t *f = *state;
@@ -397,6 +531,12 @@ int main(void)
         cmocka_unit_test_setup(test_duplicate_settle_id, per_test_setup),
         cmocka_unit_test_setup(test_drug_item_without_settlement, per_test_setup),
         cmocka_unit_test_setup(test_malformed_quoting, per_test_setup),
+        cmocka_unit_test_setup(test_money_above_the_limit, per_test_setup),
+        cmocka_unit_test_setup(test_money_limit_edges, per_test_setup),
+        cmocka_unit_test_setup(test_date_outside_the_window, per_test_setup),
+        cmocka_unit_test_setup(test_quantity_and_beds_limits, per_test_setup),
+        cmocka_unit_test_setup(test_string_limits, per_test_setup),
+        cmocka_unit_test_setup(test_partition_limits, per_test_setup),
         cmocka_unit_test_setup(test_skip_bad, per_test_setup),
         cmocka_unit_test_setup(test_existing_dataset, per_test_setup),
         cmocka_unit_test_setup(test_unwritable_output, per_test_setup),

@@ -42,14 +42,20 @@ static int check_settlement(const ms_refs_t *r, const ms_batch_t *b, size_t i)
     int64_t cat[MS_N_COST_CATEGORIES] = {C(drug, int64_t), C(exam, int64_t), C(lab, int64_t),
                                          C(consumable, int64_t), C(treatment, int64_t), C(surgery, int64_t),
                                          C(bed, int64_t), C(nursing, int64_t), C(other, int64_t)};
-    int64_t sum = 0, tot = C(total, int64_t), fund = C(fund_pay, int64_t), self = C(self_pay, int64_t);
-    int negative = tot < 0 || fund < 0 || self < 0;
+    int64_t sum = 0, pay, tot = C(total, int64_t), fund = C(fund_pay, int64_t), self = C(self_pay, int64_t);
+    int negative = tot < 0 || fund < 0 || self < 0, overflow = 0;
     for (int k = 0; k < MS_N_COST_CATEGORIES; k++) {
-        sum += cat[k];
+        overflow |= __builtin_add_overflow(sum, cat[k], &sum);
         negative |= cat[k] < 0;
     }
     if (negative) return 1 + MS_REJECT_NEGATIVE_AMOUNT;
-    if (sum != tot || fund + self != tot) return 1 + MS_REJECT_SUMS_DO_NOT_ADD_UP;
+    /* Checked adds: parts whose exact sum exceeds int64 cannot add up to
+     * a total that fits it (and a wrapped sum might equal it by chance).
+     * A row kept here thus has parts >= 0 that add up exactly to its
+     * total, so any sum of some of its parts (exam + lab, ...) fits int64
+     * too: the models may add them without checks. */
+    overflow |= __builtin_add_overflow(fund, self, &pay);
+    if (overflow || sum != tot || pay != tot) return 1 + MS_REJECT_SUMS_DO_NOT_ADD_UP;
 #undef C
     return 0;
 }

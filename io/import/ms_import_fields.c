@@ -2,7 +2,8 @@
  * ms_import_fields.c - row errors and the field parsers every table uses:
  * integers, ranges, enums, dates, money, regions, text, positive decimals.
  * A parser returns 0, or -1 with a row_err_t saying which column, which
- * value and why.
+ * value and why.  The contract's limits (ms_schema.h, docs/schema.md
+ * "Limits") are checked here and by the callers' ranges and lengths.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -96,7 +97,11 @@ int imp_fld_enum(const ms_field_t *f, const char *col, const ms_enum_t *en, uint
 int imp_fld_date(const ms_field_t *f, const char *col, int32_t *v, row_err_t *e)
 {
     if (imp_need(f, col, e)) return -1;
-    if (ms_date_parse(f->s, f->len, v) != 0)
+    int rc = ms_date_parse(f->s, f->len, v);
+    if (rc == -2)
+        return imp_row_bad(e, col, f, "date '%.*s' is outside the contract's window %s", FV(f),
+                           MS_DATE_WINDOW_TEXT);
+    if (rc != 0)
         return imp_row_bad(e, col, f,
                            "malformed date '%.*s' (expected YYYY-MM-DD, years 1900-2199)", FV(f));
     return 0;
@@ -107,6 +112,11 @@ int imp_fld_money(const ms_field_t *f, const char *col, int64_t *v, row_err_t *e
     if (imp_need(f, col, e)) return -1;
     if (f->s[0] == '-') return imp_row_bad(e, col, f, "negative amount ('%.*s')", FV(f));
     int rc = ms_money_parse(f->s, f->len, v);
+    /* The contract's limit per record (docs/schema.md, Limits); an amount
+     * beyond int64 is beyond it too. */
+    if (rc == MS_MONEY_RANGE || (rc == 0 && *v > MS_MONEY_MAX_FEN))
+        return imp_row_bad(e, col, f, "%s is above the limit of %s yuan per record ('%.*s')", col,
+                           MS_MONEY_MAX_TEXT, FV(f));
     if (rc != 0) return imp_row_bad(e, col, f, "%s ('%.*s')", ms_money_error(rc), FV(f));
     return 0;
 }

@@ -80,14 +80,14 @@ static int inst_parse(const ms_field_t *f, void *row, row_err_t *e)
 {
     ms_institution_t *r = row;
     uint64_t v;
-    if (imp_fld_text(&f[IC_CODE], "inst_code", 32, NULL, "characters", e)) return -1;
-    if (imp_need(&f[IC_NAME], "name", e)) return -1;
+    if (imp_fld_text(&f[IC_CODE], "inst_code", MS_INST_CODE_MAX, NULL, "characters", e)) return -1;
+    if (imp_fld_text(&f[IC_NAME], "name", MS_NAME_MAX, NULL, "bytes", e)) return -1;
     if (imp_fld_enum(&f[IC_KIND], "kind", &ms_enum_kind, &r->kind, e)) return -1;
     if (imp_fld_range(&f[IC_LEVEL], "level", 0, 3, &v, e)) return -1;
     r->level = (uint8_t)v;
     if (imp_fld_enum(&f[IC_OWN], "ownership", &ms_enum_ownership, &r->ownership, e)) return -1;
     if (imp_fld_region(&f[IC_REGION], "region", &r->region, e)) return -1;
-    if (imp_fld_range(&f[IC_BEDS], "beds", 0, INT32_MAX, &v, e)) return -1;
+    if (imp_fld_range(&f[IC_BEDS], "beds", 0, MS_BEDS_MAX, &v, e)) return -1;
     r->beds = (int32_t)v;
     return 0;
 }
@@ -125,8 +125,8 @@ static int group_parse(const ms_field_t *f, void *row, row_err_t *e)
 {
     ms_group_t *r = row;
     uint64_t v;
-    if (imp_fld_text(&f[GC_CODE], "group_code", 16, NULL, "characters", e)) return -1;
-    if (imp_need(&f[GC_FAMILY], "family", e)) return -1;
+    if (imp_fld_text(&f[GC_CODE], "group_code", MS_GROUP_CODE_MAX, NULL, "characters", e)) return -1;
+    if (imp_fld_text(&f[GC_FAMILY], "family", MS_FAMILY_MAX, NULL, "characters", e)) return -1;
     if (imp_fld_range(&f[GC_SEV], "severity", 0, 2, &v, e)) return -1;
     r->severity = (uint8_t)v;
     if (imp_fld_pos_float(&f[GC_WEIGHT], "weight", &r->weight, e)) return -1;

@@ -33,7 +33,7 @@ static int sett_parse_person(const import_t *im, const ms_field_t *f, ms_settlem
     if (imp_fld_date(SF(admit_date), "admit_date", &r->admit_date, e)) return -1;
     if (imp_fld_date(SF(discharge_date), "discharge_date", &r->discharge_date, e)) return -1;
     if (imp_fld_date(SF(settle_date), "settle_date", &r->settle_date, e)) return -1;
-    if (imp_fld_range(SF(age), "age", 0, 120, &v, e)) return -1;
+    if (imp_fld_range(SF(age), "age", 0, MS_AGE_MAX, &v, e)) return -1;
     r->age = (uint8_t)v;
     if (imp_fld_enum(SF(sex), "sex", &ms_enum_sex, &r->sex, e)) return -1;
     if (imp_fld_region(SF(person_region), "person_region", &r->person_region, e)) return -1;
@@ -49,12 +49,12 @@ static int sett_parse_codes(const import_t *im, const ms_field_t *f, ms_settleme
                             row_err_t *e)
 {
     uint64_t v;
-    if (imp_fld_text(SF(diag_main), "diag_main", 16, ALNUM_DOT, "letters, digits or '.'", e))
+    if (imp_fld_text(SF(diag_main), "diag_main", MS_DIAG_MAX, ALNUM_DOT, "letters, digits or '.'", e))
         return -1;
-    if (imp_fld_range(SF(n_diag), "n_diag", 1, 50, &v, e)) return -1;
+    if (imp_fld_range(SF(n_diag), "n_diag", 1, MS_N_DIAG_MAX, &v, e)) return -1;
     r->n_diag = (uint8_t)v;
     if (SF(proc_main)->len &&
-        imp_fld_text(SF(proc_main), "proc_main", 8, DIGITS ".", "digits or '.'", e))
+        imp_fld_text(SF(proc_main), "proc_main", MS_PROC_MAX, DIGITS ".", "digits or '.'", e))
         return -1;
     if (imp_fld_enum(SF(pay_scheme), "pay_scheme", &ms_enum_pay_scheme, &r->pay_scheme, e))
         return -1;
@@ -176,9 +176,9 @@ int imp_drug_parse(const import_t *im, strmap_t *drug, const ms_field_t *f, uint
         return imp_row_bad(e, "inst_code", &f[DI_INST], "unknown inst_code '%.*s'",
                            FV(&f[DI_INST]));
     if (imp_fld_date(&f[DI_DATE], "date", &r->date, e)) return -1;
-    if (imp_fld_text(&f[DI_DRUG], "drug_code", 32, NULL, "characters", e)) return -1;
+    if (imp_fld_text(&f[DI_DRUG], "drug_code", MS_DRUG_CODE_MAX, NULL, "characters", e)) return -1;
     if (drug_parse_trace(&f[DI_TRACE], r, e)) return -1;
-    if (imp_fld_range(&f[DI_QTY], "qty", 1, UINT32_MAX, &v, e)) return -1;
+    if (imp_fld_range(&f[DI_QTY], "qty", 1, MS_QTY_MAX, &v, e)) return -1;
     r->qty = (uint32_t)v;
     if (imp_fld_money(&f[DI_AMOUNT], "amount", &r->amount, e)) return -1;
     r->drug_code = dict_add(drug, &f[DI_DRUG], line);

@@ -11,9 +11,13 @@ void ms_k_count_by_key_ref(const int32_t *key, size_t n, int64_t *counts)
     for (size_t i = 0; i < n; i++) counts[key[i]]++;
 }
 
-void ms_k_sum_by_key_ref(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
+/* Each add checked (__builtin_add_overflow stores the wrapped sum). */
+size_t ms_k_sum_by_key_ref(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
 {
-    for (size_t i = 0; i < n; i++) sums[key[i]] += val[i];
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (__builtin_add_overflow(sums[key[i]], val[i], &sums[key[i]]) && !first) first = i + 1;
+    return first;
 }
 
 void ms_k_count_by_key_if_ref(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n,
@@ -23,9 +27,12 @@ void ms_k_count_by_key_if_ref(const int32_t *key, const uint8_t *sel, uint8_t wa
         if (sel[i] == want) counts[key[i]]++;
 }
 
-void ms_k_add_i64_ref(int64_t *dst, const int64_t *src, size_t n)
+size_t ms_k_add_i64_ref(int64_t *dst, const int64_t *src, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (__builtin_add_overflow(dst[i], src[i], &dst[i]) && !first) first = i + 1;
+    return first;
 }
 
 void ms_k_share_at_least_ref(const int64_t *part, const int64_t *total, size_t n, int64_t ppm, uint8_t *flag)
