@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "ms_part.h"
 #include "ms_refs.h"
 #include "ms_schema.h"
 #include "ms_status.h"
@@ -30,8 +31,69 @@ int ms_dataset_exists(const char *dir);
 ms_status_t ms_dataset_open(const char *dir, ms_dataset_t *ds);
 void ms_dataset_close(ms_dataset_t *ds);
 
+/* The same, except that a table's numbering may have gaps: nparts[t] is then
+ * one past its highest-numbered partition file, and ms_dataset_partset says
+ * which files are missing (the sweep, which can exclude them). */
+ms_status_t ms_dataset_open_as_found(const char *dir, ms_dataset_t *ds);
+
 /* DIR/<table>/part-NNNNN.h5 into out (cap bytes). */
 void ms_dataset_part_path(const char *dir, const ms_table_t *t, uint32_t index, char *out,
                           size_t cap);
+
+/* ------------------------------------------------------ the partition set
+ *
+ * What the dataset records about itself: every partition file carries the
+ * partition number it was written as (partition_index), how many partitions
+ * the dataset was written with (partition_count, chosen at import) and the
+ * reference checksum it was built against.  The count is the one recorded by
+ * the readable partitions that carry their own number and the dataset's
+ * reference checksum (by majority, should they disagree).  Against it:
+ *
+ *   - a partition number below the count without its file, in a table whose
+ *     folder exists, is missing;
+ *   - a file numbered at or above the count is not one of the dataset's;
+ *   - a readable file that records another number or another count is not
+ *     the partition its name says (ms_dataset_part_misplaced).
+ *
+ * A file that cannot be opened (damaged, other reference files) is not
+ * judged here: whoever reads it reports why. */
+
+/* What partition file `index` of a dataset of `count` partitions records
+ * about itself against its place: the number of disagreements (0 to 2),
+ * each described in why[k] ("partition_index attribute is 0, file name says
+ * 2").  inspect --verify and the partition set use it. */
+int ms_dataset_part_misplaced(const ms_part_info_t *info, uint32_t index, uint32_t count,
+                              char why[2][128]);
+
+typedef enum {
+    MS_PART_MISSING,         /* no file for a partition of the dataset */
+    MS_PART_UNEXPECTED,      /* a file numbered beyond the dataset's partitions */
+    MS_PART_MISPLACED        /* a file that records another number or count */
+} ms_partfault_kind_t;
+
+typedef struct {
+    ms_partfault_kind_t kind;
+    ms_table_id_t table;
+    uint32_t index;          /* the partition number of the file (name) */
+    char why[600];           /* "DIR/drug_items/part-00001.h5 is missing (the dataset
+                                 has 2 partitions)" */
+} ms_partfault_t;
+
+typedef struct {
+    uint32_t count;                       /* partitions the dataset was written with */
+    uint32_t nfiles[MS_TABLE_COUNT];      /* one past the highest partition file of each table */
+    /* [nfiles[t]]: what each readable file records (ok[t][k] set), for the
+     * callers that would otherwise open every partition again */
+    ms_part_info_t *info[MS_TABLE_COUNT];
+    uint8_t *ok[MS_TABLE_COUNT];
+    ms_partfault_t *fault;                /* [nfaults], by partition number, then table */
+    size_t nfaults;
+} ms_partset_t;
+
+/* Open every partition file of ds (ms_part_open, reference checksum checked)
+ * and judge the set.  Fails only for want of memory or a table folder that
+ * cannot be listed; what is wrong with the set is in set->fault. */
+ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set);
+void ms_partset_free(ms_partset_t *set);
 
 #endif

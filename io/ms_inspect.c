@@ -274,10 +274,9 @@ static ms_status_t verify_part(const ms_part_t *p, const ms_refs_t *refs, const 
 {
     const ms_table_t *t = ms_part_table(p);
     const ms_part_info_t *info = ms_part_info(p);
-    if (info->index != index)
-        violation(r, UINT64_MAX, 0, "partition_index attribute is %u, file name says %u", info->index, index);
-    if (info->count != count)
-        violation(r, UINT64_MAX, 0, "partition_count attribute is %u, the dataset has %u", info->count, count);
+    char why[2][128];
+    int nwhy = ms_dataset_part_misplaced(info, index, count, why);
+    for (int k = 0; k < nwhy; k++) violation(r, UINT64_MAX, 0, "%s", why[k]);
     drug_ctx_t d;
     memset(&d, 0, sizeof d);
     d.v.refs = refs;
@@ -334,8 +333,8 @@ static void fmt_range(int32_t lo, int32_t hi, char *out)
 }
 
 /* Inspect (and verify) every partition of one table. */
-static ms_status_t inspect_table(const ms_dataset_t *ds, const ms_table_t *t, const ms_inspect_opts_t *o,
-                                 FILE *out, ms_inspect_result_t *res)
+static ms_status_t inspect_table(const ms_dataset_t *ds, uint32_t count, const ms_table_t *t,
+                                 const ms_inspect_opts_t *o, FILE *out, ms_inspect_result_t *res)
 {
     uint32_t n = ds->nparts[t->id];
     if (n == 0) {
@@ -373,7 +372,7 @@ static ms_status_t inspect_table(const ms_dataset_t *ds, const ms_table_t *t, co
                     st = MS_OK;
                 }
             }
-            if (st == MS_OK && o->verify) st = verify_part(p, &ds->refs, settle, nsettle, k, n, &r);
+            if (st == MS_OK && o->verify) st = verify_part(p, &ds->refs, settle, nsettle, k, count, &r);
         }
         if (st != MS_OK) violation(&r, UINT64_MAX, 0, "%s", ms_error_detail());
         if (r.violations > maxr)
@@ -436,13 +435,16 @@ static ms_status_t inspect_dataset(const char *dir, const ms_inspect_opts_t *o, 
     fprintf(out, "  groups.h5: %zu groups, %zu diagnoses, %zu procedures, %zu drugs\n",
             ds.refs.n_groups, ds.refs.diagnoses.count, ds.refs.procedures.count, ds.refs.drugs.count);
     fprintf(out, "  reference checksum %s\n", sum);
-    if (ds.nparts[MS_TABLE_DRUG_ITEMS] && ds.nparts[MS_TABLE_DRUG_ITEMS] != ds.nparts[MS_TABLE_SETTLEMENTS])
-        fprintf(out, "  VIOLATION: %u drug_items partitions but %u settlements partitions\n",
-                ds.nparts[MS_TABLE_DRUG_ITEMS], ds.nparts[MS_TABLE_SETTLEMENTS]),
-            res->violations++;
-    ms_status_t st = MS_OK;
+    /* The partition set against what the partitions record (a partition
+     * file that records another number or count is reported with it). */
+    ms_partset_t set;
+    ms_status_t st = ms_dataset_partset(&ds, &set);
+    for (size_t k = 0; st == MS_OK && k < set.nfaults; k++)
+        if (set.fault[k].kind != MS_PART_MISPLACED)
+            fprintf(out, "  VIOLATION: %s\n", set.fault[k].why), res->violations++;
     for (int t = 0; st == MS_OK && t < MS_TABLE_COUNT; t++)
-        st = inspect_table(&ds, ms_table((ms_table_id_t)t), o, out, res);
+        st = inspect_table(&ds, set.count, ms_table((ms_table_id_t)t), o, out, res);
+    ms_partset_free(&set);
     ms_dataset_close(&ds);
     return st;
 }

@@ -5,9 +5,14 @@
  * for synthetic 2- and 4-node topologies; the volume model's figures equal
  * an independent count; a sweep killed with SIGKILL at any point finishes
  * with --resume to the same bytes; an unreadable partition stops the sweep
- * naming it, or with --skip-bad is excluded and reported; rows that break
- * the contract are counted by reason and left out; an earlier output is
- * replaced only when asked.
+ * naming it, or with --skip-bad is excluded and reported, and so is a
+ * partition file missing from one table or one the dataset does not have;
+ * rows that break the contract are counted by reason and left out; an
+ * earlier output is replaced only when asked, and only by a sweep that
+ * finished (killed or failed, it leaves the earlier one as it was); a
+ * second sweep into the same OUT is refused while one runs; the shipped
+ * program has no test hooks (the kill tests run medsweep-testhooks,
+ * $MS_BIN_HOOKS).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -226,13 +231,32 @@ static void test_overload_is_exact(void **state)
     ms_dataset_close(&ds);
 }
 
-/* Run the sweep with an environment hook that kills it with SIGKILL. */
-static int killed_sweep(const fx_t *f, const char *out, const char *env)
+/* The program with the test hooks compiled in ($MS_BIN_HOOKS,
+ * medsweep-testhooks); the shipped one ($MS_BIN) has none. */
+static const char *hooks_bin(void)
+{
+    const char *b = getenv("MS_BIN_HOOKS");
+    if (!b || !*b) print_error("MS_BIN_HOOKS is not set (the medsweep-testhooks program)\n");
+    assert_true(b && *b);
+    return b;
+}
+
+/* Run bin's sweep with an environment hook (that may kill it with SIGKILL);
+ * extra: more arguments.  system()'s status. */
+static int hooked_sweep(const char *bin, const char *data, const char *out, const char *env, const char *extra)
 {
     char cmd[3000];
-    snprintf(cmd, sizeof cmd, "%s %s sweep %s --out %s --quiet --threads 2", env, ms_test_bin(), f->data, out);
+    snprintf(cmd, sizeof cmd, "%s %s sweep %s --out %s --quiet --threads 2 %s", env, bin, data, out, extra);
     return system(cmd);
 }
+
+static int killed_sweep(const fx_t *f, const char *out, const char *env)
+{
+    return hooked_sweep(hooks_bin(), f->data, out, env, "");
+}
+
+/* The shell reports death by SIGKILL as 128 + 9. */
+static int killed(int rc) { return WIFEXITED(rc) && WEXITSTATUS(rc) == 128 + SIGKILL; }
 
 static void test_resume_after_kill(void **state)
 {
@@ -242,9 +266,7 @@ static void test_resume_after_kill(void **state)
     for (size_t i = 0; i < sizeof hooks / sizeof *hooks; i++) {
         char out[700];
         snprintf(out, sizeof out, "%s/kill%zu", f->dir, i);
-        int rc = killed_sweep(f, out, hooks[i]);
-        /* The shell reports death by SIGKILL as 128 + 9. */
-        assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 128 + SIGKILL);
+        assert_true(killed(killed_sweep(f, out, hooks[i])));
         char path[800];
         snprintf(path, sizeof path, "%s/indicators.csv", out);
         assert_false(ms_path_exists(path) && i < 3);
@@ -300,6 +322,31 @@ static void damage_partition(const char *data, uint32_t p)
     ms_testdata_damage(path, MS_TABLE_SETTLEMENTS, MS_SC_inst_code, 0, 2, 0x11, 0x22);
 }
 
+/* Rewrite partition p of both tables of data with no rows (attributes
+ * otherwise as they were). */
+static void empty_partition(const char *data, uint32_t p)
+{
+    for (int t = 0; t < 2; t++) {
+        char path[1000];
+        ms_dataset_part_path(data, ms_table((ms_table_id_t)t), p, path, sizeof path);
+        ms_part_t *part = NULL;
+        assert_int_equal(ms_part_open(path, ms_table((ms_table_id_t)t), NULL, &part), MS_OK);
+        ms_part_info_t info = *ms_part_info(part);
+        ms_part_close(part);
+        info.rows = 0;
+        assert_int_equal(ms_part_write_rows(path, ms_table((ms_table_id_t)t), NULL, &info), MS_OK);
+    }
+}
+
+/* A copy of f->data at dir/name (its path in out). */
+static void copy_data(const fx_t *f, const char *name, char *out, size_t cap)
+{
+    char cmd[4096];
+    snprintf(out, cap, "%s/%s", f->dir, name);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s", out, f->data, out);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+}
+
 static void test_unreadable_partition(void **state)
 {
     fx_t *f = *state;
@@ -341,15 +388,10 @@ static void test_skipped_partition_leaves_nothing_behind(void **state)
     assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SETTLEMENTS), NULL, &part), MS_OK);
     size_t last = ms_part_nchunks(part) - 1;
     assert_true(last >= 1); /* the damage comes after records were emitted */
-    ms_part_info_t info = *ms_part_info(part);
     ms_part_close(part);
     ms_testdata_damage(path, MS_TABLE_SETTLEMENTS, MS_SC_doctor_id, last, 2, 0x33, 0x44);
     /* empty: partition 1 of both tables with no rows. */
-    for (int t = 0; t < 2; t++) {
-        ms_dataset_part_path(empty, ms_table((ms_table_id_t)t), 1, path, sizeof path);
-        info.rows = 0;
-        assert_int_equal(ms_part_write_rows(path, ms_table((ms_table_id_t)t), NULL, &info), MS_OK);
-    }
+    empty_partition(empty, 1);
     char out_bad[700], out_empty[700];
     snprintf(out_bad, sizeof out_bad, "%s/two-bad-out", f->dir);
     snprintf(out_empty, sizeof out_empty, "%s/two-empty-out", f->dir);
@@ -408,7 +450,7 @@ static void test_existing_output(void **state)
 {
     fx_t *f = *state;
     sweep_says(f->data, f->ref, "", 1, "--replace", NULL);
-    sweep_says(f->data, f->ref, "--resume", 1, "no interrupted sweep", NULL);
+    sweep_says(f->data, f->ref, "--resume", 2, "no interrupted sweep", NULL); /* a usage error */
     sweep_says(f->data, f->ref, "--replace --threads 1", 0, NULL);
     same_output(f, f->ref);
     /* Not a sweep output and not empty: refused, nothing deleted. */
@@ -416,6 +458,185 @@ static void test_existing_output(void **state)
     snprintf(cmd, sizeof cmd, "%s/settlements", f->data);
     sweep_says(f->data, cmd, "--replace", 1, NULL);
     assert_true(ms_is_dir(cmd));
+}
+
+/* The partition set is checked against what the partitions record: a
+ * partition file missing from one table, or one too many, stops the sweep
+ * naming it before anything is written; with --skip-bad that partition
+ * number is left out of both tables and recorded in run.json. */
+static void test_partition_set_is_checked(void **state)
+{
+    fx_t *f = *state;
+    char lost[700], extra[700], gap[700], emptied[700], out[700], cmd[2000];
+    snprintf(out, sizeof out, "%s/set-out", f->dir);
+
+    /* drug_items/part-00005.h5 lost: half the drug items of nothing said. */
+    copy_data(f, "set-lost", lost, sizeof lost);
+    snprintf(cmd, sizeof cmd, "rm %s/drug_items/part-00005.h5", lost);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    sweep_says(lost, out, "--threads 2", 1, "drug_items/part-00005.h5 is missing", "--skip-bad", NULL);
+    assert_false(ms_path_exists(out)); /* refused before anything was written */
+    sweep_says(lost, out, "--threads 2 --skip-bad", 0, "WARNING: 1 partitions", NULL);
+    json_says(out, "\"partition\": 5", "drug_items/part-00005.h5 is missing", NULL);
+    /* Left out of both tables: the result of the dataset with partition 5
+     * emptied. */
+    char out_emptied[700];
+    copy_data(f, "set-emptied", emptied, sizeof emptied);
+    empty_partition(emptied, 5);
+    snprintf(out_emptied, sizeof out_emptied, "%s/set-emptied-out", f->dir);
+    assert_int_equal(sweep(emptied, out_emptied, "--threads 2", NULL), 0);
+    ms_test_same_files(out, out_emptied, "indicators.csv", "clues.csv", "ranked.csv", NULL);
+
+    /* A copy of partition 0 as settlements/part-00006.h5: not counted. */
+    copy_data(f, "set-extra", extra, sizeof extra);
+    snprintf(cmd, sizeof cmd, "cp %s/settlements/part-00000.h5 %s/settlements/part-00006.h5", extra, extra);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    sweep_says(extra, out, "--threads 2 --replace", 1,
+               "settlements/part-00006.h5 is not one of the dataset's 6 partitions", NULL);
+    json_says(out, "\"partition\": 5", NULL); /* the earlier output, untouched */
+    sweep_says(extra, out, "--threads 2 --replace --skip-bad", 0, "WARNING: 1 partitions", NULL);
+    json_says(out, "\"total\": 6", "\"partition\": 6", "settlements/part-00006.h5 is not one of", NULL);
+    same_output(f, out); /* every settlement once */
+
+    /* A partition number missing in the middle: refused, or left out. */
+    copy_data(f, "set-gap", gap, sizeof gap);
+    snprintf(cmd, sizeof cmd, "rm %s/settlements/part-00002.h5", gap);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    sweep_says(gap, out, "--threads 2 --replace", 1, "settlements/part-00002.h5 is missing", NULL);
+    sweep_says(gap, out, "--threads 2 --replace --skip-bad", 0, "WARNING: 1 partitions", NULL);
+    json_says(out, "\"partition\": 2", "settlements/part-00002.h5 is missing", NULL);
+    ms_remove_tree(lost), ms_remove_tree(extra), ms_remove_tree(gap), ms_remove_tree(emptied);
+}
+
+/* A partition skipped by an interrupted sweep (--skip-bad) and repaired
+ * before --resume is swept by the resumed run, and counted. */
+static void test_resume_sweeps_a_repaired_partition(void **state)
+{
+    fx_t *f = *state;
+    char bad[700], out[700], cmd[4096];
+    copy_data(f, "repaired", bad, sizeof bad);
+    snprintf(out, sizeof out, "%s/repaired-out", f->dir);
+    damage_partition(bad, 2);
+    /* One thread sweeps in partition order: 0, 1, 2 (skipped), 3, 4, killed. */
+    assert_true(killed(hooked_sweep(hooks_bin(), bad, out, "MS_SWEEP_KILL_AFTER=4", "--skip-bad --threads 1")));
+    snprintf(cmd, sizeof cmd, "%s/.sweep-state/part-00002.skipped", out);
+    assert_true(ms_path_exists(cmd));
+    snprintf(cmd, sizeof cmd, "cp %s/settlements/part-00002.h5 %s/settlements/part-00002.h5", f->data, bad);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    sweep_says(bad, out, "--resume --threads 2", 0, "(4 resumed)", NULL);
+    same_output(f, out);
+    json_says(out, "\"skipped\": []", NULL);
+    ms_remove_tree(bad);
+}
+
+/* The files of a finished sweep of f->data (f->ref's, run.json included:
+ * the earlier output itself, not a new one like it). */
+static void holds_ref_output(const fx_t *f, const char *out)
+{
+    ms_test_same_files(f->ref, out, "indicators.csv", "clues.csv", "ranked.csv", "ranked_false_hosp.csv",
+                       "features.h5", "run.json", NULL);
+}
+
+/* --replace keeps the earlier output until the new one is complete: a
+ * replace killed at any point, or failing, leaves it as it was, and
+ * --resume finishes the replacement. */
+static void test_replace_keeps_earlier_output(void **state)
+{
+    fx_t *f = *state;
+    const char *hooks[] = {"MS_SWEEP_KILL_AFTER=1", "MS_SWEEP_KILL_AFTER=4", "MS_SWEEP_KILL_AT=merge",
+                           "MS_SWEEP_KILL_AT=write", "MS_SWEEP_KILL_AT=install"};
+    char out[700], cmd[4096];
+    snprintf(out, sizeof out, "%s/keep", f->dir);
+    for (size_t i = 0; i < sizeof hooks / sizeof *hooks; i++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s && cp -a %s %s", out, f->ref, out);
+        assert_int_equal(ms_test_run(cmd, NULL), 0);
+        assert_true(killed(hooked_sweep(hooks_bin(), f->data, out, hooks[i], "--replace")));
+        holds_ref_output(f, out);
+        /* Still a sweep in progress: not overwritten silently. */
+        sweep_says(f->data, out, "", 1, "--resume", NULL);
+        holds_ref_output(f, out);
+        sweep_same(f, out, "--resume --threads 3");
+    }
+    /* A replace that fails (a damaged partition) leaves it too. */
+    char bad[700];
+    copy_data(f, "keep-bad", bad, sizeof bad);
+    damage_partition(bad, 4);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -a %s %s", out, f->ref, out);
+    assert_int_equal(ms_test_run(cmd, NULL), 0);
+    sweep_says(bad, out, "--replace --threads 2", 1, "part-00004.h5", NULL);
+    holds_ref_output(f, out);
+    sweep_same(f, out, "--replace --threads 2");
+    ms_remove_tree(bad);
+}
+
+/* Start bin's sweep of f->data into out with env (NAME=VALUE) set; its pid. */
+static pid_t start_sweep(const fx_t *f, const char *bin, const char *out, const char *env, const char *value)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv(env, value, 1);
+        execl(bin, bin, "sweep", f->data, "--out", out, "--quiet", "--threads", "2", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* One sweep at a time in an OUT: while one runs (held stopped by the hook
+ * after its first partition), a second one, plain, --replace or --resume,
+ * is refused naming it; the first then finishes as if alone.  The lock goes
+ * with the process: after a kill, --resume takes it. */
+static void test_one_sweep_per_output(void **state)
+{
+    fx_t *f = *state;
+    char out[700], want[200];
+    snprintf(out, sizeof out, "%s/locked", f->dir);
+    pid_t pid = start_sweep(f, hooks_bin(), out, "MS_SWEEP_STOP_AFTER", "1");
+    int status;
+    assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+    int stopped = WIFSTOPPED(status);
+    snprintf(want, sizeof want, "is being written by another sweep (pid %ld)", (long)pid);
+    const char *args[] = {"", "--replace", "--resume"};
+    int rc[3];
+    char *log[3];
+    for (int i = 0; i < 3; i++) rc[i] = sweep(f->data, out, args[i], &log[i]);
+    if (stopped) {
+        kill(pid, SIGCONT);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+    }
+    assert_true(stopped); /* the hook held it */
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (int i = 0; i < 3; i++) {
+        if (rc[i] != 1) print_error("sweep %s while another ran: exit %d\n%s\n", args[i], rc[i], log[i]);
+        assert_int_equal(rc[i], 1);
+        ms_test_contains(log[i], want);
+        free(log[i]);
+    }
+    same_output(f, out);
+
+    /* Killed while holding the lock: the next sweep is not kept out. */
+    snprintf(out, sizeof out, "%s/locked-killed", f->dir);
+    pid = start_sweep(f, hooks_bin(), out, "MS_SWEEP_STOP_AFTER", "1");
+    assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(status));
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    sweep_same(f, out, "--resume");
+}
+
+/* The shipped program obeys no test hook: the variables change nothing. */
+static void test_shipped_program_has_no_hooks(void **state)
+{
+    fx_t *f = *state;
+    const char *hooks[] = {"MS_SWEEP_KILL_AFTER=1", "MS_SWEEP_KILL_AT=merge", "MS_SWEEP_KILL_AT=install"};
+    for (size_t i = 0; i < sizeof hooks / sizeof *hooks; i++) {
+        char out[700];
+        snprintf(out, sizeof out, "%s/nohooks%zu", f->dir, i);
+        int rc = hooked_sweep(ms_test_bin(), f->data, out, hooks[i], "");
+        if (rc) print_error("%s %s: status %d\n", hooks[i], ms_test_bin(), rc);
+        assert_int_equal(rc, 0);
+        same_output(f, out);
+    }
 }
 
 /* A dataset several times larger than the memory given to the sweep. */
@@ -458,6 +679,11 @@ int main(void)
         cmocka_unit_test(test_skipped_partition_leaves_nothing_behind),
         cmocka_unit_test(test_bad_rows_are_counted_and_excluded),
         cmocka_unit_test(test_existing_output),
+        cmocka_unit_test(test_partition_set_is_checked),
+        cmocka_unit_test(test_replace_keeps_earlier_output),
+        cmocka_unit_test(test_resume_sweeps_a_repaired_partition),
+        cmocka_unit_test(test_one_sweep_per_output),
+        cmocka_unit_test(test_shipped_program_has_no_hooks),
         cmocka_unit_test(test_memory_stays_under_cap),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);

@@ -159,6 +159,14 @@ ms_status_t ms_partial_mark_skipped(const char *state_dir, uint32_t index, const
     return ms_afile_commit(&f);
 }
 
+ms_status_t ms_partial_unmark_skipped(const char *state_dir, uint32_t index)
+{
+    char path[4096];
+    part_path(state_dir, index, "skipped", path, sizeof path);
+    if (unlink(path) != 0 && errno != ENOENT) return ms_error_errno(MS_E_IO, errno, "cannot remove %s", path);
+    return MS_OK;
+}
+
 int ms_partial_skipped(const char *state_dir, uint32_t index, char *why, size_t cap)
 {
     char path[4096];

@@ -41,6 +41,8 @@ void ms_partial_free(ms_partial_t *p, const ms_model_t *const *models);
 int ms_partial_exists(const char *state_dir, uint32_t index);
 
 ms_status_t ms_partial_mark_skipped(const char *state_dir, uint32_t index, const char *why);
+/* Forget that partition index was skipped (it is about to be swept again). */
+ms_status_t ms_partial_unmark_skipped(const char *state_dir, uint32_t index);
 /* 1 and the reason in why (cap bytes) when partition index was skipped. */
 int ms_partial_skipped(const char *state_dir, uint32_t index, char *why, size_t cap);
 

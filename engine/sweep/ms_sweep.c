@@ -56,11 +56,11 @@ int ms_sweep_output_exists(const char *dir)
     return ms_is_dir(path);
 }
 
-/* Test hooks (docs/engine.md): kill -9 ourselves at a chosen point. */
-static void maybe_kill_at(const char *stage)
+/* The caller's test hook (test builds only; docs/engine.md) at a point of
+ * the run. */
+static void test_hook(const sweep_t *sw, const char *point)
 {
-    const char *at = getenv("MS_SWEEP_KILL_AT");
-    if (at && !strcmp(at, stage)) raise(SIGKILL);
+    if (sw->o->test_hook) sw->o->test_hook(point, 0);
 }
 
 /* ---------------------------------------------------------------- models */
@@ -96,7 +96,11 @@ static ms_status_t setup(sweep_t *sw)
     const ms_sweep_opts_t *o = sw->o;
     if (o->model_list) MS_TRY(ms_config_load_for(o->config, o->model_list, o->nmodel_list, &sw->cfg));
     else MS_TRY(ms_config_load(o->config, &sw->cfg));
-    MS_TRY(ms_dataset_open(o->dataset, &sw->ds));
+    /* The partitions as found, then against what they record: a missing or
+     * unexpected one is refused (or with --skip-bad excluded) here, before
+     * anything is written. */
+    MS_TRY(ms_dataset_open_as_found(o->dataset, &sw->ds));
+    MS_TRY(sw_check_partitions(sw));
     MS_TRY(sw_select_models(sw));
     if (sw->nmodels == 0) return ms_error_set(MS_E_USAGE, "no models to run");
     MS_TRY(sw_dataset_dates(sw));
@@ -131,7 +135,7 @@ static ms_status_t setup(sweep_t *sw)
     for (int c = 0; c < st->ncols; c++)
         if (sw->cols[0] >> c & 1) row_bytes += ms_ctype_size(st->cols[c].type);
     MS_TRY(ms_topology_load(&sw->topo, o->topology));
-    MS_TRY(ms_plan_make(&sw->topo, o->threads, sw->ds.nparts[MS_TABLE_SETTLEMENTS], row_bytes, &sw->plan));
+    MS_TRY(ms_plan_make(&sw->topo, o->threads, sw->nparts, row_bytes, &sw->plan));
     sw_compute_config_hash(sw);
     MS_TRY(sw_prepare_output(sw));
     char *man = sw_manifest_text(sw);
@@ -143,14 +147,9 @@ static ms_status_t setup(sweep_t *sw)
                                                           : ms_manifest_write(sw->state_dir, man);
     free(man);
     MS_TRY(mst);
-    uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
-    sw->resumed = calloc(n, 1);
-    sw->skipped = calloc(n, 1);
-    sw->part_st = calloc(n, sizeof *sw->part_st);
-    sw->part_msg = calloc(n, sizeof *sw->part_msg);
-    if (!sw->resumed || !sw->skipped || !sw->part_st || !sw->part_msg)
-        return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (uint32_t p = 0; o->resume && p < n; p++) sw->resumed[p] = (uint8_t)ms_partial_exists(sw->state_dir, p);
+    for (uint32_t p = 0; o->resume && p < sw->nparts; p++)
+        sw->resumed[p] = (uint8_t)ms_partial_exists(sw->state_dir, p);
+    MS_TRY(sw_mark_skipped_partitions(sw));
     MS_TRY(sw_budget_memory(sw));
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
@@ -161,8 +160,6 @@ static ms_status_t setup(sweep_t *sw)
                                      &sw->shuf[sw->keyed_base[m] + k]));
         }
     }
-    const char *k = getenv("MS_SWEEP_KILL_AFTER");
-    sw->kill_after = k ? atoi(k) : 0;
     sw->pinned_all = !sw->topo.synthetic;
     return sw_make_queues(sw);
 }
@@ -188,7 +185,10 @@ static void cleanup(sweep_t *sw)
     ms_plan_free(&sw->plan);
     ms_topology_free(&sw->topo);
     free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->state_dir);
+    ms_partset_free(&sw->set);
     ms_dataset_close(&sw->ds);
+    free(sw->out);
+    if (sw->lock_fd >= 0) close(sw->lock_fd); /* the lock goes with it */
     ms_config_free(&sw->cfg);
     free(sw->peer);
 }
@@ -196,7 +196,7 @@ static void cleanup(sweep_t *sw)
 static ms_status_t first_error(const sweep_t *sw)
 {
     if (sw->worker_nomem) return ms_error_set(MS_E_NOMEM, "out of memory for a worker's model states");
-    for (uint32_t p = 0; p < sw->ds.nparts[0]; p++)
+    for (uint32_t p = 0; p < sw->nparts; p++)
         if (sw->part_st[p] != MS_OK && !sw->skipped[p])
             return ms_error_set(sw->part_st[p], "partition %u: %s", p, sw->part_msg[p]);
     return MS_OK;
@@ -208,9 +208,13 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     sweep_t sw;
     memset(&sw, 0, sizeof sw);
     sw.o = o;
+    sw.lock_fd = -1;
     sw.t0 = ms_now_s();
     double t = sw.t0;
-    ms_status_t st = setup(&sw);
+    ms_status_t st = MS_OK;
+    if (!(sw.out = strdup(o->out))) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t n = sw.out ? strlen(sw.out) : 0; n > 1 && sw.out[n - 1] == '/';) sw.out[--n] = '\0';
+    if (st == MS_OK) st = setup(&sw);
     sw.stage[ST_PLAN] = ms_now_s() - t;
     if (st == MS_OK) {
         t = ms_now_s();
@@ -224,13 +228,14 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     ms_model_result_t *results = calloc((size_t)sw.nmodels + 1, sizeof *results);
     if (st == MS_OK && (!global || !results)) st = ms_error_set(MS_E_NOMEM, "out of memory");
     if (st == MS_OK) {
-        maybe_kill_at("merge");
+        test_hook(&sw, "merge");
         t = ms_now_s();
         st = sw_merge_all(&sw, global, res);
+        res->partitions_skipped += sw_stray_partitions(&sw);
         sw.stage[ST_MERGE] = ms_now_s() - t;
     }
     if (st == MS_OK) {
-        maybe_kill_at("reduce");
+        test_hook(&sw, "reduce");
         t = ms_now_s();
         st = sw_reduce_all(&sw, global);
         sw.stage[ST_REDUCE] = ms_now_s() - t;
@@ -262,18 +267,25 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         sw.stage[ST_FINALIZE] += ms_now_s() - t;
     }
     if (st == MS_OK) {
-        maybe_kill_at("write");
+        test_hook(&sw, "write");
         t = ms_now_s();
-        res->partitions = sw.ds.nparts[0];
+        res->partitions = sw.nparts;
         for (uint32_t p = 0; p < res->partitions; p++) res->partitions_resumed += sw.resumed[p];
         res->seconds = ms_now_s() - sw.t0;
-        ms_output_t out = {o->out, &score, o->top};
-        st = ms_output_write(&out);
+        /* The outputs are written into the state, complete, and only then
+         * replace OUT's (an earlier sweep's stay until that moment). */
+        char stage[4400];
+        snprintf(stage, sizeof stage, "%s/" STAGE_DIR, sw.state_dir);
+        st = ms_remove_tree(stage);
+        if (st == MS_OK) st = ms_mkdirs(stage);
+        ms_output_t out = {stage, &score, o->top};
+        if (st == MS_OK) st = ms_output_write(&out);
         sw.stage[ST_WRITE] = ms_now_s() - t;
         res->ranked = score.n_ranked;
         for (uint32_t r = 0; r < score.n_ranked; r++) res->flagged += score.priority[score.order[r]] > 0;
-        if (st == MS_OK) st = sw_write_run_json(&sw, res);
-        if (st == MS_OK) st = ms_remove_tree(sw.state_dir);
+        if (st == MS_OK) st = sw_write_run_json(&sw, res, stage);
+        if (st == MS_OK) test_hook(&sw, "install");
+        if (st == MS_OK) st = sw_install_output(&sw, stage);
         res->peak_rss = ms_peak_rss();
     }
     ms_score_free(&score);

@@ -45,6 +45,11 @@ typedef struct {
     int all_columns;           /* read every column (benchmarks) */
     int top;                   /* cut the ranked lists to N rows (0: all) */
     ms_read_mode_t read_mode;
+    /* Test builds only (medsweep-testhooks, built with MS_TEST_HOOKS; NULL
+     * in the shipped program): called with "partition" and how many
+     * partitions this run has persisted, right after each, and with "merge",
+     * "reduce", "write" and "install" (n 0) as the run reaches them. */
+    void (*test_hook)(const char *point, uint32_t n);
 } ms_sweep_opts_t;
 
 typedef struct {

@@ -25,7 +25,7 @@ void sw_progress(sweep_t *sw, int force)
             ms_progress_t p = {.job = "sweep",
                                .stage = "",
                                .done = parts,
-                               .total = sw->ds.nparts[MS_TABLE_SETTLEMENTS],
+                               .total = sw->nparts,
                                .unit = "partitions",
                                .records = rows,
                                .seconds = el,
@@ -199,6 +199,11 @@ void sw_worker_run(sweep_t *sw, int tid)
 #pragma omp atomic read
         stop = sw->failed;
         if (stop) break;
+        if (sw->skipped[p]) { /* excluded by the partition set */
+#pragma omp atomic
+            sw->parts_done++;
+            continue;
+        }
         ms_status_t st;
         int resumed = sw->resumed[p];
         if (resumed) {
@@ -229,7 +234,7 @@ void sw_worker_run(sweep_t *sw, int tid)
             int written;
 #pragma omp atomic capture
             written = ++sw->written;
-            if (sw->kill_after > 0 && written >= sw->kill_after) raise(SIGKILL);
+            if (sw->o->test_hook) sw->o->test_hook("partition", (uint32_t)written);
         }
 #pragma omp atomic
         sw->parts_done++;

@@ -18,7 +18,7 @@ static ms_status_t reduce_fn(void *vctx, int tid, ms_key_t key, const void *valu
 
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
 {
-    uint32_t n = sw->ds.nparts[MS_TABLE_SETTLEMENTS];
+    uint32_t n = sw->nparts;
     for (int m = 0; m < sw->nmodels; m++) MS_TRY(sw->models[m]->init(&sw->env[m], &global[m]));
     for (uint32_t p = 0; p < n; p++) {
         char why[640];

@@ -13,7 +13,7 @@ static json_t *reject_json(const uint64_t *r)
     return o;
 }
 
-ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
+ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const char *dir)
 {
     const ms_sweep_opts_t *o = sw->o;
     json_t *root = json_object();
@@ -36,11 +36,27 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
     json_object_set_new(rej, "drug_items", reject_json(res->rejected[1]));
     json_object_set_new(root, "rows_rejected", rej);
     json_t *parts = json_object(), *skipped = json_array();
-    for (uint32_t p = 0; p < sw->ds.nparts[0]; p++) {
+    for (uint32_t p = 0; p < sw->nparts; p++) {
         if (!sw->skipped[p]) continue;
         json_t *s = json_object();
         json_object_set_new(s, "partition", json_integer(p));
         json_object_set_new(s, "reason", json_string(sw->part_msg[p]));
+        json_array_append_new(skipped, s);
+    }
+    /* Files numbered beyond the dataset's partitions, left out (--skip-bad):
+     * one entry per number, the reasons of its tables together. */
+    for (size_t k = 0; k < sw->set.nfaults; k++) {
+        const ms_partfault_t *f = &sw->set.fault[k];
+        if (f->index < sw->nparts) continue;
+        char why[sizeof f->why * MS_TABLE_COUNT + 8];
+        snprintf(why, sizeof why, "%s", f->why);
+        while (k + 1 < sw->set.nfaults && sw->set.fault[k + 1].index == f->index) {
+            size_t at = strlen(why);
+            snprintf(why + at, sizeof why - at, "; %s", sw->set.fault[++k].why);
+        }
+        json_t *s = json_object();
+        json_object_set_new(s, "partition", json_integer(f->index));
+        json_object_set_new(s, "reason", json_string(why));
         json_array_append_new(skipped, s);
     }
     json_object_set_new(parts, "total", json_integer(res->partitions));
@@ -91,8 +107,8 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res)
     json_object_set_new(ver, "jansson", json_string(jansson_version_str()));
     json_object_set_new(root, "versions", ver);
 
-    char path[4200];
-    snprintf(path, sizeof path, "%s/run.json", o->out);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/run.json", dir);
     ms_afile_t f;
     ms_status_t st = ms_afile_open(&f, path);
     if (st == MS_OK) {

@@ -5,8 +5,10 @@
  *   ms_sweep.c         the driver: set-up, the stages in order, clean-up
  *   ms_sweep_models.c  which models run, the batch each sees, named failures
  *   ms_sweep_map.c     workers, queues, the map pipeline, progress
- *   ms_sweep_plan.c    dataset window and size, memory budget, node queues
- *   ms_sweep_state.c   output directory, manifest, resume
+ *   ms_sweep_plan.c    the partition set, dataset window and size, memory
+ *                      budget, node queues
+ *   ms_sweep_state.c   output directory and its lock, manifest, resume, the
+ *                      new outputs swapped in whole
  *   ms_sweep_reduce.c  merge in partition order, keyed reduce
  *   ms_sweep_runjson.c run.json
  *   ms_partial.c       a partition's persisted states
@@ -44,6 +46,11 @@
 #endif
 
 #define STATE_DIR ".sweep-state"
+/* In STATE_DIR: the lock held for the whole run (flock; the holder's pid in
+ * it), and the folder the outputs are written into before they replace
+ * OUT's whole. */
+#define LOCK_FILE "lock"
+#define STAGE_DIR "output"
 
 /* ----------------------------------------------------------------- state */
 
@@ -64,7 +71,11 @@ typedef struct {
 
 typedef struct {
     const ms_sweep_opts_t *o;
+    char *out;                       /* o->out without trailing slashes */
+    int lock_fd;                     /* OUT/.sweep-state/lock, held; -1 */
     ms_dataset_t ds;
+    ms_partset_t set;                /* the partition files against what they record */
+    uint32_t nparts;                 /* the dataset's partitions (set.count) */
     ms_config_t cfg;
     ms_model_env_t *env;             /* [nmodels] one per model: its rules */
     uint32_t *peer;                  /* [n_inst] peer group */
@@ -82,14 +93,14 @@ typedef struct {
     node_queue_t *queues;     /* [topo.nnodes] */
     ms_status_t *part_st;     /* [nparts] */
     char (*part_msg)[640];
-    uint8_t *skipped;         /* [nparts] */
+    uint8_t *skipped;         /* [nparts] excluded (--skip-bad) */
     int failed;
     int worker_nomem;         /* a worker could not allocate its arrays */
     int pinned_all;
     /* progress */
     uint64_t rows_done, parts_done;
     double t0, last_print;
-    int kill_after, written;
+    int written;
     size_t memory_cap, shuffle_cap;
     int32_t min_date, max_date;
     uint64_t total_rows;
@@ -114,6 +125,9 @@ ms_status_t sw_open_part(sweep_t *sw, uint32_t p, const ms_table_t *t, ms_part_t
 void sw_worker_run(sweep_t *sw, int tid);
 
 /* ms_sweep_plan.c */
+ms_status_t sw_check_partitions(sweep_t *sw);
+ms_status_t sw_mark_skipped_partitions(sweep_t *sw);
+uint32_t sw_stray_partitions(const sweep_t *sw);
 ms_status_t sw_make_queues(sweep_t *sw);
 ms_status_t sw_dataset_dates(sweep_t *sw);
 ms_status_t sw_budget_memory(sweep_t *sw);
@@ -122,12 +136,13 @@ ms_status_t sw_budget_memory(sweep_t *sw);
 char *sw_manifest_text(const sweep_t *sw);
 void sw_compute_config_hash(sweep_t *sw);
 ms_status_t sw_prepare_output(sweep_t *sw);
+ms_status_t sw_install_output(sweep_t *sw, const char *stage);
 
 /* ms_sweep_reduce.c */
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res);
 ms_status_t sw_reduce_all(sweep_t *sw, void **global);
 
 /* ms_sweep_runjson.c */
-ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res);
+ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const char *dir);
 
 #endif
