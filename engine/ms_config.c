@@ -26,10 +26,10 @@
 static const ms_param_t score_params[MS_SCORE_COUNT] = {
     [MS_SCORE_MIN_DENOMINATOR] = {"min_denominator",
                                   "an indicator whose denominator is smaller is not reported for the institution",
-                                  1, 11, 100000, MS_PARAM_NUMBER, NULL},
+                                  1, 11, 100000, MS_PARAM_NUMBER, NULL, 1},
     [MS_SCORE_MIN_PEERS] = {"min_peer_institutions",
                             "a peer group (kind, tier, province) with fewer institutions falls back to kind and tier nationwide",
-                            2, 5, 100000, MS_PARAM_NUMBER, NULL},
+                            2, 5, 100000, MS_PARAM_NUMBER, NULL, 1},
     [MS_SCORE_PRIOR_STRENGTH] = {"prior_strength",
                                  "shrinkage: a rate counts as if its peers' rate had been seen on this many extra records",
                                  0, 30, 1000000, MS_PARAM_NUMBER, NULL},
@@ -47,11 +47,11 @@ static const ms_param_t score_params[MS_SCORE_COUNT] = {
     [MS_SCORE_MIN_FLAGGED] = {"min_flagged_records",
                               "a share is a reason only with at least this many flagged records: one record among "
                               "a few is not a pattern",
-                              1, 3, 100000, MS_PARAM_NUMBER, NULL},
+                              1, 3, 100000, MS_PARAM_NUMBER, NULL, 1},
     [MS_SCORE_ALL_CLUES] = {"all_clues",
                             "1: clues.csv lists the records behind every reported indicator; 0: only where the "
                             "institution deviates from its peers",
-                            0, 0, 1, MS_PARAM_NUMBER, NULL},
+                            0, 0, 1, MS_PARAM_NUMBER, NULL, 1},
 };
 
 const ms_param_t *ms_score_params(void) { return score_params; }
@@ -153,6 +153,10 @@ static ms_status_t take_number(const config_setting_t *s, const char *file, cons
         snprintf(what, sizeof what, "'%s' = %g is out of range (allowed %g..%g)", key, v, pa->min, pa->max);
         return bad(s, file, "", what);
     }
+    if (pa->integer && v != floor(v)) {
+        snprintf(what, sizeof what, "'%s' = %g must be a whole number (allowed %g..%g)", key, v, pa->min, pa->max);
+        return bad(s, file, "", what);
+    }
     *out = v;
     return MS_OK;
 }
@@ -174,7 +178,30 @@ static ms_status_t take_list(const config_setting_t *s, const char *file, const 
             snprintf(what, sizeof what, "'%s' item %d is not a string", key, i + 1);
             return bad(s, file, "", what);
         }
+        /* Items are codes compared byte for byte: a space or an empty item
+         * would silently match nothing. */
+        const char *problem = !*v ? "is empty" : NULL;
+        for (const char *c = v; !problem && *c; c++)
+            if (*c == ' ') problem = "has a space";
+            else if ((unsigned char)*c < 0x20 || *c == 0x7f) problem = "has a control character";
+        if (problem) {
+            free_list(l, (size_t)i);
+            if (*v)
+                snprintf(what, sizeof what,
+                         "'%s' item %d \"%.64s\" %s: items are codes, matched case-sensitively and exactly as "
+                         "written (\"J06\" is not \"j06\" nor \" J06\")",
+                         key, i + 1, v, problem);
+            else
+                snprintf(what, sizeof what,
+                         "'%s' item %d %s: items are codes, matched case-sensitively and exactly as written", key,
+                         i + 1, problem);
+            return bad(s, file, "", what);
+        }
         l[i] = strdup(v);
+        if (!l[i]) {
+            free_list(l, (size_t)i);
+            return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
     }
     free_list(*out, *n);
     *out = l;
@@ -183,7 +210,7 @@ static ms_status_t take_list(const config_setting_t *s, const char *file, const 
 }
 
 /* The weight every model and indicator group may set. */
-static const ms_param_t weight_param = {"weight", "", 0, 1, 1000, MS_PARAM_NUMBER, NULL};
+static const ms_param_t weight_param = {"weight", "", 0, 1, 1000, MS_PARAM_NUMBER, NULL, 0};
 
 /* Append ", name" to the list of allowed keys (cap bytes, cut if need be). */
 static void allowed_add(char *allowed, size_t cap, const char *name)
@@ -388,6 +415,23 @@ const ms_model_config_t *ms_config_model(const ms_config_t *cfg, const ms_model_
 
 /* -------------------------------------------------------------- writing */
 
+/* fprintf "%s" of v in the fewest significant digits that read back as the
+ * same double (0.8, not 0.80000000000000004; 0.30000000000000004 keeps its
+ * 17), so that the printed file loads to the same configuration. */
+static void write_number(FILE *fp, double v)
+{
+    char buf[40];
+    if (v == floor(v) && fabs(v) < 1e15) { /* whole: as an integer, never 1e+05 */
+        fprintf(fp, "%.0f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, fp);
+}
+
 static void write_comment(FILE *fp, const char *indent, const char *text)
 {
     fprintf(fp, "%s# %s\n", indent, text);
@@ -402,25 +446,32 @@ void ms_config_write(const ms_config_t *cfg, FILE *fp)
                 "scoring = {\n");
     for (int p = 0; p < MS_SCORE_COUNT; p++) {
         write_comment(fp, "  ", score_params[p].description);
-        fprintf(fp, "  %s = %.17g;  # %g..%g\n", score_params[p].name, cfg->score[p], score_params[p].min,
-                score_params[p].max);
+        fprintf(fp, "  %s = ", score_params[p].name);
+        write_number(fp, cfg->score[p]);
+        fprintf(fp, ";  # %g..%g\n", score_params[p].min, score_params[p].max);
     }
     fprintf(fp, "};\n\nmodels = {\n");
     for (int m = 0; m < n && m < cfg->nmodels; m++) {
         const ms_model_t *mod = models[m];
         const ms_model_config_t *mc = &cfg->model[m];
         write_comment(fp, "  ", mod->description);
-        fprintf(fp, "  %s = {\n    weight = %.17g;  # in the overall score, 0..1000\n", mod->name, mc->weight);
+        fprintf(fp, "  %s = {\n    weight = ", mod->name);
+        write_number(fp, mc->weight);
+        fprintf(fp, ";  # in the overall score, 0..1000\n");
         for (int i = 0; i < mod->nindicators; i++) {
             const ms_indicator_t *ind = &mod->indicators[i];
             const ms_indicator_config_t *ic = &mc->ind[i];
             write_comment(fp, "    ", ind->description);
-            fprintf(fp, "    %s = {\n      weight = %.17g;\n", ind->name, ic->weight);
+            fprintf(fp, "    %s = {\n      weight = ", ind->name);
+            write_number(fp, ic->weight);
+            fprintf(fp, ";\n");
             for (int p = 0; p < ind->nparams; p++) {
                 const ms_param_t *pa = &ind->params[p];
                 write_comment(fp, "      ", pa->description);
                 if (pa->kind == MS_PARAM_NUMBER) {
-                    fprintf(fp, "      %s = %.17g;  # %g..%g\n", pa->name, ic->value[p], pa->min, pa->max);
+                    fprintf(fp, "      %s = ", pa->name);
+                    write_number(fp, ic->value[p]);
+                    fprintf(fp, ";  # %g..%g\n", pa->min, pa->max);
                 } else {
                     fprintf(fp, "      %s = [", pa->name);
                     for (size_t k = 0; k < ic->nlist[p]; k++) fprintf(fp, "%s\"%s\"", k ? ", " : "", ic->list[p][k]);

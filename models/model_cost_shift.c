@@ -77,6 +77,7 @@ static const ms_param_t pre_params[] = {
         .min = 1,
         .def = 3,
         .max = 30,
+        .integer = 1,
     },
     {
         .name = "exam_lab_share",

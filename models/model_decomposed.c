@@ -51,6 +51,7 @@ static const ms_param_t readmission_params[] = {
         .min = 1,
         .def = 15,
         .max = 90,
+        .integer = 1,
     },
 };
 
@@ -61,6 +62,7 @@ static const ms_param_t pingpong_params[] = {
         .min = 1,
         .def = 30,
         .max = 365,
+        .integer = 1,
     },
 };
 

@@ -80,6 +80,7 @@ static const ms_param_t hoard_params[] = {
         .min = 7,
         .def = 30,
         .max = 365,
+        .integer = 1,
     },
     {
         .name = "multiple",
@@ -101,6 +102,7 @@ static const ms_param_t hoard_params[] = {
         .min = 1,
         .def = 3,
         .max = 20,
+        .integer = 1,
     },
 };
 

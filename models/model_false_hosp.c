@@ -77,6 +77,7 @@ static const ms_param_t group_params[] = {
         .min = 2,
         .def = 5,
         .max = 100,
+        .integer = 1,
     },
     {
         .name = "surprise_sd",

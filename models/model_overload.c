@@ -26,6 +26,7 @@ static const ms_param_t params[] = {
         .min = 10,
         .def = 60,
         .max = 1000,
+        .integer = 1,
     },
     {
         .name = "ceiling_inpatient",
@@ -33,6 +34,7 @@ static const ms_param_t params[] = {
         .min = 5,
         .def = 30,
         .max = 1000,
+        .integer = 1,
     },
     {
         .name = "ceiling_pharmacy",
@@ -40,6 +42,7 @@ static const ms_param_t params[] = {
         .min = 10,
         .def = 200,
         .max = 5000,
+        .integer = 1,
     },
 };
 

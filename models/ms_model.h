@@ -46,13 +46,15 @@ typedef enum { MS_PARAM_NUMBER = 0, MS_PARAM_LIST = 1 } ms_param_kind_t;
 
 /* A parameter of an indicator, set in the rule configuration.  Numbers have
  * bounds; lists (e.g. the minor diagnoses) are strings, with a default given
- * as one comma-separated string. */
+ * as one comma-separated string.  A number that counts something (days,
+ * records, institutions) sets integer: the rules then refuse 11.5 for it. */
 typedef struct {
     const char *name;
     const char *description;
     double min, def, max;
     ms_param_kind_t kind;
     const char *def_list;
+    int integer;               /* 1: a whole number; 0 (default): any number in bounds */
 } ms_param_t;
 
 /* How the scoring reads an indicator. */

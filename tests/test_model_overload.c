@@ -67,6 +67,19 @@ static void test_configuration_errors(void **state)
         {"scoring = { min_denominator = 0; };", "'scoring.min_denominator' = 0 is out of range (allowed 1..100000)"},
         {"models = { nonesuch = { weight = 1.0; }; };", "unknown key 'nonesuch' in models"},
         {"scoring = { min_denominator = ; };", "line 1: syntax error"},
+        /* Counts are whole numbers. */
+        {"scoring = { min_denominator = 11.5; };",
+         "line 1: 'scoring.min_denominator' = 11.5 must be a whole number (allowed 1..100000)"},
+        {"scoring = {\n  min_flagged_records = 2.25;\n};", "line 2: 'scoring.min_flagged_records' = 2.25 must be a whole"},
+        {"models = { overload = { overloaded_doctor_days = { ceiling_outpatient = 60.5; }; }; };",
+         "'models.overload.overloaded_doctor_days.ceiling_outpatient' = 60.5 must be a whole number (allowed 10..1000)"},
+        /* List items are codes, matched exactly as written. */
+        {"models = { false_hosp = { minor_diagnosis_admission = { diagnoses = [\"J06\", \"j06 \"]; }; }; };",
+         "'models.false_hosp.minor_diagnosis_admission.diagnoses' item 2 \"j06 \" has a space"},
+        {"models = { false_hosp = { minor_diagnosis_admission = { diagnoses = [\"J06\", \"\"]; }; }; };",
+         "'models.false_hosp.minor_diagnosis_admission.diagnoses' item 2 is empty"},
+        {"models = { false_hosp = { minor_diagnosis_admission = { diagnoses = [\" J06\"]; }; }; };",
+         "matched case-sensitively"},
     };
     ms_testsweep_refused(&f, cases, sizeof cases / sizeof *cases);
     /* The printed defaults read back to the same configuration. */

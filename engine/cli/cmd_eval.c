@@ -181,33 +181,44 @@ static void take_group(entry_t *x, const ms_field_t *f)
     snprintf(x->province, sizeof x->province, "%.2s", f[4].s);
 }
 
+/* An inst_code as the sweep wrote it: a code that would start a spreadsheet
+ * formula has a leading "'" there (engine/ms_output.c); the truth has the
+ * code itself. */
+static const char *sweep_code(const ms_field_t *f)
+{
+    const char *c = f->s;
+    if (c[0] == '\'' && (c[1] == '=' || c[1] == '+' || c[1] == '-' || c[1] == '@' || c[1] == '\t' || c[1] == '\r'))
+        return c + 1;
+    return c;
+}
+
 static void ranked_row(evalset_t *s, const ms_field_t *f)
 {
-    find(s, f[1].s)->score = -atof(f[0].s); /* rank 1 is the best */
+    find(s, sweep_code(&f[1]))->score = -atof(f[0].s); /* rank 1 is the best */
 }
 
 static void ranked_row_groups(evalset_t *s, const ms_field_t *f)
 {
     ranked_row(s, f);
-    take_group(find(s, f[1].s), f);
+    take_group(find(s, sweep_code(&f[1])), f);
 }
 
 static void model_row(evalset_t *s, const ms_field_t *f)
 {
-    find(s, f[1].s)->msweep[s->cur_model] = -atof(f[0].s);
+    find(s, sweep_code(&f[1]))->msweep[s->cur_model] = -atof(f[0].s);
 }
 
 static void model_row_groups(evalset_t *s, const ms_field_t *f)
 {
     model_row(s, f);
-    take_group(find(s, f[1].s), f);
+    take_group(find(s, sweep_code(&f[1])), f);
 }
 
 static void indicator_row(evalset_t *s, const ms_field_t *f)
 {
     int ind;
     const ms_model_t *b = ms_models_baseline(&ind);
-    entry_t *x = find(s, f[0].s);
+    entry_t *x = find(s, sweep_code(&f[0]));
     if (b && !strcmp(f[1].s, b->name) && !strcmp(f[2].s, b->indicators[ind].name)) x->baseline = atof(f[3].s);
     int slot = ms_screen_slot(&s->screen, f[1].s, f[2].s);
     if (slot < 0) return;

@@ -138,9 +138,15 @@ int ms_cmd_gen(int argc, char **argv)
     }
     if (!out) return ms_cli_usage_error("gen", "--out DIR is required");
     if (optind != argc) return ms_cli_usage_error("gen", "unexpected argument '%s'", argv[optind]);
+    char *dir = ms_path_normalize(out); /* "world/" is world: its temporary is world.generating-<pid> */
+    if (!dir) return ms_cli_fail("gen", ms_error_set(MS_E_NOMEM, "out of memory"));
+    out = dir;
     ms_gen_result_t res;
     ms_status_t st = ms_gen(&o, out, &res);
-    if (st != MS_OK) return ms_cli_fail("gen", st);
+    if (st != MS_OK) {
+        free(dir);
+        return ms_cli_fail("gen", st);
+    }
     printf("generated %llu persons: %llu settlements, %llu drug items in %u partitions%s, %.1f s "
            "(%.2f M rows/s, peak memory %.0f MiB)\n",
            (unsigned long long)res.persons, (unsigned long long)res.settlements,
@@ -150,5 +156,6 @@ int ms_cmd_gen(int argc, char **argv)
     printf("planted: %u institutions, %llu records (truth in %s/truth/)\n", res.planted_institutions,
            (unsigned long long)res.planted_records, out);
     printf("hard negatives: %u honest look-alike institutions (truth/hard_negatives.csv)\n", res.hard_negatives);
+    free(dir);
     return MS_EXIT_OK;
 }

@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,7 +76,11 @@ int ms_cmd_import(int argc, char **argv)
         return ms_cli_usage_error("import", "wants CSV_DIR and DATASET_DIR");
     ms_import_result_t res;
     memset(&res, 0, sizeof res);
-    ms_status_t st = ms_import(argv[optind], argv[optind + 1], &o, &res);
+    char *csv_dir = ms_path_normalize(argv[optind]), *dataset_dir = ms_path_normalize(argv[optind + 1]);
+    ms_status_t st = csv_dir && dataset_dir ? ms_import(csv_dir, dataset_dir, &o, &res)
+                                            : ms_error_set(MS_E_NOMEM, "out of memory");
+    free(csv_dir);
+    free(dataset_dir);
     if (st != MS_OK) return ms_cli_fail("import", st);
     printf("imported %llu institutions, %llu groups, %llu settlements, %llu drug items into "
            "%u partitions in %.1f s (%.2f M settlements/s, peak memory %.0f MiB)\n",
@@ -104,7 +109,10 @@ int ms_cmd_export(int argc, char **argv)
         return MS_EXIT_OK;
     }
     if (argc != 3) return ms_cli_usage_error("export", "wants DATASET_DIR and CSV_DIR");
-    ms_status_t st = ms_export(argv[1], argv[2]);
+    char *dataset_dir = ms_path_normalize(argv[1]), *csv_dir = ms_path_normalize(argv[2]);
+    ms_status_t st = dataset_dir && csv_dir ? ms_export(dataset_dir, csv_dir) : ms_error_set(MS_E_NOMEM, "out of memory");
+    free(dataset_dir);
+    free(csv_dir);
     if (st != MS_OK) return ms_cli_fail("export", st);
     return MS_EXIT_OK;
 }

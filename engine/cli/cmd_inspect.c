@@ -56,5 +56,13 @@ int ms_cmd_inspect(int argc, char **argv)
     ms_status_t st = ms_inspect(argv[optind], &o, stdout, &res);
     fflush(stdout);
     if (st != MS_OK) return ms_cli_fail("inspect", st);
+    /* Without --verify nothing is decoded, but a partition that cannot even
+     * be opened (UNREADABLE above) or a table whose partitions do not match
+     * means the dataset cannot be trusted all the same. */
+    if (res.violations)
+        return ms_cli_fail("inspect", ms_error_set(MS_E_INVARIANT,
+                                                   "%s is not sound: %llu problems (listed above); "
+                                                   "--verify checks every invariant",
+                                                   argv[optind], (unsigned long long)res.violations));
     return MS_EXIT_OK;
 }

@@ -2,6 +2,7 @@
  * cmd_sweep.c - medsweep sweep and medsweep models.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,8 @@ static const char help[] =
     "                     medsweep models)\n"
     "  --resume           finish a sweep that was interrupted (killed, crashed, out\n"
     "                     of disk): partitions already done are not swept again\n"
-    "  --replace          overwrite an earlier sweep in OUT_DIR\n"
+    "  --replace          replace an earlier sweep in OUT_DIR (it stays as it was\n"
+    "                     until the new one is complete)\n"
     "  --skip-bad         exclude a missing or corrupt partition (reported in\n"
     "                     run.json and on the console) instead of stopping\n"
     "  --memory-cap BYTES memory for the whole sweep (default: half the RAM, at\n"
@@ -58,24 +60,30 @@ static const char help[] =
     "  -h, --help         this text\n"
     "\n"
     "Exit status 0: the outputs are complete and can be trusted; 1: they cannot\n"
-    "(stderr says why; with --resume the sweep can be finished later).\n"
+    "(stderr says why; with --resume the sweep can be finished later); 2: a usage\n"
+    "error (an option, the rules, --models, or --resume with nothing to resume).\n"
     "\n"
     "example:\n"
     "  medsweep sweep data/2026-w47 --out sweeps/2026-w47\n";
 
-static int parse_size(const char *s, size_t *out)
+#ifdef MS_TEST_HOOKS
+/* Test hooks: compiled into medsweep-testhooks only, never into the shipped
+ * medsweep (docs/engine.md, Faults).
+ *   MS_SWEEP_KILL_AFTER=N  SIGKILL right after the N-th partition persisted
+ *   MS_SWEEP_KILL_AT=POINT SIGKILL at merge, reduce, write or install
+ *   MS_SWEEP_STOP_AFTER=N  SIGSTOP right after the N-th partition persisted
+ *                          (a test runs another sweep, then sends SIGCONT) */
+static void sweep_test_hook(const char *point, uint32_t n)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s) return -1;
-    unsigned long long mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
-    if (*end) return -1;
-    *out = (size_t)(v * mul);
-    return 0;
+    const char *v;
+    if (!strcmp(point, "partition")) {
+        if ((v = getenv("MS_SWEEP_STOP_AFTER")) && atoi(v) > 0 && n == (uint32_t)atoi(v)) raise(SIGSTOP);
+        if ((v = getenv("MS_SWEEP_KILL_AFTER")) && atoi(v) > 0 && n >= (uint32_t)atoi(v)) raise(SIGKILL);
+    } else if ((v = getenv("MS_SWEEP_KILL_AT")) && !strcmp(v, point)) {
+        raise(SIGKILL);
+    }
 }
+#endif
 
 int ms_cmd_sweep(int argc, char **argv)
 {
@@ -95,6 +103,9 @@ int ms_cmd_sweep(int argc, char **argv)
     unsigned long long v;
     int c;
     o.progress = ms_cli_progress;
+#ifdef MS_TEST_HOOKS
+    o.test_hook = sweep_test_hook;
+#endif
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -108,7 +119,7 @@ int ms_cmd_sweep(int argc, char **argv)
         case 'r': o.replace = 1; break;
         case 's': o.skip_bad = 1; break;
         case 'M':
-            if (parse_size(optarg, &o.memory_cap) || o.memory_cap < (1u << 16))
+            if (ms_cli_parse_size(optarg, &o.memory_cap) || o.memory_cap < (1u << 16))
                 return ms_cli_usage_error("sweep", "--memory-cap wants a size of at least 64K, got '%s'", optarg);
             break;
         case 'b':
@@ -136,17 +147,25 @@ int ms_cmd_sweep(int argc, char **argv)
     if (argc - optind != 1) return ms_cli_usage_error("sweep", "wants one DATASET_DIR");
     if (!o.out) return ms_cli_usage_error("sweep", "--out OUT_DIR is required");
     if (o.resume && o.replace) return ms_cli_usage_error("sweep", "--resume and --replace exclude each other");
-    o.dataset = argv[optind];
+    /* "data/" and "sweeps/w47/." are data and sweeps/w47 (messages, run.json). */
+    char *dataset = ms_path_normalize(argv[optind]), *out = ms_path_normalize(o.out);
+    if (!dataset || !out) {
+        free(dataset), free(out);
+        return ms_cli_fail("sweep", ms_error_set(MS_E_NOMEM, "out of memory"));
+    }
+    o.dataset = dataset;
+    o.out = out;
     ms_sweep_result_t res;
     ms_status_t st = ms_sweep(&o, &res);
     if (st != MS_OK) {
-        ms_cli_fail("sweep", st);
+        int rc = ms_cli_fail("sweep", st);
         char state[4200];
         snprintf(state, sizeof state, "%s/.sweep-state", o.out);
         if (st != MS_E_USAGE && st != MS_E_EXISTS && ms_is_dir(state))
             fprintf(stderr, "medsweep sweep: finished partitions are kept; 'medsweep sweep %s --out %s --resume' "
                             "continues once the cause is fixed\n", o.dataset, o.out);
-        return MS_EXIT_FAIL;
+        free(dataset), free(out);
+        return rc;
     }
     uint64_t rej = 0;
     for (int t = 0; t < 2; t++)
@@ -159,8 +178,10 @@ int ms_cmd_sweep(int argc, char **argv)
            (double)res.peak_rss / 1048576.0);
     if (rej) printf("rejected %llu rows that cannot be trusted (see run.json)\n", (unsigned long long)rej);
     if (res.partitions_skipped)
-        printf("WARNING: %u partitions were unreadable and skipped (see run.json)\n", res.partitions_skipped);
+        printf("WARNING: %u partitions were unreadable or missing and skipped (see run.json)\n",
+               res.partitions_skipped);
     printf("ranked %u institutions, %u with a credible reason: %s/ranked.csv\n", res.ranked, res.flagged, o.out);
+    free(dataset), free(out);
     return MS_EXIT_OK;
 }
 
@@ -190,9 +211,22 @@ int ms_cmd_models(int argc, char **argv)
         for (int k = 0; k < m[i]->nindicators; k++) {
             const ms_indicator_t *ind = &m[i]->indicators[k];
             printf("  %-24s %s\n", ind->name, ind->description);
-            for (int p = 0; p < ind->nparams; p++)
-                printf("    %-22s %s (default %g, allowed %g..%g)\n", ind->params[p].name,
-                       ind->params[p].description, ind->params[p].def, ind->params[p].min, ind->params[p].max);
+            for (int p = 0; p < ind->nparams; p++) {
+                const ms_param_t *pa = &ind->params[p];
+                if (pa->kind == MS_PARAM_LIST) { /* the default list, as the rules write it */
+                    printf("    %-22s %s (default [", pa->name, pa->description);
+                    const char *d = pa->def_list ? pa->def_list : "";
+                    for (int item = 0; *d; item++) {
+                        size_t len = strcspn(d, ",");
+                        printf("%s\"%.*s\"", item ? ", " : "", (int)len, d);
+                        d += len + (d[len] == ',');
+                    }
+                    printf("])\n");
+                } else {
+                    printf("    %-22s %s (default %g, allowed %g..%g)\n", pa->name, pa->description, pa->def,
+                           pa->min, pa->max);
+                }
+            }
         }
         if (i + 1 < n) putchar('\n');
     }

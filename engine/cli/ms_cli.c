@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,7 +11,9 @@ int ms_cli_fail(const char *cmd, ms_status_t st)
 {
     const char *d = ms_error_detail();
     fprintf(stderr, "medsweep %s: error: %s%s(%s)\n", cmd, d, *d ? " " : "", ms_status_str(st));
-    return MS_EXIT_FAIL;
+    /* A usage error (bad rules, an unknown model, --resume with nothing to
+     * resume) is the caller's to fix, not a failed run. */
+    return st == MS_E_USAGE ? MS_EXIT_USAGE : MS_EXIT_FAIL;
 }
 
 int ms_cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -32,6 +35,22 @@ int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long 
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end || v > max) return -1;
     *out = v;
+    return 0;
+}
+
+int ms_cli_parse_size(const char *s, size_t *out)
+{
+    if (!s || *s < '0' || *s > '9') return -1; /* strtoull would take "-1" and " 1" */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno) return -1;
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end || v > (unsigned long long)SIZE_MAX / mul) return -1;
+    *out = (size_t)(v * mul);
     return 0;
 }
 

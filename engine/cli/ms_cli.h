@@ -10,6 +10,8 @@
 #ifndef MS_CLI_H
 #define MS_CLI_H
 
+#include <stddef.h>
+
 #include "ms_progress.h"
 #include "ms_status.h"
 
@@ -30,7 +32,9 @@ int ms_cmd_models(int argc, char **argv);
 int ms_cmd_eval(int argc, char **argv);
 int ms_cmd_topology(int argc, char **argv);
 
-/* Print "medsweep CMD: error: DETAIL" for a failed status; returns MS_EXIT_FAIL. */
+/* Print "medsweep CMD: error: DETAIL" for a failed status; returns the exit
+ * status for it: MS_EXIT_USAGE for MS_E_USAGE (bad rules, an unknown model,
+ * nothing to resume), MS_EXIT_FAIL for every other status. */
 int ms_cli_fail(const char *cmd, ms_status_t st);
 /* Print a usage error with a pointer to --help; returns MS_EXIT_USAGE. */
 int ms_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,6 +45,10 @@ int ms_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 void ms_cli_progress(void *ctx, const ms_progress_t *p);
 /* Parse a positive integer option value; returns 0 or -1. */
 int ms_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+/* Parse a size in bytes: digits with an optional suffix K, M or G (powers of
+ * 1024).  Anything else - a sign ("-1G" is not a size), spaces, an empty
+ * string, a value past SIZE_MAX - is refused; returns 0 or -1. */
+int ms_cli_parse_size(const char *s, size_t *out);
 /* Parse the value s of option opt of command cmd as an integer of min..max;
  * if it is not one, print the usage error "OPT wants MIN..MAX, got 'S'".
  * Returns 0, or MS_EXIT_USAGE after the message. */

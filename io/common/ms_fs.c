@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 ms_status_t ms_mkdirs(const char *path)
@@ -34,7 +35,42 @@ ms_status_t ms_mkdirs(const char *path)
     return MS_OK;
 }
 
+char *ms_path_normalize(const char *path)
+{
+    size_t len = strlen(path);
+    char *out = malloc(len + 2);
+    if (!out) return NULL;
+    size_t o = 0;
+    int absolute = path[0] == '/';
+    if (absolute) out[o++] = '/';
+    for (const char *p = path; *p;) {
+        while (*p == '/') p++;
+        size_t n = strcspn(p, "/");
+        if (n == 0) break;
+        if (!(n == 1 && p[0] == '.')) {
+            if (o > (size_t)absolute) out[o++] = '/';
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+    }
+    if (o == 0) out[o++] = '.';
+    out[o] = '\0';
+    return out;
+}
+
+static ms_status_t remove_tree(const char *path);
+
 ms_status_t ms_remove_tree(const char *path)
+{
+    char *p = ms_path_normalize(path);
+    if (!p) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = remove_tree(p);
+    free(p);
+    return st;
+}
+
+static ms_status_t remove_tree(const char *path)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0) {
@@ -52,7 +88,7 @@ ms_status_t ms_remove_tree(const char *path)
                 closedir(d);
                 return ms_error_set(MS_E_NOMEM, "out of memory");
             }
-            ms_status_t st = ms_remove_tree(child);
+            ms_status_t st = remove_tree(child);
             free(child);
             if (st != MS_OK) {
                 closedir(d);
@@ -79,15 +115,35 @@ int ms_is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* A fresh probe name: pid, clock and a counter, mixed (not a secret: O_EXCL
+ * is what makes it safe; the mixing only makes a collision unlikely). */
+static unsigned long long probe_tag(unsigned attempt)
+{
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long z = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 30) ^
+                           ((unsigned long long)getpid() << 16) ^ (unsigned long long)(++counter + attempt);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 ms_status_t ms_check_writable_dir(const char *dir)
 {
-    char *probe = ms_path_join(dir, ".medsweep-write-probe");
+    size_t n = strlen(dir) + 64;
+    char *probe = malloc(n);
     if (!probe) return ms_error_set(MS_E_NOMEM, "out of memory");
-    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    int fd = -1, err = EEXIST;
+    for (unsigned attempt = 0; fd < 0 && err == EEXIST && attempt < 100; attempt++) {
+        snprintf(probe, n, "%s%s.medsweep-write-probe-%ld-%012llx", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/",
+                 (long)getpid(), probe_tag(attempt) & 0xffffffffffffull);
+        fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        err = fd < 0 ? errno : 0;
+    }
     if (fd < 0) {
-        ms_status_t st = ms_error_errno(MS_E_IO, errno, "cannot write in directory %s", dir);
         free(probe);
-        return st;
+        return ms_error_errno(MS_E_IO, err, "cannot write in directory %s", dir);
     }
     close(fd);
     unlink(probe);
@@ -134,8 +190,13 @@ ms_status_t ms_afile_open(ms_afile_t *f, const char *path)
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     snprintf(f->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    f->fp = fopen(f->tmp, "wb");
+    /* A leftover of a killed run with our pid (or a link someone planted)
+     * goes; the temporary is then made new, never through a link. */
+    unlink(f->tmp);
+    int fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    f->fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f->fp) {
+        if (fd >= 0) close(fd);
         ms_status_t st = ms_error_errno(MS_E_IO, errno, "cannot create %s", f->tmp);
         ms_afile_abort(f);
         return st;
@@ -218,8 +279,29 @@ static char *parent_dir(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
+static ms_status_t outdir_check(const char *out, int replace, int (*is_ours)(const char *), const char *what);
+static ms_status_t outdir_install(const char *tmp, const char *out, int (*is_ours)(const char *));
+
 ms_status_t ms_outdir_check(const char *out, int replace, int (*is_ours)(const char *),
                             const char *what)
+{
+    char *o = ms_path_normalize(out);
+    if (!o) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = outdir_check(o, replace, is_ours, what);
+    free(o);
+    return st;
+}
+
+ms_status_t ms_outdir_install(const char *tmp, const char *out, int (*is_ours)(const char *))
+{
+    char *t = ms_path_normalize(tmp), *o = ms_path_normalize(out);
+    ms_status_t st = t && o ? outdir_install(t, o, is_ours) : ms_error_set(MS_E_NOMEM, "out of memory");
+    free(t);
+    free(o);
+    return st;
+}
+
+static ms_status_t outdir_check(const char *out, int replace, int (*is_ours)(const char *), const char *what)
 {
     if (is_ours(out)) {
         if (!replace) return ms_error_set(MS_E_EXISTS, "%s already holds %s; use --replace", out, what);
@@ -237,7 +319,7 @@ ms_status_t ms_outdir_check(const char *out, int replace, int (*is_ours)(const c
     return st;
 }
 
-ms_status_t ms_outdir_install(const char *tmp, const char *out, int (*is_ours)(const char *))
+static ms_status_t outdir_install(const char *tmp, const char *out, int (*is_ours)(const char *))
 {
     if (!is_ours(out)) {
         if (ms_is_dir(out) && rmdir(out) != 0) /* empty: checked by ms_outdir_check */

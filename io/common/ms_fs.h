@@ -13,13 +13,25 @@
 
 #include "ms_status.h"
 
+/* The same path written plainly, as a new heap string (NULL on OOM):
+ * repeated slashes collapsed, "." components and trailing slashes dropped
+ * ("./world/" -> "world", "data/." -> "data", "/" and "." stay).  Purely
+ * lexical: ".." is kept (with symlinks it cannot be resolved by text).
+ * Every path a person gives (--out, DATASET) goes through it, so "world/"
+ * and "world" are the same directory for every command; the output
+ * directory helpers below apply it themselves too. */
+char *ms_path_normalize(const char *path);
+
 /* mkdir -p; MS_E_IO naming the path on failure. */
 ms_status_t ms_mkdirs(const char *path);
 /* rm -rf (no error when path does not exist). */
 ms_status_t ms_remove_tree(const char *path);
 int ms_path_exists(const char *path);
 int ms_is_dir(const char *path);
-/* Check that a directory can be written (creates and removes a probe file). */
+/* Check that a directory can be written: creates and removes a probe file
+ * of a fresh name (".medsweep-write-probe-<pid>-<random>", opened
+ * O_CREAT|O_EXCL|O_NOFOLLOW), so that nothing already there - another
+ * user's file or symlink in a shared directory - is ever opened. */
 ms_status_t ms_check_writable_dir(const char *dir);
 
 /* fsync a file or directory by path. */
@@ -27,7 +39,9 @@ ms_status_t ms_fsync_path(const char *path);
 /* rename(from, to) and fsync the containing directory. */
 ms_status_t ms_rename(const char *from, const char *to);
 
-/* A file being written whole-or-nothing.  ms_afile_open makes the temporary,
+/* A file being written whole-or-nothing.  ms_afile_open makes the temporary
+ * (a leftover of that name is removed, then it is created O_EXCL|O_NOFOLLOW:
+ * a symlink planted there is never followed),
  * ms_afile_commit flushes, fsyncs and renames (reporting ENOSPC as
  * MS_E_NOSPACE), ms_afile_abort removes the temporary. */
 typedef struct {

@@ -6,6 +6,9 @@
  * column or chunk, and why) is recorded with ms_error_set() in a
  * thread-local buffer just before the error is returned, and read back with
  * ms_error_detail() by whoever decides to report it (normally only main).
+ * Control characters in a detail (a value quoted from the data may hold an
+ * ESC sequence or a line feed) are stored escaped, as "\x1b", so that a
+ * message printed on a terminal is the text it says and one line.
  */
 #ifndef MS_STATUS_H
 #define MS_STATUS_H

@@ -26,6 +26,30 @@ static ms_status_t check_output(const import_t *im)
     return ms_outdir_check(im->out_dir, im->opts->replace, ms_dataset_exists, "a dataset");
 }
 
+/* Is the optional file at path there?  Absent (*there = 0) only when no
+ * directory entry of that name exists at all: an entry that cannot be
+ * followed or opened (a symlink to nothing or to itself, no permission)
+ * is an error naming it, never an extract without that table. */
+static ms_status_t optional_file(const char *path, int *there)
+{
+    struct stat sb;
+    *there = 0;
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT) return MS_OK;
+        return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    }
+    if (S_ISLNK(sb.st_mode) && stat(path, &sb) != 0) {
+        int err = errno;
+        char target[1024];
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        return ms_error_errno(MS_E_IO, err, "cannot open %s (a symbolic link to '%s')", path, target);
+    }
+    if (S_ISDIR(sb.st_mode)) return ms_error_set(MS_E_IO, "cannot open %s: it is a directory", path);
+    *there = 1;
+    return MS_OK;
+}
+
 /* Default: one partition per 256 MiB of settlements.csv, 1..4096; an
  * explicit count is taken as given. */
 static ms_status_t choose_partitions(import_t *im)
@@ -42,7 +66,7 @@ static ms_status_t choose_partitions(import_t *im)
         uint64_t n = ((uint64_t)sb.st_size + PART_BYTES_DEFAULT - 1) / PART_BYTES_DEFAULT;
         n = n < 1 ? 1 : n > MAX_PARTITIONS ? MAX_PARTITIONS : n;
         im->nparts = im->opts->partitions ? im->opts->partitions : (uint32_t)n;
-        im->have_drugs = ms_path_exists(drugs);
+        st = optional_file(drugs, &im->have_drugs);
     }
     free(path);
     free(drugs);
@@ -92,12 +116,18 @@ static ms_status_t make_tmp(import_t *im)
 
 ms_status_t imp_prepare(import_t *im, const char *csv_dir, const char *dataset_dir)
 {
-    im->csv_dir = strdup(csv_dir);
-    im->out_dir = strdup(dataset_dir);
+    im->csv_dir = ms_path_normalize(csv_dir);
+    im->out_dir = ms_path_normalize(dataset_dir);
     if (!im->csv_dir || !im->out_dir) return ms_error_set(MS_E_NOMEM, "out of memory");
-    size_t len = strlen(im->out_dir);
-    while (len > 1 && im->out_dir[len - 1] == '/') im->out_dir[--len] = '\0';
     im->chunk_rows = im->opts->chunk_rows ? im->opts->chunk_rows : MS_DEFAULT_CHUNK_ROWS;
+    /* The contract's limits (docs/schema.md, Limits), for library callers
+     * too; nothing is created before they hold. */
+    if (im->opts->partitions > MS_PARTITIONS_MAX)
+        return ms_error_set(MS_E_USAGE, "partitions must be 1-%u (0: chosen from the size), got %u",
+                            MS_PARTITIONS_MAX, im->opts->partitions);
+    if (im->chunk_rows < MS_CHUNK_ROWS_MIN || im->chunk_rows > MS_CHUNK_ROWS_MAX)
+        return ms_error_set(MS_E_USAGE, "chunk rows must be %u-%u, got %u", MS_CHUNK_ROWS_MIN,
+                            MS_CHUNK_ROWS_MAX, im->chunk_rows);
     MS_TRY(check_output(im));
     MS_TRY(choose_partitions(im));
     return make_tmp(im);

@@ -132,7 +132,7 @@ void ms_testsweep_refused(const ms_testsweep_t *f, const ms_testsweep_bad_t *cas
     for (size_t i = 0; i < n; i++) {
         char *out = NULL;
         assert_int_equal(ms_test_write_file(f->cfg, cases[i].text), 0);
-        assert_int_equal(ms_test_cli(&out, "models --config %s", f->cfg), 1);
+        assert_int_equal(ms_test_cli(&out, "models --config %s", f->cfg), 2);
         ms_test_contains(out, cases[i].want);
         free(out);
     }

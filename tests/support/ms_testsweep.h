@@ -82,7 +82,7 @@ void ms_testclues_free(ms_testclues_t *l);
 void ms_testsweep_clues_are(const ms_testsweep_t *f, const ms_testclues_t *want, int once);
 
 /* Rules `medsweep models --config` refuses: each text, written to f->cfg,
- * exits 1 with a message that contains want. */
+ * exits 2 (a usage error) with a message that contains want. */
 typedef struct {
     const char *text, *want;
 } ms_testsweep_bad_t;
