@@ -76,14 +76,24 @@ static void check_settlement(verify_ctx_t *v, report_t *r, uint64_t row, const m
 {
     const ms_refs_t *refs = v->refs;
     uint64_t id = s->settle_id;
-    if (s->fund_pay + s->self_pay != s->total)
+    /* Every amount within the contract's limit first: then the sums below
+     * cannot overflow (docs/schema.md, Limits). */
+    const int64_t money[] = {s->total, s->fund_pay, s->self_pay, s->drug, s->exam, s->lab, s->consumable,
+                             s->treatment, s->surgery, s->bed, s->nursing, s->other};
+    int within = 1;
+    for (size_t k = 0; k < sizeof money / sizeof money[0]; k++) within &= money[k] <= MS_MONEY_MAX_FEN && money[k] >= -MS_MONEY_MAX_FEN;
+    if (!within) violation(r, row, id, "an amount is above the limit of %lld fen per record", (long long)MS_MONEY_MAX_FEN);
+    if (within && s->fund_pay + s->self_pay != s->total)
         violation(r, row, id, "fund_pay + self_pay != total (%lld + %lld != %lld fen)",
                   (long long)s->fund_pay, (long long)s->self_pay, (long long)s->total);
-    int64_t cat = s->drug + s->exam + s->lab + s->consumable + s->treatment + s->surgery + s->bed +
-                  s->nursing + s->other;
+    int64_t cat = within ? s->drug + s->exam + s->lab + s->consumable + s->treatment + s->surgery + s->bed +
+                               s->nursing + s->other
+                         : s->total;
     if (cat != s->total)
         violation(r, row, id, "cost categories add up to %lld fen, total is %lld",
                   (long long)cat, (long long)s->total);
+    if (s->settle_date < MS_DAY_MIN || s->settle_date > MS_DAY_MAX || s->admit_date < MS_DAY_MIN)
+        violation(r, row, id, "a date outside the contract's window 1900-01-01..2199-12-31");
     if (s->total < 0 || s->fund_pay < 0 || s->self_pay < 0 || s->drug < 0 || s->exam < 0 ||
         s->lab < 0 || s->consumable < 0 || s->treatment < 0 || s->surgery < 0 || s->bed < 0 ||
         s->nursing < 0 || s->other < 0)

@@ -199,6 +199,12 @@ static void test_overflow_in_a_partition(void **state)
     ms_testsweep_data(&f, &t);
     static const char *const pieces[] = {"model volume", "total_cost", "H0001", "overflow", NULL};
     expect_overflow(&f, pieces);
+    /* Verification names the amount above the limit (and adds nothing that
+     * could overflow). */
+    char *out = NULL;
+    assert_int_equal(ms_test_cli(&out, "inspect %s --verify", f.data), 1);
+    ms_test_contains(out, "above the limit of 100000000000 fen per record");
+    free(out);
     ms_testdata_free(&t);
     ms_testsweep_done(&f);
 }
