@@ -188,6 +188,7 @@ ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set)
 {
     memset(set, 0, sizeof *set);
     uint8_t *present[MS_TABLE_COUNT] = {NULL};
+    char **damage[MS_TABLE_COUNT] = {NULL}; /* what the probe said of a damaged file */
     int table_dir[MS_TABLE_COUNT] = {0};
     ms_status_t st = MS_OK;
     for (int t = 0; st == MS_OK && t < MS_TABLE_COUNT; t++) {
@@ -200,18 +201,25 @@ ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set)
         size_t n = set->nfiles[t] ? set->nfiles[t] : 1;
         set->info[t] = calloc(n, sizeof *set->info[t]);
         set->ok[t] = calloc(n, 1);
-        if (!set->info[t] || !set->ok[t] || !present[t]) {
+        set->damaged[t] = calloc(n, 1);
+        damage[t] = calloc(n, sizeof *damage[t]);
+        if (!set->info[t] || !set->ok[t] || !set->damaged[t] || !damage[t] || !present[t]) {
             st = ms_error_set(MS_E_NOMEM, "out of memory");
             break;
         }
         for (uint32_t k = 0; k < set->nfiles[t]; k++) {
             if (!present[t][k]) continue;
-            ms_part_t *p = NULL;
+            /* Opened in a child, which sends back what the file records. */
+            ms_probe_t verdict;
             ms_dataset_part_path(ds->dir, tb, k, path, sizeof path);
-            if (ms_part_open(path, tb, &ds->refs, &p) != MS_OK) continue; /* reported by its reader */
-            set->info[t][k] = *ms_part_info(p);
-            set->ok[t][k] = 1;
-            ms_part_close(p);
+            st = ms_part_probe(path, tb, &ds->refs, &set->info[t][k], &verdict, NULL);
+            if (st != MS_OK) break;
+            if (verdict == MS_PROBE_DAMAGED) {
+                set->damaged[t][k] = 1;
+                damage[t][k] = strdup(ms_error_detail()); /* NULL: said shorter below */
+            }
+            /* MS_PROBE_REFUSED: reported by its reader */
+            set->ok[t][k] = verdict == MS_PROBE_OPENED;
         }
     }
     if (st == MS_OK) st = recorded_count(set, &set->count);
@@ -233,6 +241,11 @@ ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set)
             if (!here && k < set->count)
                 st = add_fault(set, &cap, MS_PART_MISSING, id, k, "%s is missing (the dataset has %u partitions)",
                                path, set->count);
+            else if (here && set->damaged[t][k] && damage[t][k])
+                st = add_fault(set, &cap, MS_PART_DAMAGED, id, k, "%s", damage[t][k]);
+            else if (here && set->damaged[t][k])
+                st = add_fault(set, &cap, MS_PART_DAMAGED, id, k, "%s is damaged: HDF5 could not read its metadata",
+                               path);
             else if (here && k >= set->count && info)
                 st = add_fault(set, &cap, MS_PART_UNEXPECTED, id, k,
                                "%s is not one of the dataset's %u partitions (it records partition %u of %u)", path,
@@ -245,14 +258,17 @@ ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set)
                                path, why[0], nwhy > 1 ? "; " : "", nwhy > 1 ? why[1] : "");
         }
     }
-    for (int t = 0; t < MS_TABLE_COUNT; t++) free(present[t]);
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
+        for (uint32_t k = 0; damage[t] && k < set->nfiles[t]; k++) free(damage[t][k]);
+        free(present[t]), free(damage[t]);
+    }
     if (st != MS_OK) ms_partset_free(set);
     return st;
 }
 
 void ms_partset_free(ms_partset_t *set)
 {
-    for (int t = 0; t < MS_TABLE_COUNT; t++) free(set->info[t]), free(set->ok[t]);
+    for (int t = 0; t < MS_TABLE_COUNT; t++) free(set->info[t]), free(set->ok[t]), free(set->damaged[t]);
     free(set->fault);
     memset(set, 0, sizeof *set);
 }

@@ -53,10 +53,13 @@ void ms_dataset_part_path(const char *dir, const ms_table_t *t, uint32_t index, 
  *     folder exists, is missing;
  *   - a file numbered at or above the count is not one of the dataset's;
  *   - a readable file that records another number or another count is not
- *     the partition its name says (ms_dataset_part_misplaced).
+ *     the partition its name says (ms_dataset_part_misplaced);
+ *   - a file whose metadata crashes HDF5 is damaged: every file is first
+ *     opened in a child process (ms_part_probe), here, before any thread
+ *     that calls HDF5 exists, so no later open meets it.
  *
- * A file that cannot be opened (damaged, other reference files) is not
- * judged here: whoever reads it reports why. */
+ * A file that cannot be opened otherwise (damaged, other reference files)
+ * is not judged here: whoever reads it reports why. */
 
 /* What partition file `index` of a dataset of `count` partitions records
  * about itself against its place: the number of disagreements (0 to 2),
@@ -68,7 +71,8 @@ int ms_dataset_part_misplaced(const ms_part_info_t *info, uint32_t index, uint32
 typedef enum {
     MS_PART_MISSING,         /* no file for a partition of the dataset */
     MS_PART_UNEXPECTED,      /* a file numbered beyond the dataset's partitions */
-    MS_PART_MISPLACED        /* a file that records another number or count */
+    MS_PART_MISPLACED,       /* a file that records another number or count */
+    MS_PART_DAMAGED          /* a file whose metadata HDF5 cannot read without crashing */
 } ms_partfault_kind_t;
 
 typedef struct {
@@ -86,13 +90,16 @@ typedef struct {
      * callers that would otherwise open every partition again */
     ms_part_info_t *info[MS_TABLE_COUNT];
     uint8_t *ok[MS_TABLE_COUNT];
+    uint8_t *damaged[MS_TABLE_COUNT];     /* [nfiles[t]]: its probe crashed; never open it */
     ms_partfault_t *fault;                /* [nfaults], by partition number, then table */
     size_t nfaults;
 } ms_partset_t;
 
-/* Open every partition file of ds (ms_part_open, reference checksum checked)
- * and judge the set.  Fails only for want of memory or a table folder that
- * cannot be listed; what is wrong with the set is in set->fault. */
+/* Probe (ms_part_probe) and open every partition file of ds (ms_part_open,
+ * reference checksum checked) and judge the set.  Fails only for want of
+ * memory or processes, or a table folder that cannot be listed; what is
+ * wrong with the set is in set->fault.  Forks: call it before starting
+ * threads that use HDF5. */
 ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set);
 void ms_partset_free(ms_partset_t *set);
 

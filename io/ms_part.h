@@ -58,6 +58,28 @@ ms_status_t ms_part_open(const char *path, const ms_table_t *t, const ms_refs_t 
                          ms_part_t **out);
 void ms_part_close(ms_part_t *p);
 
+/* ms_part_open in a child process.  Damaged metadata can crash libhdf5
+ * itself (SIGFPE, SIGSEGV while decoding a layout message or an attribute):
+ * the child dies, not the caller.  The child opens path as a partition of
+ * table t (t NULL: as each table in turn, for a file not yet known; refs
+ * may be NULL) and sends back what ms_part_open said, so the caller need
+ * not open the file again to learn it.  *verdict:
+ *   MS_PROBE_OPENED   it opened; *info (when info is not NULL) is its;
+ *   MS_PROBE_REFUSED  ms_part_open failed without crashing;
+ *   MS_PROBE_DAMAGED  the child was killed by a signal, exited otherwise,
+ *                     or was still reading after MS_PART_PROBE_SECONDS.
+ * Returns an error only when no child could be started or waited for.
+ * With REFUSED and DAMAGED the error detail says why (ms_part_open's own
+ * message; "PATH is damaged: HDF5 could not read its metadata (signal 8,
+ * SIGFPE)"), and *open_st (when not NULL) is the status (MS_E_CORRUPT for
+ * DAMAGED).  One fork per call: probe each file once, where the files are
+ * first opened one by one and before threads that call HDF5 exist
+ * (ms_dataset_partset, inspect of one file). */
+#define MS_PART_PROBE_SECONDS 300
+typedef enum { MS_PROBE_OPENED = 0, MS_PROBE_REFUSED, MS_PROBE_DAMAGED } ms_probe_t;
+ms_status_t ms_part_probe(const char *path, const ms_table_t *t, const ms_refs_t *refs, ms_part_info_t *info,
+                          ms_probe_t *verdict, ms_status_t *open_st);
+
 const ms_part_info_t *ms_part_info(const ms_part_t *p);
 const char *ms_part_path(const ms_part_t *p);
 const ms_table_t *ms_part_table(const ms_part_t *p);

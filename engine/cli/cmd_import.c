@@ -80,17 +80,23 @@ int ms_cmd_import(int argc, char **argv)
     ms_status_t st = csv_dir && dataset_dir ? ms_import(csv_dir, dataset_dir, &o, &res)
                                             : ms_error_set(MS_E_NOMEM, "out of memory");
     free(csv_dir);
-    free(dataset_dir);
-    if (st != MS_OK) return ms_cli_fail("import", st);
+    if (st != MS_OK) {
+        free(dataset_dir);
+        return ms_cli_fail("import", st);
+    }
     printf("imported %llu institutions, %llu groups, %llu settlements, %llu drug items into "
            "%u partitions in %.1f s (%.2f M settlements/s, peak memory %.0f MiB)\n",
            (unsigned long long)res.institutions, (unsigned long long)res.groups,
            (unsigned long long)res.settlements, (unsigned long long)res.drug_items,
            res.partitions, res.seconds, res.seconds > 0 ? (double)res.settlements / res.seconds / 1e6 : 0.0,
            (double)ms_peak_rss() / 1048576.0);
+    if (res.leftovers_removed)
+        printf("removed %u leftover build director%s of killed imports (%s.importing-<pid>)\n",
+               res.leftovers_removed, res.leftovers_removed > 1 ? "ies" : "y", dataset_dir);
     if (o.skip_bad)
         printf("rejected %llu bad rows%s\n", (unsigned long long)res.rejected,
                res.rejected ? " (see rejected.csv in the dataset directory)" : "");
+    free(dataset_dir);
     return MS_EXIT_OK;
 }
 

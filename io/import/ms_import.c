@@ -139,6 +139,7 @@ ms_status_t ms_import(const char *csv_dir, const char *dataset_dir, const ms_imp
         res->drug_items = im.rows[MS_TABLE_DRUG_ITEMS];
         res->rejected = im.n_rejected;
         res->partitions = im.nparts;
+        res->leftovers_removed = im.leftovers_removed;
         st = imp_install(&im);
     }
     import_free(&im, st);

@@ -13,7 +13,10 @@
  * size of the CSV.
  *
  * Everything is built in DATASET_DIR.importing-<pid> and renamed into place
- * at the end, so a failed or killed import leaves no dataset behind.
+ * at the end, so a failed or killed import leaves no dataset behind.  What
+ * a killed import leaves (its DATASET_DIR.importing-<pid>) the next import
+ * into DATASET_DIR removes when no process has that pid any more
+ * (res->leftovers_removed).
  *
  * Progress goes to opts->progress (job "import"): stages "settlements.csv"
  * and "drug_items.csv" (percent of the file read, records so far) and
@@ -42,6 +45,7 @@ typedef struct {
     uint64_t institutions, groups, settlements, drug_items;
     uint64_t rejected;     /* rows written to rejected.csv (skip_bad) */
     uint32_t partitions;
+    uint32_t leftovers_removed; /* DATASET_DIR.importing-<pid> of imports whose process is gone, removed */
     double seconds;
 } ms_import_result_t;
 

@@ -4,9 +4,14 @@
  * --replace), the partition count is chosen, and the build directory
  * DATASET_DIR.importing-<pid> is made (with .spill/, the table folders and
  * rejected.csv).  At the end it is swapped into place (ms_outdir_install);
- * after a failure it is removed.
+ * after a failure it is removed.  A killed import cannot remove its own:
+ * the next import into the same DATASET_DIR removes those whose process is
+ * gone.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +104,55 @@ static ms_status_t open_rejected(import_t *im)
     return st;
 }
 
+/* The pid of a build directory of out_dir named base.importing-<pid>
+ * (decimal, as make_tmp writes it), or 0 when name is not one. */
+static long build_dir_pid(const char *base, const char *name)
+{
+    static const char tag[] = ".importing-";
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, tag, sizeof tag - 1) != 0) return 0;
+    const char *d = name + n + sizeof tag - 1;
+    if (*d < '1' || *d > '9' || strlen(d) > 9) return 0;
+    long pid = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9') return 0;
+        pid = pid * 10 + (*d - '0');
+    }
+    return pid;
+}
+
+/* Remove the build directories DATASET_DIR.importing-<pid> of earlier
+ * imports into the same DATASET_DIR whose process is gone (kill(pid, 0)
+ * fails with ESRCH): a killed import's, possibly hundreds of MB.  One whose
+ * process runs (or whose owner we may not signal) is another import's, or
+ * not ours to judge: left alone.  Best effort: a directory that cannot be
+ * listed or removed stops nothing. */
+static void remove_dead_builds(import_t *im)
+{
+    char *parent = strdup(im->out_dir);
+    if (!parent) return;
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : parent;
+    const char *pdir = slash ? (slash == parent ? "/" : parent) : ".";
+    if (slash) *slash = '\0';
+    DIR *d = opendir(pdir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        long pid = build_dir_pid(base, e->d_name);
+        if (pid <= 0 || pid > INT_MAX || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *path = ms_path_join(pdir, e->d_name);
+        struct stat sb;
+        if (path && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && ms_remove_tree(path) == MS_OK)
+            im->leftovers_removed++;
+        free(path);
+    }
+    if (d) closedir(d);
+    free(parent);
+}
+
 static ms_status_t make_tmp(import_t *im)
 {
+    remove_dead_builds(im);
     size_t n = strlen(im->out_dir) + 40;
     im->tmp_dir = malloc(n);
     if (!im->tmp_dir) return ms_error_set(MS_E_NOMEM, "out of memory");

@@ -177,6 +177,7 @@ typedef struct {
     const ms_import_opts_t *opts;
     char *csv_dir, *out_dir, *tmp_dir, *spill_dir;
     int tmp_made;
+    uint32_t leftovers_removed; /* build directories of dead imports removed (ms_import_outdir.c) */
     uint32_t nparts, chunk_rows;
     int have_drugs;
     ms_refs_t refs; /* institutions and groups in file order until finished */
