@@ -662,7 +662,13 @@ static void test_memory_stays_under_cap(void **state)
     print_message("  peak %.0f MiB for %.0f MiB of decoded settlements (cap %zu MiB)\n", peak / 1048576.0,
                   rows * 154 / 1048576.0, cap >> 20);
     assert_true(rows * 154 > 3ull * cap);
+#ifdef MS_SANITIZED
+    /* AddressSanitizer's shadow and quarantine add to every allocation: the
+     * figure is the Release build's to assert. */
+    print_message("  (sanitizer build: the peak is not asserted)\n");
+#else
     assert_true(peak < cap);
+#endif
     free(json);
     ms_remove_tree(big);
 }
