@@ -294,24 +294,6 @@ static void test_light_for_group(void **state)
     ms_testsweep_done(&f);
 }
 
-/* The smallest --memory-cap the engine takes for threads threads on data,
- * in MiB, read from the message that refuses a smaller one. */
-static long min_cap_mib(const char *data, const char *out, int threads)
-{
-    char *log = NULL;
-    assert_int_not_equal(ms_test_cli(&log, "sweep %s --out %s --replace --quiet --models cost_shift --threads %d "
-                                           "--memory-cap 1M",
-                                     data, out, threads),
-                         0);
-    const char *at = strstr(log, "at least ");
-    if (!at) print_error("%s\n", log);
-    assert_non_null(at);
-    long mib = strtol(at + 9, NULL, 10);
-    free(log);
-    assert_true(mib > 0);
-    return mib;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -380,7 +362,8 @@ static void test_spill_same_answer(void **state)
     ms_testcsv_free(clues);
     char args[100];
     for (int threads = 1; threads <= 2; threads++) {
-        snprintf(args, sizeof args, "--threads %d --memory-cap %ldM", threads, min_cap_mib(f.data, f.out2, threads));
+        long mib = ms_testsweep_min_cap_mib(f.data, f.out2, "cost_shift", threads);
+        snprintf(args, sizeof args, "--threads %d --memory-cap %ldM", threads, mib);
         ms_testsweep_same_run(&f, args);
     }
     ms_testdata_free(&t);

@@ -197,23 +197,6 @@ static void test_repeats_and_hoarders(void **state)
     finish(&f, w);
 }
 
-/* The smallest --memory-cap the engine takes for one thread on data, in
- * MiB, read from the message that refuses a smaller one. */
-static long min_cap_mib(const char *data, const char *out)
-{
-    char *log = NULL;
-    assert_int_not_equal(
-        ms_test_cli(&log, "sweep %s --out %s --replace --quiet --models drugs --threads 1 --memory-cap 1M", data, out),
-        0);
-    const char *at = strstr(log, "at least ");
-    if (!at) print_error("%s\n", log);
-    assert_non_null(at);
-    long mib = strtol(at + 9, NULL, 10);
-    free(log);
-    assert_true(mib > 0);
-    return mib;
-}
-
 static void test_spill_same_answer(void **state)
 {
     (void)state;
@@ -236,7 +219,7 @@ static void test_spill_same_answer(void **state)
     ms_testsweep_data(&f, &w->t);
     ms_testsweep_rules(&f, "scoring = { min_denominator = 1; all_clues = 1; };\n");
     ms_testsweep_run(&f, f.out, "--threads 1");
-    long mib = min_cap_mib(f.data, f.out2);
+    long mib = ms_testsweep_min_cap_mib(f.data, f.out2, "drugs", 1);
     char args[100];
     snprintf(args, sizeof args, "--threads 1 --memory-cap %ldM", mib);
     ms_testsweep_same_run(&f, args);

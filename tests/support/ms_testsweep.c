@@ -149,3 +149,18 @@ void ms_testsweep_defaults(const char *piece, ...)
     va_end(ap);
     free(out);
 }
+
+long ms_testsweep_min_cap_mib(const char *data, const char *out, const char *model, int threads)
+{
+    char *log = NULL;
+    assert_int_not_equal(ms_test_cli(&log, "sweep %s --out %s --replace --quiet --models %s --threads %d --memory-cap 1M",
+                                     data, out, model, threads),
+                         0);
+    const char *at = strstr(log, "at least ");
+    if (!at) print_error("%s\n", log);
+    assert_non_null(at);
+    long mib = strtol(at + 9, NULL, 10);
+    free(log);
+    assert_true(mib > 0);
+    return mib;
+}

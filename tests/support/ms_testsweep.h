@@ -92,4 +92,9 @@ void ms_testsweep_refused(const ms_testsweep_t *f, const ms_testsweep_bad_t *cas
  * every piece of the list that ends with NULL. */
 void ms_testsweep_defaults(const char *piece, ...) __attribute__((sentinel));
 
+/* The smallest --memory-cap, in MiB, that `sweep data --models model
+ * --threads threads` accepts, read from the message refusing a smaller one
+ * (tests of keyed aggregations force a spill with it). */
+long ms_testsweep_min_cap_mib(const char *data, const char *out, const char *model, int threads);
+
 #endif
