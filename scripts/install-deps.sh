@@ -21,8 +21,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # (the cluster's) are installed with their services kept from starting.
 SERVICE_PACKAGES=(openmpi-bin libopenmpi-dev munge slurmctld slurmd slurm-client)
 PACKAGES=(
-    # build and test
-    build-essential cmake pkg-config git python3
+    # build and test (clang and its runtime: the libFuzzer harnesses, scripts/fuzz.sh)
+    build-essential cmake pkg-config git python3 clang libclang-rt-14-dev
     # libraries
     libhdf5-dev hdf5-tools hdf5-filter-plugin
     libhwloc-dev hwloc libopenblas-dev libcmocka-dev

@@ -3,8 +3,9 @@
 #   ./scripts/test.sh              the short tests (ctest label "short")
 #   ./scripts/test.sh --all        every test, the long ones too (or MS_TESTS=all)
 #   ./scripts/test.sh --sanitize   then the short tests again in an
-#                                  AddressSanitizer + UBSan build (./build-asan);
-#                                  CI (CI=true) always does this
+#                                  AddressSanitizer + UBSan build (./build-asan),
+#                                  and each libFuzzer harness on 20,000 inputs
+#                                  (scripts/fuzz.sh); CI (CI=true) always does this
 # Other arguments go to ctest (e.g. -R csv).  Exits non-zero when any run fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,5 +54,12 @@ if ((sanitize)); then
     set -e
     echo "test: sanitizer ctest exited with $arc"
     ((rc == 0)) && rc=$arc
+    echo "test: each fuzzer on 20,000 inputs, after its regression inputs (scripts/fuzz.sh)"
+    set +e
+    bash scripts/fuzz.sh --runs 20000
+    frc=$?
+    set -e
+    echo "test: fuzz run exited with $frc"
+    ((rc == 0)) && rc=$frc
 fi
 exit "$rc"
