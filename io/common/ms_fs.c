@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -326,6 +327,16 @@ static ms_status_t outdir_install(const char *tmp, const char *out, int (*is_our
             return ms_error_errno(MS_E_IO, errno, "cannot replace %s", out);
         return ms_rename(tmp, out);
     }
+    /* One atomic exchange where the filesystem has it: at every instant OUT
+     * is either the old output or the new one, never absent; the old one
+     * then lies at tmp, to be removed. */
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_EXCHANGE) == 0) {
+        ms_remove_tree(tmp); /* the new one is in place: a leftover is only disk */
+        return MS_OK;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != EXDEV)
+        return ms_error_errno(errno == ENOSPC ? MS_E_NOSPACE : MS_E_IO, errno, "cannot replace %s", out);
+    /* Otherwise two renames, the old output put back if the second fails. */
     size_t n = strlen(out) + 40;
     char *old = malloc(n);
     if (!old) return ms_error_set(MS_E_NOMEM, "out of memory");
