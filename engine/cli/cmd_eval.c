@@ -57,9 +57,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ms_buf.h"
 #include "ms_cli.h"
 #include "ms_csv.h"
 #include "ms_eval_screen.h"
+#include "ms_hmap.h"
 #include "ms_model.h"
 
 #define MAXPAT 64
@@ -102,7 +104,8 @@ typedef struct {
 
 typedef struct {
     entry_t *e;
-    size_t n, cap, last;
+    size_t n, cap;
+    ms_hmap_t index;           /* inst_code -> entry */
     char patterns[MAXPAT][48];
     int npat, too_many_patterns;
     int pmodel[MAXPAT];        /* pattern -> index in models[], or -1 */
@@ -118,28 +121,39 @@ typedef struct {
 
 /* ------------------------------------------------------------ reading */
 
+typedef struct {
+    const evalset_t *s;
+    const char *code;
+} code_key_t;
+
+static int same_code(const void *ctx, uint32_t id)
+{
+    const code_key_t *k = ctx;
+    return !strcmp(k->s->e[id].code, k->code);
+}
+
 static entry_t *lookup(evalset_t *s, const char *code)
 {
-    if (s->last < s->n && !strcmp(s->e[s->last].code, code)) return &s->e[s->last];
-    for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->e[i].code, code)) return &s->e[s->last = i];
-    return NULL;
+    code_key_t k = {s, code};
+    uint32_t id = ms_hmap_find(&s->index, ms_hash_str(code), same_code, &k);
+    return id == MS_HMAP_NONE ? NULL : &s->e[id];
+}
+
+/* Give up on memory: eval has nothing to leave half done. */
+static void out_of_memory(void)
+{
+    fputs("medsweep eval: error: out of memory\n", stderr);
+    exit(MS_EXIT_FAIL);
 }
 
 static entry_t *find(evalset_t *s, const char *code)
 {
     entry_t *x = lookup(s, code);
     if (x) return x;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        entry_t *e = realloc(s->e, cap * sizeof *e);
-        if (!e) {
-            fputs("medsweep eval: error: out of memory\n", stderr);
-            exit(MS_EXIT_FAIL);
-        }
-        s->e = e, s->cap = cap;
-    }
-    x = &s->e[s->last = s->n++];
+    if (ms_grow(&s->e, &s->cap, s->n + 1, sizeof *s->e, 1024) != MS_OK ||
+        ms_hmap_insert(&s->index, ms_hash_str(code), (uint32_t)s->n) != MS_OK)
+        out_of_memory();
+    x = &s->e[s->n++];
     memset(x, 0, sizeof *x);
     snprintf(x->code, sizeof x->code, "%s", code);
     x->score = UNRANKED;
@@ -222,15 +236,7 @@ static void indicator_row(evalset_t *s, const ms_field_t *f)
     if (b && !strcmp(f[1].s, b->name) && !strcmp(f[2].s, b->indicators[ind].name)) x->baseline = atof(f[3].s);
     int slot = ms_screen_slot(&s->screen, f[1].s, f[2].s);
     if (slot < 0) return;
-    if (s->ncells == s->capcells) {
-        size_t cap = s->capcells ? s->capcells * 2 : 4096;
-        cell_t *c = realloc(s->cells, cap * sizeof *c);
-        if (!c) {
-            fputs("medsweep eval: error: out of memory\n", stderr);
-            exit(MS_EXIT_FAIL);
-        }
-        s->cells = c, s->capcells = cap;
-    }
+    if (ms_grow(&s->cells, &s->capcells, s->ncells + 1, sizeof *s->cells, 4096) != MS_OK) out_of_memory();
     s->cells[s->ncells++] = (cell_t){(size_t)(x - s->e), slot, atof(f[3].s), atof(f[4].s)};
 }
 
@@ -521,7 +527,7 @@ int ms_cmd_eval(int argc, char **argv)
     if (st == MS_OK) st = run_screen(&s);
     if (st != MS_OK) {
         ms_screen_free(&s.screen);
-        free(s.e), free(s.cells);
+        free(s.e), free(s.cells), ms_hmap_free(&s.index);
         return ms_cli_fail("eval", st);
     }
     for (int p = 0; p < s.npat; p++) {
@@ -633,6 +639,6 @@ int ms_cmd_eval(int argc, char **argv)
     }
     json_decref(root);
     ms_screen_free(&s.screen);
-    free(s.e), free(s.cells);
+    free(s.e), free(s.cells), ms_hmap_free(&s.index);
     return MS_EXIT_OK;
 }

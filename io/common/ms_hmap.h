@@ -44,4 +44,12 @@ static inline uint64_t ms_hash_u64(uint64_t key)
     return h ^ (h >> 29);
 }
 
+/* A hash of a string (FNV-1a, 64 bits), for maps keyed by codes. */
+static inline uint64_t ms_hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
 #endif
