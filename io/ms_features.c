@@ -17,10 +17,12 @@ static ms_status_t put(hid_t loc, const char *name, hid_t ftype, hid_t mtype, in
     H5Pset_obj_track_times(dcpl, 0);
     hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     herr_t rc = d < 0 ? -1 : (d0 && (rank == 1 || d1) ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+    /* Before the next HDF5 call clears the reason (a full disk). */
+    ms_status_t st = rc < 0 ? ms_h5_write_error(name) : MS_OK;
     if (d >= 0) H5Dclose(d);
     H5Pclose(dcpl);
     H5Sclose(space);
-    return rc < 0 ? ms_error_set(MS_E_HDF5, "cannot write %s", name) : MS_OK;
+    return st;
 }
 
 static ms_status_t put_strings(hid_t loc, const char *name, size_t n, const char *const *s)
@@ -88,8 +90,10 @@ ms_status_t ms_features_write(const char *path, const ms_features_t *f)
                     {"priority", f->priority}};
         for (size_t k = 0; st == MS_OK && k < sizeof vecs / sizeof *vecs; k++)
             st = put(file, vecs[k].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, n, 0, vecs[k].data);
-        if (H5Fclose(file) < 0 && st == MS_OK) st = ms_error_set(MS_E_IO, "cannot write %s", tmp);
+        if (H5Fclose(file) < 0 && st == MS_OK) st = ms_h5_write_error("its metadata");
     }
+    /* "cannot write OUT/features.h5: dataset z: No space left on device" */
+    if (st != MS_OK && !strstr(ms_error_detail(), tmp)) ms_error_wrap(st, "%s: ", path);
     if (st == MS_OK) st = ms_fsync_path(tmp);
     if (st == MS_OK) st = ms_rename(tmp, path);
     if (st != MS_OK) unlink(tmp);

@@ -1,6 +1,7 @@
 #include "ms_h5util.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ms_codec.h"
@@ -32,6 +33,29 @@ ms_status_t ms_h5_init(void)
         thread_ready = 1;
     }
     return MS_OK;
+}
+
+static herr_t find_errno(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    int *err = data;
+    const char *at = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (at && !*err) *err = atoi(at + 8);
+    return 0;
+}
+
+int ms_h5_errno(void)
+{
+    int err = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_errno, &err);
+    return err > 0 ? err : 0;
+}
+
+ms_status_t ms_h5_write_error(const char *what)
+{
+    int err = ms_h5_errno();
+    if (err) return ms_error_errno(MS_E_IO, err, "cannot write %s", what);
+    return ms_error_set(MS_E_HDF5, "cannot write %s", what);
 }
 
 hid_t ms_h5_fapl(void)

@@ -314,6 +314,103 @@ static void test_resume_after_random_kills(void **state)
     assert_true(interrupted_runs >= 2);
 }
 
+/* Flip the byte at fraction at of file path. */
+static void flip_byte(const char *path, double at)
+{
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long off = (long)((double)ftell(fp) * at);
+    fseek(fp, off, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, off, SEEK_SET);
+    fputc(c ^ 0x5a, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* A saved partial damaged on disk (a flipped byte, a truncation) is not a
+ * reason to give up the week: --resume says so, removes it and sweeps that
+ * partition again, to the same bytes, and run.json names it.  (It used to
+ * stop at the merge with "checksum mismatch" and advise --resume again.) */
+static void test_resume_redoes_damaged_partial(void **state)
+{
+    fx_t *f = *state;
+    char out[700], path[1000], cmd[2000];
+    snprintf(out, sizeof out, "%s/damaged-partial", f->dir);
+    assert_true(killed(killed_sweep(f, out, "MS_SWEEP_KILL_AFTER=4")));
+    /* Which partials exist depends on the order the workers took them. */
+    int damaged = 0;
+    for (uint32_t p = 0; p < 6 && damaged < 2; p++) {
+        snprintf(path, sizeof path, "%s/.sweep-state/part-%05u.partial", out, p);
+        if (!ms_path_exists(path)) continue;
+        if (damaged == 0) flip_byte(path, 0.5);
+        else snprintf(cmd, sizeof cmd, "truncate -s -9 %s", path), assert_int_equal(ms_test_run(cmd, NULL), 0);
+        damaged++;
+    }
+    assert_int_equal(damaged, 2);
+    sweep_says(f->data, out, "--resume --threads 2", 0, NULL);
+    same_output(f, out);
+    json_says(out, "\"swept_again\": [", "checksum mismatch", ".partial", NULL);
+    /* The console says it too (not --quiet's job to hide a result note). */
+    snprintf(out, sizeof out, "%s/damaged-partial-2", f->dir);
+    assert_true(killed(killed_sweep(f, out, "MS_SWEEP_KILL_AFTER=2")));
+    for (uint32_t p = 0; p < 6; p++) {
+        snprintf(path, sizeof path, "%s/.sweep-state/part-%05u.partial", out, p);
+        if (ms_path_exists(path)) flip_byte(path, 0.25);
+    }
+    sweep_says(f->data, out, "--resume", 0, "2 saved partitions were damaged and were swept again", NULL);
+    same_output(f, out);
+}
+
+/* A disk that fills while the outputs are written, at any point: the sweep
+ * names the file and says the disk is full (it said "I/O error" for
+ * features.h5), exits 1, and leaves no output in OUT. */
+static void test_full_disk_while_writing_outputs(void **state)
+{
+    fx_t *f = *state;
+    char small[700], out[700], mnt[700], cmd[2000];
+    snprintf(small, sizeof small, "%s/small", f->dir);
+    snprintf(out, sizeof out, "%s/small-out", f->dir);
+    snprintf(mnt, sizeof mnt, "%s/fullmnt", f->dir);
+    ms_test_cli_ok(NULL, "gen --out %s --persons 20000 --institutions 60 --partitions 2 --quiet", small);
+    ms_test_cli_ok(NULL, "sweep %s --out %s --quiet", small, out);
+    char *du = NULL;
+    snprintf(cmd, sizeof cmd, "du -sk %s", out);
+    ms_test_run_ok(cmd, &du);
+    long kib = strtol(du, NULL, 10);
+    free(du);
+    ms_mkdirs(mnt);
+    int features = 0, full = 0;
+    /* From a third of what the outputs need to a little more than all. */
+    for (long size = kib / 3; size < kib + kib / 4; size += kib / 24) {
+        snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=%ldk tmpfs %s", size, mnt);
+        if (ms_test_run(cmd, NULL) != 0) {
+            print_message("cannot mount a small tmpfs here (not root?): full-disk test skipped\n");
+            skip();
+        }
+        char *log = NULL, *listing = NULL;
+        int rc = ms_test_cli(&log, "sweep %s --out %s/o --quiet", small, mnt);
+        snprintf(cmd, sizeof cmd, "ls -A %s/o", mnt);
+        ms_test_run(cmd, &listing);
+        snprintf(cmd, sizeof cmd, "umount %s", mnt);
+        ms_test_run_ok(cmd, NULL);
+        if (rc != 0) {
+            full++;
+            if (rc != 1 || !strstr(log, "No space left on device") || strstr(log, "I/O error"))
+                print_error("tmpfs of %ld KiB: exit %d:\n%s\n", size, rc, log);
+            assert_int_equal(rc, 1);
+            ms_test_contains(log, "No space left on device");
+            assert_null(strstr(log, "I/O error"));
+            features += strstr(log, "features.h5") != NULL;
+            /* Nothing but the state to resume from. */
+            assert_string_equal(listing, ".sweep-state\n");
+        }
+        free(log), free(listing);
+    }
+    print_message("  %d sizes filled the disk, %d of them in features.h5\n", full, features);
+    assert_true(features >= 1);
+}
+
 /* Damage one chunk of partition p (flip bytes in the middle of a column). */
 static void damage_partition(const char *data, uint32_t p)
 {
@@ -690,6 +787,8 @@ int main(void)
         cmocka_unit_test(test_resume_sweeps_a_repaired_partition),
         cmocka_unit_test(test_one_sweep_per_output),
         cmocka_unit_test(test_shipped_program_has_no_hooks),
+        cmocka_unit_test(test_resume_redoes_damaged_partial),
+        cmocka_unit_test(test_full_disk_while_writing_outputs),
         cmocka_unit_test(test_memory_stays_under_cap),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);

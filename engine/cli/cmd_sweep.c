@@ -161,7 +161,9 @@ int ms_cmd_sweep(int argc, char **argv)
         int rc = ms_cli_fail("sweep", st);
         char state[4200];
         snprintf(state, sizeof state, "%s/.sweep-state", o.out);
-        if (st != MS_E_USAGE && st != MS_E_EXISTS && ms_is_dir(state))
+        /* Not after a refused --resume (another dataset, rules or models):
+         * that state cannot be finished by this command. */
+        if (st != MS_E_USAGE && st != MS_E_EXISTS && !(o.resume && st == MS_E_MISMATCH) && ms_is_dir(state))
             fprintf(stderr, "medsweep sweep: finished partitions are kept; 'medsweep sweep %s --out %s --resume' "
                             "continues once the cause is fixed\n", o.dataset, o.out);
         free(dataset), free(out);
@@ -177,6 +179,8 @@ int ms_cmd_sweep(int argc, char **argv)
            res.seconds > 0 ? (double)(res.rows[0] + res.rows[1]) / res.seconds / 1e6 : 0.0,
            (double)res.peak_rss / 1048576.0);
     if (rej) printf("rejected %llu rows that cannot be trusted (see run.json)\n", (unsigned long long)rej);
+    if (res.partitions_redone)
+        printf("note: %u saved partitions were damaged and were swept again (see run.json)\n", res.partitions_redone);
     if (res.partitions_skipped)
         printf("WARNING: %u partitions were unreadable or missing and skipped (see run.json)\n",
                res.partitions_skipped);

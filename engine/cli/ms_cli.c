@@ -6,11 +6,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int ms_cli_fail(const char *cmd, ms_status_t st)
 {
     const char *d = ms_error_detail();
-    fprintf(stderr, "medsweep %s: error: %s%s(%s)\n", cmd, d, *d ? " " : "", ms_status_str(st));
+    /* The status in words, unless the detail says it already ("No space
+     * left on device (no space left on device)"). */
+    const char *what = ms_status_str(st);
+    if (*d && strcasestr(d, what)) fprintf(stderr, "medsweep %s: error: %s\n", cmd, d);
+    else fprintf(stderr, "medsweep %s: error: %s%s(%s)\n", cmd, d, *d ? " " : "", what);
     /* A usage error (bad rules, an unknown model, --resume with nothing to
      * resume) is the caller's to fix, not a failed run. */
     return st == MS_E_USAGE ? MS_EXIT_USAGE : MS_EXIT_FAIL;

@@ -81,32 +81,59 @@ static int take(cur_t *c, void *out, size_t n)
     return 0;
 }
 
+/* The bytes of partition index's partial, whole (its magic and xxh64 are
+ * right and it names that partition), in *data (caller frees) and *size. */
+static ms_status_t load_bytes(const char *state_dir, uint32_t index, unsigned char **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    char path[4096];
+    part_path(state_dir, index, "partial", path, sizeof path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    long n = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+    unsigned char *d = n > 0 && fseek(fp, 0, SEEK_SET) == 0 ? malloc((size_t)n) : NULL;
+    int ok = d && fread(d, 1, (size_t)n, fp) == (size_t)n;
+    fclose(fp);
+    ms_status_t st = MS_OK;
+    uint32_t at;
+    uint64_t sum;
+    if (n > 0 && !d) st = ms_error_set(MS_E_NOMEM, "out of memory reading %s", path);
+    else if (!ok) st = ms_error_set(MS_E_CORRUPT, "%s: cannot read", path);
+    else if (n < 8 + 4 + 8 || memcmp(d, MAGIC, 8) != 0) st = ms_error_set(MS_E_CORRUPT, "%s: not a partial", path);
+    else if (memcpy(&sum, d + n - 8, 8), XXH64(d, (size_t)n - 8, 0) != sum)
+        st = ms_error_set(MS_E_CORRUPT, "%s: checksum mismatch", path);
+    else if (memcpy(&at, d + 8, 4), at != index)
+        st = ms_error_set(MS_E_CORRUPT, "%s: written for partition %u", path, at);
+    if (st != MS_OK) {
+        free(d);
+        return st;
+    }
+    *data = d;
+    *size = (size_t)n;
+    return MS_OK;
+}
+
+ms_status_t ms_partial_check(const char *state_dir, uint32_t index)
+{
+    unsigned char *data;
+    size_t size;
+    MS_TRY(load_bytes(state_dir, index, &data, &size));
+    free(data);
+    return MS_OK;
+}
+
 ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_model_t *const *models,
                             int nmodels, const ms_model_env_t *env, ms_partial_t *p)
 {
     memset(p, 0, sizeof *p);
     char path[4096];
     part_path(state_dir, index, "partial", path, sizeof path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *data = size > 0 ? malloc((size_t)size) : NULL;
-    int ok = data && fread(data, 1, (size_t)size, fp) == (size_t)size;
-    fclose(fp);
-    if (!ok) {
-        free(data);
-        return ms_error_set(MS_E_CORRUPT, "%s: cannot read", path);
-    }
+    unsigned char *data;
+    size_t size;
+    MS_TRY(load_bytes(state_dir, index, &data, &size));
     ms_status_t st = MS_OK;
-    uint64_t sum;
-    if (size < 8 + 8 || memcmp(data, MAGIC, 8) != 0) st = ms_error_set(MS_E_CORRUPT, "%s: not a partial", path);
-    if (st == MS_OK) {
-        memcpy(&sum, data + size - 8, 8);
-        if (XXH64(data, (size_t)size - 8, 0) != sum) st = ms_error_set(MS_E_CORRUPT, "%s: checksum mismatch", path);
-    }
-    cur_t c = {data + 8, (size_t)size - 16};
+    cur_t c = {data + 8, size - 16};
     uint32_t nm = 0;
     if (st == MS_OK && (take(&c, &p->index, sizeof p->index) || take(&c, p->rows, sizeof p->rows) ||
                         take(&c, p->rejected, sizeof p->rejected) || take(&c, &nm, sizeof nm) ||
@@ -136,6 +163,8 @@ ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_mode
         c.p += len;
         c.left -= len;
     }
+    /* ms_partial_write ends with the last model's state. */
+    if (st == MS_OK && c.left) st = ms_error_set(MS_E_CORRUPT, "%s: %zu bytes after the last model's state", path, c.left);
     free(data);
     if (st != MS_OK) ms_partial_free(p, models);
     return st;
@@ -157,6 +186,14 @@ ms_status_t ms_partial_mark_skipped(const char *state_dir, uint32_t index, const
     MS_TRY(ms_afile_open(&f, path));
     fprintf(f.fp, "%s\n", why);
     return ms_afile_commit(&f);
+}
+
+ms_status_t ms_partial_remove(const char *state_dir, uint32_t index)
+{
+    char path[4096];
+    part_path(state_dir, index, "partial", path, sizeof path);
+    if (unlink(path) != 0 && errno != ENOENT) return ms_error_errno(MS_E_IO, errno, "cannot remove %s", path);
+    return MS_OK;
 }
 
 ms_status_t ms_partial_unmark_skipped(const char *state_dir, uint32_t index)

@@ -37,8 +37,14 @@ ms_status_t ms_partial_write(const char *state_dir, const ms_partial_t *p, const
  * file is damaged or was written for other models. */
 ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_model_t *const *models,
                             int nmodels, const ms_model_env_t *env, ms_partial_t *p);
+/* MS_OK when partition index's partial is whole (magic, checksum and index
+ * right); MS_E_CORRUPT naming the file and what is wrong when not. */
+ms_status_t ms_partial_check(const char *state_dir, uint32_t index);
 void ms_partial_free(ms_partial_t *p, const ms_model_t *const *models);
 int ms_partial_exists(const char *state_dir, uint32_t index);
+
+/* Remove partition index's partial (none there is not an error). */
+ms_status_t ms_partial_remove(const char *state_dir, uint32_t index);
 
 ms_status_t ms_partial_mark_skipped(const char *state_dir, uint32_t index, const char *why);
 /* Forget that partition index was skipped (it is about to be swept again). */

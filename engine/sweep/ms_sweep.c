@@ -91,6 +91,26 @@ static void test_hook(const sweep_t *sw, const char *point)
 
 
 
+/* On --resume: is partition p's partial there and whole?  A damaged one
+ * (checksum, truncation, another partition's) is removed and the partition
+ * swept again, noted in run.json and on the console: its records are still
+ * in the dataset, so the result is the same as if it had never been
+ * written.  Only a failure to read or remove it stops the sweep. */
+static ms_status_t resume_partition(sweep_t *sw, uint32_t p)
+{
+    if (!ms_partial_exists(sw->state_dir, p)) return MS_OK;
+    ms_status_t st = ms_partial_check(sw->state_dir, p);
+    if (st == MS_OK) {
+        sw->resumed[p] = 1;
+        return MS_OK;
+    }
+    if (st != MS_E_CORRUPT) return st;
+    snprintf(sw->redo_msg[p], sizeof sw->redo_msg[p], "%s", ms_error_detail());
+    MS_TRY(ms_partial_remove(sw->state_dir, p));
+    sw->nredone++;
+    return MS_OK;
+}
+
 static ms_status_t setup(sweep_t *sw)
 {
     const ms_sweep_opts_t *o = sw->o;
@@ -148,7 +168,7 @@ static ms_status_t setup(sweep_t *sw)
     free(man);
     MS_TRY(mst);
     for (uint32_t p = 0; o->resume && p < sw->nparts; p++)
-        sw->resumed[p] = (uint8_t)ms_partial_exists(sw->state_dir, p);
+        MS_TRY(resume_partition(sw, p));
     MS_TRY(sw_mark_skipped_partitions(sw));
     MS_TRY(sw_budget_memory(sw));
     for (int m = 0; m < sw->nmodels; m++) {
@@ -184,7 +204,8 @@ static void cleanup(sweep_t *sw)
     free(sw->queues);
     ms_plan_free(&sw->plan);
     ms_topology_free(&sw->topo);
-    free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->state_dir);
+    free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->redo_msg);
+    free(sw->state_dir);
     ms_partset_free(&sw->set);
     ms_dataset_close(&sw->ds);
     free(sw->out);
@@ -271,6 +292,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         t = ms_now_s();
         res->partitions = sw.nparts;
         for (uint32_t p = 0; p < res->partitions; p++) res->partitions_resumed += sw.resumed[p];
+        res->partitions_redone = sw.nredone;
         res->seconds = ms_now_s() - sw.t0;
         /* The outputs are written into the state, complete, and only then
          * replace OUT's (an earlier sweep's stay until that moment). */

@@ -54,6 +54,7 @@ typedef struct {
 
 typedef struct {
     uint32_t partitions, partitions_resumed, partitions_skipped;
+    uint32_t partitions_redone; /* --resume: saved partials found damaged, swept again */
     uint64_t rows[2];          /* settlements, drug items read */
     uint64_t rejected[2][MS_REJECT_COUNT];
     double seconds;

@@ -18,7 +18,8 @@ ms_status_t sw_check_partitions(sweep_t *sw)
     sw->skipped = calloc(n ? n : 1, 1);
     sw->part_st = calloc(n ? n : 1, sizeof *sw->part_st);
     sw->part_msg = calloc(n ? n : 1, sizeof *sw->part_msg);
-    if (!sw->resumed || !sw->skipped || !sw->part_st || !sw->part_msg)
+    sw->redo_msg = calloc(n ? n : 1, sizeof *sw->redo_msg);
+    if (!sw->resumed || !sw->skipped || !sw->part_st || !sw->part_msg || !sw->redo_msg)
         return ms_error_set(MS_E_NOMEM, "out of memory");
     if (sw->set.nfaults && !sw->o->skip_bad) {
         size_t more = sw->set.nfaults - 1;

@@ -62,6 +62,16 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(parts, "total", json_integer(res->partitions));
     json_object_set_new(parts, "resumed", json_integer(res->partitions_resumed));
     json_object_set_new(parts, "skipped", skipped);
+    /* --resume: saved partials that were damaged, and so swept again. */
+    json_t *redone = json_array();
+    for (uint32_t p = 0; p < sw->nparts; p++) {
+        if (!sw->redo_msg[p][0]) continue;
+        json_t *s = json_object();
+        json_object_set_new(s, "partition", json_integer(p));
+        json_object_set_new(s, "reason", json_string(sw->redo_msg[p]));
+        json_array_append_new(redone, s);
+    }
+    json_object_set_new(parts, "swept_again", redone);
     json_object_set_new(root, "partitions", parts);
     json_t *models = json_array();
     for (int m = 0; m < sw->nmodels; m++) {

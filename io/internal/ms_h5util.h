@@ -31,6 +31,16 @@ ms_status_t ms_h5_attr_read_i64(hid_t obj, const char *name, int64_t *value);
  * Caller closes. */
 hid_t ms_h5_column_type(ms_ctype_t t, const ms_enum_t *en);
 
+/* The errno a failed HDF5 call of this thread recorded (its file driver
+ * writes "errno = N" into the error stack's description), or 0.  Call it
+ * right after the failing call: the next HDF5 call clears the stack. */
+int ms_h5_errno(void);
+
+/* The error of a failed HDF5 write of path: MS_E_NOSPACE (or MS_E_IO) with
+ * the system's reason when HDF5 recorded an errno, else MS_E_HDF5 with
+ * "cannot write what". */
+ms_status_t ms_h5_write_error(const char *what);
+
 /* Create a group that does not record modification times. */
 hid_t ms_h5_group_create(hid_t parent, const char *name);
 

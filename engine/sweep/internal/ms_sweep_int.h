@@ -90,6 +90,8 @@ typedef struct {
     int *keyed_base;          /* [nmodels] index of the model's first in shuf */
     int nkeyed;
     uint8_t *resumed;         /* [nparts] partial found at start */
+    char (*redo_msg)[640];    /* [nparts] why a damaged partial is swept again ("" when not) */
+    uint32_t nredone;
     node_queue_t *queues;     /* [topo.nnodes] */
     ms_status_t *part_st;     /* [nparts] */
     char (*part_msg)[640];
