@@ -389,6 +389,11 @@ static ms_status_t export_partition(const ms_dataset_t *ds, const ms_table_t *t,
     ms_dataset_part_path(ds->dir, t, p, path, sizeof path);
     ms_part_t *part;
     ms_reader_t *rd;
+    /* Damaged metadata can crash libhdf5 itself: a child opens it first. */
+    ms_probe_t verdict;
+    ms_status_t open_st;
+    MS_TRY(ms_part_probe(path, t, &ds->refs, NULL, &verdict, &open_st));
+    if (verdict != MS_PROBE_OPENED) return open_st; /* the detail names the file */
     MS_TRY(ms_part_open(path, t, &ds->refs, &part));
     ms_status_t st = ms_reader_open(part, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(part), BATCH_ROWS,
                                     MS_READ_PREAD, &rd);

@@ -13,17 +13,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ms_codec.h"
 #include "ms_fs.h"
 #include "ms_h5util.h"
+#include "ms_probe.h"
 
 #define CODEC_NAME "shuffle+lz4(32004)+fletcher32"
 
@@ -110,11 +108,13 @@ static ms_status_t write_column(hid_t g, const ms_table_t *t, int c, const col_s
         memset(raw + n * es, 0, (info->chunk_rows - n) * es);
         size_t len = ms_chunk_encode(raw, info->chunk_rows, es, tmp, enc);
         hsize_t off[1] = {r0};
-        if (H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, len, enc) < 0)
-            st = ms_error_set(MS_E_HDF5, "cannot write chunk %llu of %s",
-                              (unsigned long long)(r0 / info->chunk_rows), col->name);
+        if (H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, len, enc) < 0) {
+            char what[200];
+            snprintf(what, sizeof what, "chunk %llu of %s", (unsigned long long)(r0 / info->chunk_rows), col->name);
+            st = ms_h5_write_error(what);
+        }
     }
-    if (d >= 0 && H5Dclose(d) < 0 && st == MS_OK) st = ms_error_set(MS_E_HDF5, "cannot close %s", col->name);
+    if (d >= 0 && H5Dclose(d) < 0 && st == MS_OK) st = ms_h5_write_error(col->name);
     H5Pclose(dcpl);
     H5Sclose(space);
     H5Tclose(type);
@@ -154,15 +154,8 @@ static ms_status_t part_write(const char *path, const ms_table_t *t, const col_s
         for (int c = 0; st == MS_OK && c < t->ncols; c++)
             st = write_column(g, t, c, src, info, raw, tmp, enc);
         if (g >= 0) H5Gclose(g);
-        errno = 0;
-        if (H5Fclose(f) < 0 && st == MS_OK) {
-            int err = errno;
-            st = err ? ms_error_errno(MS_E_IO, err, "cannot write %s", tmp_path)
-                     : ms_error_set(MS_E_HDF5, "cannot close %s", tmp_path);
-        }
+        if (H5Fclose(f) < 0 && st == MS_OK) st = ms_h5_write_error(tmp_path);
     }
-    /* HDF5 reports write errors without errno; a full disk is the usual cause. */
-    if (st == MS_E_HDF5 && errno == ENOSPC) st = ms_error_errno(MS_E_IO, ENOSPC, "cannot write %s", path);
     if (st == MS_OK) st = ms_fsync_path(tmp_path);
     if (st == MS_OK) st = ms_rename(tmp_path, path);
     if (st != MS_OK) {
@@ -363,106 +356,46 @@ ms_status_t ms_part_open(const char *path, const ms_table_t *t, const ms_refs_t 
 
 /* What the child sends back. */
 typedef struct {
-    int32_t st;              /* ms_part_open's status */
-    ms_part_info_t info;     /* st == MS_OK */
-    char detail[1024];       /* st != MS_OK */
-} probe_msg_t;
+    const char *path;
+    const ms_table_t *t;
+    const ms_refs_t *refs;
+} part_probe_t;
 
-/* The child: ms_part_open, its answer written to fd, then _exit, which
- * flushes none of the parent's stdio buffers and runs none of its exit
- * handlers. */
-static void probe_child(const char *path, const ms_table_t *t, const ms_refs_t *refs, int fd)
+/* In the child: ms_part_open as table t, or (t NULL, a file not yet known)
+ * as every table, so that whichever the caller then opens it as has been
+ * read once here; MS_OK when one opened. */
+static ms_status_t part_probe_fn(void *arg, void *reply)
 {
-    static const int fatal[] = {SIGSEGV, SIGFPE, SIGBUS, SIGILL, SIGABRT, SIGALRM};
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core); /* a crash here is expected: no core file */
-    for (size_t k = 0; k < sizeof fatal / sizeof fatal[0]; k++) signal(fatal[k], SIG_DFL);
-    alarm(MS_PART_PROBE_SECONDS);     /* a loop in damaged metadata ends too */
-    probe_msg_t m;
-    memset(&m, 0, sizeof m);
+    const part_probe_t *a = arg;
+    ms_status_t st = MS_E_SCHEMA;
+    char why[1024] = "";
     for (int k = 0; k < MS_TABLE_COUNT; k++) {
+        const ms_table_t *t = a->t ? a->t : ms_table((ms_table_id_t)k);
         ms_part_t *p = NULL;
-        m.st = ms_part_open(path, t ? t : ms_table((ms_table_id_t)k), refs, &p);
-        if (m.st == MS_OK) m.info = p->info, ms_part_close(p);
-        else snprintf(m.detail, sizeof m.detail, "%s", ms_error_detail());
-        if (t) break;
+        ms_status_t s = ms_part_open(a->path, t, a->refs, &p);
+        if (s == MS_OK) {
+            memcpy(reply, &p->info, sizeof p->info);
+            ms_part_close(p);
+            st = MS_OK;
+        } else if (st != MS_OK) {
+            st = s;
+            snprintf(why, sizeof why, "%s", ms_error_detail());
+        }
+        if (a->t) break;
     }
-    size_t done = 0;
-    while (done < sizeof m) {
-        ssize_t n = write(fd, (const char *)&m + done, sizeof m - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) _exit(3);
-        done += (size_t)n;
-    }
-    _exit(0);
-}
-
-static const char *signal_name(int sig)
-{
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGFPE: return "SIGFPE";
-    case SIGBUS: return "SIGBUS";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    case SIGKILL: return "SIGKILL";
-    default: return "signal";
-    }
+    if (st != MS_OK) ms_error_set(st, "%s", why);
+    return st;
 }
 
 ms_status_t ms_part_probe(const char *path, const ms_table_t *t, const ms_refs_t *refs, ms_part_info_t *info,
                           ms_probe_t *verdict, ms_status_t *open_st)
 {
-    *verdict = MS_PROBE_DAMAGED;
-    if (open_st) *open_st = MS_E_CORRUPT;
-    MS_TRY(ms_h5_init());
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return ms_error_errno(MS_E_IO, errno, "%s: cannot make a pipe to probe it", path);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        close(fds[0]), close(fds[1]);
-        return ms_error_errno(MS_E_IO, err, "%s: cannot start the process that probes it", path);
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        probe_child(path, t, refs, fds[1]);
-    }
-    close(fds[1]);
-    /* Read first: the answer fits the pipe, but do not rely on it. */
-    probe_msg_t m;
-    size_t got = 0;
-    while (got < sizeof m) {
-        ssize_t n = read(fds[0], (char *)&m + got, sizeof m - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
-    close(fds[0]);
-    int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR) return ms_error_errno(MS_E_IO, errno, "%s: cannot wait for the process that probes it", path);
-    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && got == sizeof m) {
-        m.detail[sizeof m.detail - 1] = '\0';
-        if (m.st == MS_OK) {
-            *verdict = MS_PROBE_OPENED;
-            if (info) *info = m.info;
-        } else {
-            *verdict = MS_PROBE_REFUSED;
-            ms_error_set((ms_status_t)m.st, "%s", m.detail);
-        }
-        if (open_st) *open_st = (ms_status_t)m.st;
-        return MS_OK;
-    }
-    if (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGALRM)
-        ms_error_set(MS_E_CORRUPT, "%s is damaged: HDF5 was still reading its metadata after %d s", path,
-                     MS_PART_PROBE_SECONDS);
-    else if (WIFSIGNALED(ws))
-        ms_error_set(MS_E_CORRUPT, "%s is damaged: HDF5 could not read its metadata (signal %d, %s)", path,
-                     WTERMSIG(ws), signal_name(WTERMSIG(ws)));
-    else
-        ms_error_set(MS_E_CORRUPT, "%s is damaged: HDF5 could not read its metadata (exit status %d)", path,
-                     WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+    part_probe_t a = {path, t, refs};
+    ms_part_info_t got;
+    ms_status_t st;
+    MS_TRY(ms_probe_fork(path, part_probe_fn, &a, &got, sizeof got, verdict, &st));
+    if (open_st) *open_st = st;
+    if (*verdict == MS_PROBE_OPENED && info) *info = got;
     return MS_OK;
 }
 

@@ -21,6 +21,7 @@
 
 #include "ms_fs.h"
 #include "ms_h5util.h"
+#include "ms_probe.h"
 #include "ms_schema.h"
 #include "ms_search.h"
 
@@ -626,10 +627,41 @@ static ms_status_t read_ref_file(const char *dir, const char *name, ms_refs_t *r
     return st;
 }
 
+typedef struct {
+    const char *dir, *name;
+    int which;
+} ref_probe_t;
+
+/* In the child: read one reference file, keep nothing. */
+static ms_status_t ref_probe_fn(void *arg, void *reply)
+{
+    (void)reply;
+    const ref_probe_t *a = arg;
+    ms_refs_t r;
+    memset(&r, 0, sizeof r);
+    uint64_t sum;
+    ms_status_t st = read_ref_file(a->dir, a->name, &r, a->which, &sum);
+    ms_refs_free(&r);
+    return st;
+}
+
 ms_status_t ms_refs_read(const char *dir, ms_refs_t *r)
 {
     memset(r, 0, sizeof *r);
     MS_TRY(ms_h5_init());
+    /* Damaged metadata can crash libhdf5 itself: each file is read once in
+     * a child first (ms_probe_fork), which dies instead of this process. */
+    static const char *const names[2] = {"institutions.h5", "groups.h5"};
+    for (int which = 0; which < 2; which++) {
+        ref_probe_t a = {dir, names[which], which};
+        char *path = ms_path_join(dir, names[which]);
+        if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+        ms_probe_t verdict;
+        ms_status_t st, pst = ms_probe_fork(path, ref_probe_fn, &a, NULL, 0, &verdict, &st);
+        free(path);
+        MS_TRY(pst);
+        if (verdict != MS_PROBE_OPENED) return st; /* the detail names the file */
+    }
     uint64_t si = 0, sg = 0;
     ms_status_t st = read_ref_file(dir, "institutions.h5", r, 0, &si);
     if (st == MS_OK) st = read_ref_file(dir, "groups.h5", r, 1, &sg);

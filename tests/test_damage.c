@@ -157,6 +157,72 @@ static void test_damaged_superblock(void **state)
     check_damaged(*state, "superblock", "drug_items", damage_superblock);
 }
 
+/* A reference file's attribute message whose datatype size is damaged
+ * (the high byte of the size of schema_version's datatype set to 0xff):
+ * libhdf5 1.10.8 reads past the message in H5Aexists, which crashed
+ * `export` with SIGSEGV. */
+static void damage_attribute(const char *path)
+{
+    static const char pat[] = "\x0f\x00\x0c\x00\x08\x00schema_version";
+    size_t n = 0, m = sizeof pat - 1;
+    unsigned char *b = (unsigned char *)ms_test_slurp(path, &n);
+    assert_non_null(b);
+    size_t at = 0;
+    while (at + m <= n && memcmp(b + at, pat, m) != 0) at++;
+    assert_true(at + m <= n);
+    b[at + 3] = 0xff;
+    write_whole(path, b, n);
+    free(b);
+}
+
+/* Damaged reference files (institutions.h5, groups.h5) are read first in a
+ * child too: every command that opens the dataset exits 1 naming the file. */
+static void test_damaged_reference_files(void **state)
+{
+    fx_t *f = *state;
+    const char *files[] = {"institutions.h5", "groups.h5"};
+    for (int i = 0; i < 2; i++) {
+        char bad[1024], path[1200], out[1100];
+        copy_data(f, files[i], bad, sizeof bad);
+        snprintf(path, sizeof path, "%s/%s", bad, files[i]);
+        damage_attribute(path);
+        char *log = NULL;
+        snprintf(out, sizeof out, "%s-csv", bad);
+        int rc = ms_test_cli(&log, "export %s %s", bad, out);
+        exits_saying(rc, 1, log, files[i]);
+        snprintf(out, sizeof out, "%s-out", bad);
+        rc = ms_testdata_sweep(bad, out, "--threads 2", &log);
+        exits_saying(rc, 1, log, files[i]);
+        rc = ms_test_cli(&log, "inspect %s --verify", bad);
+        exits_saying(rc, 1, log, files[i]);
+        rc = ms_test_cli(&log, "inspect %s", path);
+        exits_saying(rc, 1, log, files[i]);
+        ms_remove_tree(bad);
+    }
+}
+
+/* export reads every partition: a damaged one is named, not a crash
+ * (SIGFPE before export probed its partitions). */
+static void test_export_of_damaged_partition(void **state)
+{
+    fx_t *f = *state;
+    char bad[1024], path[1200], out[1100];
+    copy_data(f, "export-layout", bad, sizeof bad);
+    snprintf(path, sizeof path, "%s/settlements/part-00000.h5", bad);
+    damage_layout(path);
+    snprintf(out, sizeof out, "%s-csv", bad);
+    char *log = NULL;
+    int rc = ms_test_cli(&log, "export %s %s", bad, out);
+    exits_saying(rc, 1, log, "settlements/part-00000.h5 is damaged");
+    /* Nothing half-written: the CSV files are whole or absent. */
+    char cmd[1300], *listing = NULL;
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -c tmp || true", out);
+    ms_test_run(cmd, &listing);
+    assert_string_equal(listing, "0\n");
+    free(listing);
+    ms_remove_tree(bad), ms_remove_tree(out);
+}
+
 /* A pid no process has: a child's, once it is reaped. */
 static long dead_pid(void)
 {
@@ -220,6 +286,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_damaged_layout_message),
         cmocka_unit_test(test_damaged_superblock),
+        cmocka_unit_test(test_damaged_reference_files),
+        cmocka_unit_test(test_export_of_damaged_partition),
         cmocka_unit_test(test_import_removes_dead_leftovers),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);
