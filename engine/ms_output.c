@@ -34,30 +34,10 @@ static ms_status_t finish(ms_afile_t *f)
     return ms_afile_commit(f);
 }
 
-/* A text field of a file people open in a spreadsheet (codes and names from
- * the extracts, reasons): one that starts with '=', '+', '-', '@', a tab or
- * a CR would be read as a formula (=HYPERLINK(...) becomes a live link), so
- * it gets a leading "'" (OWASP's rule for CSV injection), then the usual
- * quoting.  Numbers are written with fprintf, never through here: -12.50
- * stays a number.  The canonical export (io/ms_export.c) writes the codes
- * and names as they are, so that it reads back byte for byte. */
-static void field(FILE *fp, const char *s)
-{
-    size_t n = strlen(s);
-    if (!(s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r')) {
-        ms_csv_write_field(fp, s, n);
-        return;
-    }
-    /* What ms_csv_write_field writes for "'" followed by s. */
-    int quoted = strpbrk(s, ",\"\n\r") != NULL;
-    if (quoted) putc('"', fp);
-    putc('\'', fp);
-    for (size_t i = 0; i < n; i++) {
-        if (quoted && s[i] == '"') putc('"', fp);
-        putc(s[i], fp);
-    }
-    if (quoted) putc('"', fp);
-}
+/* A text field (codes and names from the extracts, reasons): a leading
+ * "'" where it would start a formula (ms_csv_write_text, shared with
+ * rejected.csv). */
+static void field(FILE *fp, const char *s) { ms_csv_write_text(fp, s, strlen(s)); }
 
 /* Does model m take part in the score (a weight and a scored indicator)? */
 static int scores(const ms_score_t *s, int m)

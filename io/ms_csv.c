@@ -16,6 +16,15 @@
  *
  * Spaces are data (RFC 4180): libcsv's default trimming of blanks around
  * unquoted fields is switched off, so what is read is what is written back.
+ *
+ * Errors are named where they are, whatever the block size or the range a
+ * reader started at: a NUL byte is found in the field callback, its own
+ * (physical) line and field are kept with its record, and ms_csv_next
+ * refuses that record when it is popped (the record is whole, so reading
+ * goes on).  An error that stops the parser (a stray quote, a field over
+ * 64 MiB, a quote never closed) is kept pending with its line until the
+ * records parsed before it in the same block have been handed out, so the
+ * first bad record of the file is the first one reported.
  */
 #include "ms_csv.h"
 
@@ -39,9 +48,11 @@ typedef struct {
 } csv_span_t;
 
 typedef struct {
-    uint64_t line;  /* where the record starts */
-    size_t first;   /* index of its first stored field */
-    size_t nfields; /* fields seen (may exceed those stored) */
+    uint64_t line;     /* where the record starts */
+    size_t first;      /* index of its first stored field */
+    size_t nfields;    /* fields seen (may exceed those stored) */
+    uint64_t nul_line; /* line of its first NUL byte (0: none) */
+    size_t nul_field;  /* and the field holding it (0-based) */
 } csv_rec_t;
 
 struct ms_csv {
@@ -60,6 +71,7 @@ struct ms_csv {
     size_t max_store; /* fields kept per record (more are only counted) */
     int lenient;      /* columns the caller did not ask for are ignored */
     size_t nheader;   /* fields a record must have */
+    char *hnames;     /* the header's field names, each NUL-terminated, in order */
 
     char *arena;
     size_t arena_len, arena_cap;
@@ -71,8 +83,15 @@ struct ms_csv {
     /* the record libcsv is in the middle of */
     size_t cur_first, cur_n;
     uint64_t cur_line, cur_lf;
-    int cb_failed; /* allocation failure or NUL byte inside a callback */
-    int nul_seen;
+    uint64_t cur_nul_line; /* its first NUL byte (0: none) */
+    size_t cur_nul_field;
+    int cb_failed; /* allocation failure inside a callback */
+
+    /* A parser error found in the last block, raised once the records
+     * parsed before it are consumed. */
+    ms_status_t pend;
+    uint64_t pend_line;
+    char pend_reason[CSV_REASON_MAX];
 
     ms_status_t sticky; /* once the parser is broken every call fails */
     uint64_t sticky_line;
@@ -97,16 +116,20 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-/* Field callback: copy the text into the arena (kept NUL-terminated). */
+/* Field callback: copy the text into the arena (kept NUL-terminated).  The
+ * first NUL byte of a record is remembered with its line: the record's
+ * first line plus the line feeds before it in the record. */
 static void csv_on_field(void *s, size_t len, void *data)
 {
     ms_csv_t *c = data;
     const char *t = s;
     for (size_t i = 0; i < len; i++) {
-        if (t[i] == '\n')
+        if (t[i] == '\n') {
             c->cur_lf++;
-        else if (t[i] == '\0')
-            c->nul_seen = 1;
+        } else if (t[i] == '\0' && c->cur_nul_line == 0) {
+            c->cur_nul_line = c->cur_line + c->cur_lf;
+            c->cur_nul_field = c->cur_n;
+        }
     }
     c->cur_n++;
     if (c->cur_n > c->max_store) return;
@@ -130,13 +153,15 @@ static void csv_on_record(int ch, void *data)
             c->cb_failed = 1;
             return;
         }
-        c->recs[c->nrecs++] = (csv_rec_t){c->cur_line, c->cur_first, c->cur_n};
+        c->recs[c->nrecs++] = (csv_rec_t){c->cur_line, c->cur_first, c->cur_n, c->cur_nul_line,
+                                          c->cur_nul_field};
         c->cur_line += c->cur_lf;
     }
     if (ch == '\n') c->cur_line++;
     c->cur_first = c->nspans;
     c->cur_n = 0;
     c->cur_lf = 0;
+    c->cur_nul_line = 0;
 }
 
 /* Drop consumed records; keep the fields of the record still being parsed. */
@@ -183,22 +208,30 @@ static uint64_t csv_error_line(const ms_csv_t *c)
     return line;
 }
 
+/* Keep an input error found while parsing a block, with its line, until
+ * the records before it are consumed (csv_pop raises it). */
+static ms_status_t csv_pending(ms_csv_t *c, uint64_t line, const char *reason)
+{
+    c->pend = MS_E_INPUT;
+    c->pend_line = line;
+    snprintf(c->pend_reason, sizeof c->pend_reason, "%s", reason);
+    return MS_OK;
+}
+
 static ms_status_t csv_check_parser(ms_csv_t *c, int failed_parse, int fini)
 {
     if (c->cb_failed) return csv_sticky(c, ms_error_set(MS_E_NOMEM, "out of memory while reading"));
-    if (c->nul_seen) return csv_fail(c, MS_E_INPUT, csv_error_line(c), "NUL byte in a field");
     if (failed_parse) {
         int err = csv_error(&c->parser);
         if (err == CSV_ENOMEM || err == CSV_ETOOBIG)
             return csv_sticky(c, ms_error_set(MS_E_NOMEM, "out of memory while reading"));
         if (fini)
-            return csv_fail(c, MS_E_INPUT, c->cur_line,
-                            "malformed CSV: a quoted field in this record is never closed");
-        return csv_fail(c, MS_E_INPUT, csv_error_line(c),
-                        "malformed CSV: stray or unescaped quote");
+            return csv_pending(c, c->cur_line,
+                               "malformed CSV: a quoted field in this record is never closed");
+        return csv_pending(c, csv_error_line(c), "malformed CSV: stray or unescaped quote");
     }
     if (c->parser.entry_pos > CSV_MAX_FIELD_BYTES)
-        return csv_fail(c, MS_E_INPUT, c->cur_line, "field longer than 64 MiB (unclosed quote?)");
+        return csv_pending(c, c->cur_line, "field longer than 64 MiB (unclosed quote?)");
     return MS_OK;
 }
 
@@ -235,10 +268,12 @@ static ms_status_t csv_refill(ms_csv_t *c)
     return csv_check_parser(c, done != n - skip, 0);
 }
 
-/* Pop the next queued record; *rec = NULL at end of file. */
+/* Pop the next queued record; *rec = NULL at end of file.  A pending
+ * parser error comes after the records parsed before it. */
 static ms_status_t csv_pop(ms_csv_t *c, const csv_rec_t **rec)
 {
     while (c->rec_next == c->nrecs) {
+        if (c->pend != MS_OK) return csv_fail(c, c->pend, c->pend_line, c->pend_reason);
         if (c->eof) {
             *rec = NULL;
             return MS_OK;
@@ -267,6 +302,26 @@ static ms_status_t csv_header_error(ms_csv_t *c, const char *const *columns, int
                         expected);
 }
 
+/* Keep the header's names (bytes: its fields, each NUL-terminated, as they
+ * lie in the arena) to name a column in a message. */
+static ms_status_t csv_keep_header(ms_csv_t *c, const char *names, size_t bytes)
+{
+    free(c->hnames);
+    c->hnames = malloc(bytes ? bytes : 1);
+    if (!c->hnames) return ms_error_set(MS_E_NOMEM, "out of memory opening %s", c->path);
+    memcpy(c->hnames, names, bytes);
+    return MS_OK;
+}
+
+/* The name of field f (0-based) of the header, NULL past its end. */
+static const char *csv_header_name(const ms_csv_t *c, size_t f)
+{
+    if (!c->hnames || f >= c->nheader) return NULL;
+    const char *p = c->hnames;
+    while (f--) p += strlen(p) + 1;
+    return p;
+}
+
 /* Map the header onto the caller's columns. */
 static ms_status_t csv_read_header(ms_csv_t *c, const char *const *columns, int ncolumns)
 {
@@ -281,6 +336,11 @@ static ms_status_t csv_read_header(ms_csv_t *c, const char *const *columns, int 
     if (rec->nfields > c->max_store)
         return ms_error_set(MS_E_SCHEMA, "%s: header has %zu columns, more than %zu", c->name,
                             rec->nfields, c->max_store);
+    if (rec->nul_line) {
+        char why[64];
+        snprintf(why, sizeof why, "NUL byte in the header (field %zu)", rec->nul_field + 1);
+        return csv_fail(c, MS_E_INPUT, rec->nul_line, why);
+    }
     for (int i = 0; i < ncolumns; i++) c->map[i] = -1;
     for (size_t f = 0; f < rec->nfields; f++) {
         const char *name = c->arena + c->spans[rec->first + f].off;
@@ -298,7 +358,11 @@ static ms_status_t csv_read_header(ms_csv_t *c, const char *const *columns, int 
             return csv_header_error(c, columns, ncolumns, "missing column", columns[k]);
     c->nheader = rec->nfields;
     c->max_store = c->lenient ? rec->nfields : (size_t)ncolumns;
-    return MS_OK;
+    return csv_keep_header(c, c->arena + c->spans[rec->first].off,
+                           rec->nfields ? c->spans[rec->first + rec->nfields - 1].off +
+                                              c->spans[rec->first + rec->nfields - 1].len + 1 -
+                                              c->spans[rec->first].off
+                                        : 0);
 }
 
 static ms_status_t csv_alloc(ms_csv_t *c, const char *path, int ncolumns)
@@ -382,6 +446,21 @@ ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line)
     }
     if (!rec) return MS_OK;
     *line = rec->line;
+    if (rec->nul_line) {
+        /* Recoverable: the record is whole, only its bytes are bad.  The
+         * line named is the NUL's own. */
+        const char *col = csv_header_name(c, rec->nul_field);
+        int n = col ? snprintf(c->reason, sizeof c->reason, "NUL byte in column %s (field %zu)",
+                               col, rec->nul_field + 1)
+                    : snprintf(c->reason, sizeof c->reason, "NUL byte in field %zu",
+                               rec->nul_field + 1);
+        if (rec->nul_line != rec->line && n > 0 && (size_t)n < sizeof c->reason)
+            snprintf(c->reason + n, sizeof c->reason - (size_t)n,
+                     " of the record that starts on line %llu", (unsigned long long)rec->line);
+        *line = rec->nul_line;
+        return ms_error_set(MS_E_INPUT, "%s line %llu: %s", c->name,
+                            (unsigned long long)rec->nul_line, c->reason);
+    }
     if (rec->nfields != c->nheader) {
         /* Recoverable: the record is consumed, the next call goes on. */
         snprintf(c->reason, sizeof c->reason, "%zu fields, expected %zu", rec->nfields, c->nheader);
@@ -410,6 +489,11 @@ ms_status_t ms_csv_open_at(const ms_csv_t *first, uint64_t start, uint64_t end, 
     ms_csv_t *c = calloc(1, sizeof *c);
     if (!c) return ms_error_set(MS_E_NOMEM, "out of memory opening %s", first->path);
     ms_status_t st = csv_alloc(c, first->path, first->ncols);
+    if (st == MS_OK) {
+        size_t hb = 0;
+        for (size_t f = 0; f < first->nheader; f++) hb += strlen(first->hnames + hb) + 1;
+        st = csv_keep_header(c, first->hnames, hb);
+    }
     if (st == MS_OK) {
         memcpy(c->map, first->map, (size_t)first->ncols * sizeof *c->map);
         c->lenient = first->lenient;
@@ -569,6 +653,7 @@ void ms_csv_close(ms_csv_t *c)
     if (c->fd >= 0) close(c->fd);
     csv_free(&c->parser);
     free(c->path);
+    free(c->hnames);
     free(c->block);
     free(c->map);
     free(c->out);
@@ -592,4 +677,58 @@ void ms_csv_write_field(FILE *fp, const char *s, size_t len)
         putc(s[i], fp);
     }
     putc('"', fp);
+}
+
+/* A control character at p (len bytes left): 1 for a C0 byte or DEL, 2 for
+ * a C1 control in UTF-8 (U+0080..U+009F), 0 for anything else; the same
+ * rule as the escaping of messages (io/common/ms_status.c). */
+static size_t csv_control(const unsigned char *p, size_t len)
+{
+    if (p[0] < 0x20 || p[0] == 0x7f) return 1;
+    if (len >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) return 2;
+    return 0;
+}
+
+/* ms_csv_write_text (escape = 0) and ms_csv_write_text_escaped (1). */
+static void csv_write_text(FILE *fp, const char *s, size_t len, int escape)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    /* Escaped, a leading tab or CR is text ("\x09"), no formula. */
+    int guard = len > 0 &&
+                (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                 s[0] == '\r') &&
+                !(escape && csv_control(u, len));
+    int quoted = 0;
+    for (size_t i = 0; i < len && !quoted; i++)
+        quoted = s[i] == ',' || s[i] == '"' || (!escape && (s[i] == '\n' || s[i] == '\r'));
+    if (!guard && !escape) {
+        ms_csv_write_field(fp, s, len); /* the same bytes, as plain as it gets */
+        return;
+    }
+    if (quoted) putc('"', fp);
+    if (guard) putc('\'', fp);
+    for (size_t i = 0; i < len; i++) {
+        size_t k = escape ? csv_control(u + i, len - i) : 0;
+        for (size_t j = 0; j < k; j++) {
+            putc('\\', fp);
+            putc('x', fp);
+            putc(hex[u[i + j] >> 4], fp);
+            putc(hex[u[i + j] & 15], fp);
+        }
+        if (k) {
+            i += k - 1;
+            continue;
+        }
+        if (quoted && s[i] == '"') putc('"', fp);
+        putc(s[i], fp);
+    }
+    if (quoted) putc('"', fp);
+}
+
+void ms_csv_write_text(FILE *fp, const char *s, size_t len) { csv_write_text(fp, s, len, 0); }
+
+void ms_csv_write_text_escaped(FILE *fp, const char *s, size_t len)
+{
+    csv_write_text(fp, s, len, 1);
 }

@@ -44,7 +44,13 @@ ms_status_t ms_csv_open_at(const ms_csv_t *first, uint64_t start, uint64_t end, 
                            ms_csv_t **out);
 
 /* *fields = NULL at end of file.  A record with the wrong number of fields
- * is MS_E_INPUT naming file and line.  Fields stay valid until the next call. */
+ * is MS_E_INPUT naming file and line.  A record holding a NUL byte is
+ * MS_E_INPUT naming the NUL's own (physical) line, in *line too, and its
+ * column ("settlements.csv line 7: NUL byte in column name (field 2) of the
+ * record that starts on line 6"); both are skipped, reading can go on.
+ * Errors come in file order, whatever the block or range being read: one
+ * that stops the parser (a stray quote) only after every record before it.
+ * Fields stay valid until the next call. */
 ms_status_t ms_csv_next(ms_csv_t *c, const ms_field_t **fields, uint64_t *line);
 /* Bytes consumed so far and the file's size (for progress). */
 uint64_t ms_csv_bytes_read(const ms_csv_t *c);
@@ -54,6 +60,22 @@ void ms_csv_close(ms_csv_t *c);
 
 /* Write one field with RFC 4180 quoting when needed. */
 void ms_csv_write_field(FILE *fp, const char *s, size_t len);
+
+/* A text field of a file people open in a spreadsheet (ranked*.csv,
+ * clues.csv, indicators.csv, rejected.csv: codes, names and values from the
+ * extracts, reasons): one that starts with '=', '+', '-', '@', a tab or a CR
+ * would be read as a formula (=HYPERLINK(...) becomes a live link), so it
+ * gets a leading "'" (OWASP's rule for CSV injection), then the quoting of
+ * ms_csv_write_field; any other text is written exactly as by it.  Numbers
+ * are written with fprintf, never through here: -12.50 stays a number.  The
+ * canonical export (io/ms_export.c) writes codes and names with
+ * ms_csv_write_field, so that it reads back byte for byte. */
+void ms_csv_write_text(FILE *fp, const char *s, size_t len);
+/* The same for raw values quoted from an extract (rejected.csv): every
+ * control character (C0, DEL, a C1 control in UTF-8) is first written as
+ * "\x1b", as in messages, so a cell holds no escape sequence and a row is
+ * one line; the guard then looks at the text so escaped. */
+void ms_csv_write_text_escaped(FILE *fp, const char *s, size_t len);
 
 /* After ms_csv_next returned MS_E_INPUT: nonzero when reading can go on
  * (the bad record, e.g. one with the wrong number of fields, was skipped),

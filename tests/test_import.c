@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -21,6 +22,7 @@
 #include "ms_fs.h"
 #include "ms_import.h"
 #include "ms_schema.h"
+#include "ms_testcsv.h"
 #include "ms_testutil.h"
 
 static const char institutions_csv[] =
@@ -75,21 +77,31 @@ static void write_base(fx_t *f)
     write_csv(f->csv, "drug_items.csv", drug_items_csv);
 }
 
-/* Replace the first occurrence of old by new in CSV file name. */
-static void mutate(fx_t *f, const char *name, const char *old, const char *new_text)
+/* Replace the first occurrence of old by the nlen bytes of new_text (which
+ * may hold a NUL byte) in CSV file name. */
+static void mutate_bytes(fx_t *f, const char *name, const char *old, const char *new_text, size_t nlen)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/%s", f->csv, name);
-    char *text = ms_test_slurp(path, NULL);
+    size_t len = 0;
+    char *text = ms_test_slurp(path, &len);
     assert_non_null(text);
     char *at = strstr(text, old);
     assert_non_null(at);
-    size_t n = strlen(text) - strlen(old) + strlen(new_text) + 1;
-    char *res = malloc(n);
-    snprintf(res, n, "%.*s%s%s", (int)(at - text), text, new_text, at + strlen(old));
-    assert_int_equal(ms_test_write_file(path, res), 0);
+    size_t head = (size_t)(at - text), tail = len - head - strlen(old);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, head, fp), head);
+    assert_int_equal(fwrite(new_text, 1, nlen, fp), nlen);
+    assert_int_equal(fwrite(at + strlen(old), 1, tail, fp), tail);
+    assert_int_equal(fclose(fp), 0);
     free(text);
-    free(res);
+}
+
+/* Replace the first occurrence of old by new in CSV file name. */
+static void mutate(fx_t *f, const char *name, const char *old, const char *new_text)
+{
+    mutate_bytes(f, name, old, new_text, strlen(new_text));
 }
 
 static int setup(void **state)
@@ -443,6 +455,168 @@ static void test_skip_bad(void **state)
     free(rej);
 }
 
+/* ------------------------------------------------------------------ */
+/* Byte-level errors of the CSV reader: named at their own line, whatever
+ * the block the reader was parsing or the threads reading the file. */
+
+/* The defect: the reader looked for a NUL byte only after parsing a whole
+ * block (1 MiB), and named the line where the block ended: a NUL on line 2
+ * of this 4-line file was "line 5". */
+static void test_nul_byte_line(void **state)
+{
+    fx_t *f = *state;
+    mutate_bytes(f, "settlements.csv", "J18.9", "J1\0" "8.9", 5);
+    const char *p[] = {"settlements.csv line 2: NUL byte in column diag_main (field 13)", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    /* The record is whole (only one byte is bad): --skip-bad rejects it and
+     * reads on. */
+    ms_import_result_t res;
+    assert_int_equal(run_import(f, 1, 0, &res), MS_OK);
+    assert_int_equal(res.settlements, 2);
+    assert_int_equal(res.rejected, 1);
+    char *rej = ms_test_read(f->out, "rejected.csv", NULL);
+    ms_test_contains(rej, "\nsettlements.csv,2,,,NUL byte in column diag_main (field 13)\n");
+    free(rej);
+    ms_remove_tree(f->out);
+    /* In a quoted field over two lines: the NUL's own (physical) line, and
+     * the line where its record starts. */
+    write_base(f);
+    mutate_bytes(f, "institutions.csv", "\"First Hospital, East\"", "\"First Hospital,\nEa\0st\"", 23);
+    const char *q[] = {"institutions.csv line 3: NUL byte in column name (field 2) of the record that "
+                       "starts on line 2",
+                       NULL};
+    expect_refused(f, MS_E_INPUT, q);
+    /* In the header. */
+    write_base(f);
+    mutate_bytes(f, "groups.csv", "severity", "seve\0rity", 9);
+    const char *h[] = {"groups.csv line 1: NUL byte in the header (field 3)", NULL};
+    expect_refused(f, MS_E_INPUT, h);
+}
+
+/* Without --skip-bad the first bad record of the file is the one named,
+ * also when a later one breaks the parser in the same block. */
+static void test_first_error_in_file_order(void **state)
+{
+    fx_t *f = *state;
+    mutate(f, "settlements.csv", "2024-03-10,2024-03-10,2024-03-10", "2024-02-30,2024-03-10,2024-03-10");
+    mutate(f, "settlements.csv", "3,200,H002,outpatient", "3,200,H002,out\"patient");
+    const char *p[] = {"settlements.csv line 3, column admit_date", "2024-02-30", NULL};
+    expect_refused(f, MS_E_INPUT, p);
+    write_base(f);
+    mutate(f, "settlements.csv", "2024-03-10,2024-03-10,2024-03-10", "2024-02-30,2024-03-10,2024-03-10");
+    mutate_bytes(f, "settlements.csv", "3,200,H002", "3,2\0" "00,H002", 10);
+    expect_refused(f, MS_E_INPUT, p);
+    /* Alone, the stray quote is named at its line. */
+    write_base(f);
+    mutate(f, "settlements.csv", "3,200,H002,outpatient", "3,200,H002,out\"patient");
+    const char *q[] = {"settlements.csv line 4: malformed CSV", NULL};
+    expect_refused(f, MS_E_INPUT, q);
+}
+
+/* A settlements.csv above 64 MiB (the size from which pass 1 reads a file
+ * in parallel ranges) with a NUL byte at line NUL_LINE, in the last third:
+ * 1, 2 and 3 threads name that line, in the same words. */
+#define BIG_ROWS 520000u
+#define NUL_LINE 371293u
+
+static void test_nul_byte_line_large(void **state)
+{
+    fx_t *f = *state;
+    char path[700];
+    snprintf(path, sizeof path, "%s/settlements.csv", f->csv);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs(SETTLE_HEADER, fp);
+    for (uint32_t i = 1; i <= BIG_ROWS; i++) {
+        fprintf(fp, "%u,%u,H002,outpatient,2024-04-02,2024-04-02,2024-04-02,5,F,110102,PED,77,", i,
+                200 + i % 4999);
+        if (i + 1 == NUL_LINE) fwrite("J0\0" "6.9", 1, 6, fp);
+        else fputs("J06.9", fp);
+        fputs(",1,,ffs,,30.00,20.00,10.00,10.00,0.00,20.00,0.00,0.00,0.00,0.00,0.00,0.00\n", fp);
+    }
+    assert_int_equal(fclose(fp), 0);
+    write_csv(f->csv, "drug_items.csv", "settle_id,person_id,inst_code,date,drug_code,trace_code,qty,amount\n");
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true((uint64_t)sb.st_size > ((uint64_t)64 << 20));
+    char want[200];
+    snprintf(want, sizeof want, "settlements.csv line %u: NUL byte in column diag_main (field 13)", NUL_LINE);
+    for (int threads = 1; threads <= 3; threads++) {
+        ms_import_opts_t o;
+        memset(&o, 0, sizeof o);
+        o.threads = threads;
+        o.partitions = 3;
+        ms_import_result_t res;
+        ms_status_t st = ms_import(f->csv, f->out, &o, &res);
+        const char *d = ms_error_detail();
+        if (st != MS_E_INPUT || strcmp(d, want))
+            print_error("%d threads: status %d, '%s', expected '%s'\n", threads, st, d, want);
+        assert_int_equal(st, MS_E_INPUT);
+        assert_string_equal(d, want);
+        assert_false(ms_path_exists(f->out));
+    }
+    write_base(f); /* the 70 MB file goes */
+}
+
+/* ------------------------------------------------------------------ */
+/* rejected.csv is opened in spreadsheets too: a value from the extract
+ * never becomes a formula there, nor writes a control character. */
+
+static int formula_start(const char *s)
+{
+    return s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
+}
+
+static void test_rejected_csv_neutralised(void **state)
+{
+    fx_t *f = *state;
+    /* Lines 2-4: a formula as inst_code, an ESC sequence (clear the screen)
+     * in visit_type, a negative amount; the good rows move to lines 5-7. */
+    mutate(f, "settlements.csv", "nursing,other\n",
+           "nursing,other\n"
+           "11,300,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",outpatient,2024-04-02,2024-04-02,2024-04-02,5,F,"
+           "110102,PED,77,J06.9,1,,ffs,,30.00,20.00,10.00,10.00,0.00,20.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+           "12,300,H002,out\033[2Jpatient,2024-04-02,2024-04-02,2024-04-02,5,F,"
+           "110102,PED,77,J06.9,1,,ffs,,30.00,20.00,10.00,10.00,0.00,20.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+           "13,300,H002,outpatient,2024-04-02,2024-04-02,2024-04-02,5,F,"
+           "110102,PED,77,J06.9,1,,ffs,,30.00,20.00,10.00,-12.50,0.00,20.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+    ms_import_result_t res;
+    assert_int_equal(run_import(f, 1, 0, &res), MS_OK);
+    assert_int_equal(res.settlements, 3);
+    assert_int_equal(res.rejected, 3);
+    /* No control character but the line ends, anywhere in the file. */
+    size_t len = 0;
+    char *raw = ms_test_read(f->out, "rejected.csv", &len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)raw[i];
+        if ((ch < 0x20 && ch != '\n') || ch == 0x7f) print_error("byte 0x%02x at %zu of:\n%s\n", ch, i, raw);
+        assert_false((ch < 0x20 && ch != '\n') || ch == 0x7f);
+    }
+    free(raw);
+    /* Valid CSV: read back by column name, five columns a row. */
+    ms_testcsv_t *t = ms_testcsv_read(f->out, "rejected.csv");
+    assert_int_equal(ms_testcsv_rows(t), 3);
+    static const char *const cols[] = {"file", "line", "column", "value", "reason"};
+    for (size_t c = 0; c < 5; c++) assert_int_equal(ms_testcsv_column(t, cols[c]), (int)c);
+    static const char *const want[3][4] = {
+        {"2", "inst_code", "'=HYPERLINK(\"http://x\",\"y\")", "unknown inst_code '=HYPERLINK(\"http://x\",\"y\")'"},
+        {"3", "visit_type", "out\\x1b[2Jpatient", "unknown visit_type 'out\\x1b[2Jpatient'"},
+        {"4", "drug", "'-12.50", "negative amount ('-12.50')"},
+    };
+    for (size_t r = 0; r < 3; r++) {
+        assert_string_equal(ms_testcsv_get(t, r, "file"), "settlements.csv");
+        assert_string_equal(ms_testcsv_get(t, r, "line"), want[r][0]);
+        assert_string_equal(ms_testcsv_get(t, r, "column"), want[r][1]);
+        const char *v = ms_testcsv_get(t, r, "value"), *why = ms_testcsv_get(t, r, "reason");
+        if (strcmp(v, want[r][2])) print_error("row %zu: value '%s', expected '%s'\n", r + 1, v, want[r][2]);
+        assert_string_equal(v, want[r][2]);
+        ms_test_contains(why, want[r][3]);
+        assert_false(formula_start(v));
+        assert_false(formula_start(why));
+    }
+    ms_testcsv_free(t);
+}
+
 static void test_existing_dataset(void **state)
 {
     fx_t *f = *state;
@@ -538,6 +712,10 @@ int main(void)
         cmocka_unit_test_setup(test_string_limits, per_test_setup),
         cmocka_unit_test_setup(test_partition_limits, per_test_setup),
         cmocka_unit_test_setup(test_skip_bad, per_test_setup),
+        cmocka_unit_test_setup(test_nul_byte_line, per_test_setup),
+        cmocka_unit_test_setup(test_first_error_in_file_order, per_test_setup),
+        cmocka_unit_test_setup(test_nul_byte_line_large, per_test_setup),
+        cmocka_unit_test_setup(test_rejected_csv_neutralised, per_test_setup),
         cmocka_unit_test_setup(test_existing_dataset, per_test_setup),
         cmocka_unit_test_setup(test_unwritable_output, per_test_setup),
         cmocka_unit_test_setup(test_full_disk, per_test_setup),

@@ -36,8 +36,8 @@
  * file order; the duplicate check reports the smallest bad line; pass 2
  * reports the first failing partition in partition order (every partition
  * before it is fully checked, so the answer does not depend on threads).
- * With skip_bad bad rows go to rejected.csv (file,line,column,value,reason)
- * and the import goes on; reference files must still be sound
+ * With skip_bad bad rows go to rejected.csv (file,line,column,value,reason;
+ * values neutralised for spreadsheets) and the import goes on; reference files must still be sound
  * (ms_import_reject.c).
  */
 #include "ms_import.h"

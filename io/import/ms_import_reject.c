@@ -38,13 +38,13 @@ static int reject_cmp(const void *a, const void *b)
 void imp_rejected_write(FILE *fp, const char *file, uint64_t line, const char *column,
                         const char *value, size_t vlen, const char *reason)
 {
-    ms_csv_write_field(fp, file, strlen(file));
+    ms_csv_write_text(fp, file, strlen(file));
     fprintf(fp, ",%llu,", (unsigned long long)line);
-    ms_csv_write_field(fp, column, strlen(column));
+    ms_csv_write_text(fp, column, strlen(column));
     putc(',', fp);
-    ms_csv_write_field(fp, value, vlen);
+    ms_csv_write_text_escaped(fp, value, vlen);
     putc(',', fp);
-    ms_csv_write_field(fp, reason, strlen(reason));
+    ms_csv_write_text_escaped(fp, reason, strlen(reason));
     putc('\n', fp);
 }
 

@@ -160,7 +160,10 @@ typedef struct {
 
 ms_status_t imp_reject_push(reject_list_t *l, int file, uint64_t line, const char *column,
                             const char *value, const char *reason);
-/* One line of rejected.csv. */
+/* One line of rejected.csv.  People open it in a spreadsheet: the value
+ * and the reason (which quotes it) are written by ms_csv_write_text_escaped
+ * (control characters as "\x1b", a leading "'" before = + - @), so no
+ * value from the extract becomes a formula or a terminal escape. */
 void imp_rejected_write(FILE *fp, const char *file, uint64_t line, const char *column,
                         const char *value, size_t vlen, const char *reason);
 
