@@ -63,7 +63,8 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
     fputs("rank,inst_code,name,region,kind,level,priority,peer_percentile", f.fp);
     for (int m = 0; m < s->nmodels; m++)
         if (scores(s, m)) fprintf(f.fp, ",score_%s", s->models[m]->name);
-    fputs(",reason_1,reason_2,reason_3,suspicious_amount_yuan,likely_recovery_yuan,records_swept\n", f.fp);
+    fputs(",reason_1,reason_2,reason_3,suspicious_amount_yuan,likely_recovery_yuan,records_swept,data_coverage\n",
+          f.fp);
     /* Order: the overall ranking, or this model's score. */
     uint32_t n = (uint32_t)refs->n_inst, cnt = 0;
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
@@ -112,7 +113,9 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
             fputc(',', f.fp);
             if (q < k) field(f.fp, reasons[q]);
         }
-        fprintf(f.fp, ",%.2f,%.2f,%lld\n", s->suspicious[i], s->recovery[i], (long long)(s->records ? s->records[i] : 0));
+        fprintf(f.fp, ",%.2f,%.2f,%lld,", s->suspicious[i], s->recovery[i], (long long)(s->records ? s->records[i] : 0));
+        field(f.fp, o->coverage ? o->coverage : "complete");
+        fputc('\n', f.fp);
     }
     free(order);
     return finish(&f);

@@ -300,7 +300,15 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         snprintf(stage, sizeof stage, "%s/" STAGE_DIR, sw.state_dir);
         st = ms_remove_tree(stage);
         if (st == MS_OK) st = ms_mkdirs(stage);
-        ms_output_t out = {stage, &score, o->top};
+        /* Files beyond the dataset's partitions, left out, take no records
+         * away; a partition of the dataset left out does. */
+        char coverage[128] = "complete";
+        uint32_t missing = 0;
+        for (uint32_t p = 0; p < sw.nparts; p++) missing += sw.skipped[p];
+        if (missing)
+            snprintf(coverage, sizeof coverage, "partial: %u of %u partitions skipped, see run.json", missing,
+                     sw.nparts);
+        ms_output_t out = {stage, &score, o->top, coverage};
         if (st == MS_OK) st = ms_output_write(&out);
         sw.stage[ST_WRITE] = ms_now_s() - t;
         res->ranked = score.n_ranked;
