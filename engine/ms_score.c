@@ -107,7 +107,26 @@ typedef struct {
     double *scratch;      /* [n_inst] */
     double *pnum, *pden;  /* [npeer] pooled numerator and denominator */
     size_t *pcount;       /* [npeer] reported institutions */
+    size_t *gstart;       /* [npeer + 1] group g's members: gmem[gstart[g] .. gstart[g + 1]) */
+    uint32_t *gmem;       /* [n_inst] institutions by peer group, ascending within one */
 } work_t;
+
+/* Institutions bucketed by peer group once (a counting sort, ascending ids
+ * within a group), so that every per-group pass is linear in institutions,
+ * not groups x institutions (420,000 institutions in a few thousand groups). */
+static void group_members(const uint32_t *peer, const uint32_t *ids, size_t n, uint32_t npeer, size_t *gstart,
+                          uint32_t *gmem)
+{
+    memset(gstart, 0, ((size_t)npeer + 1) * sizeof *gstart);
+    for (size_t q = 0; q < n; q++) gstart[peer[ids ? ids[q] : q] + 1]++;
+    for (uint32_t g = 0; g < npeer; g++) gstart[g + 1] += gstart[g];
+    for (size_t q = 0; q < n; q++) {
+        uint32_t i = ids ? ids[q] : (uint32_t)q;
+        gmem[gstart[peer[i]]++] = i;
+    }
+    for (uint32_t g = npeer; g > 0; g--) gstart[g] = gstart[g - 1];
+    gstart[0] = 0;
+}
 
 typedef struct {
     const double *sorted;
@@ -200,8 +219,10 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
             continue;
         }
         size_t c = 0;
-        for (size_t i = 0; i < n; i++)
-            if (s->peer[i] == g && s->reported[i * J + (size_t)j]) w->scratch[c++] = w->r[i];
+        for (size_t q = w->gstart[g]; q < w->gstart[g + 1]; q++) {
+            size_t i = w->gmem[q];
+            if (s->reported[i * J + (size_t)j]) w->scratch[c++] = w->r[i];
+        }
         gmed[g] = median(w->scratch, c);
         for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - gmed[g]);
         gmad[g] = median(w->scratch, c);
@@ -260,17 +281,19 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
     free(gmed), free(gmad);
     /* Peer percentile of each reported value (ties count as below). */
     for (uint32_t g = 0; g < s->npeer; g++) {
-        size_t c = 0;
-        for (size_t i = 0; i < n; i++)
-            if (s->peer[i] == g && s->reported[i * J + (size_t)j]) w->scratch[c++] = s->value[i * J + (size_t)j];
+        size_t c = 0, g0 = w->gstart[g], g1 = w->gstart[g + 1];
+        for (size_t q = g0; q < g1; q++) {
+            size_t i = w->gmem[q];
+            if (s->reported[i * J + (size_t)j]) w->scratch[c++] = s->value[i * J + (size_t)j];
+        }
         if (c == 0) continue;
         qsort(w->scratch, c, sizeof *w->scratch, cmp_double);
-        for (size_t i = 0; i < n; i++) {
-            size_t at = i * J + (size_t)j;
-            if (s->peer[i] != g || !s->reported[at]) continue;
+        for (size_t q = g0; q < g1; q++) {
+            size_t i = w->gmem[q], at = i * J + (size_t)j;
+            if (!s->reported[at]) continue;
             /* The peers at or below the value: the first index above it. */
-            at_most_t q = {w->scratch, s->value[at]};
-            s->percentile[at] = 100.0 * (double)ms_lower_bound(c, at_most, &q) / (double)c;
+            at_most_t a = {w->scratch, s->value[at]};
+            s->percentile[at] = 100.0 * (double)ms_lower_bound(c, at_most, &a) / (double)c;
         }
     }
 }
@@ -409,15 +432,17 @@ ms_status_t ms_score_run(ms_score_t *s)
     s->priority = calloc(n + 1, sizeof *s->priority);
     s->order = calloc(n + 1, sizeof *s->order);
     work_t w = {calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(double)),
-                calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t))};
+                calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t)),
+                calloc(s->npeer + 1, sizeof(size_t)), calloc(n + 1, sizeof(uint32_t))};
     ms_status_t st = MS_OK;
     if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->credible || !s->unexplained ||
         !s->peer_rank || !s->watch || !s->no_signal || !s->model_score || !s->overall ||
         !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.pnum || !w.pden ||
-        !w.pcount)
+        !w.pcount || !w.gstart || !w.gmem)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
+    if (st == MS_OK) group_members(s->peer, NULL, n, s->npeer, w.gstart, w.gmem);
     for (int j = 0; st == MS_OK && j < s->nind; j++) score_indicator(s, j, &w);
-    free(w.r), free(w.scratch), free(w.pnum), free(w.pden), free(w.pcount);
+    free(w.r), free(w.scratch), free(w.pnum), free(w.pden), free(w.pcount), free(w.gstart), free(w.gmem);
     if (st != MS_OK) return st;
 
     corroborate(s);
@@ -492,21 +517,26 @@ ms_status_t ms_score_run(ms_score_t *s)
     /* Each row's peer percentile: the share of its peers with data whose
      * priority is at most its own (ties count as below, as for values). */
     double *sorted = calloc(s->n_ranked + 1, sizeof *sorted);
-    if (!sorted) return ms_error_set(MS_E_NOMEM, "out of memory");
+    uint32_t *ranked = calloc(s->n_ranked + 1, sizeof *ranked);
+    size_t *gstart = calloc(s->npeer + 1, sizeof *gstart);
+    if (!sorted || !ranked || !gstart) {
+        free(sorted), free(ranked), free(gstart);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    /* The ranked institutions bucketed by group as above. */
+    group_members(s->peer, s->order, s->n_ranked, s->npeer, gstart, ranked);
     for (uint32_t g = 0; g < s->npeer; g++) {
-        size_t c = 0;
-        for (uint32_t r = 0; r < s->n_ranked; r++)
-            if (s->peer[s->order[r]] == g) sorted[c++] = s->priority[s->order[r]];
+        size_t c = 0, g0 = gstart[g], g1 = gstart[g + 1];
+        for (size_t q = g0; q < g1; q++) sorted[c++] = s->priority[ranked[q]];
         if (!c) continue;
         qsort(sorted, c, sizeof *sorted, cmp_double);
-        for (uint32_t r = 0; r < s->n_ranked; r++) {
-            uint32_t i = s->order[r];
-            if (s->peer[i] != g) continue;
-            at_most_t q = {sorted, s->priority[i]};
-            s->peer_rank[i] = 100.0 * (double)ms_lower_bound(c, at_most, &q) / (double)c;
+        for (size_t q = g0; q < g1; q++) {
+            uint32_t i = ranked[q];
+            at_most_t a = {sorted, s->priority[i]};
+            s->peer_rank[i] = 100.0 * (double)ms_lower_bound(c, at_most, &a) / (double)c;
         }
     }
-    free(sorted);
+    free(sorted), free(ranked), free(gstart);
     return MS_OK;
 }
 
