@@ -11,6 +11,7 @@
 
 #include "ms_csv.h"
 #include "ms_features.h"
+#include "ms_fmt.h"
 #include "ms_fs.h"
 
 static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
@@ -38,6 +39,48 @@ static ms_status_t finish(ms_afile_t *f)
  * "'" where it would start a formula (ms_csv_write_text, shared with
  * rejected.csv). */
 static void field(FILE *fp, const char *s) { ms_csv_write_text(fp, s, strlen(s)); }
+
+/* Numbers and fixed text go through ms_fmt and one fwrite per row part:
+ * printf's format parsing was most of the time spent writing millions of
+ * rows (the bytes are printf's, io/common/ms_fmt.h). */
+typedef struct {
+    char b[1024];
+    size_t n;
+} line_t;
+
+static void put_str(line_t *l, const char *s)
+{
+    size_t k = strlen(s);
+    if (k > sizeof l->b - l->n) k = sizeof l->b - l->n;
+    memcpy(l->b + l->n, s, k);
+    l->n += k;
+}
+
+/* ',' then the number; room for the widest is kept by the callers' rows,
+ * which flush before each text field. */
+static void put_i64(line_t *l, int64_t v)
+{
+    l->b[l->n++] = ',';
+    l->n += ms_fmt_i64(l->b + l->n, v);
+}
+
+static void put_u64(line_t *l, uint64_t v)
+{
+    l->b[l->n++] = ',';
+    l->n += ms_fmt_u64(l->b + l->n, v);
+}
+
+static void put_fixed(line_t *l, double v, int decimals)
+{
+    l->b[l->n++] = ',';
+    l->n += ms_fmt_fixed(l->b + l->n, v, decimals);
+}
+
+static void flush_line(FILE *fp, line_t *l)
+{
+    fwrite_unlocked(l->b, 1, l->n, fp);
+    l->n = 0;
+}
 
 /* Does model m take part in the score (a weight and a scored indicator)? */
 static int scores(const ms_score_t *s, int m)
@@ -99,21 +142,36 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
     for (uint32_t r = 0; r < cnt; r++) {
         uint32_t i = order[r];
         const ms_institution_t *x = &refs->inst[i];
-        fprintf(f.fp, "%u,", r + 1);
+        line_t l = {.n = 0};
+        l.n = ms_fmt_u64(l.b, r + 1);
+        put_str(&l, ",");
+        flush_line(f.fp, &l);
         field(f.fp, x->inst_code);
         fputc(',', f.fp);
         field(f.fp, x->name);
-        fprintf(f.fp, ",%06d,%s,%u,%.4f,%.1f", x->region, ms_enum_kind.names[x->kind], x->level, s->priority[i],
-                s->peer_rank[i]);
-        for (size_t m = 0; m < M; m++)
-            if (scores(s, (int)m)) fprintf(f.fp, ",%.4f", s->model_score[i * M + m]);
+        char region[16];
+        snprintf(region, sizeof region, ",%06d,", x->region);
+        put_str(&l, region);
+        put_str(&l, ms_enum_kind.names[x->kind]);
+        put_u64(&l, x->level);
+        put_fixed(&l, s->priority[i], 4);
+        put_fixed(&l, s->peer_rank[i], 1);
+        for (size_t m = 0; m < M; m++) {
+            if (scores(s, (int)m)) put_fixed(&l, s->model_score[i * M + m], 4);
+            if (l.n > sizeof l.b / 2) flush_line(f.fp, &l);
+        }
+        flush_line(f.fp, &l);
         char reasons[3][160];
         int k = ms_score_reasons(s, i, reasons, 3);
         for (int q = 0; q < 3; q++) {
             fputc(',', f.fp);
             if (q < k) field(f.fp, reasons[q]);
         }
-        fprintf(f.fp, ",%.2f,%.2f,%lld,", s->suspicious[i], s->recovery[i], (long long)(s->records ? s->records[i] : 0));
+        put_fixed(&l, s->suspicious[i], 2);
+        put_fixed(&l, s->recovery[i], 2);
+        put_i64(&l, s->records ? s->records[i] : 0);
+        put_str(&l, ",");
+        flush_line(f.fp, &l);
         field(f.fp, o->coverage ? o->coverage : "complete");
         fputc('\n', f.fp);
     }
@@ -149,14 +207,27 @@ static ms_status_t write_clues(const ms_output_t *o)
             int64_t num = res->num[(size_t)c->indicator * res->n_inst + c->inst];
             int64_t den = res->den[(size_t)c->indicator * res->n_inst + c->inst];
             if (j < 0 && !ms_score_enough_records(s, &s->models[m]->indicators[c->indicator], num, den)) continue;
-            char day[11], money[32], pct[16] = "";
+            char day[11], money[32];
             ms_date_format(c->date, day);
             ms_money_format(c->amount, money);
-            if (j >= 0) snprintf(pct, sizeof pct, "%.1f", s->percentile[at]);
             field(f.fp, s->refs->inst[c->inst].inst_code);
-            fprintf(f.fp, ",%s,%s,%lld,%lld,%s,%llu,%llu,%s,%s\n", s->models[m]->name,
-                    s->models[m]->indicators[c->indicator].name, (long long)num, (long long)den, pct,
-                    (unsigned long long)c->settle_id, (unsigned long long)c->person_id, day, money);
+            line_t l = {.n = 0};
+            put_str(&l, ",");
+            put_str(&l, s->models[m]->name);
+            put_str(&l, ",");
+            put_str(&l, s->models[m]->indicators[c->indicator].name);
+            put_i64(&l, num);
+            put_i64(&l, den);
+            if (j >= 0) put_fixed(&l, s->percentile[at], 1);
+            else put_str(&l, ",");
+            put_u64(&l, c->settle_id);
+            put_u64(&l, c->person_id);
+            put_str(&l, ",");
+            put_str(&l, day);
+            put_str(&l, ",");
+            put_str(&l, money);
+            put_str(&l, "\n");
+            flush_line(f.fp, &l);
         }
     }
     return finish(&f);
@@ -175,8 +246,15 @@ static ms_status_t write_indicators(const ms_output_t *o)
                 int64_t num = r->num[(size_t)k * r->n_inst + i], den = r->den[(size_t)k * r->n_inst + i];
                 if (!num && !den) continue;
                 field(f.fp, s->refs->inst[i].inst_code);
-                fprintf(f.fp, ",%s,%s,%lld,%lld\n", s->models[m]->name, s->models[m]->indicators[k].name,
-                        (long long)num, (long long)den);
+                line_t l = {.n = 0};
+                put_str(&l, ",");
+                put_str(&l, s->models[m]->name);
+                put_str(&l, ",");
+                put_str(&l, s->models[m]->indicators[k].name);
+                put_i64(&l, num);
+                put_i64(&l, den);
+                put_str(&l, "\n");
+                flush_line(f.fp, &l);
             }
         }
     return finish(&f);
