@@ -205,23 +205,29 @@ ms_status_t ms_afile_open(ms_afile_t *f, const char *path)
     return MS_OK;
 }
 
-ms_status_t ms_afile_commit(ms_afile_t *f)
+static ms_status_t afile_commit(ms_afile_t *f, int sync)
 {
     ms_status_t st = MS_OK;
     if (fflush(f->fp) != 0 || ferror(f->fp)) {
         st = ms_error_errno(MS_E_IO, errno, "cannot write %s", f->path);
-    } else if (fsync(fileno(f->fp)) != 0) {
+    } else if (sync && fsync(fileno(f->fp)) != 0) {
         st = ms_error_errno(MS_E_IO, errno, "cannot sync %s", f->path);
     }
     if (fclose(f->fp) != 0 && st == MS_OK) st = ms_error_errno(MS_E_IO, errno, "cannot write %s", f->path);
     f->fp = NULL;
-    if (st == MS_OK) st = ms_rename(f->tmp, f->path);
+    if (st == MS_OK && sync) st = ms_rename(f->tmp, f->path);
+    else if (st == MS_OK && rename(f->tmp, f->path) != 0)
+        st = ms_error_errno(MS_E_IO, errno, "cannot rename %s to %s", f->tmp, f->path);
     if (st != MS_OK) unlink(f->tmp);
     free(f->path);
     free(f->tmp);
     f->path = f->tmp = NULL;
     return st;
 }
+
+ms_status_t ms_afile_commit(ms_afile_t *f) { return afile_commit(f, 1); }
+
+ms_status_t ms_afile_commit_unsynced(ms_afile_t *f) { return afile_commit(f, 0); }
 
 void ms_afile_abort(ms_afile_t *f)
 {

@@ -52,6 +52,12 @@ typedef struct {
 
 ms_status_t ms_afile_open(ms_afile_t *f, const char *path);
 ms_status_t ms_afile_commit(ms_afile_t *f);
+/* The same without the fsyncs: the file is whole or absent for every
+ * process, but a power loss may leave it absent, empty or torn.  Only for
+ * files whose reader verifies them and can do without them (the sweep's
+ * per-partition checkpoints: checksummed, and swept again when damaged or
+ * missing), where an fsync per file is what a national sweep cannot pay. */
+ms_status_t ms_afile_commit_unsynced(ms_afile_t *f);
 void ms_afile_abort(ms_afile_t *f);
 
 /* Output directories built whole under a temporary sibling name.
