@@ -22,6 +22,7 @@
 
 #include "ms_csv.h"
 #include "ms_dataset.h"
+#include "ms_fmt.h"
 #include "ms_fs.h"
 #include "ms_part.h"
 #include "ms_reader.h"
@@ -76,24 +77,14 @@ static void line_text(line_t *l, const char *s)
 
 static void line_u64(line_t *l, uint64_t v)
 {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (l->len + (size_t)n > LINE_CAP) line_flush(l);
-    while (n) l->buf[l->len++] = tmp[--n];
+    if (l->len + MS_FMT_I64_MAX > LINE_CAP) line_flush(l);
+    l->len += ms_fmt_u64(l->buf + l->len, v);
 }
 
 static void line_i64(line_t *l, int64_t v)
 {
-    if (v < 0) {
-        line_char(l, '-');
-        line_u64(l, (uint64_t)0 - (uint64_t)v);
-    } else {
-        line_u64(l, (uint64_t)v);
-    }
+    if (l->len + MS_FMT_I64_MAX > LINE_CAP) line_flush(l);
+    l->len += ms_fmt_i64(l->buf + l->len, v);
 }
 
 static void line_money(line_t *l, int64_t fen)

@@ -34,6 +34,7 @@
 
 #include "ms_clock.h"
 #include "ms_csv.h"
+#include "ms_fmt.h"
 #include "ms_rng.h"
 #include "ms_fs.h"
 #include "ms_schema.h"
@@ -321,17 +322,7 @@ static inline char *put_cstr(char *p, const char *s)
     return put_str(p, s, strlen(s));
 }
 
-static inline char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
-}
+static inline char *put_u64(char *p, uint64_t v) { return p + ms_fmt_u64(p, v); }
 
 static inline char *put_money(char *p, int64_t fen)
 {
