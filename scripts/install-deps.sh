@@ -23,6 +23,9 @@ SERVICE_PACKAGES=(openmpi-bin libopenmpi-dev munge slurmctld slurmd slurm-client
 PACKAGES=(
     # build and test (clang and its runtime: the libFuzzer harnesses, scripts/fuzz.sh)
     build-essential cmake pkg-config git python3 clang libclang-rt-14-dev
+    # LLVM's OpenMP runtime and its Archer tool (libarcher.so) for the TSan
+    # build, scripts/test.sh --tsan (clang does not pull it in)
+    libomp-14-dev
     # libraries
     libhdf5-dev hdf5-tools hdf5-filter-plugin
     libhwloc-dev hwloc libopenblas-dev libcmocka-dev
