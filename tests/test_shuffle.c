@@ -8,6 +8,9 @@
  * emitted which record; keys arrive ascending within a bucket; memory stays
  * under the cap; spill files are removed; I/O failures name the file and a
  * full disk is MS_E_NOSPACE; the lowest failing bucket's error is returned.
+ * The radix sort the reduce uses gives exactly the bytes of the plain
+ * comparison sort kept as its reference (ms_shuffle_sort), on random and
+ * awkward inputs, and a whole shuffle gives the same answer with either.
  *
  * Every test runs in a fixture (fixture_t): its own directory, a reducer
  * context and a data set with its reference answer, made before the test and
@@ -261,6 +264,7 @@ typedef struct {
     assign_t assign;
     size_t cap;
     uint32_t nbuckets;
+    ms_shuffle_sort_t sort; /* the reduce's sort (0: radix) */
 } opts_t;
 
 typedef struct {
@@ -313,6 +317,7 @@ static ms_status_t run_shuffle(fixture_t *fx, const opts_t *o, outcome_t *out)
         snprintf(out->detail, sizeof out->detail, "%s", ms_error_detail());
         return st;
     }
+    ms_shuffle_set_sort(s, o->sort);
 #pragma omp parallel num_threads(o->map_threads)
     {
         ms_status_t mine = MS_OK;
@@ -410,6 +415,23 @@ static void test_random_exact(void **state)
         opts_t o = {.map_threads = 3, .red_threads = 3, .assign = ASSIGN_HASHED, .cap = TINY_CAP,
                     .nbuckets = 7};
         run_exact(fx, &o);
+        /* The reference sort, in memory and through runs: the same answer. */
+        for (int tiny = 0; tiny < 2; tiny++) {
+            o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_ROUND_ROBIN,
+                         .cap = tiny ? TINY_CAP : HUGE_CAP, .sort = MS_SHUFFLE_SORT_REF};
+            run_exact(fx, &o);
+        }
+        /* Both sorts with a cap that makes the map spill and leaves every
+         * bucket small enough for memory: spilled records read back, no
+         * run written. */
+        for (int ref = 0; ref < 2; ref++) {
+            o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_BLOCKS, .cap = (size_t)4 << 20,
+                         .sort = ref ? MS_SHUFFLE_SORT_REF : MS_SHUFFLE_SORT_RADIX};
+            outcome_t out = run_exact(fx, &o);
+            assert_true(out.map.spilled_records > 0);
+            assert_int_equal(out.all.spill_bytes, out.all.spilled_records * 24);
+            assert_true(out.all.peak_bytes <= o.cap);
+        }
     }
 }
 
@@ -475,7 +497,7 @@ static void test_order_once(void **state)
     }
 }
 
-/* (3) value sizes 1 and 256, no records, one key with 100k values. */
+/* (3) value sizes 1, 13 and 256, no records, one key with 100k values. */
 static void test_edges(void **state)
 {
     fixture_t *fx = *state;
@@ -497,6 +519,15 @@ static void test_edges(void **state)
     o.cap = HUGE_CAP;
     o.nbuckets = 0;
     run_exact(fx, &o);
+
+    /* 13-byte values (not a multiple of 8), an odd number of records, in
+     * memory and through runs, with either sort. */
+    fixture_data(fx, 30001, 13, 300, 2, 35);
+    for (int k = 0; k < 4; k++) {
+        o = (opts_t){.map_threads = 2, .red_threads = 2, .assign = ASSIGN_HASHED, .cap = k % 2 ? TINY_CAP : HUGE_CAP,
+                     .nbuckets = 3, .sort = k < 2 ? MS_SHUFFLE_SORT_RADIX : MS_SHUFFLE_SORT_REF};
+        run_exact(fx, &o);
+    }
 
     /* No records. */
     fixture_data(fx, 0, 8, 0, 0, 33);
@@ -677,6 +708,197 @@ static void test_first_error(void **state)
     }
 }
 
+/* ---- the radix sort against the reference ------------------------------ */
+
+/* Records of value size vs in one of several shapes. */
+typedef enum {
+    SHAPE_RANDOM,      /* random keys and values */
+    SHAPE_SAME_KEY,    /* one key, random values */
+    SHAPE_SAME_RECORD, /* every record equal */
+    SHAPE_EXTREMES,    /* keys among 0, 1, UINT64_MAX - 1, UINT64_MAX; values of two bytes */
+    SHAPE_DUPLICATES,  /* three keys, values of bytes 0 and 1: many equal records */
+    SHAPE_LAST_BYTE,   /* one key, values differing in their last byte only */
+    SHAPE_ONE_BIT,     /* one key, values differing in one bit in the middle */
+    SHAPE_SMALL_KEYS,  /* overload-like: a few thousand small keys, unique values */
+    SHAPE_CODES,       /* drugs-like: 10-digit k0 and k1, one in 50 repeated */
+    SHAPE_STRIPES,     /* keys varying in every other bit: more runs of bits than a word packs */
+    SHAPE_COUNT
+} shape_t;
+
+static void fill_records(unsigned char *a, size_t n, size_t vs, shape_t shape, uint64_t seed)
+{
+    const size_t rs = 16 + vs;
+    uint64_t r = seed;
+    const uint64_t ext[4] = {0, 1, UINT64_MAX - 1, UINT64_MAX};
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *p = a + i * rs;
+        ms_key_t k = {0, 0};
+        switch (shape) {
+        case SHAPE_RANDOM:
+            k.k0 = ms_test_rand(&r);
+            k.k1 = ms_test_rand(&r);
+            for (size_t j = 0; j < vs; j++) p[16 + j] = (unsigned char)ms_test_rand(&r);
+            break;
+        case SHAPE_SAME_KEY:
+            k = (ms_key_t){42, UINT64_MAX};
+            for (size_t j = 0; j < vs; j++) p[16 + j] = (unsigned char)ms_test_rand(&r);
+            break;
+        case SHAPE_SAME_RECORD:
+            k = (ms_key_t){7, 9};
+            for (size_t j = 0; j < vs; j++) p[16 + j] = (unsigned char)(j * 37);
+            break;
+        case SHAPE_EXTREMES:
+            k.k0 = ext[ms_test_below(&r, 4)];
+            k.k1 = ext[ms_test_below(&r, 4)];
+            for (size_t j = 0; j < vs; j++) p[16 + j] = ms_test_below(&r, 2) ? 0xff : 0;
+            break;
+        case SHAPE_DUPLICATES:
+            k.k0 = ms_test_below(&r, 3);
+            k.k1 = 5;
+            for (size_t j = 0; j < vs; j++) p[16 + j] = (unsigned char)ms_test_below(&r, 2);
+            break;
+        case SHAPE_LAST_BYTE:
+            k = (ms_key_t){1, 2};
+            memset(p + 16, 0xa5, vs);
+            p[16 + vs - 1] = (unsigned char)ms_test_rand(&r);
+            break;
+        case SHAPE_ONE_BIT:
+            k = (ms_key_t){3, 4};
+            memset(p + 16, 0x5a, vs);
+            p[16 + vs / 2] ^= (unsigned char)(ms_test_below(&r, 2) << 3);
+            break;
+        case SHAPE_SMALL_KEYS: {
+            k.k0 = 1 + ms_test_below(&r, 1000);
+            k.k1 = ms_test_below(&r, 3) << 32 | (20000 + ms_test_below(&r, 5));
+            uint64_t id = 1000000000ull + i;
+            for (size_t j = 0; j < vs; j++)
+                p[16 + j] = j < 8 ? (unsigned char)(id >> 8 * j) : (unsigned char)ms_test_rand(&r);
+            break;
+        }
+        case SHAPE_CODES: {
+            uint64_t c = i % 50 == 1 ? i - 1 : i;
+            uint64_t x = c * 0x9e3779b97f4a7c15ull;
+            x ^= x >> 29;
+            k.k0 = (x >> 30) % 10000000000ull;
+            k.k1 = x % 10000000000ull;
+            for (size_t j = 0; j < vs; j++) p[16 + j] = (unsigned char)ms_test_rand(&r);
+            break;
+        }
+        case SHAPE_STRIPES:
+            k.k0 = ms_test_rand(&r) & 0x5555555555555555ull;
+            k.k1 = ms_test_rand(&r) & 0x0101010101010101ull;
+            for (size_t j = 0; j < vs; j++) p[16 + j] = (unsigned char)(ms_test_rand(&r) & 0x81);
+            break;
+        case SHAPE_COUNT: break;
+        }
+        memcpy(p, &k, 16);
+    }
+}
+
+/* Sort a copy with each sort: the same bytes, and (for up to 100k records)
+ * in the order qsort gives. */
+static void check_sort(const unsigned char *a, size_t n, size_t vs, const char *what)
+{
+    const size_t rs = 16 + vs;
+    unsigned char *ref = malloc(n * rs + 1), *fast = malloc(n * rs + 1), *plain = malloc(n * rs + 1);
+    if (!ref || !fast || !plain) {
+        free(ref), free(fast), free(plain);
+        fail();
+        return;
+    }
+    if (n) {
+        memcpy(ref, a, n * rs);
+        memcpy(fast, a, n * rs);
+        memcpy(plain, a, n * rs);
+    }
+    assert_int_equal(ms_shuffle_sort(ref, n, vs, MS_SHUFFLE_SORT_REF), MS_OK);
+    assert_int_equal(ms_shuffle_sort(fast, n, vs, MS_SHUFFLE_SORT_RADIX), MS_OK);
+    g_ref_vs = vs;
+    if (n <= 100000) qsort(plain, n, rs, ref_cmp);
+    else memcpy(plain, ref, n * rs);
+    if (n && (memcmp(ref, plain, n * rs) != 0 || memcmp(fast, ref, n * rs) != 0)) {
+        size_t i = 0;
+        while (i < n && memcmp(fast + i * rs, ref + i * rs, rs) == 0) i++;
+        print_error("%s: n %zu value size %zu: the sorts differ at record %zu (reference %s qsort)\n", what, n, vs,
+                    i, memcmp(ref, plain, n * rs) ? "differs from" : "equals");
+        fail();
+    }
+    free(ref), free(fast), free(plain);
+}
+
+static const char *shape_name(shape_t sh)
+{
+    static const char *const names[SHAPE_COUNT] = {"random", "same key", "same record", "extremes", "duplicates",
+                                                   "last byte", "one bit", "small keys", "codes", "stripes"};
+    return names[sh];
+}
+
+/* (7) every shape, value sizes 1..256 (odd ones, ones not a multiple of 8,
+ * ones at chunk edges), a range of counts; sorted and reverse-sorted input. */
+static void test_sort_shapes(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 33,
+                            40, 56, 63, 64, 65, 100, 127, 128, 129, 200, 255, 256};
+    const size_t counts[] = {0, 1, 2, 3, 17, 24, 25, 26, 100, 1000, 5000};
+    unsigned char *a = malloc(5000 * (16 + 256));
+    if (!a) {
+        fail();
+        return;
+    }
+    uint64_t seed = 81;
+    for (size_t vi = 0; vi < sizeof sizes / sizeof *sizes; vi++) {
+        const size_t vs = sizes[vi], rs = 16 + vs;
+        for (int sh = 0; sh < SHAPE_COUNT; sh++) {
+            for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
+                const size_t n = counts[ci];
+                /* The big counts for a few sizes only: the loop is long. */
+                if (n >= 1000 && vi % 4 != 1 && vs != 256) continue;
+                fill_records(a, n, vs, (shape_t)sh, seed++);
+                check_sort(a, n, vs, shape_name((shape_t)sh));
+                if (n < 3) continue;
+                /* Already sorted, and reversed. */
+                assert_int_equal(ms_shuffle_sort(a, n, vs, MS_SHUFFLE_SORT_REF), MS_OK);
+                check_sort(a, n, vs, "sorted");
+                unsigned char tmp[16 + 256];
+                for (size_t i = 0; i < n / 2; i++) {
+                    memcpy(tmp, a + i * rs, rs);
+                    memcpy(a + i * rs, a + (n - 1 - i) * rs, rs);
+                    memcpy(a + (n - 1 - i) * rs, tmp, rs);
+                }
+                check_sort(a, n, vs, "reversed");
+            }
+        }
+    }
+    free(a);
+    /* Bad arguments. */
+    unsigned char one[17] = {0};
+    assert_int_equal(ms_shuffle_sort(one, 1, 0, MS_SHUFFLE_SORT_RADIX), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_sort(one, 1, 257, MS_SHUFFLE_SORT_REF), MS_E_USAGE);
+    assert_int_equal(ms_shuffle_sort(NULL, 0, 8, MS_SHUFFLE_SORT_RADIX), MS_OK);
+}
+
+/* (8) a million records, the shapes the models emit and random ones. */
+static void test_sort_million(void **state)
+{
+    (void)state;
+    const size_t n = 1000000;
+    const struct {
+        shape_t shape;
+        size_t vs;
+    } cases[] = {{SHAPE_SMALL_KEYS, 32}, {SHAPE_CODES, 40}, {SHAPE_RANDOM, 8}, {SHAPE_DUPLICATES, 3}};
+    unsigned char *a = malloc(n * (16 + 40));
+    if (!a) {
+        fail();
+        return;
+    }
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        fill_records(a, n, cases[k].vs, cases[k].shape, 91 + k);
+        check_sort(a, n, cases[k].vs, shape_name(cases[k].shape));
+    }
+    free(a);
+}
+
 static void test_usage(void **state)
 {
     fixture_t *fx = *state;
@@ -720,6 +942,8 @@ int main(void)
                                                  (char[]){"shuffle-full"}),
         FIXTURE_TEST(test_first_error, "shuffle-error"),
         FIXTURE_TEST(test_usage, "shuffle-usage"),
+        cmocka_unit_test(test_sort_shapes),
+        cmocka_unit_test(test_sort_million),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

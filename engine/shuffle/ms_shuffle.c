@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -73,13 +74,56 @@ void ms_shuffle_mem_add(ms_shuffle_t *s, size_t n)
 
 void ms_shuffle_mem_sub(ms_shuffle_t *s, size_t n) { atomic_fetch_sub(&s->mem_now, n); }
 
-void ms_shuffle_release_part(ms_shuffle_t *s, ms_part_t *p)
+/* ---- parts, arenas and workspaces -------------------------------------- */
+
+void ms_shuffle_part_copy(const ms_part_t *p, unsigned char *dst)
 {
-    if (!p->data) return;
-    ms_shuffle_mem_sub(s, p->len);
-    free(p->data);
-    p->data = NULL;
-    p->len = p->cap = 0;
+    for (ms_chunk_t *c = p->head; c; c = c->next) {
+        size_t n = ms_chunk_len(p, c);
+        memcpy(dst, ms_chunk_data(c), n);
+        dst += n;
+    }
+}
+
+void ms_shuffle_release_part(ms_part_t *p)
+{
+    p->head = p->tail = NULL;
+    p->wp = p->end = NULL;
+    p->len = 0;
+}
+
+void ms_shuffle_arena_free(ms_shuffle_t *s, ms_mapper_t *m)
+{
+    if (m->arena) munmap(m->arena, s->map_share);
+    m->arena = NULL;
+    m->held = m->touched = 0;
+    for (uint32_t b = 0; m->parts && b < s->nbuckets; b++) ms_shuffle_release_part(&m->parts[b]);
+}
+
+ms_status_t ms_shuffle_work_reserve(const ms_reducer_t *r, size_t n)
+{
+    ms_work_t *w = r->work;
+    if (w->cap >= n) return MS_OK;
+    ms_shuffle_work_release(r->s, w);
+    /* A little over, so that buckets a little larger than the first do not
+     * each reallocate; never over the share, which n fits. */
+    size_t cap = n + n / 8;
+    if (cap > r->share) cap = r->share;
+    if (cap < n) cap = n;
+    w->mem = malloc(cap);
+    if (!w->mem) return ms_error_set(MS_E_NOMEM, "shuffle: out of memory for a %zu-byte workspace", cap);
+    w->cap = cap;
+    ms_shuffle_mem_add(r->s, cap);
+    return MS_OK;
+}
+
+void ms_shuffle_work_release(ms_shuffle_t *s, ms_work_t *w)
+{
+    if (!w->mem) return;
+    free(w->mem);
+    ms_shuffle_mem_sub(s, w->cap);
+    w->mem = NULL;
+    w->cap = 0;
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -103,9 +147,24 @@ ms_status_t ms_shuffle_create(const char *spill_dir, int nthreads, size_t value_
     s->vs = value_size;
     s->rs = MS_SHUFFLE_KEY_BYTES + value_size;
     s->cap = mem_cap;
-    s->map_share = mem_cap / (size_t)nthreads / s->rs * s->rs;
-    if (s->map_share < s->rs) s->map_share = s->rs;
     s->nbuckets = nbuckets ? nbuckets : 64u * (uint32_t)nthreads;
+    s->bucket_magic = ms_shuffle_bucket_magic(s->nbuckets);
+    /* A mapper's arena: its share of the cap, room for one chunk of one
+     * record at least.  Chunks grow to a size that lets every bucket hold
+     * one in a quarter of the arena, so partly filled chunks waste little,
+     * and no larger than MS_SHUFFLE_CHUNK_BYTES: the arena's pages are
+     * zeroed when first touched, and the unused end of a bucket's last chunk
+     * is touched too when pages are huge. */
+    s->map_share = mem_cap / (size_t)nthreads;
+    if (s->map_share < sizeof(ms_chunk_t) + s->rs) s->map_share = sizeof(ms_chunk_t) + s->rs;
+    size_t cmax = s->map_share / 4 / s->nbuckets;
+    if (cmax > MS_SHUFFLE_CHUNK_BYTES) cmax = MS_SHUFFLE_CHUNK_BYTES;
+    s->chunk_max = cmax / s->rs * s->rs;
+    if (s->chunk_max < s->rs) s->chunk_max = s->rs;
+    if (s->chunk_max > s->map_share - sizeof(ms_chunk_t))
+        s->chunk_max = (s->map_share - sizeof(ms_chunk_t)) / s->rs * s->rs;
+    size_t first_chunk = MS_SHUFFLE_INIT_RECS * s->rs;
+    if (first_chunk > s->chunk_max) first_chunk = s->chunk_max;
     /* One descriptor per spill file if the limit leaves plenty to spare;
      * otherwise each append reopens its file. */
     struct rlimit rl;
@@ -125,7 +184,10 @@ ms_status_t ms_shuffle_create(const char *spill_dir, int nthreads, size_t value_
             ms_shuffle_free(s);
             return ms_error_set(MS_E_NOMEM, "shuffle: out of memory for %u buckets", s->nbuckets);
         }
-        for (uint32_t b = 0; b < s->nbuckets; b++) parts[b].fd = -1;
+        for (uint32_t b = 0; b < s->nbuckets; b++) {
+            parts[b].fd = -1;
+            parts[b].next_chunk = first_chunk;
+        }
         s->map[t].parts = parts;
     }
     int existed = ms_is_dir(spill_dir);
@@ -140,6 +202,11 @@ ms_status_t ms_shuffle_create(const char *spill_dir, int nthreads, size_t value_
     }
     *out = s;
     return MS_OK;
+}
+
+void ms_shuffle_set_sort(ms_shuffle_t *s, ms_shuffle_sort_t how)
+{
+    if (s) s->sort = how == MS_SHUFFLE_SORT_REF ? MS_SHUFFLE_SORT_REF : MS_SHUFFLE_SORT_RADIX;
 }
 
 void ms_shuffle_stats(const ms_shuffle_t *s, ms_shuffle_stats_t *st)
@@ -177,8 +244,8 @@ void ms_shuffle_free(ms_shuffle_t *s)
                 ms_shuffle_spill_path(s, path, t, b);
                 unlink(path);
             }
-            free(parts[b].data);
         }
+        ms_shuffle_arena_free(s, &s->map[t]);
         free(parts);
     }
     free(s->map);

@@ -8,7 +8,9 @@
  * outgrow its share of the memory cap, its buffers are appended to spill
  * files (one per thread and bucket) and emptied.
  * Reduce: buckets are processed in parallel; a bucket's records (memory and
- * spill files) are sorted by (key, value bytes) and the reducer is called
+ * spill files) are sorted by (key, value bytes) (a radix sort on the bits in
+ * which the records differ; a plain comparison sort is kept as its
+ * reference, ms_shuffle_sort) and the reducer is called
  * once per distinct key with all its values, in that order.  A bucket larger
  * than a thread's share of the cap is sorted in pieces of one share, written
  * out, and merged back in order, so reduce memory stays under the cap too
@@ -51,6 +53,20 @@ typedef ms_status_t (*ms_shuffle_reduce_fn)(void *ctx, int tid, ms_key_t key, co
 /* After every emit: reduce all buckets with nthreads threads.  The first
  * error (in bucket order) is returned. */
 ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_fn fn, void *ctx);
+
+/* The record sort the reduce uses: the radix sort (the default), or the
+ * plain comparison sort it is tested against.  Both give the same answer. */
+typedef enum { MS_SHUFFLE_SORT_RADIX = 0, MS_SHUFFLE_SORT_REF = 1 } ms_shuffle_sort_t;
+
+/* Before the reduce: choose its sort (tests and benchmarks). */
+void ms_shuffle_set_sort(ms_shuffle_t *s, ms_shuffle_sort_t how);
+
+/* Sort n records in place into the shuffle's order: a record is the key
+ * (k0 then k1, as ms_key_t lays them out) followed by value_size (1..256)
+ * value bytes; the order is k0, then k1, then the value bytes by memcmp.
+ * The radix sort needs 16 bytes of scratch per record and a copy of the
+ * records (MS_E_NOMEM without them); the reference allocates nothing. */
+ms_status_t ms_shuffle_sort(void *records, size_t n, size_t value_size, ms_shuffle_sort_t how);
 
 typedef struct {
     uint64_t records;         /* emitted */

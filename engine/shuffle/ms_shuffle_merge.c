@@ -63,15 +63,42 @@ static ms_status_t runfile_append(const ms_reducer_t *r, ms_runfile_t *f, const 
 
 /* ---- making runs ------------------------------------------------------- */
 
+/* The work array of make_runs: records, and for the radix sort its words
+ * and their scratch (which then stages the sorted records for writing). */
+typedef struct {
+    unsigned char *rec;
+    size_t cap;      /* record bytes: a multiple of rs */
+    uint64_t *w, *t; /* [cap / rs] each, or NULL (reference sort) */
+} ms_runwork_t;
+
 /* Sort the work array and append it to the run file as one run. */
-static ms_status_t flush_run(const ms_reducer_t *r, ms_runfile_t *f, ms_runs_t *runs,
-                             unsigned char *work, size_t len)
+static ms_status_t flush_run(const ms_reducer_t *r, ms_runfile_t *f, ms_runs_t *runs, const ms_runwork_t *wk,
+                             size_t len)
 {
+    const size_t rs = r->s->rs, n = len / rs;
     if (ms_grow(&runs->v, &runs->cap, runs->n + 1, sizeof *runs->v, 16) != MS_OK)
         return ms_error_set(MS_E_NOMEM, "shuffle: out of memory for the run list");
-    ms_shuffle_sort_records(work, len / r->s->rs, r->s->rs, r->s->vs);
     runs->v[runs->n++] = (ms_run_t){.off = f->size, .len = len};
-    return runfile_append(r, f, work, len);
+    if (!wk->w) {
+        ms_shuffle_sort_records_ref(wk->rec, n, rs, r->s->vs);
+        return runfile_append(r, f, wk->rec, len);
+    }
+    const unsigned char *base[1] = {wk->rec};
+    const unsigned bits = ms_shuffle_ceil_log2(n);
+    const ms_recset_t set = {.base = base, .slot_bits = bits, .id_bits = bits};
+    for (size_t i = 0; i < n; i++) wk->w[i] = i;
+    ms_shuffle_sort_index(&set, n, rs, r->s->vs, wk->w, wk->t);
+    /* The records in order, through the scratch: 8 bytes a record, at least
+     * one record (a share holds 64 records: 8 x 64 >= 16 + 256 + 16). */
+    unsigned char *stage = (unsigned char *)wk->t;
+    const size_t per = 8 * (wk->cap / rs) / rs;
+    for (size_t i = 0; i < n;) {
+        size_t m = n - i < per ? n - i : per;
+        for (size_t k = 0; k < m; k++) memcpy(stage + k * rs, wk->rec + wk->w[i + k] * rs, rs);
+        MS_TRY(runfile_append(r, f, stage, m * rs));
+        i += m;
+    }
+    return MS_OK;
 }
 
 /* Stream the bucket (memory parts, then spill files, thread by thread) into
@@ -79,26 +106,44 @@ static ms_status_t flush_run(const ms_reducer_t *r, ms_runfile_t *f, ms_runs_t *
 static ms_status_t make_runs(const ms_reducer_t *r, uint32_t b, ms_runfile_t *f, ms_runs_t *runs)
 {
     ms_shuffle_t *s = r->s;
-    const size_t wcap = r->share;
-    unsigned char *work = malloc(wcap);
-    if (!work) return ms_error_set(MS_E_NOMEM, "shuffle: out of memory for a %zu-byte run", wcap);
-    ms_shuffle_mem_add(s, wcap);
+    const size_t rs = s->rs;
+    ms_runwork_t wk = {0};
+    if (s->sort == MS_SHUFFLE_SORT_REF) {
+        wk.cap = r->share;
+    } else {
+        /* A share holds records and two sort words for each (8-aligned). */
+        size_t nrec = (r->share - 8) / (rs + 16);
+        if (nrec > MS_SHUFFLE_MAX_SORT_RECS) nrec = MS_SHUFFLE_MAX_SORT_RECS;
+        wk.cap = nrec * rs;
+    }
+    MS_TRY(ms_shuffle_work_reserve(r, s->sort == MS_SHUFFLE_SORT_REF ? wk.cap : wk.cap + (wk.cap / rs) * 16 + 8));
+    wk.rec = r->work->mem;
+    if (s->sort != MS_SHUFFLE_SORT_REF) {
+        wk.w = (uint64_t *)(void *)(r->work->mem + ((wk.cap + 7) & ~(size_t)7));
+        wk.t = wk.w + wk.cap / rs;
+    }
+    const size_t wcap = wk.cap;
+    unsigned char *work = wk.rec;
     size_t wlen = 0;
     ms_status_t st = MS_OK;
     for (int t = 0; t < s->nthreads && st == MS_OK; t++) {
         ms_part_t *p = &s->map[t].parts[b];
-        /* Parts, runs and the work array are whole records, so pieces are. */
-        for (size_t off = 0; off < p->len && st == MS_OK;) {
-            size_t c = p->len - off < wcap - wlen ? p->len - off : wcap - wlen;
-            memcpy(work + wlen, p->data + off, c);
-            off += c;
-            wlen += c;
-            if (wlen == wcap) {
-                st = flush_run(r, f, runs, work, wlen);
-                wlen = 0;
+        /* Chunks, runs and the work array are whole records, so pieces are. */
+        for (ms_chunk_t *c = p->head; c && st == MS_OK; c = c->next) {
+            const unsigned char *data = ms_chunk_data(c);
+            size_t clen = ms_chunk_len(p, c);
+            for (size_t off = 0; off < clen && st == MS_OK;) {
+                size_t n = clen - off < wcap - wlen ? clen - off : wcap - wlen;
+                memcpy(work + wlen, data + off, n);
+                off += n;
+                wlen += n;
+                if (wlen == wcap) {
+                    st = flush_run(r, f, runs, &wk, wlen);
+                    wlen = 0;
+                }
             }
         }
-        ms_shuffle_release_part(s, p);
+        ms_shuffle_release_part(p);
         if (p->file_bytes == 0 || st != MS_OK) continue;
         char path[MS_SHUFFLE_PATH_MAX];
         int fd;
@@ -109,15 +154,15 @@ static ms_status_t make_runs(const ms_reducer_t *r, uint32_t b, ms_runfile_t *f,
             off += c;
             wlen += c;
             if (st == MS_OK && wlen == wcap) {
-                st = flush_run(r, f, runs, work, wlen);
+                st = flush_run(r, f, runs, &wk, wlen);
                 wlen = 0;
             }
         }
         close(fd);
     }
-    if (st == MS_OK && wlen > 0) st = flush_run(r, f, runs, work, wlen);
-    free(work);
-    ms_shuffle_mem_sub(s, wcap);
+    if (st == MS_OK && wlen > 0) st = flush_run(r, f, runs, &wk, wlen);
+    /* The merge takes its own memory out of the share. */
+    ms_shuffle_work_release(s, r->work);
     return st;
 }
 

@@ -1,13 +1,21 @@
 /*
  * ms_shuffle_reduce.c - the reduce: split the cap into per-thread shares,
- * hand buckets to threads, reduce a bucket that fits a share by gathering
- * it into one sorted array, and return the lowest failing bucket's error.
- * Buckets that do not fit go to ms_shuffle_merge.c.
+ * hand buckets to threads, reduce a bucket that fits a share, and return
+ * the lowest failing bucket's error.  Buckets that do not fit go to
+ * ms_shuffle_merge.c.
+ *
+ * A bucket in memory, with the radix sort: its records stay where the map
+ * put them (the chunks; spilled ones are read into the workspace), the sort
+ * orders their ids, and the walk copies each key's values once, from the
+ * records into the scratch the sort no longer needs, for the reducer.  With
+ * the reference sort: the bucket is gathered into one array, sorted in
+ * place, and each key's values packed in place.
  */
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ms_shuffle_int.h"
@@ -32,34 +40,171 @@ static ms_status_t walk_groups(const ms_reducer_t *r, unsigned char *a, size_t n
     return MS_OK;
 }
 
-static ms_status_t reduce_in_memory(const ms_reducer_t *r, uint32_t b, size_t total)
+/* Call fn once per key of the records of set taken in the order of ids: a
+ * key's values are copied (once) into vals, which holds n values. */
+static ms_status_t walk_index(const ms_reducer_t *r, const ms_recset_t *set, const uint64_t *ids, size_t n,
+                              unsigned char *vals)
+{
+    const size_t rs = r->s->rs, vs = r->s->vs;
+    size_t i = 0;
+    while (i < n) {
+        ms_key_t key;
+        memcpy(&key, ms_recset_rec(set, ids[i], rs), MS_SHUFFLE_KEY_BYTES);
+        size_t g = 0;
+        for (; i < n; i++, g++) {
+            const unsigned char *rec = ms_recset_rec(set, ids[i], rs);
+            /* The records are scattered: ask for one a few steps ahead. */
+            if (i + 16 < n) {
+                const unsigned char *q = ms_recset_rec(set, ids[i + 16], rs);
+                __builtin_prefetch(q);
+                __builtin_prefetch(q + rs - 1);
+            }
+            uint64_t k0, k1;
+            memcpy(&k0, rec, 8);
+            memcpy(&k1, rec + 8, 8);
+            if (k0 != key.k0 || k1 != key.k1) break;
+            ms_shuffle_copy_value(vals + g * vs, rec + MS_SHUFFLE_KEY_BYTES, vs);
+        }
+        MS_TRY(r->fn(r->ctx, r->tid, key, vals, g));
+    }
+    return MS_OK;
+}
+
+/* A bucket as the map left it: records in chunks and in spill files. */
+typedef struct {
+    size_t n;           /* records */
+    size_t mem_chunks;  /* chunks holding records */
+    size_t chunk_recs;  /* records of the fullest chunk */
+    uint64_t spilled;   /* bytes in spill files */
+} bucket_size_t;
+
+static bucket_size_t bucket_size(const ms_shuffle_t *s, uint32_t b)
+{
+    bucket_size_t z = {0, 0, 0, 0};
+    uint64_t bytes = 0;
+    for (int t = 0; t < s->nthreads; t++) {
+        const ms_part_t *p = &s->map[t].parts[b];
+        for (ms_chunk_t *c = p->head; c; c = c->next) {
+            size_t len = ms_chunk_len(p, c);
+            if (len == 0) continue;
+            z.mem_chunks++;
+            if (len / s->rs > z.chunk_recs) z.chunk_recs = len / s->rs;
+            bytes += len;
+        }
+        z.spilled += p->file_bytes;
+        bytes += p->file_bytes;
+    }
+    z.n = (size_t)(bytes / s->rs);
+    return z;
+}
+
+/* The radix sort reads records where they are: the chunks, and the spilled
+ * records read into the workspace as pieces of 2^slot_bits records. */
+typedef struct {
+    unsigned slot_bits, id_bits;
+    size_t pieces;     /* chunks and spilled pieces */
+    size_t bytes;      /* workspace */
+} radix_plan_t;
+
+static radix_plan_t radix_plan(const ms_shuffle_t *s, const bucket_size_t *z)
+{
+    radix_plan_t p;
+    p.slot_bits = ms_shuffle_ceil_log2(z->chunk_recs);
+    if (p.slot_bits < MS_SHUFFLE_MIN_SLOT_BITS) p.slot_bits = MS_SHUFFLE_MIN_SLOT_BITS;
+    const uint64_t spilled_recs = z->spilled / s->rs;
+    p.pieces = z->mem_chunks + (size_t)((spilled_recs + (1ull << p.slot_bits) - 1) >> p.slot_bits);
+    p.id_bits = p.slot_bits + ms_shuffle_ceil_log2(p.pieces);
+    /* spilled records | ids | scratch, then one key's values | piece table
+     * (each 8-aligned) */
+    p.bytes = ((size_t)z->spilled + 7) / 8 * 8 + z->n * 8 + (z->n * ms_shuffle_walk_bytes(s->vs) + 7) / 8 * 8 +
+              p.pieces * sizeof(void *);
+    return p;
+}
+
+/* Whether a bucket is reduced in memory, and with how much workspace. */
+static int fits_in_memory(const ms_reducer_t *r, const bucket_size_t *z, size_t *bytes)
+{
+    const ms_shuffle_t *s = r->s;
+    if (s->sort == MS_SHUFFLE_SORT_REF) {
+        *bytes = z->n * s->rs;
+    } else {
+        if (z->n > MS_SHUFFLE_MAX_SORT_RECS) return 0;
+        radix_plan_t p = radix_plan(s, z);
+        if (p.id_bits > 48) return 0;
+        *bytes = p.bytes;
+    }
+    return *bytes <= r->share;
+}
+
+/* Read thread t's spill file of bucket b (p->file_bytes bytes) to dst. */
+static ms_status_t read_spill(ms_shuffle_t *s, int t, uint32_t b, unsigned char *dst)
+{
+    const ms_part_t *p = &s->map[t].parts[b];
+    char path[MS_SHUFFLE_PATH_MAX];
+    int fd;
+    MS_TRY(ms_shuffle_open_spill(s, path, t, b, &fd));
+    ms_status_t st = ms_shuffle_read_at(fd, dst, (size_t)p->file_bytes, 0, path);
+    close(fd);
+    return st;
+}
+
+/* The reference: gather the bucket into one array, sort it, walk it. */
+static ms_status_t reduce_in_memory_ref(const ms_reducer_t *r, uint32_t b, const bucket_size_t *z)
 {
     ms_shuffle_t *s = r->s;
-    unsigned char *a = malloc(total);
-    if (!a) return ms_error_set(MS_E_NOMEM, "shuffle: out of memory for bucket %u (%zu bytes)", b, total);
-    ms_shuffle_mem_add(s, total);
-    ms_status_t st = MS_OK;
+    MS_TRY(ms_shuffle_work_reserve(r, z->n * s->rs));
+    unsigned char *a = r->work->mem;
     size_t off = 0;
-    for (int t = 0; t < s->nthreads && st == MS_OK; t++) {
+    for (int t = 0; t < s->nthreads; t++) {
         ms_part_t *p = &s->map[t].parts[b];
-        if (p->len) memcpy(a + off, p->data, p->len);
-        off += p->len;
-        ms_shuffle_release_part(s, p);
+        ms_shuffle_part_copy(p, a + off);
+        off += ms_part_mem(p);
         if (p->file_bytes == 0) continue;
-        char path[MS_SHUFFLE_PATH_MAX];
-        int fd;
-        if ((st = ms_shuffle_open_spill(s, path, t, b, &fd)) != MS_OK) break;
-        st = ms_shuffle_read_at(fd, a + off, (size_t)p->file_bytes, 0, path);
-        close(fd);
+        MS_TRY(read_spill(s, t, b, a + off));
         off += (size_t)p->file_bytes;
     }
-    if (st == MS_OK) {
-        ms_shuffle_sort_records(a, total / s->rs, s->rs, s->vs);
-        st = walk_groups(r, a, total / s->rs);
+    ms_shuffle_sort_records_ref(a, z->n, s->rs, s->vs);
+    return walk_groups(r, a, z->n);
+}
+
+/* The radix sort: no gather; the records stay in their chunks. */
+static ms_status_t reduce_in_memory(const ms_reducer_t *r, uint32_t b, const bucket_size_t *z)
+{
+    ms_shuffle_t *s = r->s;
+    if (s->sort == MS_SHUFFLE_SORT_REF) return reduce_in_memory_ref(r, b, z);
+    const size_t rs = s->rs, n = z->n;
+    const radix_plan_t pl = radix_plan(s, z);
+    MS_TRY(ms_shuffle_work_reserve(r, pl.bytes));
+    unsigned char *spill = r->work->mem;
+    uint64_t *w = (uint64_t *)(void *)(spill + ((size_t)z->spilled + 7) / 8 * 8);
+    uint64_t *t = w + n;
+    unsigned char *vals = (unsigned char *)t;
+    const unsigned char **base =
+        (const unsigned char **)(void *)(vals + (n * ms_shuffle_walk_bytes(s->vs) + 7) / 8 * 8);
+    size_t k = 0, i = 0, off = 0;
+    for (int th = 0; th < s->nthreads; th++) {
+        const ms_part_t *p = &s->map[th].parts[b];
+        for (ms_chunk_t *c = p->head; c; c = c->next) {
+            size_t len = ms_chunk_len(p, c), m = len / rs;
+            if (m == 0) continue;
+            base[k] = ms_chunk_data(c);
+            for (size_t j = 0; j < m; j++) w[i++] = (uint64_t)k << pl.slot_bits | j;
+            k++;
+        }
+        if (p->file_bytes == 0) continue;
+        MS_TRY(read_spill(s, th, b, spill + off));
+        off += (size_t)p->file_bytes;
     }
-    free(a);
-    ms_shuffle_mem_sub(s, total);
-    return st;
+    /* The spilled records, in pieces. */
+    const size_t per = (size_t)1 << pl.slot_bits;
+    for (size_t done = 0, m = off / rs; done < m; done += per, k++) {
+        base[k] = spill + done * rs;
+        size_t cnt = m - done < per ? m - done : per;
+        for (size_t j = 0; j < cnt; j++) w[i++] = (uint64_t)k << pl.slot_bits | j;
+    }
+    const ms_recset_t set = {.base = base, .slot_bits = pl.slot_bits, .id_bits = pl.id_bits};
+    ms_shuffle_sort_index(&set, n, rs, s->vs, w, t);
+    return walk_index(r, &set, w, n, vals);
 }
 
 /* Whatever happened, a reduced bucket's memory and spill files go. */
@@ -67,7 +212,7 @@ static void drop_bucket(ms_shuffle_t *s, uint32_t b)
 {
     for (int t = 0; t < s->nthreads; t++) {
         ms_part_t *p = &s->map[t].parts[b];
-        ms_shuffle_release_part(s, p);
+        ms_shuffle_release_part(p);
         if (p->created) {
             char path[MS_SHUFFLE_PATH_MAX];
             ms_shuffle_spill_path(s, path, t, b);
@@ -81,11 +226,12 @@ static void drop_bucket(ms_shuffle_t *s, uint32_t b)
 static ms_status_t reduce_bucket(const ms_reducer_t *r, uint32_t b)
 {
     ms_shuffle_t *s = r->s;
-    uint64_t total = 0;
-    for (int t = 0; t < s->nthreads; t++) total += s->map[t].parts[b].len + s->map[t].parts[b].file_bytes;
+    const bucket_size_t z = bucket_size(s, b);
+    size_t bytes;
     ms_status_t st = MS_OK;
-    if (total > r->share) st = ms_shuffle_reduce_external(r, b);
-    else if (total > 0) st = reduce_in_memory(r, b, (size_t)total);
+    if (z.n == 0) st = MS_OK;
+    else if (!fits_in_memory(r, &z, &bytes)) st = ms_shuffle_reduce_external(r, b);
+    else st = reduce_in_memory(r, b, &z);
     drop_bucket(s, b);
     return st;
 }
@@ -120,6 +266,19 @@ ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_f
         for (int t = 0; t < s->nthreads; t++) MS_TRY(ms_shuffle_mapper_spill(s, t));
         left = 0;
     }
+    /* Arenas with nothing left go now; the others give back the pages that
+     * earlier rounds touched and this one did not. */
+    for (int t = 0; t < s->nthreads; t++) {
+        ms_mapper_t *m = &s->map[t];
+        if (m->held == 0) {
+            ms_shuffle_arena_free(s, m);
+        } else if (m->touched > m->held) {
+            size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+            size_t from = (m->held + pg - 1) / pg * pg;
+            if (m->touched > from) madvise(m->arena + from, m->touched - from, MADV_DONTNEED);
+            m->touched = m->held;
+        }
+    }
     close_map_files(s);
     size_t share = (s->cap - left) / (size_t)nr;
     if (share < MS_SHUFFLE_MIN_SHARE_RECS * rs) share = MS_SHUFFLE_MIN_SHARE_RECS * rs;
@@ -138,19 +297,29 @@ ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_f
     /* Buckets after a failed one are skipped (their answer is not wanted);
      * buckets before it still run, so the lowest failure wins. */
     _Atomic uint32_t first_fail = nb;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nr)
-    for (uint32_t b = 0; b < nb; b++) {
-        if (b > atomic_load(&first_fail)) continue;
-        const ms_reducer_t r = {.s = s, .fn = fn, .ctx = ctx, .tid = omp_get_thread_num(), .share = share};
-        ms_status_t st = reduce_bucket(&r, b);
-        if (st == MS_OK) continue;
-        /* The detail is thread-local: keep it for the caller's thread. */
-        bst[b] = st;
-        detail[b] = strdup(ms_error_detail());
-        uint32_t cur = atomic_load(&first_fail);
-        while (b < cur && !atomic_compare_exchange_weak(&first_fail, &cur, b)) {
+#pragma omp parallel num_threads(nr)
+    {
+        /* One workspace per thread, from bucket to bucket. */
+        ms_work_t work = {0};
+        const ms_reducer_t r = {.s = s, .fn = fn, .ctx = ctx, .tid = omp_get_thread_num(), .share = share,
+                                .work = &work};
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t b = 0; b < nb; b++) {
+            if (b > atomic_load(&first_fail)) continue;
+            ms_status_t st = reduce_bucket(&r, b);
+            if (st == MS_OK) continue;
+            /* The detail is thread-local: keep it for the caller's thread. */
+            bst[b] = st;
+            detail[b] = strdup(ms_error_detail());
+            uint32_t cur = atomic_load(&first_fail);
+            while (b < cur && !atomic_compare_exchange_weak(&first_fail, &cur, b)) {
+            }
         }
+        ms_shuffle_work_release(s, &work);
     }
+    /* The map's leftovers, every bucket reduced. */
+    for (int t = 0; t < s->nthreads; t++) ms_shuffle_arena_free(s, &s->map[t]);
+    ms_shuffle_mem_sub(s, left);
     ms_status_t ret = MS_OK;
     for (uint32_t b = 0; b < nb; b++) {
         if (bst[b] != MS_OK && ret == MS_OK) ret = ms_error_set(bst[b], "%s", detail[b] ? detail[b] : "");
