@@ -3,14 +3,21 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [NAME...]
 #
-#   NAME        codec, csv, config (default: all three)
+#   NAME        codec, csv, config, part, part_data, partial (default: all)
 #   --seconds N how long each harness fuzzes (default 10: the short run;
 #               nightly: e.g. --seconds 3600)
 #   --runs N    instead of a time: exactly N inputs each, from seed 1, so the
 #               run is the same every time (what the test suite uses:
-#               scripts/test.sh runs --runs 20000)
+#               scripts/test.sh runs --runs 20000).  The partition harnesses
+#               are slower per input (fuzz_part forks a probe for each,
+#               fuzz_part_data writes an HDF5 file for each): they run a
+#               fraction of N (part N/40, part_data N/20), so that the whole
+#               counted run stays short (--runs 20000: about 50 s for all six
+#               on 2 cores)
 #   --jobs J    compile jobs (default: nproc)
 #
+# The build directory is $MS_FUZZ_BUILD (default build-fuzz; every path
+# below in build-fuzz is in it).
 # Configures ./build-fuzz with clang (CC=clang, -DMS_FUZZ=ON, -DMS_TESTS=OFF:
 # every library built with -fsanitize=fuzzer-no-link,address,undefined),
 # builds the harnesses, runs each harness's regression inputs once (ctest
@@ -34,7 +41,10 @@
 # Seeds: corpus/codec/ is written by build-fuzz/tests/fuzz/fuzz_codec_mkseed
 # (the project's encoder), corpus/csv/ is settlements.csv rows from
 # bench/ms_mkcsv (header stripped: the harness writes it), corpus/config/ is
-# `medsweep models --config`.
+# `medsweep models --config`, corpus/part/ and corpus/part_data/ are written
+# by build-fuzz/tests/fuzz/fuzz_part_mkseed (ms_part_write), corpus/partial/
+# by build-fuzz/tests/fuzz/fuzz_partial_mkseed (the models' own save after
+# mapping a small made-up partition, and ms_partial_write).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -48,17 +58,20 @@ while [ $# -gt 0 ]; do
         --jobs) jobs=${2:?--jobs needs a number}; shift 2 ;;
         --runs) runs=${2:?--runs needs a number}; shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        codec | csv | config) names+=("$1"); shift ;;
+        codec | csv | config | part | part_data | partial) names+=("$1"); shift ;;
         *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
-[ ${#names[@]} -gt 0 ] || names=(codec csv config)
+[ ${#names[@]} -gt 0 ] || names=(codec csv config part part_data partial)
 case $seconds in '' | *[!0-9]*) echo "fuzz.sh: --seconds wants a whole number" >&2; exit 2 ;; esac
 case ${runs:-0} in *[!0-9]*) echo "fuzz.sh: --runs wants a whole number" >&2; exit 2 ;; esac
-if [ -n "$runs" ]; then limit=(-runs="$runs" -seed=1); what="$runs inputs from seed 1"; else
-    limit=(-max_total_time="$seconds"); what="${seconds}s"; fi
 
-build=build-fuzz
+# Per harness: the share of --runs it runs (a divisor) and the largest input.
+runs_div() { case $1 in part) echo 40 ;; part_data) echo 20 ;; *) echo 1 ;; esac; }
+max_len() { case $1 in part) echo 262144 ;; *) echo 65536 ;; esac; }
+
+build=${MS_FUZZ_BUILD:-build-fuzz}
+case $build in '' | /* | *..*) echo "fuzz.sh: MS_FUZZ_BUILD wants a directory name under the tree" >&2; exit 2 ;; esac
 mkdir -p "$build"
 echo "fuzz: configuring ./$build (clang, MS_FUZZ=ON)"
 CC=${CC_FUZZ:-clang} cmake -S . -B "$build" -DCMAKE_C_COMPILER="${CC_FUZZ:-clang}" \
@@ -89,14 +102,23 @@ for name in "${names[@]}"; do
     mkdir -p "$work" "$crashes"
     cp -f tests/fuzz/corpus/"$name"/* "$work"/
     log=$build/fuzz-$name.log
+    if [ -n "$runs" ]; then
+        n=$(( (runs + $(runs_div "$name") - 1) / $(runs_div "$name") ))
+        limit=(-runs="$n" -seed=1); what="$n inputs from seed 1"
+    else
+        limit=(-max_total_time="$seconds"); what="${seconds}s"
+    fi
     echo "fuzz: $name: fuzzing for $what (corpus $work, log $log)"
     start=$SECONDS
-    if "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+    if "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=4096 -max_len="$(max_len "$name")" \
         -print_final_stats=1 -artifact_prefix="$crashes/" "$work" >"$log" 2>&1; then
-        echo "fuzz: $name: clean, $((SECONDS - start))s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?') inputs run"
+        rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+        [ "$rate" != 0 ] || rate= # libFuzzer says 0 for a run under a second
+        echo "fuzz: $name: clean, $((SECONDS - start))s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?') inputs run${rate:+, $rate/s}"
     else
         status=1
-        grep -E '^==[0-9]+==ERROR|runtime error|SUMMARY' "$log" | head -n 5 >&2 || true
+        # the end of the log: fuzz_part's log also holds reports of its probes' children (damage, not findings)
+        grep -E '^==[0-9]+==ERROR|runtime error|SUMMARY|^fuzz_[a-z_]*: ' "$log" | tail -n 5 >&2 || true
         input=$(grep -o "Test unit written to .*" "$log" | sed 's/^Test unit written to //' | tail -n 1)
         echo "fuzz: $name: FAILED after $((SECONDS - start))s; input: ${input:-see $log}; log: $log" >&2
         echo "fuzz: reproduce: $bin ${input:-INPUT}; keep it as a test: cp it to tests/fuzz/regress/$name/" >&2
