@@ -328,6 +328,15 @@ ms_status_t ms_part_open(const char *path, const ms_table_t *t, const ms_refs_t 
     }
     if (st == MS_OK) st = read_attrs(p, g, refs);
     if (st == MS_OK) {
+        /* Every stored chunk takes at least 16 bytes (LZ4 header and
+         * Fletcher32: ms_chunk_decode's shortest): a row count whose chunks
+         * the file cannot hold is damage, refused before it sizes anything. */
+        uint64_t crows = p->info.chunk_rows, nch = p->info.rows / crows + (p->info.rows % crows != 0);
+        if (nch > (uint64_t)sb.st_size / 16 / (uint64_t)t->ncols)
+            st = ms_error_set(MS_E_CORRUPT, "row_count %llu needs %llu chunks a column, more than %lld bytes hold",
+                              (unsigned long long)p->info.rows, (unsigned long long)nch, (long long)sb.st_size);
+    }
+    if (st == MS_OK) {
         p->nchunks = (size_t)((p->info.rows + p->info.chunk_rows - 1) / p->info.chunk_rows);
         p->enc_cap = ms_chunk_bound((size_t)p->info.chunk_rows * 8);
         p->loc = calloc((size_t)t->ncols * (p->nchunks ? p->nchunks : 1), sizeof *p->loc);

@@ -481,7 +481,12 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
         /* Without approved beds neither ratio means anything: not scored. */
         res->den[(size_t)I_BEDS * n + i] = beds > 0 ? beds : 0;
         if (beds <= 0) res->num[(size_t)I_BEDS * n + i] = 0;
-        res->num[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? stays * 365 : 0;
+        /* Checked: stays is a merged sum (or a loaded one), beyond int64 / 365
+         * only past the contract's limits. */
+        int64_t rate = 0;
+        if (beds > 0 && days > 0 && __builtin_mul_overflow(stays, (int64_t)365, &rate))
+            return ms_tally_overflow(&s->t, I_OVERLAP, i, 1, "computing admission_rate");
+        res->num[(size_t)I_RATE * n + i] = rate;
         res->den[(size_t)I_RATE * n + i] = beds > 0 && days > 0 ? beds * days : 0;
     }
     return MS_OK;

@@ -310,14 +310,16 @@ static ms_status_t upcoding_load(void *state, const void *data, size_t len)
         else
             p += sizeof h;
     }
-    for (uint64_t i = 0; st == MS_OK && i < h.ncells; i++) {
+    for (uint64_t i = 0, prev = 0; st == MS_OK && i < h.ncells; i++) {
         ms_pair_cell_t c;
         memcpy(&c, p + i * sizeof c, sizeof c);
         uint32_t a = (uint32_t)(c.key >> 32), f = (uint32_t)c.key;
-        if (a >= s->n_inst || f >= s->nfam)
+        /* Save writes the non-empty cells in key order, each key once. */
+        if (a >= s->n_inst || f >= s->nfam || (i > 0 && c.key <= prev) || (c.n[0] == 0 && c.n[1] == 0))
             st = ms_error_set(MS_E_CORRUPT, "saved state does not fit this dataset");
         else
             st = ms_pairs_add(&s->pairs, a, f, c.n[0], c.n[1]);
+        prev = c.key;
     }
     return st;
 }

@@ -47,14 +47,23 @@ static uint32_t find(const ms_pairs_t *p, uint64_t key)
     return ms_hmap_find(&p->map, ms_hash_u64(key), same_key, &q);
 }
 
+/* The error of a count that left int64 (only past the contract's limits,
+ * or from a damaged saved state). */
+static ms_status_t overflow(uint32_t a, uint32_t b)
+{
+    return ms_error_set(MS_E_INVARIANT, "the counts of pair (%u, %u) overflow int64", a, b);
+}
+
+/* c += (n0, n1), checked. */
+static ms_status_t add2(int64_t *c, uint32_t a, uint32_t b, int64_t n0, int64_t n1)
+{
+    if (__builtin_add_overflow(c[0], n0, &c[0]) || __builtin_add_overflow(c[1], n1, &c[1])) return overflow(a, b);
+    return MS_OK;
+}
+
 ms_status_t ms_pairs_add(ms_pairs_t *p, uint32_t a, uint32_t b, int64_t n0, int64_t n1)
 {
-    if (p->dense) {
-        int64_t *c = p->dense + ((size_t)a * p->nb + b) * 2;
-        c[0] += n0;
-        c[1] += n1;
-        return MS_OK;
-    }
+    if (p->dense) return add2(p->dense + ((size_t)a * p->nb + b) * 2, a, b, n0, n1);
     uint64_t key = (uint64_t)a << 32 | b;
     uint32_t id = find(p, key);
     if (id == MS_HMAP_NONE) {
@@ -64,9 +73,7 @@ ms_status_t ms_pairs_add(ms_pairs_t *p, uint32_t a, uint32_t b, int64_t n0, int6
         MS_TRY(ms_hmap_insert(&p->map, ms_hash_u64(key), id));
         p->cells[p->ncells++] = (ms_pair_cell_t){key, {0, 0}};
     }
-    p->cells[id].n[0] += n0;
-    p->cells[id].n[1] += n1;
-    return MS_OK;
+    return add2(p->cells[id].n, a, b, n0, n1);
 }
 
 void ms_pairs_get(const ms_pairs_t *p, uint32_t a, uint32_t b, int64_t n[2])
@@ -86,8 +93,8 @@ ms_status_t ms_pairs_merge(ms_pairs_t *a, const ms_pairs_t *b)
 {
     if (a->na != b->na || a->nb != b->nb) return ms_error_set(MS_E_INTERNAL, "merging pair tables of other shapes");
     if (a->dense && b->dense) {
-        ms_kernels()->add_i64(a->dense, b->dense, (size_t)a->na * a->nb * 2);
-        return MS_OK;
+        size_t bad = ms_kernels()->add_i64(a->dense, b->dense, (size_t)a->na * a->nb * 2);
+        return bad ? overflow((uint32_t)((bad - 1) / 2 / a->nb), (uint32_t)((bad - 1) / 2 % a->nb)) : MS_OK;
     }
     if (b->dense) {
         for (size_t i = 0; i < (size_t)b->na * b->nb; i++) {

@@ -167,7 +167,8 @@ ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_mode
         c.left -= len;
     }
     /* ms_partial_write ends with the last model's state. */
-    if (st == MS_OK && c.left) st = ms_error_set(MS_E_CORRUPT, "%s: %zu bytes after the last model's state", path, c.left);
+    if (st == MS_OK && c.left)
+        st = ms_error_set(MS_E_CORRUPT, "%s: %zu bytes after the last model's state", path, c.left);
     free(data);
     if (st != MS_OK) ms_partial_free(p, models);
     return st;
