@@ -8,7 +8,8 @@
  * byte for byte, as the one generated directly; intensity 0 plants nothing.
  * Hard negatives: every kind is listed, none cheats, and each shows its
  * honest trait in its records; --flatten writes the poorer extract it
- * promises, which verifies and imports.
+ * promises, which verifies and imports.  A world of many institutions per
+ * person is still the one the generator made before its indexes.
  *
  * The fixture world runs at --intensity 2: cheaters cheat at 0.3-1.7 times
  * the intensity, and a weak one in a small world plants too few records to
@@ -749,6 +750,33 @@ static void test_flatten_writes_a_poorer_extract(void **state)
     ms_test_run_ok(cmd, NULL);
 }
 
+/* Many institutions per person (two thousand counties, most of them with a
+ * handful of residents): the generator finds persons, cheaters and
+ * candidates through indexes, not walks, and the world is still the one
+ * the walks made.  The counts and the digest were those of the walking
+ * generator (before the indexes) for the same options; a deliberate change
+ * of the world changes them. */
+static void test_many_institutions_per_person(void **state)
+{
+    fx_t *f = *state;
+    char a[700], b[700], cmd[2400], *out = NULL;
+    const char *opts = "--persons 2000 --institutions 40000 --seed 5";
+    snprintf(a, sizeof a, "%s/many1", f->dir);
+    snprintf(b, sizeof b, "%s/many2", f->dir);
+    ms_test_cli_ok(&out, "gen --out %s %s --threads 1", a, opts);
+    assert_non_null(strstr(out, "93276 settlements, 311168 drug items"));
+    assert_non_null(strstr(out, "132678 records"));
+    assert_non_null(strstr(out, "3600 honest"));
+    free(out);
+    ms_test_cli_ok(NULL, "gen --out %s %s --threads 2 --quiet", b, opts);
+    same_tree(a, b, 0);
+    snprintf(cmd, sizeof cmd, "cat %s/truth/records.csv %s/truth/institutions.csv %s/truth/hard_negatives.csv | md5sum",
+             a, a, a);
+    ms_test_run_ok(cmd, &out);
+    assert_non_null(strstr(out, "ce0a595e9b7e75bbb0198e1bc38041db"));
+    free(out);
+}
+
 static void test_refuses_existing_output(void **state)
 {
     fx_t *f = *state;
@@ -771,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_intensity_zero_plants_nothing),
         cmocka_unit_test(test_hard_negatives_show_their_trait),
         cmocka_unit_test(test_flatten_writes_a_poorer_extract),
+        cmocka_unit_test(test_many_institutions_per_person),
         cmocka_unit_test(test_refuses_existing_output),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);

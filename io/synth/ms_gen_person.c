@@ -444,24 +444,19 @@ static const gen_act_t *first_act(const gen_world_t *w, uint64_t person, size_t 
     return &w->acts[lo];
 }
 
-static int local_to(const ctx_t *c, uint32_t inst, int province_wide)
-{
-    uint32_t ic = c->w->inst[inst].county;
-    if (province_wide) return c->w->county[ic].province == c->w->county[c->p->county].province;
-    return ic == c->p->county;
-}
-
-/* Planted stays that each nearby person may get (light, minor, beds
- * overflow, ping-pong); overlapping stays come last (they need visits). */
+/* Planted stays that each nearby person may get (light, minor, ping-pong
+ * of the person's county, beds overflow of the province); overlapping stays
+ * come last (they need visits).  The cheaters come from the county's list
+ * (built once, in institution order), not from a walk over every cheater. */
 static void planted_stays(ctx_t *c)
 {
     const gen_world_t *w = c->w;
     if (c->p->age < 50) return;
-    for (uint32_t k = 0; k < w->n_pp_inst; k++) {
-        uint32_t x = w->pp_inst[k];
+    uint32_t county = c->p->county;
+    for (uint32_t k = w->pp_county_first[county]; k < w->pp_county_first[county + 1]; k++) {
+        uint32_t x = w->pp_county_inst[k];
         const gen_inst_t *g = &w->inst[x];
         int pat = g->pattern;
-        if (pat == MS_PAT_OVERLAP || !local_to(c, x, pat == MS_PAT_BEDS_OVERFLOW)) continue;
         unsigned n = ms_rng_poisson(&c->r, g->plant_rate);
         for (unsigned j = 0; j < n; j++) {
             if (pat == MS_PAT_LIGHT_STAY) {
@@ -889,9 +884,9 @@ static void hn_purchases(ctx_t *c)
 static void overlapping_stays(ctx_t *c)
 {
     const gen_world_t *w = c->w;
-    for (uint32_t k = 0; k < w->n_pp_inst; k++) {
-        uint32_t x = w->pp_inst[k];
-        if (w->inst[x].pattern != MS_PAT_OVERLAP || !local_to(c, x, 0)) continue;
+    uint32_t county = c->p->county;
+    for (uint32_t k = w->ov_county_first[county]; k < w->ov_county_first[county + 1]; k++) {
+        uint32_t x = w->ov_county_inst[k];
         unsigned n = ms_rng_poisson(&c->r, w->inst[x].plant_rate);
         for (unsigned j = 0; j < n; j++) {
             size_t nev = c->sc->nev, tries = 0;

@@ -5,6 +5,7 @@
  * (proportional to institutions and planted records, not to persons).
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +48,33 @@ uint32_t gen_pick(const gen_picker_t *p, ms_rng_t *r)
     return p->item[ms_synth_cum_slot_f64(p->cum, p->n, x)];
 }
 
+/* The slot of item in picker p, or p->n: a binary search, as every
+ * picker lists its items in increasing order (picker_build keeps the order
+ * it is given, always increasing; picker_remove keeps it). */
+typedef struct {
+    const uint32_t *item;
+    uint32_t x;
+} item_key_t;
+
+static int item_below(const void *ctx, size_t i)
+{
+    const item_key_t *k = ctx;
+    return k->item[i] < k->x;
+}
+
+static uint32_t picker_find(const gen_picker_t *p, uint32_t item)
+{
+    item_key_t key = {p->item, item};
+    size_t k = ms_lower_bound(p->n, item_below, &key);
+    return k < p->n && p->item[k] == item ? (uint32_t)k : p->n;
+}
+
 /* Probability that picker p returns item. */
 static double picker_prob(const gen_picker_t *p, uint32_t item)
 {
-    for (uint32_t i = 0; i < p->n; i++)
-        if (p->item[i] == item) return (p->cum[i] - (i ? p->cum[i - 1] : 0)) / p->cum[p->n - 1];
-    return 0;
+    uint32_t i = picker_find(p, item);
+    if (i == p->n) return 0;
+    return (p->cum[i] - (i ? p->cum[i - 1] : 0)) / p->cum[p->n - 1];
 }
 
 /* ------------------------------------------------------------ geography */
@@ -221,45 +243,66 @@ static double choice_weight(const gen_world_t *w, uint32_t i, int province, int 
 }
 
 /* The three pickers of county (province 0) or province (province 1) a,
- * with items and wt as scratch of one entry per institution. */
-static int build_area_choice(gen_world_t *w, int province, uint32_t a, gen_picker_t *const pk[3], uint32_t *items,
-                             double *wt)
+ * over its institutions inst[0 .. m) (in increasing order), with items and
+ * wt as scratch of m entries. */
+static int build_area_choice(gen_world_t *w, int province, const uint32_t *inst, uint32_t m,
+                             gen_picker_t *const pk[3], uint32_t *items, double *wt)
 {
     for (int k = 0; k < 3; k++) {
-        uint32_t m = 0;
-        for (uint32_t i = 0; i < w->o.institutions; i++) {
-            uint32_t c = w->inst[i].county;
-            if ((province ? w->county[c].province : c) != a) continue;
-            items[m] = i;
-            wt[m++] = choice_weight(w, i, province, k);
+        for (uint32_t j = 0; j < m; j++) {
+            items[j] = inst[j];
+            wt[j] = choice_weight(w, inst[j], province, k);
         }
         if (picker_build(pk[k], items, wt, m)) return -1;
     }
     return 0;
 }
 
-/* Pickers of each county and province, over the sorted institutions. */
+/* Institutions grouped by area (county or province of each institution in
+ * key[i]), each group in institution order: group a is inst[first[a] ..
+ * first[a + 1]).  first has nareas + 1 entries. */
+static void group_by_area(uint32_t n, const uint32_t *key, uint32_t nareas, uint32_t *first, uint32_t *inst)
+{
+    memset(first, 0, ((size_t)nareas + 1) * sizeof *first);
+    for (uint32_t i = 0; i < n; i++) first[key[i] + 1]++;
+    for (uint32_t a = 0; a < nareas; a++) first[a + 1] += first[a];
+    for (uint32_t i = 0; i < n; i++) inst[first[key[i]]++] = i;
+    for (uint32_t a = nareas; a > 0; a--) first[a] = first[a - 1];
+    first[0] = 0;
+}
+
+/* Pickers of each county and province, over the sorted institutions: each
+ * area's institutions are grouped once (in institution order, as the
+ * pickers list them), not found by a walk over all institutions per area. */
 static ms_status_t build_choice(gen_world_t *w)
 {
     uint32_t n = w->o.institutions;
+    uint32_t nareas = w->ncounty > w->nprov ? w->ncounty : w->nprov;
     uint32_t *items = malloc(n * sizeof *items);
     double *wt = malloc(n * sizeof *wt);
-    if (!items || !wt) {
-        free(items), free(wt);
-        return ms_error_set(MS_E_NOMEM, "out of memory");
+    uint32_t *key = malloc(n * sizeof *key);
+    uint32_t *inst = malloc(n * sizeof *inst);
+    uint32_t *first = malloc(((size_t)nareas + 1) * sizeof *first);
+    int rc = !items || !wt || !key || !inst || !first;
+    if (!rc) {
+        for (uint32_t i = 0; i < n; i++) key[i] = w->inst[i].county;
+        group_by_area(n, key, w->ncounty, first, inst);
     }
-    int rc = 0;
     for (uint32_t c = 0; c < w->ncounty && !rc; c++) {
         gen_county_t *ct = &w->county[c];
         gen_picker_t *const pk[3] = {&ct->outpatient, &ct->inpatient, &ct->pharmacy};
-        rc = build_area_choice(w, 0, c, pk, items, wt);
+        rc = build_area_choice(w, 0, inst + first[c], first[c + 1] - first[c], pk, items, wt);
+    }
+    if (!rc) {
+        for (uint32_t i = 0; i < n; i++) key[i] = w->county[w->inst[i].county].province;
+        group_by_area(n, key, w->nprov, first, inst);
     }
     for (uint32_t p = 0; p < w->nprov && !rc; p++) {
         gen_province_t *pv = &w->prov[p];
         gen_picker_t *const pk[3] = {&pv->tertiary, &pv->inpatient, &pv->pharmacy};
-        rc = build_area_choice(w, 1, p, pk, items, wt);
+        rc = build_area_choice(w, 1, inst + first[p], first[p + 1] - first[p], pk, items, wt);
     }
-    free(items), free(wt);
+    free(items), free(wt), free(key), free(inst), free(first);
     return rc ? ms_error_set(MS_E_NOMEM, "out of memory") : MS_OK;
 }
 
@@ -385,8 +428,11 @@ static ms_status_t build_groups_and_codes(gen_world_t *w, ms_rng_t *r)
         char cat[4];
         for (;;) {
             static const char letters[] = "ACDGIJKNQS";
-            snprintf(cat, sizeof cat, "%c%02u", letters[ms_rng_below(r, sizeof letters - 1)],
-                     (unsigned)ms_rng_below(r, 100));
+            /* Two draws, in this order (C leaves the order of a call's
+             * arguments open: gcc and clang made different worlds). */
+            unsigned num = (unsigned)ms_rng_below(r, 100);
+            char letter = letters[ms_rng_below(r, sizeof letters - 1)];
+            snprintf(cat, sizeof cat, "%c%02u", letter, num);
             int clash = !strcmp(cat, "J06") || !strcmp(cat, "I10") || !strcmp(cat, "E11") ||
                         !strcmp(cat, "K29") || !strcmp(cat, "M54") || !strcmp(cat, "J02") ||
                         !strcmp(cat, "K30") || !strcmp(cat, "N39");
@@ -554,30 +600,118 @@ static ms_status_t expected_volumes(gen_world_t *w)
 
 /* --------------------------------------------------------------- fraud */
 
-static int eligible(const gen_world_t *w, uint32_t i, ms_pattern_t pat)
+/* Which institutions may take up a pattern, in five classes of patterns
+ * with the same rule. */
+enum { ELIG_OVERLOAD, ELIG_PHARMACY, ELIG_BEDS, ELIG_GROUPED, ELIG_HOSPITAL, ELIG_CLASSES };
+
+static int elig_class(ms_pattern_t pat)
+{
+    switch (pat) {
+    case MS_PAT_OVERLOAD:
+        return ELIG_OVERLOAD;
+    case MS_PAT_RETURNED_DRUGS:
+    case MS_PAT_HOARDING:
+        return ELIG_PHARMACY;
+    case MS_PAT_BEDS_OVERFLOW:
+        return ELIG_BEDS;
+    case MS_PAT_UPCODING:
+    case MS_PAT_DECOMPOSED:
+    case MS_PAT_PREADMISSION:
+    case MS_PAT_SELF_PAY:
+        return ELIG_GROUPED;
+    default:
+        return ELIG_HOSPITAL;
+    }
+}
+
+/* Could institution i take up a pattern of class cls, were it free (no
+ * pattern, no partner)?  Fixed while the cheaters are chosen. */
+static int elig_base(const gen_world_t *w, uint32_t i, int cls)
 {
     const ms_institution_t *x = &w->refs.inst[i];
     const gen_inst_t *g = &w->inst[i];
     int hospital = (x->kind == MS_KIND_GENERAL || x->kind == MS_KIND_SPECIALTY || x->kind == MS_KIND_PRIMARY) &&
                    x->beds >= 1 && x->level <= 2;
     int paid_by_group = w->prov[w->county[g->county].province].scheme != MS_PAY_FFS;
-    if (g->pattern >= 0 || g->is_partner) return 0;
-    switch (pat) {
-    case MS_PAT_OVERLOAD:
+    switch (cls) {
+    case ELIG_OVERLOAD:
         return x->kind != MS_KIND_PHARMACY && x->level <= 2 && w->exp_visits[i] >= 50;
-    case MS_PAT_RETURNED_DRUGS:
-    case MS_PAT_HOARDING:
+    case ELIG_PHARMACY:
         return x->kind == MS_KIND_PHARMACY && g->weight > 1;
-    case MS_PAT_BEDS_OVERFLOW:
+    case ELIG_BEDS:
         return hospital && x->beds >= 3 && w->exp_stays[i] >= 20;
-    case MS_PAT_UPCODING:
-    case MS_PAT_DECOMPOSED:
-    case MS_PAT_PREADMISSION:
-    case MS_PAT_SELF_PAY:
+    case ELIG_GROUPED:
         return hospital && paid_by_group && w->exp_stays[i] >= 20;
     default:
         return hospital && w->exp_stays[i] >= 5;
     }
+}
+
+static int inst_free(const gen_world_t *w, uint32_t i) { return w->inst[i].pattern < 0 && !w->inst[i].is_partner; }
+
+/* The candidates of one class: the institutions of elig_base in increasing
+ * order, and a Fenwick tree over them counting those still free, so that
+ * the k-th free candidate (the k-th entry of the list a walk over every
+ * institution would make) is found in O(log n). */
+typedef struct {
+    uint32_t n, top;          /* top: the highest power of two <= n */
+    uint32_t *item;
+    uint32_t *tree;           /* 1-based */
+    uint32_t total;           /* free candidates */
+} cand_set_t;
+
+static int cand_build(cand_set_t *c, const gen_world_t *w, int cls)
+{
+    uint32_t n = w->o.institutions;
+    memset(c, 0, sizeof *c);
+    c->item = malloc((n ? n : 1) * sizeof *c->item);
+    if (!c->item) return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (elig_base(w, i, cls)) c->item[c->n++] = i;
+    c->tree = calloc((size_t)c->n + 1, sizeof *c->tree);
+    if (!c->tree) return -1;
+    for (uint32_t k = 1; k <= c->n; k++) {
+        c->tree[k] += inst_free(w, c->item[k - 1]) ? 1 : 0;
+        uint32_t up = k + (k & -k);
+        if (up <= c->n) c->tree[up] += c->tree[k];
+    }
+    for (uint32_t k = 0; k < c->n; k++) c->total += inst_free(w, c->item[k]) ? 1 : 0;
+    c->top = 1;
+    while (c->top <= c->n / 2) c->top *= 2;
+    return 0;
+}
+
+static void cand_free(cand_set_t *c)
+{
+    free(c->item), free(c->tree);
+    memset(c, 0, sizeof *c);
+}
+
+/* Institution i became free (delta 1) or taken (-1). */
+static void cand_update(cand_set_t *c, uint32_t i, int delta)
+{
+    item_key_t key = {c->item, i};
+    size_t k = ms_lower_bound(c->n, item_below, &key);
+    if (k == c->n || c->item[k] != i) return;
+    for (size_t j = k + 1; j <= c->n; j += j & (0 - j)) c->tree[j] += (uint32_t)delta;
+    c->total += (uint32_t)delta;
+}
+
+/* The k-th (from 0) free candidate, k < total. */
+static uint32_t cand_kth(const cand_set_t *c, uint32_t k)
+{
+    uint32_t pos = 0;
+    for (uint32_t step = c->n ? c->top : 0; step; step >>= 1)
+        if (pos + step <= c->n && c->tree[pos + step] <= k) {
+            pos += step;
+            k -= c->tree[pos];
+        }
+    return c->item[pos];
+}
+
+static void cand_update_all(cand_set_t *sets, uint32_t i, int delta)
+{
+    for (int k = 0; k < ELIG_CLASSES; k++) cand_update(&sets[k], i, delta);
 }
 
 static ms_status_t add_act(gen_world_t *w, size_t *cap, const gen_act_t *a)
@@ -587,8 +721,6 @@ static ms_status_t add_act(gen_world_t *w, size_t *cap, const gen_act_t *a)
     return MS_OK;
 }
 
-/* A random person living in county c (or, failing that, in province p, or
- * anywhere) and at least min_age old. */
 /* A county other than home to bring persons from: of the same province
  * when one comes up in 26 draws, then any (home again after 50 misses, in
  * a one-county world). */
@@ -602,21 +734,262 @@ static uint32_t other_county(const gen_world_t *w, ms_rng_t *r, uint32_t home, u
     return src;
 }
 
+/* ------------------------------------------------- finding persons
+ *
+ * find_person draws person indices from the plan's stream until one lives
+ * in the county (then the province, then anywhere) and is old enough,
+ * trying at most 64 x counties + 256 times per pass.  Each draw used to
+ * compute the person's attributes (a stream seeded per person), and a pass
+ * over a county without such a person runs all its draws: with hundreds of
+ * thousands of institutions (two thousand counties, many planned records)
+ * the plan spent minutes there.  The person index answers the same
+ * questions from a table (every person's county and age, computed once) and
+ * skips a pass that cannot succeed by jumping the stream over its draws (the
+ * xoshiro256 step is linear over GF(2): the jump is a 256 x 256 bit matrix,
+ * the step's power `tries`), so every draw, and so every result, is the one
+ * the walk makes.  The table is built once the walk has made persons / 4
+ * draws (small plans never pay for it) and only up to PINDEX_MAX_PERSONS
+ * persons (7 bytes and a bit each: county, age, the per-county lists and
+ * the bitmap of one county); it is freed with the plan. */
+
+#define PINDEX_MAX_PERSONS (1ull << 27)
+#define PINDEX_AGES 100 /* ages 0..98, and 99 for "nobody that old" */
+
+struct gen_person_index {
+    uint64_t slow_draws;      /* draws made without the table */
+    int state;                /* 0 not built, 1 built, -1 never (too many persons, no memory) */
+    uint16_t *county;         /* per person */
+    uint8_t *age;
+    uint8_t *prov_of;         /* per county */
+    uint32_t *county_ge;      /* [county * PINDEX_AGES + a]: residents aged a or more */
+    uint32_t *prov_ge;        /* [province * PINDEX_AGES + a] */
+    uint32_t *county_first;   /* persons of county c: by_county[county_first[c] .. county_first[c + 1]) */
+    uint32_t *by_county;
+    uint64_t *bits;           /* one bit per person: those of bits_county aged bits_min or more */
+    uint32_t bits_county;     /* UINT32_MAX: none */
+    int bits_min;
+    int can_jump;
+    uint64_t jump[256][4];    /* the stream's state after `tries` draws, as a matrix */
+};
+
+/* The xoshiro256 state step of ms_rng_next (io/common/ms_rng.c), without
+ * its output: linear over GF(2). */
+static void xo_step(uint64_t s[4])
+{
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+}
+
+/* ms_rng_below (io/common/ms_rng.c) inlined for the person search's loop:
+ * the same output, the same state. */
+__extension__ typedef unsigned __int128 gen_u128;
+
+static inline uint64_t xo_below(ms_rng_t *r, uint64_t n)
+{
+    uint64_t *s = r->s, x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    xo_step(s);
+    return (uint64_t)(((gen_u128)result * n) >> 64);
+}
+
+/* Up to `tries` draws of ms_rng_below(r, n) (the state in registers):
+ * 1 and *found the first draw whose bit is set, else 0. */
+static int scan_bits(ms_rng_t *r, uint64_t n, uint64_t tries, const uint64_t *bits, uint64_t *found)
+{
+    uint64_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
+    int hit = 0;
+    for (uint64_t t = 0; t < tries; t++) {
+        uint64_t x = s1 * 5, out = ((x << 7) | (x >> 57)) * 9, u = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= u;
+        s3 = (s3 << 45) | (s3 >> 19);
+        uint64_t idx = (uint64_t)(((gen_u128)out * n) >> 64);
+        if (bits[idx >> 6] >> (idx & 63) & 1) {
+            *found = idx;
+            hit = 1;
+            break;
+        }
+    }
+    r->s[0] = s0, r->s[1] = s1, r->s[2] = s2, r->s[3] = s3;
+    return hit;
+}
+
+/* out = m applied to v (m's column j: the image of bit j). */
+static void gf2_apply(uint64_t m[256][4], const uint64_t v[4], uint64_t out[4])
+{
+    uint64_t o[4] = {0, 0, 0, 0};
+    for (int j = 0; j < 256; j++)
+        if (v[j >> 6] >> (j & 63) & 1)
+            for (int q = 0; q < 4; q++) o[q] ^= m[j][q];
+    memcpy(out, o, sizeof o);
+}
+
+/* c = a b (c may not be a or b). */
+static void gf2_mul(uint64_t a[256][4], uint64_t b[256][4], uint64_t c[256][4])
+{
+    for (int j = 0; j < 256; j++) gf2_apply(a, b[j], c[j]);
+}
+
+/* The matrix of `steps` xoshiro256 steps into p->jump; checked against
+ * stepping on one state (a mismatch leaves can_jump 0: the search steps). */
+static int pindex_make_jump(struct gen_person_index *p, uint64_t steps)
+{
+    uint64_t (*base)[4] = malloc(3 * 256 * sizeof *base);
+    if (!base) return 0;
+    uint64_t (*tmp)[4] = base + 256, (*acc)[4] = base + 512;
+    for (int j = 0; j < 256; j++) {
+        memset(base[j], 0, sizeof base[j]);
+        base[j][j >> 6] = 1ull << (j & 63);
+        memcpy(acc[j], base[j], sizeof acc[j]); /* identity */
+        xo_step(base[j]);
+    }
+    for (uint64_t e = steps; e; e >>= 1) {
+        if (e & 1) {
+            gf2_mul(base, acc, tmp);
+            memcpy(acc, tmp, 256 * sizeof *acc);
+        }
+        if (e > 1) {
+            gf2_mul(base, base, tmp);
+            memcpy(base, tmp, 256 * sizeof *base);
+        }
+    }
+    memcpy(p->jump, acc, sizeof p->jump);
+    free(base);
+    ms_rng_t a, b;
+    ms_rng_seed(&a, 0x9E3779B97F4A7C15ull);
+    b = a;
+    for (uint64_t t = 0; t < steps; t++) xo_step(a.s);
+    gf2_apply(p->jump, b.s, b.s);
+    return memcmp(a.s, b.s, sizeof a.s) == 0;
+}
+
+static void pindex_free(struct gen_person_index *p)
+{
+    if (!p) return;
+    free(p->county), free(p->age), free(p->prov_of), free(p->county_ge), free(p->prov_ge);
+    free(p->county_first), free(p->by_county), free(p->bits);
+    free(p);
+}
+
+/* Every person's county and age, and the counts by area and age. */
+static void pindex_build(const gen_world_t *w, struct gen_person_index *p)
+{
+    uint64_t n = w->o.persons;
+    p->state = -1;
+    if (n > PINDEX_MAX_PERSONS || w->ncounty > UINT16_MAX) return;
+    p->county = malloc(n * sizeof *p->county);
+    p->age = malloc(n);
+    p->prov_of = malloc(w->ncounty);
+    p->county_ge = calloc((size_t)w->ncounty * PINDEX_AGES, sizeof *p->county_ge);
+    p->prov_ge = calloc((size_t)w->nprov * PINDEX_AGES, sizeof *p->prov_ge);
+    p->county_first = calloc((size_t)w->ncounty + 1, sizeof *p->county_first);
+    p->by_county = malloc(n * sizeof *p->by_county);
+    p->bits = calloc((n + 63) / 64, sizeof *p->bits);
+    if (!p->county || !p->age || !p->prov_of || !p->county_ge || !p->prov_ge || !p->county_first ||
+        !p->by_county || !p->bits) {
+        free(p->county), free(p->age), free(p->prov_of), free(p->county_ge), free(p->prov_ge);
+        free(p->county_first), free(p->by_county), free(p->bits);
+        p->county = NULL, p->age = NULL, p->prov_of = NULL, p->county_ge = p->prov_ge = NULL;
+        p->county_first = p->by_county = NULL, p->bits = NULL;
+        return;
+    }
+    p->bits_county = UINT32_MAX;
+    int threads = w->o.threads > 0 ? w->o.threads : omp_get_max_threads();
+    uint16_t *pc = p->county;
+    uint8_t *pa = p->age;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < (int64_t)n; i++) {
+        gen_person_t q;
+        gen_person_attrs(w, (uint64_t)i, &q);
+        pc[i] = (uint16_t)q.county;
+        pa[i] = q.age;
+    }
+    for (uint32_t c = 0; c < w->ncounty; c++) p->prov_of[c] = (uint8_t)w->county[c].province;
+    for (uint64_t i = 0; i < n; i++)
+        p->county_ge[(size_t)pc[i] * PINDEX_AGES + (pa[i] < PINDEX_AGES - 1 ? pa[i] : PINDEX_AGES - 2)]++;
+    for (uint32_t c = 0; c < w->ncounty; c++) {
+        uint32_t *g = p->county_ge + (size_t)c * PINDEX_AGES;
+        uint32_t *h = p->prov_ge + (size_t)p->prov_of[c] * PINDEX_AGES;
+        for (int a = PINDEX_AGES - 2; a >= 0; a--) g[a] += g[a + 1];
+        for (int a = 0; a < PINDEX_AGES; a++) h[a] += g[a];
+        p->county_first[c + 1] = p->county_first[c] + g[0];
+    }
+    uint32_t *fill = p->county_first; /* advanced per county, then shifted back */
+    for (uint64_t i = 0; i < n; i++) p->by_county[fill[pc[i]]++] = (uint32_t)i;
+    for (uint32_t c = w->ncounty; c > 0; c--) fill[c] = fill[c - 1];
+    fill[0] = 0;
+    p->can_jump = pindex_make_jump(p, 64ull * w->ncounty + 256);
+    p->state = 1;
+}
+
+/* A random person living in county c (or, failing that, in province p, or
+ * anywhere) and at least min_age old: of the first `tries` draws of a pass,
+ * the first who qualifies. */
 static uint64_t find_person(const gen_world_t *w, ms_rng_t *r, uint32_t county, uint32_t province,
                             int min_age)
 {
-    gen_person_t p;
-    uint64_t tries = 64ull * w->ncounty + 256;
-    for (int pass = 0; pass < 3; pass++)
-        for (uint64_t t = 0; t < tries; t++) {
-            uint64_t idx = ms_rng_below(r, w->o.persons);
-            gen_person_attrs(w, idx, &p);
-            if (p.age < min_age && pass < 2) continue;
-            if (pass == 0 && p.county != county) continue;
-            if (pass == 1 && w->county[p.county].province != province) continue;
-            return idx;
+    struct gen_person_index *pi = w->pindex;
+    uint64_t n = w->o.persons, tries = 64ull * w->ncounty + 256;
+    if (pi && pi->state == 0 && pi->slow_draws >= n / 4) pindex_build(w, pi);
+    if (!pi || pi->state != 1) {
+        gen_person_t p;
+        for (int pass = 0; pass < 3; pass++)
+            for (uint64_t t = 0; t < tries; t++) {
+                uint64_t idx = ms_rng_below(r, n);
+                if (pi) pi->slow_draws++;
+                gen_person_attrs(w, idx, &p);
+                if (p.age < min_age && pass < 2) continue;
+                if (pass == 0 && p.county != county) continue;
+                if (pass == 1 && w->county[p.county].province != province) continue;
+                return idx;
+            }
+        return ms_rng_below(r, n);
+    }
+    const uint16_t *pc = pi->county;
+    const uint8_t *pa = pi->age;
+    int a = min_age < 0 ? 0 : min_age > PINDEX_AGES - 1 ? PINDEX_AGES - 1 : min_age;
+    uint8_t min = (uint8_t)a;
+    /* Pass 0: the county, from a bitmap of its residents old enough (small
+     * enough to stay in cache, which a table of all persons is not); kept
+     * for the next call, often for the same county. */
+    if (pi->county_ge[(size_t)county * PINDEX_AGES + a] == 0 && pi->can_jump) {
+        gf2_apply(pi->jump, r->s, r->s);
+    } else {
+        uint64_t *bits = pi->bits;
+        if (pi->bits_county != county || pi->bits_min != a) {
+            uint32_t old = pi->bits_county;
+            if (old != UINT32_MAX)
+                for (uint32_t k = pi->county_first[old]; k < pi->county_first[old + 1]; k++)
+                    bits[pi->by_county[k] >> 6] = 0;
+            for (uint32_t k = pi->county_first[county]; k < pi->county_first[county + 1]; k++) {
+                uint32_t i = pi->by_county[k];
+                if (pa[i] >= min) bits[i >> 6] |= 1ull << (i & 63);
+            }
+            pi->bits_county = county;
+            pi->bits_min = a;
         }
-    return ms_rng_below(r, w->o.persons);
+        uint64_t idx;
+        if (scan_bits(r, n, tries, bits, &idx)) return idx;
+    }
+    /* Pass 1: the province. */
+    if (pi->prov_ge[(size_t)province * PINDEX_AGES + a] == 0 && pi->can_jump) {
+        gf2_apply(pi->jump, r->s, r->s);
+    } else {
+        for (uint64_t t = 0; t < tries; t++) {
+            uint64_t idx = xo_below(r, n);
+            if (pi->prov_of[pc[idx]] == province && pa[idx] >= min) return idx;
+        }
+    }
+    /* Pass 2: anyone (the first draw). */
+    return ms_rng_below(r, n);
 }
 
 static int cmp_act(const void *a, const void *b)
@@ -634,8 +1007,15 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
     if (I <= 0 || w->o.fraud_share <= 0 || w->o.persons == 0) return MS_OK;
     uint32_t want = (uint32_t)llround(w->o.fraud_share * n);
     if (want < MS_PAT_COUNT) want = MS_PAT_COUNT;
-    uint32_t *cand = malloc(n * sizeof *cand);
-    if (!cand) return ms_error_set(MS_E_NOMEM, "out of memory");
+    /* Each slot draws among the institutions eligible for its pattern, in
+     * institution order: the k-th free candidate of its class. */
+    cand_set_t sets[ELIG_CLASSES];
+    memset(sets, 0, sizeof sets);
+    for (int k = 0; k < ELIG_CLASSES; k++)
+        if (cand_build(&sets[k], w, k)) {
+            for (int q = 0; q < ELIG_CLASSES; q++) cand_free(&sets[q]);
+            return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
     size_t cap = 0;
     uint32_t pairs = 0;
     ms_rng_t ru;
@@ -644,14 +1024,14 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
     ms_status_t st = MS_OK;
     for (uint32_t j = 0; j < want && st == MS_OK; j++) {
         ms_pattern_t pat = (ms_pattern_t)(j % MS_PAT_COUNT);
-        uint32_t m = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (eligible(w, i, pat)) cand[m++] = i;
+        cand_set_t *cs = &sets[elig_class(pat)];
+        uint32_t m = cs->total;
         if (m == 0) continue;
-        uint32_t x = cand[ms_rng_below(r, m)];
+        uint32_t x = cand_kth(cs, (uint32_t)ms_rng_below(r, m));
         gen_inst_t *g = &w->inst[x];
         const ms_institution_t *inst = &w->refs.inst[x];
         g->pattern = (int8_t)pat;
+        cand_update_all(sets, x, -1);
         /* Graded: from 0.3 to 1.7 times the intensity, spread over the
          * cheaters (golden-ratio steps from a random start, jittered), so
          * that every world has cheaters that cheat a little and cheaters
@@ -689,12 +1069,14 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
             if (y == UINT32_MAX) {
                 /* No partner nearby: this hospital cannot ping-pong. */
                 g->pattern = -1;
+                cand_update_all(sets, x, 1);
                 w->pattern_count[pat]--;
                 want++;
                 break;
             }
             g->partner = y;
             w->inst[y].is_partner = 1;
+            cand_update_all(sets, y, -1);
             g->plant_rate = gi * fmax(12.0, 0.15 * w->exp_stays[x]) / (0.35 * locals);
             break;
         }
@@ -784,17 +1166,84 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
         }
         (void)inst;
     }
-    free(cand);
-    w->pp_inst = malloc(n * sizeof *w->pp_inst);
-    if (!w->pp_inst) return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        int pat = w->inst[i].pattern;
-        if (pat == MS_PAT_OVERLAP || pat == MS_PAT_LIGHT_STAY || pat == MS_PAT_MINOR_DIAGNOSIS ||
-            pat == MS_PAT_BEDS_OVERFLOW || pat == MS_PAT_PINGPONG)
-            w->pp_inst[w->n_pp_inst++] = i;
-    }
+    for (int k = 0; k < ELIG_CLASSES; k++) cand_free(&sets[k]);
     if (st == MS_OK && w->nacts > 1) qsort(w->acts, w->nacts, sizeof *w->acts, cmp_act);
     return st;
+}
+
+/* The per-county lists of the cheaters whose pattern plants per person
+ * (gen_world_t: pp_county_*, ov_county_*): a person walks those of its
+ * county, not every cheater of the world.  In institution order, the order
+ * of the walk they replace. */
+static ms_status_t pp_lists(gen_world_t *w)
+{
+    uint32_t n = w->o.institutions, nc = w->ncounty;
+    w->pp_county_first = calloc((size_t)nc + 1, sizeof *w->pp_county_first);
+    w->ov_county_first = calloc((size_t)nc + 1, sizeof *w->ov_county_first);
+    uint32_t *nprov_beds = calloc(w->nprov, sizeof *nprov_beds);
+    uint32_t *fill = malloc(((size_t)nc + 1) * 2 * sizeof *fill);
+    if (!w->pp_county_first || !w->ov_county_first || !nprov_beds || !fill) {
+        free(nprov_beds), free(fill);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    /* Count: beds overflow plants province-wide, the others in the county. */
+    for (uint32_t i = 0; i < n; i++) {
+        int pat = w->inst[i].pattern;
+        uint32_t c = w->inst[i].county;
+        if (pat == MS_PAT_OVERLAP) w->ov_county_first[c + 1]++;
+        else if (pat == MS_PAT_BEDS_OVERFLOW) nprov_beds[w->county[c].province]++;
+        else if (pat == MS_PAT_LIGHT_STAY || pat == MS_PAT_MINOR_DIAGNOSIS || pat == MS_PAT_PINGPONG)
+            w->pp_county_first[c + 1]++;
+    }
+    for (uint32_t c = 0; c < nc; c++) {
+        w->pp_county_first[c + 1] += nprov_beds[w->county[c].province] + w->pp_county_first[c];
+        w->ov_county_first[c + 1] += w->ov_county_first[c];
+    }
+    free(nprov_beds);
+    w->pp_county_inst = malloc((w->pp_county_first[nc] ? w->pp_county_first[nc] : 1) * sizeof *w->pp_county_inst);
+    w->ov_county_inst = malloc((w->ov_county_first[nc] ? w->ov_county_first[nc] : 1) * sizeof *w->ov_county_inst);
+    if (!w->pp_county_inst || !w->ov_county_inst) {
+        free(fill);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    uint32_t *fpp = fill, *fov = fill + nc + 1;
+    memcpy(fpp, w->pp_county_first, ((size_t)nc + 1) * sizeof *fpp);
+    memcpy(fov, w->ov_county_first, ((size_t)nc + 1) * sizeof *fov);
+    /* A province's beds-overflow cheaters go to each of its counties. */
+    uint32_t *prov_counties = NULL;
+    uint32_t *prov_first = calloc((size_t)w->nprov + 1, sizeof *prov_first);
+    if (prov_first) prov_counties = malloc((nc ? nc : 1) * sizeof *prov_counties);
+    if (!prov_first || !prov_counties) {
+        free(fill), free(prov_first), free(prov_counties);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    for (uint32_t c = 0; c < nc; c++) prov_first[w->county[c].province + 1]++;
+    for (uint32_t p = 0; p < w->nprov; p++) prov_first[p + 1] += prov_first[p];
+    {
+        uint32_t *pf = malloc(((size_t)w->nprov + 1) * sizeof *pf);
+        if (!pf) {
+            free(fill), free(prov_first), free(prov_counties);
+            return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
+        memcpy(pf, prov_first, ((size_t)w->nprov + 1) * sizeof *pf);
+        for (uint32_t c = 0; c < nc; c++) prov_counties[pf[w->county[c].province]++] = c;
+        free(pf);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int pat = w->inst[i].pattern;
+        uint32_t c = w->inst[i].county;
+        if (pat == MS_PAT_OVERLAP) w->ov_county_inst[fov[c]++] = i;
+        else if (pat == MS_PAT_BEDS_OVERFLOW) {
+            uint32_t p = w->county[c].province;
+            for (uint32_t k = prov_first[p]; k < prov_first[p + 1]; k++) {
+                uint32_t cc = prov_counties[k];
+                w->pp_county_inst[fpp[cc]++] = i;
+            }
+        } else if (pat == MS_PAT_LIGHT_STAY || pat == MS_PAT_MINOR_DIAGNOSIS || pat == MS_PAT_PINGPONG)
+            w->pp_county_inst[fpp[c]++] = i;
+    }
+    free(fill), free(prov_first), free(prov_counties);
+    return MS_OK;
 }
 
 /* ------------------------------------------------------ hard negatives */
@@ -802,8 +1251,7 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
 /* Take item out of picker p (if it is there): it is never drawn again. */
 static void picker_remove(gen_picker_t *p, uint32_t item)
 {
-    uint32_t k = 0;
-    while (k < p->n && p->item[k] != item) k++;
+    uint32_t k = picker_find(p, item);
     if (k == p->n) return;
     double wk = p->cum[k] - (k ? p->cum[k - 1] : 0);
     for (uint32_t i = k + 1; i < p->n; i++) {
@@ -1148,8 +1596,12 @@ ms_status_t gen_world_build(gen_world_t *w, const ms_gen_opts_t *o)
     if (st == MS_OK) st = build_groups_and_codes(w, &r);
     if (st == MS_OK) st = build_drugs(w, &r);
     if (st == MS_OK) st = expected_volumes(w);
+    if (st == MS_OK && !(w->pindex = calloc(1, sizeof *w->pindex))) st = ms_error_set(MS_E_NOMEM, "out of memory");
     if (st == MS_OK) st = plan_fraud(w, &r);
+    if (st == MS_OK) st = pp_lists(w);
     if (st == MS_OK) st = plan_hard_negatives(w);
+    pindex_free(w->pindex);
+    w->pindex = NULL;
     if (st == MS_OK && o->flatten) flatten_refs(w);
     if (st == MS_OK) st = ms_refs_finish(&w->refs);
     if (st != MS_OK) gen_world_free(w);
@@ -1172,7 +1624,9 @@ void gen_world_free(gen_world_t *w)
     picker_free(&w->fam_pick);
     free(w->prov), free(w->county), free(w->inst), free(w->fam);
     free(w->diag_map), free(w->proc_map), free(w->drug), free(w->chronic_drugs);
-    free(w->exp_stays), free(w->exp_visits), free(w->county_persons), free(w->acts), free(w->pp_inst);
+    free(w->exp_stays), free(w->exp_visits), free(w->county_persons), free(w->acts);
+    free(w->pp_county_first), free(w->pp_county_inst), free(w->ov_county_first), free(w->ov_county_inst);
+    pindex_free(w->pindex);
     free(w->hn_county_first), free(w->hn_county_inst), free(w->hn_prov_first), free(w->hn_prov_inst);
     ms_refs_free(&w->refs);
     memset(w, 0, sizeof *w);

@@ -122,8 +122,16 @@ typedef struct {
     gen_drug_t *drug;                 /* parallel to refs.drugs */
     uint32_t nchronic;
     uint32_t *chronic_drugs;
-    uint32_t *pp_inst;        /* institutions whose pattern plants per person */
-    uint32_t n_pp_inst;
+    /* Cheaters whose pattern plants per person, as ranges [first[c],
+     * first[c + 1]) per county c, each in institution order: pp_ those a
+     * resident of c may get a planted stay from (light, minor, ping-pong of
+     * the county, beds overflow of the province), ov_ the county's
+     * overlapping-stay cheaters. */
+    uint32_t *pp_county_first, *pp_county_inst;
+    uint32_t *ov_county_first, *ov_county_inst;
+    /* Persons' counties and ages while the plan looks for persons
+     * (ms_gen_world.c); NULL once the world is built. */
+    struct gen_person_index *pindex;
     gen_act_t *acts;          /* sorted by person */
     size_t nacts;
     uint32_t pattern_count[MS_PAT_COUNT];
