@@ -28,16 +28,6 @@ typedef struct {
     uint32_t ninst, zero;
 } value_t; /* the drugs model's record: 64 bytes */
 
-/* A bijection on 64 bits: distinct i give distinct codes. */
-static uint64_t scramble(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
 
 typedef struct {
     uint64_t repeats[256];
@@ -81,7 +71,7 @@ int main(int argc, char **argv)
             /* Code i; every `every`-th line repeats the code of the line before. */
             uint64_t c = every && i % every == 1 ? i - 1 : i;
             planted += c != i;
-            uint64_t x = scramble(c);
+            uint64_t x = ms_bench_scramble(c);
             ms_key_t key = {(x >> 30) % 10000000000ull, x % 10000000000ull};
             value_t v;
             memset(&v, 0, sizeof v);

@@ -34,16 +34,6 @@
 
 #define MAXT 256
 
-/* A bijection on 64 bits (splitmix's finaliser). */
-static uint64_t scramble(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
 
 typedef struct {
     ms_key_t *keys;
@@ -61,12 +51,12 @@ static int make_input(input_t *in, const char *dist, size_t n, size_t vs)
     int drugs = !strcmp(dist, "drugs");
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
-        uint64_t r = scramble(i + 0x9e3779b97f4a7c15ull);
+        uint64_t r = ms_bench_scramble(i + 0x9e3779b97f4a7c15ull);
         ms_key_t k;
         if (drugs) {
             /* Code i; every thousandth line repeats the code of the line before. */
             uint64_t c = i % 1000 == 1 ? i - 1 : i;
-            uint64_t x = scramble(c);
+            uint64_t x = ms_bench_scramble(c);
             k.k0 = (x >> 30) % 10000000000ull;
             k.k1 = x % 10000000000ull;
         } else {
@@ -81,7 +71,7 @@ static int make_input(input_t *in, const char *dist, size_t n, size_t vs)
         uint64_t id = 1000000000ull + i, x = r;
         memcpy(v, &id, 8);
         for (size_t j = 8; j < vs; j += 8) {
-            x = scramble(x + j);
+            x = ms_bench_scramble(x + j);
             memcpy(v + j, &x, 8);
         }
         memcpy(in->vals + i * vs, v, vs);

@@ -33,6 +33,18 @@ int ms_bench_run(ms_bench_fn fn, void *ctx, int repeats, ms_bench_result_t *res)
 
 double ms_bench_now(void);
 
+/* A bijection on 64 bits (splitmix's finaliser): distinct i give distinct,
+ * well-spread keys. */
+static inline uint64_t ms_bench_scramble(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
 /* One line: "name  12.3 M rec/s  1.23 GB/s  median 0.81 s (min 0.80, max 0.83, n=5)  peak 123 MiB" */
 void ms_bench_print(FILE *fp, const char *name, const ms_bench_result_t *r);
 

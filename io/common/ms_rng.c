@@ -32,13 +32,7 @@ uint64_t ms_rng_next(ms_rng_t *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
+    ms_rng_step(s);
     return result;
 }
 

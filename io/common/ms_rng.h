@@ -21,6 +21,19 @@ uint64_t ms_rng_key(uint64_t a, uint64_t b, uint64_t c);
 
 void ms_rng_seed(ms_rng_t *r, uint64_t seed);
 uint64_t ms_rng_next(ms_rng_t *r);
+
+/* The state step of ms_rng_next without its output (linear over GF(2):
+ * what a jump ahead is built from). */
+static inline void ms_rng_step(uint64_t s[4])
+{
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+}
 /* Uniform in [0, n), n >= 1 (Lemire's multiply-shift, bias < n / 2^64). */
 uint64_t ms_rng_below(ms_rng_t *r, uint64_t n);
 /* Uniform in [0, 1) with 53 bits. */

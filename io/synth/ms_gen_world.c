@@ -772,19 +772,6 @@ struct gen_person_index {
     uint64_t jump[256][4];    /* the stream's state after `tries` draws, as a matrix */
 };
 
-/* The xoshiro256 state step of ms_rng_next (io/common/ms_rng.c), without
- * its output: linear over GF(2). */
-static void xo_step(uint64_t s[4])
-{
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 45) | (s[3] >> 19);
-}
-
 /* ms_rng_below (io/common/ms_rng.c) inlined for the person search's loop:
  * the same output, the same state. */
 __extension__ typedef unsigned __int128 gen_u128;
@@ -793,7 +780,7 @@ static inline uint64_t xo_below(ms_rng_t *r, uint64_t n)
 {
     uint64_t *s = r->s, x = s[1] * 5;
     uint64_t result = ((x << 7) | (x >> 57)) * 9;
-    xo_step(s);
+    ms_rng_step(s);
     return (uint64_t)(((gen_u128)result * n) >> 64);
 }
 
@@ -849,7 +836,7 @@ static int pindex_make_jump(struct gen_person_index *p, uint64_t steps)
         memset(base[j], 0, sizeof base[j]);
         base[j][j >> 6] = 1ull << (j & 63);
         memcpy(acc[j], base[j], sizeof acc[j]); /* identity */
-        xo_step(base[j]);
+        ms_rng_step(base[j]);
     }
     for (uint64_t e = steps; e; e >>= 1) {
         if (e & 1) {
@@ -866,7 +853,7 @@ static int pindex_make_jump(struct gen_person_index *p, uint64_t steps)
     ms_rng_t a, b;
     ms_rng_seed(&a, 0x9E3779B97F4A7C15ull);
     b = a;
-    for (uint64_t t = 0; t < steps; t++) xo_step(a.s);
+    for (uint64_t t = 0; t < steps; t++) ms_rng_step(a.s);
     gf2_apply(p->jump, b.s, b.s);
     return memcmp(a.s, b.s, sizeof a.s) == 0;
 }
