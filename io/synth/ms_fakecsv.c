@@ -473,7 +473,11 @@ static int build_institutions(world_t *w)
     if (!regions) return fail(ENOMEM, "out of memory");
     for (uint32_t i = 0; i < nreg; i++) {
         int prov = ms_synth_province_codes[ms_rng_below(r, MS_SYNTH_NPROVINCES)];
-        regions[i] = prov * 10000 + (int32_t)ms_rng_range(r, 1, 20) * 100 + (int32_t)ms_rng_range(r, 1, 30);
+        /* One draw per statement: C leaves the order within an expression
+         * open, and a world must not depend on the compiler. */
+        int32_t county = (int32_t)ms_rng_range(r, 1, 20);
+        int32_t town = (int32_t)ms_rng_range(r, 1, 30);
+        regions[i] = prov * 10000 + county * 100 + town;
     }
 
     uint32_t doctor_next = 1;
@@ -620,11 +624,16 @@ static int build_drugs(world_t *w)
         drug_t *d = &w->drugs[i];
         /* Western medicine X + ATC-like class, or Chinese patent medicine Z. */
         char kind = rng_pct(r, 85) ? 'X' : 'Z';
-        int len = snprintf(d->code, sizeof d->code, "%c%c%02u%c%c%c%03uA%03u%09u", kind,
-                           (char)('A' + ms_rng_below(r, 14)), (unsigned)ms_rng_range(r, 1, 16),
-                           (char)('A' + ms_rng_below(r, 8)), (char)('A' + ms_rng_below(r, 8)),
-                           (char)('A' + ms_rng_below(r, 5)), (unsigned)ms_rng_range(r, 1, 999),
-                           (unsigned)ms_rng_range(r, 1, 12), (unsigned)ms_rng_below(r, 1000000000));
+        /* The draws in gcc's order of the call's arguments they once were
+         * (last first): C leaves that order open, a code must not. */
+        unsigned serial = (unsigned)ms_rng_below(r, 1000000000), form = (unsigned)ms_rng_range(r, 1, 12);
+        unsigned maker = (unsigned)ms_rng_range(r, 1, 999);
+        char c5 = (char)('A' + ms_rng_below(r, 5)), c4 = (char)('A' + ms_rng_below(r, 8));
+        char c3 = (char)('A' + ms_rng_below(r, 8));
+        unsigned group = (unsigned)ms_rng_range(r, 1, 16);
+        char c1 = (char)('A' + ms_rng_below(r, 14));
+        int len = snprintf(d->code, sizeof d->code, "%c%c%02u%c%c%c%03uA%03u%09u", kind, c1, group, c3, c4, c5, maker,
+                           form, serial);
         d->code_len = (uint8_t)len;
         snprintf(d->prefix, sizeof d->prefix, "8%06u", (unsigned)ms_rng_below(r, 1000000));
         double price = 3000.0 * ms_rng_lognormal(r, 0.9);
