@@ -11,8 +11,8 @@
 
 #include "ms_csv.h"
 #include "ms_features.h"
-#include "ms_fmt.h"
 #include "ms_fs.h"
+#include "ms_line.h"
 
 static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
 {
@@ -40,46 +40,20 @@ static ms_status_t finish(ms_afile_t *f)
  * rejected.csv). */
 static void field(FILE *fp, const char *s) { ms_csv_write_text(fp, s, strlen(s)); }
 
-/* Numbers and fixed text go through ms_fmt and one fwrite per row part:
- * printf's format parsing was most of the time spent writing millions of
- * rows (the bytes are printf's, io/common/ms_fmt.h). */
-typedef struct {
-    char b[1024];
-    size_t n;
-} line_t;
-
-static void put_str(line_t *l, const char *s)
+/* The same inside a row assembled in l (io/common/ms_line.h: numbers
+ * without printf, whose format parsing was most of the time spent writing
+ * millions of rows). */
+static void text(ms_line_t *l, const char *s)
 {
-    size_t k = strlen(s);
-    if (k > sizeof l->b - l->n) k = sizeof l->b - l->n;
-    memcpy(l->b + l->n, s, k);
-    l->n += k;
+    ms_line_flush(l);
+    field(l->fp, s);
 }
 
-/* ',' then the number; room for the widest is kept by the callers' rows,
- * which flush before each text field. */
-static void put_i64(line_t *l, int64_t v)
+/* ',' then v. */
+static void comma_fixed(ms_line_t *l, double v, int decimals)
 {
-    l->b[l->n++] = ',';
-    l->n += ms_fmt_i64(l->b + l->n, v);
-}
-
-static void put_u64(line_t *l, uint64_t v)
-{
-    l->b[l->n++] = ',';
-    l->n += ms_fmt_u64(l->b + l->n, v);
-}
-
-static void put_fixed(line_t *l, double v, int decimals)
-{
-    l->b[l->n++] = ',';
-    l->n += ms_fmt_fixed(l->b + l->n, v, decimals);
-}
-
-static void flush_line(FILE *fp, line_t *l)
-{
-    fwrite_unlocked(l->b, 1, l->n, fp);
-    l->n = 0;
+    ms_line_char(l, ',');
+    ms_line_fixed(l, v, decimals);
 }
 
 /* Does model m take part in the score (a weight and a scored indicator)? */
@@ -108,6 +82,7 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
         if (scores(s, m)) fprintf(f.fp, ",score_%s", s->models[m]->name);
     fputs(",reason_1,reason_2,reason_3,suspicious_amount_yuan,likely_recovery_yuan,records_swept,data_coverage\n",
           f.fp);
+    ms_line_t line = {.fp = f.fp}, *l = &line;
     /* Order: the overall ranking, or this model's score. */
     uint32_t n = (uint32_t)refs->n_inst, cnt = 0;
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
@@ -142,40 +117,37 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
     for (uint32_t r = 0; r < cnt; r++) {
         uint32_t i = order[r];
         const ms_institution_t *x = &refs->inst[i];
-        line_t l = {.n = 0};
-        l.n = ms_fmt_u64(l.b, r + 1);
-        put_str(&l, ",");
-        flush_line(f.fp, &l);
-        field(f.fp, x->inst_code);
-        fputc(',', f.fp);
-        field(f.fp, x->name);
+        ms_line_u64(l, r + 1);
+        ms_line_char(l, ',');
+        text(l, x->inst_code);
+        ms_line_char(l, ',');
+        text(l, x->name);
         char region[16];
         snprintf(region, sizeof region, ",%06d,", x->region);
-        put_str(&l, region);
-        put_str(&l, ms_enum_kind.names[x->kind]);
-        put_u64(&l, x->level);
-        put_fixed(&l, s->priority[i], 4);
-        put_fixed(&l, s->peer_rank[i], 1);
-        for (size_t m = 0; m < M; m++) {
-            if (scores(s, (int)m)) put_fixed(&l, s->model_score[i * M + m], 4);
-            if (l.n > sizeof l.b / 2) flush_line(f.fp, &l);
-        }
-        flush_line(f.fp, &l);
+        ms_line_str(l, region);
+        ms_line_str(l, ms_enum_kind.names[x->kind]);
+        ms_line_char(l, ',');
+        ms_line_u64(l, x->level);
+        comma_fixed(l, s->priority[i], 4);
+        comma_fixed(l, s->peer_rank[i], 1);
+        for (size_t m = 0; m < M; m++)
+            if (scores(s, (int)m)) comma_fixed(l, s->model_score[i * M + m], 4);
         char reasons[3][160];
         int k = ms_score_reasons(s, i, reasons, 3);
         for (int q = 0; q < 3; q++) {
-            fputc(',', f.fp);
-            if (q < k) field(f.fp, reasons[q]);
+            ms_line_char(l, ',');
+            if (q < k) text(l, reasons[q]);
         }
-        put_fixed(&l, s->suspicious[i], 2);
-        put_fixed(&l, s->recovery[i], 2);
-        put_i64(&l, s->records ? s->records[i] : 0);
-        put_str(&l, ",");
-        flush_line(f.fp, &l);
-        field(f.fp, o->coverage ? o->coverage : "complete");
-        fputc('\n', f.fp);
+        comma_fixed(l, s->suspicious[i], 2);
+        comma_fixed(l, s->recovery[i], 2);
+        ms_line_char(l, ',');
+        ms_line_i64(l, s->records ? s->records[i] : 0);
+        ms_line_char(l, ',');
+        text(l, o->coverage ? o->coverage : "complete");
+        ms_line_char(l, '\n');
     }
     free(order);
+    ms_line_flush(l);
     return finish(&f);
 }
 
@@ -193,6 +165,7 @@ static ms_status_t write_clues(const ms_output_t *o)
     ms_afile_t f;
     MS_TRY(open_out(o->dir, "clues.csv", &f));
     fputs("inst_code,model,indicator,numerator,denominator,peer_percentile,settle_id,person_id,date,fund_pay\n", f.fp);
+    ms_line_t line = {.fp = f.fp}, *l = &line;
     size_t J = (size_t)s->nind;
     for (int m = 0; m < s->nmodels; m++) {
         const ms_model_result_t *res = &s->results[m];
@@ -210,26 +183,29 @@ static ms_status_t write_clues(const ms_output_t *o)
             char day[11], money[32];
             ms_date_format(c->date, day);
             ms_money_format(c->amount, money);
-            field(f.fp, s->refs->inst[c->inst].inst_code);
-            line_t l = {.n = 0};
-            put_str(&l, ",");
-            put_str(&l, s->models[m]->name);
-            put_str(&l, ",");
-            put_str(&l, s->models[m]->indicators[c->indicator].name);
-            put_i64(&l, num);
-            put_i64(&l, den);
-            if (j >= 0) put_fixed(&l, s->percentile[at], 1);
-            else put_str(&l, ",");
-            put_u64(&l, c->settle_id);
-            put_u64(&l, c->person_id);
-            put_str(&l, ",");
-            put_str(&l, day);
-            put_str(&l, ",");
-            put_str(&l, money);
-            put_str(&l, "\n");
-            flush_line(f.fp, &l);
+            text(l, s->refs->inst[c->inst].inst_code);
+            ms_line_char(l, ',');
+            ms_line_str(l, s->models[m]->name);
+            ms_line_char(l, ',');
+            ms_line_str(l, s->models[m]->indicators[c->indicator].name);
+            ms_line_char(l, ',');
+            ms_line_i64(l, num);
+            ms_line_char(l, ',');
+            ms_line_i64(l, den);
+            if (j >= 0) comma_fixed(l, s->percentile[at], 1);
+            else ms_line_char(l, ',');
+            ms_line_char(l, ',');
+            ms_line_u64(l, c->settle_id);
+            ms_line_char(l, ',');
+            ms_line_u64(l, c->person_id);
+            ms_line_char(l, ',');
+            ms_line_str(l, day);
+            ms_line_char(l, ',');
+            ms_line_str(l, money);
+            ms_line_char(l, '\n');
         }
     }
+    ms_line_flush(l);
     return finish(&f);
 }
 
@@ -239,24 +215,26 @@ static ms_status_t write_indicators(const ms_output_t *o)
     ms_afile_t f;
     MS_TRY(open_out(o->dir, "indicators.csv", &f));
     fputs("inst_code,model,indicator,numerator,denominator\n", f.fp);
+    ms_line_t line = {.fp = f.fp}, *l = &line;
     for (size_t i = 0; i < s->refs->n_inst; i++)
         for (int m = 0; m < s->nmodels; m++) {
             const ms_model_result_t *r = &s->results[m];
             for (int k = 0; k < r->nind && i < r->n_inst; k++) {
                 int64_t num = r->num[(size_t)k * r->n_inst + i], den = r->den[(size_t)k * r->n_inst + i];
                 if (!num && !den) continue;
-                field(f.fp, s->refs->inst[i].inst_code);
-                line_t l = {.n = 0};
-                put_str(&l, ",");
-                put_str(&l, s->models[m]->name);
-                put_str(&l, ",");
-                put_str(&l, s->models[m]->indicators[k].name);
-                put_i64(&l, num);
-                put_i64(&l, den);
-                put_str(&l, "\n");
-                flush_line(f.fp, &l);
+                text(l, s->refs->inst[i].inst_code);
+                ms_line_char(l, ',');
+                ms_line_str(l, s->models[m]->name);
+                ms_line_char(l, ',');
+                ms_line_str(l, s->models[m]->indicators[k].name);
+                ms_line_char(l, ',');
+                ms_line_i64(l, num);
+                ms_line_char(l, ',');
+                ms_line_i64(l, den);
+                ms_line_char(l, '\n');
             }
         }
+    ms_line_flush(l);
     return finish(&f);
 }
 

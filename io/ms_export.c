@@ -22,99 +22,56 @@
 
 #include "ms_csv.h"
 #include "ms_dataset.h"
-#include "ms_fmt.h"
 #include "ms_fs.h"
+#include "ms_line.h"
 #include "ms_part.h"
 #include "ms_reader.h"
 #include "ms_refs.h"
 #include "ms_schema.h"
 
-#define LINE_CAP 8192
 #define BATCH_ROWS 65536
 #define FILE_BUFFER (1u << 20)
 
-/* A row is assembled here and written with one fwrite. */
-typedef struct {
-    FILE *fp;
-    size_t len;
-    char buf[LINE_CAP];
-} line_t;
-
-static void line_flush(line_t *l)
-{
-    if (l->len) fwrite(l->buf, 1, l->len, l->fp);
-    l->len = 0;
-}
-
-static void line_put(line_t *l, const char *s, size_t n)
-{
-    if (l->len + n > LINE_CAP) line_flush(l);
-    if (n > LINE_CAP) {
-        fwrite(s, 1, n, l->fp);
-        return;
-    }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-}
-
-static void line_char(line_t *l, char c)
-{
-    if (l->len == LINE_CAP) line_flush(l);
-    l->buf[l->len++] = c;
-}
-
 /* Text that may need RFC 4180 quoting (names, codes). */
-static void line_text(line_t *l, const char *s)
+static void line_text(ms_line_t *l, const char *s)
 {
     size_t n = strcspn(s, ",\"\r\n");
     if (s[n] == '\0') {
-        line_put(l, s, n);
+        ms_line_put(l, s, n);
         return;
     }
-    line_flush(l);
+    ms_line_flush(l);
     ms_csv_write_field(l->fp, s, strlen(s));
 }
 
-static void line_u64(line_t *l, uint64_t v)
-{
-    if (l->len + MS_FMT_I64_MAX > LINE_CAP) line_flush(l);
-    l->len += ms_fmt_u64(l->buf + l->len, v);
-}
-
-static void line_i64(line_t *l, int64_t v)
-{
-    if (l->len + MS_FMT_I64_MAX > LINE_CAP) line_flush(l);
-    l->len += ms_fmt_i64(l->buf + l->len, v);
-}
-
-static void line_money(line_t *l, int64_t fen)
+static void line_money(ms_line_t *l, int64_t fen)
 {
     char tmp[32];
     int n = ms_money_format(fen, tmp);
-    line_put(l, tmp, (size_t)n);
+    ms_line_put(l, tmp, (size_t)n);
 }
 
-static void line_date(line_t *l, int32_t days)
+static void line_date(ms_line_t *l, int32_t days)
 {
     char tmp[11];
     ms_date_format(days, tmp);
-    line_put(l, tmp, 10);
+    ms_line_put(l, tmp, 10);
 }
 
 /* County codes keep their six digits. */
-static void line_region(line_t *l, int32_t region)
+static void line_region(ms_line_t *l, int32_t region)
 {
     char tmp[16];
     int n = snprintf(tmp, sizeof tmp, "%06d", (int)region);
-    line_put(l, tmp, (size_t)n);
+    ms_line_put(l, tmp, (size_t)n);
 }
 
 /* Canonical decimal text of a float32 column (ms_decimal_format). */
-static void line_float(line_t *l, float v)
+static void line_float(ms_line_t *l, float v)
 {
     char tmp[48];
     int n = ms_decimal_format(v, tmp);
-    line_put(l, tmp, (size_t)n);
+    ms_line_put(l, tmp, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -136,7 +93,7 @@ static ms_status_t check_stream(FILE *fp, const char *path)
 /* Begin DIR/NAME, written whole: open it, give it its row buffer *lp and
  * write header (NULL: the caller writes it). */
 static ms_status_t export_begin(const char *dir, const char *name, const char *header, ms_afile_t *f,
-                                line_t **lp)
+                                ms_line_t **lp)
 {
     char *path = ms_path_join(dir, name);
     if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
@@ -144,7 +101,7 @@ static ms_status_t export_begin(const char *dir, const char *name, const char *h
     free(path);
     if (st != MS_OK) return st;
     setvbuf(f->fp, NULL, _IOFBF, FILE_BUFFER);
-    line_t *l = malloc(sizeof *l);
+    ms_line_t *l = malloc(sizeof *l);
     if (!l) return afile_finish(f, ms_error_set(MS_E_NOMEM, "out of memory"));
     l->fp = f->fp;
     l->len = 0;
@@ -155,9 +112,9 @@ static ms_status_t export_begin(const char *dir, const char *name, const char *h
 
 /* Finish what export_begin began: flush and free the row buffer, check the
  * stream, and commit the file if all went well (st), else remove it. */
-static ms_status_t export_end(ms_afile_t *f, line_t *l, ms_status_t st)
+static ms_status_t export_end(ms_afile_t *f, ms_line_t *l, ms_status_t st)
 {
-    if (st == MS_OK) line_flush(l);
+    if (st == MS_OK) ms_line_flush(l);
     free(l);
     if (st == MS_OK) st = check_stream(f->fp, f->path);
     return afile_finish(f, st);
@@ -169,25 +126,25 @@ static ms_status_t export_end(ms_afile_t *f, line_t *l, ms_status_t st)
 static ms_status_t export_institutions(const ms_refs_t *r, const char *dir)
 {
     ms_afile_t f;
-    line_t *l;
+    ms_line_t *l;
     MS_TRY(export_begin(dir, "institutions.csv",
                         "inst_code,name,kind,level,ownership,region,beds\n", &f, &l));
     for (size_t i = 0; i < r->n_inst; i++) {
         const ms_institution_t *in = &r->inst[i];
         line_text(l, in->inst_code);
-        line_char(l, ',');
+        ms_line_char(l, ',');
         line_text(l, in->name);
-        line_char(l, ',');
+        ms_line_char(l, ',');
         line_text(l, ms_enum_kind.names[in->kind % ms_enum_kind.count]);
-        line_char(l, ',');
-        line_u64(l, in->level);
-        line_char(l, ',');
+        ms_line_char(l, ',');
+        ms_line_u64(l, in->level);
+        ms_line_char(l, ',');
         line_text(l, ms_enum_ownership.names[in->ownership % ms_enum_ownership.count]);
-        line_char(l, ',');
+        ms_line_char(l, ',');
         line_region(l, in->region);
-        line_char(l, ',');
-        line_i64(l, in->beds);
-        line_char(l, '\n');
+        ms_line_char(l, ',');
+        ms_line_i64(l, in->beds);
+        ms_line_char(l, '\n');
     }
     return export_end(&f, l, MS_OK);
 }
@@ -195,27 +152,27 @@ static ms_status_t export_institutions(const ms_refs_t *r, const char *dir)
 static ms_status_t export_groups(const ms_refs_t *r, const char *dir)
 {
     ms_afile_t f;
-    line_t *l;
+    ms_line_t *l;
     MS_TRY(export_begin(dir, "groups.csv",
                         "group_code,family,severity,weight,mdc,surgical,expected_los,mean_cost\n", &f, &l));
     for (size_t i = 0; i < r->n_groups; i++) {
         const ms_group_t *g = &r->groups[i];
         line_text(l, g->group_code);
-        line_char(l, ',');
+        ms_line_char(l, ',');
         line_text(l, g->family);
-        line_char(l, ',');
-        line_u64(l, g->severity);
-        line_char(l, ',');
+        ms_line_char(l, ',');
+        ms_line_u64(l, g->severity);
+        ms_line_char(l, ',');
         line_float(l, g->weight);
-        line_char(l, ',');
-        line_char(l, g->mdc);
-        line_char(l, ',');
-        line_u64(l, g->surgical);
-        line_char(l, ',');
+        ms_line_char(l, ',');
+        ms_line_char(l, g->mdc);
+        ms_line_char(l, ',');
+        ms_line_u64(l, g->surgical);
+        ms_line_char(l, ',');
         line_float(l, g->expected_los);
-        line_char(l, ',');
+        ms_line_char(l, ',');
         line_money(l, g->mean_cost);
-        line_char(l, '\n');
+        ms_line_char(l, '\n');
     }
     return export_end(&f, l, MS_OK);
 }
@@ -314,7 +271,7 @@ static const char *code_text(const ms_refs_t *refs, out_kind_t k, int32_t id)
 }
 
 /* A coded column; -1 ("none", an empty field) only where the column may be empty. */
-static int put_code(line_t *l, const ms_refs_t *refs, out_kind_t k, int32_t id)
+static int put_code(ms_line_t *l, const ms_refs_t *refs, out_kind_t k, int32_t id)
 {
     if (id == -1 && (k == OUT_GROUP || k == OUT_PROC)) return 0;
     const char *s = code_text(refs, k, id);
@@ -323,27 +280,27 @@ static int put_code(line_t *l, const ms_refs_t *refs, out_kind_t k, int32_t id)
     return 0;
 }
 
-static int put_value(line_t *l, const ms_refs_t *refs, const out_col_t *oc, const ms_batch_t *b,
+static int put_value(ms_line_t *l, const ms_refs_t *refs, const out_col_t *oc, const ms_batch_t *b,
                      size_t r)
 {
     const void *col = b->col[oc->col];
     char tmp[24];
     switch (oc->kind) {
-    case OUT_UINT: line_u64(l, value_u(col, oc->type, r)); return 0;
-    case OUT_INT: line_i64(l, value_i(col, oc->type, r)); return 0;
+    case OUT_UINT: ms_line_u64(l, value_u(col, oc->type, r)); return 0;
+    case OUT_INT: ms_line_i64(l, value_i(col, oc->type, r)); return 0;
     case OUT_MONEY: line_money(l, value_i(col, MS_I64, r)); return 0;
     case OUT_DATE: line_date(l, (int32_t)value_i(col, MS_I32, r)); return 0;
     case OUT_REGION: line_region(l, (int32_t)value_i(col, MS_I32, r)); return 0;
     case OUT_ENUM: {
         uint64_t v = value_u(col, oc->type, r);
         if (v >= (uint64_t)oc->en->count) return -1;
-        line_put(l, oc->en->names[v], strlen(oc->en->names[v]));
+        ms_line_put(l, oc->en->names[v], strlen(oc->en->names[v]));
         return 0;
     }
     case OUT_TRACE:
         snprintf(tmp, sizeof tmp, "%010llu%010llu", (unsigned long long)value_u(col, MS_U64, r),
                  (unsigned long long)value_u(b->col[oc->col + 1], MS_U64, r));
-        line_put(l, tmp, 20);
+        ms_line_put(l, tmp, 20);
         return 0;
     case OUT_INST:
     case OUT_GROUP:
@@ -356,25 +313,25 @@ static int put_value(line_t *l, const ms_refs_t *refs, const out_col_t *oc, cons
 }
 
 /* Write one batch; -1 names the bad column in *bad (a code out of range). */
-static int write_batch(line_t *l, const ms_refs_t *refs, const out_col_t *oc, int n,
+static int write_batch(ms_line_t *l, const ms_refs_t *refs, const out_col_t *oc, int n,
                        const ms_batch_t *b, int *bad)
 {
     for (size_t r = 0; r < b->rows; r++) {
         for (int k = 0; k < n; k++) {
-            if (k) line_char(l, ',');
+            if (k) ms_line_char(l, ',');
             if (put_value(l, refs, &oc[k], b, r)) {
                 *bad = oc[k].col;
                 return -1;
             }
         }
-        line_char(l, '\n');
+        ms_line_char(l, '\n');
     }
-    line_flush(l);
+    ms_line_flush(l);
     return 0;
 }
 
 static ms_status_t export_partition(const ms_dataset_t *ds, const ms_table_t *t, uint32_t p,
-                                    line_t *l, const out_col_t *oc, int n)
+                                    ms_line_t *l, const out_col_t *oc, int n)
 {
     char path[4096];
     ms_dataset_part_path(ds->dir, t, p, path, sizeof path);
@@ -412,7 +369,7 @@ static ms_status_t export_table(const ms_dataset_t *ds, ms_table_id_t tid, const
 {
     const ms_table_t *t = ms_table(tid);
     ms_afile_t f;
-    line_t *l;
+    ms_line_t *l;
     MS_TRY(export_begin(dir, t->csv_name, NULL, &f, &l));
     out_col_t oc[MS_MAX_COLUMNS];
     int n = plan_columns(t, oc, f.fp);
