@@ -987,6 +987,29 @@ static int cmp_act(const void *a, const void *b)
     return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
+/* Batches of persons brought in from another county of the province (a
+ * group admission, a cataract campaign): nbatch batches of size_lo +
+ * [0, size_span) persons at least min_age old, each batch on one day at
+ * least margin days before the window ends, as acts like *a (kind and
+ * institution set by the caller; day, arg and person set here). */
+static ms_status_t plan_batches(gen_world_t *w, ms_rng_t *r, size_t *cap, gen_act_t *a, uint32_t nbatch,
+                                uint32_t size_lo, uint32_t size_span, int32_t margin, int min_age, uint32_t home,
+                                uint32_t province)
+{
+    ms_status_t st = MS_OK;
+    for (uint32_t b = 0; b < nbatch && st == MS_OK; b++) {
+        uint32_t size = size_lo + (uint32_t)ms_rng_below(r, size_span);
+        uint32_t src = other_county(w, r, home, province);
+        a->day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > margin ? w->o.days - margin : 1));
+        a->arg = src;
+        for (uint32_t k = 0; k < size && st == MS_OK; k++) {
+            a->person = find_person(w, r, src, w->county[src].province, min_age);
+            st = add_act(w, cap, a);
+        }
+    }
+    return st;
+}
+
 static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
 {
     uint32_t n = w->o.institutions;
@@ -1078,18 +1101,8 @@ static ms_status_t plan_fraud(gen_world_t *w, ms_rng_t *r)
             break;
         }
         case MS_PAT_GROUP_ADMISSION: {
-            uint32_t events = (uint32_t)ceil(target / 7.0);
-            for (uint32_t e = 0; e < events && st == MS_OK; e++) {
-                uint32_t size = 5 + (uint32_t)ms_rng_below(r, 6);
-                uint32_t src = other_county(w, r, g->county, province);
-                a.kind = GEN_ACT_GROUP_STAY;
-                a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 15 ? w->o.days - 15 : 1));
-                a.arg = src;
-                for (uint32_t k = 0; k < size && st == MS_OK; k++) {
-                    a.person = find_person(w, r, src, w->county[src].province, 50);
-                    st = add_act(w, &cap, &a);
-                }
-            }
+            a.kind = GEN_ACT_GROUP_STAY;
+            st = plan_batches(w, r, &cap, &a, (uint32_t)ceil(target / 7.0), 5, 6, 15, 50, g->county, province);
             break;
         }
         case MS_PAT_OVERLOAD: {
@@ -1523,17 +1536,8 @@ static ms_status_t plan_hard_negatives(gen_world_t *w)
              * on the day they arrive. */
             uint32_t batches = (uint32_t)fmax(4.0, round(E / 15.0));
             hn_beds(w, r, x, batches * 10.0 * 1.0, 15);
-            for (uint32_t b = 0; b < batches && st == MS_OK; b++) {
-                uint32_t size = 5 + (uint32_t)ms_rng_below(r, 11);
-                uint32_t src = other_county(w, r, g->county, province);
-                a.kind = GEN_ACT_HN_CATARACT;
-                a.day = w->o.first_day + (int32_t)ms_rng_below(r, (uint64_t)(w->o.days > 5 ? w->o.days - 5 : 1));
-                a.arg = src;
-                for (uint32_t k = 0; k < size && st == MS_OK; k++) {
-                    a.person = find_person(w, r, src, w->county[src].province, 60);
-                    st = add_act(w, &cap, &a);
-                }
-            }
+            a.kind = GEN_ACT_HN_CATARACT;
+            st = plan_batches(w, r, &cap, &a, batches, 5, 11, 5, 60, g->county, province);
             break;
         }
         case MS_HN_TINY_EXTREME: {
