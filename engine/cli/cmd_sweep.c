@@ -180,7 +180,8 @@ int ms_cmd_sweep(int argc, char **argv)
            (double)res.peak_rss / 1048576.0);
     if (rej) printf("rejected %llu rows that cannot be trusted (see run.json)\n", (unsigned long long)rej);
     if (res.partitions_redone)
-        printf("note: %u saved partitions were damaged and were swept again (see run.json)\n", res.partitions_redone);
+        printf("note: %u saved partition%s damaged and %s swept again (see run.json)\n", res.partitions_redone,
+               res.partitions_redone == 1 ? " was" : "s were", res.partitions_redone == 1 ? "was" : "were");
     if (res.partitions_skipped)
         printf("WARNING: %u partitions were unreadable or missing and skipped (see run.json)\n",
                res.partitions_skipped);
