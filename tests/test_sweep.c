@@ -778,38 +778,93 @@ static void test_shipped_program_has_no_hooks(void **state)
     }
 }
 
-/* A dataset several times larger than the memory given to the sweep. */
+/* The peak resident memory run.json records (0 when it has none). */
+static unsigned long long run_peak(const char *out)
+{
+    char *json = ms_test_read(out, "run.json", NULL);
+    const char *at = json ? strstr(json, "\"peak_memory_bytes\": ") : NULL;
+    unsigned long long peak = at ? strtoull(at + 21, NULL, 10) : 0;
+    free(json);
+    return peak;
+}
+
+/* Datasets of about 1, 2 and 4 times the memory given to the sweep, in
+ * partitions of one size: the peak stays under the cap, whatever the size
+ * of the data. */
 static void test_memory_stays_under_cap(void **state)
 {
     fx_t *f = *state;
-    char big[700], out[700], cmd[2000];
-    snprintf(big, sizeof big, "%s/big", f->dir);
-    snprintf(out, sizeof out, "%s/big-out", f->dir);
-    assert_int_equal(ms_test_cli(NULL, "gen --out %s --persons 700000 --institutions 2000 --partitions 8 --quiet",
-                                 big), 0);
     const size_t cap = 192u << 20;
-    snprintf(cmd, sizeof cmd, "--threads 2 --all-columns --memory-cap %zu", cap);
-    sweep_says(big, out, cmd, 0, NULL);
-    char *json = ms_test_read(out, "run.json", NULL);
-    const char *at = json ? strstr(json, "\"peak_memory_bytes\": ") : NULL;
-    assert_non_null(at);
-    unsigned long long peak = at ? strtoull(at + 21, NULL, 10) : 0;
-    /* The decoded data: ~5.4 M settlements x 154 bytes + ~3 M items x 48. */
-    unsigned long long rows = 0;
-    const char *r = json ? strstr(json, "\"settlements\": ") : NULL;
-    if (r) rows = strtoull(r + 15, NULL, 10);
-    print_message("  peak %.0f MiB for %.0f MiB of decoded settlements (cap %zu MiB)\n", peak / 1048576.0,
-                  rows * 154 / 1048576.0, cap >> 20);
-    assert_true(rows * 154 > 3ull * cap);
+    for (int times = 1; times <= 4; times *= 2) {
+        char big[700], out[700], cmd[2000];
+        snprintf(big, sizeof big, "%s/big%d", f->dir, times);
+        snprintf(out, sizeof out, "%s/big%d-out", f->dir, times);
+        assert_int_equal(ms_test_cli(NULL, "gen --out %s --persons %d --institutions 2000 --partitions %d --quiet",
+                                     big, 175000 * times, 2 * times),
+                         0);
+        snprintf(cmd, sizeof cmd, "--threads 2 --all-columns --memory-cap %zu", cap);
+        sweep_says(big, out, cmd, 0, NULL);
+        unsigned long long peak = run_peak(out);
+        assert_true(peak > 0);
+        /* The decoded data: settlements x 154 bytes (+ drug items x 48). */
+        char *json = ms_test_read(out, "run.json", NULL);
+        const char *r = json ? strstr(json, "\"settlements\": ") : NULL;
+        unsigned long long rows = r ? strtoull(r + 15, NULL, 10) : 0;
+        free(json);
+        print_message("  %dx: peak %.0f MiB for %.0f MiB of decoded settlements (cap %zu MiB)\n", times,
+                      peak / 1048576.0, rows * 154 / 1048576.0, cap >> 20);
+        assert_true(rows * 154 > (unsigned long long)cap * (unsigned long long)times);
 #ifdef MS_SANITIZED
-    /* AddressSanitizer's shadow and quarantine add to every allocation: the
-     * figure is the Release build's to assert. */
-    print_message("  (sanitizer build: the peak is not asserted)\n");
+        /* AddressSanitizer's shadow and quarantine add to every allocation:
+         * the figure is the Release build's to assert. */
+        print_message("  (sanitizer build: the peak is not asserted)\n");
 #else
-    assert_true(peak < cap);
+        assert_true(peak < cap);
 #endif
-    free(json);
-    ms_remove_tree(big);
+        ms_remove_tree(big);
+        ms_remove_tree(out);
+    }
+}
+
+/* A cap the sweep cannot keep is refused before OUT is made, with the
+ * least cap that would do; at that cap the sweep runs and stays under it.
+ * Many institutions and few records, so that what grows with the country
+ * (the models' per-institution state, the scoring) is what the cap must
+ * hold. */
+static void test_memory_cap_refused_up_front(void **state)
+{
+    fx_t *f = *state;
+    char wide[700], out[700];
+    snprintf(wide, sizeof wide, "%s/wide", f->dir);
+    snprintf(out, sizeof out, "%s/wide-out", f->dir);
+    assert_int_equal(ms_test_cli(NULL, "gen --out %s --persons 30000 --institutions 60000 --partitions 3 --quiet",
+                                 wide),
+                     0);
+    for (int threads = 1; threads <= 2; threads++) {
+        char *log = NULL, args[200];
+        snprintf(args, sizeof args, "--threads %d --memory-cap 64M", threads);
+        assert_int_equal(sweep(wide, out, args, &log), 2);
+        ms_test_contains(log, "--memory-cap 64 MiB is too small");
+        ms_test_contains(log, "60000 institutions");
+        assert_false(ms_path_exists(out)); /* refused before OUT was touched */
+        const char *at = log ? strstr(log, "needs at least ") : NULL;
+        assert_non_null(at);
+        unsigned long least = at ? strtoul(at + 15, NULL, 10) : 0;
+        free(log);
+        assert_true(least > 64);
+        snprintf(args, sizeof args, "--threads %d --memory-cap %luM", threads, least - 1);
+        assert_int_equal(sweep(wide, out, args, NULL), 2);
+        snprintf(args, sizeof args, "--threads %d --memory-cap %luM", threads, least);
+        sweep_says(wide, out, args, 0, NULL);
+        unsigned long long peak = run_peak(out);
+        print_message("  %d thread%s: least cap %lu MiB, peak %.0f MiB\n", threads, threads > 1 ? "s" : "", least,
+                      peak / 1048576.0);
+#ifndef MS_SANITIZED
+        assert_true(peak > 0 && peak < (unsigned long long)least << 20);
+#endif
+        ms_remove_tree(out);
+    }
+    ms_remove_tree(wide);
 }
 
 int main(void)
@@ -832,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_resume_redoes_damaged_partial),
         cmocka_unit_test(test_full_disk_while_writing_outputs),
         cmocka_unit_test(test_memory_stays_under_cap),
+        cmocka_unit_test(test_memory_cap_refused_up_front),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);
 }

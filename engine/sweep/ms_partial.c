@@ -23,7 +23,24 @@ int ms_partial_exists(const char *state_dir, uint32_t index)
     return ms_path_exists(path);
 }
 
-ms_status_t ms_partial_write(const char *state_dir, const ms_partial_t *p, const ms_model_t *const *models)
+/* A partial is written as it is made: the header, then each model's state
+ * in turn, hashed on the way out, so that what is held beside the states is
+ * one model's serialised state, never all of them (the memory budget counts
+ * on it, ms_sweep_plan.c). */
+typedef struct {
+    ms_afile_t f;
+    XXH64_state_t *h;
+    const char *path;
+} writer_t;
+
+static ms_status_t out_bytes(writer_t *w, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, w->f.fp) != n) return ms_error_errno(MS_E_IO, errno, "cannot write %s", w->path);
+    XXH64_update(w->h, p, n);
+    return MS_OK;
+}
+
+static ms_status_t write_body(writer_t *w, const ms_partial_t *p, const ms_model_t *const *models)
 {
     ms_buf_t b = {0};
     ms_status_t st = ms_buf_put(&b, MAGIC, 8);
@@ -46,84 +63,154 @@ ms_status_t ms_partial_write(const char *state_dir, const ms_partial_t *p, const
         if (st == MS_OK) {
             len = b.len - at - sizeof len;
             memcpy(b.data + at, &len, sizeof len);
+            st = out_bytes(w, b.data, b.len);
+            b.len = 0;
         }
     }
-    uint64_t sum = st == MS_OK ? XXH64(b.data, b.len, 0) : 0;
-    if (st == MS_OK) st = ms_buf_put(&b, &sum, sizeof sum);
-    char path[4096];
-    part_path(state_dir, p->index, "partial", path, sizeof path);
-    ms_afile_t f;
-    if (st == MS_OK) st = ms_afile_open(&f, path);
-    if (st == MS_OK) {
-        if (fwrite(b.data, 1, b.len, f.fp) != b.len) {
-            st = ms_error_errno(MS_E_IO, errno, "cannot write %s", path);
-            ms_afile_abort(&f);
-        } else {
-            /* No fsync per partition: a partial a power loss damages or
-             * loses fails its checksum or is missing, and --resume sweeps
-             * that partition again (ms_sweep.c, resume_partition). */
-            st = ms_afile_commit_unsynced(&f);
-        }
-    }
+    if (st == MS_OK) st = out_bytes(w, b.data, b.len);
+    uint64_t sum = XXH64_digest(w->h);
+    if (st == MS_OK && fwrite(&sum, 1, sizeof sum, w->f.fp) != sizeof sum)
+        st = ms_error_errno(MS_E_IO, errno, "cannot write %s", w->path);
     ms_buf_free(&b);
     return st;
 }
 
-/* A cursor over the file's bytes. */
-typedef struct {
-    const unsigned char *p;
-    size_t left;
-} cur_t;
-
-static int take(cur_t *c, void *out, size_t n)
+ms_status_t ms_partial_write(const char *state_dir, const ms_partial_t *p, const ms_model_t *const *models)
 {
-    if (c->left < n) return -1;
-    memcpy(out, c->p, n);
-    c->p += n;
-    c->left -= n;
+    char path[4096];
+    part_path(state_dir, p->index, "partial", path, sizeof path);
+    writer_t w = {.h = XXH64_createState(), .path = path};
+    if (!w.h) return ms_error_set(MS_E_NOMEM, "out of memory");
+    XXH64_reset(w.h, 0);
+    ms_status_t st = ms_afile_open(&w.f, path);
+    if (st == MS_OK) {
+        st = write_body(&w, p, models);
+        /* No fsync per partition: a partial a power loss damages or loses
+         * fails its checksum or is missing, and --resume sweeps that
+         * partition again (ms_sweep.c, resume_partition). */
+        if (st == MS_OK) st = ms_afile_commit_unsynced(&w.f);
+        else ms_afile_abort(&w.f);
+    }
+    XXH64_freeState(w.h);
+    return st;
+}
+
+/* A partial read as a stream, hashed as it goes: bytes are taken in the
+ * pieces the format has (header fields, one model's state at a time), so
+ * reading holds at most one model's saved bytes. */
+typedef struct {
+    FILE *fp;
+    XXH64_state_t *h;
+    uint64_t left;             /* bytes before the trailing checksum */
+    const char *path;
+} reader_t;
+
+static int take(reader_t *r, void *out, size_t n)
+{
+    if (r->left < n || fread(out, 1, n, r->fp) != n) return -1;
+    XXH64_update(r->h, out, n);
+    r->left -= n;
     return 0;
 }
 
-/* The bytes of partition index's partial, whole (its magic and xxh64 are
- * right and it names that partition), in *data (caller frees) and *size. */
-static ms_status_t load_bytes(const char *state_dir, uint32_t index, unsigned char **data, size_t *size)
+/* Open partition index's partial: its size known, its magic checked. */
+static ms_status_t reader_open(reader_t *r, const char *path)
 {
-    *data = NULL;
-    *size = 0;
-    char path[4096];
-    part_path(state_dir, index, "partial", path, sizeof path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
-    long n = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
-    unsigned char *d = n > 0 && fseek(fp, 0, SEEK_SET) == 0 ? malloc((size_t)n) : NULL;
-    int ok = d && fread(d, 1, (size_t)n, fp) == (size_t)n;
-    fclose(fp);
-    ms_status_t st = MS_OK;
-    uint32_t at;
-    uint64_t sum;
-    if (n > 0 && !d) st = ms_error_set(MS_E_NOMEM, "out of memory reading %s", path);
-    else if (!ok) st = ms_error_set(MS_E_CORRUPT, "%s: cannot read", path);
-    else if (n < 8 + 4 + 8 || memcmp(d, MAGIC, 8) != 0) st = ms_error_set(MS_E_CORRUPT, "%s: not a partial", path);
-    else if (memcpy(&sum, d + n - 8, 8), XXH64(d, (size_t)n - 8, 0) != sum)
-        st = ms_error_set(MS_E_CORRUPT, "%s: checksum mismatch", path);
-    else if (memcpy(&at, d + 8, 4), at != index)
-        st = ms_error_set(MS_E_CORRUPT, "%s: written for partition %u", path, at);
-    if (st != MS_OK) {
-        free(d);
-        return st;
-    }
-    *data = d;
-    *size = (size_t)n;
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->fp = fopen(path, "rb");
+    if (!r->fp) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    long n = fseek(r->fp, 0, SEEK_END) == 0 ? ftell(r->fp) : -1;
+    r->h = XXH64_createState();
+    if (!r->h) return ms_error_set(MS_E_NOMEM, "out of memory");
+    XXH64_reset(r->h, 0);
+    if (n < 0 || fseek(r->fp, 0, SEEK_SET) != 0) return ms_error_set(MS_E_CORRUPT, "%s: cannot read", path);
+    char magic[8];
+    if (n < 8 + 4 + 8) return ms_error_set(MS_E_CORRUPT, "%s: not a partial", path);
+    r->left = (uint64_t)n - 8;
+    if (take(r, magic, 8) || memcmp(magic, MAGIC, 8) != 0) return ms_error_set(MS_E_CORRUPT, "%s: not a partial", path);
     return MS_OK;
+}
+
+/* Hash whatever is left before the checksum and compare: MS_OK when the
+ * file is whole. */
+static ms_status_t reader_finish(reader_t *r)
+{
+    unsigned char buf[1 << 16];
+    while (r->left) {
+        size_t n = r->left < sizeof buf ? (size_t)r->left : sizeof buf;
+        if (take(r, buf, n)) return ms_error_set(MS_E_CORRUPT, "%s: cannot read", r->path);
+    }
+    uint64_t sum;
+    if (fread(&sum, 1, sizeof sum, r->fp) != sizeof sum) return ms_error_set(MS_E_CORRUPT, "%s: cannot read", r->path);
+    if (XXH64_digest(r->h) != sum) return ms_error_set(MS_E_CORRUPT, "%s: checksum mismatch", r->path);
+    return MS_OK;
+}
+
+static void reader_close(reader_t *r)
+{
+    if (r->fp) fclose(r->fp);
+    if (r->h) XXH64_freeState(r->h);
+    memset(r, 0, sizeof *r);
 }
 
 ms_status_t ms_partial_check(const char *state_dir, uint32_t index)
 {
-    unsigned char *data;
-    size_t size;
-    MS_TRY(load_bytes(state_dir, index, &data, &size));
+    char path[4096];
+    part_path(state_dir, index, "partial", path, sizeof path);
+    reader_t r;
+    uint32_t at = 0;
+    ms_status_t st = reader_open(&r, path);
+    int named = st == MS_OK && take(&r, &at, sizeof at) == 0;
+    if (st == MS_OK) st = reader_finish(&r);
+    if (st == MS_OK && (!named || at != index)) st = ms_error_set(MS_E_CORRUPT, "%s: written for partition %u", path, at);
+    reader_close(&r);
+    return st;
+}
+
+/* The models' states, loaded one by one from r (after the header). */
+static ms_status_t read_states(reader_t *r, const ms_model_t *const *models, int nmodels, const ms_model_env_t *env,
+                               ms_partial_t *p)
+{
+    unsigned char *data = NULL;
+    size_t cap = 0;
+    ms_status_t st = MS_OK;
+    for (int m = 0; st == MS_OK && m < nmodels; m++) {
+        uint32_t nl;
+        uint64_t len;
+        char name[128];
+        if (take(r, &nl, sizeof nl) || nl >= sizeof name || take(r, name, nl)) {
+            st = ms_error_set(MS_E_CORRUPT, "%s: truncated", r->path);
+            break;
+        }
+        name[nl] = '\0';
+        if (strcmp(name, models[m]->name) || take(r, &len, sizeof len) || len > r->left) {
+            st = ms_error_set(MS_E_CORRUPT, "%s: written for other models", r->path);
+            break;
+        }
+        if (len > cap) {
+            free(data);
+            cap = (size_t)len;
+            data = malloc(cap);
+            if (!data) {
+                st = ms_error_set(MS_E_NOMEM, "out of memory reading %s", r->path);
+                break;
+            }
+        }
+        if (len && take(r, data, (size_t)len)) {
+            st = ms_error_set(MS_E_CORRUPT, "%s: truncated", r->path);
+            break;
+        }
+        st = models[m]->init(&env[m], &p->states[m]);
+        if (st == MS_OK) st = models[m]->load(p->states[m], data, (size_t)len);
+        if (st != MS_OK) ms_error_wrap(st, "%s: model %s: ", r->path, models[m]->name);
+    }
     free(data);
-    return MS_OK;
+    /* ms_partial_write ends with the last model's state. */
+    if (st == MS_OK && r->left)
+        st = ms_error_set(MS_E_CORRUPT, "%s: %llu bytes after the last model's state", r->path,
+                          (unsigned long long)r->left);
+    return st;
 }
 
 ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_model_t *const *models,
@@ -132,44 +219,32 @@ ms_status_t ms_partial_read(const char *state_dir, uint32_t index, const ms_mode
     memset(p, 0, sizeof *p);
     char path[4096];
     part_path(state_dir, index, "partial", path, sizeof path);
-    unsigned char *data;
-    size_t size;
-    MS_TRY(load_bytes(state_dir, index, &data, &size));
-    ms_status_t st = MS_OK;
-    cur_t c = {data + 8, size - 16};
+    reader_t r;
+    ms_status_t st = reader_open(&r, path);
+    int opened = st == MS_OK;
     uint32_t nm = 0;
-    if (st == MS_OK && (take(&c, &p->index, sizeof p->index) || take(&c, p->rows, sizeof p->rows) ||
-                        take(&c, p->rejected, sizeof p->rejected) || take(&c, &nm, sizeof nm) ||
-                        p->index != index || nm != (uint32_t)nmodels))
+    int header = st == MS_OK && !take(&r, &p->index, sizeof p->index) && !take(&r, p->rows, sizeof p->rows) &&
+                 !take(&r, p->rejected, sizeof p->rejected) && !take(&r, &nm, sizeof nm);
+    if (st == MS_OK && (!header || p->index != index || nm != (uint32_t)nmodels))
         st = ms_error_set(MS_E_CORRUPT, "%s: written for another sweep", path);
     if (st == MS_OK) {
         p->states = calloc((size_t)nmodels, sizeof *p->states);
         if (!p->states) st = ms_error_set(MS_E_NOMEM, "out of memory");
         else p->nmodels = nmodels;
     }
-    for (int m = 0; st == MS_OK && m < nmodels; m++) {
-        uint32_t nl;
-        uint64_t len;
-        char name[128];
-        if (take(&c, &nl, sizeof nl) || nl >= sizeof name || take(&c, name, nl)) {
-            st = ms_error_set(MS_E_CORRUPT, "%s: truncated", path);
-            break;
-        }
-        name[nl] = '\0';
-        if (strcmp(name, models[m]->name) || take(&c, &len, sizeof len) || len > c.left) {
-            st = ms_error_set(MS_E_CORRUPT, "%s: written for other models", path);
-            break;
-        }
-        st = models[m]->init(&env[m], &p->states[m]);
-        if (st == MS_OK) st = models[m]->load(p->states[m], c.p, (size_t)len);
-        if (st != MS_OK) ms_error_wrap(st, "%s: model %s: ", path, models[m]->name);
-        c.p += len;
-        c.left -= len;
+    if (st == MS_OK) st = read_states(&r, models, nmodels, env, p);
+    /* The checksum is known only at the end: a damaged file is named as
+     * such whatever its bytes made a model's load say first, and a whole
+     * one written for another partition says so. */
+    if (st == MS_E_CORRUPT && opened) {
+        ms_status_t whole = reader_finish(&r);
+        if (whole != MS_OK) st = whole;
+        else if (header && p->index != index)
+            st = ms_error_set(MS_E_CORRUPT, "%s: written for partition %u", path, p->index);
+    } else if (st == MS_OK) {
+        st = reader_finish(&r);
     }
-    /* ms_partial_write ends with the last model's state. */
-    if (st == MS_OK && c.left)
-        st = ms_error_set(MS_E_CORRUPT, "%s: %zu bytes after the last model's state", path, c.left);
-    free(data);
+    reader_close(&r);
     if (st != MS_OK) ms_partial_free(p, models);
     return st;
 }

@@ -156,6 +156,8 @@ static ms_status_t setup(sweep_t *sw)
         if (sw->cols[0] >> c & 1) row_bytes += ms_ctype_size(st->cols[c].type);
     MS_TRY(ms_topology_load(&sw->topo, o->topology));
     MS_TRY(ms_plan_make(&sw->topo, o->threads, sw->nparts, row_bytes, &sw->plan));
+    /* A cap the sweep cannot keep is refused before OUT is touched. */
+    MS_TRY(sw_budget_memory(sw));
     sw_compute_config_hash(sw);
     MS_TRY(sw_prepare_output(sw));
     char *man = sw_manifest_text(sw);
@@ -170,7 +172,6 @@ static ms_status_t setup(sweep_t *sw)
     for (uint32_t p = 0; o->resume && p < sw->nparts; p++)
         MS_TRY(resume_partition(sw, p));
     MS_TRY(sw_mark_skipped_partitions(sw));
-    MS_TRY(sw_budget_memory(sw));
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
         for (int k = 0; k < mod->nkeyed; k++) {
@@ -267,6 +268,11 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         sw.env[m].npeer = sw.npeer;
         st = sw.models[m]->finalize(global[m], &sw.env[m], &results[m]);
         if (st != MS_OK) ms_error_wrap(st, "model %s: ", sw.models[m]->name);
+        /* Its results hold what scoring needs: the state's memory goes
+         * before the next model's results are made (the budget counts on
+         * it, ms_sweep_plan.c). */
+        sw.models[m]->free(global[m]);
+        global[m] = NULL;
         sw.stage[ST_FINALIZE] += ms_now_s() - t;
     }
     ms_score_t score;

@@ -6,6 +6,8 @@
  */
 #include "ms_sweep_int.h"
 
+#include <malloc.h>
+
 /* The partition set (ms_dataset_partset): a partition file missing, one the
  * dataset does not have, or one that is not the partition its name says
  * stops the sweep before anything is written; with --skip-bad its partition
@@ -111,12 +113,57 @@ static size_t physical_memory(void)
     return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : 0;
 }
 
-/* --memory-cap bounds the whole sweep.  What a worker needs is known from
- * the plan (its readers' staging: a batch plus two chunks of every column
- * read, the chunk scratch, the quality buffers); the libraries and the
- * reference data get a fixed allowance; keyed aggregation, shared by the
- * models that use it, gets the rest. */
+/* --memory-cap bounds the whole sweep.  The sweep's stages hold different
+ * things, so the budget is the largest of them (docs/engine.md, Memory):
+ *   map     per worker: its readers' staging (a batch plus two chunks of
+ *           every column read, the chunk scratch, the quality buffers), the
+ *           models' states of the partition in hand and, while it is saved,
+ *           the largest model's serialised state; keyed aggregation gets the
+ *           rest of the cap;
+ *   merge   the merged states, a partition's loaded states and one model's
+ *           saved bytes (a partial is read one model at a time);
+ *   reduce  the merged states, plus one model's state per reducing thread,
+ *           plus the keyed aggregation's share;
+ *   score   each model's results (numerator, denominator, expected: 24 bytes
+ *           per institution and indicator) and the scoring's arrays (about
+ *           64 bytes per institution and scored indicator, 96 per
+ *           institution); merged states are freed as each model finalises.
+ * The libraries and the reference data get a fixed allowance.  The states'
+ * size is measured, not guessed: one fresh state of every model is made
+ * and the heap asked how much it grew (init calloc()s its per-institution
+ * arrays, so this touches no pages). */
 #define FIXED_ALLOWANCE ((size_t)64 << 20)
+
+/* Bytes the heap has handed out: small blocks and mmapped ones. */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* One fresh state of every model: their total size and the largest one's.
+ * A heap that cannot say (a sanitiser's) leaves the tallies' arrays (16
+ * bytes per institution and indicator) as the floor. */
+static ms_status_t measure_states(sweep_t *sw, size_t *total, size_t *largest)
+{
+    *total = *largest = 0;
+    for (int m = 0; m < sw->nmodels; m++) {
+        const ms_model_t *mod = sw->models[m];
+        size_t before = heap_in_use();
+        void *state = NULL;
+        MS_TRY(sw_model_checked(mod, MS_TABLE_SETTLEMENTS, mod->init(&sw->env[m], &state)));
+        size_t after = heap_in_use();
+        mod->free(state);
+        size_t floor = (size_t)sw->ds.refs.n_inst * (size_t)mod->nindicators * 16;
+        size_t bytes = after > before ? after - before : 0;
+        if (bytes < floor) bytes = floor;
+        *total += bytes;
+        if (bytes > *largest) *largest = bytes;
+    }
+    return MS_OK;
+}
+
+static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
 ms_status_t sw_budget_memory(sweep_t *sw)
 {
@@ -133,13 +180,30 @@ ms_status_t sw_budget_memory(sweep_t *sw)
             if (sw->cols[t] >> c & 1) row += ms_ctype_size(tb->cols[c].type);
         if (row) per_thread += (2 * batch + 2 * MS_DEFAULT_CHUNK_ROWS) * row + 3 * MS_DEFAULT_CHUNK_ROWS * 8;
     }
-    size_t states = (size_t)(sw->plan.nthreads + 2) * sw->ds.refs.n_inst * 8 * 16;
-    size_t need = FIXED_ALLOWANCE + (size_t)sw->plan.nthreads * per_thread + states;
+    size_t states, largest;
+    MS_TRY(measure_states(sw, &states, &largest));
+    size_t nt = (size_t)sw->plan.nthreads, n_inst = sw->ds.refs.n_inst;
+    size_t nind = 0, scored = 0;
+    for (int m = 0; m < sw->nmodels; m++) {
+        nind += (size_t)sw->models[m]->nindicators;
+        for (int i = 0; i < sw->models[m]->nindicators; i++) scored += sw->models[m]->indicators[i].kind != MS_IND_INFO;
+    }
+    size_t map = nt * (per_thread + states + largest);
+    size_t merge = 2 * states + largest;
+    size_t reduce = states + nt * largest;
+    size_t score = n_inst * (nind * 24 + scored * 64 + 96);
     int shuffles = sw->nkeyed;
-    size_t least = need + (shuffles ? (size_t)16 << 20 : 0);
-    if (sw->memory_cap < least)
-        return ms_error_set(MS_E_USAGE, "--memory-cap %zu MiB is too small for %d threads: at least %zu MiB",
-                            sw->memory_cap >> 20, sw->plan.nthreads, (least >> 20) + 1);
-    sw->shuffle_cap = shuffles ? (sw->memory_cap - need) / (size_t)shuffles : 0;
+    size_t keyed = max2(map, reduce); /* the stages that share the cap with keyed aggregation */
+    size_t need = FIXED_ALLOWANCE + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
+    sw->budget_states = states;
+    sw->budget_score = score;
+    if (sw->memory_cap < need)
+        return ms_error_set(MS_E_USAGE,
+                            "--memory-cap %zu MiB is too small for this sweep with %zu thread%s: it needs at least "
+                            "%zu MiB (the models' state for %zu institutions is %zu MiB per partition in hand, "
+                            "scoring %zu MiB); give a larger cap%s",
+                            sw->memory_cap >> 20, nt, nt == 1 ? "" : "s", (need >> 20) + 1, n_inst, states >> 20,
+                            score >> 20, nt > 1 && keyed > max2(merge, score) ? " or fewer --threads" : "");
+    sw->shuffle_cap = shuffles ? (sw->memory_cap - FIXED_ALLOWANCE - keyed) / (size_t)shuffles : 0;
     return MS_OK;
 }

@@ -104,6 +104,7 @@ typedef struct {
     double t0, last_print;
     int written;
     size_t memory_cap, shuffle_cap;
+    size_t budget_states, budget_score; /* the budget's measured states and scoring estimate */
     int32_t min_date, max_date;
     uint64_t total_rows;
     double stage[6];
