@@ -778,6 +778,46 @@ static void test_shipped_program_has_no_hooks(void **state)
     }
 }
 
+/* Partitions cut into many slices (a world of small chunks, sliced every
+ * 5,000 settlements) give the bytes of the same partitions swept whole,
+ * with any thread count; --skip-bad changes nothing on a whole dataset;
+ * and a sweep killed after its first partition resumes to the same bytes. */
+static void test_slices_compose(void **state)
+{
+    fx_t *f = *state;
+    char data[700], whole[700], out[700];
+    snprintf(data, sizeof data, "%s/sliced", f->dir);
+    snprintf(whole, sizeof whole, "%s/sliced-whole", f->dir);
+    assert_int_equal(ms_test_cli(NULL, "gen --out %s --persons 40000 --institutions 150 --partitions 3 "
+                                       "--chunk-rows 2048 --quiet",
+                                 data),
+                     0);
+    assert_int_equal(sweep(data, whole, "--threads 1", NULL), 0);
+    const char *variants[] = {"--threads 1", "--threads 2", "--threads 3", "--threads 2 --skip-bad",
+                              "--threads 3 --batch-rows 1000"};
+    for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
+        snprintf(out, sizeof out, "%s/sliced%zu", f->dir, i);
+        int rc = hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000", variants[i]);
+        if (rc) print_error("sliced sweep %s: status %d\n", variants[i], rc);
+        assert_int_equal(rc, 0);
+        ms_test_same_files(whole, out, "indicators.csv", "clues.csv", "ranked.csv", "features.h5", NULL);
+        char *json = ms_test_read(out, "run.json", NULL);
+        assert_non_null(json);
+        ms_test_contains(json, "\"resumed\": 0");
+        free(json);
+    }
+    snprintf(out, sizeof out, "%s/sliced-killed", f->dir);
+    assert_true(killed(hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000 MS_SWEEP_KILL_AFTER=1", "")));
+    int rc = hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000", "--resume");
+    assert_int_equal(rc, 0);
+    ms_test_same_files(whole, out, "indicators.csv", "clues.csv", "ranked.csv", "features.h5", NULL);
+    char *json = ms_test_read(out, "run.json", NULL);
+    assert_non_null(json);
+    ms_test_contains(json, "\"resumed\": 1");
+    free(json);
+    ms_remove_tree(data);
+}
+
 /* The peak resident memory run.json records (0 when it has none). */
 static unsigned long long run_peak(const char *out)
 {
@@ -886,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_shipped_program_has_no_hooks),
         cmocka_unit_test(test_resume_redoes_damaged_partial),
         cmocka_unit_test(test_full_disk_while_writing_outputs),
+        cmocka_unit_test(test_slices_compose),
         cmocka_unit_test(test_memory_stays_under_cap),
         cmocka_unit_test(test_memory_cap_refused_up_front),
     };

@@ -49,6 +49,7 @@ static const char help[] =
     "                       (truth follows: records and institutions left out go)\n"
     "  --csv                write canonical CSV (for medsweep import) instead of HDF5\n"
     "  --partitions N       partitions (default: one per ~2.5 million settlements)\n"
+    "  --chunk-rows N       rows per HDF5 chunk, 1024..16777216 (default 65536)\n"
     "  --threads N          threads (default: all cores)\n"
     "  --replace            replace an earlier world in DIR\n"
     "  --quiet              no progress lines\n"
@@ -76,6 +77,7 @@ int ms_cmd_gen(int argc, char **argv)
         {"threads", required_argument, 0, 't'},     {"replace", no_argument, 0, 'r'},
         {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
         {"hard-share", required_argument, 0, 'H'},  {"flatten", no_argument, 0, 'F'},
+        {"chunk-rows", required_argument, 0, 'C'},
         {0, 0, 0, 0},
     };
     ms_gen_opts_t o;
@@ -125,6 +127,10 @@ int ms_cmd_gen(int argc, char **argv)
         case 'P':
             if (ms_cli_uint_option("gen", "--partitions", optarg, 1, 100000, &v)) return MS_EXIT_USAGE;
             o.partitions = (uint32_t)v;
+            break;
+        case 'C':
+            if (ms_cli_uint_option("gen", "--chunk-rows", optarg, 1024, 1u << 24, &v)) return MS_EXIT_USAGE;
+            o.chunk_rows = (uint32_t)v;
             break;
         case 't':
             if (ms_cli_uint_option("gen", "--threads", optarg, 1, 4096, &v)) return MS_EXIT_USAGE;

@@ -72,7 +72,9 @@ static const char help[] =
  *   MS_SWEEP_KILL_AFTER=N  SIGKILL right after the N-th partition persisted
  *   MS_SWEEP_KILL_AT=POINT SIGKILL at merge, reduce, write or install
  *   MS_SWEEP_STOP_AFTER=N  SIGSTOP right after the N-th partition persisted
- *                          (a test runs another sweep, then sends SIGCONT) */
+ *                          (a test runs another sweep, then sends SIGCONT)
+ *   MS_SWEEP_SLICE_ROWS=N  cut partitions into slices of N settlements
+ *                          (small worlds get the slicing big ones do) */
 static void sweep_test_hook(const char *point, uint32_t n)
 {
     const char *v;
@@ -105,6 +107,7 @@ int ms_cmd_sweep(int argc, char **argv)
     o.progress = ms_cli_progress;
 #ifdef MS_TEST_HOOKS
     o.test_hook = sweep_test_hook;
+    if (getenv("MS_SWEEP_SLICE_ROWS")) o.slice_rows = strtoull(getenv("MS_SWEEP_SLICE_ROWS"), NULL, 10);
 #endif
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -6,11 +6,14 @@
  * and its quality-filter buffers, allocated after pinning so that their
  * pages are first touched on the worker's NUMA node.
  *
- * Queues.  Partitions are the unit of work and of persistence.  Each NUMA
- * node has a queue of the partitions whose home it is (in partition order);
- * a worker takes from its own node's queue (one atomic add) and, when that
- * is empty, from the other nodes' queues in turn.  Which worker sweeps which
- * partition changes from run to run; nothing in the output depends on it.
+ * Queues.  Slices of partitions are the unit of work (a partition of many
+ * records is cut into slices of whole chunks, by the data alone), partitions
+ * the unit of persistence.  Each NUMA node has a queue of the slices of the
+ * partitions whose home it is (in partition, then slice order); a worker
+ * takes from its own node's queue (one atomic add) and, when that is empty,
+ * from the other nodes' queues in turn.  Which worker sweeps which slice
+ * changes from run to run; nothing in the output depends on it: a
+ * partition's slices are merged in slice order.
  *
  * Pipeline.  For a partition: open both tables, then for each table read
  * batches of whole persons (the reader decodes chunks in this thread, no
@@ -19,8 +22,9 @@
  * records into the shuffle.  The kernel's read-ahead (posix_fadvise on the
  * next chunk) keeps the disk busy while the worker decodes and computes.
  *
- * Ordering.  Each partition gets fresh model states; when it is done they
- * are saved to OUT/.sweep-state/part-N.partial and freed.  After all
+ * Ordering.  Each slice gets fresh model states; when a partition's last
+ * slice is done its merged states are saved to
+ * OUT/.sweep-state/part-N.partial and freed.  After all
  * partitions, the main thread loads the partials in partition order and
  * merges them (model merge callbacks: into += later), so every sum, list and
  * floating-point reduction happens in the same order whatever the threads,
@@ -199,10 +203,9 @@ static ms_status_t setup(sweep_t *sw)
 
 static void cleanup(sweep_t *sw)
 {
+    sw_free_queues(sw); /* before the models: slices' states are freed by them */
     for (int k = 0; sw->shuf && k < sw->nkeyed; k++) ms_shuffle_free(sw->shuf[k]);
     free(sw->shuf), free(sw->keyed_base), free(sw->env), free(sw->models);
-    for (int k = 0; sw->queues && k < sw->topo.nnodes; k++) free(sw->queues[k].parts);
-    free(sw->queues);
     ms_plan_free(&sw->plan);
     ms_topology_free(&sw->topo);
     free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->redo_msg);

@@ -42,6 +42,8 @@ typedef struct {
     void *progress_ctx;
     size_t batch_rows;         /* 0: from the plan */
     size_t memory_cap;         /* bytes for the whole sweep, 0: half the RAM, at most 4 GiB */
+    uint64_t slice_rows;       /* settlements per slice of a partition; 0: the default
+                                  (docs/engine.md, Queues); tests set it */
     int all_columns;           /* read every column (benchmarks) */
     int top;                   /* cut the ranked lists to N rows (0: all) */
     ms_read_mode_t read_mode;

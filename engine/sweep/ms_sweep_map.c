@@ -46,15 +46,16 @@ ms_status_t sw_open_part(sweep_t *sw, uint32_t p, const ms_table_t *t, ms_part_t
     return ms_part_open(path, t, &sw->ds.refs, part);
 }
 
-/* Sweep one table of one partition through the models in `run`. */
-static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_table_id_t table, const uint8_t *run,
-                               ms_partial_t *out)
+/* Sweep chunks [lo, hi) of one table of one partition through the models
+ * in `run`. */
+static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_table_id_t table, size_t lo, size_t hi,
+                               const uint8_t *run, ms_partial_t *out)
 {
     const ms_table_t *t = ms_table(table);
     ms_reader_t **r = &w->reader[table];
     size_t batch = sw->o->batch_rows ? sw->o->batch_rows : sw->plan.batch_rows;
-    if (*r) MS_TRY(ms_reader_seek(*r, part, 0, ms_part_nchunks(part)));
-    else MS_TRY(ms_reader_open(part, sw->cols[table], 0, ms_part_nchunks(part), batch, sw->o->read_mode, r));
+    if (*r) MS_TRY(ms_reader_seek(*r, part, lo, hi));
+    else MS_TRY(ms_reader_open(part, sw->cols[table], lo, hi, batch, sw->o->read_mode, r));
     ms_batch_t b, view;
     ms_status_t st;
     int pid_col = ms_table_column(t, "person_id");
@@ -67,13 +68,13 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
             uint64_t need = table == MS_TABLE_SETTLEMENTS ? mod->settlement_cols : mod->drug_cols;
             if (!run[m] || !need) continue;
             sw_model_view(mod, table, &b, &view);
-            if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(w->states[m], table, &view, &w->emit[m])));
+            if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(out->states[m], table, &view, &w->emit[m])));
             if (!mod->person) continue;
             const uint64_t *pid = b.col[pid_col];
             for (size_t i = 0; i < b.rows;) {
                 size_t j = i + 1;
                 while (j < b.rows && pid[j] == pid[i]) j++;
-                MS_TRY(sw_model_checked(mod, table, mod->person(w->states[m], table, &view, i, j, &w->emit[m])));
+                MS_TRY(sw_model_checked(mod, table, mod->person(out->states[m], table, &view, i, j, &w->emit[m])));
                 i = j;
             }
         }
@@ -98,16 +99,18 @@ static ms_status_t verify_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_ta
     return st;
 }
 
-/* Sweep partition p with the models marked in run; persist when asked. */
-static ms_status_t sweep_partition(sweep_t *sw, worker_t *w, uint32_t p, const uint8_t *run, int persist)
+/* Sweep slice sl of partition p with the models marked in run, into out
+ * (fresh states; the caller frees them with ms_partial_free, whatever
+ * happened). */
+static ms_status_t sweep_slice(sweep_t *sw, worker_t *w, uint32_t p, uint32_t sl, const uint8_t *run,
+                               ms_partial_t *out)
 {
-    ms_partial_t out;
-    memset(&out, 0, sizeof out);
-    out.index = p;
-    out.nmodels = sw->nmodels;
-    void **states = w->states;
-    memset(states, 0, (size_t)sw->nmodels * sizeof *states);
-    out.states = states;
+    uint32_t ns = sw->runs[p].nslices;
+    memset(out, 0, sizeof *out);
+    out->index = p;
+    out->states = calloc((size_t)sw->nmodels, sizeof *out->states);
+    if (!out->states) return ms_error_set(MS_E_NOMEM, "out of memory");
+    out->nmodels = sw->nmodels;
     ms_part_t *parts[2] = {NULL, NULL};
     ms_status_t st = MS_OK;
     for (int t = 0; t < 2 && st == MS_OK; t++)
@@ -115,26 +118,103 @@ static ms_status_t sweep_partition(sweep_t *sw, worker_t *w, uint32_t p, const u
     /* With --skip-bad and keyed aggregation, read the partition through
      * once before the models see it: records emitted into the shuffle
      * cannot be taken back, so a partition found damaged halfway would
-     * leave part of itself in the result it is meant to be excluded from. */
+     * leave part of itself in the result it is meant to be excluded from.
+     * Such a partition is one slice (ms_sweep_plan.c). */
     int shuffled = 0;
     for (int m = 0; m < sw->nmodels; m++) shuffled |= run[m] && sw->models[m]->nkeyed > 0;
     for (int t = 0; t < 2 && st == MS_OK && sw->o->skip_bad && shuffled; t++)
         if (parts[t]) st = verify_table(sw, w, parts[t], (ms_table_id_t)t);
     for (int m = 0; st == MS_OK && m < sw->nmodels; m++)
-        if (run[m]) st = sw_model_checked(sw->models[m], MS_TABLE_SETTLEMENTS, sw->models[m]->init(&sw->env[m], &states[m]));
-    for (int t = 0; t < 2 && st == MS_OK; t++)
-        if (parts[t]) st = sweep_table(sw, w, parts[t], (ms_table_id_t)t, run, &out);
-    if (st == MS_OK && persist) st = ms_partial_write(sw->state_dir, &out, sw->models);
-    for (int m = 0; m < sw->nmodels; m++)
-        if (states[m]) sw->models[m]->free(states[m]);
-    memset(states, 0, (size_t)sw->nmodels * sizeof *states);
+        if (run[m])
+            st = sw_model_checked(sw->models[m], MS_TABLE_SETTLEMENTS,
+                                  sw->models[m]->init(&sw->env[m], &out->states[m]));
+    for (int t = 0; t < 2 && st == MS_OK; t++) {
+        if (!parts[t]) continue;
+        size_t nc = ms_part_nchunks(parts[t]);
+        st = sweep_table(sw, w, parts[t], (ms_table_id_t)t, nc * sl / ns, nc * (sl + 1) / ns, run, out);
+    }
     ms_part_close(parts[0]);
     ms_part_close(parts[1]);
     return st;
 }
 
-/* The next partition for a worker on node: its own queue, then the others'. */
-static int next_partition(sweep_t *sw, int node, uint32_t *p)
+/* out += in: the slice after it, model by model, and its counts. */
+static ms_status_t merge_slice(sweep_t *sw, ms_partial_t *out, const ms_partial_t *in)
+{
+    for (int t = 0; t < 2; t++) {
+        out->rows[t] += in->rows[t];
+        for (int k = 0; k < MS_REJECT_COUNT; k++) out->rejected[t][k] += in->rejected[t][k];
+    }
+    for (int m = 0; m < sw->nmodels; m++) {
+        if (!out->states[m]) continue;
+        ms_status_t st = sw->models[m]->merge(out->states[m], in->states[m]);
+        if (st != MS_OK) return ms_error_wrap(st, "model %s: ", sw->models[m]->name);
+    }
+    return MS_OK;
+}
+
+/* Partition p failed (st, with ms_error_detail saying why); called under
+ * its lock, for its first failure only.  With --skip-bad a damaged
+ * partition is left out and the sweep goes on; otherwise it stops. */
+static void partition_failed(sweep_t *sw, uint32_t p, ms_status_t st, int resumed)
+{
+    snprintf(sw->part_msg[p], sizeof sw->part_msg[p], "%s", ms_error_detail());
+    sw->part_st[p] = st;
+    int bad_input = st == MS_E_CORRUPT || st == MS_E_SCHEMA || st == MS_E_MISMATCH || st == MS_E_IO;
+    if (sw->o->skip_bad && bad_input && !resumed) {
+        sw->skipped[p] = 1;
+        ms_status_t mk = ms_partial_mark_skipped(sw->state_dir, p, sw->part_msg[p]);
+        if (mk == MS_OK) return;
+        snprintf(sw->part_msg[p], sizeof sw->part_msg[p], "%s", ms_error_detail());
+        sw->part_st[p] = mk;
+        sw->skipped[p] = 0;
+    }
+#pragma omp atomic write
+    sw->failed = 1;
+}
+
+/* Slice sl of partition p has ended, its states in *slice when it was
+ * swept for keeps (states NULL otherwise).  Slices are merged into the
+ * partition's in slice order, whoever ends them; *last is set for the
+ * worker that ends the partition's last slice, and *whole then holds the
+ * partition's merged states (NULL states when it failed). */
+static void slice_end(sweep_t *sw, uint32_t p, uint32_t sl, ms_partial_t *slice, ms_status_t st, int resumed,
+                      int *last, ms_partial_t *whole)
+{
+    part_run_t *r = &sw->runs[p];
+    *last = 0;
+    memset(whole, 0, sizeof *whole);
+    omp_set_lock(&r->lock);
+    if (st != MS_OK && sw->part_st[p] == MS_OK && !sw->skipped[p]) partition_failed(sw, p, st, resumed);
+    r->pending[sl] = *slice;
+    memset(slice, 0, sizeof *slice);
+    r->done[sl] = 1;
+    r->ended++;
+    /* Merge what is next in slice order, while it has ended. */
+    for (; r->merged < r->nslices && r->done[r->merged]; r->merged++) {
+        ms_partial_t *next = &r->pending[r->merged];
+        if (r->merged == 0) {
+            r->acc = *next;
+        } else {
+            if (r->acc.states && next->states && sw->part_st[p] == MS_OK && !sw->skipped[p]) {
+                ms_status_t mst = merge_slice(sw, &r->acc, next);
+                if (mst != MS_OK) partition_failed(sw, p, mst, resumed);
+            }
+            ms_partial_free(next, sw->models);
+        }
+        memset(next, 0, sizeof *next);
+    }
+    if (r->ended == r->nslices) {
+        *last = 1;
+        if (sw->part_st[p] == MS_OK && !sw->skipped[p]) *whole = r->acc;
+        else ms_partial_free(&r->acc, sw->models);
+        memset(&r->acc, 0, sizeof r->acc);
+    }
+    omp_unset_lock(&r->lock);
+}
+
+/* The next unit for a worker on node: its own queue, then the others'. */
+static int next_unit(sweep_t *sw, int node, uint32_t *p, uint32_t *sl)
 {
     for (int k = 0; k < sw->topo.nnodes; k++) {
         node_queue_t *q = &sw->queues[(node + k) % sw->topo.nnodes];
@@ -142,7 +222,8 @@ static int next_partition(sweep_t *sw, int node, uint32_t *p)
 #pragma omp atomic capture
         i = q->next++;
         if (i < q->n) {
-            *p = q->parts[i];
+            *p = (uint32_t)(q->units[i] >> 32);
+            *sl = (uint32_t)q->units[i];
             return 1;
         }
     }
@@ -153,11 +234,10 @@ static int next_partition(sweep_t *sw, int node, uint32_t *p)
 static ms_status_t worker_alloc(sweep_t *sw, worker_t *w, int tid)
 {
     size_t n = (size_t)sw->nmodels;
-    w->states = calloc(n, sizeof *w->states);
     w->emit = calloc(n, sizeof *w->emit);
     w->all = calloc(n, 1);
     w->shuffled = calloc(n, 1);
-    if (!w->states || !w->emit || !w->all || !w->shuffled) return ms_error_set(MS_E_NOMEM, "out of memory");
+    if (!w->emit || !w->all || !w->shuffled) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
         w->all[m] = 1;
@@ -173,7 +253,7 @@ static void worker_free(worker_t *w)
         ms_reader_close(w->reader[t]);
         ms_quality_free(&w->quality[t]);
     }
-    free(w->states), free(w->emit), free(w->all), free(w->shuffled);
+    free(w->emit), free(w->all), free(w->shuffled);
 }
 
 void sw_worker_run(sweep_t *sw, int tid)
@@ -193,48 +273,46 @@ void sw_worker_run(sweep_t *sw, int tid)
         worker_free(&w);
         return;
     }
-    uint32_t p;
-    while (next_partition(sw, node, &p)) {
+    uint32_t p, sl;
+    while (next_unit(sw, node, &p, &sl)) {
         int stop;
 #pragma omp atomic read
         stop = sw->failed;
         if (stop) break;
-        if (sw->skipped[p]) { /* excluded by the partition set */
-#pragma omp atomic
-            sw->parts_done++;
-            continue;
-        }
-        ms_status_t st;
+        part_run_t *r = &sw->runs[p];
+        omp_set_lock(&r->lock);
+        int pass = sw->skipped[p] || sw->part_st[p] != MS_OK; /* excluded, or failed in another slice */
+        omp_unset_lock(&r->lock);
         int resumed = sw->resumed[p];
-        if (resumed) {
+        ms_partial_t slice;
+        memset(&slice, 0, sizeof slice);
+        ms_status_t st = MS_OK;
+        if (!pass && resumed) {
             /* Loaded later; only the shuffle's map must be redone. */
-            st = sw->nkeyed ? sweep_partition(sw, &w, p, w.shuffled, 0) : MS_OK;
-        } else {
-            st = sweep_partition(sw, &w, p, w.all, 1);
+            if (sw->nkeyed) st = sweep_slice(sw, &w, p, sl, w.shuffled, &slice);
+            ms_partial_free(&slice, sw->models);
+        } else if (!pass) {
+            st = sweep_slice(sw, &w, p, sl, w.all, &slice);
+            if (st != MS_OK) ms_partial_free(&slice, sw->models);
         }
-        if (st != MS_OK) {
-            snprintf(sw->part_msg[p], sizeof sw->part_msg[p], "%s", ms_error_detail());
-            sw->part_st[p] = st;
-            int bad_input = st == MS_E_CORRUPT || st == MS_E_SCHEMA || st == MS_E_MISMATCH || st == MS_E_IO;
-            if (sw->o->skip_bad && bad_input && !resumed) {
-                sw->skipped[p] = 1;
-                ms_status_t mk = ms_partial_mark_skipped(sw->state_dir, p, sw->part_msg[p]);
-                if (mk != MS_OK) {
-                    snprintf(sw->part_msg[p], sizeof sw->part_msg[p], "%s", ms_error_detail());
-                    sw->part_st[p] = mk;
-                    sw->skipped[p] = 0;
-#pragma omp atomic write
-                    sw->failed = 1;
-                }
+        int last;
+        ms_partial_t whole;
+        slice_end(sw, p, sl, &slice, st, resumed, &last, &whole);
+        if (!last) continue;
+        /* The partition's last slice: persist the partition. */
+        if (whole.states) {
+            st = ms_partial_write(sw->state_dir, &whole, sw->models);
+            ms_partial_free(&whole, sw->models);
+            if (st != MS_OK) {
+                omp_set_lock(&r->lock);
+                partition_failed(sw, p, st, resumed);
+                omp_unset_lock(&r->lock);
             } else {
-#pragma omp atomic write
-                sw->failed = 1;
-            }
-        } else if (!resumed) {
-            int written;
+                int written;
 #pragma omp atomic capture
-            written = ++sw->written;
-            if (sw->o->test_hook) sw->o->test_hook("partition", (uint32_t)written);
+                written = ++sw->written;
+                if (sw->o->test_hook) sw->o->test_hook("partition", (uint32_t)written);
+            }
         }
 #pragma omp atomic
         sw->parts_done++;

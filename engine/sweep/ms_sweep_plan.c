@@ -68,20 +68,69 @@ uint32_t sw_stray_partitions(const sweep_t *sw)
     return n;
 }
 
+/* Slices of partition p: by its settlements (or drug items, when the
+ * sweep reads no settlement), from the row counts its files record.  One
+ * with --skip-bad and keyed aggregation: the partition is read through
+ * before any of it is emitted (ms_sweep_map.c). */
+static uint32_t slices_of(const sweep_t *sw, uint32_t p, int shuffled)
+{
+    if (sw->o->skip_bad && shuffled) return 1;
+    int t = sw->cols[MS_TABLE_SETTLEMENTS] ? MS_TABLE_SETTLEMENTS : MS_TABLE_DRUG_ITEMS;
+    uint64_t rows = p < sw->set.nfiles[t] && sw->set.ok[t][p] ? sw->set.info[t][p].rows : 0;
+    /* A slice's fixed cost is the models' fresh state for every
+     * institution (hundreds of bytes each: zeroed, filled, merged), so a
+     * slice holds at least 16 settlements per institution of the country. */
+    uint64_t per = (uint64_t)16 * sw->ds.refs.n_inst;
+    if (per < SLICE_ROWS) per = SLICE_ROWS;
+    if (sw->o->slice_rows) per = sw->o->slice_rows;
+    uint64_t n = (rows + per - 1) / per;
+    return n < 1 ? 1 : n > 4096 ? 4096 : (uint32_t)n;
+}
+
 ms_status_t sw_make_queues(sweep_t *sw)
 {
     uint32_t n = sw->nparts;
+    int shuffled = sw->nkeyed > 0;
     sw->queues = calloc((size_t)sw->topo.nnodes, sizeof *sw->queues);
-    if (!sw->queues) return ms_error_set(MS_E_NOMEM, "out of memory");
+    sw->runs = calloc(n ? n : 1, sizeof *sw->runs);
+    if (!sw->queues || !sw->runs) return ms_error_set(MS_E_NOMEM, "out of memory");
+    size_t units = 0;
+    for (uint32_t p = 0; p < n; p++) {
+        part_run_t *r = &sw->runs[p];
+        omp_init_lock(&r->lock);
+        r->nslices = slices_of(sw, p, shuffled);
+        r->pending = calloc(r->nslices, sizeof *r->pending);
+        r->done = calloc(r->nslices, 1);
+        if (!r->pending || !r->done) return ms_error_set(MS_E_NOMEM, "out of memory");
+        units += r->nslices;
+    }
     for (int k = 0; k < sw->topo.nnodes; k++) {
-        sw->queues[k].parts = malloc((n ? n : 1) * sizeof(uint32_t));
-        if (!sw->queues[k].parts) return ms_error_set(MS_E_NOMEM, "out of memory");
+        sw->queues[k].units = malloc((units ? units : 1) * sizeof(uint64_t));
+        if (!sw->queues[k].units) return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     for (uint32_t p = 0; p < n; p++) {
         node_queue_t *q = &sw->queues[sw->plan.part_node[p]];
-        q->parts[q->n++] = p;
+        for (uint32_t sl = 0; sl < sw->runs[p].nslices; sl++) q->units[q->n++] = (uint64_t)p << 32 | sl;
     }
     return MS_OK;
+}
+
+void sw_free_queues(sweep_t *sw)
+{
+    for (int k = 0; sw->queues && k < sw->topo.nnodes; k++) free(sw->queues[k].units);
+    free(sw->queues);
+    for (uint32_t p = 0; sw->runs && p < sw->nparts; p++) {
+        part_run_t *r = &sw->runs[p];
+        if (!r->pending) continue;
+        for (uint32_t sl = 0; sl < r->nslices; sl++) ms_partial_free(&r->pending[sl], sw->models);
+        ms_partial_free(&r->acc, sw->models);
+        free(r->pending);
+        free(r->done);
+        omp_destroy_lock(&r->lock);
+    }
+    free(sw->runs);
+    sw->queues = NULL;
+    sw->runs = NULL;
 }
 
 /* The window the dataset covers, and its size, from the attributes of the
@@ -117,9 +166,10 @@ static size_t physical_memory(void)
  * things, so the budget is the largest of them (docs/engine.md, Memory):
  *   map     per worker: its readers' staging (a batch plus two chunks of
  *           every column read, the chunk scratch, the quality buffers), the
- *           models' states of the partition in hand and, while it is saved,
- *           the largest model's serialised state; keyed aggregation gets the
- *           rest of the cap;
+ *           models' states of the slice in hand and, while a partition is
+ *           saved, the largest model's serialised state; the slices of a
+ *           partition waiting to be merged in order (at most its slices);
+ *           keyed aggregation gets the rest of the cap;
  *   merge   the merged states, a partition's loaded states and one model's
  *           saved bytes (a partial is read one model at a time);
  *   reduce  the merged states, plus one model's state per reducing thread,
@@ -188,7 +238,14 @@ ms_status_t sw_budget_memory(sweep_t *sw)
         nind += (size_t)sw->models[m]->nindicators;
         for (int i = 0; i < sw->models[m]->nindicators; i++) scored += sw->models[m]->indicators[i].kind != MS_IND_INFO;
     }
-    size_t map = nt * (per_thread + states + largest);
+    /* A partition's slices are merged in order: those ended before an
+     * earlier one wait, at most all the slices of a partition. */
+    size_t slices = 1;
+    for (uint32_t p = 0; p < sw->nparts; p++) {
+        size_t k = slices_of(sw, p, sw->nkeyed > 0);
+        if (k > slices) slices = k;
+    }
+    size_t map = nt * (per_thread + states + largest) + slices * states;
     size_t merge = 2 * states + largest;
     size_t reduce = states + nt * largest;
     size_t score = n_inst * (nind * 24 + scored * 64 + 96);

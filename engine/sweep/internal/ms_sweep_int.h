@@ -58,16 +58,37 @@ typedef struct {
     ms_reader_t *reader[2];
     ms_quality_t quality[2];
     /* [nmodels] each, for the whole sweep */
-    void **states;
     ms_emit_t *emit;
     uint8_t *all, *shuffled;
 } worker_t;
 
+/* Work units are slices of partitions: a partition of more than
+ * SLICE_ROWS settlements (and 16 per institution) is cut into slices of
+ * about that many (whole
+ * chunks of each table; a person belongs to the slice where its first row
+ * lies, ms_reader.h), so that a dataset of few partitions still keeps every
+ * worker busy.  The cut depends on the data only, never on the threads.
+ * Each slice gets fresh model states; a partition's slices are merged in
+ * slice order (whichever worker finishes them) and the partition's
+ * partial is written once, by the worker that completes it. */
+#define SLICE_ROWS ((uint64_t)8 * MS_DEFAULT_CHUNK_ROWS)
+
 typedef struct {
-    uint32_t *parts;          /* partitions whose home is this node */
+    uint64_t *units;          /* partition << 32 | slice, of the partitions whose home is this node */
     uint32_t n;
     uint32_t next;            /* atomic cursor */
 } node_queue_t;
+
+/* A partition while its slices are swept. */
+typedef struct {
+    omp_lock_t lock;
+    uint32_t nslices;
+    uint32_t merged;          /* slices merged into acc, in slice order */
+    uint32_t ended;           /* slices finished, failed or passed over */
+    ms_partial_t acc;         /* slices [0, merged) merged */
+    ms_partial_t *pending;    /* [nslices] finished slices waiting for their turn */
+    uint8_t *done;            /* [nslices] ended */
+} part_run_t;
 
 typedef struct {
     const ms_sweep_opts_t *o;
@@ -93,6 +114,7 @@ typedef struct {
     char (*redo_msg)[640];    /* [nparts] why a damaged partial is swept again ("" when not) */
     uint32_t nredone;
     node_queue_t *queues;     /* [topo.nnodes] */
+    part_run_t *runs;         /* [nparts] */
     ms_status_t *part_st;     /* [nparts] */
     char (*part_msg)[640];
     uint8_t *skipped;         /* [nparts] excluded (--skip-bad) */
@@ -132,6 +154,7 @@ ms_status_t sw_check_partitions(sweep_t *sw);
 ms_status_t sw_mark_skipped_partitions(sweep_t *sw);
 uint32_t sw_stray_partitions(const sweep_t *sw);
 ms_status_t sw_make_queues(sweep_t *sw);
+void sw_free_queues(sweep_t *sw);
 ms_status_t sw_dataset_dates(sweep_t *sw);
 ms_status_t sw_budget_memory(sweep_t *sw);
 
