@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_kernels.h"
+
 static const char *const reject_names[MS_REJECT_COUNT] = {
     [MS_REJECT_UNKNOWN_INSTITUTION] = "unknown_institution",
     [MS_REJECT_UNKNOWN_CODE] = "unknown_code",
@@ -68,6 +70,73 @@ static int check_drug(const ms_refs_t *r, const ms_batch_t *b, size_t i)
     return 0;
 }
 
+/* The screen: one branch-free pass per row over the columns, in column
+ * arrays, that clears every row surely sound (the checks of
+ * check_settlement with no early exit) and marks the rest for the exact
+ * check, which names the reason (or finds the row sound after all: parts
+ * of 2^58 fen or more are left to the checked adds).  Sound rows are the
+ * rule, so the exact check runs on almost none. */
+static int unsigned_below(int32_t v, size_t n) { return ((uint64_t)(uint32_t)v < (uint64_t)n) & (v >= 0); }
+
+static size_t screen_settlements(const ms_refs_t *r, const ms_batch_t *b, uint8_t *mark)
+{
+#define COL(name, type) ((const type *)b->col[MS_SC_##name])
+    const int32_t *inst = COL(inst_code, int32_t), *diag = COL(diag_main, int32_t), *grp = COL(group_code, int32_t),
+                  *proc = COL(proc_main, int32_t), *adm = COL(admit_date, int32_t),
+                  *dis = COL(discharge_date, int32_t), *set = COL(settle_date, int32_t);
+    const int64_t *tot = COL(total, int64_t), *fund = COL(fund_pay, int64_t), *self = COL(self_pay, int64_t);
+    const int64_t *c0 = COL(drug, int64_t), *c1 = COL(exam, int64_t), *c2 = COL(lab, int64_t),
+                  *c3 = COL(consumable, int64_t), *c4 = COL(treatment, int64_t), *c5 = COL(surgery, int64_t),
+                  *c6 = COL(bed, int64_t), *c7 = COL(nursing, int64_t), *c8 = COL(other, int64_t);
+#undef COL
+    size_t ni = r->n_inst, nd = r->diagnoses.count, ng = r->n_groups, np = r->procedures.count, flagged = 0;
+    for (size_t i = 0; i < b->rows; i++) {
+        uint64_t big = (uint64_t)c0[i] | (uint64_t)c1[i] | (uint64_t)c2[i] | (uint64_t)c3[i] | (uint64_t)c4[i] |
+                       (uint64_t)c5[i] | (uint64_t)c6[i] | (uint64_t)c7[i] | (uint64_t)c8[i] | (uint64_t)tot[i] |
+                       (uint64_t)fund[i] | (uint64_t)self[i];
+        /* Below 2^58 (and so not negative), nine parts add up without
+         * overflow, in unsigned arithmetic as in signed. */
+        uint64_t sum = (uint64_t)c0[i] + (uint64_t)c1[i] + (uint64_t)c2[i] + (uint64_t)c3[i] + (uint64_t)c4[i] +
+                       (uint64_t)c5[i] + (uint64_t)c6[i] + (uint64_t)c7[i] + (uint64_t)c8[i];
+        int ok = unsigned_below(inst[i], ni) & unsigned_below(diag[i], nd) &
+                 ((grp[i] == -1) | unsigned_below(grp[i], ng)) & ((proc[i] == -1) | unsigned_below(proc[i], np)) &
+                 (adm[i] <= dis[i]) & (dis[i] <= set[i]) & ((big >> 58) == 0) & (sum == (uint64_t)tot[i]) &
+                 ((uint64_t)fund[i] + (uint64_t)self[i] == (uint64_t)tot[i]);
+        mark[i] = (uint8_t)!ok;
+        flagged += !ok;
+    }
+    return flagged;
+}
+
+static size_t screen_drugs(const ms_refs_t *r, const ms_batch_t *b, uint8_t *mark)
+{
+    const int32_t *inst = b->col[MS_DC_inst_code], *drug = b->col[MS_DC_drug_code];
+    const int64_t *amount = b->col[MS_DC_amount];
+    size_t ni = r->n_inst, nd = r->drugs.count, flagged = 0;
+    for (size_t i = 0; i < b->rows; i++) {
+        int ok = unsigned_below(inst[i], ni) & unsigned_below(drug[i], nd) & (amount[i] >= 0);
+        mark[i] = (uint8_t)!ok;
+        flagged += !ok;
+    }
+    return flagged;
+}
+
+void ms_quality_reasons(const ms_refs_t *refs, ms_table_id_t table, const ms_batch_t *b, uint8_t *why, int ref)
+{
+    int settlements = table == MS_TABLE_SETTLEMENTS;
+    if (!ref) {
+        size_t flagged = settlements ? screen_settlements(refs, b, why) : screen_drugs(refs, b, why);
+        for (size_t i = 0; flagged && i < b->rows; i++) {
+            if (!why[i]) continue;
+            why[i] = (uint8_t)(settlements ? check_settlement(refs, b, i) : check_drug(refs, b, i));
+            flagged--;
+        }
+        return;
+    }
+    for (size_t i = 0; i < b->rows; i++)
+        why[i] = (uint8_t)(settlements ? check_settlement(refs, b, i) : check_drug(refs, b, i));
+}
+
 static ms_status_t grow(ms_quality_t *q, const ms_table_t *t, const ms_batch_t *b)
 {
     if (b->rows > q->bad_cap) {
@@ -96,11 +165,10 @@ ms_status_t ms_quality_filter(ms_quality_t *q, const ms_refs_t *refs, ms_table_i
     const ms_table_t *t = ms_table(table);
     size_t nbad = 0;
     MS_TRY(grow(q, t, b));
+    ms_quality_reasons(refs, table, b, q->bad, ms_kernels() == ms_kernels_ref());
     for (size_t i = 0; i < b->rows; i++) {
-        int why = table == MS_TABLE_SETTLEMENTS ? check_settlement(refs, b, i) : check_drug(refs, b, i);
-        q->bad[i] = (uint8_t)why;
-        if (why) {
-            rejected[why - 1]++;
+        if (q->bad[i]) {
+            rejected[q->bad[i] - 1]++;
             nbad++;
         }
     }

@@ -33,4 +33,11 @@ ms_status_t ms_quality_filter(ms_quality_t *q, const ms_refs_t *refs, ms_table_i
                               ms_batch_t *b, uint64_t rejected[MS_REJECT_COUNT]);
 void ms_quality_free(ms_quality_t *q);
 
+/* why[i] = 0 when row i of b is sound, else 1 + its reason (ms_reject_t).
+ * ref: row by row, every check in turn (the reference); otherwise a
+ * branch-free screen over the column arrays clears the sound rows and the
+ * reference names the reasons of the rest.  The filter uses the reference
+ * when MS_KERNELS=ref.  Both give the same bytes (tests/test_quality.c). */
+void ms_quality_reasons(const ms_refs_t *refs, ms_table_id_t table, const ms_batch_t *b, uint8_t *why, int ref);
+
 #endif
