@@ -890,8 +890,30 @@ static void test_memory_cap_refused_up_front(void **state)
         const char *at = log ? strstr(log, "needs at least ") : NULL;
         assert_non_null(at);
         unsigned long least = at ? strtoul(at + 15, NULL, 10) : 0;
-        free(log);
         assert_true(least > 64);
+        const char *st = log ? strstr(log, "institutions is ") : NULL;
+        unsigned long state_mib = st ? strtoul(st + 16, NULL, 10) : 0;
+        assert_true(state_mib > 0);
+        if (threads == 1) {
+            /* Partials hold the states compressed: mostly zeros at 60,000
+             * institutions, they must not cost the states' size each. */
+            char killed_out[800], cmd[2000], *sizes = NULL;
+            snprintf(killed_out, sizeof killed_out, "%s-killed", out);
+            assert_true(killed(hooked_sweep(hooks_bin(), wide, killed_out, "MS_SWEEP_KILL_AT=merge", "")));
+            snprintf(cmd, sizeof cmd, "stat -c %%s %s/.sweep-state/part-*.partial", killed_out);
+            ms_test_run_ok(cmd, &sizes);
+            int nparts = 0;
+            for (char *q = sizes; q && *q; nparts++) {
+                unsigned long long bytes = strtoull(q, &q, 10);
+                print_message("  partial of %llu bytes, states of %lu MiB\n", bytes, state_mib);
+                assert_true(bytes > 0 && bytes < ((unsigned long long)state_mib << 20) / 4);
+                while (*q == '\n') q++;
+            }
+            assert_int_equal(nparts, 3);
+            free(sizes);
+            ms_remove_tree(killed_out);
+        }
+        free(log);
         snprintf(args, sizeof args, "--threads %d --memory-cap %luM", threads, least - 1);
         assert_int_equal(sweep(wide, out, args, NULL), 2);
         snprintf(args, sizeof args, "--threads %d --memory-cap %luM", threads, least);

@@ -7,8 +7,9 @@
  *                             anything different is refused.
  * OUT/.sweep-state/part-NNNNN.partial
  *                             one finished partition: rows read, rows
- *                             rejected by reason, each model's saved state;
- *                             an xxh64 of the whole file at the end.  Written
+ *                             rejected by reason, each model's saved state
+ *                             (LZ4-compressed in blocks); an xxh64 of the
+ *                             whole file at the end.  Written
  *                             to a temporary name and renamed, so a partial
  *                             either exists whole or not at all.
  * OUT/.sweep-state/part-NNNNN.skipped
