@@ -284,15 +284,47 @@ static ms_status_t write_features(const ms_output_t *o)
     return st;
 }
 
+/* One file: -3 features.h5, -2 indicators.csv, -1 ranked.csv, -4
+ * clues.csv, m >= 0 ranked_<model m>.csv. */
+static ms_status_t write_one(const ms_output_t *o, int job)
+{
+    switch (job) {
+    case -4: return write_clues(o);
+    case -3: return write_features(o);
+    case -2: return write_indicators(o);
+    default: return write_ranked(o, job);
+    }
+}
+
 ms_status_t ms_output_write(const ms_output_t *o)
 {
-    MS_TRY(write_indicators(o));
-    MS_TRY(write_clues(o));
-    MS_TRY(write_features(o));
-    for (int m = 0; m < o->score->nmodels; m++) {
+    int M = o->score->nmodels, n = 0;
+    int *jobs = malloc((size_t)(M + 4) * sizeof *jobs);
+    ms_status_t *st = calloc((size_t)(M + 4), sizeof *st);
+    char(*why)[1024] = calloc((size_t)(M + 4), sizeof *why);
+    if (!jobs || !st || !why) {
+        free(jobs), free(st), free(why);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    /* The largest first, so that the last to start is a small one. */
+    jobs[n++] = -3;
+    jobs[n++] = -2;
+    jobs[n++] = -1;
+    jobs[n++] = -4;
+    for (int m = 0; m < M; m++) {
         int scored = 0;
         for (int j = 0; j < o->score->nind; j++) scored |= o->score->ind_model[j] == m;
-        if (scored) MS_TRY(write_ranked(o, m));
+        if (scored) jobs[n++] = m;
     }
-    return write_ranked(o, -1);
+    int threads = o->threads > 1 ? o->threads : 1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int k = 0; k < n; k++) {
+        st[k] = write_one(o, jobs[k]);
+        if (st[k] != MS_OK) snprintf(why[k], sizeof why[k], "%s", ms_error_detail());
+    }
+    ms_status_t rc = MS_OK;
+    for (int k = 0; k < n && rc == MS_OK; k++)
+        if (st[k] != MS_OK) rc = ms_error_set(st[k], "%s", why[k]);
+    free(jobs), free(st), free(why);
+    return rc;
 }

@@ -16,8 +16,14 @@ typedef struct {
      * was left out ("partial: 1 of 6 partitions skipped, see run.json"):
      * a list made with --skip-bad says so wherever it is read. */
     const char *coverage;
+    int threads;               /* files written at once (0 or 1: one at a time) */
 } ms_output_t;
 
+/* Every file, each by one thread, up to o->threads at once (the largest
+ * first): the files are independent, so their bytes do not depend on it.
+ * When some fail, the error is the first failing file's in a fixed order
+ * (features.h5, indicators.csv, ranked.csv, clues.csv, ranked_<model>.csv
+ * by model). */
 ms_status_t ms_output_write(const ms_output_t *o);
 
 #endif

@@ -50,8 +50,13 @@ ms_status_t ms_features_write(const char *path, const ms_features_t *f)
     for (size_t i = 0; i < n; i++) codes[i] = f->refs->inst[i].inst_code;
     hid_t fapl = ms_h5_fapl();
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    /* HDF5 keeps the reason (a full disk) on its error stack, which the
+     * next call into HDF5 clears. */
+    int err = file < 0 ? ms_h5_errno() : 0;
     H5Pclose(fapl);
-    ms_status_t st = file < 0 ? ms_error_set(MS_E_IO, "cannot create %s", tmp) : MS_OK;
+    ms_status_t st = file >= 0 ? MS_OK
+                     : err    ? ms_error_errno(MS_E_IO, err, "cannot create %s", tmp)
+                              : ms_error_set(MS_E_IO, "cannot create %s", tmp);
     if (st == MS_OK) {
         hid_t g = ms_h5_group_create(file, "institutions");
         st = put_strings(g, "inst_code", n, codes);
