@@ -299,7 +299,7 @@ static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, m
 }
 
 static const ms_keyed_t keyed[] = {
-    [K_GROUP] = {.name = "group", .value_size = sizeof(stay_t), .reduce = reduce_group},
+    [K_GROUP] = {.name = "group", .value_size = sizeof(stay_t), .reduce = reduce_group, .per_settlement = 0.03},
 };
 
 const ms_model_t ms_model_cost_shift = {

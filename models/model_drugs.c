@@ -435,8 +435,8 @@ static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_mod
 }
 
 static const ms_keyed_t keyed[] = {
-    [K_TRACE] = {.name = "trace", .value_size = sizeof(trace_t), .reduce = reduce_trace},
-    [K_HOARD] = {.name = "hoard", .value_size = sizeof(hoard_t), .reduce = reduce_hoard},
+    [K_TRACE] = {.name = "trace", .value_size = sizeof(trace_t), .reduce = reduce_trace, .per_drug_item = 1},
+    [K_HOARD] = {.name = "hoard", .value_size = sizeof(hoard_t), .reduce = reduce_hoard, .per_drug_item = 0.25},
 };
 
 const ms_model_t ms_model_drugs = {

@@ -493,8 +493,8 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
 }
 
 static const ms_keyed_t keyed[] = {
-    [K_GROUP] = {.name = "group", .value_size = sizeof(value_t), .reduce = reduce_group},
-    [K_CENSUS] = {.name = "census", .value_size = sizeof(value_t), .reduce = reduce_census},
+    [K_GROUP] = {.name = "group", .value_size = sizeof(value_t), .reduce = reduce_group, .per_settlement = 0.005},
+    [K_CENSUS] = {.name = "census", .value_size = sizeof(value_t), .reduce = reduce_census, .per_settlement = 0.03},
 };
 
 const ms_model_t ms_model_false_hosp = {

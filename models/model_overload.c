@@ -137,7 +137,10 @@ static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_
 }
 
 static const ms_keyed_t keyed[] = {
-    [K_DOCTOR_DAYS] = {.name = "doctor_days", .value_size = sizeof(value_t), .reduce = overload_reduce},
+    [K_DOCTOR_DAYS] = {.name = "doctor_days",
+                       .value_size = sizeof(value_t),
+                       .reduce = overload_reduce,
+                       .per_settlement = 1}, /* every settlement with a doctor */
 };
 
 const ms_model_t ms_model_overload = {

@@ -132,6 +132,11 @@ typedef struct {
     const char *name;          /* unique within the model; names its spill directory */
     size_t value_size;         /* bytes, > 0 */
     ms_status_t (*reduce)(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n);
+    /* Records it expects to emit per settlement and per drug item (about:
+     * e.g. 1 for one per row, 0.03 for one per inpatient stay).  Only
+     * sizes its share of the sweep's memory for keyed aggregation; what
+     * spills never changes a result. */
+    double per_settlement, per_drug_item;
 } ms_keyed_t;
 
 /* The keyed aggregations, as a model sees them while mapping. */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "ms_dataset.h"
 #include "ms_fs.h"
@@ -851,6 +852,29 @@ static void test_memory_stays_under_cap(void **state)
         const char *r = json ? strstr(json, "\"settlements\": ") : NULL;
         unsigned long long rows = r ? strtoull(r + 15, NULL, 10) : 0;
         free(json);
+        /* The keyed aggregations share the shuffle's memory by what each
+         * expects to hold: the shares add up to it, and the two that take a
+         * record per row get the most. */
+        char *run_path = ms_path_join(out, "run.json");
+        json_t *run = json_load_file(run_path, 0, NULL);
+        free(run_path);
+        assert_non_null(run);
+        json_int_t shuffle = json_integer_value(json_object_get(json_object_get(run, "configuration"), "shuffle_memory"));
+        json_t *keyed = json_object_get(run, "keyed_aggregations"), *k;
+        size_t i;
+        json_int_t sum = 0, largest = 0, others = 0;
+        assert_int_equal(json_array_size(keyed), 6);
+        json_array_foreach(keyed, i, k) {
+            json_int_t kc = json_integer_value(json_object_get(k, "memory_cap"));
+            const char *name = json_string_value(json_object_get(k, "name"));
+            assert_true(kc > 0 && json_integer_value(json_object_get(k, "records")) > 0);
+            sum += kc;
+            if (!strcmp(name, "trace") || !strcmp(name, "doctor_days")) largest = largest ? (kc < largest ? kc : largest) : kc;
+            else others = kc > others ? kc : others;
+        }
+        assert_true(sum <= shuffle && sum > shuffle - 64);
+        assert_true(largest > others);
+        json_decref(run);
         print_message("  %dx: peak %.0f MiB for %.0f MiB of decoded settlements (cap %zu MiB)\n", times,
                       peak / 1048576.0, rows * 154 / 1048576.0, cap >> 20);
         assert_true(rows * 154 > (unsigned long long)cap * (unsigned long long)times);

@@ -214,6 +214,7 @@ void ms_shuffle_stats(const ms_shuffle_t *s, ms_shuffle_stats_t *st)
     if (!st) return;
     memset(st, 0, sizeof *st);
     if (!s) return;
+    st->record_bytes = (uint32_t)s->rs;
     /* Mappers peak at different moments: their sum bounds the map's peak. */
     size_t map_peak = 0;
     for (int t = 0; t < s->nthreads; t++) {

@@ -75,6 +75,7 @@ typedef struct {
     uint32_t spill_files;
     uint32_t buckets;
     size_t peak_bytes;        /* largest in-memory footprint seen */
+    uint32_t record_bytes;    /* key and value */
 } ms_shuffle_stats_t;
 
 void ms_shuffle_stats(const ms_shuffle_t *s, ms_shuffle_stats_t *st);

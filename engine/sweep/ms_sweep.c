@@ -181,7 +181,7 @@ static ms_status_t setup(sweep_t *sw)
         for (int k = 0; k < mod->nkeyed; k++) {
             char dir[4300];
             snprintf(dir, sizeof dir, "%s/shuffle-%s-%s", sw->state_dir, mod->name, mod->keyed[k].name);
-            MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, mod->keyed[k].value_size, sw->shuffle_cap, 0,
+            MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, mod->keyed[k].value_size, sw->keyed_cap[sw->keyed_base[m] + k], 0,
                                      &sw->shuf[sw->keyed_base[m] + k]));
         }
     }
@@ -205,7 +205,7 @@ static void cleanup(sweep_t *sw)
 {
     sw_free_queues(sw); /* before the models: slices' states are freed by them */
     for (int k = 0; sw->shuf && k < sw->nkeyed; k++) ms_shuffle_free(sw->shuf[k]);
-    free(sw->shuf), free(sw->keyed_base), free(sw->env), free(sw->models);
+    free(sw->shuf), free(sw->keyed_cap), free(sw->keyed_base), free(sw->env), free(sw->models);
     ms_plan_free(&sw->plan);
     ms_topology_free(&sw->topo);
     free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->redo_msg);

@@ -215,6 +215,39 @@ static ms_status_t measure_states(sweep_t *sw, size_t *total, size_t *largest)
 
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
+/* The keyed aggregations share shuffle_cap by the bytes each expects to
+ * hold (ms_keyed_t: records per settlement and per drug item, times the
+ * dataset's rows and the record's size), after a floor of an eighth of an
+ * equal share each: an equal split had the two that take a record per row
+ * spill while the others held a fraction of theirs.  Sizing only: what
+ * spills never changes a result. */
+static ms_status_t share_keyed(sweep_t *sw)
+{
+    int n = sw->nkeyed;
+    sw->keyed_cap = calloc((size_t)(n ? n : 1), sizeof *sw->keyed_cap);
+    if (!sw->keyed_cap) return ms_error_set(MS_E_NOMEM, "out of memory");
+    if (!n) return MS_OK;
+    uint64_t rows[2] = {0, 0};
+    for (int t = 0; t < 2; t++)
+        for (uint32_t p = 0; p < sw->nparts && p < sw->set.nfiles[t]; p++)
+            if (sw->set.ok[t][p] && !sw->skipped[p]) rows[t] += sw->set.info[t][p].rows;
+    double *want = calloc((size_t)n, sizeof *want), total = 0;
+    if (!want) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (int m = 0; m < sw->nmodels; m++) {
+        for (int k = 0; k < sw->models[m]->nkeyed; k++) {
+            const ms_keyed_t *kd = &sw->models[m]->keyed[k];
+            double recs = kd->per_settlement * (double)rows[0] + kd->per_drug_item * (double)rows[1];
+            want[sw->keyed_base[m] + k] = recs * (double)(16 + kd->value_size);
+            total += want[sw->keyed_base[m] + k];
+        }
+    }
+    size_t floor = sw->shuffle_cap / (size_t)n / 8, rest = sw->shuffle_cap - floor * (size_t)n;
+    for (int i = 0; i < n; i++)
+        sw->keyed_cap[i] = floor + (size_t)(total > 0 ? (double)rest * (want[i] / total) : (double)rest / n);
+    free(want);
+    return MS_OK;
+}
+
 ms_status_t sw_budget_memory(sweep_t *sw)
 {
     size_t phys = physical_memory();
@@ -261,6 +294,6 @@ ms_status_t sw_budget_memory(sweep_t *sw)
                             "scoring %zu MiB); give a larger cap%s",
                             sw->memory_cap >> 20, nt, nt == 1 ? "" : "s", (need >> 20) + 1, n_inst, states >> 20,
                             score >> 20, nt > 1 && keyed > max2(merge, score) ? " or fewer --threads" : "");
-    sw->shuffle_cap = shuffles ? (sw->memory_cap - FIXED_ALLOWANCE - keyed) / (size_t)shuffles : 0;
-    return MS_OK;
+    sw->shuffle_cap = shuffles ? sw->memory_cap - FIXED_ALLOWANCE - keyed : 0;
+    return share_keyed(sw);
 }

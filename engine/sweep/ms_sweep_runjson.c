@@ -81,6 +81,27 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
         json_array_append_new(models, mo);
     }
     json_object_set_new(root, "models", models);
+    /* What each keyed aggregation held and spilled: its memory share
+     * against what it took (docs/engine.md, Memory). */
+    json_t *keyed = json_array();
+    for (int m = 0; m < sw->nmodels; m++) {
+        for (int k = 0; k < sw->models[m]->nkeyed; k++) {
+            ms_shuffle_stats_t ks;
+            int at = sw->keyed_base[m] + k;
+            ms_shuffle_stats(sw->shuf[at], &ks);
+            json_t *ko = json_object();
+            json_object_set_new(ko, "model", json_string(sw->models[m]->name));
+            json_object_set_new(ko, "name", json_string(sw->models[m]->keyed[k].name));
+            json_object_set_new(ko, "memory_cap", json_integer((json_int_t)sw->keyed_cap[at]));
+            json_object_set_new(ko, "records", json_integer((json_int_t)ks.records));
+            json_object_set_new(ko, "record_bytes", json_integer((json_int_t)ks.record_bytes));
+            json_object_set_new(ko, "spilled_records", json_integer((json_int_t)ks.spilled_records));
+            json_object_set_new(ko, "spill_bytes", json_integer((json_int_t)ks.spill_bytes));
+            json_object_set_new(ko, "peak_bytes", json_integer((json_int_t)ks.peak_bytes));
+            json_array_append_new(keyed, ko);
+        }
+    }
+    json_object_set_new(root, "keyed_aggregations", keyed);
     json_t *cfg = json_object();
     json_object_set_new(cfg, "hash", json_string(sw->config_hash));
     json_object_set_new(cfg, "rules_file", o->config ? json_string(o->config) : json_null());

@@ -125,7 +125,8 @@ typedef struct {
     uint64_t rows_done, parts_done;
     double t0, last_print;
     int written;
-    size_t memory_cap, shuffle_cap;
+    size_t memory_cap, shuffle_cap; /* shuffle_cap: all keyed aggregations together */
+    size_t *keyed_cap;        /* [nkeyed] each one's share of shuffle_cap */
     size_t budget_states, budget_score; /* the budget's measured states and scoring estimate */
     int32_t min_date, max_date;
     uint64_t total_rows;
