@@ -218,6 +218,18 @@ static void cleanup(sweep_t *sw)
     free(sw->peer);
 }
 
+/* Model m's results from its merged state, which then goes: its results
+ * hold what scoring needs, and the budget counts on the state's memory
+ * going before long (ms_sweep_plan.c). */
+static ms_status_t finalize_one(sweep_t *sw, int m, void **global, void **results)
+{
+    ms_model_result_t *res = (ms_model_result_t *)(void *)results;
+    ms_status_t st = sw->models[m]->finalize(global[m], &sw->env[m], &res[m]);
+    sw->models[m]->free(global[m]);
+    global[m] = NULL;
+    return st;
+}
+
 static ms_status_t first_error(const sweep_t *sw)
 {
     if (sw->worker_nomem) return ms_error_set(MS_E_NOMEM, "out of memory for a worker's model states");
@@ -265,17 +277,13 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         st = sw_reduce_all(&sw, global);
         sw.stage[ST_REDUCE] = ms_now_s() - t;
     }
-    for (int m = 0; st == MS_OK && m < sw.nmodels; m++) {
+    if (st == MS_OK) {
         t = ms_now_s();
-        sw.env[m].peer = sw.peer;
-        sw.env[m].npeer = sw.npeer;
-        st = sw.models[m]->finalize(global[m], &sw.env[m], &results[m]);
-        if (st != MS_OK) ms_error_wrap(st, "model %s: ", sw.models[m]->name);
-        /* Its results hold what scoring needs: the state's memory goes
-         * before the next model's results are made (the budget counts on
-         * it, ms_sweep_plan.c). */
-        sw.models[m]->free(global[m]);
-        global[m] = NULL;
+        for (int m = 0; m < sw.nmodels; m++) {
+            sw.env[m].peer = sw.peer;
+            sw.env[m].npeer = sw.npeer;
+        }
+        st = sw_each_model(&sw, finalize_one, global, (void **)results);
         sw.stage[ST_FINALIZE] += ms_now_s() - t;
     }
     ms_score_t score;

@@ -16,6 +16,32 @@ static ms_status_t reduce_fn(void *vctx, int tid, ms_key_t key, const void *valu
     return c->keyed->reduce(c->tid_states[tid], key.k0, key.k1, values, n);
 }
 
+ms_status_t sw_each_model(sweep_t *sw, ms_status_t (*fn)(sweep_t *, int, void **, void **), void **a, void **b)
+{
+    int n = sw->nmodels;
+    ms_status_t *st = calloc((size_t)(n ? n : 1), sizeof *st);
+    char(*why)[1024] = calloc((size_t)(n ? n : 1), sizeof *why);
+    if (!st || !why) {
+        free(st), free(why);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(sw->plan.nthreads)
+    for (int m = 0; m < n; m++) {
+        st[m] = fn(sw, m, a, b);
+        if (st[m] != MS_OK) snprintf(why[m], sizeof why[m], "model %s: %s", sw->models[m]->name, ms_error_detail());
+    }
+    ms_status_t rc = MS_OK;
+    for (int m = 0; m < n && rc == MS_OK; m++)
+        if (st[m] != MS_OK) rc = ms_error_set(st[m], "%s", why[m]);
+    free(st), free(why);
+    return rc;
+}
+
+static ms_status_t merge_one(sweep_t *sw, int m, void **global, void **from)
+{
+    return sw->models[m]->merge(global[m], from[m]);
+}
+
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
 {
     uint32_t n = sw->nparts;
@@ -30,11 +56,7 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
         }
         ms_partial_t pt;
         MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
-        ms_status_t st = MS_OK;
-        for (int m = 0; m < sw->nmodels && st == MS_OK; m++) {
-            st = sw->models[m]->merge(global[m], pt.states[m]);
-            if (st != MS_OK) ms_error_wrap(st, "model %s: ", sw->models[m]->name);
-        }
+        ms_status_t st = sw_each_model(sw, merge_one, global, pt.states);
         for (int t = 0; t < 2; t++) {
             res->rows[t] += pt.rows[t];
             for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += pt.rejected[t][r];

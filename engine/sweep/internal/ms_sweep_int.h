@@ -150,6 +150,12 @@ void sw_progress(sweep_t *sw, int force);
 ms_status_t sw_open_part(sweep_t *sw, uint32_t p, const ms_table_t *t, ms_part_t **part);
 void sw_worker_run(sweep_t *sw, int tid);
 
+/* ms_sweep_reduce.c */
+/* fn(sw, m, a, b) for every model m, models in parallel (each model's own
+ * work stays in its order, so nothing depends on the threads); the error is
+ * the first failing model's, named. */
+ms_status_t sw_each_model(sweep_t *sw, ms_status_t (*fn)(sweep_t *, int, void **, void **), void **a, void **b);
+
 /* ms_sweep_plan.c */
 ms_status_t sw_check_partitions(sweep_t *sw);
 ms_status_t sw_mark_skipped_partitions(sweep_t *sw);
