@@ -148,8 +148,6 @@ typedef struct {
     uint32_t inst;
     uint64_t person_id;
     int64_t amount;      /* the line's amount */
-    int32_t date;
-    uint32_t zero;
 } trace_t;
 
 typedef struct {
@@ -163,7 +161,7 @@ typedef struct {
     uint32_t ninst;      /* distinct institutions */
 } hoard_t;
 
-_Static_assert(sizeof(trace_t) == 40, "trace_t has no padding");
+_Static_assert(sizeof(trace_t) == 32, "trace_t has no padding");
 _Static_assert(sizeof(hoard_t) == 56, "hoard_t has no padding");
 
 /* One line of a person, for the window scan. */
@@ -230,6 +228,8 @@ static void put_be32(uint8_t *p, uint32_t v)
     for (int i = 3; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
 }
 
+static uint32_t get_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
 static uint64_t get_be64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -255,7 +255,6 @@ static ms_status_t drugs_batch(void *state, ms_table_id_t table, const ms_batch_
         v.person_id = pid[i];
         v.amount = amount[i];
         v.inst = (uint32_t)inst[i];
-        v.date = date[i];
         MS_TRY(ms_emit(emit, K_TRACE, hi[i], lo[i], &v));
     }
     return MS_OK;
@@ -381,7 +380,8 @@ static ms_status_t reduce_trace(void *state, uint64_t k0, uint64_t k1, const voi
         if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "sale at unknown institution %u", v.inst);
         int ind = i == 0 ? I_FIRST : I_REPEAT;
         (*ms_tally_num(&s->t, ind, v.inst))++;
-        MS_TRY(ms_clues_push(&s->t.clues, get_be64(v.sortkey + 4), v.person_id, v.inst, ind, v.date, v.amount));
+        int32_t date = (int32_t)(get_be32(v.sortkey) ^ 0x80000000u);
+        MS_TRY(ms_clues_push(&s->t.clues, get_be64(v.sortkey + 4), v.person_id, v.inst, ind, date, v.amount));
     }
     return MS_OK;
 }

@@ -62,12 +62,15 @@ static const ms_indicator_t indicators[] = {
 /* The one keyed aggregation: (doctor, visit type << 32 | day) -> value_t. */
 enum { K_DOCTOR_DAYS };
 
+/* What a doctor-day's settlements carry to the reduce: 28 bytes, packed
+ * (the day is the key's).  Values are sorted by their bytes: no padding. */
 typedef struct {
     uint64_t settle_id, person_id;
     int64_t fund;
     int32_t inst;
-    int32_t day;
-} value_t;
+} __attribute__((packed)) value_t;
+
+_Static_assert(sizeof(value_t) == 28, "value_t is packed");
 
 typedef struct {
     ms_tally_t t;        /* first: ms_tally_state_*; one indicator */
@@ -106,7 +109,7 @@ static ms_status_t overload_batch(void *state, ms_table_id_t table, const ms_bat
     for (size_t i = 0; i < b->rows; i++) {
         if (doc[i] == 0) continue; /* unknown doctor: cannot be judged */
         (*ms_tally_den(&s->t, 0, (uint32_t)inst[i]))++;
-        value_t v = {sid[i], pid[i], fund[i], inst[i], day[i]};
+        value_t v = {sid[i], pid[i], fund[i], inst[i]};
         uint64_t k1 = (uint64_t)vt[i] << 32 | (uint32_t)day[i];
         MS_TRY(ms_emit(emit, K_DOCTOR_DAYS, doc[i], k1, &v));
     }
@@ -117,13 +120,14 @@ static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const 
 {
     overload_t *s = state;
     unsigned vt = (unsigned)(k1 >> 32);
+    int32_t day = (int32_t)(uint32_t)k1;
     if (vt > 2 || n <= s->ceiling[vt]) return MS_OK;
     (void)k0;
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, (const char *)values + i * sizeof v, sizeof v);
         (*ms_tally_num(&s->t, 0, (uint32_t)v.inst))++;
-        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, (uint32_t)v.inst, 0, v.day, v.fund));
+        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, (uint32_t)v.inst, 0, day, v.fund));
     }
     return MS_OK;
 }
