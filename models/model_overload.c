@@ -132,6 +132,15 @@ static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const 
     return MS_OK;
 }
 
+/* A doctor-day at or under its visit type's ceiling is no clue. */
+static size_t overload_floor(const void *state, uint64_t k0, uint64_t k1)
+{
+    (void)k0;
+    const overload_t *s = state;
+    unsigned vt = (unsigned)(k1 >> 32);
+    return vt > 2 ? SIZE_MAX : s->ceiling[vt];
+}
+
 static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
@@ -144,7 +153,8 @@ static const ms_keyed_t keyed[] = {
     [K_DOCTOR_DAYS] = {.name = "doctor_days",
                        .value_size = sizeof(value_t),
                        .reduce = overload_reduce,
-                       .per_settlement = 1}, /* every settlement with a doctor */
+                       .per_settlement = 1, /* every settlement with a doctor */
+                       .floor = overload_floor},
 };
 
 const ms_model_t ms_model_overload = {

@@ -137,6 +137,12 @@ typedef struct {
      * sizes its share of the sweep's memory for keyed aggregation; what
      * spills never changes a result. */
     double per_settlement, per_drug_item;
+    /* Optional: a key with at most floor(state, k0, k1) values gives reduce
+     * nothing to do (reduce must still judge n itself: it may be called
+     * for such a key).  The engine may then leave most such keys out
+     * before sorting them.  state is the model's merged state, read only;
+     * the floor must not depend on what was reduced. */
+    size_t (*floor)(const void *state, uint64_t k0, uint64_t k1);
 } ms_keyed_t;
 
 /* The keyed aggregations, as a model sees them while mapping. */

@@ -899,6 +899,101 @@ static void test_sort_million(void **state)
     free(a);
 }
 
+/* (8) A floor per key: every key with more values than its floor reaches
+ * the reducer whole and in order, as without a floor; keys at or under it
+ * may (their counter met another key's) but most do not.  Keys are dense
+ * (counts 1 to ~12) so many sit under floors of 0..6; 1 and 2 reducing
+ * threads, one record each and many per key. */
+typedef struct {
+    digest_t over[MAXT];
+    uint64_t under[MAXT]; /* keys delivered at or under their floor */
+    size_t vs;
+} floor_ctx_t;
+
+static size_t floor_of(ms_key_t key) { return (size_t)(key.k0 % 7); }
+
+static size_t floor_cb(void *ctx, ms_key_t key)
+{
+    (void)ctx;
+    return floor_of(key);
+}
+
+static ms_status_t floor_reducer(void *vctx, int tid, ms_key_t key, const void *values, size_t n)
+{
+    floor_ctx_t *c = vctx;
+    if (n > floor_of(key)) digest_add(&c->over[tid], group_hash(key, values, n, c->vs), n);
+    else c->under[tid]++;
+    return MS_OK;
+}
+
+static void test_floor(void **state)
+{
+    (void)state;
+    char *dir = ms_test_dir("shuffle-floor");
+    const size_t n = 200000, vs = 12;
+    dataset_t d = make_data(n, vs, 40000, 3, 77);
+    assert_non_null(d.keys);
+    /* The reference: groups over their floor, from the sorted records. */
+    const size_t rs = 16 + vs;
+    unsigned char *a = malloc(n * rs), *vals = malloc(n * vs);
+    assert_true(a && vals);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(a + i * rs, &d.keys[i], 16);
+        memcpy(a + i * rs + 16, d.vals + i * vs, vs);
+    }
+    g_ref_vs = vs;
+    qsort(a, n, rs, ref_cmp);
+    digest_t want = {0};
+    uint64_t groups = 0, under = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && memcmp(a + j * rs, a + i * rs, 16) == 0) {
+            memcpy(vals + (j - i) * vs, a + j * rs + 16, vs);
+            j++;
+        }
+        ms_key_t key;
+        memcpy(&key, a + i * rs, 16);
+        groups++;
+        if (j - i > floor_of(key)) digest_add(&want, group_hash(key, vals, j - i, vs), j - i);
+        else under++;
+        i = j;
+    }
+    free(a);
+    free(vals);
+    assert_true(under > groups / 4); /* the floor has keys to leave out */
+    for (int nt = 1; nt <= 2; nt++) {
+        char spill[700];
+        snprintf(spill, sizeof spill, "%s/floor%d", dir, nt);
+        ms_shuffle_t *s = NULL;
+        assert_int_equal(ms_shuffle_create(spill, nt, vs, HUGE_CAP, 0, &s), MS_OK);
+        for (size_t i = 0; i < n; i++) assert_int_equal(ms_shuffle_emit(s, (int)(i % (size_t)nt), d.keys[i], d.vals + i * vs), MS_OK);
+        floor_ctx_t c;
+        memset(&c, 0, sizeof c);
+        c.vs = vs;
+        assert_int_equal(ms_shuffle_reduce_floor(s, nt, floor_reducer, floor_cb, &c), MS_OK);
+        ms_shuffle_free(s);
+        digest_t got = {0};
+        uint64_t got_under = 0;
+        for (int t = 0; t < MAXT; t++) {
+            got.keys += c.over[t].keys;
+            got.values += c.over[t].values;
+            got.sum += c.over[t].sum;
+            got.xor ^= c.over[t].xor;
+            got_under += c.under[t];
+        }
+        assert_int_equal(got.keys, want.keys);
+        assert_int_equal(got.values, want.values);
+        assert_int_equal(got.sum, want.sum);
+        assert_int_equal(got.xor, want.xor);
+        print_message("  %d thread%s: %llu of %llu keys at or under their floor reached the reducer\n", nt,
+                      nt > 1 ? "s" : "", (unsigned long long)got_under, (unsigned long long)under);
+        assert_true(got_under < under / 2);
+    }
+    free_data(&d);
+    ms_remove_tree(dir);
+    free(dir);
+}
+
 static void test_usage(void **state)
 {
     fixture_t *fx = *state;
@@ -944,6 +1039,7 @@ int main(void)
         FIXTURE_TEST(test_usage, "shuffle-usage"),
         cmocka_unit_test(test_sort_shapes),
         cmocka_unit_test(test_sort_million),
+        cmocka_unit_test(test_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

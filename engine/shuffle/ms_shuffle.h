@@ -54,6 +54,20 @@ typedef ms_status_t (*ms_shuffle_reduce_fn)(void *ctx, int tid, ms_key_t key, co
  * error (in bucket order) is returned. */
 ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_fn fn, void *ctx);
 
+/* A key with at most floor(ctx, key) values gives the reducer nothing to
+ * do (e.g. a doctor-day at or under its ceiling): the reduce may leave
+ * such keys out.  It does so where that is cheap: a bucket's records are
+ * first counted into 32-bit counters by a hash of their key, one counter
+ * for many keys at most, so a counter is never below its keys' counts;
+ * records whose counter is at most their key's floor go before the sort.
+ * The keys that remain are reduced as ms_shuffle_reduce would, values and
+ * order alike (the reducer still sees keys under their floor whose
+ * counter met another key's; it must judge n itself).  The reference sort
+ * and buckets reduced outside memory leave nothing out. */
+typedef size_t (*ms_shuffle_floor_fn)(void *ctx, ms_key_t key);
+ms_status_t ms_shuffle_reduce_floor(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_fn fn,
+                                    ms_shuffle_floor_fn floor, void *ctx);
+
 /* The record sort the reduce uses: the radix sort (the default), or the
  * plain comparison sort it is tested against.  Both give the same answer. */
 typedef enum { MS_SHUFFLE_SORT_RADIX = 0, MS_SHUFFLE_SORT_REF = 1 } ms_shuffle_sort_t;

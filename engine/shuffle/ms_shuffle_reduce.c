@@ -167,6 +167,45 @@ static ms_status_t reduce_in_memory_ref(const ms_reducer_t *r, uint32_t b, const
     return walk_groups(r, a, z->n);
 }
 
+/* The counter of a key: a multiply-shift hash of its two words into
+ * 2^bits counters. */
+static inline size_t floor_slot(uint64_t k0, uint64_t k1, unsigned bits)
+{
+    uint64_t h = (k0 * 0x9E3779B97F4A7C15ull) ^ (k1 * 0xC2B2AE3D27D4EB4Full);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    return (size_t)(h >> (64 - bits));
+}
+
+/* Leave out the ids (of n) whose key's counter is at most the key's floor
+ * (ms_shuffle.h: ms_shuffle_reduce_floor); the rest keep their order.  The
+ * counters live in scratch (8n bytes: 2n 32-bit counters at most), which
+ * the sort then takes over.  Returns how many ids remain. */
+static size_t drop_under_floor(const ms_reducer_t *r, const ms_recset_t *set, uint64_t *w, size_t n, void *scratch)
+{
+    const size_t rs = r->s->rs;
+    unsigned bits = 1;
+    while (bits < 40 && ((size_t)1 << (bits + 1)) <= 2 * n) bits++;
+    uint32_t *cnt = scratch;
+    memset(cnt, 0, ((size_t)1 << bits) * sizeof *cnt);
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *rec = ms_recset_rec(set, w[i], rs);
+        uint64_t k0, k1;
+        memcpy(&k0, rec, 8);
+        memcpy(&k1, rec + 8, 8);
+        uint32_t *c = &cnt[floor_slot(k0, k1, bits)];
+        *c += *c != UINT32_MAX;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *rec = ms_recset_rec(set, w[i], rs);
+        ms_key_t key;
+        memcpy(&key, rec, MS_SHUFFLE_KEY_BYTES);
+        if (cnt[floor_slot(key.k0, key.k1, bits)] > r->floor(r->ctx, key)) w[kept++] = w[i];
+    }
+    return kept;
+}
+
 /* The radix sort: no gather; the records stay in their chunks. */
 static ms_status_t reduce_in_memory(const ms_reducer_t *r, uint32_t b, const bucket_size_t *z)
 {
@@ -203,8 +242,9 @@ static ms_status_t reduce_in_memory(const ms_reducer_t *r, uint32_t b, const buc
         for (size_t j = 0; j < cnt; j++) w[i++] = (uint64_t)k << pl.slot_bits | j;
     }
     const ms_recset_t set = {.base = base, .slot_bits = pl.slot_bits, .id_bits = pl.id_bits};
-    ms_shuffle_sort_index(&set, n, rs, s->vs, w, t);
-    return walk_index(r, &set, w, n, vals);
+    size_t m = r->floor ? drop_under_floor(r, &set, w, n, t) : n;
+    ms_shuffle_sort_index(&set, m, rs, s->vs, w, t);
+    return walk_index(r, &set, w, m, vals);
 }
 
 /* Whatever happened, a reduced bucket's memory and spill files go. */
@@ -248,6 +288,12 @@ static void close_map_files(ms_shuffle_t *s)
 }
 
 ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_fn fn, void *ctx)
+{
+    return ms_shuffle_reduce_floor(s, nthreads, fn, NULL, ctx);
+}
+
+ms_status_t ms_shuffle_reduce_floor(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_fn fn,
+                                    ms_shuffle_floor_fn floor, void *ctx)
 {
     if (!s || !fn) return ms_error_set(MS_E_USAGE, "ms_shuffle_reduce: no shuffle or no reducer");
     if (s->reduced) return ms_error_set(MS_E_USAGE, "ms_shuffle_reduce: already reduced");
@@ -301,8 +347,8 @@ ms_status_t ms_shuffle_reduce(ms_shuffle_t *s, int nthreads, ms_shuffle_reduce_f
     {
         /* One workspace per thread, from bucket to bucket. */
         ms_work_t work = {0};
-        const ms_reducer_t r = {.s = s, .fn = fn, .ctx = ctx, .tid = omp_get_thread_num(), .share = share,
-                                .work = &work};
+        const ms_reducer_t r = {.s = s, .fn = fn, .floor = floor, .ctx = ctx, .tid = omp_get_thread_num(),
+                                .share = share, .work = &work};
 #pragma omp for schedule(dynamic, 1)
         for (uint32_t b = 0; b < nb; b++) {
             if (b > atomic_load(&first_fail)) continue;

@@ -8,7 +8,14 @@
 typedef struct {
     const ms_keyed_t *keyed;
     void **tid_states;
+    const void *global;
 } reduce_ctx_t;
+
+static size_t floor_fn(void *vctx, ms_key_t key)
+{
+    reduce_ctx_t *c = vctx;
+    return c->keyed->floor(c->global, key.k0, key.k1);
+}
 
 static ms_status_t reduce_fn(void *vctx, int tid, ms_key_t key, const void *values, size_t n)
 {
@@ -77,8 +84,10 @@ static ms_status_t reduce_keyed(sweep_t *sw, int m, int k, void *global)
     if (!tid_states) return ms_error_set(MS_E_NOMEM, "out of memory");
     ms_status_t st = MS_OK;
     for (int t = 0; t < nt && st == MS_OK; t++) st = mod->init(&sw->env[m], &tid_states[t]);
-    reduce_ctx_t ctx = {&mod->keyed[k], tid_states};
-    if (st == MS_OK) st = ms_shuffle_reduce(sw->shuf[sw->keyed_base[m] + k], nt, reduce_fn, &ctx);
+    reduce_ctx_t ctx = {&mod->keyed[k], tid_states, global};
+    if (st == MS_OK)
+        st = ms_shuffle_reduce_floor(sw->shuf[sw->keyed_base[m] + k], nt, reduce_fn,
+                                     mod->keyed[k].floor ? floor_fn : NULL, &ctx);
     for (int t = 0; t < nt && st == MS_OK; t++) st = mod->merge(global, tid_states[t]);
     for (int t = 0; t < nt; t++)
         if (tid_states[t]) mod->free(tid_states[t]);

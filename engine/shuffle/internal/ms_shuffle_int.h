@@ -153,6 +153,7 @@ typedef struct {
 typedef struct {
     ms_shuffle_t *s;
     ms_shuffle_reduce_fn fn;
+    ms_shuffle_floor_fn floor; /* NULL: every key is reduced */
     void *ctx;
     int tid;
     size_t share;   /* bytes this thread may hold: a multiple of rs */
