@@ -386,6 +386,13 @@ static ms_status_t reduce_trace(void *state, uint64_t k0, uint64_t k1, const voi
     return MS_OK;
 }
 
+/* A code sold once is no repeat. */
+static size_t trace_floor(const void *state, uint64_t k0, uint64_t k1)
+{
+    (void)state, (void)k0, (void)k1;
+    return 1;
+}
+
 static ms_status_t reduce_hoard(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
     (void)k0, (void)k1;
@@ -435,7 +442,11 @@ static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_mod
 }
 
 static const ms_keyed_t keyed[] = {
-    [K_TRACE] = {.name = "trace", .value_size = sizeof(trace_t), .reduce = reduce_trace, .per_drug_item = 1},
+    [K_TRACE] = {.name = "trace",
+                 .value_size = sizeof(trace_t),
+                 .reduce = reduce_trace,
+                 .per_drug_item = 1,
+                 .floor = trace_floor},
     [K_HOARD] = {.name = "hoard", .value_size = sizeof(hoard_t), .reduce = reduce_hoard, .per_drug_item = 0.25},
 };
 
