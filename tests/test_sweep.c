@@ -779,6 +779,18 @@ static void test_shipped_program_has_no_hooks(void **state)
     }
 }
 
+/* OUT holds what the whole-partition sweep wrote, and its run.json says
+ * how many partitions were resumed. */
+static void same_as_whole(const char *whole, const char *out, int resumed)
+{
+    ms_test_same_files(whole, out, "indicators.csv", "clues.csv", "ranked.csv", "features.h5", NULL);
+    char *json = ms_test_read(out, "run.json", NULL), want[40];
+    assert_non_null(json);
+    snprintf(want, sizeof want, "\"resumed\": %d", resumed);
+    ms_test_contains(json, want);
+    free(json);
+}
+
 /* Partitions cut into many slices (a world of small chunks, sliced every
  * 5,000 settlements) give the bytes of the same partitions swept whole,
  * with any thread count; --skip-bad changes nothing on a whole dataset;
@@ -801,21 +813,13 @@ static void test_slices_compose(void **state)
         int rc = hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000", variants[i]);
         if (rc) print_error("sliced sweep %s: status %d\n", variants[i], rc);
         assert_int_equal(rc, 0);
-        ms_test_same_files(whole, out, "indicators.csv", "clues.csv", "ranked.csv", "features.h5", NULL);
-        char *json = ms_test_read(out, "run.json", NULL);
-        assert_non_null(json);
-        ms_test_contains(json, "\"resumed\": 0");
-        free(json);
+        same_as_whole(whole, out, 0);
     }
     snprintf(out, sizeof out, "%s/sliced-killed", f->dir);
     assert_true(killed(hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000 MS_SWEEP_KILL_AFTER=1", "")));
     int rc = hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000", "--resume");
     assert_int_equal(rc, 0);
-    ms_test_same_files(whole, out, "indicators.csv", "clues.csv", "ranked.csv", "features.h5", NULL);
-    char *json = ms_test_read(out, "run.json", NULL);
-    assert_non_null(json);
-    ms_test_contains(json, "\"resumed\": 1");
-    free(json);
+    same_as_whole(whole, out, 1);
     ms_remove_tree(data);
 }
 
