@@ -820,6 +820,34 @@ static void test_slices_compose(void **state)
     int rc = hooked_sweep(hooks_bin(), data, out, "MS_SWEEP_SLICE_ROWS=5000", "--resume");
     assert_int_equal(rc, 0);
     same_as_whole(whole, out, 1);
+    /* A damaged chunk in a middle slice of partition 1 fails the sweep,
+     * named; with --skip-bad (and no keyed aggregation, so the partition
+     * is sliced) the partition is left out whole, as when it is one
+     * slice. */
+    char path[1000], skipped[700], sliced_skip[700];
+    ms_dataset_part_path(data, ms_table(MS_TABLE_SETTLEMENTS), 1, path, sizeof path);
+    ms_testdata_damage(path, MS_TABLE_SETTLEMENTS, MS_SC_inst_code, 30, 2, 0x11, 0x22);
+    snprintf(out, sizeof out, "%s/sliced-damaged", f->dir);
+    char *log = NULL;
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "MS_SWEEP_SLICE_ROWS=5000 %s sweep %s --out %s --quiet --threads 2", hooks_bin(),
+             data, out);
+    rc = ms_test_run(cmd, &log);
+    assert_int_equal(rc, 1);
+    ms_test_contains(log, "partition 1");
+    ms_test_contains(log, "column inst_code, chunk 30");
+    free(log);
+    snprintf(skipped, sizeof skipped, "%s/skipped-whole", f->dir);
+    snprintf(sliced_skip, sizeof sliced_skip, "%s/skipped-sliced", f->dir);
+    assert_int_equal(sweep(data, skipped, "--threads 2 --skip-bad --models volume", NULL), 0);
+    assert_int_equal(hooked_sweep(hooks_bin(), data, sliced_skip, "MS_SWEEP_SLICE_ROWS=5000",
+                                  "--skip-bad --models volume"),
+                     0);
+    ms_test_same_files(skipped, sliced_skip, "indicators.csv", "ranked.csv", "features.h5", NULL);
+    char *json = ms_test_read(sliced_skip, "run.json", NULL);
+    assert_non_null(json);
+    ms_test_contains(json, "chunk 30");
+    free(json);
     ms_remove_tree(data);
 }
 
