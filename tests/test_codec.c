@@ -73,21 +73,29 @@ static void test_unshuffle_fast_equals_ref(void **state)
     free(src), free(a), free(b);
 }
 
-/* The block-summing Fletcher32 equals HDF5's word loop, including at block
- * boundaries (360 words), odd lengths, and all-0xff data where the 32-bit
- * sums wrap. */
+/* The block-summing Fletcher32 (SSE2 where there is SSE2) equals HDF5's
+ * word loop, including at block boundaries (360 words), every length up to
+ * 800 bytes (every vector tail), odd lengths and addresses, and all-0xff
+ * data where the 32-bit sums wrap. */
 static void test_fletcher32_fast_equals_ref(void **state)
 {
     (void)state;
     size_t max = 4 * 720 + 3;
-    unsigned char *buf = malloc(max);
-    for (int pattern = 0; pattern < 3; pattern++) {
-        if (pattern == 0) fill(buf, max, 3, 0);
-        else memset(buf, pattern == 1 ? 0xff : 0x00, max);
-        for (size_t len = 0; len <= max; len += (len < 800 ? 1 : 37))
-            assert_int_equal(ms_fletcher32(buf, len), ms_fletcher32_ref(buf, len));
+    unsigned char *mem = malloc(max + 1);
+    for (int pattern = 0; pattern < 6; pattern++) {
+        /* Random bytes (two seeds), all 0xff, all 0x00, and words on either
+         * side of 0x8000 (the vector version flips their top bit). */
+        if (pattern <= 1) fill(mem, max + 1, 3 + (unsigned)pattern, 0);
+        else if (pattern <= 3) memset(mem, pattern == 2 ? 0xff : 0x00, max + 1);
+        else
+            for (size_t i = 0; i <= max; i++) mem[i] = (unsigned char)(i % 4 < 2 ? (i % 2 ? 0xff : 0x7f) : (i % 2 ? 0 : 0x80));
+        for (int off = 0; off <= 1; off++) { /* and from an odd address */
+            const unsigned char *buf = mem + off;
+            for (size_t len = 0; len <= max; len += (len < 800 ? 1 : 37))
+                assert_int_equal(ms_fletcher32(buf, len), ms_fletcher32_ref(buf, len));
+        }
     }
-    free(buf);
+    free(mem);
 }
 
 static void test_encode_decode(void **state)
