@@ -50,6 +50,7 @@
 
 #include <sanitizer/common_interface_defs.h>
 
+#include "ms_fuzz_file.h"
 #include "ms_fuzz_part.h"
 #include "ms_part.h"
 
@@ -161,12 +162,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (pthread_atfork(NULL, NULL, in_child) != 0) abort();
     /* The input as a file in /dev/shm (HDF5 does not open a memfd's
      * /proc/self/fd path). */
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/fuzz_part.XXXXXX", base);
-    if (!mkdtemp(dir)) {
-        perror(dir);
-        abort();
-    }
+    ms_fuzz_scratch_dir(dir, sizeof dir, "fuzz_part");
     snprintf(path, sizeof path, "%s/part.h5", dir);
     atexit(cleanup);
     return 0;

@@ -32,6 +32,7 @@
 
 #include <hdf5.h>
 
+#include "ms_fuzz_file.h"
 #include "ms_codec.h"
 #include "ms_fuzz_part.h"
 #include "ms_part.h"
@@ -48,12 +49,7 @@ static void cleanup(void)
 
 static void init(void)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/fuzz_part_data.XXXXXX", base);
-    if (!mkdtemp(dir)) {
-        perror(dir);
-        abort();
-    }
+    ms_fuzz_scratch_dir(dir, sizeof dir, "fuzz_part_data");
     snprintf(path, sizeof path, "%s/part.h5", dir);
     atexit(cleanup);
 }

@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "ms_fuzz_file.h"
 #include "ms_buf.h"
 #include "ms_fuzz_world.h"
 #include "ms_partial.h"
@@ -60,12 +61,7 @@ static void cleanup(void)
 static void init(void)
 {
     ms_fuzz_world_init(&world);
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/fuzz_partial.XXXXXX", base);
-    if (!mkdtemp(dir)) {
-        perror(dir);
-        abort();
-    }
+    ms_fuzz_scratch_dir(dir, sizeof dir, "fuzz_partial");
     snprintf(path, sizeof path, "%s/part-%05u.partial", dir, PART_INDEX);
     snprintf(back_dir, sizeof back_dir, "%s/back", dir);
     snprintf(back_path, sizeof back_path, "%s/part-%05u.partial", back_dir, PART_INDEX);

@@ -215,6 +215,19 @@ static ms_status_t collect(void *impl, int tid, uint64_t k0, uint64_t k1, const 
     return MS_OK;
 }
 
+/* An emitter that collects each of mod's keyed aggregations (at most 4)
+ * into c[k], through impl. */
+static ms_emit_t collectors(const ms_model_t *mod, collect_t c[4], void *impl[4])
+{
+    if (mod->nkeyed > 4) abort();
+    for (int k = 0; k < mod->nkeyed; k++) {
+        memset(&c[k], 0, sizeof c[k]);
+        c[k].value_size = mod->keyed[k].value_size;
+        impl[k] = &c[k];
+    }
+    return (ms_emit_t){(void *const *)impl, mod->nkeyed, 0, collect};
+}
+
 static size_t sort_size;
 static int cmp_rec(const void *a, const void *b)
 {
@@ -333,13 +346,7 @@ int main(int argc, char **argv)
         save_seed(dir, m, "_empty", state, &w);
         collect_t coll[4];
         void *impl[4];
-        if (mod->nkeyed > 4) abort();
-        for (int k = 0; k < mod->nkeyed; k++) {
-            memset(&coll[k], 0, sizeof coll[k]);
-            coll[k].value_size = mod->keyed[k].value_size;
-            impl[k] = &coll[k];
-        }
-        ms_emit_t emit = {(void *const *)impl, mod->nkeyed, 0, collect};
+        ms_emit_t emit = collectors(mod, coll, impl);
         for (int t = 0; t < 2; t++) map_table(mod, state, (ms_table_id_t)t, &batch[t], &emit);
         save_seed(dir, m, "", state, &w);
         pt.states[m] = state;
@@ -348,12 +355,7 @@ int main(int argc, char **argv)
             if (mod->init(&w.env[m], &red) != MS_OK) die(mod->name);
             collect_t thrown[4];
             void *impl2[4];
-            for (int k = 0; k < mod->nkeyed; k++) {
-                memset(&thrown[k], 0, sizeof thrown[k]);
-                thrown[k].value_size = mod->keyed[k].value_size;
-                impl2[k] = &thrown[k];
-            }
-            ms_emit_t emit2 = {(void *const *)impl2, mod->nkeyed, 0, collect};
+            ms_emit_t emit2 = collectors(mod, thrown, impl2);
             for (int t = 0; t < 2; t++) map_table(mod, red, (ms_table_id_t)t, &batch[t], &emit2);
             for (int k = 0; k < mod->nkeyed; k++) reduce(mod, k, &coll[k], red), free(thrown[k].rec);
             save_seed(dir, m, "_reduced", red, &w);

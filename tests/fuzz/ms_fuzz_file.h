@@ -1,7 +1,9 @@
 /*
  * ms_fuzz_file.h - the fuzz harnesses' input as a file: an anonymous
  * memory file (memfd) named by /proc/self/fd/N, so that readers that take a
- * path (CSV, rule configuration) read it without touching the disk.
+ * path (CSV, rule configuration) read it without touching the disk; and,
+ * for readers that need a real file (HDF5, partials in a directory), a
+ * scratch directory in memory.
  */
 #ifndef MS_FUZZ_FILE_H
 #define MS_FUZZ_FILE_H
@@ -47,6 +49,18 @@ static inline int ms_fuzz_file_open(ms_fuzz_file_t *f, const char *name, const v
 static inline void ms_fuzz_file_close(ms_fuzz_file_t *f)
 {
     close(f->fd);
+}
+
+/* A fresh directory NAME.XXXXXX in /dev/shm (else $TMPDIR, else /tmp),
+ * its path in dir (cap bytes); aborts when it cannot be made. */
+static inline void ms_fuzz_scratch_dir(char *dir, size_t cap, const char *name)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, cap, "%s/%s.XXXXXX", base, name);
+    if (!mkdtemp(dir)) {
+        perror(dir);
+        abort();
+    }
 }
 
 #endif
