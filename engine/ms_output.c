@@ -3,6 +3,8 @@
  */
 #include "ms_output.h"
 
+#include "ms_parallel.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "ms_csv.h"
 #include "ms_features.h"
 #include "ms_fs.h"
+#include "ms_parallel.h"
 #include "ms_line.h"
 
 static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
@@ -286,45 +289,38 @@ static ms_status_t write_features(const ms_output_t *o)
 
 /* One file: -3 features.h5, -2 indicators.csv, -1 ranked.csv, -4
  * clues.csv, m >= 0 ranked_<model m>.csv. */
-static ms_status_t write_one(const ms_output_t *o, int job)
+typedef struct {
+    const ms_output_t *o;
+    int *jobs;
+} files_t;
+
+static ms_status_t write_one(void *ctx, int k)
 {
-    switch (job) {
-    case -4: return write_clues(o);
-    case -3: return write_features(o);
-    case -2: return write_indicators(o);
-    default: return write_ranked(o, job);
+    const files_t *f = ctx;
+    switch (f->jobs[k]) {
+    case -4: return write_clues(f->o);
+    case -3: return write_features(f->o);
+    case -2: return write_indicators(f->o);
+    default: return write_ranked(f->o, f->jobs[k]);
     }
 }
 
 ms_status_t ms_output_write(const ms_output_t *o)
 {
-    int M = o->score->nmodels, n = 0;
-    int *jobs = malloc((size_t)(M + 4) * sizeof *jobs);
-    ms_status_t *st = calloc((size_t)(M + 4), sizeof *st);
-    char(*why)[1024] = calloc((size_t)(M + 4), sizeof *why);
-    if (!jobs || !st || !why) {
-        free(jobs), free(st), free(why);
-        return ms_error_set(MS_E_NOMEM, "out of memory");
-    }
+    files_t f = {o, malloc((size_t)(o->score->nmodels + 4) * sizeof(int))};
+    if (!f.jobs) return ms_error_set(MS_E_NOMEM, "out of memory");
+    int n = 0;
     /* The largest first, so that the last to start is a small one. */
-    jobs[n++] = -3;
-    jobs[n++] = -2;
-    jobs[n++] = -1;
-    jobs[n++] = -4;
-    for (int m = 0; m < M; m++) {
+    f.jobs[n++] = -3;
+    f.jobs[n++] = -2;
+    f.jobs[n++] = -1;
+    f.jobs[n++] = -4;
+    for (int m = 0; m < o->score->nmodels; m++) {
         int scored = 0;
         for (int j = 0; j < o->score->nind; j++) scored |= o->score->ind_model[j] == m;
-        if (scored) jobs[n++] = m;
+        if (scored) f.jobs[n++] = m;
     }
-    int threads = o->threads > 1 ? o->threads : 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int k = 0; k < n; k++) {
-        st[k] = write_one(o, jobs[k]);
-        if (st[k] != MS_OK) snprintf(why[k], sizeof why[k], "%s", ms_error_detail());
-    }
-    ms_status_t rc = MS_OK;
-    for (int k = 0; k < n && rc == MS_OK; k++)
-        if (st[k] != MS_OK) rc = ms_error_set(st[k], "%s", why[k]);
-    free(jobs), free(st), free(why);
-    return rc;
+    ms_status_t st = ms_parallel_jobs(n, o->threads, write_one, &f);
+    free(f.jobs);
+    return st;
 }

@@ -23,25 +23,23 @@ static ms_status_t reduce_fn(void *vctx, int tid, ms_key_t key, const void *valu
     return c->keyed->reduce(c->tid_states[tid], key.k0, key.k1, values, n);
 }
 
+typedef struct {
+    sweep_t *sw;
+    ms_status_t (*fn)(sweep_t *, int, void **, void **);
+    void **a, **b;
+} each_model_t;
+
+static ms_status_t each_model_job(void *ctx, int m)
+{
+    each_model_t *e = ctx;
+    ms_status_t st = e->fn(e->sw, m, e->a, e->b);
+    return st == MS_OK ? st : ms_error_wrap(st, "model %s: ", e->sw->models[m]->name);
+}
+
 ms_status_t sw_each_model(sweep_t *sw, ms_status_t (*fn)(sweep_t *, int, void **, void **), void **a, void **b)
 {
-    int n = sw->nmodels;
-    ms_status_t *st = calloc((size_t)(n ? n : 1), sizeof *st);
-    char(*why)[1024] = calloc((size_t)(n ? n : 1), sizeof *why);
-    if (!st || !why) {
-        free(st), free(why);
-        return ms_error_set(MS_E_NOMEM, "out of memory");
-    }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(sw->plan.nthreads)
-    for (int m = 0; m < n; m++) {
-        st[m] = fn(sw, m, a, b);
-        if (st[m] != MS_OK) snprintf(why[m], sizeof why[m], "model %s: %s", sw->models[m]->name, ms_error_detail());
-    }
-    ms_status_t rc = MS_OK;
-    for (int m = 0; m < n && rc == MS_OK; m++)
-        if (st[m] != MS_OK) rc = ms_error_set(st[m], "%s", why[m]);
-    free(st), free(why);
-    return rc;
+    each_model_t e = {sw, fn, a, b};
+    return ms_parallel_jobs(sw->nmodels, sw->plan.nthreads, each_model_job, &e);
 }
 
 static ms_status_t merge_one(sweep_t *sw, int m, void **global, void **from)

@@ -30,6 +30,7 @@
 #include "ms_config.h"
 #include "ms_dataset.h"
 #include "ms_output.h"
+#include "ms_parallel.h"
 #include "ms_score.h"
 #include "ms_kernels.h"
 #include "ms_libversions.h"
