@@ -148,6 +148,7 @@ ms_status_t sw_dataset_dates(sweep_t *sw)
                 if (info->min_date < sw->min_date) sw->min_date = info->min_date;
                 if (info->max_date > sw->max_date) sw->max_date = info->max_date;
             }
+            sw->table_rows[t] += info->rows;
             sw->total_rows += info->rows;
         }
     }
@@ -227,10 +228,7 @@ static ms_status_t share_keyed(sweep_t *sw)
     sw->keyed_cap = calloc((size_t)(n ? n : 1), sizeof *sw->keyed_cap);
     if (!sw->keyed_cap) return ms_error_set(MS_E_NOMEM, "out of memory");
     if (!n) return MS_OK;
-    uint64_t rows[2] = {0, 0};
-    for (int t = 0; t < 2; t++)
-        for (uint32_t p = 0; p < sw->nparts && p < sw->set.nfiles[t]; p++)
-            if (sw->set.ok[t][p] && !sw->skipped[p]) rows[t] += sw->set.info[t][p].rows;
+    const uint64_t *rows = sw->table_rows;
     double *want = calloc((size_t)n, sizeof *want), total = 0;
     if (!want) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int m = 0; m < sw->nmodels; m++) {

@@ -131,6 +131,7 @@ typedef struct {
     size_t budget_states, budget_score; /* the budget's measured states and scoring estimate */
     int32_t min_date, max_date;
     uint64_t total_rows;
+    uint64_t table_rows[MS_TABLE_COUNT]; /* of total_rows, per table */
     double stage[6];
     char config_hash[20];
 } sweep_t;
