@@ -67,33 +67,7 @@ static void test_hook(const sweep_t *sw, const char *point)
     if (sw->o->test_hook) sw->o->test_hook(point, 0);
 }
 
-/* ---------------------------------------------------------------- models */
-
-
-
-/* -------------------------------------------------------------- progress */
-
-
-/* ------------------------------------------------------------- the sweep */
-
-
-
-
-
-
-
-
-
-
-
 /* ----------------------------------------------------------------- setup */
-
-
-
-
-
-
-
 
 /* On --resume: is partition p's partial there and whole?  A damaged one
  * (checksum, truncation, another partition's) is removed and the partition
@@ -188,16 +162,6 @@ static ms_status_t setup(sweep_t *sw)
     sw->pinned_all = !sw->topo.synthetic;
     return sw_make_queues(sw);
 }
-
-/* -------------------------------------------------------- merge, reduce */
-
-
-
-
-
-/* -------------------------------------------------------------- outputs */
-
-
 
 /* ---------------------------------------------------------------- sweep */
 
