@@ -288,10 +288,13 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     if (sw->memory_cap < need)
         return ms_error_set(MS_E_USAGE,
                             "--memory-cap %zu MiB is too small for this sweep with %zu thread%s: it needs at least "
-                            "%zu MiB (the models' state for %zu institutions is %zu MiB per partition in hand, "
-                            "scoring %zu MiB); give a larger cap%s",
-                            sw->memory_cap >> 20, nt, nt == 1 ? "" : "s", (need >> 20) + 1, n_inst, states >> 20,
-                            score >> 20, nt > 1 && keyed > max2(merge, score) ? " or fewer --threads" : "");
+                            "%zu MiB (each worker's read buffers %.1f MiB; the models' state for %zu institutions is "
+                            "%.1f MiB per partition in hand; scoring %.1f MiB;%s %zu MiB for the libraries and "
+                            "reference data); give a larger cap%s",
+                            sw->memory_cap >> 20, nt, nt == 1 ? "" : "s", (need >> 20) + 1, per_thread / 1048576.0,
+                            n_inst, states / 1048576.0, score / 1048576.0,
+                            shuffles ? " keyed aggregation 16 MiB at least;" : "", FIXED_ALLOWANCE >> 20,
+                            nt > 1 && keyed > max2(merge, score) ? " or fewer --threads" : "");
     sw->shuffle_cap = shuffles ? sw->memory_cap - FIXED_ALLOWANCE - keyed : 0;
     return share_keyed(sw);
 }
