@@ -1,109 +1,149 @@
 /*
- * ms_kernels.c - the dispatch table: references first, then the fast
- * versions this CPU can run (chosen once; hot loops never test the CPU).
+ * ms_kernels.c - the dispatch tables: references first, then each set built
+ * on the one below it; the one in use chosen once, by CPU detection or
+ * MS_KERNELS (hot loops never test the CPU).
  */
 #include "ms_kernels.h"
 
-#include <threads.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
+#include "ms_kernels_sets.h"
 #include "ref/ms_kernels_ref.h"
 
 static const ms_kernels_t ref_table = {
-    ms_k_count_by_key_ref, ms_k_sum_by_key_ref, ms_k_count_by_key_if_ref, ms_k_add_i64_ref,
-    ms_k_share_at_least_ref, "ref",
+    .count_by_key = ms_k_count_by_key_ref,
+    .sum_by_key = ms_k_sum_by_key_ref,
+    .count_by_key_if = ms_k_count_by_key_if_ref,
+    .select_eq_u8 = ms_k_select_eq_u8_ref,
+    .select_nz_u32 = ms_k_select_nz_u32_ref,
+    .count_by_key_sel = ms_k_count_by_key_sel_ref,
+    .sum_by_key_sel = ms_k_sum_by_key_sel_ref,
+    .segments_u64 = ms_k_segments_u64_ref,
+    .add_i64 = ms_k_add_i64_ref,
+    .share_at_least = ms_k_share_at_least_ref,
+    .unshuffle = ms_k_unshuffle_ref,
+    .fletcher32 = ms_k_fletcher32_ref,
+    .inside_other_stay = ms_k_inside_other_stay_ref,
+    .window_max_sum = ms_k_window_max_sum_ref,
+    .sort_i32 = ms_k_sort_i32_ref,
+    .rank_u64 = ms_k_rank_u64_ref,
+    .name = "ref",
 };
 
-/* Fast versions.  Scattered adds (by key) do not vectorise; what pays is
- * breaking the dependency chain when consecutive rows hit the same key, as
- * they do in partitions sorted by person (whose visits cluster at a few
- * institutions): runs of equal keys are summed in a register first. */
-static void count_by_key_runs(const int32_t *key, size_t n, int64_t *counts)
-{
-    size_t i = 0;
-    while (i < n) {
-        int32_t k = key[i];
-        size_t j = i + 1;
-        while (j < n && key[j] == k) j++;
-        counts[k] += (int64_t)(j - i);
-        i = j;
-    }
-}
+static const char *const names[MS_ISA_COUNT] = {"ref", "portable", "sse42", "avx2", "avx512"};
 
-/* Checked like the reference, add by add in row order (so that the report
- * and the values are the reference's), but the run's sum stays in a
- * register: the dependency goes through memory once per run.  (The check
- * costs about a third more than unchecked adds, some 0.4 ns a row; OR-ing
- * the flags branch-free and re-adding an overflowed run measured slower.) */
-static size_t sum_by_key_runs(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
-{
-    size_t i = 0, first = 0;
-    while (i < n) {
-        int32_t k = key[i];
-        int64_t s = sums[k];
-        size_t j = i;
-        for (; j < n && key[j] == k; j++)
-            if (__builtin_expect(__builtin_add_overflow(s, val[j], &s), 0) && !first) first = j + 1;
-        sums[k] = s;
-        i = j;
-    }
-    return first;
-}
-
-/* Wrapping adds (unsigned, so defined) with the overflow test folded into
- * one flag, which keeps the loop vectorisable; an add overflowed when both
- * operands' signs differ from the result's.  Only when the flag is set is
- * the first such element looked for (dst[i] - src[i] gives back the
- * operand). */
-static size_t add_i64_fast(int64_t *restrict dst, const int64_t *restrict src, size_t n)
-{
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t a = (uint64_t)dst[i], b = (uint64_t)src[i], r = a + b;
-        bad |= (a ^ r) & (b ^ r);
-        dst[i] = (int64_t)r;
-    }
-    if (!(bad >> 63)) return 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t r = (uint64_t)dst[i], b = (uint64_t)src[i], a = r - b;
-        if (((a ^ r) & (b ^ r)) >> 63) return i + 1;
-    }
-    return 0; /* not reached */
-}
-
-/* The share test without the division when the total is under 2^43 fen
- * (88 billion yuan: every real settlement), where total x ppm fits in 63
- * bits; the exact general path otherwise.  Branch-light, vectorisable. */
-static void share_at_least_fast(const int64_t *restrict part, const int64_t *restrict total, size_t n,
-                                int64_t ppm, uint8_t *restrict flag)
-{
-    for (size_t i = 0; i < n; i++) {
-        int64_t t = total[i];
-        if ((t | part[i]) >> 43) flag[i] = t > 0 && part[i] >= ms_share_ceil(t, ppm);
-        else flag[i] = t > 0 && part[i] * MS_PPM >= t * ppm;
-    }
-}
-
-static ms_kernels_t table;
+static ms_kernels_t tables[MS_ISA_COUNT];
+static int runs[MS_ISA_COUNT];    /* this CPU runs the set */
+static ms_isa_t best, chosen;
 static once_flag once = ONCE_FLAG_INIT;
 
-static void init_table(void)
+/* What the CPU runs.  GCC's and clang's __builtin_cpu_supports also check
+ * that the operating system saves the AVX and AVX-512 registers (XCR0). */
+static void detect(void)
 {
-    table = ref_table;
+    runs[MS_ISA_REF] = runs[MS_ISA_PORTABLE] = 1;
+#ifdef MS_KERNELS_X86
+    __builtin_cpu_init();
+    runs[MS_ISA_SSE42] = __builtin_cpu_supports("sse4.2");
+    runs[MS_ISA_AVX2] = runs[MS_ISA_SSE42] && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
+                        __builtin_cpu_supports("popcnt");
+    runs[MS_ISA_AVX512] = runs[MS_ISA_AVX2] && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl");
+#endif
+    best = MS_ISA_PORTABLE;
+    for (int s = MS_ISA_PORTABLE; s < MS_ISA_COUNT; s++)
+        if (runs[s]) best = (ms_isa_t)s;
+}
+
+static void build(void)
+{
+    tables[MS_ISA_REF] = ref_table;
+    tables[MS_ISA_PORTABLE] = ref_table;
+    ms_kfill_rows_portable(&tables[MS_ISA_PORTABLE]);
+    ms_kfill_spans_portable(&tables[MS_ISA_PORTABLE]);
+#ifdef MS_KERNELS_X86
+    /* A set's fill function may only be called where the CPU runs it
+     * (it may set up constants with its instructions). */
+    void (*const fill[MS_ISA_COUNT][2])(ms_kernels_t *) = {
+        [MS_ISA_SSE42] = {ms_kfill_rows_sse42, ms_kfill_spans_sse42},
+        [MS_ISA_AVX2] = {ms_kfill_rows_avx2, ms_kfill_spans_avx2},
+        [MS_ISA_AVX512] = {ms_kfill_rows_avx512, ms_kfill_spans_avx512},
+    };
+    for (int s = MS_ISA_SSE42; s < MS_ISA_COUNT; s++) {
+        tables[s] = tables[s - 1];
+        if (!runs[s]) continue;
+        fill[s][0](&tables[s]);
+        fill[s][1](&tables[s]);
+    }
+#endif
+    for (int s = 0; s < MS_ISA_COUNT; s++) tables[s].name = names[s];
+}
+
+static void init_tables(void)
+{
+    detect();
+    build();
+    chosen = best;
     const char *env = getenv("MS_KERNELS");
-    if (env && !strcmp(env, "ref")) return;
-    table.count_by_key = count_by_key_runs;
-    table.sum_by_key = sum_by_key_runs;
-    table.add_i64 = add_i64_fast;
-    table.share_at_least = share_at_least_fast;
-    table.name = "fast";
+    int want = env && *env ? ms_isa_parse(env) : -1;
+    /* An unknown or unsupported value keeps the best set; the programs
+     * refuse it first (ms_kernels_env_check). */
+    if (want >= 0 && runs[want]) chosen = (ms_isa_t)want;
 }
 
 const ms_kernels_t *ms_kernels(void)
 {
-    call_once(&once, init_table);
-    return &table;
+    call_once(&once, init_tables);
+    return &tables[chosen];
 }
 
 const ms_kernels_t *ms_kernels_ref(void) { return &ref_table; }
+
+const ms_kernels_t *ms_kernels_for(ms_isa_t isa)
+{
+    call_once(&once, init_tables);
+    if ((int)isa < 0 || isa >= MS_ISA_COUNT || !runs[isa]) return NULL;
+    return &tables[isa];
+}
+
+const char *ms_isa_name(ms_isa_t isa)
+{
+    return (int)isa >= 0 && isa < MS_ISA_COUNT ? names[isa] : "?";
+}
+
+int ms_isa_parse(const char *name)
+{
+    for (int s = 0; s < MS_ISA_COUNT; s++)
+        if (!strcmp(name, names[s])) return s;
+    return -1;
+}
+
+ms_isa_t ms_isa_best(void)
+{
+    call_once(&once, init_tables);
+    return best;
+}
+
+int ms_kernels_env_check(char *msg, size_t cap)
+{
+    call_once(&once, init_tables);
+    const char *env = getenv("MS_KERNELS");
+    if (!env || !*env) return 0;
+    int want = ms_isa_parse(env);
+    if (want >= 0 && runs[want]) return 0;
+    char have[64] = "";
+    for (int s = 0; s < MS_ISA_COUNT; s++)
+        if (runs[s]) {
+            size_t l = strlen(have);
+            snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "", names[s]);
+        }
+    if (want < 0)
+        snprintf(msg, cap, "MS_KERNELS=%s is not a kernel set (one of: ref, portable, sse42, avx2, avx512)", env);
+    else
+        snprintf(msg, cap, "MS_KERNELS=%s: this CPU cannot run that kernel set (it runs: %s)", env, have);
+    return -1;
+}
