@@ -105,7 +105,10 @@ static ms_status_t setup(sweep_t *sw)
     MS_TRY(ms_peers_make(&sw->ds.refs, &sw->cfg, &sw->peer, &sw->npeer));
     sw->env = calloc((size_t)sw->nmodels, sizeof *sw->env);
     sw->keyed_base = calloc((size_t)sw->nmodels, sizeof *sw->keyed_base);
-    if (!sw->env || !sw->keyed_base) return ms_error_set(MS_E_NOMEM, "out of memory");
+    sw->model_map_cpu = calloc((size_t)sw->nmodels, sizeof *sw->model_map_cpu);
+    sw->model_reduce_s = calloc((size_t)sw->nmodels, sizeof *sw->model_reduce_s);
+    if (!sw->env || !sw->keyed_base || !sw->model_map_cpu || !sw->model_reduce_s)
+        return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int m = 0; m < sw->nmodels; m++) {
         sw->keyed_base[m] = sw->nkeyed;
         sw->nkeyed += sw->models[m]->nkeyed;
@@ -170,6 +173,7 @@ static void cleanup(sweep_t *sw)
     sw_free_queues(sw); /* before the models: slices' states are freed by them */
     for (int k = 0; sw->shuf && k < sw->nkeyed; k++) ms_shuffle_free(sw->shuf[k]);
     free(sw->shuf), free(sw->keyed_cap), free(sw->keyed_base), free(sw->env), free(sw->models);
+    free(sw->model_map_cpu), free(sw->model_reduce_s);
     ms_plan_free(&sw->plan);
     ms_topology_free(&sw->topo);
     free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->redo_msg);

@@ -59,24 +59,31 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
     ms_batch_t b, view;
     ms_status_t st;
     int pid_col = ms_table_column(t, "person_id");
-    while ((st = ms_reader_next(*r, &b)) == MS_OK && b.rows) {
+    const ms_kernels_t *k = ms_kernels();
+    for (;;) {
+        double t0 = ms_thread_cpu_s();
+        st = ms_reader_next(*r, &b);
+        if (st != MS_OK || !b.rows) break;
         size_t raw = b.rows;
         MS_TRY(ms_quality_filter(&w->quality[table], &sw->ds.refs, table, &b, out->rejected[table]));
         out->rows[table] += raw;
+        /* The batch's persons, once for every model. */
+        MS_TRY(ms_grow(&w->starts, &w->starts_cap, b.rows + 1, sizeof *w->starts, 4096));
+        size_t npersons = k->segments_u64(b.col[pid_col], b.rows, w->starts);
+        double t1 = ms_thread_cpu_s();
+        w->read_cpu += t1 - t0;
         for (int m = 0; m < sw->nmodels; m++) {
             const ms_model_t *mod = sw->models[m];
             uint64_t need = table == MS_TABLE_SETTLEMENTS ? mod->settlement_cols : mod->drug_cols;
             if (!run[m] || !need) continue;
             sw_model_view(mod, table, &b, &view);
             if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(out->states[m], table, &view, &w->emit[m])));
-            if (!mod->person) continue;
-            const uint64_t *pid = b.col[pid_col];
-            for (size_t i = 0; i < b.rows;) {
-                size_t j = i + 1;
-                while (j < b.rows && pid[j] == pid[i]) j++;
-                MS_TRY(sw_model_checked(mod, table, mod->person(out->states[m], table, &view, i, j, &w->emit[m])));
-                i = j;
-            }
+            for (size_t s = 0; mod->person && s < npersons; s++)
+                MS_TRY(sw_model_checked(mod, table, mod->person(out->states[m], table, &view, w->starts[s],
+                                                                w->starts[s + 1], &w->emit[m])));
+            double t2 = ms_thread_cpu_s();
+            w->model_cpu[m] += t2 - t1;
+            t1 = t2;
         }
 #pragma omp atomic
         sw->rows_done += raw;
@@ -237,7 +244,8 @@ static ms_status_t worker_alloc(sweep_t *sw, worker_t *w, int tid)
     w->emit = calloc(n, sizeof *w->emit);
     w->all = calloc(n, 1);
     w->shuffled = calloc(n, 1);
-    if (!w->emit || !w->all || !w->shuffled) return ms_error_set(MS_E_NOMEM, "out of memory");
+    w->model_cpu = calloc(n, sizeof *w->model_cpu);
+    if (!w->emit || !w->all || !w->shuffled || !w->model_cpu) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
         w->all[m] = 1;
@@ -247,13 +255,19 @@ static ms_status_t worker_alloc(sweep_t *sw, worker_t *w, int tid)
     return MS_OK;
 }
 
-static void worker_free(worker_t *w)
+/* Add the worker's costs to the sweep's, and free what it holds. */
+static void worker_free(sweep_t *sw, worker_t *w)
 {
+#pragma omp atomic
+    sw->read_cpu += w->read_cpu;
+    for (int m = 0; w->model_cpu && m < sw->nmodels; m++)
+#pragma omp atomic
+        sw->model_map_cpu[m] += w->model_cpu[m];
     for (int t = 0; t < 2; t++) {
         ms_reader_close(w->reader[t]);
         ms_quality_free(&w->quality[t]);
     }
-    free(w->emit), free(w->all), free(w->shuffled);
+    free(w->emit), free(w->all), free(w->shuffled), free(w->model_cpu), free(w->starts);
 }
 
 void sw_worker_run(sweep_t *sw, int tid)
@@ -270,7 +284,7 @@ void sw_worker_run(sweep_t *sw, int tid)
         sw->worker_nomem = 1;
 #pragma omp atomic write
         sw->failed = 1;
-        worker_free(&w);
+        worker_free(sw, &w);
         return;
     }
     uint32_t p, sl;
@@ -318,5 +332,5 @@ void sw_worker_run(sweep_t *sw, int tid)
         sw->parts_done++;
         sw_progress(sw, 0);
     }
-    worker_free(&w);
+    worker_free(sw, &w);
 }

@@ -96,6 +96,10 @@ static ms_status_t reduce_keyed(sweep_t *sw, int m, int k, void *global)
 ms_status_t sw_reduce_all(sweep_t *sw, void **global)
 {
     for (int m = 0; m < sw->nmodels; m++)
-        for (int k = 0; k < sw->models[m]->nkeyed; k++) MS_TRY(reduce_keyed(sw, m, k, global[m]));
+        for (int k = 0; k < sw->models[m]->nkeyed; k++) {
+            double t = ms_now_s();
+            MS_TRY(reduce_keyed(sw, m, k, global[m]));
+            sw->model_reduce_s[m] += ms_now_s() - t;
+        }
     return MS_OK;
 }

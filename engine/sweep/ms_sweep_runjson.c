@@ -78,6 +78,15 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
         json_t *mo = json_object();
         json_object_set_new(mo, "name", json_string(sw->models[m]->name));
         json_object_set_new(mo, "version", json_string(sw->models[m]->version));
+        /* Its cost (docs/kernels.md, Where a model spends its time): CPU
+         * seconds in its batch and person callbacks, over the records of
+         * the tables it reads, and the wall seconds of its reduce. */
+        const ms_model_t *mod = sw->models[m];
+        uint64_t recs = (mod->settlement_cols ? res->rows[MS_TABLE_SETTLEMENTS] : 0) +
+                        (mod->drug_cols ? res->rows[MS_TABLE_DRUG_ITEMS] : 0);
+        json_object_set_new(mo, "map_cpu_seconds", json_real(sw->model_map_cpu[m]));
+        json_object_set_new(mo, "map_ns_per_record", json_real(recs ? sw->model_map_cpu[m] * 1e9 / (double)recs : 0));
+        json_object_set_new(mo, "reduce_seconds", json_real(sw->model_reduce_s[m]));
         json_array_append_new(models, mo);
     }
     json_object_set_new(root, "models", models);
@@ -126,6 +135,9 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(tp, "records", json_integer((json_int_t)(res->rows[0] + res->rows[1])));
     json_object_set_new(tp, "seconds", json_real(res->seconds));
     json_object_set_new(tp, "records_per_second_map", json_real((double)(sw->rows_done) / map));
+    /* The map's reading (decode, checksums, the quality screen, persons),
+     * in CPU seconds over all workers: the floor under every model. */
+    json_object_set_new(tp, "read_cpu_seconds", json_real(sw->read_cpu));
     json_object_set_new(root, "throughput", tp);
     json_object_set_new(root, "peak_memory_bytes", json_integer((json_int_t)ms_peak_rss()));
     json_t *ver = json_object();

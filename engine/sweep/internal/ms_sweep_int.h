@@ -61,6 +61,10 @@ typedef struct {
     /* [nmodels] each, for the whole sweep */
     ms_emit_t *emit;
     uint8_t *all, *shuffled;
+    uint32_t *starts;          /* a batch's persons: ms_kernels()->segments_u64 */
+    size_t starts_cap;
+    double read_cpu;           /* CPU seconds reading and screening batches */
+    double *model_cpu;         /* [nmodels] CPU seconds in each model's batch and person */
 } worker_t;
 
 /* Work units are slices of partitions: a partition of more than
@@ -133,6 +137,10 @@ typedef struct {
     uint64_t total_rows;
     uint64_t table_rows[MS_TABLE_COUNT]; /* of total_rows, per table */
     double stage[6];
+    /* Where the time went (run.json "cost"): CPU seconds of the map's
+     * reading and of each model's map, summed over workers, and the wall
+     * seconds of each model's reduce ([nmodels] each). */
+    double read_cpu, *model_map_cpu, *model_reduce_s;
     char config_hash[20];
 } sweep_t;
 
