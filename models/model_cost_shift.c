@@ -47,6 +47,7 @@
 #include "ms_clues.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_select.h"
 #include "ms_tally.h"
 
 enum { C_PREADMISSION, C_SELF_PAY, C_COUNT };
@@ -134,6 +135,7 @@ typedef struct {
     uint32_t n_inst;
     int32_t window;
     int64_t exam_lab_ppm, light_ppm, high_ppm;
+    ms_select_t stays;    /* a batch's inpatient rows */
 } cost_shift_t;
 
 static void cost_shift_free(void *state)
@@ -141,6 +143,7 @@ static void cost_shift_free(void *state)
     cost_shift_t *s = state;
     if (!s) return;
     ms_tally_free(&s->t);
+    ms_select_free(&s->stays);
     free(s);
 }
 
@@ -195,8 +198,7 @@ static uint32_t get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
-                                     size_t end, ms_emit_t *emit)
+static ms_status_t cost_shift_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
 {
     if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
     cost_shift_t *s = state;
@@ -208,8 +210,10 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
     const int64_t *exam = ms_col(b, MS_SC_exam), *lab = ms_col(b, MS_SC_lab);
     int64_t *pre_den = ms_tally_den_of(&s->t, C_PREADMISSION);
     int64_t *self_num = ms_tally_num_of(&s->t, C_SELF_PAY), *self_den = ms_tally_den_of(&s->t, C_SELF_PAY);
-    for (size_t i = begin; i < end; i++) {
-        if (vt[i] != MS_VISIT_INPATIENT || grp[i] < 0 || (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP)) continue;
+    MS_TRY(ms_select_visits(&s->stays, b, MS_VISIT_INPATIENT));
+    for (size_t k = 0; k < s->stays.n; k++) {
+        size_t i = s->stays.idx[k];
+        if (grp[i] < 0 || (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP)) continue;
         int32_t in = inst[i];
         pre_den[in]++;
         if (total[i] <= 0) continue; /* no share: neither in the group's median nor light */
@@ -219,11 +223,12 @@ static ms_status_t cost_shift_person(void *state, ms_table_id_t table, const ms_
             MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
         }
         /* Look back over the person's rows admitted 1..window days earlier
-         * (rows are sorted by admission date, so they lie just before i). */
+         * (a person's rows are sorted by admission date, so they lie just
+         * before i). */
         int32_t from = admit[i] - s->window;
-        size_t best = end;
+        size_t end = b->rows, best = end;
         int64_t best_el = 0;
-        for (size_t j = i; j-- > begin && admit[j] >= from;) {
+        for (size_t j = i; j-- > 0 && pid[j] == pid[i] && admit[j] >= from;) {
             if (admit[j] >= admit[i] || vt[j] != MS_VISIT_OUTPATIENT || inst[j] != in) continue;
             int64_t el = exam[j] + lab[j];
             if (el <= 0 || el < ms_share_ceil(total[j], s->exam_lab_ppm)) continue;
@@ -317,7 +322,7 @@ const ms_model_t ms_model_cost_shift = {
     .nkeyed = 1,
     .default_weight = 1,
     .init = cost_shift_init,
-    .person = cost_shift_person,
+    .batch = cost_shift_batch,
     .merge = ms_tally_state_merge,
     .save = ms_tally_state_save,
     .load = ms_tally_state_load,

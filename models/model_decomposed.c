@@ -40,6 +40,7 @@
 #include "ms_buf.h"
 #include "ms_clues.h"
 #include "ms_model.h"
+#include "ms_select.h"
 #include "ms_tally.h"
 
 enum { D_READMISSION, D_SAME_DAY, D_PINGPONG, D_COUNT };
@@ -117,6 +118,7 @@ typedef struct {
     size_t n_groups;
     stay_t *stays;         /* scratch: one person's inpatient stays */
     size_t cap_stays;
+    ms_select_t inpatient; /* scratch: a batch's inpatient rows */
     int32_t window_readmission, window_pingpong;
 } decomposed_t;
 
@@ -126,6 +128,7 @@ static void decomposed_free(void *state)
     if (!s) return;
     ms_tally_free(&s->t);
     free(s->cat), free(s->mdc), free(s->stays);
+    ms_select_free(&s->inpatient);
     free(s);
 }
 
@@ -192,16 +195,27 @@ static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_bat
     return ms_clues_push(&s->t.clues, sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
 }
 
+/* The batch's inpatient rows, for the persons that follow. */
+static ms_status_t decomposed_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
+{
+    (void)emit;
+    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
+    decomposed_t *s = state;
+    return ms_select_visits(&s->inpatient, b, MS_VISIT_INPATIENT);
+}
+
 /* Copy the person's inpatient stays into the scratch array; returns their count. */
 static ms_status_t collect_stays(decomposed_t *s, const ms_batch_t *b, size_t begin, size_t end, size_t *count)
 {
     const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
     const int32_t *dis = ms_col(b, MS_SC_discharge_date), *diag = ms_col(b, MS_SC_diag_main);
     const int32_t *grp = ms_col(b, MS_SC_group_code);
-    const uint8_t *vt = ms_col(b, MS_SC_visit_type), *dept = ms_col(b, MS_SC_dept);
-    size_t n = 0;
-    for (size_t i = begin; i < end; i++) {
-        if (vt[i] != MS_VISIT_INPATIENT || inst[i] < 0 || (uint32_t)inst[i] >= s->n_inst) continue;
+    const uint8_t *dept = ms_col(b, MS_SC_dept);
+    size_t n = 0, lo, hi;
+    ms_select_person(&s->inpatient, begin, end, &lo, &hi);
+    for (size_t x = lo; x < hi; x++) {
+        size_t i = s->inpatient.idx[x];
+        if (inst[i] < 0 || (uint32_t)inst[i] >= s->n_inst) continue;
         MS_TRY(ms_grow(&s->stays, &s->cap_stays, n + 1, sizeof *s->stays, 64));
         stay_t *st = &s->stays[n++];
         st->row = i;
@@ -277,6 +291,7 @@ const ms_model_t ms_model_decomposed = {
     .nindicators = D_COUNT,
     .default_weight = 1,
     .init = decomposed_init,
+    .batch = decomposed_batch,
     .person = decomposed_person,
     .merge = ms_tally_state_merge,
     .save = ms_tally_state_save,

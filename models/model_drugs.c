@@ -184,6 +184,9 @@ typedef struct {
     size_t lines_cap;
     uint64_t *maxima;
     size_t maxima_cap;
+    int32_t *wday;      /* one drug's lines, for the window kernel */
+    uint32_t *wqty;
+    size_t wday_cap, wqty_cap;
 } drugs_t;
 
 static void drugs_free(void *state)
@@ -191,7 +194,7 @@ static void drugs_free(void *state)
     drugs_t *s = state;
     if (!s) return;
     ms_tally_free(&s->t);
-    free(s->lines), free(s->maxima);
+    free(s->lines), free(s->maxima), free(s->wday), free(s->wqty);
     free(s);
 }
 
@@ -322,12 +325,10 @@ static ms_status_t drugs_person(void *state, ms_table_id_t table, const ms_batch
         while (e < n && L[e].drug == L[a].drug) e++;
         /* Largest qty over [d, d + window - 1]: the window ending at each
          * line's date, lines dated <= date - window leave it. */
-        uint64_t sum = 0, best = 0;
-        for (size_t r = a, l = a; r < e; r++) {
-            sum += L[r].qty;
-            while ((int64_t)L[l].date <= (int64_t)L[r].date - s->window) sum -= L[l++].qty;
-            if (sum > best) best = sum;
-        }
+        MS_TRY(ms_grow(&s->wday, &s->wday_cap, e - a, sizeof *s->wday, 256));
+        MS_TRY(ms_grow(&s->wqty, &s->wqty_cap, e - a, sizeof *s->wqty, 256));
+        for (size_t i = a; i < e; i++) s->wday[i - a] = L[i].date, s->wqty[i - a] = L[i].qty;
+        uint64_t best = ms_kernels()->window_max_sum(s->wday, s->wqty, e - a, s->window);
         sort_lines(L + a, e - a, cmp_inst_date);
         uint32_t ninst = 0;
         for (size_t i = a; i < e; i++) ninst += i == a || L[i].inst != L[i - 1].inst;
@@ -360,12 +361,6 @@ static ms_status_t drugs_person(void *state, ms_table_id_t table, const ms_batch
         a = e;
     }
     return MS_OK;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
 }
 
 static ms_status_t reduce_trace(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
@@ -410,14 +405,14 @@ static ms_status_t reduce_hoard(void *state, uint64_t k0, uint64_t k1, const voi
         MS_TRY(ms_grow(&s->maxima, &s->maxima_cap, m + 1, sizeof *s->maxima, 1024));
         s->maxima[m++] = v.qty;
     }
-    qsort(s->maxima, m, sizeof *s->maxima, cmp_u64);
+    if (m == 0) return MS_OK;
     /* Nearest rank: ceil(percentile / 100 x m), 1-based; in integers of
      * thousandths so that 99 x 100 buyers is exactly rank 99. */
     uint64_t per_mille = (uint64_t)llround(s->percentile * 1000.0);
     uint64_t rank = ((uint64_t)m * per_mille + 99999) / 100000;
     if (rank < 1) rank = 1;
     if (rank > m) rank = m;
-    double limit = s->multiple * (double)s->maxima[rank - 1];
+    double limit = s->multiple * (double)ms_kernels()->rank_u64(s->maxima, m, rank);
     for (size_t i = 0; i < n; i++) {
         hoard_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);

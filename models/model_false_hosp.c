@@ -56,6 +56,7 @@
 #include "ms_kernels.h"
 #include "ms_model.h"
 #include "ms_search.h"
+#include "ms_select.h"
 #include "ms_tally.h"
 
 enum { I_OVERLAP, I_LIGHT, I_GROUP, I_MINOR, I_BEDS, I_RATE, I_COUNT };
@@ -194,15 +195,18 @@ typedef struct {
     int32_t *days;               /* reduce scratch: one key's admission days */
     size_t days_cap;
     uint8_t *minor;              /* [diagnoses.count]: 1 when on the list */
-    int64_t *light_part;         /* batch scratch: bed + nursing + other */
-    uint8_t *light_flag;         /* batch scratch: treatment-light or not */
-    size_t light_part_cap, light_flag_cap;
+    ms_select_t stays;           /* batch scratch: the inpatient rows */
+    int64_t *light_part, *light_total; /* batch scratch, per stay: bed + nursing + other, total */
+    uint8_t *light_flag;         /* batch scratch, per stay: treatment-light or not */
+    size_t light_part_cap, light_total_cap, light_flag_cap;
+    uint8_t *is_stay, *inside;   /* person scratch, per row: a stay to test, and its verdict */
+    size_t is_stay_cap, inside_cap;
     size_t ndiag;
     const ms_refs_t *refs;
     /* reduce scratch (one state per reducing thread), grown, never per row */
-    int32_t *arrive, *leave;
+    int32_t *arrive, *leave, *sort_tmp;
     uint64_t *pick;
-    size_t arrive_cap, leave_cap, pick_cap;
+    size_t arrive_cap, leave_cap, sort_tmp_cap, pick_cap;
 } false_hosp_t;
 
 static void false_hosp_free(void *state)
@@ -211,7 +215,9 @@ static void false_hosp_free(void *state)
     if (!s) return;
     ms_tally_free(&s->t);
     free(s->minor);
-    free(s->arrive), free(s->leave), free(s->pick), free(s->days), free(s->light_part), free(s->light_flag);
+    free(s->arrive), free(s->leave), free(s->sort_tmp), free(s->pick), free(s->days);
+    free(s->light_part), free(s->light_total), free(s->light_flag), free(s->is_stay), free(s->inside);
+    ms_select_free(&s->stays);
     free(s);
 }
 
@@ -278,7 +284,6 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     const int32_t *diag = ms_col(b, MS_SC_diag_main), *grp = ms_col(b, MS_SC_group_code);
     const int32_t *proc = ms_col(b, MS_SC_proc_main);
     const uint8_t *dept = ms_col(b, MS_SC_dept);
-    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
     const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay);
     const int64_t *bed = ms_col(b, MS_SC_bed), *nursing = ms_col(b, MS_SC_nursing), *other = ms_col(b, MS_SC_other);
@@ -287,21 +292,29 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
     /* Every inpatient stay is in the denominators (group, minor, overlap) and
      * the admission count. */
     const ms_kernels_t *k = ms_kernels();
-    k->count_by_key_if(inst, vt, MS_VISIT_INPATIENT, b->rows, ms_tally_den_of(&s->t, I_OVERLAP));
-    /* Treatment-light: the share test for the whole batch in one kernel. */
-    MS_TRY(ms_grow(&s->light_part, &s->light_part_cap, b->rows, sizeof *s->light_part, 1024));
-    MS_TRY(ms_grow(&s->light_flag, &s->light_flag_cap, b->rows, sizeof *s->light_flag, 1024));
-    for (size_t i = 0; i < b->rows; i++) s->light_part[i] = bed[i] + nursing[i] + other[i];
-    k->share_at_least(s->light_part, total, b->rows, s->share_ppm, s->light_flag);
-    for (size_t i = 0; i < b->rows; i++) {
-        if (vt[i] != MS_VISIT_INPATIENT) continue;
+    MS_TRY(ms_select_visits(&s->stays, b, MS_VISIT_INPATIENT));
+    const uint32_t *stay = s->stays.idx;
+    size_t nstays = s->stays.n;
+    k->count_by_key_sel(inst, stay, nstays, ms_tally_den_of(&s->t, I_OVERLAP));
+    /* Treatment-light: the share test for the batch's stays in one kernel. */
+    MS_TRY(ms_grow(&s->light_part, &s->light_part_cap, nstays + 1, sizeof *s->light_part, 1024));
+    MS_TRY(ms_grow(&s->light_total, &s->light_total_cap, nstays + 1, sizeof *s->light_total, 1024));
+    MS_TRY(ms_grow(&s->light_flag, &s->light_flag_cap, nstays + 1, sizeof *s->light_flag, 1024));
+    for (size_t x = 0; x < nstays; x++) {
+        uint32_t i = stay[x];
+        s->light_part[x] = bed[i] + nursing[i] + other[i];
+        s->light_total[x] = total[i];
+    }
+    k->share_at_least(s->light_part, s->light_total, nstays, s->share_ppm, s->light_flag);
+    for (size_t x = 0; x < nstays; x++) {
+        uint32_t i = stay[x];
         int32_t h = inst[i];
         /* A stay on a care ward (rehabilitation, geriatric long-term care)
          * is bed and nursing by nature: treatment-light is judged on acute
          * stays only. */
         if (total[i] > 0 && dept[i] != MS_DEPT_REH && dept[i] != MS_DEPT_GER) {
             (*ms_tally_den(&s->t, I_LIGHT, (uint32_t)h))++;
-            if (s->light_flag[i]) {
+            if (s->light_flag[x]) {
                 (*ms_tally_num(&s->t, I_LIGHT, (uint32_t)h))++;
                 MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_LIGHT, admit[i], fund[i]));
             }
@@ -341,18 +354,32 @@ static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_
     false_hosp_t *s = state;
     const int32_t *inst = ms_col(b, MS_SC_inst_code), *admit = ms_col(b, MS_SC_admit_date);
     const int32_t *discharge = ms_col(b, MS_SC_discharge_date), *settle = ms_col(b, MS_SC_settle_date);
-    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
     const int64_t *fund = ms_col(b, MS_SC_fund_pay);
-    for (size_t i = begin; i < end; i++) {
-        if (vt[i] != MS_VISIT_INPATIENT || discharge[i] - admit[i] < 2) continue;
-        int32_t a = admit[i], d = discharge[i];
-        for (size_t j = begin; j < end && admit[j] < d; j++) {
-            if (inst[j] == inst[i] || settle[j] <= a || settle[j] >= d) continue;
-            (*ms_tally_num(&s->t, I_OVERLAP, (uint32_t)inst[i]))++;
-            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, a, fund[i]));
-            break;
-        }
+    /* The person's stays of two days or more (a stay of one night has no
+     * day strictly inside it); most persons have none. */
+    size_t lo, hi, n = end - begin;
+    ms_select_person(&s->stays, begin, end, &lo, &hi);
+    if (lo == hi) return MS_OK;
+    MS_TRY(ms_grow(&s->is_stay, &s->is_stay_cap, n, 1, 256));
+    MS_TRY(ms_grow(&s->inside, &s->inside_cap, n, 1, 256));
+    memset(s->is_stay, 0, n);
+    size_t tested = 0;
+    for (size_t x = lo; x < hi; x++) {
+        uint32_t i = s->stays.idx[x];
+        if (discharge[i] - admit[i] < 2) continue;
+        s->is_stay[i - begin] = 1;
+        tested++;
+    }
+    if (!tested) return MS_OK;
+    size_t hits = ms_kernels()->inside_other_stay(inst + begin, admit + begin, discharge + begin, settle + begin,
+                                                  s->is_stay, n, s->inside);
+    for (size_t r = 0; hits && r < n; r++) {
+        if (!s->inside[r]) continue;
+        size_t i = begin + r;
+        (*ms_tally_num(&s->t, I_OVERLAP, (uint32_t)inst[i]))++;
+        MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, admit[i], fund[i]));
+        hits--;
     }
     return MS_OK;
 }
@@ -361,19 +388,8 @@ static ms_status_t grow_scratch(false_hosp_t *s, size_t n)
 {
     MS_TRY(ms_grow(&s->arrive, &s->arrive_cap, n, sizeof *s->arrive, 1024));
     MS_TRY(ms_grow(&s->leave, &s->leave_cap, n, sizeof *s->leave, 1024));
+    MS_TRY(ms_grow(&s->sort_tmp, &s->sort_tmp_cap, n, sizeof *s->sort_tmp, 1024));
     return ms_grow(&s->pick, &s->pick_cap, n, sizeof *s->pick, 1024);
-}
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
 }
 
 static ms_status_t reduce_census(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
@@ -392,8 +408,9 @@ static ms_status_t reduce_census(void *state, uint64_t k0, uint64_t k1, const vo
         s->arrive[i] = v.admit;
         s->leave[i] = v.discharge > v.admit ? v.discharge : v.admit + 1;
     }
-    qsort(s->arrive, n, sizeof *s->arrive, cmp_i32);
-    qsort(s->leave, n, sizeof *s->leave, cmp_i32);
+    const ms_kernels_t *k = ms_kernels();
+    k->sort_i32(s->arrive, n, s->sort_tmp);
+    k->sort_i32(s->leave, n, s->sort_tmp);
     /* The census only rises on admission days: evaluate it after the last
      * admission of each day, with every stay that left on or before it. */
     int64_t peak = 0;
@@ -416,10 +433,7 @@ static ms_status_t reduce_census(void *state, uint64_t k0, uint64_t k1, const vo
         if (v.admit == peak_day) s->pick[m++] = v.settle_id;
     }
     uint64_t last = UINT64_MAX;
-    if (m > PEAK_CLUES_MAX) {
-        qsort(s->pick, m, sizeof *s->pick, cmp_u64);
-        last = s->pick[PEAK_CLUES_MAX - 1];
-    }
+    if (m > PEAK_CLUES_MAX) last = k->rank_u64(s->pick, m, PEAK_CLUES_MAX);
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
@@ -440,12 +454,13 @@ static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const voi
      * batch_size of them and more than lambda + surprise_sd * sqrt(lambda),
      * lambda the usual admissions per day from that county. */
     MS_TRY(ms_grow(&s->days, &s->days_cap, n, sizeof *s->days, 1024));
+    MS_TRY(ms_grow(&s->sort_tmp, &s->sort_tmp_cap, n, sizeof *s->sort_tmp, 1024));
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
         s->days[i] = v.admit;
     }
-    qsort(s->days, n, sizeof *s->days, cmp_i32);
+    ms_kernels()->sort_i32(s->days, n, s->sort_tmp);
     double lambda = (double)n / s->window_days;
     double need = fmax((double)s->batch_size, s->surprise_sd > 0 ? lambda + s->surprise_sd * sqrt(lambda) : 0);
     for (size_t a = 0; a < n;) {

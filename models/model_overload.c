@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "ms_clues.h"
+#include "ms_kernels.h"
 #include "ms_model.h"
+#include "ms_select.h"
 #include "ms_tally.h"
 
 static const ms_param_t params[] = {
@@ -75,6 +77,7 @@ _Static_assert(sizeof(value_t) == 28, "value_t is packed");
 typedef struct {
     ms_tally_t t;        /* first: ms_tally_state_*; one indicator */
     uint32_t ceiling[3];
+    ms_select_t known;   /* a batch's settlements with a known doctor */
 } overload_t;
 
 static void overload_free(void *state)
@@ -82,6 +85,7 @@ static void overload_free(void *state)
     overload_t *s = state;
     if (!s) return;
     ms_tally_free(&s->t);
+    ms_select_free(&s->known);
     free(s);
 }
 
@@ -106,9 +110,11 @@ static ms_status_t overload_batch(void *state, ms_table_id_t table, const ms_bat
     const uint8_t *vt = ms_col(b, MS_SC_visit_type);
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
     const int64_t *fund = ms_col(b, MS_SC_fund_pay);
-    for (size_t i = 0; i < b->rows; i++) {
-        if (doc[i] == 0) continue; /* unknown doctor: cannot be judged */
-        (*ms_tally_den(&s->t, 0, (uint32_t)inst[i]))++;
+    /* An unknown doctor (0) cannot be judged: only the others count. */
+    MS_TRY(ms_select_nonzero(&s->known, b, MS_SC_doctor_id));
+    ms_kernels()->count_by_key_sel(inst, s->known.idx, s->known.n, ms_tally_den_of(&s->t, 0));
+    for (size_t k = 0; k < s->known.n; k++) {
+        uint32_t i = s->known.idx[k];
         value_t v = {sid[i], pid[i], fund[i], inst[i]};
         uint64_t k1 = (uint64_t)vt[i] << 32 | (uint32_t)day[i];
         MS_TRY(ms_emit(emit, K_DOCTOR_DAYS, doc[i], k1, &v));

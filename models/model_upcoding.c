@@ -35,6 +35,7 @@
 #include "ms_kernels.h"
 #include "ms_model.h"
 #include "ms_pairs.h"
+#include "ms_select.h"
 #include "ms_tally.h"
 
 enum { U_SEVERITY, U_COST, U_SHORT, U_DIAG, U_CMI, U_COUNT };
@@ -124,6 +125,7 @@ typedef struct {
     /* counters */
     ms_tally_t t;                     /* U_COUNT indicators, and the clues */
     ms_pairs_t pairs;                    /* (institution, family) -> stays, CC/MCC stays */
+    ms_select_t stays;                /* batch scratch: the inpatient rows */
 } upcoding_t;
 
 static void upcoding_free(void *state)
@@ -133,6 +135,7 @@ static void upcoding_free(void *state)
     free(s->severe), free(s->fam), free(s->cheap_below), free(s->short_below), free(s->w1000);
     ms_tally_free(&s->t);
     ms_pairs_free(&s->pairs);
+    ms_select_free(&s->stays);
     free(s);
 }
 
@@ -223,16 +226,18 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
     const int32_t *inst = ms_col(b, MS_SC_inst_code), *grp = ms_col(b, MS_SC_group_code);
     const int32_t *admit = ms_col(b, MS_SC_admit_date), *disch = ms_col(b, MS_SC_discharge_date);
     const int32_t *day = ms_col(b, MS_SC_settle_date);
-    const uint8_t *vt = ms_col(b, MS_SC_visit_type), *pay = ms_col(b, MS_SC_pay_scheme), *ndiag = ms_col(b, MS_SC_n_diag);
+    const uint8_t *pay = ms_col(b, MS_SC_pay_scheme), *ndiag = ms_col(b, MS_SC_n_diag);
     const int64_t *total = ms_col(b, MS_SC_total), *fund = ms_col(b, MS_SC_fund_pay);
     int64_t *sev_num = ms_tally_num_of(&s->t, U_SEVERITY), *sev_den = ms_tally_den_of(&s->t, U_SEVERITY);
     int64_t *cost_num = ms_tally_num_of(&s->t, U_COST), *cost_den = ms_tally_den_of(&s->t, U_COST);
     int64_t *short_num = ms_tally_num_of(&s->t, U_SHORT), *short_den = ms_tally_den_of(&s->t, U_SHORT);
     int64_t *diag_num = ms_tally_num_of(&s->t, U_DIAG), *diag_den = ms_tally_den_of(&s->t, U_DIAG);
     int64_t *cmi_num = ms_tally_num_of(&s->t, U_CMI), *cmi_den = ms_tally_den_of(&s->t, U_CMI);
-    for (size_t i = 0; i < b->rows; i++) {
+    MS_TRY(ms_select_visits(&s->stays, b, MS_VISIT_INPATIENT));
+    for (size_t x = 0; x < s->stays.n; x++) {
+        size_t i = s->stays.idx[x];
         int32_t g = grp[i], in = inst[i];
-        if (vt[i] != MS_VISIT_INPATIENT || g < 0 || (uint32_t)g >= s->n_groups ||
+        if (g < 0 || (uint32_t)g >= s->n_groups ||
             (pay[i] != MS_PAY_DRG && pay[i] != MS_PAY_DIP))
             continue;
         cost_den[in]++;
