@@ -31,6 +31,7 @@
 
 #include "ms_dataset.h"
 #include "ms_fs.h"
+#include "ms_kernels.h"
 #include "ms_part.h"
 #include "ms_reader.h"
 #include "ms_testcsv.h"
@@ -125,6 +126,33 @@ static void test_determinism_matrix(void **state)
         snprintf(out, sizeof out, "%s/det%zu", f->dir, i);
         sweep_same(f, out, variants[i]);
     }
+}
+
+/* Every kernel set this CPU runs gives the reference's bytes (the sets
+ * differ only in speed), with one thread and with three; a set that is not
+ * one, or that the CPU cannot run, is refused before anything is read. */
+static void test_kernel_sets_agree(void **state)
+{
+    fx_t *f = *state;
+    for (int s = MS_ISA_REF; s < MS_ISA_COUNT; s++) {
+        if (!ms_kernels_for((ms_isa_t)s)) continue;
+        setenv("MS_KERNELS", ms_isa_name((ms_isa_t)s), 1);
+        for (int threads = 1; threads <= 3; threads += 2) {
+            char out[700], extra[32];
+            snprintf(out, sizeof out, "%s/kernels-%s-%d", f->dir, ms_isa_name((ms_isa_t)s), threads);
+            snprintf(extra, sizeof extra, "--threads %d", threads);
+            sweep_same(f, out, extra);
+            char says[64];
+            snprintf(says, sizeof says, "\"kernels\": \"%s\"", ms_isa_name((ms_isa_t)s));
+            json_says(out, says, NULL);
+        }
+    }
+    char out[700];
+    snprintf(out, sizeof out, "%s/kernels-bad", f->dir);
+    setenv("MS_KERNELS", "avx9", 1);
+    sweep_says(f->data, out, "", 2, "MS_KERNELS=avx9 is not a kernel set", NULL);
+    assert_false(ms_path_exists(out));
+    unsetenv("MS_KERNELS");
 }
 
 /* The volume figures against a count made here, straight from the files. */
@@ -989,6 +1017,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism_matrix),
+        cmocka_unit_test(test_kernel_sets_agree),
         cmocka_unit_test(test_volume_is_exact),
         cmocka_unit_test(test_overload_is_exact),
         cmocka_unit_test(test_resume_after_kill),

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ms_cli.h"
+#include "ms_kernels.h"
 
 #ifndef MS_VERSION
 #define MS_VERSION "dev"
@@ -43,9 +44,16 @@ static void usage(FILE *fp)
             "Try it on a synthetic world:\n"
             "  medsweep gen --out world/ && medsweep sweep world/ --out s/ && medsweep eval s/ --truth world/truth\n"
             "\n"
+            "Environment:\n"
+            "  MS_KERNELS=SET   the kernel set hot loops use: ref (the plain reference\n"
+            "                   versions), portable, sse42, avx2 or avx512; default the\n"
+            "                   best this CPU runs (here: %s).  Results are the same\n"
+            "                   with every set; docs/kernels.md, bench/bench_kernels.\n"
+            "\n"
             "Exit status: 0 success; 1 the output cannot be trusted (stderr says why);\n"
             "2 a usage error.  docs/weekly-sweep.md in the source tree walks through a\n"
-            "week; docs/models.md gives every formula.\n");
+            "week; docs/models.md gives every formula.\n",
+            ms_isa_name(ms_isa_best()));
 }
 
 int main(int argc, char **argv)
@@ -61,6 +69,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--version")) {
         printf("medsweep %s\n", MS_VERSION);
         return MS_EXIT_OK;
+    }
+    char why[256];
+    if (ms_kernels_env_check(why, sizeof why) != 0) {
+        fprintf(stderr, "medsweep: %s\n", why);
+        return MS_EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);

@@ -2,6 +2,8 @@
  * ms_sweep_runjson.c - run.json: what was swept, with which rules, models,
  * threads and libraries, how long each stage took and how much memory.
  */
+#include <errno.h>
+
 #include "ms_sweep_int.h"
 
 const char *const sw_stage_names[SW_STAGES] = {"plan", "map", "merge", "reduce", "finalize", "write"};
@@ -155,9 +157,13 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     ms_afile_t f;
     ms_status_t st = ms_afile_open(&f, path);
     if (st == MS_OK) {
+        errno = 0;
         if (json_dumpf(root, f.fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+            /* A full disk shows here when run.json outgrows stdio's buffer:
+             * say so, as every other write does. */
+            int e = errno ? errno : EIO;
             ms_afile_abort(&f);
-            st = ms_error_set(MS_E_IO, "cannot write %s", path);
+            st = ms_error_errno(MS_E_IO, e, "cannot write %s", path);
         } else {
             fputc('\n', f.fp);
             st = ms_afile_commit(&f);
