@@ -4,6 +4,8 @@
 #include <lz4.h>
 #include <string.h>
 
+#include "ms_kernels.h"
+
 /* Chunk layout after LZ4: 8-byte size + 4-byte block size + one block
  * header of 4 bytes (we always use a single block), then Fletcher32. */
 #define LZ4_HDR 12
@@ -25,192 +27,17 @@ void ms_shuffle(const void *src, void *dst, size_t n, size_t esize)
     }
 }
 
-/* The plain version, from element i on: the definition, the fast paths'
- * tail, and (from 0) the reference they are tested against
- * (tests/test_codec.c). */
-static void unshuffle_from(const unsigned char *s, unsigned char *d, size_t i, size_t n, size_t esize)
-{
-    for (; i < n; i++)
-        for (size_t b = 0; b < esize; b++) d[i * esize + b] = s[b * n + i];
-}
-
-void ms_unshuffle_ref(const void *src, void *dst, size_t n, size_t esize)
-{
-    unshuffle_from(src, dst, 0, n, esize);
-}
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-
-/* 16 elements of 4 byte planes n bytes apart (p: the first plane's bytes
- * of these elements), byte-transposed: c[k] holds elements 4k..4k+3, each
- * as its 4 bytes in plane order. */
-static inline void transpose4(const unsigned char *p, size_t n, __m128i c[4])
-{
-    __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(p + n));
-    __m128i a2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * n));
-    __m128i a3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 3 * n));
-    __m128i b0 = _mm_unpacklo_epi8(a0, a1), b1 = _mm_unpackhi_epi8(a0, a1);
-    __m128i b2 = _mm_unpacklo_epi8(a2, a3), b3 = _mm_unpackhi_epi8(a2, a3);
-    c[0] = _mm_unpacklo_epi16(b0, b2), c[1] = _mm_unpackhi_epi16(b0, b2);
-    c[2] = _mm_unpacklo_epi16(b1, b3), c[3] = _mm_unpackhi_epi16(b1, b3);
-}
-
-/* 16 elements of 8 bytes at a time: an 8x16 byte transpose in registers,
- * the halves of each element from planes 0-3 and 4-7. */
-static size_t unshuffle8_fast(const unsigned char *s, unsigned char *d, size_t n)
-{
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m128i lo[4], hi[4];
-        transpose4(s + i, n, lo);
-        transpose4(s + 4 * n + i, n, hi);
-        __m128i *o = (__m128i *)(void *)(d + i * 8);
-        for (int k = 0; k < 4; k++) {
-            _mm_storeu_si128(o + 2 * k, _mm_unpacklo_epi32(lo[k], hi[k]));
-            _mm_storeu_si128(o + 2 * k + 1, _mm_unpackhi_epi32(lo[k], hi[k]));
-        }
-    }
-    return i;
-}
-
-/* 16 elements of 4 bytes at a time. */
-static size_t unshuffle4_fast(const unsigned char *s, unsigned char *d, size_t n)
-{
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m128i c[4];
-        transpose4(s + i, n, c);
-        __m128i *o = (__m128i *)(void *)(d + i * 4);
-        for (int k = 0; k < 4; k++) _mm_storeu_si128(o + k, c[k]);
-    }
-    return i;
-}
-#else
-/* Without SSE2 the plain tail loop below does all the work. */
-static size_t unshuffle8_fast(const unsigned char *s, unsigned char *d, size_t n)
-{
-    (void)s, (void)d, (void)n;
-    return 0;
-}
-static size_t unshuffle4_fast(const unsigned char *s, unsigned char *d, size_t n)
-{
-    (void)s, (void)d, (void)n;
-    return 0;
-}
-#endif
-
+/* The decoder's direction and the checksum are hot loops (every chunk
+ * read): they are kernels (kernels/ms_kernels.h), vectorised for the CPU,
+ * tested against their references in tests/test_kernels.c. */
 void ms_unshuffle(const void *src, void *dst, size_t n, size_t esize)
 {
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    if (esize <= 1 || n <= 1) {
-        memcpy(d, s, n * esize);
-        return;
-    }
-    size_t i = esize == 8 ? unshuffle8_fast(s, d, n) : esize == 4 ? unshuffle4_fast(s, d, n) : 0;
-    unshuffle_from(s, d, i, n, esize);
+    ms_kernels()->unshuffle(src, dst, n, esize);
 }
 
-/* The end of both versions below: the odd last byte of a len_-byte input
- * (at data, past the whole words), the last fold and the checksum. */
-static uint32_t fletcher32_end(uint32_t sum1, uint32_t sum2, const unsigned char *data, size_t len_)
+uint32_t ms_fletcher32(const void *data, size_t len)
 {
-    if (len_ % 2) {
-        sum1 += (uint32_t)*data << 8;
-        sum2 += sum1;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    return (sum2 << 16) | sum1;
-}
-
-/* HDF5's definition, word by word. */
-uint32_t ms_fletcher32_ref(const void *data_, size_t len_)
-{
-    const unsigned char *data = data_;
-    size_t len = len_ / 2;
-    uint32_t sum1 = 0, sum2 = 0;
-    while (len) {
-        size_t tlen = len > 360 ? 360 : len;
-        len -= tlen;
-        do {
-            sum1 += ((uint32_t)data[0] << 8) | (uint32_t)data[1];
-            data += 2;
-            sum2 += sum1;
-        } while (--tlen);
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    return fletcher32_end(sum1, sum2, data, len_);
-}
-
-#ifdef __SSE2__
-/* The words [0, n & ~7) of a block of n (<= 360): a += their sum, b += the
- * sum of (n - i) * w_i, exactly as the scalar loop (both fit 32 bits).
- * pmaddwd multiplies signed 16-bit lanes, so each word is taken as
- * w - 32768 (its top bit flipped) and 32768 times the weights added back;
- * a lane's products stay under 2^31 for 360 words.  Returns n & ~7. */
-static uint32_t block_sums_fast(const unsigned char *data, uint32_t n, uint32_t *a, uint32_t *b)
-{
-    uint32_t n8 = n & ~7u;
-    if (!n8) return 0;
-    const __m128i flip = _mm_set1_epi16((short)0x8000), ones = _mm_set1_epi16(1), eight = _mm_set1_epi16(8);
-    __m128i wt = _mm_setr_epi16((short)n, (short)(n - 1), (short)(n - 2), (short)(n - 3), (short)(n - 4),
-                                (short)(n - 5), (short)(n - 6), (short)(n - 7));
-    __m128i sa = _mm_setzero_si128(), sb = _mm_setzero_si128();
-    for (uint32_t i = 0; i < n8; i += 8) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + 2 * (size_t)i));
-        x = _mm_or_si128(_mm_slli_epi16(x, 8), _mm_srli_epi16(x, 8)); /* big-endian words */
-        x = _mm_xor_si128(x, flip);
-        sa = _mm_add_epi32(sa, _mm_madd_epi16(x, ones));
-        sb = _mm_add_epi32(sb, _mm_madd_epi16(x, wt));
-        wt = _mm_sub_epi16(wt, eight);
-    }
-    uint32_t la[4], lb[4];
-    _mm_storeu_si128((__m128i *)(void *)la, sa);
-    _mm_storeu_si128((__m128i *)(void *)lb, sb);
-    uint32_t weights = n8 * n - n8 * (n8 - 1) / 2; /* sum of n - i over the words */
-    *a += la[0] + la[1] + la[2] + la[3] + 32768u * n8;
-    *b += lb[0] + lb[1] + lb[2] + lb[3] + 32768u * weights;
-    return n8;
-}
-#else
-static uint32_t block_sums_fast(const unsigned char *data, uint32_t n, uint32_t *a, uint32_t *b)
-{
-    (void)data, (void)n, (void)a, (void)b;
-    return 0;
-}
-#endif
-
-/* The same sums, a block of up to 360 words at a time: within a block sum1
- * gains a = sum of the words and sum2 gains n*sum1 + sum of (n-i)*w_i, which
- * the compiler vectorises.  All arithmetic is mod 2^32, as in the word loop,
- * so the result is identical bit for bit. */
-uint32_t ms_fletcher32(const void *data_, size_t len_)
-{
-    const unsigned char *data = data_;
-    size_t len = len_ / 2;
-    uint32_t sum1 = 0, sum2 = 0;
-    while (len) {
-        uint32_t n = len > 360 ? 360 : (uint32_t)len;
-        uint32_t a = 0, b = 0, i = block_sums_fast(data, n, &a, &b);
-        for (; i < n; i++) {
-            uint32_t w = ((uint32_t)data[2 * i] << 8) | data[2 * i + 1];
-            a += w;
-            b += (n - i) * w;
-        }
-        data += 2 * (size_t)n;
-        len -= n;
-        sum2 += n * sum1 + b;
-        sum1 += a;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    return fletcher32_end(sum1, sum2, data, len_);
+    return ms_kernels()->fletcher32(data, len);
 }
 
 static void put_be64(unsigned char *p, uint64_t v)

@@ -23,18 +23,14 @@
 
 #define MS_H5Z_FILTER_LZ4 32004
 
-/* HDF5's byte shuffle: element size esize, n elements. */
+/* HDF5's byte shuffle: element size esize, n elements.  The unshuffle is
+ * the kernel of the CPU's set (ms_kernels()->unshuffle). */
 void ms_shuffle(const void *src, void *dst, size_t n, size_t esize);
 void ms_unshuffle(const void *src, void *dst, size_t n, size_t esize);
 
-/* The plain definition of ms_unshuffle, kept beside the vectorised one and
- * compared with it in tests/test_codec.c. */
-void ms_unshuffle_ref(const void *src, void *dst, size_t n, size_t esize);
-
-/* HDF5's Fletcher32 (H5_checksum_fletcher32): a block-summing fast version
- * and the plain word loop it is tested against. */
+/* HDF5's Fletcher32 (H5_checksum_fletcher32): the kernel of the CPU's set
+ * (ms_kernels()->fletcher32). */
 uint32_t ms_fletcher32(const void *data, size_t len);
-uint32_t ms_fletcher32_ref(const void *data, size_t len);
 
 /* Largest encoded size of a chunk of nbytes raw bytes. */
 size_t ms_chunk_bound(size_t nbytes);

@@ -43,7 +43,7 @@ set -euo pipefail
 RULES='
 io/common      | io/common                               | io/common                                                                     | posix  | -
 kernels        | kernels kernels/ref kernels/fast kernels/x86 kernels/internal | kernels                                                                 | c      | -
-io             | io io/internal                          | io io/common                                                                  | system | hdf5.h H5*.h csv.h lz4.h xxhash.h omp.h
+io             | io io/internal                          | io kernels io/common                                                          | system | hdf5.h H5*.h csv.h lz4.h xxhash.h omp.h
 io/import      | io/import io/import/internal            | io/import io io/common                                                        | system | csv.h xxhash.h omp.h
 io/synth       | io/synth io/synth/internal              | io/synth io io/common                                                         | system | omp.h
 models         | models                                  | models kernels io io/common                                                   | system | -

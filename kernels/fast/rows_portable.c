@@ -2,14 +2,18 @@
  * rows_portable.c - fast versions over rows in plain C, for any CPU: the
  * base that the x86 sets build on.
  */
+#include <string.h>
+
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
 
+/* --- Counts and sums by key --- */
 
-/* Fast versions.  Scattered adds (by key) do not vectorise; what pays is
- * breaking the dependency chain when consecutive rows hit the same key, as
- * they do in partitions sorted by person (whose visits cluster at a few
- * institutions): runs of equal keys are summed in a register first. */
+/* Scattered adds (by key) do not vectorise; what pays is breaking the
+ * dependency chain when consecutive rows hit the same key, as they do in
+ * partitions sorted by person (whose visits cluster at a few
+ * institutions): runs of equal keys are summed in a register first.  The
+ * x86 sets keep these versions. */
 static void count_by_key_runs(const int32_t *key, size_t n, int64_t *counts)
 {
     size_t i = 0;
@@ -41,6 +45,95 @@ static size_t sum_by_key_runs(const int32_t *key, const int64_t *val, size_t n, 
     }
     return first;
 }
+
+/* The same runs, each row counted when it is selected: the test is an add
+ * of 0 or 1 in the register, no branch on the selection. */
+static void count_by_key_if_runs(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n,
+                                 int64_t *counts)
+{
+    size_t i = 0;
+    while (i < n) {
+        int32_t k = key[i];
+        int64_t c = 0;
+        size_t j = i;
+        for (; j < n && key[j] == k; j++) c += sel[j] == want;
+        counts[k] += c;
+        i = j;
+    }
+}
+
+/* Over a selection: runs of equal keys among the selected rows. */
+static void count_by_key_sel_runs(const int32_t *key, const uint32_t *idx, size_t nsel, int64_t *counts)
+{
+    size_t s = 0;
+    while (s < nsel) {
+        int32_t k = key[idx[s]];
+        size_t t = s + 1;
+        while (t < nsel && key[idx[t]] == k) t++;
+        counts[k] += (int64_t)(t - s);
+        s = t;
+    }
+}
+
+/* Checked add by add in selection order, as sum_by_key_runs. */
+static size_t sum_by_key_sel_runs(const int32_t *key, const int64_t *val, const uint32_t *idx, size_t nsel,
+                                  int64_t *sums)
+{
+    size_t s = 0, first = 0;
+    while (s < nsel) {
+        int32_t k = key[idx[s]];
+        int64_t sum = sums[k];
+        size_t t = s;
+        for (; t < nsel && key[idx[t]] == k; t++)
+            if (__builtin_expect(__builtin_add_overflow(sum, val[idx[t]], &sum), 0) && !first) first = t + 1;
+        sums[k] = sum;
+        s = t;
+    }
+    return first;
+}
+
+/* --- Selections and runs of ids --- */
+
+/* Branch-free: every row's index is written at the end of the selection
+ * and kept by advancing only when the row matches, so a selection of
+ * about half the rows costs no mispredicted branches.  idx has room for n
+ * and the write position never passes the row, so the extra writes stay
+ * inside it. */
+static size_t select_eq_u8_bf(const uint8_t *col, size_t n, uint8_t want, uint32_t *idx)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        idx[m] = (uint32_t)i;
+        m += col[i] == want;
+    }
+    return m;
+}
+
+static size_t select_nz_u32_bf(const uint32_t *col, size_t n, uint32_t *idx)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        idx[m] = (uint32_t)i;
+        m += col[i] != 0;
+    }
+    return m;
+}
+
+/* The same branch-free writes: a run starts where the id changes. */
+static size_t segments_u64_bf(const uint64_t *id, size_t n, uint32_t *start)
+{
+    start[0] = 0;
+    if (!n) return 0;
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++) {
+        start[k] = (uint32_t)i;
+        k += id[i] != id[i - 1];
+    }
+    start[k] = (uint32_t)n;
+    return k;
+}
+
+/* --- Element-wise sums and shares --- */
 
 /* Wrapping adds (unsigned, so defined) with the overflow test folded into
  * one flag, which keeps the loop vectorisable; an add overflowed when both
@@ -76,10 +169,92 @@ static void share_at_least_fast(const int64_t *restrict part, const int64_t *res
     }
 }
 
+/* --- The codec's unshuffle and checksum --- */
+
+/* One element size known to the compiler: each element's bytes are
+ * gathered from the planes and written together, so the output is written
+ * once, in order, instead of once per plane. */
+#define UNSHUFFLE_FIXED(ES)                                                                  \
+    static void unshuffle##ES(const unsigned char *s, unsigned char *d, size_t n)             \
+    {                                                                                        \
+        for (size_t i = 0; i < n; i++) {                                                     \
+            unsigned char e[ES];                                                             \
+            for (size_t b = 0; b < ES; b++) e[b] = s[b * n + i];                             \
+            memcpy(d + i * ES, e, ES);                                                       \
+        }                                                                                    \
+    }
+UNSHUFFLE_FIXED(2)
+UNSHUFFLE_FIXED(4)
+UNSHUFFLE_FIXED(8)
+
+/* Other sizes plane by plane: each plane read in order. */
+static void unshuffle_planes(const void *src, void *dst, size_t n, size_t esize)
+{
+    const unsigned char *s = src;
+    unsigned char *d = dst;
+    if (esize <= 1 || n <= 1) {
+        memcpy(d, s, n * esize);
+        return;
+    }
+    switch (esize) {
+    case 2: unshuffle2(s, d, n); return;
+    case 4: unshuffle4(s, d, n); return;
+    case 8: unshuffle8(s, d, n); return;
+    default: break;
+    }
+    for (size_t b = 0; b < esize; b++) {
+        const unsigned char *p = s + b * n;
+        for (size_t i = 0; i < n; i++) d[i * esize + b] = p[i];
+    }
+}
+
+/* HDF5's Fletcher32 a block of up to 360 words at a time (the blocks of
+ * the reference, which folds after each): within a block sum1 gains
+ * a = sum of the words and sum2 gains n*sum1 + sum of (n-i)*w_i, which the
+ * compiler vectorises.  All arithmetic is mod 2^32, as in the word loop,
+ * so the result is identical bit for bit. */
+static uint32_t fletcher32_blocks(const void *data_, size_t len_)
+{
+    const unsigned char *data = data_;
+    size_t len = len_ / 2;
+    uint32_t sum1 = 0, sum2 = 0;
+    while (len) {
+        uint32_t n = len > 360 ? 360 : (uint32_t)len, a = 0, b = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t w = ((uint32_t)data[2 * i] << 8) | data[2 * i + 1];
+            a += w;
+            b += (n - i) * w;
+        }
+        data += 2 * (size_t)n;
+        len -= n;
+        sum2 += n * sum1 + b;
+        sum1 += a;
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    }
+    if (len_ % 2) { /* an odd last byte: the high byte of a last word */
+        sum1 += (uint32_t)*data << 8;
+        sum2 += sum1;
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    return (sum2 << 16) | sum1;
+}
+
 void ms_kfill_rows_portable(ms_kernels_t *t)
 {
     t->count_by_key = count_by_key_runs;
     t->sum_by_key = sum_by_key_runs;
+    t->count_by_key_if = count_by_key_if_runs;
+    t->select_eq_u8 = select_eq_u8_bf;
+    t->select_nz_u32 = select_nz_u32_bf;
+    t->count_by_key_sel = count_by_key_sel_runs;
+    t->sum_by_key_sel = sum_by_key_sel_runs;
+    t->segments_u64 = segments_u64_bf;
     t->add_i64 = add_i64_fast;
     t->share_at_least = share_at_least_fast;
+    t->unshuffle = unshuffle_planes;
+    t->fletcher32 = fletcher32_blocks;
 }
