@@ -9,45 +9,18 @@
 
 /* --- Counts and sums by key --- */
 
-/* Scattered adds (by key) do not vectorise; what pays is breaking the
- * dependency chain when consecutive rows hit the same key, as they do in
- * partitions sorted by person (whose visits cluster at a few
- * institutions): runs of equal keys are summed in a register first.  The
- * x86 sets keep these versions. */
-static void count_by_key_runs(const int32_t *key, size_t n, int64_t *counts)
-{
-    size_t i = 0;
-    while (i < n) {
-        int32_t k = key[i];
-        size_t j = i + 1;
-        while (j < n && key[j] == k) j++;
-        counts[k] += (int64_t)(j - i);
-        i = j;
-    }
-}
+/* Scattered adds (by key) do not vectorise, and plain count_by_key and
+ * sum_by_key have no fast version: an add into a table that sits in L1
+ * (2,600 institutions x 8 bytes) already goes at about a row a cycle.
+ * Summing runs of equal keys in a register first (these files' earlier
+ * versions) measured 10-15% slower than the reference on the sweep's own
+ * batches, where a person's rows hit a few institutions in short runs and
+ * the run ends mispredict (the volume model's map, 1 thread, 16 M records:
+ * 0.19 s with the references, 0.22 s with runs).  Where a selection test
+ * rides along, the run is still worth it: the test becomes an add of 0 or 1
+ * in a register, with no branch on the selection. */
 
-/* Checked like the reference, add by add in row order (so that the report
- * and the values are the reference's), but the run's sum stays in a
- * register: the dependency goes through memory once per run.  (The check
- * costs about a third more than unchecked adds, some 0.4 ns a row; OR-ing
- * the flags branch-free and re-adding an overflowed run measured slower.) */
-static size_t sum_by_key_runs(const int32_t *key, const int64_t *val, size_t n, int64_t *sums)
-{
-    size_t i = 0, first = 0;
-    while (i < n) {
-        int32_t k = key[i];
-        int64_t s = sums[k];
-        size_t j = i;
-        for (; j < n && key[j] == k; j++)
-            if (__builtin_expect(__builtin_add_overflow(s, val[j], &s), 0) && !first) first = j + 1;
-        sums[k] = s;
-        i = j;
-    }
-    return first;
-}
-
-/* The same runs, each row counted when it is selected: the test is an add
- * of 0 or 1 in the register, no branch on the selection. */
+/* Runs of equal keys, each row counted when it is selected. */
 static void count_by_key_if_runs(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n,
                                  int64_t *counts)
 {
@@ -75,22 +48,9 @@ static void count_by_key_sel_runs(const int32_t *key, const uint32_t *idx, size_
     }
 }
 
-/* Checked add by add in selection order, as sum_by_key_runs. */
-static size_t sum_by_key_sel_runs(const int32_t *key, const int64_t *val, const uint32_t *idx, size_t nsel,
-                                  int64_t *sums)
-{
-    size_t s = 0, first = 0;
-    while (s < nsel) {
-        int32_t k = key[idx[s]];
-        int64_t sum = sums[k];
-        size_t t = s;
-        for (; t < nsel && key[idx[t]] == k; t++)
-            if (__builtin_expect(__builtin_add_overflow(sum, val[idx[t]], &sum), 0) && !first) first = t + 1;
-        sums[k] = sum;
-        s = t;
-    }
-    return first;
-}
+/* sum_by_key_sel has no fast version: the runs measured no faster than
+ * the reference (0.95x at L2 sizes, bench_kernels); its cost is the
+ * indexed loads, which do not vectorise. */
 
 /* --- Selections and runs of ids --- */
 
@@ -245,13 +205,10 @@ static uint32_t fletcher32_blocks(const void *data_, size_t len_)
 
 void ms_kfill_rows_portable(ms_kernels_t *t)
 {
-    t->count_by_key = count_by_key_runs;
-    t->sum_by_key = sum_by_key_runs;
     t->count_by_key_if = count_by_key_if_runs;
     t->select_eq_u8 = select_eq_u8_bf;
     t->select_nz_u32 = select_nz_u32_bf;
     t->count_by_key_sel = count_by_key_sel_runs;
-    t->sum_by_key_sel = sum_by_key_sel_runs;
     t->segments_u64 = segments_u64_bf;
     t->add_i64 = add_i64_fast;
     t->share_at_least = share_at_least_fast;
