@@ -429,6 +429,26 @@ static int outs_unshuffle(data_t *d, uint64_t ret, region_t *o)
 
 static uint64_t run_fletcher32(const ms_kernels_t *k, data_t *d) { return k->fletcher32(d->raw, d->n * 8); }
 
+/* Persons of 1-20 rows at 1-4 institutions: each one's distinct
+ * institutions (the volume model's persons), one call over every run. */
+static void make_firsts_in_runs(data_t *d, rng_t *r)
+{
+    d->inst = dalloc(d, d->n * 4);
+    d->flag = dalloc(d, d->n);
+    gen_groups(d, r, 1, 20);
+    for (size_t g = 0; g < d->ngroups; g++) {
+        int32_t insts[4];
+        size_t ninst = 1 + below(r, 4);
+        for (size_t j = 0; j < 4; j++) insts[j] = (int32_t)below(r, NKEYS);
+        for (size_t i = d->group[g]; i < d->group[g + 1]; i++) d->inst[i] = insts[below(r, ninst)];
+    }
+    d->ws = d->n * 5 + d->ngroups * 4;
+}
+static uint64_t run_firsts_in_runs(const ms_kernels_t *k, data_t *d)
+{
+    return k->firsts_in_runs(d->inst, d->group, d->ng_run, d->flag);
+}
+
 /* Persons of 5-40 rows at 1-3 institutions, admit ascending, ~10% stays of
  * 1-20 days settled at discharge, other visits settled within 2 days: some
  * visits fall inside another institution's stay. */
@@ -573,6 +593,9 @@ static const spec_t specs[] = {
      reset_unshuffle, NULL, run_unshuffle, outs_unshuffle},
     {"fletcher32", SLOT(fletcher32), 8, 8, 0, 0, "8 bytes of the chunk; reads 8 B", make_raw, NULL, NULL,
      run_fletcher32, outs_none},
+    {"firsts_in_runs", SLOT(firsts_in_runs), 5, 5, 0, CAP_GROUPS,
+     "a row of a person (1-20 rows at 1-4 institutions); reads key (4 B), writes a flag", make_firsts_in_runs,
+     reset_flag, NULL, run_firsts_in_runs, outs_flag},
     {"inside_other_stay", SLOT(inside_other_stay), 17, 17, 0, CAP_GROUPS,
      "a row of a person (5-40 rows, ~10% stays), one call per person; reads 4 x 4 B + stay (17 B)",
      make_inside_other_stay, reset_flag, NULL, run_inside_other_stay, outs_flag},

@@ -26,6 +26,7 @@ static const ms_kernels_t ref_table = {
     .share_at_least = ms_k_share_at_least_ref,
     .unshuffle = ms_k_unshuffle_ref,
     .fletcher32 = ms_k_fletcher32_ref,
+    .firsts_in_runs = ms_k_firsts_in_runs_ref,
     .inside_other_stay = ms_k_inside_other_stay_ref,
     .window_max_sum = ms_k_window_max_sum_ref,
     .sort_i32 = ms_k_sort_i32_ref,
@@ -51,7 +52,8 @@ static void detect(void)
     runs[MS_ISA_AVX2] = runs[MS_ISA_SSE42] && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
                         __builtin_cpu_supports("popcnt");
     runs[MS_ISA_AVX512] = runs[MS_ISA_AVX2] && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
+                          __builtin_cpu_supports("avx512dq") &&
                           __builtin_cpu_supports("avx512vl");
 #endif
     best = MS_ISA_PORTABLE;

@@ -54,7 +54,7 @@ typedef enum {
     MS_ISA_PORTABLE,  /* fast versions in plain C, for any CPU */
     MS_ISA_SSE42,
     MS_ISA_AVX2,
-    MS_ISA_AVX512,    /* AVX-512 F, BW, DQ and VL */
+    MS_ISA_AVX512,    /* AVX-512 F, BW, CD, DQ and VL */
     MS_ISA_COUNT
 } ms_isa_t;
 
@@ -97,6 +97,12 @@ typedef struct {
 
     /* --- Spans: a person's stays, windows, sorts and ranks (files spans_*.c) --- */
 
+    /* The first row of each key within each run (a person's distinct
+     * institutions): runs are [start[r], start[r + 1]) for r < nruns, as
+     * segments_u64 writes them; first[i] = 1 when no earlier row of i's
+     * run has key[i], else 0, for every row of every run.  Returns the
+     * number of firsts. */
+    size_t (*firsts_in_runs)(const int32_t *key, const uint32_t *start, size_t nruns, uint8_t *first);
     /* Visits inside another institution's stay.  Rows i < n are one
      * person's, admit ascending.  For each row with stay[i] != 0:
      * flag[i] = 1 when some row j at another institution (inst[j] !=

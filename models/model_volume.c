@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_buf.h"
 #include "ms_kernels.h"
 #include "ms_model.h"
 #include "ms_tally.h"
@@ -91,6 +92,11 @@ static const ms_indicator_t indicators[V_COUNT] = {
  * the generic tally callbacks. */
 typedef struct {
     ms_tally_t t;        /* first: ms_tally_state_* */
+    /* batch scratch: the persons' first rows, and each row's first visit
+     * of its institution by its person */
+    uint32_t *start;
+    uint8_t *first;
+    size_t start_cap, first_cap;
 } volume_t;
 
 static void volume_free(void *state)
@@ -98,6 +104,7 @@ static void volume_free(void *state)
     volume_t *v = state;
     if (!v) return;
     ms_tally_free(&v->t);
+    free(v->start), free(v->first);
     free(v);
 }
 
@@ -138,27 +145,17 @@ static ms_status_t volume_batch(void *state, ms_table_id_t table, const ms_batch
         k->count_by_key_if(inst, vt, MS_VISIT_PHARMACY, b->rows, counter(v, V_PHARMACY));
         MS_TRY(sum_money(v, V_TOTAL, inst, ms_col(b, MS_SC_total), b->rows));
         MS_TRY(sum_money(v, V_FUND, inst, ms_col(b, MS_SC_fund_pay), b->rows));
+        /* A person counts once at each institution they used: the rows
+         * that are their person's first at that institution. */
+        MS_TRY(ms_grow(&v->start, &v->start_cap, b->rows + 1, sizeof *v->start, 4096));
+        MS_TRY(ms_grow(&v->first, &v->first_cap, b->rows + 1, 1, 4096));
+        size_t persons = k->segments_u64(ms_col(b, MS_SC_person_id), b->rows, v->start);
+        k->firsts_in_runs(inst, v->start, persons, v->first);
+        k->count_by_key_if(inst, v->first, 1, b->rows, counter(v, V_PERSONS));
     } else {
         const int32_t *inst = ms_col(b, MS_DC_inst_code);
         k->count_by_key(inst, b->rows, counter(v, V_ITEMS));
         MS_TRY(sum_money(v, V_ITEM_AMOUNT, inst, ms_col(b, MS_DC_amount), b->rows));
-    }
-    return MS_OK;
-}
-
-/* A person counts once at each institution they used. */
-static ms_status_t volume_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin,
-                                 size_t end, ms_emit_t *emit)
-{
-    (void)emit;
-    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
-    volume_t *v = state;
-    const int32_t *inst = ms_col(b, MS_SC_inst_code);
-    int64_t *persons = counter(v, V_PERSONS);
-    for (size_t i = begin; i < end; i++) {
-        size_t j = begin;
-        while (j < i && inst[j] != inst[i]) j++;
-        if (j == i) persons[inst[i]]++;
     }
     return MS_OK;
 }
@@ -179,8 +176,8 @@ const ms_model_t ms_model_volume = {
     .name = "volume",
     .version = "2", /* 2: saved as a tally */
     .description = "per-institution volumes and fund totals (the naive baseline ranking)",
-    .settlement_cols = 1ull << MS_SC_inst_code | 1ull << MS_SC_visit_type | 1ull << MS_SC_total |
-                       1ull << MS_SC_fund_pay,
+    .settlement_cols = 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code | 1ull << MS_SC_visit_type |
+                       1ull << MS_SC_total | 1ull << MS_SC_fund_pay,
     .drug_cols = 1ull << MS_DC_inst_code | 1ull << MS_DC_amount,
     .indicators = indicators,
     .nindicators = V_COUNT,
@@ -190,7 +187,6 @@ const ms_model_t ms_model_volume = {
     .baseline_indicator = "fund_payment",
     .init = volume_init,
     .batch = volume_batch,
-    .person = volume_person,
     .merge = ms_tally_state_merge,
     .save = ms_tally_state_save,
     .load = ms_tally_state_load,

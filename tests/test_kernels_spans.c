@@ -45,6 +45,67 @@ static void *xmalloc(size_t bytes)
     return p;
 }
 
+/* --- The first row of each key within each run --- */
+
+/* Runs of lengths 0..40 (so some pass 16, the conflict path's limit) over
+ * keys from a pool of `pool` (1: every row repeats; large: all distinct),
+ * keys at both ends of int32 among them; compared with the reference for
+ * every set, from an unaligned start. */
+static void test_firsts_in_runs(void **state)
+{
+    (void)state;
+    uint64_t rnd = 17;
+    const int32_t ends[] = {INT32_MIN, INT32_MAX, 0, -1};
+    const size_t pools[] = {1, 2, 3, 7, 40, 1000000};
+    for (size_t p = 0; p < sizeof pools / sizeof *pools; p++)
+        for (size_t off = 0; off < 3; off++) {
+            size_t nruns = 120, n = 0;
+            uint32_t *start = xmalloc((nruns + 1) * sizeof *start);
+            for (size_t r = 0; r < nruns; r++) {
+                start[r] = (uint32_t)n;
+                n += r < 41 ? r : ms_test_below(&rnd, 24);
+            }
+            start[nruns] = (uint32_t)n;
+            int32_t *key = xmalloc((n + off) * sizeof *key);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t x = ms_test_below(&rnd, pools[p]);
+                key[off + i] = x < 4 && pools[p] > 4 ? ends[x] : (int32_t)x;
+            }
+            uint8_t *want = xmalloc(n + off), *got = xmalloc(n + off);
+            size_t m = ms_kernels_ref()->firsts_in_runs(key + off, start, nruns, want + off);
+            for (int st = MS_ISA_PORTABLE; st < MS_ISA_COUNT; st++) {
+                const ms_kernels_t *k = set_at(st);
+                if (!k) continue;
+                memset(got, 0xee, n + off);
+                size_t mk = k->firsts_in_runs(key + off, start, nruns, got + off);
+                CHECK(mk == m, "firsts_in_runs %s pool %zu: %zu firsts, reference %zu", k->name, pools[p], mk, m);
+                CHECK(!memcmp(got + off, want + off, n), "firsts_in_runs %s pool %zu: flags differ", k->name, pools[p]);
+                for (size_t i = 0; i < off; i++) CHECK(got[i] == 0xee, "firsts_in_runs %s wrote before its rows", k->name);
+            }
+            free(start), free(key), free(want), free(got);
+        }
+}
+
+/* By hand: a person at institutions 5, 5, 9, 5, 9, 2 counts 5, 9 and 2
+ * once; the next person's 5 is a first again; an empty run has none; 17
+ * rows of one key (past the 16-lane path) have one first. */
+static void test_firsts_in_runs_by_hand(void **state)
+{
+    (void)state;
+    int32_t key[6 + 2 + 17] = {5, 5, 9, 5, 9, 2, 5, 5};
+    for (int i = 8; i < 25; i++) key[i] = 3;
+    const uint32_t start[] = {0, 6, 6, 8, 25};
+    const uint8_t want[25] = {1, 0, 1, 0, 0, 1, 1, 0, 1};
+    for (int st = MS_ISA_REF; st < MS_ISA_COUNT; st++) {
+        const ms_kernels_t *k = set_at(st);
+        if (!k) continue;
+        uint8_t got[25];
+        memset(got, 7, sizeof got);
+        assert_int_equal(k->firsts_in_runs(key, start, 4, got), 5);
+        assert_memory_equal(got, want, sizeof want);
+    }
+}
+
 /* --- Visits inside another institution's stay --- */
 
 typedef struct {
@@ -429,6 +490,8 @@ static void test_rank_u64_by_hand(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_firsts_in_runs_by_hand),
+        cmocka_unit_test(test_firsts_in_runs),
         cmocka_unit_test(test_inside_other_stay_by_hand),
         cmocka_unit_test(test_inside_other_stay),
         cmocka_unit_test(test_window_max_sum_by_hand),

@@ -105,7 +105,7 @@ static ms_status_t setup(sweep_t *sw)
     MS_TRY(ms_peers_make(&sw->ds.refs, &sw->cfg, &sw->peer, &sw->npeer));
     sw->env = calloc((size_t)sw->nmodels, sizeof *sw->env);
     sw->keyed_base = calloc((size_t)sw->nmodels, sizeof *sw->keyed_base);
-    sw->model_map_cpu = calloc((size_t)sw->nmodels, sizeof *sw->model_map_cpu);
+    sw->model_map_cpu = calloc(2 * (size_t)sw->nmodels, sizeof *sw->model_map_cpu);
     sw->model_reduce_s = calloc((size_t)sw->nmodels, sizeof *sw->model_reduce_s);
     if (!sw->env || !sw->keyed_base || !sw->model_map_cpu || !sw->model_reduce_s)
         return ms_error_set(MS_E_NOMEM, "out of memory");

@@ -78,12 +78,14 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
             if (!run[m] || !need) continue;
             sw_model_view(mod, table, &b, &view);
             if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(out->states[m], table, &view, &w->emit[m])));
+            double t2 = ms_thread_cpu_s();
             for (size_t s = 0; mod->person && s < npersons; s++)
                 MS_TRY(sw_model_checked(mod, table, mod->person(out->states[m], table, &view, w->starts[s],
                                                                 w->starts[s + 1], &w->emit[m])));
-            double t2 = ms_thread_cpu_s();
-            w->model_cpu[m] += t2 - t1;
-            t1 = t2;
+            double t3 = ms_thread_cpu_s();
+            w->model_cpu[2 * m] += t2 - t1;
+            w->model_cpu[2 * m + 1] += t3 - t2;
+            t1 = t3;
         }
 #pragma omp atomic
         sw->rows_done += raw;
@@ -244,7 +246,7 @@ static ms_status_t worker_alloc(sweep_t *sw, worker_t *w, int tid)
     w->emit = calloc(n, sizeof *w->emit);
     w->all = calloc(n, 1);
     w->shuffled = calloc(n, 1);
-    w->model_cpu = calloc(n, sizeof *w->model_cpu);
+    w->model_cpu = calloc(2 * n, sizeof *w->model_cpu);
     if (!w->emit || !w->all || !w->shuffled || !w->model_cpu) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
@@ -260,7 +262,7 @@ static void worker_free(sweep_t *sw, worker_t *w)
 {
 #pragma omp atomic
     sw->read_cpu += w->read_cpu;
-    for (int m = 0; w->model_cpu && m < sw->nmodels; m++)
+    for (int m = 0; w->model_cpu && m < 2 * sw->nmodels; m++)
 #pragma omp atomic
         sw->model_map_cpu[m] += w->model_cpu[m];
     for (int t = 0; t < 2; t++) {

@@ -81,13 +81,16 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
         json_object_set_new(mo, "name", json_string(sw->models[m]->name));
         json_object_set_new(mo, "version", json_string(sw->models[m]->version));
         /* Its cost (docs/kernels.md, Where a model spends its time): CPU
-         * seconds in its batch and person callbacks, over the records of
+         * seconds in its batch and person callbacks, together per record of
          * the tables it reads, and the wall seconds of its reduce. */
         const ms_model_t *mod = sw->models[m];
         uint64_t recs = (mod->settlement_cols ? res->rows[MS_TABLE_SETTLEMENTS] : 0) +
                         (mod->drug_cols ? res->rows[MS_TABLE_DRUG_ITEMS] : 0);
-        json_object_set_new(mo, "map_cpu_seconds", json_real(sw->model_map_cpu[m]));
-        json_object_set_new(mo, "map_ns_per_record", json_real(recs ? sw->model_map_cpu[m] * 1e9 / (double)recs : 0));
+        double batch = sw->model_map_cpu[2 * m], person = sw->model_map_cpu[2 * m + 1];
+        json_object_set_new(mo, "map_cpu_seconds", json_real(batch + person));
+        json_object_set_new(mo, "map_ns_per_record", json_real(recs ? (batch + person) * 1e9 / (double)recs : 0));
+        json_object_set_new(mo, "batch_cpu_seconds", json_real(batch));
+        json_object_set_new(mo, "person_cpu_seconds", json_real(person));
         json_object_set_new(mo, "reduce_seconds", json_real(sw->model_reduce_s[m]));
         json_array_append_new(models, mo);
     }

@@ -230,8 +230,27 @@ static uint64_t rank_u64_select(uint64_t *v, size_t n, size_t rank)
     return v[k];
 }
 
+/* A row's key is looked for among the run's earlier rows, stopping at the
+ * first match: a person's rows repeat a few institutions, so most searches
+ * end early (the reference always scans them all). */
+static size_t firsts_in_runs_scan(const int32_t *key, const uint32_t *start, size_t nruns, uint8_t *first)
+{
+    size_t m = 0;
+    for (size_t r = 0; r < nruns; r++) {
+        size_t s = start[r], e = start[r + 1];
+        for (size_t i = s; i < e; i++) {
+            size_t j = s;
+            while (j < i && key[j] != key[i]) j++;
+            first[i] = j == i;
+            m += j == i;
+        }
+    }
+    return m;
+}
+
 void ms_kfill_spans_portable(ms_kernels_t *t)
 {
+    t->firsts_in_runs = firsts_in_runs_scan;
     t->inside_other_stay = inside_other_stay_scan;
     t->window_max_sum = window_max_sum_two_ptr;
     t->sort_i32 = sort_i32_radix;

@@ -23,6 +23,7 @@ void ms_k_unshuffle_ref(const void *src, void *dst, size_t n, size_t esize);
 uint32_t ms_k_fletcher32_ref(const void *data, size_t len);
 
 /* spans_ref.c */
+size_t ms_k_firsts_in_runs_ref(const int32_t *key, const uint32_t *start, size_t nruns, uint8_t *first);
 size_t ms_k_inside_other_stay_ref(const int32_t *inst, const int32_t *admit, const int32_t *discharge,
                                   const int32_t *settle, const uint8_t *stay, size_t n, uint8_t *flag);
 uint64_t ms_k_window_max_sum_ref(const int32_t *day, const uint32_t *qty, size_t n, int64_t window);

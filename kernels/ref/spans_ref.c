@@ -9,6 +9,19 @@
 
 #include "ms_kernels_ref.h"
 
+size_t ms_k_firsts_in_runs_ref(const int32_t *key, const uint32_t *start, size_t nruns, uint8_t *first)
+{
+    size_t m = 0;
+    for (size_t r = 0; r < nruns; r++)
+        for (size_t i = start[r]; i < start[r + 1]; i++) {
+            first[i] = 1;
+            for (size_t j = start[r]; j < i; j++)
+                if (key[j] == key[i]) first[i] = 0;
+            m += first[i];
+        }
+    return m;
+}
+
 size_t ms_k_inside_other_stay_ref(const int32_t *inst, const int32_t *admit, const int32_t *discharge,
                                   const int32_t *settle, const uint8_t *stay, size_t n, uint8_t *flag)
 {

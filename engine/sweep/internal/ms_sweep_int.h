@@ -64,7 +64,7 @@ typedef struct {
     uint32_t *starts;          /* a batch's persons: ms_kernels()->segments_u64 */
     size_t starts_cap;
     double read_cpu;           /* CPU seconds reading and screening batches */
-    double *model_cpu;         /* [nmodels] CPU seconds in each model's batch and person */
+    double *model_cpu;         /* [2 * nmodels] CPU seconds in each model's batch, then person */
 } worker_t;
 
 /* Work units are slices of partitions: a partition of more than
@@ -137,9 +137,10 @@ typedef struct {
     uint64_t total_rows;
     uint64_t table_rows[MS_TABLE_COUNT]; /* of total_rows, per table */
     double stage[6];
-    /* Where the time went (run.json "cost"): CPU seconds of the map's
-     * reading and of each model's map, summed over workers, and the wall
-     * seconds of each model's reduce ([nmodels] each). */
+    /* Where the time went (run.json): CPU seconds of the map's reading and
+     * of each model's batch and person callbacks ([2 * nmodels], batch
+     * then person), summed over workers, and the wall seconds of each
+     * model's reduce ([nmodels]). */
     double read_cpu, *model_map_cpu, *model_reduce_s;
     char config_hash[20];
 } sweep_t;
