@@ -9,48 +9,27 @@
 
 /* --- Counts and sums by key --- */
 
-/* Scattered adds (by key) do not vectorise, and plain count_by_key and
- * sum_by_key have no fast version: an add into a table that sits in L1
- * (2,600 institutions x 8 bytes) already goes at about a row a cycle.
- * Summing runs of equal keys in a register first (these files' earlier
- * versions) measured 10-15% slower than the reference on the sweep's own
- * batches, where a person's rows hit a few institutions in short runs and
- * the run ends mispredict (the volume model's map, 1 thread, 16 M records:
- * 0.19 s with the references, 0.22 s with runs).  Where a selection test
- * rides along, the run is still worth it: the test becomes an add of 0 or 1
- * in a register, with no branch on the selection. */
-
-/* Runs of equal keys, each row counted when it is selected. */
-static void count_by_key_if_runs(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n,
-                                 int64_t *counts)
+/* Scattered adds (by key) do not vectorise, and count_by_key,
+ * sum_by_key, count_by_key_sel and sum_by_key_sel have no fast version:
+ * an add into a table that sits in L1 (2,600 institutions x 8 bytes)
+ * already goes at about a row a cycle, and over a selection the cost is
+ * the indexed loads.  Summing runs of equal keys in a register first
+ * (these files' earlier versions) measured 10-15% slower than the
+ * references on the sweep's own batches, where a person's rows hit a few
+ * institutions in short runs and the run ends mispredict (the volume
+ * model's map, 1 thread, 16 M records: 0.19 s with the references, 0.22 s
+ * with runs), and no faster over selections (bench_kernels).
+ *
+ * count_by_key_if: branch-free, each row adds 0 or 1.  The reference's
+ * branch on the selection mispredicts when about half the rows are
+ * counted, as for outpatient visits or a person's first visit of an
+ * institution: the volume model's map 0.18 -> 0.12-0.15 s (runs of keys:
+ * 0.15 s).  Where a few rows are counted (inpatient stays, 3%) the
+ * reference's branch predicts well and the two are close. */
+static void count_by_key_if_bf(const int32_t *key, const uint8_t *sel, uint8_t want, size_t n, int64_t *counts)
 {
-    size_t i = 0;
-    while (i < n) {
-        int32_t k = key[i];
-        int64_t c = 0;
-        size_t j = i;
-        for (; j < n && key[j] == k; j++) c += sel[j] == want;
-        counts[k] += c;
-        i = j;
-    }
+    for (size_t i = 0; i < n; i++) counts[key[i]] += sel[i] == want;
 }
-
-/* Over a selection: runs of equal keys among the selected rows. */
-static void count_by_key_sel_runs(const int32_t *key, const uint32_t *idx, size_t nsel, int64_t *counts)
-{
-    size_t s = 0;
-    while (s < nsel) {
-        int32_t k = key[idx[s]];
-        size_t t = s + 1;
-        while (t < nsel && key[idx[t]] == k) t++;
-        counts[k] += (int64_t)(t - s);
-        s = t;
-    }
-}
-
-/* sum_by_key_sel has no fast version: the runs measured no faster than
- * the reference (0.95x at L2 sizes, bench_kernels); its cost is the
- * indexed loads, which do not vectorise. */
 
 /* --- Selections and runs of ids --- */
 
@@ -205,10 +184,9 @@ static uint32_t fletcher32_blocks(const void *data_, size_t len_)
 
 void ms_kfill_rows_portable(ms_kernels_t *t)
 {
-    t->count_by_key_if = count_by_key_if_runs;
+    t->count_by_key_if = count_by_key_if_bf;
     t->select_eq_u8 = select_eq_u8_bf;
     t->select_nz_u32 = select_nz_u32_bf;
-    t->count_by_key_sel = count_by_key_sel_runs;
     t->segments_u64 = segments_u64_bf;
     t->add_i64 = add_i64_fast;
     t->share_at_least = share_at_least_fast;
