@@ -61,8 +61,20 @@ static void detect(void)
         if (runs[s]) best = (ms_isa_t)s;
 }
 
+uint8_t ms_k_bit_pos[256][8];
+
+static void build_bit_pos(void)
+{
+    for (unsigned mask = 0; mask < 256; mask++) {
+        unsigned k = 0;
+        for (unsigned b = 0; b < 8; b++)
+            if (mask >> b & 1) ms_k_bit_pos[mask][k++] = (uint8_t)b;
+    }
+}
+
 static void build(void)
 {
+    build_bit_pos();
     tables[MS_ISA_REF] = ref_table;
     tables[MS_ISA_PORTABLE] = ref_table;
     ms_kfill_rows_portable(&tables[MS_ISA_PORTABLE]);

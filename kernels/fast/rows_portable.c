@@ -4,8 +4,11 @@
  */
 #include <string.h>
 
+#include "ms_fletcher_blocks.h"
+#include "ms_kernels_inline.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
+#include "ms_unshuffle_sizes.h"
 
 /* --- Counts and sums by key --- */
 
@@ -87,12 +90,7 @@ static size_t add_i64_fast(int64_t *restrict dst, const int64_t *restrict src, s
         bad |= (a ^ r) & (b ^ r);
         dst[i] = (int64_t)r;
     }
-    if (!(bad >> 63)) return 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t r = (uint64_t)dst[i], b = (uint64_t)src[i], a = r - b;
-        if (((a ^ r) & (b ^ r)) >> 63) return i + 1;
-    }
-    return 0; /* not reached */
+    return bad >> 63 ? ms_k_add_i64_first(dst, src, n) : 0;
 }
 
 /* The share test without the division when the total is under 2^43 fen
@@ -114,73 +112,28 @@ static void share_at_least_fast(const int64_t *restrict part, const int64_t *res
  * gathered from the planes and written together, so the output is written
  * once, in order, instead of once per plane. */
 #define UNSHUFFLE_FIXED(ES)                                                                  \
-    static void unshuffle##ES(const unsigned char *s, unsigned char *d, size_t n)             \
+    static inline __attribute__((always_inline)) size_t unshuffle##ES(const unsigned char *s, \
+                                                                      unsigned char *d, size_t n) \
     {                                                                                        \
         for (size_t i = 0; i < n; i++) {                                                     \
             unsigned char e[ES];                                                             \
             for (size_t b = 0; b < ES; b++) e[b] = s[b * n + i];                             \
             memcpy(d + i * ES, e, ES);                                                       \
         }                                                                                    \
+        return n;                                                                            \
     }
 UNSHUFFLE_FIXED(2)
 UNSHUFFLE_FIXED(4)
 UNSHUFFLE_FIXED(8)
 
-/* Other sizes plane by plane: each plane read in order. */
 static void unshuffle_planes(const void *src, void *dst, size_t n, size_t esize)
 {
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    if (esize <= 1 || n <= 1) {
-        memcpy(d, s, n * esize);
-        return;
-    }
-    switch (esize) {
-    case 2: unshuffle2(s, d, n); return;
-    case 4: unshuffle4(s, d, n); return;
-    case 8: unshuffle8(s, d, n); return;
-    default: break;
-    }
-    for (size_t b = 0; b < esize; b++) {
-        const unsigned char *p = s + b * n;
-        for (size_t i = 0; i < n; i++) d[i * esize + b] = p[i];
-    }
+    ms_unshuffle_by_size(src, dst, n, esize, unshuffle2, unshuffle4, unshuffle8);
 }
 
-/* HDF5's Fletcher32 a block of up to 360 words at a time (the blocks of
- * the reference, which folds after each): within a block sum1 gains
- * a = sum of the words and sum2 gains n*sum1 + sum of (n-i)*w_i, which the
- * compiler vectorises.  All arithmetic is mod 2^32, as in the word loop,
- * so the result is identical bit for bit. */
-static uint32_t fletcher32_blocks(const void *data_, size_t len_)
-{
-    const unsigned char *data = data_;
-    size_t len = len_ / 2;
-    uint32_t sum1 = 0, sum2 = 0;
-    while (len) {
-        uint32_t n = len > 360 ? 360 : (uint32_t)len, a = 0, b = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t w = ((uint32_t)data[2 * i] << 8) | data[2 * i + 1];
-            a += w;
-            b += (n - i) * w;
-        }
-        data += 2 * (size_t)n;
-        len -= n;
-        sum2 += n * sum1 + b;
-        sum1 += a;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    if (len_ % 2) { /* an odd last byte: the high byte of a last word */
-        sum1 += (uint32_t)*data << 8;
-        sum2 += sum1;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    return (sum2 << 16) | sum1;
-}
+/* HDF5's Fletcher32 by blocks of 360 words (ms_fletcher_blocks.h), the
+ * words of a block summed in plain C, which the compiler vectorises. */
+static uint32_t fletcher32_blocks(const void *data, size_t len) { return ms_fletcher32_by_blocks(data, len, NULL); }
 
 void ms_kfill_rows_portable(ms_kernels_t *t)
 {

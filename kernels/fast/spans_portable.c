@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "ms_kernels_inline.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
 
@@ -22,7 +23,7 @@
  * shorter than two days has no day strictly inside it and needs no scan. */
 enum { STAY_BLOCK = 8 };
 
-static int stay_hit(const int32_t *inst, const int32_t *admit, const int32_t *settle, size_t n, int32_t a,
+static inline __attribute__((always_inline)) int stay_hit(const int32_t *inst, const int32_t *admit, const int32_t *settle, size_t n, int32_t a,
                     int32_t d, int32_t k)
 {
     size_t j = 0;
@@ -41,14 +42,7 @@ static int stay_hit(const int32_t *inst, const int32_t *admit, const int32_t *se
 static size_t inside_other_stay_scan(const int32_t *inst, const int32_t *admit, const int32_t *discharge,
                                      const int32_t *settle, const uint8_t *stay, size_t n, uint8_t *flag)
 {
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t a = admit[i], d = discharge[i];
-        uint8_t hit = stay[i] && (int64_t)d - a >= 2 && stay_hit(inst, admit, settle, n, a, d, inst[i]);
-        flag[i] = hit;
-        m += hit;
-    }
-    return m;
+    return ms_k_inside_other_stay_by(inst, admit, discharge, settle, stay, n, flag, stay_hit);
 }
 
 /* --- Rolling-window sums --- */
@@ -230,21 +224,12 @@ static uint64_t rank_u64_select(uint64_t *v, size_t n, size_t rank)
     return v[k];
 }
 
-/* A row's key is looked for among the run's earlier rows, stopping at the
- * first match: a person's rows repeat a few institutions, so most searches
- * end early (the reference always scans them all). */
+/* Each run scanned with early exits (ms_kernels_inline.h); the reference
+ * always scans every earlier row. */
 static size_t firsts_in_runs_scan(const int32_t *key, const uint32_t *start, size_t nruns, uint8_t *first)
 {
     size_t m = 0;
-    for (size_t r = 0; r < nruns; r++) {
-        size_t s = start[r], e = start[r + 1];
-        for (size_t i = s; i < e; i++) {
-            size_t j = s;
-            while (j < i && key[j] != key[i]) j++;
-            first[i] = j == i;
-            m += j == i;
-        }
-    }
+    for (size_t r = 0; r < nruns; r++) m += ms_k_firsts_scan(key, start[r], start[r + 1], first);
     return m;
 }
 

@@ -10,6 +10,12 @@
 
 #include "ms_kernels.h"
 
+/* ms_k_bit_pos[mask] lists the set bits of an 8-bit mask, lowest first:
+ * 8 rows' matches become their indices with one table load, no branch per
+ * row (the selections of kernels/x86/).  Built once, before any fill
+ * function runs (kernels/ms_kernels.c). */
+extern uint8_t ms_k_bit_pos[256][8];
+
 /* kernels/fast/: plain C, any CPU. */
 void ms_kfill_rows_portable(ms_kernels_t *t);
 void ms_kfill_spans_portable(ms_kernels_t *t);

@@ -10,29 +10,19 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "ms_fletcher_blocks.h"
+#include "ms_kernels_inline.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
+#include "ms_unshuffle_sizes.h"
 
 /* --- Writing a selection from a mask --- */
-
-/* pos[mask] lists the set bits of an 8-bit mask, lowest first (as in
- * rows_sse42.c).  Built by the fill function, once, before any use. */
-static uint8_t pos[256][8];
-
-static void pos_build(void)
-{
-    for (unsigned mask = 0; mask < 256; mask++) {
-        unsigned k = 0;
-        for (unsigned b = 0; b < 8; b++)
-            if (mask >> b & 1) pos[mask][k++] = (uint8_t)b;
-    }
-}
 
 /* Rows base + the set bits of mask8 written at idx[m] with one 8-lane
  * store (room: m <= base and base + 8 <= n); returns the new m. */
 static inline size_t write8(uint32_t *idx, size_t m, size_t base, unsigned mask8)
 {
-    __m256i p = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)pos[mask8]));
+    __m256i p = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)ms_k_bit_pos[mask8]));
     _mm256_storeu_si256((__m256i *)(void *)(idx + m), _mm256_add_epi32(p, _mm256_set1_epi32((int)(uint32_t)base)));
     return m + (size_t)__builtin_popcount(mask8);
 }
@@ -107,17 +97,6 @@ static size_t segments_u64_avx2(const uint64_t *id, size_t n, uint32_t *start)
 
 /* --- Element-wise sums and shares --- */
 
-/* The first element whose add overflowed, from the wrapped results (as
- * the portable version): dst[i] - src[i] gives back the operand. */
-static size_t add_i64_first(const int64_t *dst, const int64_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t r = (uint64_t)dst[i], b = (uint64_t)src[i], a = r - b;
-        if (((a ^ r) & (b ^ r)) >> 63) return i + 1;
-    }
-    return 0; /* not reached */
-}
-
 /* Wrapping adds 8 elements at a time, the overflow test ((a^r) & (b^r),
  * sign bit) OR-ed into one register, looked at once at the end. */
 static size_t add_i64_avx2(int64_t *dst, const int64_t *src, size_t n)
@@ -139,7 +118,7 @@ static size_t add_i64_avx2(int64_t *dst, const int64_t *src, size_t n)
         dst[i] = (int64_t)r;
     }
     if (!_mm256_movemask_pd(_mm256_castsi256_pd(bad)) && !(tail >> 63)) return 0;
-    return add_i64_first(dst, src, n);
+    return ms_k_add_i64_first(dst, src, n);
 }
 
 /* x * c for 0 <= x < 2^43 and 0 <= c < 2^32, exact (under 2^63): AVX2
@@ -182,13 +161,6 @@ static void share_at_least_avx2(const int64_t *part, const int64_t *total, size_
 
 /* --- The codec's unshuffle --- */
 
-/* The plain loop from element i on: the vector paths' tail. */
-static void unshuffle_from(const unsigned char *s, unsigned char *d, size_t i, size_t n, size_t esize)
-{
-    for (; i < n; i++)
-        for (size_t b = 0; b < esize; b++) d[i * esize + b] = s[b * n + i];
-}
-
 /* 32 elements of 4 byte planes n bytes apart, byte-transposed within each
  * 128-bit lane: c[k] holds elements 4k..4k+3 (low lane) and 16+4k..19+4k
  * (high lane), each as its 4 bytes in plane order. */
@@ -209,7 +181,7 @@ static inline void transpose4x32(const unsigned char *p, size_t n, __m256i c[4])
 #define LOWS(x, y) _mm256_permute2x128_si256(x, y, 0x20)
 #define HIGHS(x, y) _mm256_permute2x128_si256(x, y, 0x31)
 
-static size_t unshuffle2_avx2(const unsigned char *s, unsigned char *d, size_t n)
+static inline __attribute__((always_inline)) size_t unshuffle2_avx2(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -223,7 +195,7 @@ static size_t unshuffle2_avx2(const unsigned char *s, unsigned char *d, size_t n
     return i;
 }
 
-static size_t unshuffle4_avx2(const unsigned char *s, unsigned char *d, size_t n)
+static inline __attribute__((always_inline)) size_t unshuffle4_avx2(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -240,7 +212,7 @@ static size_t unshuffle4_avx2(const unsigned char *s, unsigned char *d, size_t n
 
 /* The halves of each element from planes 0-3 and 4-7, interleaved by
  * 4-byte units: elements 4k..4k+3 and 16+4k..19+4k per k. */
-static size_t unshuffle8_avx2(const unsigned char *s, unsigned char *d, size_t n)
+static inline __attribute__((always_inline)) size_t unshuffle8_avx2(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -257,27 +229,10 @@ static size_t unshuffle8_avx2(const unsigned char *s, unsigned char *d, size_t n
     return i;
 }
 
-/* Element sizes 2, 4 and 8 in registers; the others plane by plane, each
- * plane read in order. */
+/* Element sizes 2, 4 and 8 in registers (ms_unshuffle_sizes.h). */
 static void unshuffle_avx2(const void *src, void *dst, size_t n, size_t esize)
 {
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    if (esize <= 1 || n <= 1) {
-        memcpy(d, s, n * esize);
-        return;
-    }
-    size_t i;
-    switch (esize) {
-    case 2: i = unshuffle2_avx2(s, d, n); break;
-    case 4: i = unshuffle4_avx2(s, d, n); break;
-    case 8: i = unshuffle8_avx2(s, d, n); break;
-    default:
-        for (size_t b = 0; b < esize; b++)
-            for (size_t j = 0; j < n; j++) d[j * esize + b] = s[b * n + j];
-        return;
-    }
-    unshuffle_from(s, d, i, n, esize);
+    ms_unshuffle_by_size(src, dst, n, esize, unshuffle2_avx2, unshuffle4_avx2, unshuffle8_avx2);
 }
 
 /* --- The codec's Fletcher-32 --- */
@@ -296,7 +251,7 @@ static inline uint32_t hsum8(__m256i v)
  * vpmaddwd multiplies signed 16-bit lanes, so each word is taken as
  * w - 32768 (its top bit flipped) and 32768 times the weights added back;
  * a lane's sums stay under 2^31 for 360 words.  Returns n & ~15. */
-static uint32_t block_sums_avx2(const unsigned char *data, uint32_t n, uint32_t *a, uint32_t *b)
+static inline __attribute__((always_inline)) uint32_t block_sums_avx2(const unsigned char *data, uint32_t n, uint32_t *a, uint32_t *b)
 {
     uint32_t n16 = n & ~15u;
     if (!n16) return 0;
@@ -320,42 +275,15 @@ static uint32_t block_sums_avx2(const unsigned char *data, uint32_t n, uint32_t 
     return n16;
 }
 
-/* HDF5's Fletcher32 a block of 360 words at a time (where the reference
- * folds), as in rows_sse42.c: all mod 2^32, identical bit for bit. */
-static uint32_t fletcher32_avx2(const void *data_, size_t len_)
+/* HDF5's Fletcher32 by blocks of 360 words (ms_fletcher_blocks.h),
+ * sixteen words at a time. */
+static uint32_t fletcher32_avx2(const void *data, size_t len)
 {
-    const unsigned char *data = data_;
-    size_t len = len_ / 2;
-    uint32_t sum1 = 0, sum2 = 0;
-    while (len) {
-        uint32_t n = len > 360 ? 360 : (uint32_t)len;
-        uint32_t a = 0, b = 0, i = block_sums_avx2(data, n, &a, &b);
-        for (; i < n; i++) {
-            uint32_t w = ((uint32_t)data[2 * i] << 8) | data[2 * i + 1];
-            a += w;
-            b += (n - i) * w;
-        }
-        data += 2 * (size_t)n;
-        len -= n;
-        sum2 += n * sum1 + b;
-        sum1 += a;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    if (len_ % 2) { /* an odd last byte: the high byte of a last word */
-        sum1 += (uint32_t)*data << 8;
-        sum2 += sum1;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    return (sum2 << 16) | sum1;
+    return ms_fletcher32_by_blocks(data, len, block_sums_avx2);
 }
 
 void ms_kfill_rows_avx2(ms_kernels_t *t)
 {
-    pos_build();
     t->select_eq_u8 = select_eq_u8_avx2;
     t->select_nz_u32 = select_nz_u32_avx2;
     t->segments_u64 = segments_u64_avx2;

@@ -13,6 +13,7 @@
  */
 #include <immintrin.h>
 
+#include "ms_kernels_inline.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
 
@@ -77,17 +78,6 @@ static size_t segments_u64_avx512(const uint64_t *id, size_t n, uint32_t *start)
 
 /* --- Element-wise sums and shares --- */
 
-/* The first element whose add overflowed, from the wrapped results (as
- * the portable version). */
-static size_t add_i64_first(const int64_t *dst, const int64_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t r = (uint64_t)dst[i], b = (uint64_t)src[i], a = r - b;
-        if (((a ^ r) & (b ^ r)) >> 63) return i + 1;
-    }
-    return 0; /* not reached */
-}
-
 /* Wrapping adds 8 lanes at a time; (a^r) & (b^r) in one ternary-logic
  * instruction (0x42: a != r and b != r), OR-ed into one register whose
  * sign bits are looked at once at the end.  The tail is a masked step. */
@@ -102,7 +92,7 @@ static size_t add_i64_avx512(int64_t *dst, const int64_t *src, size_t n)
         _mm512_mask_storeu_epi64(dst + i, live, r);
     }
     if (!_mm512_movepi64_mask(bad)) return 0;
-    return add_i64_first(dst, src, n);
+    return ms_k_add_i64_first(dst, src, n);
 }
 
 /* The portable version's decision, 16 elements at a time: the lanes

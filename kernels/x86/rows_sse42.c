@@ -9,31 +9,19 @@
 #include <nmmintrin.h>
 #include <string.h>
 
+#include "ms_fletcher_blocks.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
+#include "ms_unshuffle_sizes.h"
 
 /* --- Writing a selection from a mask --- */
-
-/* pos[mask] lists the set bits of an 8-bit mask, lowest first: 8 rows'
- * matches become their indices with one table load and two stores, no
- * branch per row.  Built by the fill function (once, before any use). */
-static uint8_t pos[256][8];
-
-static void pos_build(void)
-{
-    for (unsigned mask = 0; mask < 256; mask++) {
-        unsigned k = 0;
-        for (unsigned b = 0; b < 8; b++)
-            if (mask >> b & 1) pos[mask][k++] = (uint8_t)b;
-    }
-}
 
 /* Rows base + the set bits of mask8 written at idx[m]; returns the new m.
  * Always stores 8 entries: the caller's idx has room for them (m <= base
  * and base + 8 <= n). */
 static inline size_t write8(uint32_t *idx, size_t m, size_t base, unsigned mask8)
 {
-    __m128i p = _mm_loadl_epi64((const __m128i *)(const void *)pos[mask8]);
+    __m128i p = _mm_loadl_epi64((const __m128i *)(const void *)ms_k_bit_pos[mask8]);
     __m128i b = _mm_set1_epi32((int)(uint32_t)base);
     _mm_storeu_si128((__m128i *)(void *)(idx + m), _mm_add_epi32(_mm_cvtepu8_epi32(p), b));
     _mm_storeu_si128((__m128i *)(void *)(idx + m + 4), _mm_add_epi32(_mm_cvtepu8_epi32(_mm_srli_si128(p, 4)), b));
@@ -111,13 +99,6 @@ static size_t segments_u64_sse42(const uint64_t *id, size_t n, uint32_t *start)
 
 /* --- The codec's unshuffle --- */
 
-/* The plain loop from element i on: the vector paths' tail. */
-static void unshuffle_from(const unsigned char *s, unsigned char *d, size_t i, size_t n, size_t esize)
-{
-    for (; i < n; i++)
-        for (size_t b = 0; b < esize; b++) d[i * esize + b] = s[b * n + i];
-}
-
 /* 16 elements of 4 byte planes n bytes apart (p: the first plane's bytes
  * of these elements), byte-transposed: c[k] holds elements 4k..4k+3, each
  * as its 4 bytes in plane order. */
@@ -135,7 +116,7 @@ static inline void transpose4(const unsigned char *p, size_t n, __m128i c[4])
 
 /* 16 elements of 8 bytes at a time: an 8x16 byte transpose in registers,
  * the halves of each element from planes 0-3 and 4-7. */
-static size_t unshuffle8_sse(const unsigned char *s, unsigned char *d, size_t n)
+static inline __attribute__((always_inline)) size_t unshuffle8_sse(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -152,7 +133,7 @@ static size_t unshuffle8_sse(const unsigned char *s, unsigned char *d, size_t n)
 }
 
 /* 16 elements of 4 bytes at a time. */
-static size_t unshuffle4_sse(const unsigned char *s, unsigned char *d, size_t n)
+static inline __attribute__((always_inline)) size_t unshuffle4_sse(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -165,7 +146,7 @@ static size_t unshuffle4_sse(const unsigned char *s, unsigned char *d, size_t n)
 }
 
 /* 16 elements of 2 bytes at a time: the two planes interleaved. */
-static size_t unshuffle2_sse(const unsigned char *s, unsigned char *d, size_t n)
+static inline __attribute__((always_inline)) size_t unshuffle2_sse(const unsigned char *s, unsigned char *d, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -178,27 +159,10 @@ static size_t unshuffle2_sse(const unsigned char *s, unsigned char *d, size_t n)
     return i;
 }
 
-/* Element sizes 2, 4 and 8 (the columns' integers) in registers; the
- * others plane by plane, each plane read in order. */
+/* Element sizes 2, 4 and 8 in registers (ms_unshuffle_sizes.h). */
 static void unshuffle_sse42(const void *src, void *dst, size_t n, size_t esize)
 {
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    if (esize <= 1 || n <= 1) {
-        memcpy(d, s, n * esize);
-        return;
-    }
-    size_t i;
-    switch (esize) {
-    case 2: i = unshuffle2_sse(s, d, n); break;
-    case 4: i = unshuffle4_sse(s, d, n); break;
-    case 8: i = unshuffle8_sse(s, d, n); break;
-    default:
-        for (size_t b = 0; b < esize; b++)
-            for (size_t j = 0; j < n; j++) d[j * esize + b] = s[b * n + j];
-        return;
-    }
-    unshuffle_from(s, d, i, n, esize);
+    ms_unshuffle_by_size(src, dst, n, esize, unshuffle2_sse, unshuffle4_sse, unshuffle8_sse);
 }
 
 /* --- The codec's Fletcher-32 --- */
@@ -208,7 +172,7 @@ static void unshuffle_sse42(const void *src, void *dst, size_t n, size_t esize)
  * pmaddwd multiplies signed 16-bit lanes, so each word is taken as
  * w - 32768 (its top bit flipped) and 32768 times the weights added back;
  * a lane's products stay under 2^31 for 360 words.  Returns n & ~7. */
-static uint32_t block_sums_sse(const unsigned char *data, uint32_t n, uint32_t *a, uint32_t *b)
+static inline __attribute__((always_inline)) uint32_t block_sums_sse(const unsigned char *data, uint32_t n, uint32_t *a, uint32_t *b)
 {
     uint32_t n8 = n & ~7u;
     if (!n8) return 0;
@@ -233,44 +197,15 @@ static uint32_t block_sums_sse(const unsigned char *data, uint32_t n, uint32_t *
     return n8;
 }
 
-/* HDF5's Fletcher32 a block of 360 words at a time (where the reference
- * folds): within a block sum1 gains a = sum of the words and sum2 gains
- * n*sum1 + sum of (n-i)*w_i.  All mod 2^32, as the word loop: identical
- * bit for bit. */
-static uint32_t fletcher32_sse42(const void *data_, size_t len_)
+/* HDF5's Fletcher32 by blocks of 360 words (ms_fletcher_blocks.h), eight
+ * words at a time in SSE2. */
+static uint32_t fletcher32_sse42(const void *data, size_t len)
 {
-    const unsigned char *data = data_;
-    size_t len = len_ / 2;
-    uint32_t sum1 = 0, sum2 = 0;
-    while (len) {
-        uint32_t n = len > 360 ? 360 : (uint32_t)len;
-        uint32_t a = 0, b = 0, i = block_sums_sse(data, n, &a, &b);
-        for (; i < n; i++) {
-            uint32_t w = ((uint32_t)data[2 * i] << 8) | data[2 * i + 1];
-            a += w;
-            b += (n - i) * w;
-        }
-        data += 2 * (size_t)n;
-        len -= n;
-        sum2 += n * sum1 + b;
-        sum1 += a;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    if (len_ % 2) { /* an odd last byte: the high byte of a last word */
-        sum1 += (uint32_t)*data << 8;
-        sum2 += sum1;
-        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    }
-    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-    return (sum2 << 16) | sum1;
+    return ms_fletcher32_by_blocks(data, len, block_sums_sse);
 }
 
 void ms_kfill_rows_sse42(ms_kernels_t *t)
 {
-    pos_build();
     t->select_eq_u8 = select_eq_u8_sse42;
     t->select_nz_u32 = select_nz_u32_sse42;
     t->segments_u64 = segments_u64_sse42;

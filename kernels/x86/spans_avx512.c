@@ -18,6 +18,7 @@
  */
 #include <immintrin.h>
 
+#include "ms_kernels_inline.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
 
@@ -38,12 +39,7 @@ static size_t firsts_in_runs_conflict(const int32_t *key, const uint32_t *start,
             m += (size_t)__builtin_popcount(firsts);
             continue;
         }
-        for (size_t i = s; i < s + n; i++) {
-            size_t j = s;
-            while (j < i && key[j] != key[i]) j++;
-            first[i] = j == i;
-            m += j == i;
-        }
+        m += ms_k_firsts_scan(key, s, s + n, first);
     }
     return m;
 }

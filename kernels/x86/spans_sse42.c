@@ -8,6 +8,7 @@
  */
 #include <immintrin.h>
 
+#include "ms_kernels_inline.h"
 #include "ms_kernels.h"
 #include "ms_kernels_sets.h"
 
@@ -27,7 +28,7 @@ static inline __m128i hits4(const int32_t *inst, const int32_t *admit, const int
 /* The portable scan (stop on the first row admitted on or after the
  * discharge, or the first hit), eight rows a block; the last few rows
  * one at a time. */
-static int stay_hit(const int32_t *inst, const int32_t *admit, const int32_t *settle, size_t n, int32_t a,
+static inline __attribute__((always_inline)) int stay_hit(const int32_t *inst, const int32_t *admit, const int32_t *settle, size_t n, int32_t a,
                     int32_t d, int32_t k)
 {
     const __m128i va = _mm_set1_epi32(a), vd = _mm_set1_epi32(d), vk = _mm_set1_epi32(k);
@@ -53,14 +54,7 @@ static int stay_hit(const int32_t *inst, const int32_t *admit, const int32_t *se
 static size_t inside_other_stay_sse42(const int32_t *inst, const int32_t *admit, const int32_t *discharge,
                                       const int32_t *settle, const uint8_t *stay, size_t n, uint8_t *flag)
 {
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t a = admit[i], d = discharge[i];
-        uint8_t hit = stay[i] && (int64_t)d - a >= 2 && stay_hit(inst, admit, settle, n, a, d, inst[i]);
-        flag[i] = hit;
-        m += hit;
-    }
-    return m;
+    return ms_k_inside_other_stay_by(inst, admit, discharge, settle, stay, n, flag, stay_hit);
 }
 
 void ms_kfill_spans_sse42(ms_kernels_t *t) { t->inside_other_stay = inside_other_stay_sse42; }
