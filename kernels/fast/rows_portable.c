@@ -61,20 +61,10 @@ static size_t select_nz_u32_bf(const uint32_t *col, size_t n, uint32_t *idx)
     return m;
 }
 
-/* The same branch-free writes: a run starts where the id changes. */
-static size_t segments_u64_bf(const uint64_t *id, size_t n, uint32_t *start)
-{
-    start[0] = 0;
-    if (!n) return 0;
-    size_t k = 1;
-    for (size_t i = 1; i < n; i++) {
-        start[k] = (uint32_t)i;
-        k += id[i] != id[i - 1];
-    }
-    start[k] = (uint32_t)n;
-    return k;
-}
-
+/* segments_u64 has no portable version: branch-free writes of every row
+ * measured slower than the reference where persons have more than a few
+ * rows (0.73-0.82x on runs of 1-20, bench_kernels), whose branch
+ * mispredicts once per run; the x86 sets compare 2-8 ids at a time. */
 /* --- Element-wise sums and shares --- */
 
 /* Wrapping adds (unsigned, so defined) with the overflow test folded into
@@ -140,7 +130,6 @@ void ms_kfill_rows_portable(ms_kernels_t *t)
     t->count_by_key_if = count_by_key_if_bf;
     t->select_eq_u8 = select_eq_u8_bf;
     t->select_nz_u32 = select_nz_u32_bf;
-    t->segments_u64 = segments_u64_bf;
     t->add_i64 = add_i64_fast;
     t->share_at_least = share_at_least_fast;
     t->unshuffle = unshuffle_planes;
