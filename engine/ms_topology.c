@@ -105,8 +105,38 @@ ms_status_t ms_topology_load(ms_topology_t *t, const char *synthetic)
             return ms_error_set(MS_E_USAGE, "synthetic topology '%s' could not be built", synthetic);
         return ms_error_errno(MS_E_IO, err, "topology: hwloc could not read this machine");
     }
+    /* This machine: only the PUs the process may run on.  hwloc already
+     * leaves out what the cgroup forbids; the affinity mask it does not. */
+    int restricted = 0;
+    if (!synthetic) {
+        hwloc_bitmap_t bound = hwloc_bitmap_alloc();
+        hwloc_const_cpuset_t all = hwloc_topology_get_topology_cpuset(topo);
+        if (bound && hwloc_get_cpubind(topo, bound, HWLOC_CPUBIND_PROCESS) == 0) {
+            hwloc_bitmap_and(bound, bound, all);
+            if (!hwloc_bitmap_iszero(bound) && !hwloc_bitmap_isequal(bound, all)) {
+                if (hwloc_topology_restrict(topo, bound, HWLOC_RESTRICT_FLAG_REMOVE_CPULESS) != 0) {
+                    int err = errno;
+                    hwloc_bitmap_free(bound);
+                    hwloc_topology_destroy(topo);
+                    return ms_error_errno(MS_E_IO, err,
+                                          "topology: hwloc could not restrict this machine to the CPUs the "
+                                          "process may use");
+                }
+                restricted = 1;
+            }
+        }
+        hwloc_bitmap_free(bound);
+    }
     t->hw = topo;
     t->synthetic = synthetic != NULL;
+    t->restricted = restricted;
+    char *cpus = NULL;
+    if (hwloc_bitmap_list_asprintf(&cpus, hwloc_topology_get_topology_cpuset(topo)) < 0 || !cpus) {
+        free(cpus);
+        ms_topology_free(t);
+        return ms_error_set(MS_E_NOMEM, "topology: out of memory");
+    }
+    t->cpus = cpus;
 
     hwloc_obj_type_t core_type = HWLOC_OBJ_CORE;
     int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
@@ -164,7 +194,19 @@ void ms_topology_free(ms_topology_t *t)
     free(t->core_pu);
     free(t->node_memory);
     free(t->description);
+    free(t->cpus);
     memset(t, 0, sizeof *t);
+}
+
+int ms_topology_default_threads(const ms_topology_t *t)
+{
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (end != env && (*end == '\0' || *end == ',') && v > 0 && v <= 4096) return (int)v;
+    }
+    return t && t->ncores > 0 ? t->ncores : 1;
 }
 
 /* Rows per batch so that rows x row_bytes is about half of l2: the largest
@@ -311,6 +353,9 @@ void ms_topology_print(const ms_topology_t *t, FILE *fp)
         fprintf(fp, "topology: synthetic \"%s\" (planned for, not bound to)\n", t->description);
     else
         fprintf(fp, "topology: %s\n", t->description ? t->description : "this machine");
+    if (!t->synthetic)
+        fprintf(fp, "CPUs this process may use: %s%s\n", t->cpus ? t->cpus : "?",
+                t->restricted ? " (its affinity mask: the machine has more)" : "");
     fprintf(fp, "NUMA nodes: %d\n", t->nnodes);
 
     int *idx = malloc((size_t)t->ncores * sizeof *idx);

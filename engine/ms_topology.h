@@ -27,11 +27,18 @@ typedef struct {
     size_t l3_bytes;         /* last-level cache of a node, 0 unknown */
     int synthetic;           /* built from a description: bind and membind are no-ops */
     char *description;       /* "this machine" or the synthetic string */
+    char *cpus;              /* the PUs the process may use, as a list ("0-3,8"): this
+                                machine's cores are only those of its affinity mask
+                                (taskset, Slurm, mpirun's binding) and cgroup */
+    int restricted;          /* the affinity mask left out some of the machine's PUs */
     void *hw;                /* hwloc_topology_t */
 } ms_topology_t;
 
 /* Load this machine's topology (synthetic == NULL) or a synthetic one.  A
- * malformed description is MS_E_USAGE naming it. */
+ * malformed description is MS_E_USAGE naming it.  This machine's topology
+ * holds only the cores the process may run on: the ones in its affinity
+ * mask (as taskset, Slurm and mpirun set it) and its cgroup, so that a sweep
+ * never plans or pins a worker outside its allocation. */
 ms_status_t ms_topology_load(ms_topology_t *t, const char *synthetic);
 void ms_topology_free(ms_topology_t *t);
 
@@ -47,6 +54,11 @@ typedef struct {
     size_t batch_rows;       /* rows per batch for the columns being read */
     size_t row_bytes;        /* decoded bytes per row of those columns */
 } ms_plan_t;
+
+/* The workers a sweep runs when not told (--threads): OMP_NUM_THREADS when it
+ * is set to a positive number (its first, for a nested list), else one per
+ * core of t (the cores of the allocation). */
+int ms_topology_default_threads(const ms_topology_t *t);
 
 /* Plan a sweep: threads (0 = one per core; more than the cores is allowed
  * and wraps around), nparts partitions, row_bytes decoded per row.  Workers

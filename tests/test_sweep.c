@@ -15,6 +15,8 @@
  * $MS_BIN_HOOKS).
  */
 #include <setjmp.h>
+#include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -750,6 +752,105 @@ static pid_t start_sweep(const fx_t *f, const char *bin, const char *out, const 
     return pid;
 }
 
+/* Every thread of process pid may run on cpu only (its Cpus_allowed_list
+ * in /proc, as the OS enforces it); the number of threads checked. */
+/* How many threads process pid has, each allowed only cpu (its
+ * Cpus_allowed_list in /proc, as the OS enforces it); -1 when one may run
+ * elsewhere (printed).  Asserts nothing: the caller lets the process go on
+ * first, whatever it finds. */
+static int threads_confined(pid_t pid, int cpu)
+{
+    char dir[64], path[400], want[32], line[256];
+    snprintf(dir, sizeof dir, "/proc/%ld/task", (long)pid);
+    snprintf(want, sizeof want, "%d", cpu);
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n >= 0) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s/status", dir, e->d_name);
+        FILE *fp = fopen(path, "r"); /* /proc files have no size: read by lines */
+        int ok = 0;
+        while (fp && fgets(line, sizeof line, fp))
+            if (!strncmp(line, "Cpus_allowed_list:", 18)) {
+                char *v = line + 18;
+                v += strspn(v, " \t");
+                v[strcspn(v, "\n")] = '\0';
+                ok = !strcmp(v, want);
+                if (!ok) print_error("thread %s of the sweep may run on CPUs %s, not only %d\n", e->d_name, v, cpu);
+            }
+        if (fp) fclose(fp);
+        n = ok ? n + 1 : -1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A sweep stays inside the CPUs it was given (issue 14, item 1).  Run with
+ * an affinity mask of one CPU (as taskset, Slurm or mpirun set it), it plans
+ * one worker and pins it there, and so does every thread it starts, also
+ * with --threads 3 (three workers sharing that CPU); OMP_NUM_THREADS sets
+ * the default thread count.  run.json says what it was given and where
+ * each worker ran, and the outputs are the reference's. */
+static void test_respects_cpu_allocation(void **state)
+{
+    fx_t *f = *state;
+    cpu_set_t all;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    int cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all)) cpu = c; /* the last: not the CPU 0 an unrestricted plan starts on */
+    if (CPU_COUNT(&all) < 2) {
+        print_message("test_respects_cpu_allocation: one CPU here, nothing to restrict\n");
+        skip();
+    }
+    const char *extra[] = {NULL, "3"};
+    for (int k = 0; k < 2; k++) {
+        char out[700];
+        snprintf(out, sizeof out, "%s/cpus%d", f->dir, k);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(126);
+            setenv("MS_SWEEP_STOP_AFTER", "1", 1);
+            execl(hooks_bin(), hooks_bin(), "sweep", f->data, "--out", out, "--quiet", extra[k] ? "--threads" : NULL,
+                  extra[k], (char *)NULL);
+            _exit(127);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+        int stopped = WIFSTOPPED(status), nthreads = stopped ? threads_confined(pid, cpu) : 0;
+        if (stopped) kill(pid, SIGCONT);
+        if (stopped) assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(stopped); /* held after its first partition, its workers running */
+        assert_true(nthreads >= (k ? 3 : 1));
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        same_output(f, out);
+        char says[96];
+        snprintf(says, sizeof says, "\"cpus\": \"%d\"", cpu);
+        json_says(out, says, k ? "\"threads\": 3" : "\"threads\": 1", NULL);
+        char *json = ms_test_read(out, "run.json", NULL);
+        json_t *root = json_loads(json, 0, NULL);
+        assert_non_null(root);
+        json_t *wc = json_object_get(json_object_get(root, "configuration"), "worker_cpus");
+        assert_int_equal(json_array_size(wc), k ? 3 : 1);
+        for (size_t i = 0; i < json_array_size(wc); i++) assert_int_equal(json_integer_value(json_array_get(wc, i)), cpu);
+        json_decref(root);
+        free(json);
+    }
+    char out[700];
+    snprintf(out, sizeof out, "%s/omp1", f->dir);
+    setenv("OMP_NUM_THREADS", "1", 1);
+    ms_test_cli_ok(NULL, "sweep %s --out %s --quiet", f->data, out);
+    unsetenv("OMP_NUM_THREADS");
+    same_output(f, out);
+    json_says(out, "\"threads\": 1", NULL);
+}
+
 /* One sweep at a time in an OUT: while one runs (held stopped by the hook
  * after its first partition), a second one, plain, --replace or --resume,
  * is refused naming it; the first then finishes as if alone.  The lock goes
@@ -1030,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_replace_keeps_earlier_output),
         cmocka_unit_test(test_resume_sweeps_a_repaired_partition),
         cmocka_unit_test(test_one_sweep_per_output),
+        cmocka_unit_test(test_respects_cpu_allocation),
         cmocka_unit_test(test_shipped_program_has_no_hooks),
         cmocka_unit_test(test_resume_redoes_damaged_partial),
         cmocka_unit_test(test_full_disk_while_writing_outputs),

@@ -20,6 +20,9 @@ static const char help[] =
     "Workers are spread over the nodes in turn, so with fewer threads than cores\n"
     "every node is still used; a partition's home is the node of the worker\n"
     "that reads it, so nodes hold partitions in proportion to their workers.\n"
+    "This machine is only the CPUs the process may use: its affinity mask (as\n"
+    "taskset, Slurm or mpirun set it) and its cgroup; a sweep never plans or\n"
+    "pins a worker outside them (try: taskset -c 1 medsweep topology).\n"
     "\n"
     "options:\n"
     "  --synthetic DESC  plan for a machine you do not have, given as an hwloc\n"
@@ -31,8 +34,9 @@ static const char help[] =
     "                      \"node:2 l3:1(size=32MB) core:8 l2:1(size=1MB) pu:1\"\n"
     "                                                       with cache sizes\n"
     "                    (lstopo --of synthetic prints this machine's)\n"
-    "  --threads N       worker threads (default: one per core; more than the\n"
-    "                    cores wraps round and shares them)\n"
+    "  --threads N       worker threads (default: OMP_NUM_THREADS when set, else\n"
+    "                    one per core; more than the cores wraps round and\n"
+    "                    shares them)\n"
     "  --partitions N    partitions to place (default 64)\n"
     "  --row-bytes N     decoded bytes per row of the columns read (default 160,\n"
     "                    a whole settlement row)\n"
@@ -81,7 +85,7 @@ int ms_cmd_topology(int argc, char **argv)
     if (st == MS_E_USAGE) return ms_cli_usage_error("topology", "%s", ms_error_detail());
     if (st != MS_OK) return ms_cli_fail("topology", st);
     ms_plan_t plan;
-    st = ms_plan_make(&t, threads, nparts, row_bytes, &plan);
+    st = ms_plan_make(&t, threads ? threads : ms_topology_default_threads(&t), nparts, row_bytes, &plan);
     if (st != MS_OK) {
         ms_topology_free(&t);
         return ms_cli_fail("topology", st);

@@ -136,7 +136,8 @@ static ms_status_t setup(sweep_t *sw)
     for (int c = 0; c < st->ncols; c++)
         if (sw->cols[0] >> c & 1) row_bytes += ms_ctype_size(st->cols[c].type);
     MS_TRY(ms_topology_load(&sw->topo, o->topology));
-    MS_TRY(ms_plan_make(&sw->topo, o->threads, sw->nparts, row_bytes, &sw->plan));
+    int threads = o->threads ? o->threads : ms_topology_default_threads(&sw->topo);
+    MS_TRY(ms_plan_make(&sw->topo, threads, sw->nparts, row_bytes, &sw->plan));
     /* A cap the sweep cannot keep is refused before OUT is touched. */
     MS_TRY(sw_budget_memory(sw));
     sw_compute_config_hash(sw);

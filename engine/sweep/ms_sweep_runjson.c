@@ -128,6 +128,13 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(cfg, "memory_cap", json_integer((json_int_t)sw->memory_cap));
     json_object_set_new(cfg, "shuffle_memory", json_integer((json_int_t)sw->shuffle_cap));
     json_object_set_new(cfg, "topology", json_string(sw->topo.description));
+    /* The CPUs the sweep was given (its affinity mask) and where each worker
+     * was pinned: a sweep never leaves its allocation. */
+    json_object_set_new(cfg, "cpus", json_string(sw->topo.cpus ? sw->topo.cpus : ""));
+    json_t *wc = json_array();
+    for (int i = 0; i < sw->plan.nthreads; i++)
+        json_array_append_new(wc, json_integer(sw->topo.synthetic ? -1 : sw->topo.core_pu[sw->plan.thread_core[i]]));
+    json_object_set_new(cfg, "worker_cpus", wc);
     json_object_set_new(cfg, "numa_nodes", json_integer(sw->topo.nnodes));
     json_object_set_new(cfg, "threads_pinned", json_boolean(sw->pinned_all));
     json_object_set_new(cfg, "kernels", json_string(ms_kernels()->name));
