@@ -139,6 +139,23 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(cfg, "threads_pinned", json_boolean(sw->pinned_all));
     json_object_set_new(cfg, "kernels", json_string(ms_kernels()->name));
     json_object_set_new(root, "configuration", cfg);
+    /* The batch job this sweep ran in, when a scheduler started it: its id
+     * (and array task, and how often it was requeued) ties the outputs to
+     * the job's log (docs/cluster.md). */
+    const char *job = getenv("SLURM_JOB_ID");
+    if (job && *job) {
+        json_t *sch = json_object();
+        json_object_set_new(sch, "name", json_string("slurm"));
+        json_object_set_new(sch, "job_id", json_string(job));
+        const char *keys[][2] = {{"SLURM_JOB_NAME", "job_name"},          {"SLURM_ARRAY_JOB_ID", "array_job_id"},
+                                 {"SLURM_ARRAY_TASK_ID", "array_task_id"}, {"SLURM_RESTART_COUNT", "restart_count"},
+                                 {"SLURM_CLUSTER_NAME", "cluster"},        {"SLURM_JOB_NODELIST", "nodes"}};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const char *v = getenv(keys[k][0]);
+            if (v && *v) json_object_set_new(sch, keys[k][1], json_string(v));
+        }
+        json_object_set_new(root, "scheduler", sch);
+    }
     json_t *stages = json_object();
     for (int s = 0; s < SW_STAGES; s++) json_object_set_new(stages, sw_stage_names[s], json_real(sw->stage[s]));
     json_object_set_new(root, "stage_seconds", stages);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# tests/cluster/test_slurm.sh - the project's own Slurm scripts
+# (cluster/slurm/) on a real single-machine Slurm (tests/cluster/slurmlab.sh):
+#
+#  1. weekly.sh submits the import and the sweep (afterok) of a small
+#     generated world: both jobs end COMPLETED with exit code 0, the outputs
+#     are byte for byte a single-process sweep's, run.json names the sweep's
+#     job, and every log line carries a timestamp;
+#  2. a sweep job killed after its first partition (the test-hook program)
+#     fails with a non-zero exit code, and a job that depends on it (afterok)
+#     never runs; the sweep job submitted again resumes (run.json: resumed
+#     partitions) and writes the same bytes;
+#  3. a sweep job on an OUT that holds a finished sweep leaves it untouched
+#     and succeeds.
+#
+# Needs root and the Slurm and MUNGE daemons (scripts/install-deps.sh
+# installs them); without them it is skipped (exit 77).  The daemons are
+# stopped by PID whatever happens.  Environment (from ctest): MS_BIN,
+# MS_BIN_HOOKS, MS_TEST_TMP.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/cluster/slurmlab.sh
+. "$here/slurmlab.sh"
+
+for tool in slurmctld slurmd munged sbatch squeue scontrol sinfo setpriv; do
+    command -v "$tool" >/dev/null || { echo "test_slurm: no $tool here: skipped"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "test_slurm: needs root (MUNGE and slurmd): skipped"; exit 77; }
+: "${MS_BIN:?}" "${MS_BIN_HOOKS:?}"
+w=${MS_TEST_TMP:-/tmp}/slurm-$$
+rm -rf "$w"
+mkdir -p "$w"
+keep=${MS_TEST_KEEP:-0}
+trap 'slurmlab_stop; [ "$keep" = 1 ] || rm -rf "$w"' EXIT
+
+fail() { echo "test_slurm: FAILED: $*" >&2; keep=1; exit 1; }
+same() { # same DIR_A DIR_B: the sweep outputs are identical
+    local f
+    for f in ranked.csv indicators.csv clues.csv features.h5 ranked_false_hosp.csv; do
+        cmp -s "$1/$f" "$2/$f" || fail "$2/$f differs from $1/$f"
+    done
+}
+state_is() { # state_is ID WANT...: the job's "STATE EXITCODE" is one of WANT
+    local got want
+    got=$(slurmlab_state "$1")
+    for want in "${@:2}"; do [ "$got" = "$want" ] && return 0; done
+    fail "job $1 ended '$got', not '${*:2}' (logs in $w/logs)"
+}
+
+echo "test_slurm: a world and its single-process sweep"
+"$MS_BIN" gen --out "$w/csv" --csv --persons 30000 --institutions 200 --quiet >/dev/null
+"$MS_BIN" import "$w/csv" "$w/ref-data" --partitions 3 --quiet >/dev/null
+"$MS_BIN" sweep "$w/ref-data" --out "$w/ref" --quiet >/dev/null
+
+echo "test_slurm: starting munged, slurmctld and slurmd"
+slurmlab_start "$w/slurm" || fail "Slurm did not start"
+
+echo "test_slurm: 1. weekly.sh: import, then the sweep"
+jobs=$("$root/cluster/slurm/weekly.sh" --bin "$MS_BIN" --csv "$w/csv" --data "$w/data" --out "$w/out" \
+    --logs "$w/logs" --cpus 2 --import-args "--partitions 3")
+imp=$(awk '$1 == "import" {print $2}' <<<"$jobs")
+swp=$(awk '$1 == "sweep" {print $2}' <<<"$jobs")
+[ -n "$imp" ] && [ -n "$swp" ] || fail "weekly.sh printed '$jobs'"
+slurmlab_wait "$imp" "$swp" || fail "the weekly jobs did not end"
+state_is "$imp" "COMPLETED 0:0"
+state_is "$swp" "COMPLETED 0:0"
+same "$w/ref" "$w/out"
+grep -q "\"job_id\": \"$swp\"" "$w/out/run.json" || fail "run.json does not name job $swp"
+for log in "$w/logs/ms-import-$imp.log" "$w/logs/ms-sweep-$swp.log"; do
+    [ -s "$log" ] || fail "no log $log"
+    bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9:]{5} ' "$log" || true)
+    [ "$bad" = 0 ] || fail "$bad lines of $log carry no timestamp"
+done
+
+echo "test_slurm: 2. a sweep killed after one partition, its dependant, and the sweep again"
+export MS_CLUSTER_DIR=$root/cluster/slurm MS_DATA=$w/data MS_OUT=$w/out2
+k=$(MS_BIN=$MS_BIN_HOOKS MS_SWEEP_KILL_AFTER=1 sbatch --parsable --cpus-per-task=2 \
+    --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+dep=$(sbatch --parsable --dependency="afterok:$k" --output="$w/logs/%x-%j.log" --wrap "touch $w/dependant-ran")
+slurmlab_wait "$k" "$dep" || fail "the killed sweep and its dependant did not end"
+echo "test_slurm: the killed sweep: $(slurmlab_state "$k")"
+state_is "$k" "FAILED 137:0" "FAILED 1:0" "FAILED 9:0" "FAILED 0:9"
+state_is "$dep" "CANCELLED 0:0"
+[ ! -e "$w/dependant-ran" ] || fail "a job that depends (afterok) on a failed sweep ran"
+[ -d "$w/out2/.sweep-state" ] || fail "the killed sweep left no state to resume"
+again=$(MS_BIN=$MS_BIN sbatch --parsable --cpus-per-task=2 --output="$w/logs/%x-%j.log" \
+    "$root/cluster/slurm/sweep.sbatch")
+slurmlab_wait "$again" || fail "the sweep submitted again did not end"
+state_is "$again" "COMPLETED 0:0"
+grep -q "resuming" "$w/logs/ms-sweep-$again.log" || fail "the sweep submitted again did not resume"
+grep -qE '"resumed": [1-9]' "$w/out2/run.json" || fail "run.json does not count resumed partitions"
+same "$w/ref" "$w/out2"
+
+echo "test_slurm: 3. a sweep job on a finished OUT"
+before=$(stat -c %Y "$w/out2/run.json")
+done_id=$(MS_BIN=$MS_BIN sbatch --parsable --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+slurmlab_wait "$done_id" || fail "the job on a finished OUT did not end"
+state_is "$done_id" "COMPLETED 0:0"
+[ "$(stat -c %Y "$w/out2/run.json")" = "$before" ] || fail "a finished OUT was swept again"
+same "$w/ref" "$w/out2"
+
+echo "test_slurm: passed"
