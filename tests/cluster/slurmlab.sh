@@ -6,8 +6,9 @@
 # facts it rests on).
 #
 #   slurmlab_start DIR    start the three daemons, wait for the node to be
-#                         idle; exports SLURM_CONF; returns 1 (and says why)
-#                         when they do not come up
+#                         idle; exports SLURM_CONF; tries three sets of ports
+#                         (one may be taken); returns 1 (and says why) when
+#                         they do not come up
 #   slurmlab_stop         stop them, whatever state they are in (use in a trap)
 #   slurmlab_wait ID...   wait (at most 300 s) until none of the jobs is pending
 #                         or running
@@ -17,7 +18,17 @@ slurmlab_pids=()
 slurmlab_dir=
 
 slurmlab_start() {
-    local d=$1 cpus mem port i st
+    local try
+    for try in 0 1 2; do
+        slurmlab_start_on "$1" $((20000 + (($$ + try * 1777) % 5000) * 2)) && return 0
+        slurmlab_stop
+    done
+    return 1
+}
+
+# Start on ports port (slurmctld) and port + 1 (slurmd).
+slurmlab_start_on() {
+    local d=$1 port=$2 cpus mem i st
     slurmlab_dir=$d
     rm -rf "$d"
     mkdir -p "$d/state" "$d/spool" "$d/log" "$d/munge"
@@ -25,7 +36,6 @@ slurmlab_start() {
     cpus=$(nproc)
     mem=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
     # Ports of our own, so that a Slurm already on this machine is left alone.
-    port=$((20000 + ($$ % 5000) * 2))
     cat >"$d/slurm.conf" <<CONF
 ClusterName=medsweep-test
 SlurmctldHost=localhost
@@ -70,7 +80,7 @@ CONF
         [ "$st" = idle ] && return 0
         sleep 0.2
     done
-    echo "slurmlab: the node did not become idle (state '$st'); logs:" >&2
+    echo "slurmlab: the node did not become idle on ports $port-$((port + 1)) (state '$st'); logs:" >&2
     tail -n 20 "$d"/log/*.out "$d"/log/*.log "$d/munge/munged.log" >&2 2>/dev/null || true
     return 1
 }
