@@ -22,6 +22,11 @@ typedef struct {
     size_t rows;                     /* 0 at the end */
     uint64_t first_row;              /* row index in the partition */
     const void *col[MS_MAX_COLUMNS]; /* by table column index; NULL if not requested */
+    /* The batch's persons, set by the sweep for its models (the reader
+     * leaves them NULL and 0): person k's rows are [persons[k],
+     * persons[k + 1]) for k < npersons, and persons[npersons] == rows. */
+    const uint32_t *persons;
+    size_t npersons;
 } ms_batch_t;
 
 typedef struct ms_reader ms_reader_t;

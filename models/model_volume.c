@@ -92,11 +92,9 @@ static const ms_indicator_t indicators[V_COUNT] = {
  * the generic tally callbacks. */
 typedef struct {
     ms_tally_t t;        /* first: ms_tally_state_* */
-    /* batch scratch: the persons' first rows, and each row's first visit
-     * of its institution by its person */
-    uint32_t *start;
+    /* batch scratch: each row's first visit of its institution by its person */
     uint8_t *first;
-    size_t start_cap, first_cap;
+    size_t first_cap;
 } volume_t;
 
 static void volume_free(void *state)
@@ -104,7 +102,7 @@ static void volume_free(void *state)
     volume_t *v = state;
     if (!v) return;
     ms_tally_free(&v->t);
-    free(v->start), free(v->first);
+    free(v->first);
     free(v);
 }
 
@@ -147,10 +145,9 @@ static ms_status_t volume_batch(void *state, ms_table_id_t table, const ms_batch
         MS_TRY(sum_money(v, V_FUND, inst, ms_col(b, MS_SC_fund_pay), b->rows));
         /* A person counts once at each institution they used: the rows
          * that are their person's first at that institution. */
-        MS_TRY(ms_grow(&v->start, &v->start_cap, b->rows + 1, sizeof *v->start, 4096));
+        if (!b->persons) return ms_error_set(MS_E_INTERNAL, "volume: a batch without its persons");
         MS_TRY(ms_grow(&v->first, &v->first_cap, b->rows + 1, 1, 4096));
-        size_t persons = k->segments_u64(ms_col(b, MS_SC_person_id), b->rows, v->start);
-        k->firsts_in_runs(inst, v->start, persons, v->first);
+        k->firsts_in_runs(inst, b->persons, b->npersons, v->first);
         k->count_by_key_if(inst, v->first, 1, b->rows, counter(v, V_PERSONS));
     } else {
         const int32_t *inst = ms_col(b, MS_DC_inst_code);
@@ -176,8 +173,8 @@ const ms_model_t ms_model_volume = {
     .name = "volume",
     .version = "2", /* 2: saved as a tally */
     .description = "per-institution volumes and fund totals (the naive baseline ranking)",
-    .settlement_cols = 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code | 1ull << MS_SC_visit_type |
-                       1ull << MS_SC_total | 1ull << MS_SC_fund_pay,
+    .settlement_cols = 1ull << MS_SC_inst_code | 1ull << MS_SC_visit_type | 1ull << MS_SC_total |
+                       1ull << MS_SC_fund_pay,
     .drug_cols = 1ull << MS_DC_inst_code | 1ull << MS_DC_amount,
     .indicators = indicators,
     .nindicators = V_COUNT,

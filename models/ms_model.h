@@ -12,7 +12,8 @@
  *
  * Life of a state (all callbacks return ms_status_t; none prints or exits):
  *   init      one fresh state per partition (and per reducing thread);
- *   batch     a batch of one table: whole persons only;
+ *   batch     a batch of one table: whole persons only (b->persons lists
+ *             where each person's rows begin);
  *   person    one person's contiguous rows [begin, end) of a batch;
  *   save/load the state of a finished partition, persisted for --resume;
  *             load fills a state fresh from init;

@@ -69,7 +69,8 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
         out->rows[table] += raw;
         /* The batch's persons, once for every model. */
         MS_TRY(ms_grow(&w->starts, &w->starts_cap, b.rows + 1, sizeof *w->starts, 4096));
-        size_t npersons = k->segments_u64(b.col[pid_col], b.rows, w->starts);
+        b.npersons = k->segments_u64(b.col[pid_col], b.rows, w->starts);
+        b.persons = w->starts;
         double t1 = ms_thread_cpu_s();
         w->read_cpu += t1 - t0;
         for (int m = 0; m < sw->nmodels; m++) {
@@ -79,9 +80,9 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
             sw_model_view(mod, table, &b, &view);
             if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(out->states[m], table, &view, &w->emit[m])));
             double t2 = ms_thread_cpu_s();
-            for (size_t s = 0; mod->person && s < npersons; s++)
-                MS_TRY(sw_model_checked(mod, table, mod->person(out->states[m], table, &view, w->starts[s],
-                                                                w->starts[s + 1], &w->emit[m])));
+            for (size_t s = 0; mod->person && s < b.npersons; s++)
+                MS_TRY(sw_model_checked(mod, table, mod->person(out->states[m], table, &view, b.persons[s],
+                                                                b.persons[s + 1], &w->emit[m])));
             double t3 = ms_thread_cpu_s();
             w->model_cpu[2 * m] += t2 - t1;
             w->model_cpu[2 * m + 1] += t3 - t2;

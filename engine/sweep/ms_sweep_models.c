@@ -50,6 +50,8 @@ void sw_model_view(const ms_model_t *mod, ms_table_id_t table, const ms_batch_t 
     uint64_t need = table == MS_TABLE_SETTLEMENTS ? mod->settlement_cols : mod->drug_cols;
     view->rows = b->rows;
     view->first_row = b->first_row;
+    view->persons = b->persons;
+    view->npersons = b->npersons;
     for (int c = 0; c < MS_MAX_COLUMNS; c++) view->col[c] = need >> c & 1 ? b->col[c] : NULL;
 }
 
