@@ -48,13 +48,13 @@ static void detect(void)
     runs[MS_ISA_REF] = runs[MS_ISA_PORTABLE] = 1;
 #ifdef MS_KERNELS_X86
     __builtin_cpu_init();
-    runs[MS_ISA_SSE42] = __builtin_cpu_supports("sse4.2");
-    runs[MS_ISA_AVX2] = runs[MS_ISA_SSE42] && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
-                        __builtin_cpu_supports("popcnt");
+    /* Every flag a set's files are compiled with (kernels/CMakeLists.txt). */
+    runs[MS_ISA_SSE42] = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt");
+    runs[MS_ISA_AVX2] = runs[MS_ISA_SSE42] && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+                        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
     runs[MS_ISA_AVX512] = runs[MS_ISA_AVX2] && __builtin_cpu_supports("avx512f") &&
                           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
-                          __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512vl");
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 #endif
     best = MS_ISA_PORTABLE;
     for (int s = MS_ISA_PORTABLE; s < MS_ISA_COUNT; s++)
