@@ -435,6 +435,81 @@ static void test_random_exact(void **state)
     }
 }
 
+
+/* (1b) Buckets moved between shuffles, as the cluster mode moves them
+ * between ranks: records emitted into R shuffles (one per "rank", each
+ * spilling under a tiny cap), every bucket taken from the ranks that do not
+ * own it (in small pieces, spill files included) and put into the one that
+ * does; reducing every shuffle then gives the reference answer: each key
+ * met once, whole, its values in order. */
+typedef struct {
+    ms_shuffle_t *to;
+    uint64_t pieces;
+} move_ctx_t;
+
+static ms_status_t move_piece(void *vctx, const void *records, size_t n)
+{
+    move_ctx_t *m = vctx;
+    m->pieces++;
+    return ms_shuffle_put(m->to, 1, records, n);
+}
+
+static void test_move_buckets(void **state)
+{
+    fixture_t *fx = *state;
+    fixture_data(fx, NREC, 8, 600, 4, 21);
+    for (int R = 1; R <= 3; R++) {
+        memset(fx->c->slot, 0, sizeof fx->c->slot);
+        fx->c->vs = fx->d.vs;
+        ms_shuffle_t *s[3] = {0};
+        for (int r = 0; r < R; r++) {
+            char dir[800];
+            snprintf(dir, sizeof dir, "%s-r%d", fx->spill, r);
+            assert_int_equal(ms_shuffle_create(dir, 2, fx->d.vs, TINY_CAP, 48, &s[r]), MS_OK);
+        }
+        for (size_t i = 0; i < fx->d.n; i++)
+            assert_int_equal(ms_shuffle_emit(s[i % (size_t)R], (int)(i / 7 % 2), fx->d.keys[i], fx->d.vals + i * fx->d.vs),
+                             MS_OK);
+        uint64_t taken = 0, pieces = 0;
+        for (uint32_t b = 0; b < ms_shuffle_nbuckets(s[0]); b++)
+            for (int r = 0; r < R; r++) {
+                if ((int)(b % (uint32_t)R) == r) continue;
+                move_ctx_t m = {s[b % (uint32_t)R], 0};
+                uint64_t n = 0;
+                assert_int_equal(ms_shuffle_take_bucket(s[r], b, 40 * 24, move_piece, &m, &n), MS_OK);
+                taken += n;
+                pieces += m.pieces;
+            }
+        uint64_t emitted = 0, put = 0, spilled = 0;
+        for (int r = 0; r < R; r++) {
+            ms_shuffle_stats_t st;
+            ms_shuffle_stats(s[r], &st);
+            emitted += st.records;
+            put += st.put_records;
+            spilled += st.spilled_records;
+            assert_int_equal(ms_shuffle_reduce(s[r], 2, reducer, fx->c), MS_OK);
+            ms_shuffle_free(s[r]);
+        }
+        uint64_t unsorted;
+        digest_t got = ctx_total(fx->c, &unsorted);
+        assert_int_equal(got.keys, fx->ref.keys);
+        assert_int_equal(got.values, fx->ref.values);
+        assert_int_equal(got.sum, fx->ref.sum);
+        assert_int_equal(got.xor, fx->ref.xor);
+        assert_int_equal(unsorted, 0);
+        assert_int_equal(emitted, fx->d.n);
+        assert_int_equal(put, taken);
+        assert_true(spilled > 0);
+        /* (R - 1) / R of the records move, in pieces of at most 40. */
+        if (R > 1) {
+            assert_true(taken > fx->d.n * (uint64_t)(R - 1) / (uint64_t)R * 9 / 10);
+            assert_true(pieces >= taken / 40);
+        } else {
+            assert_int_equal(taken, 0);
+        }
+    }
+}
+
 static uint32_t bucket_of(ms_key_t key, uint32_t nb)
 {
     /* White box: the bucket hash the header documents. */
@@ -1040,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_sort_shapes),
         cmocka_unit_test(test_sort_million),
         cmocka_unit_test(test_floor),
+        FIXTURE_TEST(test_move_buckets, "shuffle_move"),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,8 @@ void ms_shuffle_stats(const ms_shuffle_t *s, ms_shuffle_stats_t *st)
     st->spill_files += (uint32_t)atomic_load(&s->run_files);
     st->spill_bytes += atomic_load(&s->run_bytes);
     st->buckets = s->nbuckets;
+    st->taken_records = s->taken_records;
+    st->put_records = s->put_records;
     size_t red_peak = atomic_load(&s->mem_peak);
     st->peak_bytes = map_peak > red_peak ? map_peak : red_peak;
 }

@@ -82,8 +82,28 @@ void ms_shuffle_set_sort(ms_shuffle_t *s, ms_shuffle_sort_t how);
  * records (MS_E_NOMEM without them); the reference allocates nothing. */
 ms_status_t ms_shuffle_sort(void *records, size_t n, size_t value_size, ms_shuffle_sort_t how);
 
+/* Moving buckets between shuffles (the cluster mode: engine/dist).  After
+ * every emit and before the reduce, take_bucket hands every record of
+ * bucket b (every thread's, in memory and spilled; key then value, as
+ * ms_shuffle_sort lays them out) to fn in pieces of at most max_bytes,
+ * then holds none of them (its spill files are removed; the memory they
+ * took is reused only once the thread's arena starts over).  *records
+ * (if not NULL): how many.  put adds records so laid out as thread tid's
+ * emits would; a record lands in the bucket its key gives, so a bucket
+ * taken from one shuffle and put into another with as many buckets is
+ * that bucket there.  The reduce's answer does not depend on the order
+ * records arrived in. */
+typedef ms_status_t (*ms_shuffle_take_fn)(void *ctx, const void *records, size_t n);
+ms_status_t ms_shuffle_take_bucket(ms_shuffle_t *s, uint32_t b, size_t max_bytes, ms_shuffle_take_fn fn, void *ctx,
+                                   uint64_t *records);
+ms_status_t ms_shuffle_put(ms_shuffle_t *s, int tid, const void *records, size_t n);
+uint32_t ms_shuffle_nbuckets(const ms_shuffle_t *s);
+size_t ms_shuffle_record_size(const ms_shuffle_t *s);
+
 typedef struct {
     uint64_t records;         /* emitted */
+    uint64_t taken_records;   /* taken out of it (take_bucket) */
+    uint64_t put_records;     /* put into it (put), not among records */
     uint64_t spilled_records; /* written to spill files during map */
     uint64_t spill_bytes;
     uint32_t spill_files;

@@ -141,6 +141,7 @@ struct ms_shuffle {
     ms_mapper_t *map;  /* [nthreads] */
     _Atomic size_t mem_now, mem_peak; /* reduce-time bytes in memory */
     _Atomic uint64_t run_files, run_bytes;
+    uint64_t taken_records, put_records; /* moved out and in (ms_shuffle_move.c) */
 };
 
 /* A reducing thread's memory, kept from bucket to bucket: at most a share. */
