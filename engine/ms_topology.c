@@ -81,7 +81,33 @@ static int node_of_core(hwloc_topology_t topo, int nnodes, hwloc_obj_t core)
     return shared >= 0 ? shared : 0;
 }
 
+/* Keep only this process's share of the cores: cores [share * n / nshares,
+ * (share + 1) * n / nshares), or core share % n when there are fewer cores
+ * than shares. */
+static int restrict_to_share(hwloc_topology_t topo, int share, int nshares)
+{
+    hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+    int n = hwloc_get_nbobjs_by_type(topo, type);
+    if (n <= 0) return 0;
+    int lo = (int)((long)share * n / nshares), hi = (int)((long)(share + 1) * n / nshares);
+    if (hi <= lo) lo = share % n, hi = lo + 1;
+    hwloc_bitmap_t keep = hwloc_bitmap_alloc();
+    if (!keep) return -1;
+    for (int i = lo; i < hi; i++) {
+        hwloc_obj_t core = hwloc_get_obj_by_type(topo, type, (unsigned)i);
+        if (core && core->cpuset) hwloc_bitmap_or(keep, keep, core->cpuset);
+    }
+    int rc = hwloc_topology_restrict(topo, keep, HWLOC_RESTRICT_FLAG_REMOVE_CPULESS);
+    hwloc_bitmap_free(keep);
+    return rc;
+}
+
 ms_status_t ms_topology_load(ms_topology_t *t, const char *synthetic)
+{
+    return ms_topology_load_share(t, synthetic, 0, 1);
+}
+
+ms_status_t ms_topology_load_share(ms_topology_t *t, const char *synthetic, int share, int nshares)
 {
     if (!t) return ms_error_set(MS_E_USAGE, "ms_topology_load: no topology to fill");
     memset(t, 0, sizeof *t);
@@ -126,6 +152,16 @@ ms_status_t ms_topology_load(ms_topology_t *t, const char *synthetic)
             }
         }
         hwloc_bitmap_free(bound);
+        if (nshares > 1 && share >= 0 && share < nshares) {
+            if (restrict_to_share(topo, share, nshares) != 0) {
+                int err = errno;
+                hwloc_topology_destroy(topo);
+                return ms_error_errno(MS_E_IO, err, "topology: hwloc could not keep share %d of %d of the cores",
+                                      share, nshares);
+            }
+            restricted = 1;
+            t->shares = nshares;
+        }
     }
     t->hw = topo;
     t->synthetic = synthetic != NULL;
@@ -355,7 +391,8 @@ void ms_topology_print(const ms_topology_t *t, FILE *fp)
         fprintf(fp, "topology: %s\n", t->description ? t->description : "this machine");
     if (!t->synthetic)
         fprintf(fp, "CPUs this process may use: %s%s\n", t->cpus ? t->cpus : "?",
-                t->restricted ? " (its affinity mask: the machine has more)" : "");
+                t->shares > 1 ? " (its share of CPUs given to several ranks: the machine has more)"
+                : t->restricted ? " (its affinity mask: the machine has more)" : "");
     fprintf(fp, "NUMA nodes: %d\n", t->nnodes);
 
     int *idx = malloc((size_t)t->ncores * sizeof *idx);

@@ -30,7 +30,8 @@ typedef struct {
     char *cpus;              /* the PUs the process may use, as a list ("0-3,8"): this
                                 machine's cores are only those of its affinity mask
                                 (taskset, Slurm, mpirun's binding) and cgroup */
-    int restricted;          /* the affinity mask left out some of the machine's PUs */
+    int restricted;          /* the affinity mask (or a share) left out some of the machine's PUs */
+    int shares;              /* the cores were shared among this many processes (0, 1: not) */
     void *hw;                /* hwloc_topology_t */
 } ms_topology_t;
 
@@ -40,6 +41,12 @@ typedef struct {
  * mask (as taskset, Slurm and mpirun set it) and its cgroup, so that a sweep
  * never plans or pins a worker outside its allocation. */
 ms_status_t ms_topology_load(ms_topology_t *t, const char *synthetic);
+/* The same, keeping only share `share` of `nshares` equal shares of the
+ * allocation's cores (contiguous, at least one core each): for processes
+ * that were given the same CPUs, such as MPI ranks on one node started
+ * without binding, so that their workers do not pile onto the same cores.
+ * nshares <= 1, or a synthetic topology: as ms_topology_load. */
+ms_status_t ms_topology_load_share(ms_topology_t *t, const char *synthetic, int share, int nshares);
 void ms_topology_free(ms_topology_t *t);
 
 /* The version of hwloc as linked ("2.9.0"), for run.json. */

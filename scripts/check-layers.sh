@@ -48,9 +48,10 @@ io/import      | io/import io/import/internal            | io/import io io/commo
 io/synth       | io/synth io/synth/internal              | io/synth io io/common                                                         | system | omp.h
 models         | models                                  | models kernels io io/common                                                   | system | -
 engine/shuffle | engine/shuffle engine/shuffle/internal  | engine/shuffle io/common                                                      | system | omp.h xxhash.h
+engine/dist    | engine/dist                             | engine/dist engine/shuffle io/common                                          | system | mpi.h
 engine         | engine                                  | engine models kernels io io/common                                            | system | hwloc.h libconfig.h cblas.h xxhash.h omp.h
-engine/sweep   | engine/sweep engine/sweep/internal      | engine/sweep engine engine/shuffle models kernels io io/common                | system | jansson.h lz4.h omp.h xxhash.h
-engine/cli     | engine/cli                              | engine/cli engine/sweep engine models kernels io io/import io/synth io/common | system | jansson.h
+engine/sweep   | engine/sweep engine/sweep/internal      | engine/sweep engine engine/shuffle engine/dist models kernels io io/common                | system | jansson.h lz4.h omp.h xxhash.h
+engine/cli     | engine/cli                              | engine/cli engine/sweep engine/dist engine models kernels io io/import io/synth io/common | system | jansson.h
 '
 
 # Tests (and bench programs) that may include another layer's internal/

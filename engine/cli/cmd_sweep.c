@@ -9,6 +9,7 @@
 
 #include "ms_cli.h"
 #include "ms_config.h"
+#include "ms_dist.h"
 #include "ms_fs.h"
 #include "ms_model.h"
 #include "ms_sweep.h"
@@ -62,6 +63,15 @@ static const char help[] =
     "  --quiet            no progress display\n"
     "  -h, --help         this text\n"
     "\n"
+    "On a cluster (docs/cluster.md): started by mpirun or srun, each process is one\n"
+    "rank of one sweep.  Ranks share the partitions (contiguous ranges), send each\n"
+    "keyed record to the rank that reduces its key (MPI collectives), and rank 0\n"
+    "merges every partition's states in partition order and writes OUT_DIR: the\n"
+    "same bytes as one process.  OUT_DIR must be on a file system every rank sees;\n"
+    "--threads and --memory-cap are per rank.  A rank that dies ends the job\n"
+    "(mpirun names it); --resume then finishes from the partitions done.\n"
+    "  mpirun -np 4 medsweep sweep data/2026-w47 --out sweeps/2026-w47\n"
+    "\n"
     "Exit status 0: the outputs are complete and can be trusted; 1: they cannot\n"
     "(stderr says why; with --resume the sweep can be finished later); 2: a usage\n"
     "error (an option, the rules, --models, or --resume with nothing to resume).\n"
@@ -76,11 +86,14 @@ static const char help[] =
  *   MS_SWEEP_KILL_AT=POINT SIGKILL at merge, reduce, write or install
  *   MS_SWEEP_STOP_AFTER=N  SIGSTOP right after the N-th partition persisted
  *                          (a test runs another sweep, then sends SIGCONT)
+ *   MS_SWEEP_KILL_RANK=R   the hooks above act in rank R only (mpirun)
  *   MS_SWEEP_SLICE_ROWS=N  cut partitions into slices of N settlements
  *                          (small worlds get the slicing big ones do) */
 static void sweep_test_hook(const char *point, uint32_t n)
 {
     const char *v;
+    /* MS_SWEEP_KILL_RANK=R: the hooks act in rank R only (the cluster mode). */
+    if ((v = getenv("MS_SWEEP_KILL_RANK")) && atoi(v) != ms_dist_rank()) return;
     if (!strcmp(point, "partition")) {
         if ((v = getenv("MS_SWEEP_STOP_AFTER")) && atoi(v) > 0 && n == (uint32_t)atoi(v)) raise(SIGSTOP);
         if ((v = getenv("MS_SWEEP_KILL_AFTER")) && atoi(v) > 0 && n >= (uint32_t)atoi(v)) raise(SIGKILL);
@@ -90,7 +103,27 @@ static void sweep_test_hook(const char *point, uint32_t n)
 }
 #endif
 
+static int sweep_main(int argc, char **argv);
+
+/* Under mpirun or srun this process is one rank of the sweep (docs/cluster.md):
+ * every rank runs the same command; rank 0 alone prints and writes. */
 int ms_cmd_sweep(int argc, char **argv)
+{
+    ms_status_t st = ms_dist_start(&argc, &argv);
+    if (st != MS_OK) return ms_cli_fail("sweep", st);
+    int rc;
+    if (ms_dist_rank() != 0) {
+        /* Quiet: rank 0 says what every rank agreed on. */
+        FILE *out = freopen("/dev/null", "w", stdout);
+        FILE *err = freopen("/dev/null", "w", stderr);
+        (void)out, (void)err;
+    }
+    rc = sweep_main(argc, argv);
+    ms_dist_stop();
+    return rc;
+}
+
+static int sweep_main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'},        {"threads", required_argument, 0, 't'},

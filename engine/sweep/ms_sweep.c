@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_dist.h"
 #include "ms_sweep_int.h"
 
 void ms_sweep_opts_init(ms_sweep_opts_t *o)
@@ -92,6 +93,8 @@ static ms_status_t resume_partition(sweep_t *sw, uint32_t p)
 static ms_status_t setup(sweep_t *sw)
 {
     const ms_sweep_opts_t *o = sw->o;
+    sw->rank = ms_dist_rank();
+    sw->nranks = ms_dist_size();
     if (o->model_list) MS_TRY(ms_config_load_for(o->config, o->model_list, o->nmodel_list, &sw->cfg));
     else MS_TRY(ms_config_load(o->config, &sw->cfg));
     /* The partitions as found, then against what they record: a missing or
@@ -135,12 +138,24 @@ static ms_status_t setup(sweep_t *sw)
     const ms_table_t *st = ms_table(MS_TABLE_SETTLEMENTS);
     for (int c = 0; c < st->ncols; c++)
         if (sw->cols[0] >> c & 1) row_bytes += ms_ctype_size(st->cols[c].type);
-    MS_TRY(ms_topology_load(&sw->topo, o->topology));
+    int share, nshares;
+    ms_dist_cpu_share(&share, &nshares);
+    MS_TRY(ms_topology_load_share(&sw->topo, o->topology, share, nshares));
     int threads = o->threads ? o->threads : ms_topology_default_threads(&sw->topo);
     MS_TRY(ms_plan_make(&sw->topo, threads, sw->nparts, row_bytes, &sw->plan));
     /* A cap the sweep cannot keep is refused before OUT is touched. */
     MS_TRY(sw_budget_memory(sw));
     sw_compute_config_hash(sw);
+    return MS_OK;
+}
+
+/* Rank 0 (the only process without MPI): OUT and its state, locked; the
+ * manifest; on --resume, which partitions are done.  The other ranks wait
+ * for it and are told (ms_dist_bcast); they work in the same state
+ * directory, which must be one that every rank sees (docs/cluster.md). */
+static ms_status_t setup_output(sweep_t *sw)
+{
+    const ms_sweep_opts_t *o = sw->o;
     MS_TRY(sw_prepare_output(sw));
     char *man = sw_manifest_text(sw);
     if (!man) return ms_error_set(MS_E_NOMEM, "out of memory");
@@ -153,14 +168,45 @@ static ms_status_t setup(sweep_t *sw)
     MS_TRY(mst);
     for (uint32_t p = 0; o->resume && p < sw->nparts; p++)
         MS_TRY(resume_partition(sw, p));
-    MS_TRY(sw_mark_skipped_partitions(sw));
+    return sw_mark_skipped_partitions(sw);
+}
+
+/* Every rank: rank 0's view of the state (which partitions are done or
+ * excluded), then the shuffles and this rank's queues. */
+static ms_status_t setup_work(sweep_t *sw)
+{
+    /* Contiguous ranges of partitions, as even as whole partitions allow. */
+    sw->part_lo = (uint32_t)((uint64_t)sw->nparts * (uint64_t)sw->rank / (uint64_t)sw->nranks);
+    sw->part_hi = (uint32_t)((uint64_t)sw->nparts * (uint64_t)(sw->rank + 1) / (uint64_t)sw->nranks);
+    sw->keyed_sent = calloc(2 * (size_t)sw->nkeyed + 1, sizeof *sw->keyed_sent);
+    if (sw->rank == 0) sw->rank_stats = calloc((size_t)sw->nranks * SW_RANK_STATS, sizeof *sw->rank_stats);
+    if (!sw->keyed_sent || (sw->rank == 0 && !sw->rank_stats)) return ms_error_set(MS_E_NOMEM, "out of memory");
+    if (sw->nranks > 1) {
+        if (sw->rank != 0) {
+            char state[4200];
+            snprintf(state, sizeof state, "%s/" STATE_DIR, sw->out);
+            if (!ms_is_dir(state))
+                return ms_error_set(MS_E_IO, "%s, made by rank 0, is not there: OUT must be on a file system "
+                                             "every rank sees", state);
+            if (!(sw->state_dir = strdup(state))) return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
+        MS_TRY(ms_dist_bcast(sw->resumed, sw->nparts));
+        MS_TRY(ms_dist_bcast(sw->skipped, sw->nparts));
+    }
+    /* Every rank's shuffles have as many buckets, so that a bucket is the
+     * same keys everywhere (ms_dist_exchange); alone, the default. */
+    uint64_t nbuckets = sw->nranks > 1 ? 64u * (uint64_t)sw->plan.nthreads : 0;
+    MS_TRY(ms_dist_max_u64(&nbuckets));
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
         for (int k = 0; k < mod->nkeyed; k++) {
             char dir[4300];
-            snprintf(dir, sizeof dir, "%s/shuffle-%s-%s", sw->state_dir, mod->name, mod->keyed[k].name);
-            MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, mod->keyed[k].value_size, sw->keyed_cap[sw->keyed_base[m] + k], 0,
-                                     &sw->shuf[sw->keyed_base[m] + k]));
+            if (sw->nranks > 1)
+                snprintf(dir, sizeof dir, "%s/shuffle-%s-%s-r%d", sw->state_dir, mod->name, mod->keyed[k].name, sw->rank);
+            else
+                snprintf(dir, sizeof dir, "%s/shuffle-%s-%s", sw->state_dir, mod->name, mod->keyed[k].name);
+            MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, mod->keyed[k].value_size, sw->keyed_cap[sw->keyed_base[m] + k],
+                                     (uint32_t)nbuckets, &sw->shuf[sw->keyed_base[m] + k]));
         }
     }
     sw->pinned_all = !sw->topo.synthetic;
@@ -174,7 +220,7 @@ static void cleanup(sweep_t *sw)
     sw_free_queues(sw); /* before the models: slices' states are freed by them */
     for (int k = 0; sw->shuf && k < sw->nkeyed; k++) ms_shuffle_free(sw->shuf[k]);
     free(sw->shuf), free(sw->keyed_cap), free(sw->keyed_base), free(sw->env), free(sw->models);
-    free(sw->model_map_cpu), free(sw->model_reduce_s);
+    free(sw->model_map_cpu), free(sw->model_reduce_s), free(sw->keyed_sent), free(sw->rank_stats);
     ms_plan_free(&sw->plan);
     ms_topology_free(&sw->topo);
     free(sw->resumed), free(sw->skipped), free(sw->part_st), free(sw->part_msg), free(sw->redo_msg);
@@ -220,7 +266,15 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     ms_status_t st = MS_OK;
     if (!(sw.out = strdup(o->out))) st = ms_error_set(MS_E_NOMEM, "out of memory");
     for (size_t n = sw.out ? strlen(sw.out) : 0; n > 1 && sw.out[n - 1] == '/';) sw.out[--n] = '\0';
+    /* With several ranks (docs/cluster.md) every step below is taken by
+     * all of them, and ms_dist_agree after each tells every rank whether
+     * any failed; alone it returns st. */
     if (st == MS_OK) st = setup(&sw);
+    st = ms_dist_agree(st);
+    if (st == MS_OK && sw.rank == 0) st = setup_output(&sw);
+    st = ms_dist_agree(st);
+    if (st == MS_OK) st = setup_work(&sw);
+    st = ms_dist_agree(st);
     sw.stage[ST_PLAN] = ms_now_s() - t;
     if (st == MS_OK) {
         t = ms_now_s();
@@ -229,6 +283,15 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         sw.stage[ST_MAP] = ms_now_s() - t;
         sw_progress(&sw, 1);
         st = first_error(&sw);
+        st = ms_dist_agree(st);
+    }
+    /* Each key's records to the rank that reduces it. */
+    if (st == MS_OK && sw.nranks > 1) {
+        t = ms_now_s();
+        for (int k = 0; k < sw.nkeyed && st == MS_OK; k++)
+            st = ms_dist_exchange(sw.shuf[k], &sw.keyed_sent[2 * k], &sw.keyed_sent[2 * k + 1]);
+        sw.exchange_s = ms_now_s() - t;
+        st = ms_dist_agree(st);
     }
     void **global = calloc((size_t)sw.nmodels + 1, sizeof *global);
     ms_model_result_t *results = calloc((size_t)sw.nmodels + 1, sizeof *results);
@@ -236,15 +299,39 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     if (st == MS_OK) {
         test_hook(&sw, "merge");
         t = ms_now_s();
-        st = sw_merge_all(&sw, global, res);
+        /* The partials of every rank, in partition order, at rank 0; the
+         * other ranks' states start empty and take their reduce. */
+        st = sw.rank == 0 ? sw_merge_all(&sw, global, res) : sw_init_all(&sw, global);
         res->partitions_skipped += sw_stray_partitions(&sw);
         sw.stage[ST_MERGE] = ms_now_s() - t;
     }
+    st = ms_dist_agree(st);
     if (st == MS_OK) {
         test_hook(&sw, "reduce");
         t = ms_now_s();
         st = sw_reduce_all(&sw, global);
+        st = ms_dist_agree(st);
+        /* What the other ranks reduced, added at rank 0 (merges only add). */
+        if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_reduced(&sw, global));
         sw.stage[ST_REDUCE] = ms_now_s() - t;
+    }
+    if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_ranks(&sw));
+    /* Every rank has the same st here: only if all is well so far do they
+     * meet once more, at the end, for rank 0's answer. */
+    int meet_at_end = sw.nranks > 1 && st == MS_OK;
+    if (sw.rank != 0) {
+        /* Rank 0 finishes alone; every rank ends with its answer. */
+        for (int k = 0; sw.shuf && k < sw.nkeyed; k++) {
+            ms_shuffle_free(sw.shuf[k]);
+            sw.shuf[k] = NULL;
+        }
+        if (meet_at_end) st = ms_dist_agree(MS_OK);
+        for (int m = 0; m < sw.nmodels; m++)
+            if (global && global[m]) sw.models[m]->free(global[m]);
+        free(global);
+        free(results);
+        cleanup(&sw);
+        return st;
     }
     if (st == MS_OK) {
         t = ms_now_s();
@@ -304,6 +391,9 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         if (st == MS_OK) st = sw_install_output(&sw, stage);
         res->peak_rss = ms_peak_rss();
     }
+    /* The other ranks wait for rank 0's answer (a failed step before this
+     * one was agreed on already). */
+    if (meet_at_end) st = ms_dist_agree(st);
     ms_score_free(&score);
     for (int m = 0; m < sw.nmodels; m++) {
         if (global && global[m]) sw.models[m]->free(global[m]);

@@ -25,14 +25,14 @@ void sw_progress(sweep_t *sw, int force)
             ms_progress_t p = {.job = "sweep",
                                .stage = "",
                                .done = parts,
-                               .total = sw->nparts,
+                               .total = sw->part_hi - sw->part_lo,
                                .unit = "partitions",
                                .records = rows,
                                .seconds = el,
                                .eta_seconds = -1,
                                .finished = force};
-            if (rows > 0 && sw->total_rows >= rows)
-                p.eta_seconds = el * (double)(sw->total_rows - rows) / (double)rows;
+            if (rows > 0 && sw->my_rows >= rows)
+                p.eta_seconds = el * (double)(sw->my_rows - rows) / (double)rows;
             sw->o->progress(sw->o->progress_ctx, &p);
         }
     }

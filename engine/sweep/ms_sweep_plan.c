@@ -108,7 +108,10 @@ ms_status_t sw_make_queues(sweep_t *sw)
         sw->queues[k].units = malloc((units ? units : 1) * sizeof(uint64_t));
         if (!sw->queues[k].units) return ms_error_set(MS_E_NOMEM, "out of memory");
     }
-    for (uint32_t p = 0; p < n; p++) {
+    /* This rank's partitions only (all of them without MPI). */
+    for (uint32_t p = sw->part_lo; p < sw->part_hi; p++) {
+        for (int t = 0; t < 2; t++)
+            if (p < sw->set.nfiles[t] && sw->set.ok[t][p] && !sw->skipped[p]) sw->my_rows += sw->set.info[t][p].rows;
         node_queue_t *q = &sw->queues[sw->plan.part_node[p]];
         for (uint32_t sl = 0; sl < sw->runs[p].nslices; sl++) q->units[q->n++] = (uint64_t)p << 32 | sl;
     }

@@ -3,6 +3,7 @@
  * partition order; each keyed aggregation reduced by every thread and
  * merged in thread order.
  */
+#include "ms_dist.h"
 #include "ms_sweep_int.h"
 
 typedef struct {
@@ -47,10 +48,16 @@ static ms_status_t merge_one(sweep_t *sw, int m, void **global, void **from)
     return sw->models[m]->merge(global[m], from[m]);
 }
 
+ms_status_t sw_init_all(sweep_t *sw, void **global)
+{
+    for (int m = 0; m < sw->nmodels; m++) MS_TRY(sw->models[m]->init(&sw->env[m], &global[m]));
+    return MS_OK;
+}
+
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
 {
     uint32_t n = sw->nparts;
-    for (int m = 0; m < sw->nmodels; m++) MS_TRY(sw->models[m]->init(&sw->env[m], &global[m]));
+    MS_TRY(sw_init_all(sw, global));
     for (uint32_t p = 0; p < n; p++) {
         char why[640];
         if (ms_partial_skipped(sw->state_dir, p, why, sizeof why)) {
@@ -102,4 +109,58 @@ ms_status_t sw_reduce_all(sweep_t *sw, void **global)
             sw->model_reduce_s[m] += ms_now_s() - t;
         }
     return MS_OK;
+}
+
+/* ---- the cluster mode ---------------------------------------------------- */
+
+typedef struct {
+    sweep_t *sw;
+    int m;
+    void *global;
+} gather_ctx_t;
+
+/* Rank r's reduced state of model m, loaded fresh and added. */
+static ms_status_t merge_reduced(void *vctx, int rank, const void *bytes, size_t len)
+{
+    gather_ctx_t *g = vctx;
+    const ms_model_t *mod = g->sw->models[g->m];
+    if (len == 0) return ms_error_set(MS_E_INTERNAL, "rank %d sent no state of model %s", rank, mod->name);
+    void *st = NULL;
+    ms_status_t s = mod->init(&g->sw->env[g->m], &st);
+    if (s == MS_OK) s = mod->load(st, bytes, len);
+    if (s == MS_OK) s = mod->merge(g->global, st);
+    if (st) mod->free(st);
+    return s == MS_OK ? s : ms_error_wrap(s, "model %s, rank %d's reduced state: ", mod->name, rank);
+}
+
+ms_status_t sw_gather_reduced(sweep_t *sw, void **global)
+{
+    ms_status_t st = MS_OK;
+    for (int m = 0; m < sw->nmodels; m++) {
+        if (sw->models[m]->nkeyed == 0) continue; /* nothing reduced */
+        ms_buf_t buf = {0};
+        ms_status_t mine = MS_OK;
+        if (sw->rank != 0) mine = sw->models[m]->save(global[m], &buf);
+        gather_ctx_t g = {sw, m, global[m]};
+        /* A rank that could not save sends nothing, and fails at the agree. */
+        ms_status_t s = ms_dist_to_root(mine == MS_OK ? buf.data : NULL, mine == MS_OK ? buf.len : 0, merge_reduced, &g);
+        ms_buf_free(&buf);
+        if (st == MS_OK) st = mine != MS_OK ? mine : s;
+    }
+    return st;
+}
+
+ms_status_t sw_gather_ranks(sweep_t *sw)
+{
+    uint64_t mine[SW_RANK_STATS] = {0};
+    mine[RS_PART_LO] = sw->part_lo;
+    mine[RS_PART_HI] = sw->part_hi;
+    mine[RS_ROWS] = sw->rows_done;
+    for (int k = 0; k < sw->nkeyed; k++) {
+        mine[RS_SENT_RECORDS] += sw->keyed_sent[2 * k];
+        mine[RS_SENT_BYTES] += sw->keyed_sent[2 * k + 1];
+    }
+    mine[RS_MAP_US] = (uint64_t)(sw->stage[ST_MAP] * 1e6);
+    mine[RS_EXCHANGE_US] = (uint64_t)(sw->exchange_s * 1e6);
+    return ms_dist_gather_u64(mine, SW_RANK_STATS, sw->rank_stats);
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 
+#include "ms_dist.h"
 #include "ms_sweep_int.h"
 
 const char *const sw_stage_names[SW_STAGES] = {"plan", "map", "merge", "reduce", "finalize", "write"};
@@ -156,6 +157,30 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
         }
         json_object_set_new(root, "scheduler", sch);
     }
+    /* The cluster mode: the ranks, what each mapped and sent in the keyed
+     * records' exchange (docs/cluster.md).  keyed_aggregations above are
+     * rank 0's shuffles. */
+    if (sw->nranks > 1 && sw->rank_stats) {
+        json_t *cl = json_object(), *ranks = json_array();
+        json_object_set_new(cl, "ranks", json_integer(sw->nranks));
+        json_object_set_new(cl, "mpi", json_string(ms_dist_library()));
+        for (int r = 0; r < sw->nranks; r++) {
+            const uint64_t *x = sw->rank_stats + (size_t)r * SW_RANK_STATS;
+            json_t *ro = json_object(), *pr = json_array();
+            json_object_set_new(ro, "rank", json_integer(r));
+            json_array_append_new(pr, json_integer((json_int_t)x[RS_PART_LO]));
+            json_array_append_new(pr, json_integer((json_int_t)x[RS_PART_HI]));
+            json_object_set_new(ro, "partitions", pr);
+            json_object_set_new(ro, "rows_read", json_integer((json_int_t)x[RS_ROWS]));
+            json_object_set_new(ro, "keyed_records_sent", json_integer((json_int_t)x[RS_SENT_RECORDS]));
+            json_object_set_new(ro, "keyed_bytes_sent", json_integer((json_int_t)x[RS_SENT_BYTES]));
+            json_object_set_new(ro, "map_seconds", json_real((double)x[RS_MAP_US] / 1e6));
+            json_object_set_new(ro, "exchange_seconds", json_real((double)x[RS_EXCHANGE_US] / 1e6));
+            json_array_append_new(ranks, ro);
+        }
+        json_object_set_new(cl, "per_rank", ranks);
+        json_object_set_new(root, "cluster", cl);
+    }
     json_t *stages = json_object();
     for (int s = 0; s < SW_STAGES; s++) json_object_set_new(stages, sw_stage_names[s], json_real(sw->stage[s]));
     json_object_set_new(root, "stage_seconds", stages);
@@ -163,7 +188,10 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     double map = sw->stage[ST_MAP] > 0 ? sw->stage[ST_MAP] : 1e-9;
     json_object_set_new(tp, "records", json_integer((json_int_t)(res->rows[0] + res->rows[1])));
     json_object_set_new(tp, "seconds", json_real(res->seconds));
-    json_object_set_new(tp, "records_per_second_map", json_real((double)(sw->rows_done) / map));
+    uint64_t mapped = sw->rows_done;
+    for (int r = 1; sw->nranks > 1 && sw->rank_stats && r < sw->nranks; r++)
+        mapped += sw->rank_stats[(size_t)r * SW_RANK_STATS + RS_ROWS];
+    json_object_set_new(tp, "records_per_second_map", json_real((double)mapped / map));
     /* The map's reading (decode, checksums, the quality screen, persons),
      * in CPU seconds over all workers: the floor under every model. */
     json_object_set_new(tp, "read_cpu_seconds", json_real(sw->read_cpu));

@@ -143,7 +143,20 @@ typedef struct {
      * model's reduce ([nmodels]). */
     double read_cpu, *model_map_cpu, *model_reduce_s;
     char config_hash[20];
+    /* The cluster mode (docs/cluster.md): this process is rank `rank` of
+     * `nranks` and maps the partitions [part_lo, part_hi); one rank alone
+     * maps them all. */
+    int rank, nranks;
+    uint32_t part_lo, part_hi;
+    uint64_t my_rows;         /* rows of this rank's partitions (progress) */
+    uint64_t *keyed_sent;     /* [2 * nkeyed] records and bytes this rank sent in the exchange */
+    double exchange_s;        /* wall seconds of the exchange */
+    uint64_t *rank_stats;     /* [nranks * SW_RANK_STATS] at rank 0 (sw_gather_ranks) */
 } sweep_t;
+
+/* Per rank, gathered at rank 0 for run.json: first and past-last partition,
+ * rows read, keyed records and bytes sent, map and exchange microseconds. */
+enum { RS_PART_LO, RS_PART_HI, RS_ROWS, RS_SENT_RECORDS, RS_SENT_BYTES, RS_MAP_US, RS_EXCHANGE_US, SW_RANK_STATS };
 
 enum { ST_PLAN, ST_MAP, ST_MERGE, ST_REDUCE, ST_FINALIZE, ST_WRITE };
 
@@ -184,7 +197,13 @@ ms_status_t sw_install_output(sweep_t *sw, const char *stage);
 
 /* ms_sweep_reduce.c */
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res);
+ms_status_t sw_init_all(sweep_t *sw, void **global);
 ms_status_t sw_reduce_all(sweep_t *sw, void **global);
+/* The cluster mode: every other rank's reduced states merged into rank 0's
+ * global (in rank order; merges of reduced states only add), and each
+ * rank's figures gathered at rank 0 (sw->rank_stats). */
+ms_status_t sw_gather_reduced(sweep_t *sw, void **global);
+ms_status_t sw_gather_ranks(sweep_t *sw);
 
 /* ms_sweep_runjson.c */
 ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const char *dir);
