@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ms_cli.h"
+#include "ms_dist.h"
 #include "ms_kernels.h"
 
 #ifndef MS_VERSION
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
         return MS_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("medsweep %s\n", MS_VERSION);
+        /* The cluster mode's MPI, or "none" (tests and scripts read it). */
+        printf("medsweep %s (cluster mode: %s)\n", MS_VERSION, ms_dist_library());
         return MS_EXIT_OK;
     }
     char why[256];

@@ -299,20 +299,25 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     if (st == MS_OK) {
         test_hook(&sw, "merge");
         t = ms_now_s();
-        /* The partials of every rank, in partition order, at rank 0; the
-         * other ranks' states start empty and take their reduce. */
-        st = sw.rank == 0 ? sw_merge_all(&sw, global, res) : sw_init_all(&sw, global);
+        /* Each rank its own partitions, in partition order; then, at rank
+         * 0, the other ranks' range states in rank order: partition order
+         * again.  Alone: every partition. */
+        st = sw_merge_all(&sw, global, res);
         res->partitions_skipped += sw_stray_partitions(&sw);
+        st = ms_dist_agree(st);
+        if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_states(&sw, global, 0));
+        if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_counts(&sw, res));
         sw.stage[ST_MERGE] = ms_now_s() - t;
+    } else {
+        st = ms_dist_agree(st);
     }
-    st = ms_dist_agree(st);
     if (st == MS_OK) {
         test_hook(&sw, "reduce");
         t = ms_now_s();
         st = sw_reduce_all(&sw, global);
         st = ms_dist_agree(st);
         /* What the other ranks reduced, added at rank 0 (merges only add). */
-        if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_reduced(&sw, global));
+        if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_states(&sw, global, 1));
         sw.stage[ST_REDUCE] = ms_now_s() - t;
     }
     if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_ranks(&sw));

@@ -66,6 +66,9 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
             if (!sw->part_msg[p][0]) snprintf(sw->part_msg[p], sizeof sw->part_msg[p], "%s", why);
             continue;
         }
+        /* Another rank's partition: its range's merged state comes from it
+         * (sw_gather_states); only its exclusion is noted here. */
+        if (p < sw->part_lo || p >= sw->part_hi) continue;
         ms_partial_t pt;
         MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
         ms_status_t st = sw_each_model(sw, merge_one, global, pt.states);
@@ -119,8 +122,8 @@ typedef struct {
     void *global;
 } gather_ctx_t;
 
-/* Rank r's reduced state of model m, loaded fresh and added. */
-static ms_status_t merge_reduced(void *vctx, int rank, const void *bytes, size_t len)
+/* Rank r's state of model m, loaded fresh and merged in. */
+static ms_status_t merge_from_rank(void *vctx, int rank, const void *bytes, size_t len)
 {
     gather_ctx_t *g = vctx;
     const ms_model_t *mod = g->sw->models[g->m];
@@ -130,23 +133,51 @@ static ms_status_t merge_reduced(void *vctx, int rank, const void *bytes, size_t
     if (s == MS_OK) s = mod->load(st, bytes, len);
     if (s == MS_OK) s = mod->merge(g->global, st);
     if (st) mod->free(st);
-    return s == MS_OK ? s : ms_error_wrap(s, "model %s, rank %d's reduced state: ", mod->name, rank);
+    return s == MS_OK ? s : ms_error_wrap(s, "model %s, rank %d's state: ", mod->name, rank);
 }
 
-ms_status_t sw_gather_reduced(sweep_t *sw, void **global)
+ms_status_t sw_gather_states(sweep_t *sw, void **global, int keyed_only)
 {
     ms_status_t st = MS_OK;
     for (int m = 0; m < sw->nmodels; m++) {
-        if (sw->models[m]->nkeyed == 0) continue; /* nothing reduced */
+        if (keyed_only && sw->models[m]->nkeyed == 0) continue; /* nothing reduced */
         ms_buf_t buf = {0};
         ms_status_t mine = MS_OK;
         if (sw->rank != 0) mine = sw->models[m]->save(global[m], &buf);
         gather_ctx_t g = {sw, m, global[m]};
         /* A rank that could not save sends nothing, and fails at the agree. */
-        ms_status_t s = ms_dist_to_root(mine == MS_OK ? buf.data : NULL, mine == MS_OK ? buf.len : 0, merge_reduced, &g);
+        ms_status_t s = ms_dist_to_root(mine == MS_OK ? buf.data : NULL, mine == MS_OK ? buf.len : 0, merge_from_rank, &g);
         ms_buf_free(&buf);
         if (st == MS_OK) st = mine != MS_OK ? mine : s;
+        /* Sent: this rank's state starts again empty, for the reduce. */
+        if (sw->rank != 0 && st == MS_OK) {
+            sw->models[m]->free(global[m]);
+            global[m] = NULL;
+            st = sw->models[m]->init(&sw->env[m], &global[m]);
+        }
     }
+    return st;
+}
+
+ms_status_t sw_gather_counts(sweep_t *sw, ms_sweep_result_t *res)
+{
+    enum { N = 2 + 2 * MS_REJECT_COUNT };
+    uint64_t mine[N], *all = NULL;
+    for (int t = 0; t < 2; t++) {
+        mine[t] = res->rows[t];
+        for (int r = 0; r < MS_REJECT_COUNT; r++) mine[2 + t * MS_REJECT_COUNT + r] = res->rejected[t][r];
+    }
+    if (sw->rank == 0 && !(all = calloc((size_t)sw->nranks * N, sizeof *all)))
+        return ms_error_set(MS_E_NOMEM, "out of memory"); /* the agree after it fails the others */
+    ms_status_t st = ms_dist_gather_u64(mine, N, all);
+    for (int k = 1; all && k < sw->nranks; k++) {
+        const uint64_t *x = all + (size_t)k * N;
+        for (int t = 0; t < 2; t++) {
+            res->rows[t] += x[t];
+            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += x[2 + t * MS_REJECT_COUNT + r];
+        }
+    }
+    free(all);
     return st;
 }
 

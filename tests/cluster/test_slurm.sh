@@ -11,7 +11,13 @@
 #     never runs; the sweep job submitted again resumes (run.json: resumed
 #     partitions) and writes the same bytes;
 #  3. a sweep job on an OUT that holds a finished sweep leaves it untouched
-#     and succeeds.
+#     and succeeds;
+#  4. sweep.sbatch as a 2-task job (--ntasks=2 --cpus-per-task=1) runs the
+#     sweep as one MPI job step (srun --mpi=pmix): COMPLETED 0:0, the same
+#     bytes, run.json's "cluster" object counts 2 ranks, every log line
+#     carries a timestamp; a 2-task job whose rank 1 is killed after its
+#     first partition fails (non-zero exit code), and submitted again it
+#     resumes and writes the same bytes.
 #
 # Needs root and the Slurm and MUNGE daemons (scripts/install-deps.sh
 # installs them); without them it is skipped (exit 77).  The daemons are
@@ -99,5 +105,32 @@ slurmlab_wait "$done_id" || fail "the job on a finished OUT did not end"
 state_is "$done_id" "COMPLETED 0:0"
 [ "$(stat -c %Y "$w/out2/run.json")" = "$before" ] || fail "a finished OUT was swept again"
 same "$w/ref" "$w/out2"
+
+echo "test_slurm: 4. sweep.sbatch as a 2-task job: one sweep of 2 MPI ranks"
+# Open MPI's shared-memory single copy (CMA) fails in some containers.
+mpi=$(MS_BIN=$MS_BIN MS_OUT=$w/out4 OMPI_MCA_btl_vader_single_copy_mechanism=none sbatch --parsable \
+    --ntasks=2 --cpus-per-task=1 --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+slurmlab_wait "$mpi" || fail "the 2-task sweep did not end"
+state_is "$mpi" "COMPLETED 0:0"
+grep -q "srun --mpi=pmix" "$w/logs/ms-sweep-$mpi.log" || fail "the 2-task sweep did not run srun --mpi=pmix"
+same "$w/ref" "$w/out4"
+grep -q '"ranks": 2' "$w/out4/run.json" || fail "run.json of the 2-task sweep does not count 2 ranks"
+grep -q "\"job_id\": \"$mpi\"" "$w/out4/run.json" || fail "run.json does not name job $mpi"
+bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9:]{5} ' "$w/logs/ms-sweep-$mpi.log" || true)
+[ "$bad" = 0 ] || fail "$bad lines of $w/logs/ms-sweep-$mpi.log carry no timestamp"
+k=$(MS_BIN=$MS_BIN_HOOKS MS_OUT=$w/out5 MS_SWEEP_KILL_RANK=1 MS_SWEEP_KILL_AFTER=1 \
+    OMPI_MCA_btl_vader_single_copy_mechanism=none sbatch --parsable --ntasks=2 --cpus-per-task=1 \
+    --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+slurmlab_wait "$k" || fail "the 2-task sweep with a killed rank did not end"
+got=$(slurmlab_state "$k")
+echo "test_slurm: the 2-task sweep with a killed rank: $got"
+[[ $got == FAILED* && $got != "FAILED 0:0" ]] || fail "the 2-task sweep with a killed rank ended '$got', not FAILED"
+again=$(MS_BIN=$MS_BIN MS_OUT=$w/out5 OMPI_MCA_btl_vader_single_copy_mechanism=none sbatch --parsable \
+    --ntasks=2 --cpus-per-task=1 --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+slurmlab_wait "$again" || fail "the 2-task sweep submitted again did not end"
+state_is "$again" "COMPLETED 0:0"
+grep -q "resuming" "$w/logs/ms-sweep-$again.log" || fail "the 2-task sweep submitted again did not resume"
+grep -qE '"resumed": [1-9]' "$w/out5/run.json" || fail "run.json of the 2-task sweep does not count resumed partitions"
+same "$w/ref" "$w/out5"
 
 echo "test_slurm: passed"

@@ -199,10 +199,15 @@ ms_status_t sw_install_output(sweep_t *sw, const char *stage);
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res);
 ms_status_t sw_init_all(sweep_t *sw, void **global);
 ms_status_t sw_reduce_all(sweep_t *sw, void **global);
-/* The cluster mode: every other rank's reduced states merged into rank 0's
- * global (in rank order; merges of reduced states only add), and each
- * rank's figures gathered at rank 0 (sw->rank_stats). */
-ms_status_t sw_gather_reduced(sweep_t *sw, void **global);
+/* The cluster mode.  sw_merge_all merges this rank's partitions only
+ * [part_lo, part_hi); gather_states then merges every other rank's states
+ * into rank 0's global in rank order (each rank's range state after the
+ * merge, then with keyed_only its reduced states) and leaves the other
+ * ranks' states empty again; gather_counts adds their rows read and
+ * rejected to rank 0's res; gather_ranks collects each rank's figures at
+ * rank 0 (sw->rank_stats). */
+ms_status_t sw_gather_states(sweep_t *sw, void **global, int keyed_only);
+ms_status_t sw_gather_counts(sweep_t *sw, ms_sweep_result_t *res);
 ms_status_t sw_gather_ranks(sweep_t *sw);
 
 /* ms_sweep_runjson.c */

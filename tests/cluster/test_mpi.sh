@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# tests/cluster/test_mpi.sh - the sweep across MPI ranks, with real mpirun
+# (Open MPI) on this machine:
+#
+#  1. 1, 2, 3 and 4 ranks, with 1 and 2 threads per rank, write the same
+#     bytes as one process (ranked.csv, indicators.csv, clues.csv,
+#     features.h5, a ranked_MODEL.csv); run.json lists every rank, and the
+#     rows the ranks read add up to the dataset's;
+#  2. a rank that fails (a damaged partition in its range) fails the job
+#     with exit 1, and rank 0 says which rank and which partition;
+#  3. a rank that dies (SIGKILL after its first partition) ends the job
+#     with a non-zero exit and mpirun's message naming the rank; nothing is
+#     installed in OUT; --resume with another number of ranks then
+#     finishes it with the same bytes.
+#
+# Skipped (77) without mpirun or when medsweep was built without MPI.
+# Environment (from ctest): MS_BIN, MS_BIN_HOOKS, MS_TEST_TMP.
+set -euo pipefail
+: "${MS_BIN:?}" "${MS_BIN_HOOKS:?}"
+command -v mpirun >/dev/null || { echo "test_mpi: no mpirun here: skipped"; exit 77; }
+case "$("$MS_BIN" --version)" in
+*"cluster mode: none"*) echo "test_mpi: medsweep was built without MPI: skipped"; exit 77 ;;
+esac
+w=${MS_TEST_TMP:-/tmp}/mpi-$$
+rm -rf "$w"
+mkdir -p "$w"
+keep=${MS_TEST_KEEP:-0}
+trap '[ "$keep" = 1 ] || rm -rf "$w"' EXIT
+fail() { echo "test_mpi: FAILED: $*" >&2; keep=1; exit 1; }
+
+# Root may run mpirun when told twice; more ranks than cores; shared memory
+# without the single-copy mechanism containers lack (shared/notes).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_MCA_rmaps_base_oversubscribe=1
+run() { # run NP [mpirun options] -- program args...: mpirun with NP ranks
+    local np=$1
+    shift
+    timeout 120 mpirun -np "$np" --bind-to none "$@"
+}
+same() { # same DIR_A DIR_B
+    local f
+    for f in ranked.csv indicators.csv clues.csv features.h5 ranked_overload.csv; do
+        cmp -s "$1/$f" "$2/$f" || fail "$2/$f differs from $1/$f"
+    done
+}
+
+echo "test_mpi: a world of 6 partitions and its single-process sweep"
+"$MS_BIN" gen --out "$w/data" --persons 30000 --institutions 300 --partitions 6 --quiet >/dev/null
+"$MS_BIN" sweep "$w/data" --out "$w/ref" --quiet >/dev/null
+total=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['rows_read']['settlements']+r['rows_read']['drug_items'])" "$w/ref/run.json")
+
+echo "test_mpi: 1. 1-4 ranks, 1 and 2 threads each"
+for case in 1:2 2:1 2:2 3:1 4:1; do
+    np=${case%:*} th=${case#*:}
+    out=$w/out-$np-$th
+    run "$np" "$MS_BIN" sweep "$w/data" --out "$out" --threads "$th" --quiet >"$w/log" 2>&1 ||
+        fail "$np ranks x $th threads: exit $? ($(tail -3 "$w/log"))"
+    same "$w/ref" "$out"
+    if [ "$np" -gt 1 ]; then
+        python3 - "$out/run.json" "$np" "$total" <<'PY' || fail "$np ranks: run.json's cluster object is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+np, total = int(sys.argv[2]), int(sys.argv[3])
+c = r["cluster"]
+assert c["ranks"] == np, c
+ranks = c["per_rank"]
+assert [x["rank"] for x in ranks] == list(range(np))
+assert sum(x["rows_read"] for x in ranks) == total, (ranks, total)
+# contiguous ranges covering every partition
+assert ranks[0]["partitions"][0] == 0 and ranks[-1]["partitions"][1] == r["partitions"]["total"]
+for a, b in zip(ranks, ranks[1:]):
+    assert a["partitions"][1] == b["partitions"][0]
+assert all(x["keyed_records_sent"] > 0 for x in ranks)
+PY
+    fi
+    echo "test_mpi:   $np ranks x $th threads: same bytes"
+done
+
+echo "test_mpi: 2. a damaged partition in rank 1's range"
+cp -r "$w/data" "$w/bad"
+part=$w/bad/settlements/part-00005.h5
+size=$(stat -c %s "$part")
+dd if=/dev/zero of="$part" bs=1 seek=$((size / 2)) count=4096 conv=notrunc status=none
+rc=0
+run 2 "$MS_BIN" sweep "$w/bad" --out "$w/out-bad" --quiet >"$w/log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "a damaged partition gave exit $rc, not 1 ($(cat "$w/log"))"
+grep -q "rank 1 of 2: .*partition 5" "$w/log" || fail "the error does not name rank 1 and partition 5: $(cat "$w/log")"
+[ ! -e "$w/out-bad/ranked.csv" ] || fail "a failed sweep installed ranked.csv"
+
+echo "test_mpi: 3. a rank that dies, then --resume with 3 ranks"
+rc=0
+MS_SWEEP_KILL_AFTER=1 MS_SWEEP_KILL_RANK=1 run 2 -x MS_SWEEP_KILL_AFTER -x MS_SWEEP_KILL_RANK \
+    "$MS_BIN_HOOKS" sweep "$w/data" --out "$w/out-dead" --quiet >"$w/log" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "a job whose rank 1 was killed exited 0"
+grep -q "rank 1 .*signal 9" "$w/log" || fail "mpirun did not name the dead rank: $(cat "$w/log")"
+[ ! -e "$w/out-dead/ranked.csv" ] || fail "the killed job installed ranked.csv"
+[ -d "$w/out-dead/.sweep-state" ] || fail "the killed job left no state to resume"
+run 3 "$MS_BIN" sweep "$w/data" --out "$w/out-dead" --resume --quiet >"$w/log" 2>&1 ||
+    fail "--resume with 3 ranks: exit $? ($(tail -3 "$w/log"))"
+grep -q "resumed)" "$w/log" || fail "no summary line: $(cat "$w/log")"
+grep -qE '\(([1-9]) resumed\)' "$w/log" || fail "--resume resumed nothing: $(cat "$w/log")"
+same "$w/ref" "$w/out-dead"
+
+echo "test_mpi: passed"
