@@ -16,7 +16,7 @@
 #include <mpi.h>
 #endif
 
-static int g_rank = 0, g_size = 1, g_joined = 0;
+static int g_rank = 0, g_size = 1;
 static int g_share = 0, g_nshares = 1;
 
 void ms_dist_cpu_share(int *share, int *nshares)
@@ -46,6 +46,8 @@ int ms_dist_rank(void) { return g_rank; }
 int ms_dist_size(void) { return g_size; }
 
 #ifdef MS_HAVE_MPI
+
+static int g_joined = 0;
 
 int ms_dist_built(void) { return 1; }
 

@@ -12,7 +12,8 @@
 #     partitions) and writes the same bytes;
 #  3. a sweep job on an OUT that holds a finished sweep leaves it untouched
 #     and succeeds;
-#  4. sweep.sbatch as a 2-task job (--ntasks=2 --cpus-per-task=1) runs the
+#  4. sweep.sbatch as a 2-task job (weekly.sh --no-import --ntasks 2 --cpus 1:
+#     sbatch --ntasks=2 --cpus-per-task=1) on the imported dataset runs the
 #     sweep as one MPI job step (srun --mpi=pmix): COMPLETED 0:0, the same
 #     bytes, run.json's "cluster" object counts 2 ranks, every log line
 #     carries a timestamp; a 2-task job whose rank 1 is killed after its
@@ -107,26 +108,30 @@ state_is "$done_id" "COMPLETED 0:0"
 same "$w/ref" "$w/out2"
 
 echo "test_slurm: 4. sweep.sbatch as a 2-task job: one sweep of 2 MPI ranks"
-# Open MPI's shared-memory single copy (CMA) fails in some containers.
-mpi=$(MS_BIN=$MS_BIN MS_OUT=$w/out4 OMPI_MCA_btl_vader_single_copy_mechanism=none sbatch --parsable \
-    --ntasks=2 --cpus-per-task=1 --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+# Open MPI's shared-memory single copy (CMA) fails in some containers
+# (sbatch exports it to the jobs).
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+# weekly.sh --no-import --ntasks 2 --cpus 1: sbatch --ntasks=2 --cpus-per-task=1 sweep.sbatch
+jobs=$("$root/cluster/slurm/weekly.sh" --bin "$MS_BIN" --no-import --data "$w/data" --out "$w/out4" \
+    --logs "$w/logs" --ntasks 2 --cpus 1)
+mpi=$(awk '$1 == "sweep" {print $2}' <<<"$jobs")
+[ -n "$mpi" ] || fail "weekly.sh --no-import --ntasks 2 printed '$jobs'"
 slurmlab_wait "$mpi" || fail "the 2-task sweep did not end"
 state_is "$mpi" "COMPLETED 0:0"
-grep -q "srun --mpi=pmix" "$w/logs/ms-sweep-$mpi.log" || fail "the 2-task sweep did not run srun --mpi=pmix"
+grep -q "run: srun --mpi=pmix .*--ntasks=2 " "$w/logs/ms-sweep-$mpi.log" || fail "the 2-task sweep did not run srun --mpi=pmix"
 same "$w/ref" "$w/out4"
 grep -q '"ranks": 2' "$w/out4/run.json" || fail "run.json of the 2-task sweep does not count 2 ranks"
 grep -q "\"job_id\": \"$mpi\"" "$w/out4/run.json" || fail "run.json does not name job $mpi"
 bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9:]{5} ' "$w/logs/ms-sweep-$mpi.log" || true)
 [ "$bad" = 0 ] || fail "$bad lines of $w/logs/ms-sweep-$mpi.log carry no timestamp"
-k=$(MS_BIN=$MS_BIN_HOOKS MS_OUT=$w/out5 MS_SWEEP_KILL_RANK=1 MS_SWEEP_KILL_AFTER=1 \
-    OMPI_MCA_btl_vader_single_copy_mechanism=none sbatch --parsable --ntasks=2 --cpus-per-task=1 \
-    --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+k=$(MS_BIN=$MS_BIN_HOOKS MS_OUT=$w/out5 MS_SWEEP_KILL_RANK=1 MS_SWEEP_KILL_AFTER=1 sbatch --parsable \
+    --ntasks=2 --cpus-per-task=1 --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
 slurmlab_wait "$k" || fail "the 2-task sweep with a killed rank did not end"
 got=$(slurmlab_state "$k")
 echo "test_slurm: the 2-task sweep with a killed rank: $got"
 [[ $got == FAILED* && $got != "FAILED 0:0" ]] || fail "the 2-task sweep with a killed rank ended '$got', not FAILED"
-again=$(MS_BIN=$MS_BIN MS_OUT=$w/out5 OMPI_MCA_btl_vader_single_copy_mechanism=none sbatch --parsable \
-    --ntasks=2 --cpus-per-task=1 --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
+again=$(MS_BIN=$MS_BIN MS_OUT=$w/out5 sbatch --parsable --ntasks=2 --cpus-per-task=1 \
+    --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
 slurmlab_wait "$again" || fail "the 2-task sweep submitted again did not end"
 state_is "$again" "COMPLETED 0:0"
 grep -q "resuming" "$w/logs/ms-sweep-$again.log" || fail "the 2-task sweep submitted again did not resume"
