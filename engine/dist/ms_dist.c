@@ -48,6 +48,7 @@ int ms_dist_size(void) { return g_size; }
 #ifdef MS_HAVE_MPI
 
 static int g_joined = 0;
+static int g_failed = 0; /* an agree has failed: every rank knows, the message is named */
 
 int ms_dist_built(void) { return 1; }
 
@@ -120,6 +121,10 @@ ms_status_t ms_dist_agree(ms_status_t mine)
     }
     MPI_Bcast(&why, (int)sizeof why, MPI_BYTE, first, MPI_COMM_WORLD);
     why.msg[sizeof why.msg - 1] = '\0';
+    /* A failure agreed on before comes round again unchanged (the steps
+     * after a failed one pass it on): named once. */
+    if (g_failed) return ms_error_set((ms_status_t)why.status, "%s", why.msg);
+    g_failed = 1;
     return ms_error_set((ms_status_t)why.status, "rank %d of %d: %s", first, g_size, why.msg);
 }
 

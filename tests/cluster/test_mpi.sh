@@ -5,7 +5,9 @@
 #  1. 1, 2, 3 and 4 ranks, with 1 and 2 threads per rank, write the same
 #     bytes as one process (ranked.csv, indicators.csv, clues.csv,
 #     features.h5, a ranked_MODEL.csv); run.json lists every rank, and the
-#     rows the ranks read add up to the dataset's;
+#     rows the ranks read add up to the dataset's; under a memory cap that
+#     makes keyed records spill, the same bytes; a cap too small is refused
+#     once (exit 2);
 #  2. a rank that fails (a damaged partition in its range) fails the job
 #     with exit 1, and rank 0 says which rank and which partition;
 #  3. a rank that dies (SIGKILL after its first partition) ends the job
@@ -46,7 +48,7 @@ same() { # same DIR_A DIR_B
 }
 
 echo "test_mpi: a world of 6 partitions and its single-process sweep"
-"$MS_BIN" gen --out "$w/data" --persons 30000 --institutions 300 --partitions 6 --quiet >/dev/null
+"$MS_BIN" gen --out "$w/data" --persons 120000 --institutions 300 --partitions 6 --quiet >/dev/null
 "$MS_BIN" sweep "$w/data" --out "$w/ref" --quiet >/dev/null
 total=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['rows_read']['settlements']+r['rows_read']['drug_items'])" "$w/ref/run.json")
 
@@ -76,6 +78,19 @@ PY
     fi
     echo "test_mpi:   $np ranks x $th threads: same bytes"
 done
+
+echo "test_mpi: 1b. 2 ranks under a memory cap that makes the keyed records spill"
+run 2 "$MS_BIN" sweep "$w/data" --out "$w/out-cap" --memory-cap 120M --quiet >"$w/log" 2>&1 ||
+    fail "2 ranks under --memory-cap 120M: exit $? ($(tail -3 "$w/log"))"
+same "$w/ref" "$w/out-cap"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if sum(k['spilled_records'] for k in r['keyed_aggregations']) > 0 else 1)" \
+    "$w/out-cap/run.json" || fail "nothing spilled under --memory-cap 120M: the case tests nothing"
+# A cap too small is refused by every rank alike, and said once.
+rc=0
+run 2 "$MS_BIN" sweep "$w/data" --out "$w/out-small" --memory-cap 64M --quiet >"$w/log" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "a cap too small gave exit $rc, not 2 ($(cat "$w/log"))"
+[ "$(grep -c "too small" "$w/log")" = 1 ] || fail "the refusal is not said once: $(cat "$w/log")"
+grep -q "error: rank 0 of 2: --memory-cap" "$w/log" || fail "the refusal does not name rank 0 once: $(cat "$w/log")"
 
 echo "test_mpi: 2. a damaged partition in rank 1's range"
 cp -r "$w/data" "$w/bad"
