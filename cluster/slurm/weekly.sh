@@ -18,7 +18,13 @@
 #   --partition NAME   Slurm partition (default: the cluster's default)
 #   --account NAME     Slurm account to charge
 #   --time LIMIT       time limit of each job (default 04:00:00)
-#   --cpus N           CPUs of each job (default 2): the sweep runs N workers
+#   --cpus N           CPUs of each job's task (default 2): the import and each
+#                      rank of the sweep run N workers
+#   --ntasks N         MPI ranks of the sweep (default 1): with N > 1 the sweep
+#                      job has N tasks and runs as one MPI job step (srun
+#                      --mpi=pmix); the import stays one task
+#   --nodes N          nodes of the sweep job (default: as Slurm places the
+#                      tasks); with --ntasks
 #   --mem SIZE         memory of each job (e.g. 16G; default: the partition's)
 #   --sweep-args "..." more options for medsweep sweep (e.g. "--config rules.cfg")
 #   --import-args "..." more options for medsweep import (e.g. "--skip-bad")
@@ -30,9 +36,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 csv= data= out= import=1 bin= logs= sweep_args= import_args=
 sb=(--time=04:00:00 --cpus-per-task=2)
+swp=() # the sweep job's own options
 while [ $# -gt 0 ]; do
     case $1 in
         --csv) csv=$2; shift 2 ;;
@@ -46,6 +53,9 @@ while [ $# -gt 0 ]; do
         --time) sb+=("--time=$2"); shift 2 ;;
         --cpus) sb+=("--cpus-per-task=$2"); shift 2 ;;
         --mem) sb+=("--mem=$2"); shift 2 ;;
+        --ntasks|--nodes)
+            [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "weekly.sh: $1 wants a positive number, got '${2:-}'" >&2; exit 2; }
+            swp+=("$1=$2"); shift 2 ;;
         --sweep-args) sweep_args=$2; shift 2 ;;
         --import-args) import_args=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -74,5 +84,5 @@ if ((import)); then
     echo "import $id"
     dep=(--dependency="afterok:$id")
 fi
-id=$(sbatch --parsable "${sb[@]}" "${dep[@]}" --output="$logs/%x-%j.log" "$here/sweep.sbatch")
+id=$(sbatch --parsable "${sb[@]}" "${swp[@]}" "${dep[@]}" --output="$logs/%x-%j.log" "$here/sweep.sbatch")
 echo "sweep ${id%%;*}"
