@@ -178,25 +178,30 @@ static ms_status_t setup_work(sweep_t *sw)
     /* Contiguous ranges of partitions, as even as whole partitions allow. */
     sw->part_lo = (uint32_t)((uint64_t)sw->nparts * (uint64_t)sw->rank / (uint64_t)sw->nranks);
     sw->part_hi = (uint32_t)((uint64_t)sw->nparts * (uint64_t)(sw->rank + 1) / (uint64_t)sw->nranks);
+    ms_status_t mine = MS_OK;
     sw->keyed_sent = calloc(2 * (size_t)sw->nkeyed + 1, sizeof *sw->keyed_sent);
     if (sw->rank == 0) sw->rank_stats = calloc((size_t)sw->nranks * SW_RANK_STATS, sizeof *sw->rank_stats);
-    if (!sw->keyed_sent || (sw->rank == 0 && !sw->rank_stats)) return ms_error_set(MS_E_NOMEM, "out of memory");
+    if (!sw->keyed_sent || (sw->rank == 0 && !sw->rank_stats)) mine = ms_error_set(MS_E_NOMEM, "out of memory");
+    /* The collectives below are taken by every rank, a failed one too (it
+     * says so at the agree after this). */
     if (sw->nranks > 1) {
-        if (sw->rank != 0) {
+        if (sw->rank != 0 && mine == MS_OK) {
             char state[4200];
             snprintf(state, sizeof state, "%s/" STATE_DIR, sw->out);
             if (!ms_is_dir(state))
-                return ms_error_set(MS_E_IO, "%s, made by rank 0, is not there: OUT must be on a file system "
+                mine = ms_error_set(MS_E_IO, "%s, made by rank 0, is not there: OUT must be on a file system "
                                              "every rank sees", state);
-            if (!(sw->state_dir = strdup(state))) return ms_error_set(MS_E_NOMEM, "out of memory");
+            else if (!(sw->state_dir = strdup(state)))
+                mine = ms_error_set(MS_E_NOMEM, "out of memory");
         }
-        MS_TRY(ms_dist_bcast(sw->resumed, sw->nparts));
-        MS_TRY(ms_dist_bcast(sw->skipped, sw->nparts));
+        ms_dist_bcast(sw->resumed, sw->nparts);
+        ms_dist_bcast(sw->skipped, sw->nparts);
     }
     /* Every rank's shuffles have as many buckets, so that a bucket is the
      * same keys everywhere (ms_dist_exchange); alone, the default. */
     uint64_t nbuckets = sw->nranks > 1 ? 64u * (uint64_t)sw->plan.nthreads : 0;
-    MS_TRY(ms_dist_max_u64(&nbuckets));
+    ms_dist_max_u64(&nbuckets);
+    MS_TRY(mine);
     for (int m = 0; m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
         for (int k = 0; k < mod->nkeyed; k++) {
@@ -288,8 +293,12 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     /* Each key's records to the rank that reduces it. */
     if (st == MS_OK && sw.nranks > 1) {
         t = ms_now_s();
-        for (int k = 0; k < sw.nkeyed && st == MS_OK; k++)
-            st = ms_dist_exchange(sw.shuf[k], &sw.keyed_sent[2 * k], &sw.keyed_sent[2 * k + 1]);
+        /* Every exchange is a collective: each rank takes part in all of
+         * them, and keeps its first failure for the agree. */
+        for (int k = 0; k < sw.nkeyed; k++) {
+            ms_status_t e = ms_dist_exchange(sw.shuf[k], &sw.keyed_sent[2 * k], &sw.keyed_sent[2 * k + 1]);
+            if (st == MS_OK) st = e;
+        }
         sw.exchange_s = ms_now_s() - t;
         st = ms_dist_agree(st);
     }
@@ -306,7 +315,6 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         res->partitions_skipped += sw_stray_partitions(&sw);
         st = ms_dist_agree(st);
         if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_states(&sw, global, 0));
-        if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_counts(&sw, res));
         sw.stage[ST_MERGE] = ms_now_s() - t;
     } else {
         st = ms_dist_agree(st);
@@ -320,7 +328,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_states(&sw, global, 1));
         sw.stage[ST_REDUCE] = ms_now_s() - t;
     }
-    if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_ranks(&sw));
+    if (st == MS_OK && sw.nranks > 1) st = ms_dist_agree(sw_gather_ranks(&sw, res));
     /* Every rank has the same st here: only if all is well so far do they
      * meet once more, at the end, for rank 0's answer. */
     int meet_at_end = sw.nranks > 1 && st == MS_OK;

@@ -159,29 +159,7 @@ ms_status_t sw_gather_states(sweep_t *sw, void **global, int keyed_only)
     return st;
 }
 
-ms_status_t sw_gather_counts(sweep_t *sw, ms_sweep_result_t *res)
-{
-    enum { N = 2 + 2 * MS_REJECT_COUNT };
-    uint64_t mine[N], *all = NULL;
-    for (int t = 0; t < 2; t++) {
-        mine[t] = res->rows[t];
-        for (int r = 0; r < MS_REJECT_COUNT; r++) mine[2 + t * MS_REJECT_COUNT + r] = res->rejected[t][r];
-    }
-    if (sw->rank == 0 && !(all = calloc((size_t)sw->nranks * N, sizeof *all)))
-        return ms_error_set(MS_E_NOMEM, "out of memory"); /* the agree after it fails the others */
-    ms_status_t st = ms_dist_gather_u64(mine, N, all);
-    for (int k = 1; all && k < sw->nranks; k++) {
-        const uint64_t *x = all + (size_t)k * N;
-        for (int t = 0; t < 2; t++) {
-            res->rows[t] += x[t];
-            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += x[2 + t * MS_REJECT_COUNT + r];
-        }
-    }
-    free(all);
-    return st;
-}
-
-ms_status_t sw_gather_ranks(sweep_t *sw)
+ms_status_t sw_gather_ranks(sweep_t *sw, ms_sweep_result_t *res)
 {
     uint64_t mine[SW_RANK_STATS] = {0};
     mine[RS_PART_LO] = sw->part_lo;
@@ -193,5 +171,17 @@ ms_status_t sw_gather_ranks(sweep_t *sw)
     }
     mine[RS_MAP_US] = (uint64_t)(sw->stage[ST_MAP] * 1e6);
     mine[RS_EXCHANGE_US] = (uint64_t)(sw->exchange_s * 1e6);
-    return ms_dist_gather_u64(mine, SW_RANK_STATS, sw->rank_stats);
+    for (int t = 0; t < 2; t++) {
+        mine[RS_COUNTS + t] = res->rows[t];
+        for (int r = 0; r < MS_REJECT_COUNT; r++) mine[RS_COUNTS + 2 + t * MS_REJECT_COUNT + r] = res->rejected[t][r];
+    }
+    MS_TRY(ms_dist_gather_u64(mine, SW_RANK_STATS, sw->rank_stats));
+    for (int k = 1; sw->rank == 0 && k < sw->nranks; k++) {
+        const uint64_t *x = sw->rank_stats + (size_t)k * SW_RANK_STATS;
+        for (int t = 0; t < 2; t++) {
+            res->rows[t] += x[RS_COUNTS + t];
+            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += x[RS_COUNTS + 2 + t * MS_REJECT_COUNT + r];
+        }
+    }
+    return MS_OK;
 }

@@ -60,10 +60,14 @@ for case in 1:2 2:1 2:2 3:1 4:1; do
         fail "$np ranks x $th threads: exit $? ($(tail -3 "$w/log"))"
     same "$w/ref" "$out"
     if [ "$np" -gt 1 ]; then
-        python3 - "$out/run.json" "$np" "$total" <<'PY' || fail "$np ranks: run.json's cluster object is wrong"
+        python3 - "$out/run.json" "$np" "$total" "$w/ref/run.json" <<'PY' || fail "$np ranks: run.json's cluster object is wrong"
 import json, sys
 r = json.load(open(sys.argv[1]))
 np, total = int(sys.argv[2]), int(sys.argv[3])
+ref = json.load(open(sys.argv[4]))
+# rank 0 counts every rank's rows and rejections, as one process does
+assert r["rows_read"] == ref["rows_read"], (r["rows_read"], ref["rows_read"])
+assert r["rows_rejected"] == ref["rows_rejected"], (r["rows_rejected"], ref["rows_rejected"])
 c = r["cluster"]
 assert c["ranks"] == np, c
 ranks = c["per_rank"]

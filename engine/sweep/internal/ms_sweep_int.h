@@ -154,9 +154,12 @@ typedef struct {
     uint64_t *rank_stats;     /* [nranks * SW_RANK_STATS] at rank 0 (sw_gather_ranks) */
 } sweep_t;
 
-/* Per rank, gathered at rank 0 for run.json: first and past-last partition,
- * rows read, keyed records and bytes sent, map and exchange microseconds. */
-enum { RS_PART_LO, RS_PART_HI, RS_ROWS, RS_SENT_RECORDS, RS_SENT_BYTES, RS_MAP_US, RS_EXCHANGE_US, SW_RANK_STATS };
+/* Per rank, gathered at rank 0: first and past-last partition, rows read,
+ * keyed records and bytes sent, map and exchange microseconds (run.json);
+ * then the rows its partials counted per table and the rows they rejected
+ * per table and reason (RS_COUNTS + t, RS_COUNTS + 2 + t * MS_REJECT_COUNT + r). */
+enum { RS_PART_LO, RS_PART_HI, RS_ROWS, RS_SENT_RECORDS, RS_SENT_BYTES, RS_MAP_US, RS_EXCHANGE_US, RS_COUNTS,
+       SW_RANK_STATS = RS_COUNTS + 2 + 2 * MS_REJECT_COUNT };
 
 enum { ST_PLAN, ST_MAP, ST_MERGE, ST_REDUCE, ST_FINALIZE, ST_WRITE };
 
@@ -203,12 +206,11 @@ ms_status_t sw_reduce_all(sweep_t *sw, void **global);
  * [part_lo, part_hi); gather_states then merges every other rank's states
  * into rank 0's global in rank order (each rank's range state after the
  * merge, then with keyed_only its reduced states) and leaves the other
- * ranks' states empty again; gather_counts adds their rows read and
- * rejected to rank 0's res; gather_ranks collects each rank's figures at
- * rank 0 (sw->rank_stats). */
+ * ranks' states empty again; gather_ranks collects each rank's figures at
+ * rank 0 (sw->rank_stats) and adds the other ranks' rows and rejections
+ * to rank 0's res. */
 ms_status_t sw_gather_states(sweep_t *sw, void **global, int keyed_only);
-ms_status_t sw_gather_counts(sweep_t *sw, ms_sweep_result_t *res);
-ms_status_t sw_gather_ranks(sweep_t *sw);
+ms_status_t sw_gather_ranks(sweep_t *sw, ms_sweep_result_t *res);
 
 /* ms_sweep_runjson.c */
 ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const char *dir);
