@@ -162,18 +162,107 @@ static int scored_index(const ms_score_t *s, int model, int ind)
     return -1;
 }
 
+/* clues.csv's fact columns: every column some indicator's facts name, in
+ * the order the models and their indicators first name them (one column
+ * for every indicator that names it; its kind is the first naming's). */
+typedef struct {
+    const char *column;
+    ms_fact_kind_t kind;
+} fact_col_t;
+
+static size_t fact_columns(const ms_score_t *s, fact_col_t *cols, size_t cap)
+{
+    size_t n = 0;
+    for (int m = 0; m < s->nmodels; m++)
+        for (int i = 0; i < s->models[m]->nindicators; i++)
+            for (int k = 0; k < MS_CLUE_FACTS; k++) {
+                const ms_fact_t *f = &s->models[m]->indicators[i].facts[k];
+                if (!f->column || f->kind == MS_FACT_NONE) continue;
+                size_t c = 0;
+                while (c < n && strcmp(cols[c].column, f->column)) c++;
+                if (c == n && n < cap) cols[n++] = (fact_col_t){f->column, f->kind};
+            }
+    return n;
+}
+
+/* A dictionary's text of id, or "" when it has none. */
+static const char *dict_text(const ms_dict_t *d, int64_t id)
+{
+    return id >= 0 && (uint64_t)id < d->count ? d->str[id] : "";
+}
+
+/* Fact k of clue c, as its kind writes it. */
+static void write_fact(ms_line_t *l, const ms_refs_t *r, const ms_clue_t *c, int k, ms_fact_kind_t kind)
+{
+    int64_t v = c->fact[k];
+    char buf[48];
+    switch (kind) {
+    case MS_FACT_NONE: break;
+    case MS_FACT_COUNT:
+    case MS_FACT_ID: ms_line_i64(l, v); break;
+    case MS_FACT_FEN:
+        ms_money_format(v, buf);
+        ms_line_str(l, buf);
+        break;
+    case MS_FACT_PPM: /* a share, exactly: millionths as six decimals */
+        snprintf(buf, sizeof buf, "%s%lld.%06lld", v < 0 ? "-" : "", (long long)(llabs(v) / 1000000),
+                 (long long)(llabs(v) % 1000000));
+        ms_line_str(l, buf);
+        break;
+    case MS_FACT_DATE:
+        ms_date_format((int32_t)v, buf);
+        ms_line_str(l, buf);
+        break;
+    case MS_FACT_DIAG: text(l, dict_text(&r->diagnoses, v)); break;
+    case MS_FACT_DRUG: text(l, dict_text(&r->drugs, v)); break;
+    case MS_FACT_GROUP: text(l, v >= 0 && (uint64_t)v < r->n_groups ? r->groups[v].group_code : ""); break;
+    case MS_FACT_TRACE:
+        if (k + 1 < MS_CLUE_FACTS) {
+            snprintf(buf, sizeof buf, "%010llu%010llu", (unsigned long long)v, (unsigned long long)c->fact[k + 1]);
+            ms_line_str(l, buf);
+        }
+        break;
+    }
+}
+
+/* ",money" in yuan, or "," when the record is not of this kind. */
+static void comma_money(ms_line_t *l, int64_t fen, int yes)
+{
+    ms_line_char(l, ',');
+    if (!yes) return;
+    char money[32];
+    ms_money_format(fen, money);
+    ms_line_str(l, money);
+}
+
 static ms_status_t write_clues(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
+    const ms_refs_t *r = s->refs;
     ms_afile_t f;
     MS_TRY(open_out(o->dir, "clues.csv", &f));
-    fputs("inst_code,model,indicator,numerator,denominator,peer_percentile,settle_id,person_id,date,fund_pay\n", f.fp);
+    fact_col_t cols[64];
+    size_t ncols = fact_columns(s, cols, sizeof cols / sizeof *cols);
+    /* One row per record behind an indicator (docs/models.md, Clues): the
+     * institution, the finding in words, the record, the other half of the
+     * evidence where there is one, and the indicator's facts.  Money in
+     * yuan; dates YYYY-MM-DD; shares 0..1. */
+    fputs("inst_code,inst_name,model,indicator,finding,numerator,denominator,peer_percentile,"
+          "record,settle_id,person_id,date,date_is,fund_pay_yuan,line_amount_yuan,"
+          "other_is,other_settle_id,other_inst_code,other_inst_name,other_date,other_fund_pay_yuan,"
+          "other_line_amount_yuan", f.fp);
+    for (size_t k = 0; k < ncols; k++) {
+        fputc(',', f.fp);
+        fputs(cols[k].column, f.fp);
+    }
+    fputc('\n', f.fp);
     ms_line_t line = {.fp = f.fp}, *l = &line;
     size_t J = (size_t)s->nind;
     for (int m = 0; m < s->nmodels; m++) {
         const ms_model_result_t *res = &s->results[m];
         for (size_t q = 0; q < res->nclues; q++) {
             const ms_clue_t *c = &res->clues[q];
+            const ms_indicator_t *ind = &s->models[m]->indicators[c->indicator];
             int j = scored_index(s, m, c->indicator);
             size_t at = (size_t)c->inst * J + (size_t)(j < 0 ? 0 : j);
             /* A clue never rests on an indicator too small to report, and
@@ -182,15 +271,19 @@ static ms_status_t write_clues(const ms_output_t *o)
             if (j >= 0 && (!s->reported[at] || (!s->cfg->score[MS_SCORE_ALL_CLUES] && s->z[at] <= 0))) continue;
             int64_t num = res->num[(size_t)c->indicator * res->n_inst + c->inst];
             int64_t den = res->den[(size_t)c->indicator * res->n_inst + c->inst];
-            if (j < 0 && !ms_score_enough_records(s, &s->models[m]->indicators[c->indicator], num, den)) continue;
-            char day[11], money[32];
-            ms_date_format(c->date, day);
-            ms_money_format(c->amount, money);
-            text(l, s->refs->inst[c->inst].inst_code);
+            if (j < 0 && !ms_score_enough_records(s, ind, num, den)) continue;
+            /* A drug line's amount is the line's, not a fund payment. */
+            int line_rec = ind->clue_record != NULL;
+            char day[11];
+            text(l, r->inst[c->inst].inst_code);
+            ms_line_char(l, ',');
+            text(l, r->inst[c->inst].name);
             ms_line_char(l, ',');
             ms_line_str(l, s->models[m]->name);
             ms_line_char(l, ',');
-            ms_line_str(l, s->models[m]->indicators[c->indicator].name);
+            ms_line_str(l, ind->name);
+            ms_line_char(l, ',');
+            text(l, ind->reason ? ind->reason : ind->description);
             ms_line_char(l, ',');
             ms_line_i64(l, num);
             ms_line_char(l, ',');
@@ -198,13 +291,44 @@ static ms_status_t write_clues(const ms_output_t *o)
             if (j >= 0) comma_fixed(l, s->percentile[at], 1);
             else ms_line_char(l, ',');
             ms_line_char(l, ',');
+            ms_line_str(l, line_rec ? ind->clue_record : "settlement");
+            ms_line_char(l, ',');
             ms_line_u64(l, c->settle_id);
             ms_line_char(l, ',');
             ms_line_u64(l, c->person_id);
             ms_line_char(l, ',');
+            ms_date_format(c->date, day);
             ms_line_str(l, day);
             ms_line_char(l, ',');
-            ms_line_str(l, money);
+            ms_line_str(l, ind->clue_date ? ind->clue_date : "settlement");
+            comma_money(l, c->amount, !line_rec);
+            comma_money(l, c->amount, line_rec);
+            ms_line_char(l, ',');
+            int other = c->other_settle != 0 && c->other_inst < r->n_inst;
+            if (other) {
+                text(l, ind->other ? ind->other : "");
+                ms_line_char(l, ',');
+                ms_line_u64(l, c->other_settle);
+                ms_line_char(l, ',');
+                text(l, r->inst[c->other_inst].inst_code);
+                ms_line_char(l, ',');
+                text(l, r->inst[c->other_inst].name);
+                ms_line_char(l, ',');
+                ms_date_format(c->other_date, day);
+                ms_line_str(l, day);
+            } else {
+                ms_line_str(l, ",,,,");
+            }
+            comma_money(l, c->other_amount, other && !line_rec);
+            comma_money(l, c->other_amount, other && line_rec);
+            for (size_t k = 0; k < ncols; k++) {
+                ms_line_char(l, ',');
+                for (int x = 0; x < MS_CLUE_FACTS; x++)
+                    if (ind->facts[x].column && !strcmp(ind->facts[x].column, cols[k].column)) {
+                        write_fact(l, r, c, x, ind->facts[x].kind);
+                        break;
+                    }
+            }
             ms_line_char(l, '\n');
         }
     }
@@ -246,12 +370,14 @@ static ms_status_t write_features(const ms_output_t *o)
     const ms_score_t *s = o->score;
     size_t n = s->refs->n_inst, J = (size_t)s->nind, M = (size_t)s->nmodels;
     char **names = calloc(J + 1, sizeof *names);
+    const char **descr = calloc(J + 1, sizeof *descr);
     const char **mnames = calloc(M + 1, sizeof *mnames);
     int32_t *kind = calloc(J + 1, sizeof *kind), *dir = calloc(J + 1, sizeof *dir);
     double *mw = calloc(M + 1, sizeof *mw);
     int64_t *num = calloc(n * J + 1, sizeof *num), *den = calloc(n * J + 1, sizeof *den);
     ms_status_t st = MS_OK;
-    if (!names || !mnames || !kind || !dir || !mw || !num || !den) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    if (!names || !descr || !mnames || !kind || !dir || !mw || !num || !den)
+        st = ms_error_set(MS_E_NOMEM, "out of memory");
     for (size_t j = 0; st == MS_OK && j < J; j++) {
         const ms_model_t *m = s->models[s->ind_model[j]];
         const ms_indicator_t *ind = &m->indicators[s->ind_index[j]];
@@ -262,7 +388,9 @@ static ms_status_t write_features(const ms_output_t *o)
             break;
         }
         snprintf(names[j], len, "%s.%s", m->name, ind->name);
+        _Static_assert(MS_IND_INFO == 0 && MS_IND_SHARE == 1 && MS_IND_RATIO == 2, "MS_FEATURES_KIND_NAMES");
         kind[j] = (int32_t)ind->kind;
+        descr[j] = ind->description;
         dir[j] = ind->direction;
         const ms_model_result_t *r = &s->results[s->ind_model[j]];
         for (size_t i = 0; i < n; i++) {
@@ -277,13 +405,13 @@ static ms_status_t write_features(const ms_output_t *o)
     if (st == MS_OK) {
         ms_features_t f = {s->refs, s->peer, J, M, (const char *const *)names, kind, dir, s->no_signal, mnames, mw,
                            num, den, s->value, s->peer_value, s->z, s->percentile, s->reported, s->model_score,
-                           s->overall, s->suspicious, s->recovery, s->priority};
+                           s->overall, s->suspicious, s->recovery, s->priority, descr, o->version, o->config_hash};
         char *path = ms_path_join(o->dir, "features.h5");
         st = path ? ms_features_write(path, &f) : ms_error_set(MS_E_NOMEM, "out of memory");
         free(path);
     }
     for (size_t j = 0; names && j < J; j++) free(names[j]);
-    free(names), free(mnames), free(kind), free(dir), free(mw), free(num), free(den);
+    free(names), free(descr), free(mnames), free(kind), free(dir), free(mw), free(num), free(den);
     return st;
 }
 

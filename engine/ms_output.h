@@ -17,6 +17,8 @@ typedef struct {
      * a list made with --skip-bad says so wherever it is read. */
     const char *coverage;
     int threads;               /* files written at once (0 or 1: one at a time) */
+    const char *version;       /* medsweep's, and run.json's configuration.hash: */
+    const char *config_hash;   /* features.h5's attributes (NULL: "") */
 } ms_output_t;
 
 /* Every file, each by one thread, up to o->threads at once (the largest

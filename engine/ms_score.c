@@ -139,6 +139,25 @@ static int at_most(const void *ctx, size_t i)
     return q->sorted[i] <= q->v;
 }
 
+static int below(const void *ctx, size_t i)
+{
+    const at_most_t *q = ctx;
+    return q->sorted[i] < q->v;
+}
+
+/* Where v stands among the c sorted values (v is one of them): the share
+ * of the others below it, ties counting half, in percent.  A value the
+ * whole group shares is at 50, not at the top (a rare event absent
+ * everywhere is no one's maximum); the strict maximum is at 100 and the
+ * strict minimum at 0; alone in its group, 50. */
+static double mid_rank(const double *sorted, size_t c, double v)
+{
+    if (c < 2) return 50.0;
+    at_most_t a = {sorted, v};
+    size_t le = ms_lower_bound(c, at_most, &a), lt = ms_lower_bound(c, below, &a);
+    return 100.0 * ((double)lt + 0.5 * (double)(le - lt - 1)) / (double)(c - 1);
+}
+
 /* Fill value, peer_value, reported, z and unexplained for indicator j. */
 static void score_indicator(ms_score_t *s, int j, work_t *w)
 {
@@ -279,7 +298,8 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
     }
     s->no_signal[j] = !any || nrep < 2;
     free(gmed), free(gmad);
-    /* Peer percentile of each reported value (ties count as below). */
+    /* Peer percentile of each reported value among its group's reported
+     * values (mid_rank: ties count half). */
     for (uint32_t g = 0; g < s->npeer; g++) {
         size_t c = 0, g0 = w->gstart[g], g1 = w->gstart[g + 1];
         for (size_t q = g0; q < g1; q++) {
@@ -291,9 +311,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         for (size_t q = g0; q < g1; q++) {
             size_t i = w->gmem[q], at = i * J + (size_t)j;
             if (!s->reported[at]) continue;
-            /* The peers at or below the value: the first index above it. */
-            at_most_t a = {w->scratch, s->value[at]};
-            s->percentile[at] = 100.0 * (double)ms_lower_bound(c, at_most, &a) / (double)c;
+            s->percentile[at] = mid_rank(w->scratch, c, s->value[at]);
         }
     }
 }
@@ -514,8 +532,8 @@ ms_status_t ms_score_run(ms_score_t *s)
     }
     rank_ctx = s; /* the sort runs on the calling thread only */
     qsort(s->order, s->n_ranked, sizeof *s->order, cmp_rank);
-    /* Each row's peer percentile: the share of its peers with data whose
-     * priority is at most its own (ties count as below, as for values). */
+    /* Each row's peer percentile: where its priority stands among its
+     * peers' with data (mid_rank, as for values). */
     double *sorted = calloc(s->n_ranked + 1, sizeof *sorted);
     uint32_t *ranked = calloc(s->n_ranked + 1, sizeof *ranked);
     size_t *gstart = calloc(s->npeer + 1, sizeof *gstart);
@@ -532,8 +550,7 @@ ms_status_t ms_score_run(ms_score_t *s)
         qsort(sorted, c, sizeof *sorted, cmp_double);
         for (size_t q = g0; q < g1; q++) {
             uint32_t i = ranked[q];
-            at_most_t a = {sorted, s->priority[i]};
-            s->peer_rank[i] = 100.0 * (double)ms_lower_bound(c, at_most, &a) / (double)c;
+            s->peer_rank[i] = mid_rank(sorted, c, s->priority[i]);
         }
     }
     free(sorted), free(ranked), free(gstart);

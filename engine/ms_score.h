@@ -39,7 +39,8 @@ typedef struct {
     int nind;                             /* scored indicators */
     int *ind_model, *ind_index;           /* [nind] which model / indicator */
     double *value, *peer_value, *z;       /* [n_inst * nind] (row-major by institution) */
-    double *percentile;                   /* [n_inst * nind] share of reported peers with a value <= this one, x100 */
+    double *percentile;                   /* [n_inst * nind] share of the other reported peers below this value,
+                                             ties counting half, x100 (all tied: 50) */
     uint8_t *reported;                    /* [n_inst * nind] enough records behind it */
     uint8_t *credible;                    /* [n_inst * nind] a reason: material, corroborated, z >= z_flag */
     double *unexplained;                  /* [n_inst * nind] share of the deviation the peers do not explain */
@@ -51,7 +52,7 @@ typedef struct {
     double *priority;                     /* [n_inst] ranking key: the strength of the credible evidence */
     double *watch;                        /* [n_inst] strongest deviation short of a reason (orders rows of
                                              equal priority, those without a reason among them) */
-    double *peer_rank;                    /* [n_inst] share of its peers (with data) at or below its priority, x100 */
+    double *peer_rank;                    /* [n_inst] the same among its peers (with data), by priority */
     uint32_t *order;                      /* [n_ranked] every institution with data, best first */
     uint32_t n_ranked;
 } ms_score_t;

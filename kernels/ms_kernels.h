@@ -35,6 +35,24 @@ static inline int64_t ms_share_ceil(int64_t amount, int64_t ppm)
     return q * ppm + (r * ppm + MS_PPM - 1) / MS_PPM;
 }
 
+/* floor(10^6 x part / total) for total > 0, clamped to 0..10^6: the
+ * largest p with ms_share_ceil(total, p) <= part (ceil(total x p / 10^6) <=
+ * part exactly when total x p <= part x 10^6), so exact for any int64. */
+static inline uint32_t ms_share_ppm(int64_t part, int64_t total)
+{
+    if (part <= 0) return 0;
+    if (part >= total) return MS_PPM;
+    int64_t lo = 0, hi = MS_PPM; /* ms_share_ceil(total, lo) <= part < ms_share_ceil(total, hi) */
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (ms_share_ceil(total, mid) <= part)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
 /* Overflow.  A count cannot overflow: it is at most the rows counted, and
  * no dataset holds 2^63 rows (8 bytes each would be 64 EiB).  A sum can:
  * the contract bounds each amount (docs/schema.md, Limits: 10^11 fen), so

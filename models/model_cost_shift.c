@@ -66,10 +66,13 @@ typedef struct {
     uint64_t person_id;
     int64_t fund;        /* the visit's fund payment */
     int32_t date;        /* the visit's settle date */
-    uint32_t zero;
+    int32_t stay_admit;  /* the stay's (the clue's counterpart) admission, settlement and fund payment */
+    uint64_t stay_settle;
+    int64_t stay_fund;
+    int64_t exam_lab;    /* the visit's exams and labs, fen */
 } stay_t;
 
-_Static_assert(sizeof(stay_t) == 40, "stay_t has no padding");
+_Static_assert(sizeof(stay_t) == 64, "stay_t has no padding");
 
 static const ms_param_t pre_params[] = {
     {
@@ -117,6 +120,9 @@ static const ms_indicator_t indicators[C_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "exams billed as outpatient before admission",
+        .facts = {{"visit_exam_lab_yuan", MS_FACT_FEN}, {"stay_exam_lab_share", MS_FACT_PPM},
+                  {"group_median_exam_lab_share", MS_FACT_PPM}},
+        .other = "the stay that followed the visit",
     },
     [C_SELF_PAY] = {
         .name = "self_pay_share",
@@ -126,6 +132,7 @@ static const ms_indicator_t indicators[C_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "high self-pay on DRG/DIP stays",
+        .facts = {{"self_pay_yuan", MS_FACT_FEN}, {"total_yuan", MS_FACT_FEN}, {"self_pay_share", MS_FACT_PPM}},
     },
 };
 
@@ -170,24 +177,6 @@ static ms_status_t cost_shift_init(const ms_model_env_t *env, void **state)
 }
 
 
-/* floor(10^6 x part / total) for total > 0, clamped to 0..10^6: the
- * largest p with ms_share_ceil(total, p) <= part (ceil(total x p / 10^6) <=
- * part exactly when total x p <= part x 10^6), so exact for any int64. */
-static uint32_t share_ppm(int64_t part, int64_t total)
-{
-    if (part <= 0) return 0;
-    if (part >= total) return MS_PPM;
-    int64_t lo = 0, hi = MS_PPM; /* ms_share_ceil(total, lo) <= part < ms_share_ceil(total, hi) */
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (ms_share_ceil(total, mid) <= part)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return (uint32_t)lo;
-}
-
 static void put_be32(uint8_t *p, uint32_t v)
 {
     for (int i = 3; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
@@ -220,7 +209,11 @@ static ms_status_t cost_shift_batch(void *state, ms_table_id_t table, const ms_b
         self_den[in]++;
         if (self[i] >= ms_share_ceil(total[i], s->high_ppm)) {
             self_num[in]++;
-            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]));
+            ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)in, C_SELF_PAY, day[i], fund[i]);
+            c.fact[0] = self[i];
+            c.fact[1] = total[i];
+            c.fact[2] = ms_share_ppm(self[i], total[i]);
+            MS_TRY(ms_clues_add(&s->t.clues, &c));
         }
         /* Look back over the person's rows admitted 1..window days earlier
          * (a person's rows are sorted by admission date, so they lie just
@@ -241,7 +234,7 @@ static ms_status_t cost_shift_batch(void *state, ms_table_id_t table, const ms_b
          * carries its visit, counted in reduce if the stay is light. */
         stay_t v;
         memset(&v, 0, sizeof v);
-        put_be32(v.share_be, share_ppm(exam[i] + lab[i], total[i]));
+        put_be32(v.share_be, ms_share_ppm(exam[i] + lab[i], total[i]));
         v.inst = NO_INST;
         if (best != end) {
             v.inst = (uint32_t)in;
@@ -249,6 +242,10 @@ static ms_status_t cost_shift_batch(void *state, ms_table_id_t table, const ms_b
             v.person_id = pid[best];
             v.fund = fund[best];
             v.date = day[best];
+            v.exam_lab = best_el;
+            v.stay_settle = sid[i];
+            v.stay_admit = admit[i];
+            v.stay_fund = fund[i];
         }
         MS_TRY(ms_emit(emit, K_GROUP, (uint64_t)(uint32_t)grp[i], 0, &v));
     }
@@ -266,7 +263,8 @@ static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const voi
     if (n == 0) return MS_OK;
     stay_t v;
     memcpy(&v, values + ((n + 1) / 2 - 1) * sizeof v, sizeof v);
-    int64_t limit = s->light_ppm * (int64_t)get_be32(v.share_be);
+    uint32_t median = get_be32(v.share_be);
+    int64_t limit = s->light_ppm * (int64_t)median;
     uint32_t prev = 0;
     for (size_t i = 0; i < n; i++) {
         memcpy(&v, values + i * sizeof v, sizeof v);
@@ -277,7 +275,13 @@ static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const voi
         if (v.inst == NO_INST || (int64_t)share * MS_PPM >= limit) continue;
         if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "stay at unknown institution %u", v.inst);
         (*ms_tally_num(&s->t, C_PREADMISSION, v.inst))++;
-        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, v.inst, C_PREADMISSION, v.date, v.fund));
+        /* The visit, the stay after it, and the shares behind the test. */
+        ms_clue_t c = ms_clue(v.settle_id, v.person_id, v.inst, C_PREADMISSION, v.date, v.fund);
+        ms_clue_other(&c, v.stay_settle, v.inst, v.stay_admit, v.stay_fund);
+        c.fact[0] = v.exam_lab;
+        c.fact[1] = share;
+        c.fact[2] = median;
+        MS_TRY(ms_clues_add(&s->t.clues, &c));
     }
     return MS_OK;
 }
@@ -293,8 +297,9 @@ static ms_status_t cost_shift_finalize(void *state, const ms_model_env_t *env, m
     (void)env;
     cost_shift_t *s = state;
     MS_TRY(ms_tally_finalize(&s->t, res, 0));
-    /* A visit before two light stays is one clue (sorted: duplicates are
-     * adjacent). */
+    /* A visit before two light stays is one clue, with the first of the
+     * stays as its counterpart (sorted: duplicates are adjacent, the
+     * smallest counterpart first). */
     size_t k = 0;
     for (size_t i = 0; i < res->nclues; i++)
         if (k == 0 || res->clues[i].indicator != C_PREADMISSION || !same_clue(&res->clues[i], &res->clues[k - 1]))
@@ -309,8 +314,9 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_cost_shift = {
     .name = "cost_shift",
-    .version = "3", /* 2: saved state laid out through ms_tally; 3: preadmission_costs needs the stay light in
-                       exams and labs for its group (keyed aggregation `group`, numerator counted in reduce) */
+    .version = "4", /* 2: saved state laid out through ms_tally; 3: preadmission_costs needs the stay light in
+                       exams and labs for its group (keyed aggregation `group`, numerator counted in reduce);
+                       4: clues carry their evidence (counterpart and facts) */
     .description = "cost shifting: costs of DRG/DIP stays moved to outpatient visits or to the patient",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_settle_date |

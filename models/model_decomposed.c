@@ -78,6 +78,9 @@ static const ms_indicator_t indicators[D_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "readmissions within 15 days",
+        .facts = {{"previous_discharge_date", MS_FACT_DATE}, {"days_after_discharge", MS_FACT_COUNT}},
+        .other = "the same person's previous stay at the institution",
+        .clue_date = "admission",
     },
     [D_SAME_DAY] = {
         .name = "same_day_readmission",
@@ -86,6 +89,9 @@ static const ms_indicator_t indicators[D_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "same-day readmissions",
+        .facts = {{"previous_discharge_date", MS_FACT_DATE}, {"days_after_discharge", MS_FACT_COUNT}},
+        .other = "the same person's previous stay at the institution",
+        .clue_date = "admission",
     },
     [D_PINGPONG] = {
         .name = "transfer_pingpong",
@@ -96,6 +102,9 @@ static const ms_indicator_t indicators[D_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "transfers back and forth",
+        .facts = {{"previous_discharge_date", MS_FACT_DATE}, {"days_after_discharge", MS_FACT_COUNT}},
+        .other = "the stay before it, at the other institution",
+        .clue_date = "admission",
     },
 };
 
@@ -186,13 +195,19 @@ static ms_status_t decomposed_init(const ms_model_env_t *env, void **state)
     return MS_OK;
 }
 
-/* Count stay st as flagged by indicator ind, with its clue. */
-static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const ms_batch_t *b)
+/* Count stay st as flagged by indicator ind, with its clue: the stay
+ * before it (other) is the other half of the evidence, and the days
+ * between the two a fact. */
+static ms_status_t flag(decomposed_t *s, int ind, const stay_t *st, const stay_t *other, const ms_batch_t *b)
 {
     const uint64_t *sid = ms_col(b, MS_SC_settle_id), *pid = ms_col(b, MS_SC_person_id);
     const int64_t *fund = ms_col(b, MS_SC_fund_pay);
     (*ms_tally_num(&s->t, ind, (uint32_t)st->inst))++;
-    return ms_clues_push(&s->t.clues, sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
+    ms_clue_t c = ms_clue(sid[st->row], pid[st->row], (uint32_t)st->inst, ind, st->admit, fund[st->row]);
+    ms_clue_other(&c, sid[other->row], (uint32_t)other->inst, other->admit, fund[other->row]);
+    c.fact[0] = other->discharge;
+    c.fact[1] = (int64_t)st->admit - other->discharge;
+    return ms_clues_add(&s->t.clues, &c);
 }
 
 /* The batch's inpatient rows, for the persons that follow. */
@@ -253,8 +268,8 @@ static ms_status_t decomposed_person(void *state, ms_table_id_t table, const ms_
             int64_t gap = (int64_t)st[k].admit - p->discharge;
             int related = (st[k].cat >= 0 && st[k].cat == p->cat) || (st[k].mdc && st[k].mdc == p->mdc);
             if (gap >= 0 && gap <= s->window_readmission && related && !st[k].planned)
-                MS_TRY(flag(s, D_READMISSION, &st[k], b));
-            if (gap == 0) MS_TRY(flag(s, D_SAME_DAY, &st[k], b));
+                MS_TRY(flag(s, D_READMISSION, &st[k], p, b));
+            if (gap == 0) MS_TRY(flag(s, D_SAME_DAY, &st[k], p, b));
         }
         /* Ping-pong: this stay closes a triple X, Y, X of consecutive stays. */
         if (k >= 2) {
@@ -262,10 +277,10 @@ static ms_status_t decomposed_person(void *state, ms_table_id_t table, const ms_
             int64_t out = (int64_t)m->admit - a->discharge, back = (int64_t)c->admit - m->discharge;
             if (a->inst == c->inst && m->inst != a->inst && out >= 0 && out <= s->window_pingpong && back >= 0 &&
                 back <= s->window_pingpong) {
-                if (!m->pingpong) MS_TRY(flag(s, D_PINGPONG, m, b));
+                if (!m->pingpong) MS_TRY(flag(s, D_PINGPONG, m, a, b));
                 m->pingpong = 1;
                 c->pingpong = 1;
-                MS_TRY(flag(s, D_PINGPONG, c, b));
+                MS_TRY(flag(s, D_PINGPONG, c, m, b));
             }
         }
     }
@@ -281,7 +296,8 @@ static ms_status_t decomposed_finalize(void *state, const ms_model_env_t *env, m
 
 const ms_model_t ms_model_decomposed = {
     .name = "decomposed",
-    .version = "2", /* 2: oncology cycles are planned readmissions */
+    .version = "3", /* 2: oncology cycles are planned readmissions;
+                       3: clues carry their evidence (counterpart and facts) */
     .description = "decomposed hospitalization: readmissions, same-day readmissions and transfers back and forth",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |

@@ -115,6 +115,10 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .direction = +1,
         .reason = "drugs with a repeated traceability code",
         .impossible = 1,
+        .facts = {{"trace_code", MS_FACT_TRACE}, {NULL, MS_FACT_NONE}, {"drug_code", MS_FACT_DRUG}},
+        .other = "the first sale of the same code",
+        .clue_date = "sale",
+        .clue_record = "drug line",
     },
     [I_FIRST] = {
         .name = "first_sale_of_repeated_code",
@@ -123,6 +127,10 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_INFO,
         .direction = +1,
         .reason = "first sales of codes sold again",
+        .facts = {{"trace_code", MS_FACT_TRACE}, {NULL, MS_FACT_NONE}, {"drug_code", MS_FACT_DRUG}},
+        .other = "the next sale of the same code",
+        .clue_date = "sale",
+        .clue_record = "drug line",
     },
     [I_HOARD] = {
         .name = "hoarding_buyer_share",
@@ -134,6 +142,10 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "drug sales to hoarding buyers",
+        .facts = {{"drug_code", MS_FACT_DRUG}, {"buyer_max_quantity_in_window", MS_FACT_COUNT},
+                  {"buyer_institutions", MS_FACT_COUNT}},
+        .clue_date = "sale",
+        .clue_record = "drug line",
     },
 };
 
@@ -148,6 +160,8 @@ typedef struct {
     uint32_t inst;
     uint64_t person_id;
     int64_t amount;      /* the line's amount */
+    int32_t drug;        /* the line's drug (a clue's fact) */
+    uint32_t zero;
 } trace_t;
 
 typedef struct {
@@ -161,7 +175,7 @@ typedef struct {
     uint32_t ninst;      /* distinct institutions */
 } hoard_t;
 
-_Static_assert(sizeof(trace_t) == 32, "trace_t has no padding");
+_Static_assert(sizeof(trace_t) == 40, "trace_t has no padding");
 _Static_assert(sizeof(hoard_t) == 56, "hoard_t has no padding");
 
 /* One line of a person, for the window scan. */
@@ -248,6 +262,7 @@ static ms_status_t drugs_batch(void *state, ms_table_id_t table, const ms_batch_
     const uint64_t *sid = ms_col(b, MS_DC_settle_id), *pid = ms_col(b, MS_DC_person_id);
     const uint64_t *hi = ms_col(b, MS_DC_trace_hi), *lo = ms_col(b, MS_DC_trace_lo);
     const int64_t *amount = ms_col(b, MS_DC_amount);
+    const int32_t *drug = ms_col(b, MS_DC_drug_code);
     int64_t *den = ms_tally_den_of(&s->t, I_REPEAT);
     ms_kernels()->count_by_key(inst, b->rows, den);
     trace_t v;
@@ -258,6 +273,7 @@ static ms_status_t drugs_batch(void *state, ms_table_id_t table, const ms_batch_
         v.person_id = pid[i];
         v.amount = amount[i];
         v.inst = (uint32_t)inst[i];
+        v.drug = drug[i];
         MS_TRY(ms_emit(emit, K_TRACE, hi[i], lo[i], &v));
     }
     return MS_OK;
@@ -363,20 +379,31 @@ static ms_status_t drugs_person(void *state, ms_table_id_t table, const ms_batch
     return MS_OK;
 }
 
+static int32_t sale_date(const trace_t *v) { return (int32_t)(get_be32(v->sortkey) ^ 0x80000000u); }
+
 static ms_status_t reduce_trace(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
-    (void)k0, (void)k1;
     drugs_t *s = state;
     const unsigned char *values = vals;
     if (n < 2) return MS_OK;
+    /* Sales in order: the first one is the other half of every repeat's
+     * evidence, and the second the other half of the first's. */
+    trace_t first, second;
+    memcpy(&first, values, sizeof first);
+    memcpy(&second, values + sizeof second, sizeof second);
     for (size_t i = 0; i < n; i++) {
         trace_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
         if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "sale at unknown institution %u", v.inst);
         int ind = i == 0 ? I_FIRST : I_REPEAT;
         (*ms_tally_num(&s->t, ind, v.inst))++;
-        int32_t date = (int32_t)(get_be32(v.sortkey) ^ 0x80000000u);
-        MS_TRY(ms_clues_push(&s->t.clues, get_be64(v.sortkey + 4), v.person_id, v.inst, ind, date, v.amount));
+        const trace_t *o = i == 0 ? &second : &first;
+        ms_clue_t c = ms_clue(get_be64(v.sortkey + 4), v.person_id, v.inst, ind, sale_date(&v), v.amount);
+        ms_clue_other(&c, get_be64(o->sortkey + 4), o->inst, sale_date(o), o->amount);
+        c.fact[0] = (int64_t)k0;
+        c.fact[1] = (int64_t)k1;
+        c.fact[2] = v.drug;
+        MS_TRY(ms_clues_add(&s->t.clues, &c));
     }
     return MS_OK;
 }
@@ -390,7 +417,7 @@ static size_t trace_floor(const void *state, uint64_t k0, uint64_t k1)
 
 static ms_status_t reduce_hoard(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
-    (void)k0, (void)k1;
+    (void)k1;
     drugs_t *s = state;
     const unsigned char *values = vals;
     /* The buyers' maxima: one per person (a person's records are adjacent). */
@@ -419,7 +446,11 @@ static ms_status_t reduce_hoard(void *state, uint64_t k0, uint64_t k1, const voi
         if (v.inst == NO_INST || v.ninst < s->min_inst || !((double)v.qty > limit)) continue;
         if (v.inst >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "sale at unknown institution %u", v.inst);
         *ms_tally_num(&s->t, I_HOARD, v.inst) += (int64_t)v.lines;
-        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount));
+        ms_clue_t c = ms_clue(v.settle_id, get_be64(v.sortkey), v.inst, I_HOARD, v.date, v.amount);
+        c.fact[0] = (int64_t)k0;
+        c.fact[1] = (int64_t)v.qty;
+        c.fact[2] = (int64_t)v.ninst;
+        MS_TRY(ms_clues_add(&s->t.clues, &c));
     }
     return MS_OK;
 }
@@ -447,7 +478,8 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_drugs = {
     .name = "drugs",
-    .version = "2", /* 2: two keyed aggregations instead of one tagged shuffle */
+    .version = "3", /* 2: two keyed aggregations instead of one tagged shuffle;
+                       3: clues carry their evidence (counterpart and facts) */
     .description = "drug reselling and returned drugs: repeated traceability codes and hoarding buyers",
     .settlement_cols = 0,
     .drug_cols = 1ull << MS_DC_settle_id | 1ull << MS_DC_person_id | 1ull << MS_DC_inst_code |

@@ -116,6 +116,9 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "overlapping stays",
+        .facts = {{"discharge_date", MS_FACT_DATE}},
+        .other = "the settlement at another institution dated inside the stay",
+        .clue_date = "admission",
     },
     [I_LIGHT] = {
         .name = "treatment_light_stay",
@@ -126,6 +129,10 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "treatment-light stays",
+        .facts = {{"bed_nursing_other_yuan", MS_FACT_FEN},
+                  {"total_yuan", MS_FACT_FEN},
+                  {"bed_nursing_other_share", MS_FACT_PPM}},
+        .clue_date = "admission",
     },
     [I_GROUP] = {
         .name = "group_admission",
@@ -136,6 +143,8 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "group admissions from other counties",
+        .facts = {{"patient_county", MS_FACT_ID}, {"admissions_from_county_that_day", MS_FACT_COUNT}},
+        .clue_date = "admission",
     },
     [I_MINOR] = {
         .name = "minor_diagnosis_admission",
@@ -146,6 +155,8 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "admissions for minor diagnoses",
+        .facts = {{"diagnosis_code", MS_FACT_DIAG}},
+        .clue_date = "admission",
     },
     [I_BEDS] = {
         .name = "beds_overflow",
@@ -155,6 +166,10 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .reason = "peak inpatients over approved beds",
         .evidence = MS_EVIDENCE_NUM, /* the peak census: patients */
         .suspicious_above = 1,
+        .facts = {{"peak_day", MS_FACT_DATE},
+                  {"inpatients_on_peak_day", MS_FACT_COUNT},
+                  {"approved_beds", MS_FACT_COUNT}},
+        .clue_date = "admission",
     },
     [I_RATE] = {
         .name = "admission_rate",
@@ -316,12 +331,18 @@ static ms_status_t false_hosp_batch(void *state, ms_table_id_t table, const ms_b
             (*ms_tally_den(&s->t, I_LIGHT, (uint32_t)h))++;
             if (s->light_flag[x]) {
                 (*ms_tally_num(&s->t, I_LIGHT, (uint32_t)h))++;
-                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_LIGHT, admit[i], fund[i]));
+                ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)h, I_LIGHT, admit[i], fund[i]);
+                c.fact[0] = s->light_part[x];
+                c.fact[1] = s->light_total[x];
+                c.fact[2] = ms_share_ppm(s->light_part[x], s->light_total[x]);
+                MS_TRY(ms_clues_add(&s->t.clues, &c));
             }
         }
         if (diag[i] >= 0 && (size_t)diag[i] < s->ndiag && s->minor[diag[i]]) {
             (*ms_tally_num(&s->t, I_MINOR, (uint32_t)h))++;
-            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]));
+            ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)h, I_MINOR, admit[i], fund[i]);
+            c.fact[0] = diag[i];
+            MS_TRY(ms_clues_add(&s->t.clues, &c));
         }
         value_t v = {sid[i], pid[i], fund[i], admit[i], discharge[i]};
         /* An operation that happened (a surgical group, with a procedure)
@@ -378,7 +399,16 @@ static ms_status_t false_hosp_person(void *state, ms_table_id_t table, const ms_
         if (!s->inside[r]) continue;
         size_t i = begin + r;
         (*ms_tally_num(&s->t, I_OVERLAP, (uint32_t)inst[i]))++;
-        MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, admit[i], fund[i]));
+        /* The other half: the person's first settlement at another
+         * institution dated strictly inside the stay (the kernel's test). */
+        ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)inst[i], I_OVERLAP, admit[i], fund[i]);
+        for (size_t j = begin; j < end; j++)
+            if (admit[j] < discharge[i] && inst[j] != inst[i] && settle[j] > admit[i] && settle[j] < discharge[i]) {
+                ms_clue_other(&c, sid[j], (uint32_t)inst[j], settle[j], fund[j]);
+                break;
+            }
+        c.fact[0] = discharge[i];
+        MS_TRY(ms_clues_add(&s->t.clues, &c));
         hits--;
     }
     return MS_OK;
@@ -437,15 +467,19 @@ static ms_status_t reduce_census(void *state, uint64_t k0, uint64_t k1, const vo
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, values + i * sizeof v, sizeof v);
-        if (v.admit == peak_day && v.settle_id <= last)
-            MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, h, I_BEDS, v.admit, v.fund));
+        if (v.admit == peak_day && v.settle_id <= last) {
+            ms_clue_t c = ms_clue(v.settle_id, v.person_id, h, I_BEDS, v.admit, v.fund);
+            c.fact[0] = peak_day;
+            c.fact[1] = peak;
+            c.fact[2] = beds;
+            MS_TRY(ms_clues_add(&s->t.clues, &c));
+        }
     }
     return MS_OK;
 }
 
 static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
 {
-    (void)k1;
     false_hosp_t *s = state;
     uint32_t h = (uint32_t)k0;
     if (h >= s->n_inst) return ms_error_set(MS_E_INTERNAL, "group key of unknown institution %u", h);
@@ -474,7 +508,10 @@ static ms_status_t reduce_group(void *state, uint64_t k0, uint64_t k1, const voi
                 memcpy(&v, (const unsigned char *)values + i * sizeof v, sizeof v);
                 if (v.admit != s->days[a]) continue;
                 (*ms_tally_num(&s->t, I_GROUP, (uint32_t)h))++;
-                MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, h, I_GROUP, v.admit, v.fund));
+                ms_clue_t c = ms_clue(v.settle_id, v.person_id, h, I_GROUP, v.admit, v.fund);
+                c.fact[0] = (int64_t)k1; /* the county */
+                c.fact[1] = (int64_t)(b - a);
+                MS_TRY(ms_clues_add(&s->t.clues, &c));
             }
         }
         a = b;
@@ -514,7 +551,8 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_false_hosp = {
     .name = "false_hosp",
-    .version = "5", /* 5: admission rate corroborated by false stays */
+    .version = "6", /* 5: admission rate corroborated by false stays;
+                       6: clues carry their evidence (counterpart and facts) */
     .description = "false hospitalization: overlapping, treatment-light, group and minor-diagnosis stays, "
                    "beds overflow and admission rate",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |

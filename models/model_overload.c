@@ -58,6 +58,7 @@ static const ms_indicator_t indicators[] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "settlements signed on overloaded doctor-days",
+        .facts = {{"doctor_id", MS_FACT_ID}, {"doctor_settlements_that_day", MS_FACT_COUNT}},
     },
 };
 
@@ -128,12 +129,16 @@ static ms_status_t overload_reduce(void *state, uint64_t k0, uint64_t k1, const 
     unsigned vt = (unsigned)(k1 >> 32);
     int32_t day = (int32_t)(uint32_t)k1;
     if (vt > 2 || n <= s->ceiling[vt]) return MS_OK;
-    (void)k0;
     for (size_t i = 0; i < n; i++) {
         value_t v;
         memcpy(&v, (const char *)values + i * sizeof v, sizeof v);
         (*ms_tally_num(&s->t, 0, (uint32_t)v.inst))++;
-        MS_TRY(ms_clues_push(&s->t.clues, v.settle_id, v.person_id, (uint32_t)v.inst, 0, day, v.fund));
+        /* The doctor and how many settlements of this visit type they
+         * signed that day. */
+        ms_clue_t c = ms_clue(v.settle_id, v.person_id, (uint32_t)v.inst, 0, day, v.fund);
+        c.fact[0] = (int64_t)k0;
+        c.fact[1] = (int64_t)n;
+        MS_TRY(ms_clues_add(&s->t.clues, &c));
     }
     return MS_OK;
 }
@@ -165,7 +170,7 @@ static const ms_keyed_t keyed[] = {
 
 const ms_model_t ms_model_overload = {
     .name = "overload",
-    .version = "2", /* 2: saved as a tally */
+    .version = "3", /* 2: saved as a tally; 3: clues carry their evidence (counterpart and facts) */
     .description = "impossible workload: doctors with more settlements in a day than one person can handle",
     .settlement_cols = 1ull << MS_SC_doctor_id | 1ull << MS_SC_inst_code | 1ull << MS_SC_settle_date |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_settle_id | 1ull << MS_SC_fund_pay |

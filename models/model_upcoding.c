@@ -73,6 +73,7 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "CC/MCC share",
+        .facts = {{"group_code", MS_FACT_GROUP}, {"diagnoses", MS_FACT_COUNT}},
         .corroborated_by = upcoded_stays,
     },
     [U_COST] = {
@@ -83,6 +84,7 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "stays cheap for their group",
+        .facts = {{"group_code", MS_FACT_GROUP}, {"total_yuan", MS_FACT_FEN}, {"group_cheap_below_yuan", MS_FACT_FEN}},
     },
     [U_SHORT] = {
         .name = "short_severe_stay",
@@ -92,6 +94,7 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_SHARE,
         .direction = +1,
         .reason = "short CC/MCC stays",
+        .facts = {{"group_code", MS_FACT_GROUP}, {"stay_days", MS_FACT_COUNT}},
     },
     [U_DIAG] = {
         .name = "diagnosis_inflation",
@@ -245,7 +248,11 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
         cmi_den[in] += 1000;
         if (total[i] < s->cheap_below[g]) {
             cost_num[in]++;
-            MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_COST, day[i], fund[i]));
+            ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)in, U_COST, day[i], fund[i]);
+            c.fact[0] = g;
+            c.fact[1] = total[i];
+            c.fact[2] = s->cheap_below[g];
+            MS_TRY(ms_clues_add(&s->t.clues, &c));
         }
         int severe = s->severe[g];
         if (severe) {
@@ -254,14 +261,20 @@ static ms_status_t upcoding_batch(void *state, ms_table_id_t table, const ms_bat
             diag_num[in] += ndiag[i];
             if ((double)(disch[i] - admit[i]) < s->short_below[g]) {
                 short_num[in]++;
-                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_SHORT, day[i], fund[i]));
+                ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)in, U_SHORT, day[i], fund[i]);
+                c.fact[0] = g;
+                c.fact[1] = disch[i] - admit[i];
+                MS_TRY(ms_clues_add(&s->t.clues, &c));
             }
         }
         if (s->fam[g] >= 0) {
             sev_den[in]++;
             if (severe) {
                 sev_num[in]++;
-                MS_TRY(ms_clues_push(&s->t.clues, sid[i], pid[i], (uint32_t)in, U_SEVERITY, day[i], fund[i]));
+                ms_clue_t c = ms_clue(sid[i], pid[i], (uint32_t)in, U_SEVERITY, day[i], fund[i]);
+                c.fact[0] = g;
+                c.fact[1] = ndiag[i];
+                MS_TRY(ms_clues_add(&s->t.clues, &c));
             }
             MS_TRY(ms_pairs_add(&s->pairs, (uint32_t)in, (uint32_t)s->fam[g], 1, severe));
         }
@@ -378,7 +391,8 @@ static ms_status_t upcoding_finalize(void *state, const ms_model_env_t *env, ms_
 
 const ms_model_t ms_model_upcoding = {
     .name = "upcoding",
-    .version = "2", /* 2: saved state laid out through ms_tally */
+    .version = "3", /* 2: saved state laid out through ms_tally;
+                       3: clues carry their evidence (counterpart and facts) */
     .description = "DRG/DIP upcoding: stays coded into a heavier group than the care given",
     .settlement_cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code |
                        1ull << MS_SC_visit_type | 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date |

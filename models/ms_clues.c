@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CLUE_BYTES = 8 + 8 + 4 + 2 + 4 + 8 };
+enum { CLUE_BYTES = 8 + 8 + 4 + 2 + 4 + 8 + 8 + 4 + 4 + 8 + 8 * MS_CLUE_FACTS };
 
 /* Room for at least need clues. */
 static ms_status_t reserve(ms_clues_t *l, size_t need)
@@ -22,19 +22,40 @@ static ms_status_t reserve(ms_clues_t *l, size_t need)
     return MS_OK;
 }
 
+ms_clue_t ms_clue(uint64_t settle_id, uint64_t person_id, uint32_t inst, int indicator, int32_t date, int64_t amount)
+{
+    ms_clue_t c;
+    memset(&c, 0, sizeof c); /* no stray bytes: clues are compared and saved whole */
+    c.settle_id = settle_id;
+    c.person_id = person_id;
+    c.inst = inst;
+    c.indicator = (uint16_t)indicator;
+    c.date = date;
+    c.amount = amount;
+    c.other_inst = MS_CLUE_NO_INST;
+    return c;
+}
+
+void ms_clue_other(ms_clue_t *c, uint64_t settle_id, uint32_t inst, int32_t date, int64_t amount)
+{
+    c->other_settle = settle_id;
+    c->other_inst = inst;
+    c->other_date = date;
+    c->other_amount = amount;
+}
+
+ms_status_t ms_clues_add(ms_clues_t *l, const ms_clue_t *c)
+{
+    MS_TRY(reserve(l, l->n + 1));
+    l->v[l->n++] = *c;
+    return MS_OK;
+}
+
 ms_status_t ms_clues_push(ms_clues_t *l, uint64_t settle_id, uint64_t person_id, uint32_t inst, int indicator,
                           int32_t date, int64_t amount)
 {
-    MS_TRY(reserve(l, l->n + 1));
-    ms_clue_t *c = &l->v[l->n++];
-    memset(c, 0, sizeof *c);
-    c->settle_id = settle_id;
-    c->person_id = person_id;
-    c->inst = inst;
-    c->indicator = (uint16_t)indicator;
-    c->date = date;
-    c->amount = amount;
-    return MS_OK;
+    ms_clue_t c = ms_clue(settle_id, person_id, inst, indicator, date, amount);
+    return ms_clues_add(l, &c);
 }
 
 ms_status_t ms_clues_append(ms_clues_t *into, const ms_clues_t *from)
@@ -59,6 +80,11 @@ ms_status_t ms_clues_save(const ms_clues_t *l, ms_buf_t *out)
         memcpy(rec + 20, &c->indicator, 2);
         memcpy(rec + 22, &c->date, 4);
         memcpy(rec + 26, &c->amount, 8);
+        memcpy(rec + 34, &c->other_settle, 8);
+        memcpy(rec + 42, &c->other_inst, 4);
+        memcpy(rec + 46, &c->other_date, 4);
+        memcpy(rec + 50, &c->other_amount, 8);
+        memcpy(rec + 58, c->fact, 8 * MS_CLUE_FACTS);
         MS_TRY(ms_buf_put(out, rec, sizeof rec));
     }
     return MS_OK;
@@ -81,7 +107,12 @@ ms_status_t ms_clues_load(ms_clues_t *l, const unsigned char **p, size_t *left, 
         memcpy(&c.indicator, r + 20, 2);
         memcpy(&c.date, r + 22, 4);
         memcpy(&c.amount, r + 26, 8);
-        if (c.inst >= n_inst || (int)c.indicator >= nind)
+        memcpy(&c.other_settle, r + 34, 8);
+        memcpy(&c.other_inst, r + 42, 4);
+        memcpy(&c.other_date, r + 46, 4);
+        memcpy(&c.other_amount, r + 50, 8);
+        memcpy(c.fact, r + 58, 8 * MS_CLUE_FACTS);
+        if (c.inst >= n_inst || (int)c.indicator >= nind || (c.other_inst != MS_CLUE_NO_INST && c.other_inst >= n_inst))
             return ms_error_set(MS_E_CORRUPT, "saved clue %llu is out of range", (unsigned long long)i);
         l->v[l->n++] = c;
     }
@@ -99,7 +130,14 @@ static int cmp_clue(const void *a, const void *b)
     if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
     if (x->person_id != y->person_id) return x->person_id < y->person_id ? -1 : 1;
     if (x->date != y->date) return x->date < y->date ? -1 : 1;
-    return (x->amount > y->amount) - (x->amount < y->amount);
+    if (x->amount != y->amount) return x->amount < y->amount ? -1 : 1;
+    if (x->other_settle != y->other_settle) return x->other_settle < y->other_settle ? -1 : 1;
+    if (x->other_inst != y->other_inst) return x->other_inst < y->other_inst ? -1 : 1;
+    if (x->other_date != y->other_date) return x->other_date < y->other_date ? -1 : 1;
+    if (x->other_amount != y->other_amount) return x->other_amount < y->other_amount ? -1 : 1;
+    for (int k = 0; k < MS_CLUE_FACTS; k++)
+        if (x->fact[k] != y->fact[k]) return x->fact[k] < y->fact[k] ? -1 : 1;
+    return 0;
 }
 
 void ms_clues_sort(ms_clues_t *l)

@@ -21,7 +21,14 @@ typedef struct {
     size_t n, cap;
 } ms_clues_t;
 
-/* Append one clue. */
+/* A clue of the record (settle_id ...), with no counterpart and no facts;
+ * ms_clue_other sets its counterpart.  Fill c.fact[] as the indicator's
+ * facts say, then ms_clues_add. */
+ms_clue_t ms_clue(uint64_t settle_id, uint64_t person_id, uint32_t inst, int indicator, int32_t date, int64_t amount);
+void ms_clue_other(ms_clue_t *c, uint64_t settle_id, uint32_t inst, int32_t date, int64_t amount);
+ms_status_t ms_clues_add(ms_clues_t *l, const ms_clue_t *c);
+
+/* Append one clue without counterpart or facts. */
 ms_status_t ms_clues_push(ms_clues_t *l, uint64_t settle_id, uint64_t person_id, uint32_t inst, int indicator,
                           int32_t date, int64_t amount);
 
@@ -29,7 +36,8 @@ ms_status_t ms_clues_push(ms_clues_t *l, uint64_t settle_id, uint64_t person_id,
 ms_status_t ms_clues_append(ms_clues_t *into, const ms_clues_t *from);
 
 /* Saved: the clue count (u64), then each clue packed field by field
- * (settle_id, person_id, inst, indicator, date, amount; native byte order, no
+ * (settle_id, person_id, inst, indicator, date, amount, other_settle,
+ * other_inst, other_date, other_amount, fact[]; native byte order, no
  * padding bytes reach the file). */
 ms_status_t ms_clues_save(const ms_clues_t *l, ms_buf_t *out);
 
@@ -38,8 +46,8 @@ ms_status_t ms_clues_save(const ms_clues_t *l, ms_buf_t *out);
  * *left past the clues.  On error l holds what was read so far (free it). */
 ms_status_t ms_clues_load(ms_clues_t *l, const unsigned char **p, size_t *left, uint32_t n_inst, int nind);
 
-/* Sort by (inst, indicator, settle_id, person_id, date, amount): a total
- * order on the fields, so equal keys are identical records.  Every field
+/* Sort by (inst, indicator, settle_id, person_id, date, amount, then the
+ * counterpart and the facts): a total order on the fields, so equal keys are identical records.  Every field
  * counts: two clues may share (inst, indicator, settle_id) (two repeated
  * trace codes in one settlement, two hoarded drugs), and reducing threads
  * met them in any order. */

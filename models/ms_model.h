@@ -74,6 +74,29 @@ typedef enum {
  * per stay, admissions x 365). */
 typedef enum { MS_EVIDENCE_DEN = 0, MS_EVIDENCE_NUM = 1 } ms_evidence_t;
 
+/* Facts a clue carries beside its record (ms_clue_t.fact). */
+#define MS_CLUE_FACTS 3
+
+/* What a clue's fact[k] holds, and how clues.csv writes it. */
+typedef enum {
+    MS_FACT_NONE = 0,
+    MS_FACT_COUNT,     /* a whole number of records, days, beds */
+    MS_FACT_ID,        /* an identifier (a doctor) */
+    MS_FACT_FEN,       /* money: written in yuan, two decimals */
+    MS_FACT_PPM,       /* a share in millionths: written as a share 0..1, six decimals */
+    MS_FACT_DATE,      /* days since 1970-01-01: written YYYY-MM-DD */
+    MS_FACT_DIAG,      /* a diagnosis id: written as its ICD-10 code */
+    MS_FACT_DRUG,      /* a drug id: written as its national drug code */
+    MS_FACT_GROUP,     /* a DRG/DIP group id: written as its group code */
+    MS_FACT_TRACE      /* a traceability code: fact[k] its first 10 digits, fact[k + 1] the last 10
+                          (the next fact is MS_FACT_NONE); written as the 20 digits */
+} ms_fact_kind_t;
+
+typedef struct {
+    const char *column;        /* its clues.csv column, with its unit: "self_pay_yuan", "doctor_id" */
+    ms_fact_kind_t kind;
+} ms_fact_t;
+
 typedef struct {
     const char *name;          /* unique within the model */
     const char *description;   /* what an inspector reads */
@@ -92,6 +115,12 @@ typedef struct {
                                   for their group; severity that rises with cost is not) */
     int impossible;            /* each flagged record is itself evidence (a package sold
                                   twice): no materiality threshold applies */
+    ms_fact_t facts[MS_CLUE_FACTS]; /* what its clues' fact[] hold (kind 0: nothing) */
+    const char *other;         /* what its clues' counterpart is, in words ("the stay it lies
+                                  inside"), NULL: none */
+    const char *clue_date;     /* what its clues' date is: "admission", "sale"; NULL: "settlement" */
+    const char *clue_record;   /* what its clues' record is when not a settlement ("drug line": its
+                                  amount is the line's, not a fund payment); NULL: a settlement */
 } ms_indicator_t;
 
 /* One indicator's configuration, resolved (defaults filled in). */
@@ -176,14 +205,27 @@ static inline const void *ms_col(const ms_batch_t *b, int c)
  * -1; clears it. */
 int ms_col_take_undeclared(void);
 
-/* Indicators per institution, and the records behind them. */
+/* Indicators per institution, and the records behind them.  A clue is one
+ * record an inspector checks against the institution's books: the record
+ * itself, the other half of the evidence where there is one (the stay it
+ * overlaps, the stay before a readmission, the other sale of a code), and
+ * up to MS_CLUE_FACTS facts whose meaning the indicator declares
+ * (ms_indicator_t.facts: the doctor and that day's visits, the diagnosis,
+ * the shares behind a share test). */
+#define MS_CLUE_NO_INST UINT32_MAX
 typedef struct {
     uint64_t settle_id, person_id;
     uint32_t inst;
     uint16_t indicator;        /* index in the model's indicators */
-    int32_t date;
-    int64_t amount;            /* fund payment in fen */
+    int32_t date;              /* the record's date: a stay's admission, a visit's or sale's settlement */
+    int64_t amount;            /* fund payment in fen (a drug line: its amount) */
+    uint64_t other_settle;     /* the counterpart record, 0: none */
+    uint32_t other_inst;       /* its institution, MS_CLUE_NO_INST: none */
+    int32_t other_date;        /* its date, as date */
+    int64_t other_amount;      /* its fund payment (a line: its amount), fen */
+    int64_t fact[MS_CLUE_FACTS];
 } ms_clue_t;
+
 
 typedef struct {
     uint32_t n_inst;

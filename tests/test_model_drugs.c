@@ -41,6 +41,9 @@ typedef struct {
     uint64_t next_person;
     uint64_t serial;            /* trace_lo of the next fresh package */
     long long lines[N_INST];
+    /* The evidence clues must carry (clues.csv). */
+    uint64_t code1_first, code1_repeat, code2_first, code2_at_c, hoard_p1;
+    int32_t d;
 } world_t;
 
 static void expect(world_t *w, uint32_t inst, const char *indicator, uint64_t sid)
@@ -85,18 +88,23 @@ static void build(world_t *w)
     uint64_t sid;
 
     /* Code 1: sold twice, first at H_A (partition 0), again at H_B (1). */
+    w->d = d;
     sid = sale(w, person_in(w, 0), H_A, d, DRUG_TRACE, 111, 1);
     expect(w, H_A, "first_sale_of_repeated_code", sid);
+    w->code1_first = sid;
     sid = sale(w, person_in(w, 1), H_B, d + 10, DRUG_TRACE, 111, 1);
     expect(w, H_B, "repeated_trace_code", sid);
+    w->code1_repeat = sid;
     /* Code 2: three times: H_A first, then H_B and H_C (same day, H_B's
      * settlement first). */
     sid = sale(w, person_in(w, 1), H_A, d + 1, DRUG_TRACE, 222, 2);
     expect(w, H_A, "first_sale_of_repeated_code", sid);
+    w->code2_first = sid;
     sid = sale(w, person_in(w, 0), H_B, d + 5, DRUG_TRACE, 222, 2);
     expect(w, H_B, "repeated_trace_code", sid);
     sid = sale(w, person_in(w, 1), H_C, d + 5, DRUG_TRACE, 222, 2);
     expect(w, H_C, "repeated_trace_code", sid);
+    w->code2_at_c = sid;
     /* Code 3: the later sale (H_D, day d+20) has the smaller settle_id:
      * the first is H_C's on day d. */
     sid = sale(w, person_in(w, 0), H_D, d + 20, DRUG_TRACE, 333, 3);
@@ -112,7 +120,8 @@ static void build(world_t *w)
     for (int i = 0; i < 300; i++) buy(w, person_in(w, (uint32_t)i & 1), H_N, d + i % 50, DRUG_HOARD, 2);
     /* 3 + 2 + 2 = 7 within [d, d+29] at three institutions: a hoarder. */
     uint64_t p = person_in(w, 0);
-    expect(w, H_P1, "hoarding_buyer_share", buy(w, p, H_P1, d, DRUG_HOARD, 3));
+    w->hoard_p1 = buy(w, p, H_P1, d, DRUG_HOARD, 3);
+    expect(w, H_P1, "hoarding_buyer_share", w->hoard_p1);
     expect(w, H_P2, "hoarding_buyer_share", buy(w, p, H_P2, d + 10, DRUG_HOARD, 2));
     expect(w, H_P3, "hoarding_buyer_share", buy(w, p, H_P3, d + 29, DRUG_HOARD, 2));
     /* The same with the last purchase on d+30: 5 at most in 30 days. */
@@ -150,6 +159,49 @@ static void finish(ms_testsweep_t *f, world_t *w)
     ms_testsweep_done(f);
 }
 
+/* The row of clues.csv for (indicator, settle_id); fails the test if none. */
+static size_t clue_row(const ms_testcsv_t *clues, const char *indicator, uint64_t sid)
+{
+    for (size_t r = 0; r < ms_testcsv_rows(clues); r++)
+        if (ms_testcsv_is(clues, r, "indicator", indicator) && ms_testcsv_u64(clues, r, "settle_id") == sid) return r;
+    fail_msg("no %s clue for settlement %llu", indicator, (unsigned long long)sid);
+    return 0;
+}
+
+/* Both halves of a repeated code, the code and the drug; a hoarder's drug,
+ * window quantity and institutions; a drug line's amount is not a fund
+ * payment. */
+static void check_evidence(const world_t *w, const char *out)
+{
+    const ms_refs_t *refs = &w->t.refs;
+    char day[11];
+    ms_testcsv_t *clues = ms_testcsv_read(out, "clues.csv");
+    size_t r = clue_row(clues, "repeated_trace_code", w->code1_repeat);
+    assert_string_equal(ms_testcsv_get(clues, r, "trace_code"), "00000001110000000001");
+    assert_string_equal(ms_testcsv_get(clues, r, "drug_code"), refs->drugs.str[DRUG_TRACE]);
+    assert_string_equal(ms_testcsv_get(clues, r, "record"), "drug line");
+    assert_string_equal(ms_testcsv_get(clues, r, "date_is"), "sale");
+    assert_string_equal(ms_testcsv_get(clues, r, "fund_pay_yuan"), "");
+    assert_true(*ms_testcsv_get(clues, r, "line_amount_yuan"));
+    assert_int_equal(ms_testcsv_u64(clues, r, "other_settle_id"), w->code1_first);
+    assert_string_equal(ms_testcsv_get(clues, r, "other_inst_code"), refs->inst[H_A].inst_code);
+    ms_date_format(w->d, day);
+    assert_string_equal(ms_testcsv_get(clues, r, "other_date"), day);
+    assert_true(*ms_testcsv_get(clues, r, "other_line_amount_yuan"));
+    r = clue_row(clues, "first_sale_of_repeated_code", w->code1_first);
+    assert_int_equal(ms_testcsv_u64(clues, r, "other_settle_id"), w->code1_repeat);
+    assert_string_equal(ms_testcsv_get(clues, r, "other_inst_code"), refs->inst[H_B].inst_code);
+    /* A third sale's other half is the first sale, not the second. */
+    r = clue_row(clues, "repeated_trace_code", w->code2_at_c);
+    assert_int_equal(ms_testcsv_u64(clues, r, "other_settle_id"), w->code2_first);
+    assert_string_equal(ms_testcsv_get(clues, r, "trace_code"), "00000002220000000002");
+    r = clue_row(clues, "hoarding_buyer_share", w->hoard_p1);
+    assert_string_equal(ms_testcsv_get(clues, r, "drug_code"), refs->drugs.str[DRUG_HOARD]);
+    assert_string_equal(ms_testcsv_get(clues, r, "buyer_max_quantity_in_window"), "7");
+    assert_string_equal(ms_testcsv_get(clues, r, "buyer_institutions"), "3");
+    ms_testcsv_free(clues);
+}
+
 static void test_repeats_and_hoarders(void **state)
 {
     (void)state;
@@ -175,6 +227,7 @@ static void test_repeats_and_hoarders(void **state)
     assert_int_equal(w->lines[H_P1], 10);
 
     ms_testsweep_clues_are(&f, &w->flags, 0);
+    check_evidence(w, f.out);
 
     /* The same bytes with 3 threads. */
     ms_testsweep_same_run(&f, "--threads 3");

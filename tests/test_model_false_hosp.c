@@ -30,6 +30,11 @@ typedef struct {
     uint64_t person;
     uint64_t group4[4];          /* the batch of 4: flagged only with batch_size 4 */
     uint64_t e11[3];             /* E11, E11.2, E11.900: flagged with diagnoses = ["E11"] */
+    /* The evidence a clue must carry (clues.csv, docs/models.md, Clues). */
+    uint64_t overlap_stay, overlap_visit;    /* the stay at H0001 and the visit at H0002 inside it */
+    uint64_t overlap2_stay, overlap2_short;  /* the stay at H0002 and the short stay at H0001 inside it */
+    uint64_t light80, minor_i10, beds_s5;
+    int32_t d;
 } world_t;
 
 static void expect(world_t *w, uint32_t inst, const char *indicator, uint64_t sid)
@@ -81,7 +86,9 @@ static void build(world_t *w)
     uint64_t p = w->person++; /* a visit elsewhere strictly inside: flagged */
     s = ms_testdata_stay(t, p, H_OVERLAP, d, d + 5, -1);
     expect(w, H_OVERLAP, "overlapping_stay", s->settle_id);
-    ms_testdata_visit(t, p, H_OVERLAP2, d + 2);
+    w->overlap_stay = s->settle_id;
+    w->overlap_visit = ms_testdata_visit(t, p, H_OVERLAP2, d + 2)->settle_id;
+    w->d = d;
     p = w->person++; /* elsewhere on the discharge day: not flagged */
     ms_testdata_stay(t, p, H_OVERLAP, d, d + 5, -1);
     ms_testdata_visit(t, p, H_OVERLAP2, d + 5);
@@ -96,11 +103,13 @@ static void build(world_t *w)
     p = w->person++;
     s = ms_testdata_stay(t, p, H_OVERLAP2, d + 10, d + 20, -1);
     expect(w, H_OVERLAP2, "overlapping_stay", s->settle_id);
-    ms_testdata_stay(t, p, H_OVERLAP, d + 12, d + 15, -1);
+    w->overlap2_stay = s->settle_id;
+    w->overlap2_short = ms_testdata_stay(t, p, H_OVERLAP, d + 12, d + 15, -1)->settle_id;
 
     /* Treatment-light stays at H0003. */
     s = cost_split(ms_testdata_stay(t, w->person++, H_LIGHT, d, d + 4, -1), 1000000, 800000); /* 80% */
     expect(w, H_LIGHT, "treatment_light_stay", s->settle_id);
+    w->light80 = s->settle_id;
     cost_split(ms_testdata_stay(t, w->person++, H_LIGHT, d, d + 4, -1), 1000000, 799900); /* 79.99% */
     /* 0.8 x 1234567 = 987653.6: 987654 is at least the share, 987653 is not. */
     s = cost_split(ms_testdata_stay(t, w->person++, H_LIGHT, d, d + 4, -1), 1234567, 987654);
@@ -134,6 +143,7 @@ static void build(world_t *w)
         s->diag_main = diag_id(minor[i]);
         expect(w, H_MINOR, "minor_diagnosis_admission", s->settle_id);
         if (!strcmp(minor[i], "E11.900")) w->e11[2] = s->settle_id;
+        if (!strcmp(minor[i], "I10.x00")) w->minor_i10 = s->settle_id;
     }
     for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
         s = ms_testdata_stay(t, w->person++, H_MINOR, d, d + 3, -1);
@@ -155,6 +165,7 @@ static void build(world_t *w)
     ms_testdata_stay(t, w->person++, H_BEDS, c + 3, c + 6, -1);                   /* S4 */
     s = ms_testdata_stay(t, w->person++, H_BEDS, c + 2, c + 10, -1);              /* S5 */
     expect(w, H_BEDS, "beds_overflow", s->settle_id);
+    w->beds_s5 = s->settle_id;
     ms_testdata_stay(t, w->person++, H_BEDS, c + 3, c + 5, -1);                   /* S6 */
 
     /* H0007 has no approved beds: its stay counts, its bed ratios do not. */
@@ -176,6 +187,61 @@ static int32_t window_days(const ms_testdata_t *t)
         if (t->s[i].settle_date > hi) hi = t->s[i].settle_date;
     }
     return hi - lo + 1;
+}
+
+/* The row of clues.csv for (indicator, settle_id); fails the test if none. */
+static size_t clue_row(const ms_testcsv_t *clues, const char *indicator, uint64_t sid)
+{
+    for (size_t r = 0; r < ms_testcsv_rows(clues); r++)
+        if (ms_testcsv_is(clues, r, "indicator", indicator) && ms_testcsv_u64(clues, r, "settle_id") == sid) return r;
+    fail_msg("no %s clue for settlement %llu", indicator, (unsigned long long)sid);
+    return 0;
+}
+
+static void date_is(const ms_testcsv_t *clues, size_t r, const char *col, int32_t day)
+{
+    char want[11];
+    ms_date_format(day, want);
+    assert_string_equal(ms_testcsv_get(clues, r, col), want);
+}
+
+/* Each clue carries what an inspector checks: the institution by name, the
+ * other half of an overlap, the shares behind a share test, the diagnosis,
+ * the peak day and its census. */
+static void check_evidence(const world_t *w, const char *out)
+{
+    const ms_refs_t *refs = &w->t.refs;
+    ms_testcsv_t *clues = ms_testcsv_read(out, "clues.csv");
+    size_t r = clue_row(clues, "overlapping_stay", w->overlap_stay);
+    assert_string_equal(ms_testcsv_get(clues, r, "inst_name"), refs->inst[H_OVERLAP].name);
+    assert_string_equal(ms_testcsv_get(clues, r, "date_is"), "admission");
+    date_is(clues, r, "date", w->d);
+    date_is(clues, r, "discharge_date", w->d + 5);
+    assert_int_equal(ms_testcsv_u64(clues, r, "other_settle_id"), w->overlap_visit);
+    assert_string_equal(ms_testcsv_get(clues, r, "other_inst_code"), refs->inst[H_OVERLAP2].inst_code);
+    assert_string_equal(ms_testcsv_get(clues, r, "other_inst_name"), refs->inst[H_OVERLAP2].name);
+    date_is(clues, r, "other_date", w->d + 2);
+    r = clue_row(clues, "overlapping_stay", w->overlap2_stay);
+    assert_int_equal(ms_testcsv_u64(clues, r, "other_settle_id"), w->overlap2_short);
+    assert_string_equal(ms_testcsv_get(clues, r, "other_inst_code"), refs->inst[H_OVERLAP].inst_code);
+    date_is(clues, r, "other_date", w->d + 15); /* the short stay's settlement */
+    r = clue_row(clues, "treatment_light_stay", w->light80);
+    assert_string_equal(ms_testcsv_get(clues, r, "bed_nursing_other_yuan"), "8000.00");
+    assert_string_equal(ms_testcsv_get(clues, r, "total_yuan"), "10000.00");
+    assert_string_equal(ms_testcsv_get(clues, r, "bed_nursing_other_share"), "0.800000");
+    assert_string_equal(ms_testcsv_get(clues, r, "other_settle_id"), ""); /* no counterpart */
+    r = clue_row(clues, "minor_diagnosis_admission", w->minor_i10);
+    assert_string_equal(ms_testcsv_get(clues, r, "diagnosis_code"), "I10.x00");
+    r = clue_row(clues, "beds_overflow", w->beds_s5);
+    date_is(clues, r, "peak_day", w->d + 32);
+    assert_string_equal(ms_testcsv_get(clues, r, "inpatients_on_peak_day"), "4");
+    assert_string_equal(ms_testcsv_get(clues, r, "approved_beds"), "2");
+    for (size_t q = 0; q < ms_testcsv_rows(clues); q++)
+        if (ms_testcsv_is(clues, q, "indicator", "group_admission")) {
+            assert_string_equal(ms_testcsv_get(clues, q, "patient_county"), "110102");
+            assert_string_equal(ms_testcsv_get(clues, q, "admissions_from_county_that_day"), "5");
+        }
+    ms_testcsv_free(clues);
 }
 
 static void test_indicators_and_clues(void **state)
@@ -209,8 +275,10 @@ static void test_indicators_and_clues(void **state)
     assert_int_equal(ms_testdata_indicator(f.out, "H0007", "false_hosp", "beds_overflow", &num, &den), -1);
     assert_int_equal(ms_testdata_indicator(f.out, "H0007", "false_hosp", "admission_rate", &num, &den), -1);
 
-    /* Every flagged record is a clue, and nothing else is. */
+    /* Every flagged record is a clue, and nothing else is; each carries
+     * its evidence. */
     ms_testsweep_clues_are(&f, &w->flags, 0);
+    check_evidence(w, f.out);
 
     /* The same bytes with 3 threads. */
     ms_testsweep_same_run(&f, "--threads 3");

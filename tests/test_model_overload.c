@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "ms_testcsv.h"
 #include "ms_testdata.h"
 #include "ms_testsweep.h"
 #include "ms_testutil.h"
@@ -132,6 +133,19 @@ static void test_small_denominator_suppressed(void **state)
     assert_true(ranked_priority(&f, "H0002") > 0); /* 60 of 100 flagged, peers 0 */
     assert_non_null(strstr(clues, "H0002"));
     free(clues);
+    /* Each clue names the doctor and how many settlements they signed that
+     * day (70: 10 at H0001 and 60 at H0002). */
+    ms_testcsv_t *cl = ms_testcsv_read(f.out, "clues.csv");
+    size_t at_h2 = 0;
+    for (size_t r = 0; r < ms_testcsv_rows(cl); r++) {
+        if (!ms_testcsv_is(cl, r, "inst_code", "H0002")) continue;
+        at_h2++;
+        assert_string_equal(ms_testcsv_get(cl, r, "doctor_id"), "7");
+        assert_string_equal(ms_testcsv_get(cl, r, "doctor_settlements_that_day"), "70");
+        assert_string_equal(ms_testcsv_get(cl, r, "inst_name"), t.refs.inst[1].name);
+    }
+    assert_int_equal(at_h2, 60);
+    ms_testcsv_free(cl);
     /* With a minimum of 10 it is reported. */
     ms_testsweep_rules(&f, "scoring = { all_clues = 0; min_denominator = 10; };\n");
     ms_testsweep_run(&f, f.out, NULL);

@@ -107,6 +107,12 @@ static void test_handful_never_tops(void **state)
     assert_true(priority(rk, many) > 0);
     const char *why = ms_testcsv_get(rk, many, "reason_1");
     assert_true(strstr(why, "cheap") || strstr(why, "short"));
+    /* Peer percentiles with ties counting half: H0014 alone at the top of
+     * its peers (100); the thirteen others share priority 0, below the
+     * middle, not at the top, however many share it. */
+    assert_string_equal(ms_testcsv_get(rk, many, "peer_percentile"), "100.0");
+    for (size_t r = 0; r < ms_testcsv_rows(rk); r++)
+        if (r != many) assert_string_equal(ms_testcsv_get(rk, r, "peer_percentile"), "46.2");
     ms_testcsv_free(rk);
     /* The case-mix index alone (its corroborating indicators not scored):
      * one stay is still too few records to be a reason, whatever its

@@ -394,7 +394,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         if (missing)
             snprintf(coverage, sizeof coverage, "partial: %u of %u partitions skipped, see run.json", missing,
                      sw.nparts);
-        ms_output_t out = {stage, &score, o->top, coverage, sw.plan.nthreads};
+        ms_output_t out = {stage, &score, o->top, coverage, sw.plan.nthreads, MS_VERSION, sw.config_hash};
         if (st == MS_OK) st = ms_output_write(&out);
         sw.stage[ST_WRITE] = ms_now_s() - t;
         res->ranked = score.n_ranked;
