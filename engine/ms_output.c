@@ -336,12 +336,29 @@ static ms_status_t write_clues(const ms_output_t *o)
     return finish(&f);
 }
 
+/* "number,unit": an amount in yuan (kept in fen), else a count of what
+ * unit says ("records" when it says nothing). */
+static void unit_number(ms_line_t *l, int64_t v, const char *unit)
+{
+    if (unit && !strcmp(unit, "yuan")) {
+        char money[32];
+        ms_money_format(v, money);
+        ms_line_str(l, money);
+    } else {
+        ms_line_i64(l, v);
+    }
+    ms_line_char(l, ',');
+    ms_line_str(l, unit ? unit : "records");
+}
+
 static ms_status_t write_indicators(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
     ms_afile_t f;
     MS_TRY(open_out(o->dir, "indicators.csv", &f));
-    fputs("inst_code,model,indicator,numerator,denominator\n", f.fp);
+    /* Each number with what it counts ("yuan": written in yuan, two
+     * decimals; docs/models.md, Outputs). */
+    fputs("inst_code,model,indicator,numerator,numerator_unit,denominator,denominator_unit\n", f.fp);
     ms_line_t line = {.fp = f.fp}, *l = &line;
     for (size_t i = 0; i < s->refs->n_inst; i++)
         for (int m = 0; m < s->nmodels; m++) {
@@ -353,11 +370,12 @@ static ms_status_t write_indicators(const ms_output_t *o)
                 ms_line_char(l, ',');
                 ms_line_str(l, s->models[m]->name);
                 ms_line_char(l, ',');
-                ms_line_str(l, s->models[m]->indicators[k].name);
+                const ms_indicator_t *ind = &s->models[m]->indicators[k];
+                ms_line_str(l, ind->name);
                 ms_line_char(l, ',');
-                ms_line_i64(l, num);
+                unit_number(l, num, ind->num_unit);
                 ms_line_char(l, ',');
-                ms_line_i64(l, den);
+                unit_number(l, den, ind->den_unit);
                 ms_line_char(l, '\n');
             }
         }

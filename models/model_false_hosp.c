@@ -165,6 +165,8 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .direction = +1,
         .reason = "peak inpatients over approved beds",
         .evidence = MS_EVIDENCE_NUM, /* the peak census: patients */
+        .num_unit = "inpatients on the peak day",
+        .den_unit = "approved beds",
         .suspicious_above = 1,
         .facts = {{"peak_day", MS_FACT_DATE},
                   {"inpatients_on_peak_day", MS_FACT_COUNT},
@@ -179,6 +181,8 @@ static const ms_indicator_t indicators[I_COUNT] = {
         .direction = +1,
         .reason = "admissions per bed per year",
         .evidence = MS_EVIDENCE_NUM, /* admissions x 365 */
+        .num_unit = "admissions x 365",
+        .den_unit = "approved beds x days",
         .evidence_unit = 365,
         .corroborated_by = false_stays,
     },

@@ -102,6 +102,8 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .kind = MS_IND_RATIO,
         .direction = +1,
         .reason = "diagnoses per CC/MCC stay",
+        .num_unit = "diagnoses",
+        .den_unit = "CC/MCC stays",
         .corroborated_by = upcoded_stays,
     },
     [U_CMI] = {
@@ -111,6 +113,8 @@ static const ms_indicator_t indicators[U_COUNT] = {
         .direction = +1,
         .reason = "case-mix index",
         .evidence_unit = 1000, /* stays x 1000 */
+        .num_unit = "group weight x 1000",
+        .den_unit = "stays x 1000",
         .corroborated_by = upcoded_stays,
     },
 };

@@ -119,6 +119,8 @@ typedef struct {
     const char *other;         /* what its clues' counterpart is, in words ("the stay it lies
                                   inside"), NULL: none */
     const char *clue_date;     /* what its clues' date is: "admission", "sale"; NULL: "settlement" */
+    const char *num_unit;      /* what its numerator and denominator count, for the outputs ("stays", */
+    const char *den_unit;      /* "admissions x 365"; "yuan": an amount kept in fen); NULL: "records" */
     const char *clue_record;   /* what its clues' record is when not a settlement ("drug line": its
                                   amount is the line's, not a fund payment); NULL: a settlement */
 } ms_indicator_t;

@@ -183,7 +183,13 @@ static void test_volume_is_exact(void **state)
         int32_t id = ms_refs_inst_find(&ds.refs, code, strlen(code));
         assert_true(id >= 0);
         if (!strcmp(name, "settlements")) assert_int_equal(num, count[id]), checked++;
-        if (!strcmp(name, "fund_payment")) assert_int_equal(num, fund[id]), checked++;
+        if (!strcmp(name, "fund_payment")) { /* in yuan, exact to the fen */
+            char want[32];
+            ms_money_format(fund[id], want);
+            assert_string_equal(ms_testcsv_get(ind, r, "numerator"), want);
+            assert_string_equal(ms_testcsv_get(ind, r, "numerator_unit"), "yuan");
+            checked++;
+        }
         if (!strcmp(name, "inpatient_stays")) {
             assert_int_equal(num, inpat[id]);
             assert_int_equal(den, count[id]);

@@ -379,9 +379,12 @@ if (opt.check) {
   const lines = readFileSync(opt.check, 'utf8').split('\n');
   for (const line of lines.slice(1)) {
     if (!line) continue;
+    // inst_code,model,indicator,numerator,numerator_unit,denominator,denominator_unit;
+    // an amount is in yuan with two decimals: back to fen, as the SQL sums it.
     const f = line.split(',');
-    if (f.length !== 5) throw new Error(`${opt.check}: unexpected line ${line}`);
-    truth.set(`${f[0]}|${f[1]}|${f[2]}`, `${f[3]},${f[4]}`);
+    if (f.length !== 7) throw new Error(`${opt.check}: unexpected line ${line}`);
+    const fen = (v, unit) => (unit === 'yuan' ? BigInt(v.replace('.', '')).toString() : v);
+    truth.set(`${f[0]}|${f[1]}|${f[2]}`, `${fen(f[3], f[4])},${fen(f[5], f[6])}`);
   }
 }
 let shown = 0;

@@ -200,6 +200,24 @@ ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
     return st;
 }
 
+/* indicators.csv's number in column col of row r, in fen when its unit
+ * (col_unit) is yuan: "12.34" is 1234 exactly; "-0.05" is -5. */
+static long long number(const ms_testcsv_t *t, size_t r, const char *col)
+{
+    char unit[64];
+    snprintf(unit, sizeof unit, "%s_unit", col);
+    const char *v = ms_testcsv_get(t, r, col);
+    if (!ms_testcsv_is(t, r, unit, "yuan")) return ms_testcsv_ll(t, r, col);
+    int neg = *v == '-';
+    char *end;
+    long long yuan = strtoll(v + neg, &end, 10), fen = 0;
+    if (*end == '.' && end[1] >= '0' && end[1] <= '9' && end[2] >= '0' && end[2] <= '9' && !end[3])
+        fen = (end[1] - '0') * 10 + (end[2] - '0');
+    else
+        fail_msg("indicators.csv: %s '%s' is not yuan with two decimals", col, v);
+    return neg ? -(yuan * 100 + fen) : yuan * 100 + fen;
+}
+
 int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char *model, const char *indicator,
                           long long *num, long long *den)
 {
@@ -209,8 +227,8 @@ int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char
     for (size_t r = 0; found < 0 && r < ms_testcsv_rows(t); r++)
         if (ms_testcsv_is(t, r, "inst_code", inst_code) && ms_testcsv_is(t, r, "model", model) &&
             ms_testcsv_is(t, r, "indicator", indicator)) {
-            *num = ms_testcsv_ll(t, r, "numerator");
-            *den = ms_testcsv_ll(t, r, "denominator");
+            *num = number(t, r, "numerator");
+            *den = number(t, r, "denominator");
             found = 0;
         }
     ms_testcsv_free(t);
