@@ -2,6 +2,7 @@
  * ms_output.c - the files an inspector and a model developer open.
  */
 #include "ms_output.h"
+#include "ms_report.h"
 
 #include "ms_parallel.h"
 
@@ -24,6 +25,16 @@ static ms_status_t open_out(const char *dir, const char *name, ms_afile_t *f)
     ms_status_t st = ms_afile_open(f, path);
     free(path);
     return st;
+}
+
+/* A CSV output, opened with a UTF-8 byte-order mark with --excel (a
+ * spreadsheet then reads the Chinese right; other tools skip it or not,
+ * so it is only on request). */
+static ms_status_t open_csv(const ms_output_t *o, const char *name, ms_afile_t *f)
+{
+    MS_TRY(open_out(o->dir, name, f));
+    if (o->excel) fputs("\xEF\xBB\xBF", f->fp);
+    return MS_OK;
 }
 
 static ms_status_t finish(ms_afile_t *f)
@@ -76,11 +87,13 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
     if (model < 0) snprintf(name, sizeof name, "ranked.csv");
     else snprintf(name, sizeof name, "ranked_%s.csv", s->models[model]->name);
     ms_afile_t f;
-    MS_TRY(open_out(o->dir, name, &f));
+    MS_TRY(open_csv(o, name, &f));
     /* priority: the order (the strength of the credible evidence, 0..1);
      * peer_percentile: where the institution stands among its peers by it;
      * score_<model>: each scoring model's part. */
-    fputs("rank,inst_code,name,region,kind,level,priority,peer_percentile", f.fp);
+    /* region, kind and level are codes (for tools); province and
+     * level_name the same in words (--lang). */
+    fputs("rank,inst_code,name,region,province,kind,level,level_name,priority,peer_percentile", f.fp);
     for (int m = 0; m < s->nmodels; m++)
         if (scores(s, m)) fprintf(f.fp, ",score_%s", s->models[m]->name);
     fputs(",reason_1,reason_2,reason_3,suspicious_amount_yuan,likely_recovery_yuan,records_swept,data_coverage\n",
@@ -128,9 +141,13 @@ static ms_status_t write_ranked(const ms_output_t *o, int model)
         char region[16];
         snprintf(region, sizeof region, ",%06d,", x->region);
         ms_line_str(l, region);
+        ms_line_str(l, ms_msg_province(o->lang, x->region));
+        ms_line_char(l, ',');
         ms_line_str(l, ms_enum_kind.names[x->kind]);
         ms_line_char(l, ',');
         ms_line_u64(l, x->level);
+        ms_line_char(l, ',');
+        ms_line_str(l, ms_msg_level(o->lang, x->level));
         comma_fixed(l, s->priority[i], 4);
         comma_fixed(l, s->peer_rank[i], 1);
         for (size_t m = 0; m < M; m++)
@@ -235,12 +252,20 @@ static void comma_money(ms_line_t *l, int64_t fen, int yes)
     ms_line_str(l, money);
 }
 
+/* clues.csv's words ("settlement", "admission", ...) in the output's language. */
+static const char *word(ms_lang_t lang, const char *w)
+{
+    char key[64];
+    snprintf(key, sizeof key, "word.%s", w);
+    return ms_msg_or(lang, key, w);
+}
+
 static ms_status_t write_clues(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
     const ms_refs_t *r = s->refs;
     ms_afile_t f;
-    MS_TRY(open_out(o->dir, "clues.csv", &f));
+    MS_TRY(open_csv(o, "clues.csv", &f));
     fact_col_t cols[64];
     size_t ncols = fact_columns(s, cols, sizeof cols / sizeof *cols);
     /* One row per record behind an indicator (docs/models.md, Clues): the
@@ -283,7 +308,7 @@ static ms_status_t write_clues(const ms_output_t *o)
             ms_line_char(l, ',');
             ms_line_str(l, ind->name);
             ms_line_char(l, ',');
-            text(l, ind->reason ? ind->reason : ind->description);
+            text(l, ms_msg_reason(o->lang, s->models[m], c->indicator));
             ms_line_char(l, ',');
             ms_line_i64(l, num);
             ms_line_char(l, ',');
@@ -291,7 +316,7 @@ static ms_status_t write_clues(const ms_output_t *o)
             if (j >= 0) comma_fixed(l, s->percentile[at], 1);
             else ms_line_char(l, ',');
             ms_line_char(l, ',');
-            ms_line_str(l, line_rec ? ind->clue_record : "settlement");
+            ms_line_str(l, word(o->lang, line_rec ? ind->clue_record : "settlement"));
             ms_line_char(l, ',');
             ms_line_u64(l, c->settle_id);
             ms_line_char(l, ',');
@@ -300,13 +325,14 @@ static ms_status_t write_clues(const ms_output_t *o)
             ms_date_format(c->date, day);
             ms_line_str(l, day);
             ms_line_char(l, ',');
-            ms_line_str(l, ind->clue_date ? ind->clue_date : "settlement");
+            ms_line_str(l, word(o->lang, ind->clue_date ? ind->clue_date : "settlement"));
             comma_money(l, c->amount, !line_rec);
             comma_money(l, c->amount, line_rec);
             ms_line_char(l, ',');
             int other = c->other_settle != 0 && c->other_inst < r->n_inst;
             if (other) {
-                text(l, ind->other ? ind->other : "");
+                const char *other_is = ms_msg_other(o->lang, s->models[m], c->indicator);
+                text(l, other_is ? other_is : "");
                 ms_line_char(l, ',');
                 ms_line_u64(l, c->other_settle);
                 ms_line_char(l, ',');
@@ -355,7 +381,7 @@ static ms_status_t write_indicators(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
     ms_afile_t f;
-    MS_TRY(open_out(o->dir, "indicators.csv", &f));
+    MS_TRY(open_csv(o, "indicators.csv", &f));
     /* Each number with what it counts ("yuan": written in yuan, two
      * decimals; docs/models.md, Outputs). */
     fputs("inst_code,model,indicator,numerator,numerator_unit,denominator,denominator_unit\n", f.fp);
@@ -444,6 +470,7 @@ static ms_status_t write_one(void *ctx, int k)
 {
     const files_t *f = ctx;
     switch (f->jobs[k]) {
+    case -5: return ms_report_write(f->o);
     case -4: return write_clues(f->o);
     case -3: return write_features(f->o);
     case -2: return write_indicators(f->o);
@@ -453,7 +480,7 @@ static ms_status_t write_one(void *ctx, int k)
 
 ms_status_t ms_output_write(const ms_output_t *o)
 {
-    files_t f = {o, malloc((size_t)(o->score->nmodels + 4) * sizeof(int))};
+    files_t f = {o, malloc((size_t)(o->score->nmodels + 5) * sizeof(int))};
     if (!f.jobs) return ms_error_set(MS_E_NOMEM, "out of memory");
     int n = 0;
     /* The largest first, so that the last to start is a small one. */
@@ -461,6 +488,7 @@ ms_status_t ms_output_write(const ms_output_t *o)
     f.jobs[n++] = -2;
     f.jobs[n++] = -1;
     f.jobs[n++] = -4;
+    f.jobs[n++] = -5;
     for (int m = 0; m < o->score->nmodels; m++) {
         int scored = 0;
         for (int j = 0; j < o->score->nind; j++) scored |= o->score->ind_model[j] == m;

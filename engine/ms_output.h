@@ -6,7 +6,9 @@
 #ifndef MS_OUTPUT_H
 #define MS_OUTPUT_H
 
+#include "ms_i18n.h"
 #include "ms_score.h"
+#include "ms_sweep_summary.h"
 
 typedef struct {
     const char *dir;
@@ -19,13 +21,16 @@ typedef struct {
     int threads;               /* files written at once (0 or 1: one at a time) */
     const char *version;       /* medsweep's, and run.json's configuration.hash: */
     const char *config_hash;   /* features.h5's attributes (NULL: "") */
+    ms_lang_t lang;            /* the words of reasons, findings and report.html (--lang) */
+    int excel;                 /* CSV files start with a UTF-8 byte-order mark (--excel) */
+    const ms_run_summary_t *run; /* what was read and rejected (report.html's summary; NULL: none) */
 } ms_output_t;
 
 /* Every file, each by one thread, up to o->threads at once (the largest
  * first): the files are independent, so their bytes do not depend on it.
  * When some fail, the error is the first failing file's in a fixed order
- * (features.h5, indicators.csv, ranked.csv, clues.csv, ranked_<model>.csv
- * by model). */
+ * (features.h5, indicators.csv, ranked.csv, clues.csv, report.html,
+ * ranked_<model>.csv by model). */
 ms_status_t ms_output_write(const ms_output_t *o);
 
 #endif

@@ -9,6 +9,8 @@
  */
 #include "ms_score.h"
 
+#include "ms_i18n.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -601,17 +603,20 @@ int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
     for (; k < nc && k < max; k++) {
         int j = c[k].j;
         size_t at = (size_t)i * J + (size_t)j;
-        const ms_indicator_t *ind = &s->models[s->ind_model[j]]->indicators[s->ind_index[j]];
-        const char *what = ind->reason ? ind->reason : ind->name;
+        const ms_model_t *mod = s->models[s->ind_model[j]];
+        const ms_indicator_t *ind = &mod->indicators[s->ind_index[j]];
+        const char *what = ms_msg_reason(s->lang, mod, s->ind_index[j]);
         double v = s->value[at], p = s->peer_value[at];
+        int zh = s->lang == MS_LANG_ZH;
         if (ind->suspicious_above > 0)
-            snprintf(out[k], 160, "%s %.2f, above the limit of %.2f", what, v, ind->suspicious_above);
+            snprintf(out[k], 160, zh ? "%s %.2f，超过上限 %.2f" : "%s %.2f, above the limit of %.2f", what, v,
+                     ind->suspicious_above);
         else if (ind->kind == MS_IND_SHARE)
             /* Rare events keep their digits: 0.25% vs peers 0.01%, not 0.0% vs 0.0%. */
-            snprintf(out[k], 160, "%s %.*f%% vs peers %.*f%%", what, v < 0.01 ? 2 : 1, 100 * v, p < 0.01 ? 2 : 1,
-                     100 * p);
+            snprintf(out[k], 160, zh ? "%s %.*f%%，同类机构 %.*f%%" : "%s %.*f%% vs peers %.*f%%", what,
+                     v < 0.01 ? 2 : 1, 100 * v, p < 0.01 ? 2 : 1, 100 * p);
         else
-            snprintf(out[k], 160, "%s %.2f vs peers %.2f", what, v, p);
+            snprintf(out[k], 160, zh ? "%s %.2f，同类机构 %.2f" : "%s %.2f vs peers %.2f", what, v, p);
     }
     return k;
 }

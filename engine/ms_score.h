@@ -34,6 +34,7 @@ typedef struct {
     int nmodels;
     const ms_model_t *const *models;
     const ms_model_result_t *results;     /* [nmodels] */
+    int lang;                             /* ms_lang_t of the reasons' words (0: Chinese) */
     const int64_t *records;               /* [n_inst] settlements swept per institution */
     /* outputs (filled by ms_score_run) */
     int nind;                             /* scored indicators */

@@ -114,6 +114,40 @@ static void test_handful_never_tops(void **state)
     for (size_t r = 0; r < ms_testcsv_rows(rk); r++)
         if (r != many) assert_string_equal(ms_testcsv_get(rk, r, "peer_percentile"), "46.2");
     ms_testcsv_free(rk);
+    /* The same in Chinese (--lang zh, the default without the test
+     * harness's --lang en) and with a byte-order mark (--excel): the same
+     * order and figures, the words in Chinese, the codes as they were. */
+    ms_testsweep_run(&f, f.out2, "--lang zh --excel");
+    size_t len = 0;
+    char *raw = ms_test_read(f.out2, "ranked.csv", &len);
+    assert_true(len > 3 && !memcmp(raw, "\xEF\xBB\xBF", 3));
+    free(raw);
+    raw = ms_test_read(f.out, "ranked.csv", &len);
+    assert_true(len > 3 && memcmp(raw, "\xEF\xBB\xBF", 3)); /* no mark without --excel */
+    free(raw);
+    raw = ms_test_read(f.out2, "clues.csv", &len);
+    assert_true(len > 3 && !memcmp(raw, "\xEF\xBB\xBF", 3));
+    assert_non_null(strstr(raw, "住院费用明显低于所入组别")); /* cost_to_weight's finding */
+    assert_null(strstr(raw, "stays cheap for their group"));
+    free(raw);
+    ms_testcsv_t *zh = ms_testcsv_read(f.out2, "ranked.csv");
+    rk = ms_testcsv_read(f.out, "ranked.csv");
+    assert_int_equal(ms_testcsv_rows(zh), ms_testcsv_rows(rk));
+    for (size_t r = 0; r < ms_testcsv_rows(rk); r++) {
+        /* the first column's name carries the mark */
+        assert_string_equal(ms_testcsv_get(zh, r, "inst_code"), ms_testcsv_get(rk, r, "inst_code"));
+        assert_string_equal(ms_testcsv_get(zh, r, "priority"), ms_testcsv_get(rk, r, "priority"));
+        assert_string_equal(ms_testcsv_get(zh, r, "level"), ms_testcsv_get(rk, r, "level"));
+        assert_string_equal(ms_testcsv_get(rk, r, "level_name"), "level 2");
+        assert_string_equal(ms_testcsv_get(zh, r, "level_name"), "二级");
+        assert_string_equal(ms_testcsv_get(zh, r, "province"), "北京"); /* regions 1101xx */
+        assert_string_equal(ms_testcsv_get(rk, r, "province"), "Beijing");
+    }
+    why = ms_testcsv_get(zh, many, "reason_1");
+    assert_non_null(strstr(why, "同类机构"));
+    assert_null(strstr(why, "vs peers"));
+    ms_testcsv_free(zh);
+    ms_testcsv_free(rk);
     /* The case-mix index alone (its corroborating indicators not scored):
      * one stay is still too few records to be a reason, whatever its
      * weight (it rests on stays, not on weight x 1000). */

@@ -11,6 +11,7 @@
 #include "ms_config.h"
 #include "ms_dist.h"
 #include "ms_fs.h"
+#include "ms_i18n.h"
 #include "ms_model.h"
 #include "ms_sweep.h"
 
@@ -27,7 +28,11 @@ static const char help[] =
     "                   reasons in words and figures, its peer percentile, and the\n"
     "                   suspicious amount and likely recovery in yuan\n"
     "  ranked_MODEL.csv the same ranked by one model\n"
-    "  clues.csv        the records behind every indicator: where to start\n"
+    "  clues.csv        the records behind every indicator, with their evidence\n"
+    "                   (the other half of an overlap or a repeat, the doctor, the\n"
+    "                   diagnosis, the shares): where to start\n"
+    "  report.html      one page to read first: the week, the top of the list,\n"
+    "                   views by model and province, a dossier per institution\n"
     "  indicators.csv   every indicator of every model, per institution\n"
     "  features.h5      indicators, peer values, deviations and scores (for model\n"
     "                   developers: h5py, pandas)\n"
@@ -60,6 +65,11 @@ static const char help[] =
     "  --read-mode MODE   pread (default) or h5 (H5Dread_chunk, for comparison)\n"
     "  --top N            cut the ranked lists to N rows (features.h5 keeps all)\n"
     "  --all-columns      read every column even if no model needs it (benchmarks)\n"
+    "  --lang zh|en       the language of the words people read: reasons in\n"
+    "                     ranked.csv, findings in clues.csv, report.html (default\n"
+    "                     zh, the bureau's); column names stay English\n"
+    "  --excel            CSV files start with a UTF-8 byte-order mark, so that a\n"
+    "                     spreadsheet shows the Chinese right\n"
     "  --quiet            no progress display\n"
     "  -h, --help         this text\n"
     "\n"
@@ -133,6 +143,7 @@ static int sweep_main(int argc, char **argv)
         {"topology", required_argument, 0, 'T'},   {"read-mode", required_argument, 0, 'x'},
         {"all-columns", no_argument, 0, 'a'},      {"quiet", no_argument, 0, 'q'},
         {"config", required_argument, 0, 'C'},     {"top", required_argument, 0, 'N'},
+        {"lang", required_argument, 0, 'L'},      {"excel", no_argument, 0, 'E'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -179,6 +190,13 @@ static int sweep_main(int argc, char **argv)
             o.top = (int)v;
             break;
         case 'q': o.progress = NULL; break;
+        case 'L': {
+            ms_lang_t lang;
+            if (ms_lang_parse(optarg, &lang)) return ms_cli_usage_error("sweep", "--lang wants zh or en, got '%s'", optarg);
+            o.lang = (int)lang;
+            break;
+        }
+        case 'E': o.excel = 1; break;
         case 'h': fputs(help, stdout); return MS_EXIT_OK;
         default: return ms_cli_usage_error("sweep", "unknown option");
         }

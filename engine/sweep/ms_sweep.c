@@ -46,6 +46,8 @@
 #include "ms_dist.h"
 #include "ms_sweep_int.h"
 
+_Static_assert(MS_REJECT_COUNT == MS_RUN_REJECT_REASONS, "ms_run_summary_t holds every reject reason");
+
 void ms_sweep_opts_init(ms_sweep_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -364,6 +366,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         score.peer = sw.peer;
         score.npeer = sw.npeer;
         score.nmodels = sw.nmodels;
+        score.lang = o->lang;
         score.models = sw.models;
         score.results = results;
         for (int m = 0; m < sw.nmodels; m++) {
@@ -394,7 +397,20 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         if (missing)
             snprintf(coverage, sizeof coverage, "partial: %u of %u partitions skipped, see run.json", missing,
                      sw.nparts);
-        ms_output_t out = {stage, &score, o->top, coverage, sw.plan.nthreads, MS_VERSION, sw.config_hash};
+        /* What people read beside the lists (report.html); run.json has
+         * the same figures. */
+        static const char *reject_names[MS_REJECT_COUNT];
+        for (int r = 0; r < MS_REJECT_COUNT; r++) reject_names[r] = ms_reject_name((ms_reject_t)r);
+        ms_run_summary_t run = {.dataset = o->dataset, .min_date = sw.min_date, .max_date = sw.max_date,
+                                .reject_names = reject_names, .partitions = sw.nparts,
+                                .partitions_skipped = missing, .seconds = ms_now_s() - sw.t0,
+                                .config_hash = sw.config_hash, .version = MS_VERSION};
+        for (int tb = 0; tb < 2; tb++) {
+            run.rows[tb] = res->rows[tb];
+            for (int r = 0; r < MS_REJECT_COUNT; r++) run.rejected[tb][r] = res->rejected[tb][r];
+        }
+        ms_output_t out = {stage,         &score,         o->top,          coverage, sw.plan.nthreads, MS_VERSION,
+                           sw.config_hash, (ms_lang_t)o->lang, o->excel, &run};
         if (st == MS_OK) st = ms_output_write(&out);
         sw.stage[ST_WRITE] = ms_now_s() - t;
         res->ranked = score.n_ranked;

@@ -46,6 +46,8 @@ typedef struct {
                                   (docs/engine.md, Queues); tests set it */
     int all_columns;           /* read every column (benchmarks) */
     int top;                   /* cut the ranked lists to N rows (0: all) */
+    int lang;                  /* ms_lang_t: the words of the outputs (0: Chinese, 1: English) */
+    int excel;                 /* CSV outputs start with a UTF-8 byte-order mark */
     ms_read_mode_t read_mode;
     /* Test builds only (medsweep-testhooks, built with MS_TEST_HOOKS; NULL
      * in the shipped program): called with "partition" and how many

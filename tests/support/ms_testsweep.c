@@ -43,7 +43,9 @@ void ms_testsweep_rules(ms_testsweep_t *f, const char *text)
 void ms_testsweep_run(const ms_testsweep_t *f, const char *out, const char *args)
 {
     char extra[2000], *log = NULL;
-    snprintf(extra, sizeof extra, "%s%s %s%s %s", f->model ? "--models " : "", f->model ? f->model : "",
+    /* In English unless the test asks otherwise: tests read words. */
+    const char *lang = args && strstr(args, "--lang") ? "" : "--lang en ";
+    snprintf(extra, sizeof extra, "%s%s%s %s%s %s", lang, f->model ? "--models " : "", f->model ? f->model : "",
              f->has_rules ? "--config " : "", f->has_rules ? f->cfg : "", args ? args : "");
     int rc = ms_testdata_sweep(f->data, out, extra, &log);
     if (rc) print_error("sweep %s: %s\n", extra, log ? log : "");

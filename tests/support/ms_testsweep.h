@@ -37,8 +37,8 @@ void ms_testsweep_data(ms_testsweep_t *f, ms_testdata_t *t);
  * Without rules a sweep asks for all clues (ms_testdata_sweep). */
 void ms_testsweep_rules(ms_testsweep_t *f, const char *text);
 /* Sweep f->data into out (f->out or f->out2) with --models f->model, the
- * rules, and args (NULL: none); asserts exit status 0 (the log is printed
- * when not). */
+ * rules, and args (NULL: none), in English (--lang en) unless args say a
+ * --lang; asserts exit status 0 (the log is printed when not). */
 void ms_testsweep_run(const ms_testsweep_t *f, const char *out, const char *args);
 
 /* Sweep again into f->out2 with args: indicators.csv and clues.csv are the
