@@ -2,16 +2,14 @@
 # Install the Debian packages medsweep needs (Debian 12).  Installs only what
 # is missing; runs `apt-get update` only when something is missing.  Works as
 # root, or through sudo when run as another user.
-#   scripts/install-deps.sh           what building, testing and the cluster need
-#   scripts/install-deps.sh --bench   also Node.js and npm (the DuckDB peer of
-#                                     the benchmarks; bench/run_io.sh asks for it)
+#   scripts/install-deps.sh           what building, testing, report.html and the cluster need
+#   scripts/install-deps.sh --bench   the same (bench/ asks for it; Node.js and npm are always installed now)
 set -euo pipefail
 
-bench=0
 for a in "$@"; do
     case $a in
-        --bench) bench=1 ;;
-        -h | --help) sed -n '2,7p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --bench) ;; # the same now: Node.js and npm are always installed
+        -h | --help) sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) printf 'install-deps: unknown option %s\n' "$a" >&2; exit 2 ;;
     esac
 done
@@ -30,20 +28,23 @@ PACKAGES=(
     libhdf5-dev hdf5-tools hdf5-filter-plugin
     libhwloc-dev hwloc libopenblas-dev libcmocka-dev
     liblz4-dev libcsv-dev libconfig-dev libxxhash-dev libjansson-dev
+    # report.html: headless Chromium renders it in tests/report/test_report.sh,
+    # with a CJK font so that Chinese draws as Chinese (docs/report.md)
+    chromium fonts-noto-cjk
     # cluster work (MPI, Slurm, MUNGE)
     "${SERVICE_PACKAGES[@]}"
 )
-# Benchmarks only (--bench).  A node and npm already on the PATH (another
-# packaging of Node.js, whose nodejs bundles npm) count as installed.
-BENCH_PACKAGES=(nodejs npm)
-if ((bench)); then
-    for p in "${BENCH_PACKAGES[@]}"; do
-        case $p in
-            nodejs) command -v node >/dev/null 2>&1 || PACKAGES+=("$p") ;;
-            *) command -v "$p" >/dev/null 2>&1 || PACKAGES+=("$p") ;;
-        esac
-    done
-fi
+# Node.js and npm: `npm ci` installs the charting library report.html
+# inlines (scripts/fetch-report-deps.sh), and the benchmarks' DuckDB peer
+# (bench/).  A node and npm already on the PATH (another packaging of
+# Node.js, whose nodejs bundles npm) count as installed.
+NODE_PACKAGES=(nodejs npm)
+for p in "${NODE_PACKAGES[@]}"; do
+    case $p in
+        nodejs) command -v node >/dev/null 2>&1 || PACKAGES+=("$p") ;;
+        *) command -v "$p" >/dev/null 2>&1 || PACKAGES+=("$p") ;;
+    esac
+done
 
 log() { printf 'install-deps: %s\n' "$*"; }
 

@@ -36,6 +36,8 @@ for a in "$@"; do
 done
 
 bash scripts/install-deps.sh
+# report.html's charting library; without it test_report fails and says so.
+bash scripts/fetch-report-deps.sh || echo "test: ECharts is not installed: report.html is tables only" >&2
 bash scripts/build.sh
 
 if ((all)); then
