@@ -235,7 +235,9 @@ static void write_fact(ms_line_t *l, const ms_refs_t *r, const ms_clue_t *c, int
     case MS_FACT_GROUP: text(l, v >= 0 && (uint64_t)v < r->n_groups ? r->groups[v].group_code : ""); break;
     case MS_FACT_TRACE:
         if (k + 1 < MS_CLUE_FACTS) {
-            snprintf(buf, sizeof buf, "%010llu%010llu", (unsigned long long)v, (unsigned long long)c->fact[k + 1]);
+            /* Its two halves joined by '-': 20 digits alone would be read
+             * as a (rounded) number by DuckDB and pandas. */
+            snprintf(buf, sizeof buf, "%010llu-%010llu", (unsigned long long)v, (unsigned long long)c->fact[k + 1]);
             ms_line_str(l, buf);
         }
         break;

@@ -89,7 +89,7 @@ typedef enum {
     MS_FACT_DRUG,      /* a drug id: written as its national drug code */
     MS_FACT_GROUP,     /* a DRG/DIP group id: written as its group code */
     MS_FACT_TRACE      /* a traceability code: fact[k] its first 10 digits, fact[k + 1] the last 10
-                          (the next fact is MS_FACT_NONE); written as the 20 digits */
+                          (the next fact is MS_FACT_NONE); written as the two halves joined by '-' */
 } ms_fact_kind_t;
 
 typedef struct {

@@ -177,7 +177,7 @@ static void check_evidence(const world_t *w, const char *out)
     char day[11];
     ms_testcsv_t *clues = ms_testcsv_read(out, "clues.csv");
     size_t r = clue_row(clues, "repeated_trace_code", w->code1_repeat);
-    assert_string_equal(ms_testcsv_get(clues, r, "trace_code"), "00000001110000000001");
+    assert_string_equal(ms_testcsv_get(clues, r, "trace_code"), "0000000111-0000000001");
     assert_string_equal(ms_testcsv_get(clues, r, "drug_code"), refs->drugs.str[DRUG_TRACE]);
     assert_string_equal(ms_testcsv_get(clues, r, "record"), "drug line");
     assert_string_equal(ms_testcsv_get(clues, r, "date_is"), "sale");
@@ -194,7 +194,7 @@ static void check_evidence(const world_t *w, const char *out)
     /* A third sale's other half is the first sale, not the second. */
     r = clue_row(clues, "repeated_trace_code", w->code2_at_c);
     assert_int_equal(ms_testcsv_u64(clues, r, "other_settle_id"), w->code2_first);
-    assert_string_equal(ms_testcsv_get(clues, r, "trace_code"), "00000002220000000002");
+    assert_string_equal(ms_testcsv_get(clues, r, "trace_code"), "0000000222-0000000002");
     r = clue_row(clues, "hoarding_buyer_share", w->hoard_p1);
     assert_string_equal(ms_testcsv_get(clues, r, "drug_code"), refs->drugs.str[DRUG_HOARD]);
     assert_string_equal(ms_testcsv_get(clues, r, "buyer_max_quantity_in_window"), "7");
