@@ -262,6 +262,35 @@ static const char *word(ms_lang_t lang, const char *w)
     return ms_msg_or(lang, key, w);
 }
 
+/* An indicator's words and columns in clues.csv, the same for each of its
+ * clues: its finding, record and date words, counterpart words, which of
+ * its facts fills each fact column (-1: none), its scored index. */
+typedef struct {
+    const char *finding, *record, *date_is, *other_is;
+    int8_t fact_of[64];
+    int scored;
+} clue_words_t;
+
+static void clue_words(const ms_output_t *o, int m, int i, const fact_col_t *cols, size_t ncols, clue_words_t *w)
+{
+    const ms_model_t *mod = o->score->models[m];
+    const ms_indicator_t *ind = &mod->indicators[i];
+    w->finding = ms_msg_reason(o->lang, mod, i);
+    w->record = word(o->lang, ind->clue_record ? ind->clue_record : "settlement");
+    w->date_is = word(o->lang, ind->clue_date ? ind->clue_date : "settlement");
+    const char *other = ms_msg_other(o->lang, mod, i);
+    w->other_is = other ? other : "";
+    w->scored = scored_index(o->score, m, i);
+    for (size_t k = 0; k < ncols && k < 64; k++) {
+        w->fact_of[k] = -1;
+        for (int x = 0; x < MS_CLUE_FACTS; x++)
+            if (ind->facts[x].column && !strcmp(ind->facts[x].column, cols[k].column)) {
+                w->fact_of[k] = (int8_t)x;
+                break;
+            }
+    }
+}
+
 static ms_status_t write_clues(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
@@ -287,10 +316,20 @@ static ms_status_t write_clues(const ms_output_t *o)
     size_t J = (size_t)s->nind;
     for (int m = 0; m < s->nmodels; m++) {
         const ms_model_result_t *res = &s->results[m];
+        /* What every clue of an indicator shares, found once (a national
+         * sweep writes millions of clues). */
+        int ni = s->models[m]->nindicators;
+        clue_words_t *cw = calloc((size_t)ni + 1, sizeof *cw);
+        if (!cw) {
+            ms_afile_abort(&f);
+            return ms_error_set(MS_E_NOMEM, "out of memory");
+        }
+        for (int i = 0; i < ni; i++) clue_words(o, m, i, cols, ncols, &cw[i]);
         for (size_t q = 0; q < res->nclues; q++) {
             const ms_clue_t *c = &res->clues[q];
             const ms_indicator_t *ind = &s->models[m]->indicators[c->indicator];
-            int j = scored_index(s, m, c->indicator);
+            const clue_words_t *w = &cw[c->indicator];
+            int j = w->scored;
             size_t at = (size_t)c->inst * J + (size_t)(j < 0 ? 0 : j);
             /* A clue never rests on an indicator too small to report, and
              * the evidence is written where it points somewhere: at
@@ -310,7 +349,7 @@ static ms_status_t write_clues(const ms_output_t *o)
             ms_line_char(l, ',');
             ms_line_str(l, ind->name);
             ms_line_char(l, ',');
-            text(l, ms_msg_reason(o->lang, s->models[m], c->indicator));
+            text(l, w->finding);
             ms_line_char(l, ',');
             ms_line_i64(l, num);
             ms_line_char(l, ',');
@@ -318,7 +357,7 @@ static ms_status_t write_clues(const ms_output_t *o)
             if (j >= 0) comma_fixed(l, s->percentile[at], 1);
             else ms_line_char(l, ',');
             ms_line_char(l, ',');
-            ms_line_str(l, word(o->lang, line_rec ? ind->clue_record : "settlement"));
+            ms_line_str(l, w->record);
             ms_line_char(l, ',');
             ms_line_u64(l, c->settle_id);
             ms_line_char(l, ',');
@@ -327,14 +366,13 @@ static ms_status_t write_clues(const ms_output_t *o)
             ms_date_format(c->date, day);
             ms_line_str(l, day);
             ms_line_char(l, ',');
-            ms_line_str(l, word(o->lang, ind->clue_date ? ind->clue_date : "settlement"));
+            ms_line_str(l, w->date_is);
             comma_money(l, c->amount, !line_rec);
             comma_money(l, c->amount, line_rec);
             ms_line_char(l, ',');
             int other = c->other_settle != 0 && c->other_inst < r->n_inst;
             if (other) {
-                const char *other_is = ms_msg_other(o->lang, s->models[m], c->indicator);
-                text(l, other_is ? other_is : "");
+                text(l, w->other_is);
                 ms_line_char(l, ',');
                 ms_line_u64(l, c->other_settle);
                 ms_line_char(l, ',');
@@ -351,14 +389,12 @@ static ms_status_t write_clues(const ms_output_t *o)
             comma_money(l, c->other_amount, other && line_rec);
             for (size_t k = 0; k < ncols; k++) {
                 ms_line_char(l, ',');
-                for (int x = 0; x < MS_CLUE_FACTS; x++)
-                    if (ind->facts[x].column && !strcmp(ind->facts[x].column, cols[k].column)) {
-                        write_fact(l, r, c, x, ind->facts[x].kind);
-                        break;
-                    }
+                int x = w->fact_of[k];
+                if (x >= 0) write_fact(l, r, c, x, ind->facts[x].kind);
             }
             ms_line_char(l, '\n');
         }
+        free(cw);
     }
     ms_line_flush(l);
     return finish(&f);
