@@ -9,7 +9,8 @@
 #     makes keyed records spill, the same bytes; a cap too small is refused
 #     once (exit 2);
 #  2. a rank that fails (a damaged partition in its range) fails the job
-#     with exit 1, and rank 0 says which rank and which partition;
+#     with exit 1, and rank 0 says which rank and which partition; with
+#     --skip-bad the ranks leave it out as one process does (same bytes);
 #  3. a rank that dies (SIGKILL after its first partition) ends the job
 #     with a non-zero exit and mpirun's message naming the rank; nothing is
 #     installed in OUT; --resume with another number of ranks then
@@ -106,6 +107,14 @@ run 2 "$MS_BIN" sweep "$w/bad" --out "$w/out-bad" --quiet >"$w/log" 2>&1 || rc=$
 [ "$rc" = 1 ] || fail "a damaged partition gave exit $rc, not 1 ($(cat "$w/log"))"
 grep -q "rank 1 of 2: .*partition 5" "$w/log" || fail "the error does not name rank 1 and partition 5: $(cat "$w/log")"
 [ ! -e "$w/out-bad/ranked.csv" ] || fail "a failed sweep installed ranked.csv"
+# With --skip-bad the partition is left out alike by one process and by
+# ranks: the same bytes, and the same partitions skipped in run.json.
+"$MS_BIN" sweep "$w/bad" --out "$w/skip-1" --skip-bad --quiet >"$w/log" 2>&1 || fail "--skip-bad alone: $(cat "$w/log")"
+run 2 "$MS_BIN" sweep "$w/bad" --out "$w/skip-2" --skip-bad --quiet >"$w/log" 2>&1 ||
+    fail "--skip-bad with 2 ranks: exit $? ($(tail -3 "$w/log"))"
+same "$w/skip-1" "$w/skip-2"
+python3 -c "import json,sys; a,b=(json.load(open(f))['partitions']['skipped'] for f in sys.argv[1:]); sys.exit(0 if a == b and len(a) == 1 else 1)" \
+    "$w/skip-1/run.json" "$w/skip-2/run.json" || fail "--skip-bad: run.json's skipped partitions differ with 2 ranks"
 
 echo "test_mpi: 3. a rank that dies, then --resume with 3 ranks"
 rc=0
