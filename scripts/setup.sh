@@ -55,7 +55,7 @@ cat <<EOT
   sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items)
             $root/sample/csv/truth  which institutions cheat, and the planted records
             $root/sample/data  the same as an HDF5 dataset, imported and verified
-  sweep:    $root/sample/sweep  ranked.csv, clues.csv, features.h5, run.json
+  sweep:    $root/sample/sweep  report.html (open it first), ranked.csv, clues.csv, features.h5, run.json
   next:     ./scripts/test.sh                          run the tests
             build/engine/medsweep inspect sample/data  look at the dataset
 EOT
