@@ -338,15 +338,9 @@ static ms_status_t data_make(const ms_output_t *o, data_t *d)
  * reasons: z x indicator weight x model weight, ms_score_reasons). */
 static int credible_of(const ms_score_t *s, uint32_t i, cand_t *c, int cap)
 {
-    size_t J = (size_t)s->nind;
-    int nc = 0;
-    for (size_t j = 0; j < J && nc < cap; j++) {
-        size_t at = (size_t)i * J + j;
-        if (!s->credible[at]) continue;
-        const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[s->ind_model[j]]);
-        c[nc++] = (cand_t){s->z[at] * mc->ind[s->ind_index[j]].weight * mc->weight, (int)j};
-    }
-    qsort(c, (size_t)nc, sizeof *c, cmp_cand);
+    int order[256];
+    int nc = ms_score_reason_order(s, i, order, cap < 256 ? cap : 256);
+    for (int q = 0; q < nc; q++) c[q] = (cand_t){0, order[q]};
     return nc;
 }
 

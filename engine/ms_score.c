@@ -587,7 +587,7 @@ static int cmp_cand(const void *a, const void *b)
     return x->j - y->j;
 }
 
-int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
+int ms_score_reason_order(const ms_score_t *s, uint32_t i, int *order, int max)
 {
     size_t J = (size_t)s->nind;
     cand_t c[256];
@@ -600,8 +600,18 @@ int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
     }
     qsort(c, (size_t)nc, sizeof *c, cmp_cand);
     int k = 0;
-    for (; k < nc && k < max; k++) {
-        int j = c[k].j;
+    for (; k < nc && k < max; k++) order[k] = c[k].j;
+    return k;
+}
+
+int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
+{
+    size_t J = (size_t)s->nind;
+    int order[256];
+    int nc = ms_score_reason_order(s, i, order, max < 256 ? max : 256);
+    int k = 0;
+    for (; k < nc; k++) {
+        int j = order[k];
         size_t at = (size_t)i * J + (size_t)j;
         const ms_model_t *mod = s->models[s->ind_model[j]];
         const ms_indicator_t *ind = &mod->indicators[s->ind_index[j]];

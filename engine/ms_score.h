@@ -68,5 +68,9 @@ void ms_score_free(ms_score_t *s);
 /* Reasons of institution i, in words, best first ("overlapping stays 14.2% vs
  * peers 0.3%"); up to max, into out[k] (cap bytes each); returns how many. */
 int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max);
+/* The scored indicators behind institution i's reasons, strongest first
+ * (z x indicator weight x model weight; the order of ms_score_reasons),
+ * at most max of them (and 256) into order; returns how many. */
+int ms_score_reason_order(const ms_score_t *s, uint32_t i, int *order, int max);
 
 #endif
