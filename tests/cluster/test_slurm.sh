@@ -49,6 +49,19 @@ same() { # same DIR_A DIR_B: the sweep outputs are identical
         cmp -s "$1/$f" "$2/$f" || fail "$2/$f differs from $1/$f"
     done
 }
+stamped() { # stamped LOG: the log is there and every line carries a timestamp
+    [ -s "$1" ] || fail "no log $1"
+    local bad
+    bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9:]{5} ' "$1" || true)
+    [ "$bad" = 0 ] || fail "$bad lines of $1 carry no timestamp"
+}
+resumed() { # resumed ID OUT: job ID, submitted again after a killed sweep, resumed it into OUT whole
+    slurmlab_wait "$1" || fail "the sweep submitted again ($1) did not end"
+    state_is "$1" "COMPLETED 0:0"
+    grep -q "resuming" "$w/logs/ms-sweep-$1.log" || fail "the sweep submitted again ($1) did not resume"
+    grep -qE '"resumed": [1-9]' "$2/run.json" || fail "$2/run.json does not count resumed partitions"
+    same "$w/ref" "$2"
+}
 state_is() { # state_is ID WANT...: the job's "STATE EXITCODE" is one of WANT
     local got want
     got=$(slurmlab_state "$1")
@@ -75,11 +88,8 @@ state_is "$imp" "COMPLETED 0:0"
 state_is "$swp" "COMPLETED 0:0"
 same "$w/ref" "$w/out"
 grep -q "\"job_id\": \"$swp\"" "$w/out/run.json" || fail "run.json does not name job $swp"
-for log in "$w/logs/ms-import-$imp.log" "$w/logs/ms-sweep-$swp.log"; do
-    [ -s "$log" ] || fail "no log $log"
-    bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9:]{5} ' "$log" || true)
-    [ "$bad" = 0 ] || fail "$bad lines of $log carry no timestamp"
-done
+stamped "$w/logs/ms-import-$imp.log"
+stamped "$w/logs/ms-sweep-$swp.log"
 
 echo "test_slurm: 2. a sweep killed after one partition, its dependant, and the sweep again"
 export MS_CLUSTER_DIR=$root/cluster/slurm MS_DATA=$w/data MS_OUT=$w/out2
@@ -94,11 +104,7 @@ state_is "$dep" "CANCELLED 0:0"
 [ -d "$w/out2/.sweep-state" ] || fail "the killed sweep left no state to resume"
 again=$(MS_BIN=$MS_BIN sbatch --parsable --cpus-per-task=2 --output="$w/logs/%x-%j.log" \
     "$root/cluster/slurm/sweep.sbatch")
-slurmlab_wait "$again" || fail "the sweep submitted again did not end"
-state_is "$again" "COMPLETED 0:0"
-grep -q "resuming" "$w/logs/ms-sweep-$again.log" || fail "the sweep submitted again did not resume"
-grep -qE '"resumed": [1-9]' "$w/out2/run.json" || fail "run.json does not count resumed partitions"
-same "$w/ref" "$w/out2"
+resumed "$again" "$w/out2"
 
 echo "test_slurm: 3. a sweep job on a finished OUT"
 before=$(stat -c %Y "$w/out2/run.json")
@@ -130,8 +136,7 @@ grep -q "run: srun --mpi=pmix .*--ntasks=2 " "$w/logs/ms-sweep-$mpi.log" || fail
 same "$w/ref" "$w/out4"
 grep -q '"ranks": 2' "$w/out4/run.json" || fail "run.json of the 2-task sweep does not count 2 ranks"
 grep -q "\"job_id\": \"$mpi\"" "$w/out4/run.json" || fail "run.json does not name job $mpi"
-bad=$(grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9:]{5} ' "$w/logs/ms-sweep-$mpi.log" || true)
-[ "$bad" = 0 ] || fail "$bad lines of $w/logs/ms-sweep-$mpi.log carry no timestamp"
+stamped "$w/logs/ms-sweep-$mpi.log"
 k=$(MS_BIN=$MS_BIN_HOOKS MS_OUT=$w/out5 MS_SWEEP_KILL_RANK=1 MS_SWEEP_KILL_AFTER=1 sbatch --parsable \
     --ntasks=2 --cpus-per-task=1 --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
 slurmlab_wait "$k" || fail "the 2-task sweep with a killed rank did not end"
@@ -140,10 +145,6 @@ echo "test_slurm: the 2-task sweep with a killed rank: $got"
 [[ $got == FAILED* && $got != "FAILED 0:0" ]] || fail "the 2-task sweep with a killed rank ended '$got', not FAILED"
 again=$(MS_BIN=$MS_BIN MS_OUT=$w/out5 sbatch --parsable --ntasks=2 --cpus-per-task=1 \
     --output="$w/logs/%x-%j.log" "$root/cluster/slurm/sweep.sbatch")
-slurmlab_wait "$again" || fail "the 2-task sweep submitted again did not end"
-state_is "$again" "COMPLETED 0:0"
-grep -q "resuming" "$w/logs/ms-sweep-$again.log" || fail "the 2-task sweep submitted again did not resume"
-grep -qE '"resumed": [1-9]' "$w/out5/run.json" || fail "run.json of the 2-task sweep does not count resumed partitions"
-same "$w/ref" "$w/out5"
+resumed "$again" "$w/out5"
 
 echo "test_slurm: passed"
