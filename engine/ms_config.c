@@ -9,6 +9,14 @@
  *       <indicator> = { weight = 1.0; <param> = <number or list>; ... };
  *     };
  *   };
+ *   rules = (
+ *     { name = "repeat_exam"; template = "repeat_exam"; enabled = true; weight = 1.0;
+ *       window_days = 7; categories = ["exam", "lab"]; items = []; },
+ *     ...
+ *   );
+ * The rules list (docs/rules.md) replaces the default instances (one per
+ * template, ms_rules_defaults) when it is given; each group may set only the
+ * parameters its template reads (ms_rule_template_params).
  * Resolution: defaults from the descriptors, then the file's values, each
  * checked.  The resolved configuration is hashed through its canonical text
  * (ms_config_write), so the default and a file that states the defaults
@@ -22,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+
+#include "ms_knowledge.h"
 
 static const ms_param_t score_params[MS_SCORE_COUNT] = {
     [MS_SCORE_MIN_DENOMINATOR] = {"min_denominator",
@@ -126,7 +136,7 @@ static ms_status_t defaults(ms_config_t *cfg)
             }
         }
     }
-    return MS_OK;
+    return ms_rules_defaults(&cfg->rules);
 }
 
 /* ------------------------------------------------------------- checking */
@@ -275,6 +285,165 @@ static ms_status_t read_model(const config_setting_t *g, const char *file, const
     return MS_OK;
 }
 
+/* ---------------------------------------------------------------- rules */
+
+static const ms_param_t rule_window_param = {"window_days", "", MS_RULE_WINDOW_MIN, 7, MS_RULE_WINDOW_MAX,
+                                             MS_PARAM_NUMBER, NULL, 1};
+static const ms_param_t rule_tolerance_param = {"tolerance_pct", "", MS_RULE_TOLERANCE_MIN, 30, MS_RULE_TOLERANCE_MAX,
+                                                MS_PARAM_NUMBER, NULL, 1};
+static const ms_param_t rule_extra_param = {"extra_days", "", MS_RULE_EXTRA_MIN, 1, MS_RULE_EXTRA_MAX,
+                                            MS_PARAM_NUMBER, NULL, 1};
+
+/* The keys a group of template t may hold, for the messages. */
+static void rule_keys(int t, char *allowed, size_t cap)
+{
+    unsigned p = ms_rule_template_params(t);
+    snprintf(allowed, cap, "name, template, enabled, weight, items");
+    if (p & MS_RULE_P_WINDOW) allowed_add(allowed, cap, "window_days");
+    if (p & MS_RULE_P_TOLERANCE) allowed_add(allowed, cap, "tolerance_pct");
+    if (p & MS_RULE_P_EXTRA) allowed_add(allowed, cap, "extra_days");
+    if (p & MS_RULE_P_CATEGORIES) allowed_add(allowed, cap, "categories");
+}
+
+/* A string member of a rule's group: required. */
+static ms_status_t rule_string(const config_setting_t *g, const char *file, const char *where, const char *key,
+                               const char **out)
+{
+    char what[512];
+    const config_setting_t *s = config_setting_get_member(g, key);
+    if (!s) {
+        snprintf(what, sizeof what, "needs '%s' (a rule is { name = \"...\"; template = \"...\"; ... })", key);
+        return bad(g, file, where, what);
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        snprintf(what, sizeof what, "'%s.%s' must be a string", where, key);
+        return bad(s, file, "", what);
+    }
+    *out = config_setting_get_string(s);
+    return MS_OK;
+}
+
+/* categories = ["exam", "lab"]: a bit per category. */
+static ms_status_t take_categories(const config_setting_t *s, const char *file, const char *key, uint32_t *out)
+{
+    char what[1024], names[256] = "";
+    for (int c = 0; c < MS_CAT_COUNT; c++) {
+        if (c) strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, ms_item_category_name(c), sizeof names - strlen(names) - 1);
+    }
+    if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
+        snprintf(what, sizeof what, "'%s' must be a list of categories, e.g. [\"exam\", \"lab\"] (allowed: %s)", key,
+                 names);
+        return bad(s, file, "", what);
+    }
+    uint32_t bits = 0;
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const char *v = config_setting_get_string_elem(s, i);
+        int c = v ? ms_item_category_find(v, strlen(v)) : -1;
+        if (c < 0) {
+            if (v) snprintf(what, sizeof what, "'%s' item %d \"%.32s\" is not a category (allowed: %s)", key, i + 1, v, names);
+            else snprintf(what, sizeof what, "'%s' item %d is not a string (allowed: %s)", key, i + 1, names);
+            return bad(s, file, "", what);
+        }
+        bits |= 1u << c;
+    }
+    *out = bits;
+    return MS_OK;
+}
+
+static ms_status_t read_rule(const config_setting_t *g, const char *file, int k, const ms_rules_config_t *rc,
+                             ms_rule_t *r)
+{
+    char where[128], what[1024], allowed[256], templates[512] = "";
+    snprintf(where, sizeof where, "rules[%d]", k + 1);
+    if (!config_setting_is_group(g))
+        return bad(g, file, where, "must be a group { name = \"...\"; template = \"...\"; ... }");
+    const char *name, *tname;
+    MS_TRY(rule_string(g, file, where, "name", &name));
+    const char *problem = ms_rule_name_problem(name);
+    if (problem) {
+        snprintf(what, sizeof what, "'%s.name' \"%.64s\" %s", where, name, problem);
+        return bad(config_setting_get_member(g, "name"), file, "", what);
+    }
+    for (size_t j = 0; j < rc->n && rc->rule[j].name; j++)
+        if (!strcmp(rc->rule[j].name, name)) {
+            snprintf(what, sizeof what, "'%s.name' \"%s\" is already the name of rules[%zu]: names are unique", where,
+                     name, j + 1);
+            return bad(config_setting_get_member(g, "name"), file, "", what);
+        }
+    snprintf(where, sizeof where, "rules.%s", name);
+    MS_TRY(rule_string(g, file, where, "template", &tname));
+    int t = ms_rule_template_find(tname);
+    if (t < 0) {
+        for (int q = 0; q < MS_RULE_TEMPLATE_COUNT; q++) {
+            if (q) strncat(templates, ", ", sizeof templates - strlen(templates) - 1);
+            strncat(templates, ms_rule_template_name(q), sizeof templates - strlen(templates) - 1);
+        }
+        snprintf(what, sizeof what, "'%s.template' \"%.64s\" is not a template (allowed: %s)", where, tname, templates);
+        return bad(config_setting_get_member(g, "template"), file, "", what);
+    }
+    MS_TRY(ms_rule_init(r, t, name));
+    unsigned params = ms_rule_template_params(t);
+    rule_keys(t, allowed, sizeof allowed);
+    for (int j = 0; j < config_setting_length(g); j++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)j);
+        const char *key = config_setting_name(s);
+        char full[256];
+        snprintf(full, sizeof full, "%s.%s", where, key);
+        double v;
+        if (!strcmp(key, "name") || !strcmp(key, "template")) continue;
+        if (!strcmp(key, "enabled")) {
+            if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+                snprintf(what, sizeof what, "'%s' must be true or false", full);
+                return bad(s, file, "", what);
+            }
+            r->enabled = config_setting_get_bool(s);
+        } else if (!strcmp(key, "weight")) {
+            MS_TRY(take_number(s, file, full, &weight_param, &r->weight));
+        } else if (!strcmp(key, "items")) {
+            MS_TRY(take_list(s, file, full, &r->p.items, &r->p.nitems));
+        } else if (!strcmp(key, "window_days") && (params & MS_RULE_P_WINDOW)) {
+            MS_TRY(take_number(s, file, full, &rule_window_param, &v));
+            r->p.window_days = (int32_t)v;
+        } else if (!strcmp(key, "tolerance_pct") && (params & MS_RULE_P_TOLERANCE)) {
+            MS_TRY(take_number(s, file, full, &rule_tolerance_param, &v));
+            r->p.tolerance_pct = (int32_t)v;
+        } else if (!strcmp(key, "extra_days") && (params & MS_RULE_P_EXTRA)) {
+            MS_TRY(take_number(s, file, full, &rule_extra_param, &v));
+            r->p.extra_days = (int32_t)v;
+        } else if (!strcmp(key, "categories") && (params & MS_RULE_P_CATEGORIES)) {
+            MS_TRY(take_categories(s, file, full, &r->p.categories));
+        } else {
+            char in[256];
+            snprintf(in, sizeof in, "%s (template %s)", where, ms_rule_template_name(t));
+            return unknown(s, file, in, allowed);
+        }
+    }
+    return MS_OK;
+}
+
+/* rules = ( { ... }, ... ): replaces the default instances. */
+static ms_status_t read_rules(const config_setting_t *s, const char *file, ms_rules_config_t *out)
+{
+    if (!config_setting_is_list(s))
+        return bad(s, file, "rules", "must be a list ( { name = \"...\"; template = \"...\"; ... }, ... )");
+    int n = config_setting_length(s);
+    ms_rules_config_t rc = {0, calloc((size_t)(n ? n : 1), sizeof(ms_rule_t))};
+    if (!rc.rule) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = MS_OK;
+    for (int k = 0; st == MS_OK && k < n; k++) {
+        st = read_rule(config_setting_get_elem(s, (unsigned)k), file, k, &rc, &rc.rule[k]);
+        rc.n = (size_t)k + 1; /* a half-read rule is freed with the others */
+    }
+    if (st != MS_OK) {
+        ms_rules_config_free(&rc);
+        return st;
+    }
+    ms_rules_config_free(out);
+    *out = rc;
+    return MS_OK;
+}
+
 static ms_status_t read_file(ms_config_t *cfg, const char *path)
 {
     config_t c;
@@ -344,8 +513,10 @@ static ms_status_t read_file(ms_config_t *cfg, const char *path)
                     st = read_model(e, path, models[m], &cfg->model[m]);
                 }
             }
+        } else if (!strcmp(key, "rules")) {
+            st = read_rules(s, path, &cfg->rules);
         } else {
-            st = unknown(s, path, "the top level", "scoring, models");
+            st = unknown(s, path, "the top level", "scoring, models, rules");
         }
     }
     config_destroy(&c);
@@ -402,6 +573,7 @@ void ms_config_free(ms_config_t *cfg)
         free(mc->ind);
     }
     free(cfg->model);
+    ms_rules_config_free(&cfg->rules);
     free(cfg->path);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -435,6 +607,64 @@ static void write_number(FILE *fp, double v)
 static void write_comment(FILE *fp, const char *indent, const char *text)
 {
     fprintf(fp, "%s# %s\n", indent, text);
+}
+
+/* A string as libconfig reads it back: in quotes, '"' and '\\' escaped. */
+static void write_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+/* The rules list: every instance with every parameter its template reads. */
+static void write_rules(const ms_rules_config_t *rc, FILE *fp)
+{
+    fprintf(fp, "\n# The rule base over itemised bills (docs/rules.md): one group per rule.  A second\n"
+                "# instance of a template is one more group with its own name, e.g.\n"
+                "#   { name = \"repeat_ct_30d\"; template = \"repeat_exam\"; window_days = 30; items = [\"C01\"]; }\n"
+                "# Left out, the list is one instance of each template, named as it; given,\n"
+                "# it is the whole list (a rule not listed does not run).\n"
+                "rules = (");
+    for (size_t i = 0; i < rc->n; i++) {
+        const ms_rule_t *r = &rc->rule[i];
+        unsigned p = ms_rule_template_params(r->tmpl);
+        fprintf(fp, "%s\n", i ? "," : "");
+        write_comment(fp, "  ", ms_rule_template_description(r->tmpl));
+        fprintf(fp, "  {\n    name = \"%s\";\n    template = \"%s\";\n    enabled = %s;  # false: not run\n    weight = ", r->name,
+                ms_rule_template_name(r->tmpl), r->enabled ? "true" : "false");
+        write_number(fp, r->weight);
+        fprintf(fp, ";  # 0..1000\n");
+        if (p & MS_RULE_P_WINDOW)
+            fprintf(fp, "    window_days = %d;  # the window, in days: %d..%d\n", (int)r->p.window_days,
+                    MS_RULE_WINDOW_MIN, MS_RULE_WINDOW_MAX);
+        if (p & MS_RULE_P_TOLERANCE)
+            fprintf(fp, "    tolerance_pct = %d;  # supply allowed above the window, in percent: %d..%d\n",
+                    (int)r->p.tolerance_pct, MS_RULE_TOLERANCE_MIN, MS_RULE_TOLERANCE_MAX);
+        if (p & MS_RULE_P_EXTRA)
+            fprintf(fp, "    extra_days = %d;  # bed-days allowed beyond the length of stay: %d..%d\n",
+                    (int)r->p.extra_days, MS_RULE_EXTRA_MIN, MS_RULE_EXTRA_MAX);
+        if (p & MS_RULE_P_CATEGORIES) {
+            fprintf(fp, "    categories = [");
+            int first = 1;
+            for (int c = 0; c < MS_CAT_COUNT; c++)
+                if (r->p.categories >> c & 1u) {
+                    fprintf(fp, "%s\"%s\"", first ? "" : ", ", ms_item_category_name(c));
+                    first = 0;
+                }
+            fprintf(fp, "];  # the bill lines' categories it judges\n");
+        }
+        fprintf(fp, "    items = [");
+        for (size_t k = 0; k < r->p.nitems; k++) {
+            if (k) fputs(", ", fp);
+            write_string(fp, r->p.items[k]);
+        }
+        fprintf(fp, "];  # item codes it is limited to ([]: every item)\n  }");
+    }
+    fprintf(fp, "%s);\n", rc->n ? "\n" : "");
 }
 
 void ms_config_write(const ms_config_t *cfg, FILE *fp)
@@ -483,4 +713,5 @@ void ms_config_write(const ms_config_t *cfg, FILE *fp)
         fprintf(fp, "  };\n");
     }
     fprintf(fp, "};\n");
+    write_rules(&cfg->rules, fp);
 }

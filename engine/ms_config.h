@@ -4,10 +4,11 @@
  * libconfig (Debian's libconfig-dev; format: docs/models.md and
  * `medsweep models --config`).
  *
- * Every key is checked against the models' descriptors and the scoring
- * parameters: an unknown key, a wrong type or a value out of range is
- * MS_E_USAGE naming the file, line, key and what is allowed.  Keys left out
- * keep their defaults, so an empty file is the default configuration.
+ * Every key is checked against the models' descriptors, the scoring
+ * parameters and the rule templates (ms_rules.h, docs/rules.md): an
+ * unknown key, a wrong type or a value out of range is MS_E_USAGE naming
+ * the file, line, key and what is allowed.  Keys left out keep their
+ * defaults, so an empty file is the default configuration.
  */
 #ifndef MS_CONFIG_H
 #define MS_CONFIG_H
@@ -16,6 +17,7 @@
 #include <stdio.h>
 
 #include "ms_model.h"
+#include "ms_rules.h"
 #include "ms_status.h"
 
 /* Scoring parameters (not tied to a model). */
@@ -37,6 +39,8 @@ typedef struct {
     const ms_model_t *const *models; /* [nmodels] the models configured: the registry's */
     int nmodels;
     ms_model_config_t *model;      /* [nmodels], in their order */
+    ms_rules_config_t rules;       /* the rule base's instances (the `rules` list; absent: one
+                                      instance of each template, ms_rules_defaults) */
     char *path;                    /* NULL: defaults only */
     uint64_t file_hash;            /* xxh3 of the file's bytes (0: none) */
     uint64_t hash;                 /* xxh3 of the resolved configuration */
