@@ -140,11 +140,12 @@ static int cmp_u32(const void *a, const void *b)
  * none, the settlement files'. */
 static ms_status_t recorded_count(ms_partset_t *set, uint32_t *count)
 {
-    size_t n = 0, cap = (size_t)set->nfiles[0] + set->nfiles[1] + 1;
+    size_t n = 0, cap = 1;
+    for (int t = 0; t < MS_TABLE_COUNT; t++) cap += set->nfiles[t];
     uint32_t *v = malloc(cap * sizeof *v);
     if (!v) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int t = 0; t < MS_TABLE_COUNT; t++)
-        for (uint32_t k = 0; k < set->nfiles[t]; k++)
+        for (uint32_t k = 0; set->ok[t] && k < set->nfiles[t]; k++)
             if (set->ok[t][k] && set->info[t][k].index == k && set->info[t][k].count <= PARTITIONS_MAX)
                 v[n++] = set->info[t][k].count;
     qsort(v, n, sizeof *v, cmp_u32);
@@ -186,6 +187,11 @@ static ms_status_t add_fault(ms_partset_t *set, size_t *cap, ms_partfault_kind_t
 
 ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set)
 {
+    return ms_dataset_partset_tables(ds, (1u << MS_TABLE_COUNT) - 1, set);
+}
+
+ms_status_t ms_dataset_partset_tables(const ms_dataset_t *ds, unsigned tables, ms_partset_t *set)
+{
     memset(set, 0, sizeof *set);
     uint8_t *present[MS_TABLE_COUNT] = {NULL};
     char **damage[MS_TABLE_COUNT] = {NULL}; /* what the probe said of a damaged file */
@@ -195,6 +201,7 @@ ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set)
         const ms_table_t *tb = ms_table((ms_table_id_t)t);
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", ds->dir, tb->name);
+        if (!(tables >> t & 1)) continue;
         table_dir[t] = ms_is_dir(path);
         st = list_parts(ds->dir, tb, &set->nfiles[t], &present[t]);
         if (st != MS_OK || !table_dir[t]) continue;

@@ -1,8 +1,10 @@
 /*
  * ms_dataset.h - a dataset directory: reference files plus partitions.
  *
- *   DIR/institutions.h5, DIR/groups.h5
- *   DIR/settlements/part-NNNNN.h5, DIR/drug_items/part-NNNNN.h5
+ *   DIR/institutions.h5, DIR/groups.h5 (DIR/knowledge.h5: ms_knowledge.h)
+ *   DIR/settlements/part-NNNNN.h5, DIR/drug_items/part-NNNNN.h5,
+ *   DIR/service_items/part-NNNNN.h5 (the optional tables: a folder absent
+ *   means no rows of that table)
  *
  * Opening reads the reference files and lists the partitions; it does not
  * open them (ms_part_open does, one at a time or from many threads).
@@ -101,6 +103,10 @@ typedef struct {
  * wrong with the set is in set->fault.  Forks: call it before starting
  * threads that use HDF5. */
 ms_status_t ms_dataset_partset(const ms_dataset_t *ds, ms_partset_t *set);
+/* The same for the tables in the bitmask `tables` (bit t: table t) only:
+ * the others' files are neither probed nor judged (nfiles 0, info NULL).
+ * The sweep leaves out a table no model reads. */
+ms_status_t ms_dataset_partset_tables(const ms_dataset_t *ds, unsigned tables, ms_partset_t *set);
 void ms_partset_free(ms_partset_t *set);
 
 #endif

@@ -7,9 +7,13 @@
  * exact text that import accepted.  Canonical form: header in schema order,
  * LF line ends, quoting only where RFC 4180 needs it, money with two
  * decimals, ISO dates, enum names, empty fields for "none" (-1), float
- * columns with the shortest %g that reads back to the same float.  So
+ * columns with the shortest %g that reads back to the same float, a bill
+ * line's qty with the decimals it needs (at most 3: "2", "1.5") and its
+ * unit_price with two to four ("12.30", "0.1234").  So
  * CSV -> import -> export reproduces canonical CSV byte for byte (settlement
- * rows in partition order, a permutation of the input's).
+ * rows in partition order, a permutation of the input's).  The knowledge
+ * base, when the dataset has one, goes to CSV_DIR/knowledge/
+ * (ms_knowledge_write_csv).
  *
  * Each file is written whole or not at all (ms_afile_*).
  */
@@ -23,6 +27,7 @@
 #include "ms_csv.h"
 #include "ms_dataset.h"
 #include "ms_fs.h"
+#include "ms_knowledge.h"
 #include "ms_line.h"
 #include "ms_part.h"
 #include "ms_reader.h"
@@ -192,6 +197,9 @@ typedef enum {
     OUT_DIAG,
     OUT_PROC,
     OUT_DRUG,
+    OUT_ITEM,
+    OUT_QTY_MILLI,
+    OUT_PRICE,
     OUT_TRACE,
     OUT_SKIP
 } out_kind_t;
@@ -212,10 +220,14 @@ static const struct {
     {"proc_main", OUT_PROC},  {"drug_code", OUT_DRUG},      {"person_region", OUT_REGION},
     {"admit_date", OUT_DATE}, {"discharge_date", OUT_DATE}, {"settle_date", OUT_DATE},
     {"date", OUT_DATE},       {"trace_hi", OUT_TRACE},      {"trace_lo", OUT_SKIP},
+    {"item_code", OUT_ITEM},
 };
 
-static out_kind_t col_kind(const ms_column_t *c)
+static out_kind_t col_kind(const ms_table_t *t, const ms_column_t *c)
 {
+    /* A bill line's fixed-point columns (a drug item's qty is a count). */
+    if (t->id == MS_TABLE_SERVICE_ITEMS && strcmp(c->name, "qty") == 0) return OUT_QTY_MILLI;
+    if (t->id == MS_TABLE_SERVICE_ITEMS && strcmp(c->name, "unit_price") == 0) return OUT_PRICE;
     for (size_t i = 0; i < sizeof special_cols / sizeof special_cols[0]; i++)
         if (strcmp(special_cols[i].name, c->name) == 0) return special_cols[i].kind;
     if (c->enumdef) return OUT_ENUM;
@@ -230,7 +242,7 @@ static int plan_columns(const ms_table_t *t, out_col_t *out, FILE *fp)
 {
     int n = 0;
     for (int c = 0; c < t->ncols; c++) {
-        out_kind_t k = col_kind(&t->cols[c]);
+        out_kind_t k = col_kind(t, &t->cols[c]);
         if (k == OUT_SKIP) continue;
         if (n) putc(',', fp);
         fputs(k == OUT_TRACE ? "trace_code" : t->cols[c].name, fp);
@@ -266,6 +278,7 @@ static const char *code_text(const ms_refs_t *refs, out_kind_t k, int32_t id)
     case OUT_DIAG: return i < refs->diagnoses.count ? refs->diagnoses.str[i] : NULL;
     case OUT_PROC: return i < refs->procedures.count ? refs->procedures.str[i] : NULL;
     case OUT_DRUG: return i < refs->drugs.count ? refs->drugs.str[i] : NULL;
+    case OUT_ITEM: return i < refs->items.count ? refs->items.str[i] : NULL;
     default: return NULL;
     }
 }
@@ -284,11 +297,18 @@ static int put_value(ms_line_t *l, const ms_refs_t *refs, const out_col_t *oc, c
                      size_t r)
 {
     const void *col = b->col[oc->col];
-    char tmp[24];
+    char tmp[32];
     switch (oc->kind) {
     case OUT_UINT: ms_line_u64(l, value_u(col, oc->type, r)); return 0;
     case OUT_INT: ms_line_i64(l, value_i(col, oc->type, r)); return 0;
     case OUT_MONEY: line_money(l, value_i(col, MS_I64, r)); return 0;
+    case OUT_QTY_MILLI:
+    case OUT_PRICE: {
+        int places = oc->kind == OUT_PRICE ? 4 : 3;
+        int n = ms_fixed_format(value_i(col, MS_I64, r), places, oc->kind == OUT_PRICE ? 2 : 0, tmp);
+        ms_line_put(l, tmp, (size_t)n);
+        return 0;
+    }
     case OUT_DATE: line_date(l, (int32_t)value_i(col, MS_I32, r)); return 0;
     case OUT_REGION: line_region(l, (int32_t)value_i(col, MS_I32, r)); return 0;
     case OUT_ENUM: {
@@ -306,7 +326,8 @@ static int put_value(ms_line_t *l, const ms_refs_t *refs, const out_col_t *oc, c
     case OUT_GROUP:
     case OUT_DIAG:
     case OUT_PROC:
-    case OUT_DRUG: return put_code(l, refs, oc->kind, (int32_t)value_i(col, MS_I32, r));
+    case OUT_DRUG:
+    case OUT_ITEM: return put_code(l, refs, oc->kind, (int32_t)value_i(col, MS_I32, r));
     case OUT_SKIP: return 0;
     }
     return 0;
@@ -379,6 +400,20 @@ static ms_status_t export_table(const ms_dataset_t *ds, ms_table_id_t tid, const
     return export_end(&f, l, st);
 }
 
+/* DATASET/knowledge.h5 -> CSV_DIR/knowledge/. */
+static ms_status_t export_knowledge(const char *dataset_dir, const char *csv_dir)
+{
+    ms_knowledge_t kb;
+    memset(&kb, 0, sizeof kb);
+    MS_TRY(ms_knowledge_read(dataset_dir, &kb));
+    char *dir = ms_path_join(csv_dir, "knowledge");
+    ms_status_t st = dir ? ms_mkdirs(dir) : ms_error_set(MS_E_NOMEM, "out of memory");
+    if (st == MS_OK) st = ms_knowledge_write_csv(&kb, dir);
+    free(dir);
+    ms_knowledge_free(&kb);
+    return st;
+}
+
 ms_status_t ms_export(const char *dataset_dir, const char *csv_dir)
 {
     if (!dataset_dir || !csv_dir || !*dataset_dir || !*csv_dir)
@@ -392,6 +427,9 @@ ms_status_t ms_export(const char *dataset_dir, const char *csv_dir)
     if (st == MS_OK) st = export_table(&ds, MS_TABLE_SETTLEMENTS, csv_dir);
     if (st == MS_OK && ds.nparts[MS_TABLE_DRUG_ITEMS] > 0)
         st = export_table(&ds, MS_TABLE_DRUG_ITEMS, csv_dir);
+    if (st == MS_OK && ds.nparts[MS_TABLE_SERVICE_ITEMS] > 0)
+        st = export_table(&ds, MS_TABLE_SERVICE_ITEMS, csv_dir);
+    if (st == MS_OK && ms_knowledge_present(dataset_dir)) st = export_knowledge(dataset_dir, csv_dir);
     ms_dataset_close(&ds);
     return st;
 }

@@ -3,7 +3,11 @@
  *
  * Verification is per partition: each partition's report goes to its own
  * memory stream and the streams are printed in partition order after the
- * parallel loop, so the output does not depend on scheduling.
+ * parallel loop, so the output does not depend on scheduling.  A drug item
+ * or bill line partition is checked against the settlements partition of
+ * the same number (loaded sorted by settle_id); a bill line partition's
+ * lines are also gathered by settlement at the end, for line_no unique
+ * within a settlement and the lines adding up to its cost columns.
  */
 #include "ms_inspect.h"
 
@@ -18,6 +22,7 @@
 #include "ms_dataset.h"
 #include "ms_fs.h"
 #include "ms_h5util.h"
+#include "ms_knowledge.h"
 #include "ms_part.h"
 #include "ms_reader.h"
 #include "ms_search.h"
@@ -140,12 +145,24 @@ static void check_settlement(verify_ctx_t *v, report_t *r, uint64_t row, const m
     if (s->settle_date > v->max_date) v->max_date = s->settle_date;
 }
 
-/* ------------------------------------------------------------ drug items */
+/* ------------------------------------------------- drug items, bill lines */
 
+/* A settlement as its items see it (the stay and the cost columns only
+ * when bill lines are checked). */
 typedef struct {
     uint64_t settle_id, person_id;
     int32_t inst;
+    int32_t admit, discharge;
+    int64_t cat[MS_N_COST_CATEGORIES];
 } sref_t;
+
+/* A bill line as its settlement's checks need it (gathered, then sorted). */
+typedef struct {
+    uint64_t settle_id, row;
+    int64_t amount;
+    uint32_t line_no;
+    uint8_t category;
+} bill_t;
 
 static int cmp_sref(const void *a, const void *b)
 {
@@ -175,7 +192,11 @@ typedef struct {
     verify_ctx_t v;
     const sref_t *settle;   /* the same partition's settlements, by settle_id */
     size_t nsettle;
-    uint64_t prev_hi, prev_lo;
+    uint64_t prev_hi, prev_lo; /* drug items */
+    uint32_t prev_line_no;     /* bill lines */
+    bill_t *bill;              /* bill lines: [nbill], for the checks by settlement */
+    size_t nbill, capbill;
+    int bill_nomem;
 } drug_ctx_t;
 
 #define TEN10 10000000000ull
@@ -220,8 +241,111 @@ static void check_drug(drug_ctx_t *d, report_t *r, uint64_t row, const ms_drug_i
     if (x->date > v->max_date) v->max_date = x->date;
 }
 
-/* Load settle_id/person_id/inst of a settlements partition, sorted by settle_id. */
-static ms_status_t load_srefs(const char *path, const ms_refs_t *refs, sref_t **out, size_t *n)
+/* One bill line (a row of service_items). */
+static void check_bill(drug_ctx_t *d, report_t *r, uint64_t row, const ms_service_item_t *x)
+{
+    verify_ctx_t *v = &d->v;
+    uint64_t id = x->settle_id;
+    if (x->line_no < 1) violation(r, row, id, "line_no 0");
+    if (x->category >= ms_enum_item_category.count) violation(r, row, id, "unknown category %u", x->category);
+    if (x->qty < 1 || x->qty > MS_ITEM_QTY_MAX_MILLI)
+        violation(r, row, id, "qty %lld thousandths out of 1-%lld", (long long)x->qty,
+                  (long long)MS_ITEM_QTY_MAX_MILLI);
+    if (x->unit_price < 0 || x->unit_price > MS_UNIT_PRICE_MAX)
+        violation(r, row, id, "unit_price %lld out of 0-%lld ten-thousandths of a yuan", (long long)x->unit_price,
+                  (long long)MS_UNIT_PRICE_MAX);
+    if (x->amount < 0 || x->amount > MS_MONEY_MAX_FEN)
+        violation(r, row, id, "amount %lld fen out of 0-%lld", (long long)x->amount, (long long)MS_MONEY_MAX_FEN);
+    if (x->days_supply < 0 || x->days_supply > MS_DAYS_SUPPLY_MAX)
+        violation(r, row, id, "days_supply %d out of 0-%d", x->days_supply, MS_DAYS_SUPPLY_MAX);
+    if (x->date < MS_DAY_MIN || x->date > MS_DAY_MAX)
+        violation(r, row, id, "a date outside the contract's window 1900-01-01..2199-12-31");
+    if (v->refs) {
+        if (x->inst_code < 0 || (size_t)x->inst_code >= v->refs->n_inst)
+            violation(r, row, id, "unknown inst_code id %d", x->inst_code);
+        if (x->item_code < 0 || (size_t)x->item_code >= v->refs->items.count)
+            violation(r, row, id, "unknown item_code id %d", x->item_code);
+    }
+    if (d->settle) {
+        const sref_t *s = sref_find(d->settle, d->nsettle, x->settle_id);
+        if (!s) violation(r, row, id, "bill line's settlement is not in the matching settlements partition");
+        else if (s->person_id != x->person_id || s->inst != x->inst_code)
+            violation(r, row, id, "bill line's person or institution differs from its settlement's");
+        else if (x->date < s->admit || x->date > s->discharge)
+            violation(r, row, id, "bill line's date is outside its settlement's stay");
+        if (d->nbill == d->capbill && !d->bill_nomem) {
+            size_t nc = d->capbill ? 2 * d->capbill : 4096;
+            bill_t *nb = realloc(d->bill, nc * sizeof *nb);
+            if (nb) d->bill = nb, d->capbill = nc;
+            else d->bill_nomem = 1;
+        }
+        if (d->nbill < d->capbill)
+            d->bill[d->nbill++] = (bill_t){x->settle_id, row, x->amount, x->line_no, x->category};
+    }
+    if (ms_person_partition(x->person_id, v->count) != v->index)
+        violation(r, row, id, "person %llu belongs to partition %u", (unsigned long long)x->person_id,
+                  ms_person_partition(x->person_id, v->count));
+    if (v->have_prev) {
+        int order = x->person_id > v->prev_pid ? 1 : x->person_id < v->prev_pid ? -1
+                    : x->date > v->prev_date ? 1 : x->date < v->prev_date ? -1
+                    : x->settle_id > v->prev_sid ? 1 : x->settle_id < v->prev_sid ? -1
+                    : x->line_no > d->prev_line_no ? 1 : x->line_no < d->prev_line_no ? -1 : 0;
+        if (order < 0) violation(r, row, id, "rows not sorted by (person_id, date, settle_id, line_no)");
+    }
+    v->have_prev = 1;
+    v->prev_pid = x->person_id;
+    v->prev_date = x->date;
+    v->prev_sid = x->settle_id;
+    d->prev_line_no = x->line_no;
+    if (x->date < v->min_date) v->min_date = x->date;
+    if (x->date > v->max_date) v->max_date = x->date;
+}
+
+static int cmp_bill(const void *a, const void *b)
+{
+    const bill_t *x = a, *y = b;
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    if (x->line_no != y->line_no) return x->line_no < y->line_no ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* The gathered bill lines by settlement: line_no unique within it, and
+ * the lines adding up, category by category, to its cost columns. */
+static void check_bills(drug_ctx_t *d, report_t *r)
+{
+    if (d->bill_nomem) {
+        violation(r, UINT64_MAX, 0, "out of memory: the bill lines were not checked against their settlements' sums");
+        return;
+    }
+    bill_t *b = d->bill;
+    size_t n = d->nbill;
+    if (n > 1) qsort(b, n, sizeof *b, cmp_bill);
+    for (size_t lo = 0, hi; lo < n; lo = hi) {
+        int64_t sum[MS_N_COST_CATEGORIES] = {0};
+        int over = 0;
+        for (hi = lo; hi < n && b[hi].settle_id == b[lo].settle_id; hi++) {
+            if (hi > lo && b[hi].line_no == b[hi - 1].line_no)
+                violation(r, b[hi].row, b[hi].settle_id, "line_no %u repeated in the settlement (row %llu)",
+                          b[hi].line_no, (unsigned long long)b[hi - 1].row);
+            if (b[hi].category < MS_N_COST_CATEGORIES)
+                over |= __builtin_add_overflow(sum[b[hi].category], b[hi].amount, &sum[b[hi].category]);
+        }
+        const sref_t *s = sref_find(d->settle, d->nsettle, b[lo].settle_id);
+        if (!s) continue; /* reported line by line */
+        for (int k = 0; k < MS_N_COST_CATEGORIES; k++) {
+            if (!over && sum[k] == s->cat[k]) continue;
+            violation(r, b[lo].row, b[lo].settle_id,
+                      "the settlement's lines add up to %lld fen in category %s, the settlement's %s is %lld fen",
+                      over ? -1ll : (long long)sum[k], ms_enum_item_category.names[k], ms_enum_item_category.names[k],
+                      (long long)s->cat[k]);
+            break;
+        }
+    }
+}
+
+/* Load settle_id/person_id/inst of a settlements partition (with stay:
+ * its dates and cost columns too), sorted by settle_id. */
+static ms_status_t load_srefs(const char *path, const ms_refs_t *refs, int stay, sref_t **out, size_t *n)
 {
     ms_part_t *p = NULL;
     ms_reader_t *rd = NULL;
@@ -232,6 +356,10 @@ static ms_status_t load_srefs(const char *path, const ms_refs_t *refs, sref_t **
     sref_t *s = malloc((rows ? rows : 1) * sizeof *s);
     ms_status_t st = s ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
     uint64_t cols = 1ull << MS_SC_settle_id | 1ull << MS_SC_person_id | 1ull << MS_SC_inst_code;
+    if (stay) {
+        cols |= 1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date;
+        for (int k = 0; k < MS_N_COST_CATEGORIES; k++) cols |= 1ull << (MS_SC_drug + k);
+    }
     if (st == MS_OK)
         st = ms_reader_open(p, cols, 0, ms_part_nchunks(p), VERIFY_BATCH, MS_READ_PREAD, &rd);
     size_t k = 0;
@@ -239,7 +367,13 @@ static ms_status_t load_srefs(const char *path, const ms_refs_t *refs, sref_t **
     while (st == MS_OK && (st = ms_reader_next(rd, &b)) == MS_OK && b.rows) {
         const uint64_t *sid = b.col[MS_SC_settle_id], *pid = b.col[MS_SC_person_id];
         const int32_t *inst = b.col[MS_SC_inst_code];
-        for (size_t i = 0; i < b.rows && k < rows; i++, k++) s[k] = (sref_t){sid[i], pid[i], inst[i]};
+        for (size_t i = 0; i < b.rows && k < rows; i++, k++) {
+            s[k] = (sref_t){.settle_id = sid[i], .person_id = pid[i], .inst = inst[i]};
+            if (!stay) continue;
+            s[k].admit = ((const int32_t *)b.col[MS_SC_admit_date])[i];
+            s[k].discharge = ((const int32_t *)b.col[MS_SC_discharge_date])[i];
+            for (int c = 0; c < MS_N_COST_CATEGORIES; c++) s[k].cat[c] = ((const int64_t *)b.col[MS_SC_drug + c])[i];
+        }
     }
     ms_reader_close(rd);
     ms_part_close(p);
@@ -300,16 +434,19 @@ static ms_status_t verify_part(const ms_part_t *p, const ms_refs_t *refs, const 
     MS_TRY(ms_reader_open(p, MS_ALL_COLUMNS(t), 0, ms_part_nchunks(p), VERIFY_BATCH, MS_READ_PREAD, &rd));
     ms_batch_t b;
     ms_status_t st;
-    union { ms_settlement_t s; ms_drug_item_t d; } row;
+    union { ms_settlement_t s; ms_drug_item_t d; ms_service_item_t b; } row;
     while ((st = ms_reader_next(rd, &b)) == MS_OK && b.rows) {
         for (size_t i = 0; i < b.rows; i++) {
             row_from_batch(t, &b, i, &row);
             if (t->id == MS_TABLE_SETTLEMENTS) check_settlement(&d.v, r, b.first_row + i, &row.s);
-            else check_drug(&d, r, b.first_row + i, &row.d);
+            else if (t->id == MS_TABLE_DRUG_ITEMS) check_drug(&d, r, b.first_row + i, &row.d);
+            else check_bill(&d, r, b.first_row + i, &row.b);
         }
         r->rows += b.rows;
     }
     ms_reader_close(rd);
+    if (st == MS_OK && t->id == MS_TABLE_SERVICE_ITEMS && settle) check_bills(&d, r);
+    free(d.bill);
     if (st != MS_OK) return st;
     if (r->rows != info->rows)
         violation(r, UINT64_MAX, 0, "read %llu rows, row_count says %llu", (unsigned long long)r->rows,
@@ -383,11 +520,11 @@ static ms_status_t inspect_table(const ms_dataset_t *ds, const ms_partset_t *set
         size_t nsettle = 0;
         if (st == MS_OK) {
             summarize(p, path, &sum[k]);
-            if (o->verify && t->id == MS_TABLE_DRUG_ITEMS && k < ds->nparts[MS_TABLE_SETTLEMENTS] &&
+            if (o->verify && t->id != MS_TABLE_SETTLEMENTS && k < ds->nparts[MS_TABLE_SETTLEMENTS] &&
                 !damaged(set, MS_TABLE_SETTLEMENTS, k)) {
                 char spath[4096];
                 ms_dataset_part_path(ds->dir, ms_table(MS_TABLE_SETTLEMENTS), k, spath, sizeof spath);
-                st = load_srefs(spath, &ds->refs, &settle, &nsettle);
+                st = load_srefs(spath, &ds->refs, t->id == MS_TABLE_SERVICE_ITEMS, &settle, &nsettle);
                 if (st != MS_OK) {
                     violation(&r, UINT64_MAX, 0, "cannot check against settlements: %s", ms_error_detail());
                     st = MS_OK;
@@ -444,6 +581,26 @@ static ms_status_t inspect_table(const ms_dataset_t *ds, const ms_partset_t *set
     return MS_OK;
 }
 
+/* DIR/knowledge.h5, when there is one: read whole (its checksum checked
+ * against its content); a failure is a violation of the dataset. */
+static void inspect_knowledge(const char *dir, FILE *out, ms_inspect_result_t *res)
+{
+    if (!ms_knowledge_present(dir)) {
+        fprintf(out, "  knowledge.h5: none (no knowledge base)\n");
+        return;
+    }
+    ms_knowledge_t kb;
+    memset(&kb, 0, sizeof kb);
+    if (ms_knowledge_read(dir, &kb) == MS_OK) {
+        fprintf(out, "  knowledge.h5: %zu items, %zu exclusive pairs, checksum %016llx (verified)\n", kb.n_items,
+                kb.n_exclusive, (unsigned long long)kb.checksum);
+        ms_knowledge_free(&kb);
+    } else {
+        fprintf(out, "  VIOLATION: knowledge.h5: %s\n", ms_error_detail());
+        res->violations++;
+    }
+}
+
 static ms_status_t inspect_dataset(const char *dir, const ms_inspect_opts_t *o, FILE *out,
                                    ms_inspect_result_t *res)
 {
@@ -453,9 +610,12 @@ static ms_status_t inspect_dataset(const char *dir, const ms_inspect_opts_t *o, 
     ms_refs_checksum_text(&ds.refs, sum);
     fprintf(out, "dataset %s (schema version %d)\n", dir, MS_SCHEMA_VERSION);
     fprintf(out, "  institutions.h5: %zu institutions\n", ds.refs.n_inst);
-    fprintf(out, "  groups.h5: %zu groups, %zu diagnoses, %zu procedures, %zu drugs\n",
+    fprintf(out, "  groups.h5: %zu groups, %zu diagnoses, %zu procedures, %zu drugs",
             ds.refs.n_groups, ds.refs.diagnoses.count, ds.refs.procedures.count, ds.refs.drugs.count);
+    if (ds.refs.items.count) fprintf(out, ", %zu bill items", ds.refs.items.count);
+    fputc('\n', out);
     fprintf(out, "  reference checksum %s\n", sum);
+    inspect_knowledge(dir, out, res);
     /* The partition set against what the partitions record (a partition
      * file that records another number or count is reported with it). */
     ms_partset_t set;
@@ -481,11 +641,31 @@ static ms_status_t inspect_file(const char *path, const ms_inspect_opts_t *o, FI
     if (verdict == MS_PROBE_DAMAGED) return MS_E_CORRUPT; /* the detail names the file */
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return ms_error_set(MS_E_CORRUPT, "%s: not a readable HDF5 file (truncated or damaged)", path);
-    int table = -1, ref = 0;
+    int table = -1, ref = 0, kb = 0;
     for (int t = 0; t < MS_TABLE_COUNT; t++)
         if (H5Lexists(f, ms_table((ms_table_id_t)t)->name, H5P_DEFAULT) > 0) table = t;
     if (H5Lexists(f, "institutions", H5P_DEFAULT) > 0 || H5Lexists(f, "groups", H5P_DEFAULT) > 0) ref = 1;
+    else if (H5Lexists(f, "items", H5P_DEFAULT) > 0 && H5Lexists(f, "exclusive", H5P_DEFAULT) > 0) kb = 1;
     H5Fclose(f);
+    if (kb) {
+        /* The knowledge base: read through its dataset's directory. */
+        char *copy = strdup(path), *base = strdup(path);
+        ms_status_t st = copy && base ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+        if (st == MS_OK && strcmp(basename(base), "knowledge.h5") != 0)
+            st = ms_error_set(MS_E_SCHEMA, "%s: a knowledge base is read as DATASET/knowledge.h5", path);
+        ms_knowledge_t k;
+        memset(&k, 0, sizeof k);
+        if (st == MS_OK) st = ms_knowledge_read(dirname(copy), &k);
+        if (st == MS_OK) {
+            fprintf(out, "knowledge base %s (checksum verified)\n", path);
+            fprintf(out, "  %zu items, %zu exclusive pairs, checksum %016llx\n", k.n_items, k.n_exclusive,
+                    (unsigned long long)k.checksum);
+            ms_knowledge_free(&k);
+        }
+        free(copy);
+        free(base);
+        return st;
+    }
     if (ref) {
         /* A reference file: read the pair from its directory. */
         char *copy = strdup(path);
@@ -493,9 +673,9 @@ static ms_status_t inspect_file(const char *path, const ms_inspect_opts_t *o, FI
         ms_status_t st = copy ? ms_refs_read(dirname(copy), &refs) : ms_error_set(MS_E_NOMEM, "oom");
         if (st == MS_OK) {
             fprintf(out, "reference file %s (checksums verified)\n", path);
-            fprintf(out, "  %zu institutions; %zu groups, %zu diagnoses, %zu procedures, %zu drugs\n",
+            fprintf(out, "  %zu institutions; %zu groups, %zu diagnoses, %zu procedures, %zu drugs, %zu bill items\n",
                     refs.n_inst, refs.n_groups, refs.diagnoses.count, refs.procedures.count,
-                    refs.drugs.count);
+                    refs.drugs.count, refs.items.count);
             ms_refs_free(&refs);
         }
         free(copy);

@@ -4,8 +4,10 @@
  * Verification reads every chunk of every column (so every checksum and
  * every LZ4 stream is checked) and every invariant of docs/schema.md: money adds
  * up, dates in order, codes known, rows sorted, each person in the partition
- * its hash names, drug items pointing at a settlement of the same person,
- * partition attributes true, partition built against these reference files.
+ * its hash names, drug items and bill lines pointing at a settlement of the
+ * same person and institution, bill lines within its stay, unique by line_no
+ * and adding up to its cost columns, partition attributes true, partition
+ * built against these reference files, the knowledge base's checksum.
  * Partitions are verified in parallel; the report is printed in partition
  * order, so it is the same whatever the thread count.
  */

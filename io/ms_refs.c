@@ -1,5 +1,5 @@
 /*
- * ms_refs.c - institutions.h5 and groups.h5.
+ * ms_refs.c - institutions.h5 and groups.h5 (with the code dictionaries).
  *
  * Reference files are small (hundreds of thousands of rows at most), so they
  * are written and read whole with plain H5Dwrite/H5Dread: text as
@@ -132,6 +132,7 @@ ms_status_t ms_refs_finish(ms_refs_t *r)
     MS_TRY(sort_dict(&r->diagnoses, "diagnosis"));
     MS_TRY(sort_dict(&r->procedures, "procedure"));
     MS_TRY(sort_dict(&r->drugs, "drug"));
+    MS_TRY(sort_dict(&r->items, "item"));
     ms_refs_compute_checksums(r, &r->inst_checksum, &r->groups_checksum);
     return MS_OK;
 }
@@ -201,6 +202,9 @@ void ms_refs_compute_checksums(const ms_refs_t *r, uint64_t *inst_sum, uint64_t 
     sum_dict(s, "diagnoses", &r->diagnoses);
     sum_dict(s, "procedures", &r->procedures);
     sum_dict(s, "drugs", &r->drugs);
+    /* Only when there are bill lines: a dataset without them keeps the
+     * checksum it had before the dictionary existed. */
+    if (r->items.count) sum_dict(s, "items", &r->items);
     *groups_sum = XXH3_64bits_digest(s);
     XXH3_freeState(s);
 }
@@ -370,6 +374,7 @@ static ms_status_t write_ref_file(const char *dir, const char *name, const ms_re
             if (st == MS_OK) st = write_dict(f, "diagnoses", &r->diagnoses);
             if (st == MS_OK) st = write_dict(f, "procedures", &r->procedures);
             if (st == MS_OK) st = write_dict(f, "drugs", &r->drugs);
+            if (st == MS_OK && r->items.count) st = write_dict(f, "items", &r->items);
         }
         if (st == MS_OK) st = ms_h5_attr_write_str(root, "content_checksum", sum);
         H5Gclose(root);
@@ -621,6 +626,8 @@ static ms_status_t read_ref_file(const char *dir, const char *name, ms_refs_t *r
     if (st == MS_OK && which == 1) st = read_dict(f, "diagnoses", &r->diagnoses);
     if (st == MS_OK && which == 1) st = read_dict(f, "procedures", &r->procedures);
     if (st == MS_OK && which == 1) st = read_dict(f, "drugs", &r->drugs);
+    /* Absent: a dataset without bill lines (or written before they existed). */
+    if (st == MS_OK && which == 1 && H5Lexists(f, "items", H5P_DEFAULT) > 0) st = read_dict(f, "items", &r->items);
     if (f >= 0) H5Fclose(f);
     if (st != MS_OK) ms_error_wrap(st, "%s: ", path);
     free(path);
@@ -691,5 +698,6 @@ void ms_refs_free(ms_refs_t *r)
     ms_dict_free(&r->diagnoses);
     ms_dict_free(&r->procedures);
     ms_dict_free(&r->drugs);
+    ms_dict_free(&r->items);
     memset(r, 0, sizeof *r);
 }

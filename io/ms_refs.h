@@ -3,8 +3,12 @@
  *
  * Every integer code in a partition turns back into its exact text through
  * these: inst_code through institutions.h5, group_code through groups.h5,
- * and diag_main, proc_main and drug_code through the dictionaries kept in
- * groups.h5 (/diagnoses, /procedures, /drugs).  Dictionaries are sorted by
+ * and diag_main, proc_main, drug_code and a bill line's item_code through
+ * the dictionaries kept in groups.h5 (/diagnoses, /procedures, /drugs,
+ * /items; /items only when the dataset has bill lines: a file without it
+ * reads as an empty dictionary, and an empty one is neither written nor
+ * part of the checksum, so datasets without bills keep their bytes and
+ * checksums).  Dictionaries are sorted by
  * byte order, so an id is the rank of its text: the encoding depends only on
  * the set of codes, not on the order in which rows arrived.
  *
@@ -59,6 +63,7 @@ typedef struct {
     ms_dict_t diagnoses;
     ms_dict_t procedures;
     ms_dict_t drugs;
+    ms_dict_t items;          /* bill lines' item codes (service_items); empty when the dataset has none */
     uint64_t inst_checksum;   /* content checksums, see ms_refs_compute_checksums */
     uint64_t groups_checksum;
 } ms_refs_t;

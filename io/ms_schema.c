@@ -25,6 +25,10 @@ static const char *const dept_names[] = {"IM", "SUR", "ORT", "ONC", "OPH", "DEN"
 static const char *const pay_names[] = {"ffs", "drg", "dip"};
 static const char *const kind_names[] = {"general", "specialty", "primary", "clinic", "pharmacy"};
 static const char *const own_names[] = {"public", "private"};
+/* A bill line's category: the order of the settlement's cost columns
+ * (MS_SC_drug ...), = ms_item_category_t of ms_knowledge.h. */
+static const char *const category_names[] = {"drug",    "exam", "lab",     "consumable", "treatment",
+                                             "surgery", "bed",  "nursing", "other"};
 
 #define MS_ENUM(var, tname, arr) const ms_enum_t var = {tname, (int)(sizeof arr / sizeof arr[0]), arr}
 MS_ENUM(ms_enum_visit_type, "visit_type", visit_names);
@@ -33,6 +37,7 @@ MS_ENUM(ms_enum_dept, "dept", dept_names);
 MS_ENUM(ms_enum_pay_scheme, "pay_scheme", pay_names);
 MS_ENUM(ms_enum_kind, "kind", kind_names);
 MS_ENUM(ms_enum_ownership, "ownership", own_names);
+MS_ENUM(ms_enum_item_category, "item_category", category_names);
 
 int ms_enum_find(const ms_enum_t *e, const char *text, size_t len)
 {
@@ -43,8 +48,10 @@ int ms_enum_find(const ms_enum_t *e, const char *text, size_t len)
 
 #define MS_X_SCOL(name, st, ctype, en) {#name, st, offsetof(ms_settlement_t, name), en},
 #define MS_X_DCOL(name, st, ctype, en) {#name, st, offsetof(ms_drug_item_t, name), en},
+#define MS_X_SICOL(name, st, ctype, en) {#name, st, offsetof(ms_service_item_t, name), en},
 static const ms_column_t settlement_cols[] = {MS_SETTLEMENT_COLUMNS(MS_X_SCOL)};
 static const ms_column_t drug_cols[] = {MS_DRUG_ITEM_COLUMNS(MS_X_DCOL)};
+static const ms_column_t service_cols[] = {MS_SERVICE_ITEM_COLUMNS(MS_X_SICOL)};
 
 static const ms_table_t tables[MS_TABLE_COUNT] = {
     [MS_TABLE_SETTLEMENTS] = {MS_TABLE_SETTLEMENTS, "settlements", "settlements.csv",
@@ -52,6 +59,8 @@ static const ms_table_t tables[MS_TABLE_COUNT] = {
                               MS_SC_settle_date},
     [MS_TABLE_DRUG_ITEMS] = {MS_TABLE_DRUG_ITEMS, "drug_items", "drug_items.csv", MS_DC_COUNT,
                              drug_cols, sizeof(ms_drug_item_t), MS_DC_date},
+    [MS_TABLE_SERVICE_ITEMS] = {MS_TABLE_SERVICE_ITEMS, "service_items", "service_items.csv",
+                                MS_SIC_COUNT, service_cols, sizeof(ms_service_item_t), MS_SIC_date},
 };
 
 const ms_table_t *ms_table(ms_table_id_t id)
@@ -211,6 +220,66 @@ int ms_money_format(int64_t fen, char *out)
     out[o++] = '.';
     out[o++] = (char)('0' + cents / 10);
     out[o++] = (char)('0' + cents % 10);
+    out[o] = '\0';
+    return o;
+}
+
+int ms_fixed_parse(const char *s, size_t len, int places, int64_t *v)
+{
+    if (len == 0) return MS_FIXED_EMPTY;
+    if (s[0] == '-') return MS_FIXED_NEGATIVE;
+    size_t i = 0, int_digits = 0;
+    int64_t scale = 1;
+    for (int k = 0; k < places; k++) scale *= 10;
+    int64_t whole = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, int_digits++) {
+        if (whole > (INT64_MAX / scale - 9) / 10) return MS_FIXED_RANGE;
+        whole = whole * 10 + (s[i] - '0');
+    }
+    int64_t frac = 0;
+    if (i < len) {
+        if (s[i] != '.') return MS_FIXED_SYNTAX;
+        i++;
+        size_t dec = len - i;
+        if (dec == 0 && int_digits == 0) return MS_FIXED_SYNTAX;
+        for (size_t k = i; k < len; k++)
+            if (s[k] < '0' || s[k] > '9') return MS_FIXED_SYNTAX;
+        if (dec > (size_t)places) return MS_FIXED_DECIMALS;
+        int64_t unit = scale;
+        for (size_t k = i; k < len; k++) {
+            unit /= 10;
+            frac += (s[k] - '0') * unit;
+        }
+    } else if (int_digits == 0) {
+        return MS_FIXED_SYNTAX;
+    }
+    *v = whole * scale + frac;
+    return 0;
+}
+
+int ms_fixed_format(int64_t v, int places, int min_places, char *out)
+{
+    char tmp[24];
+    int n = 0, o = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0) out[o++] = '-';
+    char frac[20];
+    for (int k = places - 1; k >= 0; k--) {
+        frac[k] = (char)('0' + u % 10);
+        u /= 10;
+    }
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n) out[o++] = tmp[--n];
+    int keep = places;
+    while (keep > min_places && frac[keep - 1] == '0') keep--;
+    if (keep > 0) {
+        out[o++] = '.';
+        memcpy(out + o, frac, (size_t)keep);
+        o += keep;
+    }
     out[o] = '\0';
     return o;
 }

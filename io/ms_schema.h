@@ -8,11 +8,14 @@
  * schema means changing these lists and MS_SCHEMA_VERSION, nothing else.
  *
  * Encodings (see docs/schema.md):
- *   - inst_code, group_code, diag_main, proc_main, drug_code: int32 ids into
- *     the dictionaries of the reference files (institutions.h5, groups.h5);
- *     -1 means "none" where the column may be empty.
+ *   - inst_code, group_code, diag_main, proc_main, drug_code, item_code:
+ *     int32 ids into the dictionaries of the reference files
+ *     (institutions.h5, groups.h5); -1 means "none" where the column may be
+ *     empty.
  *   - enumerated text columns: uint8 with an HDF5 enum type.
- *   - dates: int32 days since 1970-01-01.  money: int64 fen.
+ *   - dates: int32 days since 1970-01-01.  money: int64 fen.  A bill
+ *     line's qty: int64 thousandths of a unit; unit_price: int64
+ *     ten-thousandths of a yuan.
  *   - trace_code (20 digits, more than 64 bits): two uint64 columns,
  *     trace_hi = first 10 digits, trace_lo = last 10 digits.
  */
@@ -43,6 +46,7 @@ extern const ms_enum_t ms_enum_dept;       /* IM SUR ... OTH */
 extern const ms_enum_t ms_enum_pay_scheme; /* ffs drg dip */
 extern const ms_enum_t ms_enum_kind;       /* general specialty primary clinic pharmacy */
 extern const ms_enum_t ms_enum_ownership;  /* public private */
+extern const ms_enum_t ms_enum_item_category; /* drug exam lab consumable treatment surgery bed nursing other */
 
 enum { MS_VISIT_OUTPATIENT, MS_VISIT_INPATIENT, MS_VISIT_PHARMACY };
 enum { MS_SEX_M, MS_SEX_F };
@@ -100,6 +104,24 @@ int ms_enum_find(const ms_enum_t *e, const char *text, size_t len);
     X(qty, MS_U32, uint32_t, NULL)                               \
     X(amount, MS_I64, int64_t, NULL)
 
+/* One line of a settlement's itemised bill (service_items.csv).  item_code
+ * is an id into the dataset's item dictionary (ms_refs_t.items), category
+ * an ms_item_category_t (io/ms_knowledge.h), qty thousandths of a unit,
+ * unit_price ten-thousandths of a yuan, amount fen. */
+#define MS_SERVICE_ITEM_COLUMNS(X)                               \
+    X(settle_id, MS_U64, uint64_t, NULL)                         \
+    X(line_no, MS_U32, uint32_t, NULL)                           \
+    X(person_id, MS_U64, uint64_t, NULL)                         \
+    X(inst_code, MS_I32, int32_t, NULL)                          \
+    X(date, MS_I32, int32_t, NULL)                               \
+    X(item_code, MS_I32, int32_t, NULL)                          \
+    X(category, MS_U8, uint8_t, &ms_enum_item_category)          \
+    X(qty, MS_I64, int64_t, NULL)                                \
+    X(unit_price, MS_I64, int64_t, NULL)                         \
+    X(amount, MS_I64, int64_t, NULL)                             \
+    X(days_supply, MS_I32, int32_t, NULL)                        \
+    X(doctor_id, MS_U32, uint32_t, NULL)
+
 /* The nine cost categories of a settlement, in column order. */
 #define MS_N_COST_CATEGORIES 9
 
@@ -109,12 +131,16 @@ int ms_enum_find(const ms_enum_t *e, const char *text, size_t len);
 typedef struct { MS_SETTLEMENT_COLUMNS(MS_X_FIELD) } ms_settlement_t;
 /* One drug line item, decoded. */
 typedef struct { MS_DRUG_ITEM_COLUMNS(MS_X_FIELD) } ms_drug_item_t;
+/* One line of an itemised bill, decoded. */
+typedef struct { MS_SERVICE_ITEM_COLUMNS(MS_X_FIELD) } ms_service_item_t;
 
-/* Column indices: MS_SC_settle_id, ..., MS_SC_COUNT and MS_DC_... */
+/* Column indices: MS_SC_settle_id, ..., MS_SC_COUNT, MS_DC_... and MS_SIC_... */
 #define MS_X_SC(name, st, ctype, en) MS_SC_##name,
 #define MS_X_DC(name, st, ctype, en) MS_DC_##name,
+#define MS_X_SIC(name, st, ctype, en) MS_SIC_##name,
 enum { MS_SETTLEMENT_COLUMNS(MS_X_SC) MS_SC_COUNT };
 enum { MS_DRUG_ITEM_COLUMNS(MS_X_DC) MS_DC_COUNT };
+enum { MS_SERVICE_ITEM_COLUMNS(MS_X_SIC) MS_SIC_COUNT };
 
 typedef struct {
     const char *name;
@@ -123,7 +149,10 @@ typedef struct {
     const ms_enum_t *enumdef; /* NULL unless an enumerated text column */
 } ms_column_t;
 
-typedef enum { MS_TABLE_SETTLEMENTS, MS_TABLE_DRUG_ITEMS, MS_TABLE_COUNT } ms_table_id_t;
+/* The partitioned tables.  Settlements are always there; drug items and
+ * service items (the itemised bills) are optional: a dataset without a
+ * table's folder has no rows of it (ms_dataset_t.nparts[t] == 0). */
+typedef enum { MS_TABLE_SETTLEMENTS, MS_TABLE_DRUG_ITEMS, MS_TABLE_SERVICE_ITEMS, MS_TABLE_COUNT } ms_table_id_t;
 
 typedef struct {
     ms_table_id_t id;
@@ -169,6 +198,14 @@ uint32_t ms_person_partition(uint64_t person_id, uint32_t nparts);
 
 /* Quantities and counts. */
 #define MS_QTY_MAX 1000000u /* packages in one drug line (qty >= 1) */
+/* A bill line (service_items.csv): qty in thousandths of a unit, > 0 and at
+ * most 1,000,000.000 units; unit_price in ten-thousandths of a yuan, at most
+ * the money limit (1,000,000,000.0000 yuan); days_supply 0..36,500. */
+#define MS_ITEM_QTY_MAX_MILLI 1000000000ll
+#define MS_ITEM_QTY_MAX_TEXT "1000000.000"
+#define MS_UNIT_PRICE_MAX 10000000000000ll
+#define MS_UNIT_PRICE_MAX_TEXT "1000000000.0000"
+#define MS_DAYS_SUPPLY_MAX 36500
 #define MS_BEDS_MAX 100000  /* approved beds of one institution (>= 0) */
 #define MS_AGE_MAX 120
 #define MS_N_DIAG_MAX 50
@@ -181,6 +218,7 @@ uint32_t ms_person_partition(uint64_t person_id, uint32_t nparts);
 #define MS_DIAG_MAX 16
 #define MS_PROC_MAX 8
 #define MS_DRUG_CODE_MAX 32
+#define MS_SERVICE_ITEM_CODE_MAX 32 /* a bill line's item_code (= MS_ITEM_CODE_MAX of ms_knowledge.h) */
 
 /* Partitions of a dataset, and rows per chunk (import's options). */
 #define MS_PARTITIONS_MAX 100000u
@@ -206,6 +244,17 @@ int ms_money_parse(const char *s, size_t len, int64_t *fen);
 const char *ms_money_error(int code);
 /* Writes "123.45" (always two decimals); returns length.  out >= 24 bytes. */
 int ms_money_format(int64_t fen, char *out);
+
+/* Fixed-point decimals (a bill line's qty: 3 places, unit_price: 4): text
+ * of digits, optionally '.' and at most `places` decimals, no sign, <->
+ * value x 10^places.  ms_fixed_parse returns 0, or MS_FIXED_* below (a
+ * value beyond int64 is MS_FIXED_RANGE).  ms_fixed_format writes at least
+ * min_places decimals and drops trailing zeros beyond them ("2" for 2000
+ * with places 3 and min_places 0; "12.30" for 123000 with 4 and 2);
+ * returns the length.  out >= 32 bytes. */
+enum { MS_FIXED_EMPTY = -1, MS_FIXED_NEGATIVE = -2, MS_FIXED_DECIMALS = -3, MS_FIXED_SYNTAX = -4, MS_FIXED_RANGE = -5 };
+int ms_fixed_parse(const char *s, size_t len, int places, int64_t *v);
+int ms_fixed_format(int64_t v, int places, int min_places, char *out);
 
 /* The canonical text of a float32 decimal (weight, expected_los): the
  * shortest fixed-point form that reads back as the same float ("10", "1.25",

@@ -27,7 +27,9 @@
  *   finalize  turns the merged state into indicators per institution.
  *
  * Columns: a model reads a batch's columns with ms_col(b, MS_SC_...) and
- * declares each in settlement_cols / drug_cols.  A column it reads but did
+ * declares each in settlement_cols / drug_cols / service_cols (the tables
+ * arrive in that order, MS_TABLE_SETTLEMENTS, MS_TABLE_DRUG_ITEMS,
+ * MS_TABLE_SERVICE_ITEMS; a table no model declares is not read at all).  A column it reads but did
  * not declare reads as zeros and fails the sweep with an error naming the
  * model and the column.
  */
@@ -40,6 +42,7 @@
 #include "ms_buf.h"
 #include "ms_reader.h"
 #include "ms_refs.h"
+#include "ms_rules.h"
 #include "ms_schema.h"
 #include "ms_status.h"
 
@@ -84,6 +87,7 @@ typedef enum {
     MS_FACT_ID,        /* an identifier (a doctor) */
     MS_FACT_FEN,       /* money: written in yuan, two decimals */
     MS_FACT_PPM,       /* a share in millionths: written as a share 0..1, six decimals */
+    MS_FACT_MILLI,     /* a quantity in thousandths of a unit: written with three decimals */
     MS_FACT_DATE,      /* days since 1970-01-01: written YYYY-MM-DD */
     MS_FACT_DIAG,      /* a diagnosis id: written as its ICD-10 code */
     MS_FACT_DRUG,      /* a drug id: written as its national drug code */
@@ -145,6 +149,8 @@ typedef struct {
     const ms_model_config_t *cfg;   /* this model's rules */
     const uint32_t *peer;           /* [n_inst] peer group of each institution; set for finalize only */
     uint32_t npeer;
+    const ms_knowledge_t *kb;       /* the dataset's knowledge base (NULL: none) */
+    const ms_ruleset_t *rules;      /* the configuration's rules compiled against kb (the rules model) */
 } ms_model_env_t;
 
 /* Parameter p of indicator i (a number), and a list parameter. */
@@ -175,6 +181,8 @@ typedef struct {
      * before sorting them.  state is the model's merged state, read only;
      * the floor must not depend on what was reduced. */
     size_t (*floor)(const void *state, uint64_t k0, uint64_t k1);
+    /* The same per bill line (service_items), as per_settlement. */
+    double per_service_item;
 } ms_keyed_t;
 
 /* The keyed aggregations, as a model sees them while mapping. */
@@ -251,6 +259,11 @@ typedef struct ms_model {
     const char *description;
     uint64_t settlement_cols;  /* bitmask of MS_SC_* read (0: none) */
     uint64_t drug_cols;        /* bitmask of MS_DC_* read (0: none) */
+    uint64_t service_cols;     /* bitmask of MS_SIC_* read (0: none): the bill lines (service_items),
+                                  read only when some model declares columns of them; a model that
+                                  declares them runs only on a dataset that has bill lines */
+    int whole_partition;       /* 1: a state sees a partition whole, its tables in order
+                                  (settlements, drug items, bill lines): the partition is one slice */
     const ms_indicator_t *indicators;
     int nindicators;
     const ms_keyed_t *keyed;   /* its keyed aggregations (NULL: none) */
@@ -275,6 +288,13 @@ typedef struct ms_model {
     ms_status_t (*finalize)(void *state, const ms_model_env_t *env, ms_model_result_t *res);
     void (*free)(void *state);
 } ms_model_t;
+
+/* The columns m declares of table t (settlement_cols, drug_cols or
+ * service_cols). */
+static inline uint64_t ms_model_cols(const ms_model_t *m, ms_table_id_t t)
+{
+    return t == MS_TABLE_SETTLEMENTS ? m->settlement_cols : t == MS_TABLE_DRUG_ITEMS ? m->drug_cols : m->service_cols;
+}
 
 /* The registry (models/ms_registry.c): every model, in a fixed order. */
 const ms_model_t *const *ms_models(int *count);

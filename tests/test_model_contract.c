@@ -95,7 +95,7 @@ static void test_check_names_what_is_missing(void **unused)
     assert_int_equal(ms_model_check(&m), MS_E_INTERNAL);
     assert_non_null(strstr(ms_error_detail(), "records_indicator 'nope'"));
     m.records_indicator = NULL;
-    ms_keyed_t twice[] = {{"k", 8, NULL, 0, 0, NULL}, {"k", 8, NULL, 0, 0, NULL}};
+    ms_keyed_t twice[] = {{"k", 8, NULL, 0, 0, NULL, 0}, {"k", 8, NULL, 0, 0, NULL, 0}};
     m.keyed = twice;
     m.nkeyed = 2;
     assert_int_equal(ms_model_check(&m), MS_E_INTERNAL);

@@ -19,7 +19,7 @@
 #include "ms_quality.h"
 #include "ms_testutil.h"
 
-enum { N_INST = 50, N_DIAG = 40, N_GROUPS = 30, N_PROC = 20, N_DRUGS = 60, ROWS = 70 };
+enum { N_INST = 50, N_DIAG = 40, N_GROUPS = 30, N_PROC = 20, N_DRUGS = 60, N_ITEMS = 45, ROWS = 70 };
 
 static ms_refs_t fake_refs(void)
 {
@@ -30,6 +30,7 @@ static ms_refs_t fake_refs(void)
     r.n_groups = N_GROUPS;
     r.procedures.count = N_PROC;
     r.drugs.count = N_DRUGS;
+    r.items.count = N_ITEMS;
     return r;
 }
 
@@ -171,11 +172,51 @@ static void test_drug_items(void **state)
     assert_true(seen[1 + MS_REJECT_NEGATIVE_AMOUNT]);
 }
 
+/* Bill lines: institution, item and category known; qty > 0, price and
+ * amount >= 0. */
+static void test_service_items(void **state)
+{
+    (void)state;
+    ms_refs_t refs = fake_refs();
+    uint64_t s = 4242;
+    int seen[MS_REJECT_COUNT + 1] = {0};
+    int32_t inst[ROWS], item[ROWS];
+    uint8_t cat[ROWS];
+    int64_t qty[ROWS], price[ROWS], amt[ROWS];
+    for (int round = 0; round < 400; round++) {
+        for (int i = 0; i < ROWS; i++) {
+            inst[i] = code(&s, N_INST, 0);
+            item[i] = code(&s, N_ITEMS, 0);
+            cat[i] = (uint8_t)(ms_test_below(&s, 20) ? ms_test_below(&s, MS_N_COST_CATEGORIES) : ms_test_below(&s, 256));
+            qty[i] = ms_test_below(&s, 10) ? 1 + amount(&s) % 100000 : amount(&s);
+            price[i] = amount(&s);
+            amt[i] = amount(&s);
+        }
+        for (size_t n = 0; n <= ROWS; n++) {
+            ms_batch_t b;
+            memset(&b, 0, sizeof b);
+            b.rows = n;
+            b.col[MS_SIC_inst_code] = inst;
+            b.col[MS_SIC_item_code] = item;
+            b.col[MS_SIC_category] = cat;
+            b.col[MS_SIC_qty] = qty;
+            b.col[MS_SIC_unit_price] = price;
+            b.col[MS_SIC_amount] = amt;
+            same_reasons(&refs, MS_TABLE_SERVICE_ITEMS, &b, seen);
+        }
+    }
+    assert_true(seen[0]);
+    assert_true(seen[1 + MS_REJECT_UNKNOWN_INSTITUTION]);
+    assert_true(seen[1 + MS_REJECT_UNKNOWN_CODE]);
+    assert_true(seen[1 + MS_REJECT_NEGATIVE_AMOUNT]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settlements),
         cmocka_unit_test(test_drug_items),
+        cmocka_unit_test(test_service_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,8 +17,10 @@ static const char import_help[] =
     "\n"
     "Import a bureau's canonical CSV extract into a dataset of HDF5 partitions\n"
     "(the layout every sweep reads).  CSV_DIR holds institutions.csv, groups.csv,\n"
-    "settlements.csv and, when there are drug line items, drug_items.csv; see\n"
-    "docs/schema.md for the columns and the rules each field must follow.\n"
+    "settlements.csv and, when there are any, drug_items.csv (drug line items\n"
+    "with traceability codes), service_items.csv (the itemised bills) and\n"
+    "knowledge/ (the knowledge base); see docs/schema.md for the columns and the\n"
+    "rules each field must follow.\n"
     "\n"
     "Every field is validated.  By default the import stops at the first bad row,\n"
     "naming file, line, column and reason, and leaves nothing behind.\n"
@@ -90,6 +92,10 @@ int ms_cmd_import(int argc, char **argv)
            (unsigned long long)res.settlements, (unsigned long long)res.drug_items,
            res.partitions, res.seconds, res.seconds > 0 ? (double)res.settlements / res.seconds / 1e6 : 0.0,
            (double)ms_peak_rss() / 1048576.0);
+    if (res.have_service_items)
+        printf("imported %llu bill lines (service_items.csv)\n", (unsigned long long)res.service_items);
+    if (res.have_knowledge)
+        printf("imported the knowledge base: %llu items (knowledge.h5)\n", (unsigned long long)res.knowledge_items);
     if (res.leftovers_removed)
         printf("removed %u leftover build director%s of killed imports (%s.importing-<pid>)\n",
                res.leftovers_removed, res.leftovers_removed > 1 ? "ies" : "y", dataset_dir);
@@ -104,7 +110,8 @@ static const char export_help[] =
     "usage: medsweep export DATASET_DIR CSV_DIR\n"
     "\n"
     "Write a dataset back out as canonical CSV (institutions.csv, groups.csv,\n"
-    "settlements.csv, drug_items.csv): every code turned back into its text,\n"
+    "settlements.csv, drug_items.csv, and service_items.csv and knowledge/ when\n"
+    "the dataset has them): every code turned back into its text,\n"
     "money in yuan with two decimals, dates as YYYY-MM-DD.  Settlements come in\n"
     "partition order (by person), not in the order of the original extract.\n";
 

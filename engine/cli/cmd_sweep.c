@@ -227,14 +227,16 @@ static int sweep_main(int argc, char **argv)
         return rc;
     }
     uint64_t rej = 0;
-    for (int t = 0; t < 2; t++)
+    for (int t = 0; t < MS_TABLE_COUNT; t++)
         for (int r = 0; r < MS_REJECT_COUNT; r++) rej += res.rejected[t][r];
     printf("swept %llu settlements and %llu drug items in %u partitions (%u resumed) in %.1f s "
            "(%.2f M records/s, peak memory %.0f MiB)\n",
            (unsigned long long)res.rows[0], (unsigned long long)res.rows[1], res.partitions,
            res.partitions_resumed, res.seconds,
-           res.seconds > 0 ? (double)(res.rows[0] + res.rows[1]) / res.seconds / 1e6 : 0.0,
+           res.seconds > 0 ? (double)(res.rows[0] + res.rows[1] + res.rows[2]) / res.seconds / 1e6 : 0.0,
            (double)res.peak_rss / 1048576.0);
+    if (res.rows[MS_TABLE_SERVICE_ITEMS])
+        printf("and %llu bill lines (service_items)\n", (unsigned long long)res.rows[MS_TABLE_SERVICE_ITEMS]);
     if (rej) printf("rejected %llu rows that cannot be trusted (see run.json)\n", (unsigned long long)rej);
     if (res.partitions_redone)
         printf("note: %u saved partition%s damaged and %s swept again (see run.json)\n", res.partitions_redone,

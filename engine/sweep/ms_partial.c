@@ -10,7 +10,7 @@
 
 #include "ms_fs.h"
 
-#define MAGIC "MSPART02"
+#define MAGIC "MSPART03" /* 03: rows and rejections of three tables (bill lines) */
 
 /* A model's saved state is stored LZ4-compressed in blocks of at most
  * BLOCK raw bytes, each [u32 raw length][u32 compressed length][bytes]:

@@ -25,8 +25,8 @@
 
 typedef struct {
     uint32_t index;
-    uint64_t rows[2];
-    uint64_t rejected[2][MS_REJECT_COUNT];
+    uint64_t rows[MS_TABLE_COUNT];
+    uint64_t rejected[MS_TABLE_COUNT][MS_REJECT_COUNT];
     int nmodels;
     void **states;             /* [nmodels], owned */
 } ms_partial_t;

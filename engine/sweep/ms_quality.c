@@ -29,6 +29,9 @@ uint64_t ms_quality_columns(ms_table_id_t table)
                BIT(MS_SC_fund_pay) | BIT(MS_SC_self_pay) | BIT(MS_SC_drug) | BIT(MS_SC_exam) | BIT(MS_SC_lab) |
                BIT(MS_SC_consumable) | BIT(MS_SC_treatment) | BIT(MS_SC_surgery) | BIT(MS_SC_bed) |
                BIT(MS_SC_nursing) | BIT(MS_SC_other);
+    if (table == MS_TABLE_SERVICE_ITEMS)
+        return BIT(MS_SIC_inst_code) | BIT(MS_SIC_item_code) | BIT(MS_SIC_category) | BIT(MS_SIC_qty) |
+               BIT(MS_SIC_unit_price) | BIT(MS_SIC_amount);
     return BIT(MS_DC_inst_code) | BIT(MS_DC_drug_code) | BIT(MS_DC_amount);
 }
 
@@ -71,6 +74,21 @@ static int check_drug(const ms_refs_t *r, const ms_batch_t *b, size_t i)
     if (!in_range(((const int32_t *)b->col[MS_DC_inst_code])[i], r->n_inst)) return 1 + MS_REJECT_UNKNOWN_INSTITUTION;
     if (!in_range(((const int32_t *)b->col[MS_DC_drug_code])[i], r->drugs.count)) return 1 + MS_REJECT_UNKNOWN_CODE;
     if (((const int64_t *)b->col[MS_DC_amount])[i] < 0) return 1 + MS_REJECT_NEGATIVE_AMOUNT;
+    return 0;
+}
+
+/* A bill line: its institution and item known, its category one of the
+ * nine, qty > 0 and price and amount >= 0 (a qty of 0 or less counts as a
+ * negative amount). */
+static int check_service(const ms_refs_t *r, const ms_batch_t *b, size_t i)
+{
+#define C(name, type) (((const type *)b->col[MS_SIC_##name])[i])
+    if (!in_range(C(inst_code, int32_t), r->n_inst)) return 1 + MS_REJECT_UNKNOWN_INSTITUTION;
+    if (!in_range(C(item_code, int32_t), r->items.count) || C(category, uint8_t) >= MS_N_COST_CATEGORIES)
+        return 1 + MS_REJECT_UNKNOWN_CODE;
+    if (C(qty, int64_t) <= 0 || C(unit_price, int64_t) < 0 || C(amount, int64_t) < 0)
+        return 1 + MS_REJECT_NEGATIVE_AMOUNT;
+#undef C
     return 0;
 }
 
@@ -170,8 +188,32 @@ static size_t screen_drugs(const ms_refs_t *r, const ms_batch_t *b, uint8_t *mar
     return flagged;
 }
 
+static size_t screen_services(const ms_refs_t *r, const ms_batch_t *b, uint8_t *mark)
+{
+    const int32_t *inst = b->col[MS_SIC_inst_code], *item = b->col[MS_SIC_item_code];
+    const uint8_t *cat = b->col[MS_SIC_category];
+    const int64_t *qty = b->col[MS_SIC_qty], *price = b->col[MS_SIC_unit_price], *amount = b->col[MS_SIC_amount];
+    size_t ni = r->n_inst, nit = r->items.count, flagged = 0;
+    for (size_t i = 0; i < b->rows; i++) {
+        int ok = unsigned_below(inst[i], ni) & unsigned_below(item[i], nit) & (cat[i] < MS_N_COST_CATEGORIES) &
+                 (qty[i] > 0) & (price[i] >= 0) & (amount[i] >= 0);
+        mark[i] = (uint8_t)!ok;
+        flagged += !ok;
+    }
+    return flagged;
+}
+
 void ms_quality_reasons(const ms_refs_t *refs, ms_table_id_t table, const ms_batch_t *b, uint8_t *why, int ref)
 {
+    if (table == MS_TABLE_SERVICE_ITEMS) {
+        size_t flagged = ref ? b->rows : screen_services(refs, b, why);
+        for (size_t i = 0; flagged && i < b->rows; i++) {
+            if (!ref && !why[i]) continue;
+            why[i] = (uint8_t)check_service(refs, b, i);
+            flagged--;
+        }
+        return;
+    }
     int settlements = table == MS_TABLE_SETTLEMENTS;
     if (!ref) {
         size_t flagged = settlements ? screen_settlements(refs, b, why) : screen_drugs(refs, b, why);

@@ -103,9 +103,23 @@ static ms_status_t setup(sweep_t *sw)
      * unexpected one is refused (or with --skip-bad excluded) here, before
      * anything is written. */
     MS_TRY(ms_dataset_open_as_found(o->dataset, &sw->ds));
-    MS_TRY(sw_check_partitions(sw));
     MS_TRY(sw_select_models(sw));
+    if (sw->nmodels == 0 && sw->nnot_run > 0)
+        return ms_error_set(MS_E_USAGE, "model '%s' reads itemised bills (service_items), and %s has none",
+                            sw->not_run[0]->name, sw->ds.dir);
     if (sw->nmodels == 0) return ms_error_set(MS_E_USAGE, "no models to run");
+    /* The columns read of each table, before the partition set: a table
+     * no model reads (the bill lines, until a model declares them) is
+     * neither probed nor read. */
+    for (int m = 0; m < sw->nmodels; m++)
+        for (int t = 0; t < MS_TABLE_COUNT; t++) sw->cols[t] |= ms_model_cols(sw->models[m], (ms_table_id_t)t);
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
+        const ms_table_t *tb = ms_table((ms_table_id_t)t);
+        if (!sw->cols[t] && !o->all_columns) continue;
+        sw->cols[t] |= ms_quality_columns((ms_table_id_t)t) | 1ull << ms_table_column(tb, "person_id");
+        if (o->all_columns) sw->cols[t] = MS_ALL_COLUMNS(tb);
+    }
+    MS_TRY(sw_check_partitions(sw));
     MS_TRY(sw_dataset_dates(sw));
     MS_TRY(ms_peers_make(&sw->ds.refs, &sw->cfg, &sw->peer, &sw->npeer));
     sw->env = calloc((size_t)sw->nmodels, sizeof *sw->env);
@@ -120,26 +134,32 @@ static ms_status_t setup(sweep_t *sw)
     }
     sw->shuf = calloc((size_t)sw->nkeyed + 1, sizeof *sw->shuf);
     if (!sw->shuf) return ms_error_set(MS_E_NOMEM, "out of memory");
+    /* The rule base: the configuration's rules compiled against the
+     * dataset's knowledge base (without one, only the rules that need no
+     * item facts can hit; run.json says which did not run). */
+    if (sw->cols[MS_TABLE_SERVICE_ITEMS]) {
+        if (ms_knowledge_present(sw->ds.dir)) {
+            MS_TRY(ms_knowledge_read(sw->ds.dir, &sw->kb));
+            sw->has_kb = 1;
+        }
+        MS_TRY(ms_ruleset_compile(&sw->cfg.rules, sw->has_kb ? &sw->kb : NULL, &sw->rules));
+    }
     for (int m = 0; m < sw->nmodels; m++) {
         sw->env[m].refs = &sw->ds.refs;
         sw->env[m].min_date = sw->min_date;
         sw->env[m].max_date = sw->max_date;
         sw->env[m].cfg = ms_config_model(&sw->cfg, sw->models[m]);
+        sw->env[m].kb = sw->has_kb ? &sw->kb : NULL;
+        sw->env[m].rules = sw->rules;
     }
-    for (int m = 0; m < sw->nmodels; m++) {
-        sw->cols[MS_TABLE_SETTLEMENTS] |= sw->models[m]->settlement_cols;
-        sw->cols[MS_TABLE_DRUG_ITEMS] |= sw->models[m]->drug_cols;
-    }
-    for (int t = 0; t < 2; t++) {
-        const ms_table_t *tb = ms_table((ms_table_id_t)t);
-        if (!sw->cols[t] && !o->all_columns) continue;
-        sw->cols[t] |= ms_quality_columns((ms_table_id_t)t) | 1ull << ms_table_column(tb, "person_id");
-        if (o->all_columns) sw->cols[t] = MS_ALL_COLUMNS(tb);
-    }
+    /* A batch's size is planned on the rows of the first table read (the
+     * settlements, unless no model reads them), as slices are. */
+    int first = MS_TABLE_SETTLEMENTS;
+    while (first + 1 < MS_TABLE_COUNT && !sw->cols[first]) first++;
     size_t row_bytes = 0;
-    const ms_table_t *st = ms_table(MS_TABLE_SETTLEMENTS);
+    const ms_table_t *st = ms_table((ms_table_id_t)first);
     for (int c = 0; c < st->ncols; c++)
-        if (sw->cols[0] >> c & 1) row_bytes += ms_ctype_size(st->cols[c].type);
+        if (sw->cols[first] >> c & 1) row_bytes += ms_ctype_size(st->cols[c].type);
     int share, nshares;
     ms_dist_cpu_share(&share, &nshares);
     MS_TRY(ms_topology_load_share(&sw->topo, o->topology, share, nshares));
@@ -237,6 +257,8 @@ static void cleanup(sweep_t *sw)
     free(sw->out);
     if (sw->lock_fd >= 0) close(sw->lock_fd); /* the lock goes with it */
     ms_config_free(&sw->cfg);
+    ms_ruleset_free(sw->rules);
+    if (sw->has_kb) ms_knowledge_free(&sw->kb);
     free(sw->peer);
 }
 

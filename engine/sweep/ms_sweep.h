@@ -59,8 +59,8 @@ typedef struct {
 typedef struct {
     uint32_t partitions, partitions_resumed, partitions_skipped;
     uint32_t partitions_redone; /* --resume: saved partials found damaged, swept again */
-    uint64_t rows[2];          /* settlements, drug items read */
-    uint64_t rejected[2][MS_REJECT_COUNT];
+    uint64_t rows[MS_TABLE_COUNT]; /* settlements, drug items, bill lines read (a table no model reads: 0) */
+    uint64_t rejected[MS_TABLE_COUNT][MS_REJECT_COUNT];
     double seconds;
     size_t peak_rss;
     uint32_t ranked;           /* institutions in ranked.csv (before --top) */

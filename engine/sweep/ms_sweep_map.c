@@ -75,8 +75,7 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
         w->read_cpu += t1 - t0;
         for (int m = 0; m < sw->nmodels; m++) {
             const ms_model_t *mod = sw->models[m];
-            uint64_t need = table == MS_TABLE_SETTLEMENTS ? mod->settlement_cols : mod->drug_cols;
-            if (!run[m] || !need) continue;
+            if (!run[m] || !ms_model_cols(mod, table)) continue;
             sw_model_view(mod, table, &b, &view);
             if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(out->states[m], table, &view, &w->emit[m])));
             double t2 = ms_thread_cpu_s();
@@ -121,9 +120,10 @@ static ms_status_t sweep_slice(sweep_t *sw, worker_t *w, uint32_t p, uint32_t sl
     out->states = calloc((size_t)sw->nmodels, sizeof *out->states);
     if (!out->states) return ms_error_set(MS_E_NOMEM, "out of memory");
     out->nmodels = sw->nmodels;
-    ms_part_t *parts[2] = {NULL, NULL};
+    ms_part_t *parts[MS_TABLE_COUNT] = {NULL};
     ms_status_t st = MS_OK;
-    for (int t = 0; t < 2 && st == MS_OK; t++)
+    /* A table no model reads (cols 0) is not opened. */
+    for (int t = 0; t < MS_TABLE_COUNT && st == MS_OK; t++)
         if (p < sw->ds.nparts[t] && sw->cols[t]) st = sw_open_part(sw, p, ms_table((ms_table_id_t)t), &parts[t]);
     /* With --skip-bad and keyed aggregation, read the partition through
      * once before the models see it: records emitted into the shuffle
@@ -132,26 +132,25 @@ static ms_status_t sweep_slice(sweep_t *sw, worker_t *w, uint32_t p, uint32_t sl
      * Such a partition is one slice (ms_sweep_plan.c). */
     int shuffled = 0;
     for (int m = 0; m < sw->nmodels; m++) shuffled |= run[m] && sw->models[m]->nkeyed > 0;
-    for (int t = 0; t < 2 && st == MS_OK && sw->o->skip_bad && shuffled; t++)
+    for (int t = 0; t < MS_TABLE_COUNT && st == MS_OK && sw->o->skip_bad && shuffled; t++)
         if (parts[t]) st = verify_table(sw, w, parts[t], (ms_table_id_t)t);
     for (int m = 0; st == MS_OK && m < sw->nmodels; m++)
         if (run[m])
             st = sw_model_checked(sw->models[m], MS_TABLE_SETTLEMENTS,
                                   sw->models[m]->init(&sw->env[m], &out->states[m]));
-    for (int t = 0; t < 2 && st == MS_OK; t++) {
+    for (int t = 0; t < MS_TABLE_COUNT && st == MS_OK; t++) {
         if (!parts[t]) continue;
         size_t nc = ms_part_nchunks(parts[t]);
         st = sweep_table(sw, w, parts[t], (ms_table_id_t)t, nc * sl / ns, nc * (sl + 1) / ns, run, out);
     }
-    ms_part_close(parts[0]);
-    ms_part_close(parts[1]);
+    for (int t = 0; t < MS_TABLE_COUNT; t++) ms_part_close(parts[t]);
     return st;
 }
 
 /* out += in: the slice after it, model by model, and its counts. */
 static ms_status_t merge_slice(sweep_t *sw, ms_partial_t *out, const ms_partial_t *in)
 {
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
         out->rows[t] += in->rows[t];
         for (int k = 0; k < MS_REJECT_COUNT; k++) out->rejected[t][k] += in->rejected[t][k];
     }
@@ -266,7 +265,7 @@ static void worker_free(sweep_t *sw, worker_t *w)
     for (int m = 0; w->model_cpu && m < 2 * sw->nmodels; m++)
 #pragma omp atomic
         sw->model_map_cpu[m] += w->model_cpu[m];
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
         ms_reader_close(w->reader[t]);
         ms_quality_free(&w->quality[t]);
     }

@@ -30,9 +30,22 @@ ms_status_t sw_select_models(sweep_t *sw)
     }
     /* In registry order, whatever order they were named in; the models
      * that always run (the records every ranked row reports) whatever. */
+    int bills = sw->ds.nparts[MS_TABLE_SERVICE_ITEMS] > 0;
     for (int i = 0; st == MS_OK && i < n; i++) {
         st = ms_model_check(all[i]);
-        if (st == MS_OK && (every || want[i] || all[i]->always_runs)) sw->models[sw->nmodels++] = all[i];
+        if (st != MS_OK || !(every || want[i] || all[i]->always_runs)) continue;
+        /* A model of the bill lines has nothing to read in a dataset
+         * without them: named, that is a usage error; otherwise it is not
+         * run, and run.json and the report say why. */
+        if (all[i]->service_cols && !bills) {
+            if (!every && want[i])
+                st = ms_error_set(MS_E_USAGE, "model '%s' reads itemised bills (service_items), and %s has none",
+                                  all[i]->name, sw->ds.dir);
+            else if (sw->nnot_run < MS_SWEEP_NOT_RUN_MAX)
+                sw->not_run[sw->nnot_run++] = all[i];
+            continue;
+        }
+        sw->models[sw->nmodels++] = all[i];
     }
     free(copy);
     free(want);
@@ -47,7 +60,7 @@ ms_status_t sw_emit_fn(void *impl, int tid, uint64_t k0, uint64_t k1, const void
 /* The batch as model m sees it: only the columns it declared. */
 void sw_model_view(const ms_model_t *mod, ms_table_id_t table, const ms_batch_t *b, ms_batch_t *view)
 {
-    uint64_t need = table == MS_TABLE_SETTLEMENTS ? mod->settlement_cols : mod->drug_cols;
+    uint64_t need = ms_model_cols(mod, table);
     view->rows = b->rows;
     view->first_row = b->first_row;
     view->persons = b->persons;
@@ -63,9 +76,10 @@ ms_status_t sw_model_checked(const ms_model_t *mod, ms_table_id_t table, ms_stat
     if (st != MS_OK) return ms_error_wrap(st, "model %s: ", mod->name);
     if (c < 0) return MS_OK;
     const ms_table_t *t = ms_table(table);
-    int settlements = table == MS_TABLE_SETTLEMENTS;
+    static const char *const prefix[MS_TABLE_COUNT] = {"MS_SC", "MS_DC", "MS_SIC"};
+    static const char *const field[MS_TABLE_COUNT] = {"settlement_cols", "drug_cols", "service_cols"};
     return ms_error_set(MS_E_INTERNAL,
                         "model %s reads column %s.%s, which it does not declare: add 1ull << %s_%s to its %s",
-                        mod->name, t->name, c < t->ncols ? t->cols[c].name : "?", settlements ? "MS_SC" : "MS_DC",
-                        c < t->ncols ? t->cols[c].name : "?", settlements ? "settlement_cols" : "drug_cols");
+                        mod->name, t->name, c < t->ncols ? t->cols[c].name : "?", prefix[table],
+                        c < t->ncols ? t->cols[c].name : "?", field[table]);
 }

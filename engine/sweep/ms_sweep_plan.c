@@ -11,10 +11,14 @@
 /* The partition set (ms_dataset_partset): a partition file missing, one the
  * dataset does not have, or one that is not the partition its name says
  * stops the sweep before anything is written; with --skip-bad its partition
- * number is excluded from both tables.  Allocates the per-partition arrays. */
+ * number is excluded from every table.  The bill lines' files are judged
+ * only when a model reads them (sw->cols, set before).  Allocates the
+ * per-partition arrays. */
 ms_status_t sw_check_partitions(sweep_t *sw)
 {
-    MS_TRY(ms_dataset_partset(&sw->ds, &sw->set));
+    unsigned tables = 1u << MS_TABLE_SETTLEMENTS | 1u << MS_TABLE_DRUG_ITEMS;
+    if (sw->cols[MS_TABLE_SERVICE_ITEMS]) tables |= 1u << MS_TABLE_SERVICE_ITEMS;
+    MS_TRY(ms_dataset_partset_tables(&sw->ds, tables, &sw->set));
     uint32_t n = sw->nparts = sw->set.count;
     sw->resumed = calloc(n ? n : 1, 1);
     sw->skipped = calloc(n ? n : 1, 1);
@@ -68,14 +72,17 @@ uint32_t sw_stray_partitions(const sweep_t *sw)
     return n;
 }
 
-/* Slices of partition p: by its settlements (or drug items, when the
- * sweep reads no settlement), from the row counts its files record.  One
+/* Slices of partition p: by its settlements (or the first table the sweep
+ * reads, when it reads no settlement), from the row counts its files record.  One
  * with --skip-bad and keyed aggregation: the partition is read through
  * before any of it is emitted (ms_sweep_map.c). */
 static uint32_t slices_of(const sweep_t *sw, uint32_t p, int shuffled)
 {
     if (sw->o->skip_bad && shuffled) return 1;
-    int t = sw->cols[MS_TABLE_SETTLEMENTS] ? MS_TABLE_SETTLEMENTS : MS_TABLE_DRUG_ITEMS;
+    for (int m = 0; m < sw->nmodels; m++)
+        if (sw->models[m]->whole_partition) return 1;
+    int t = MS_TABLE_SETTLEMENTS;
+    while (t + 1 < MS_TABLE_COUNT && !sw->cols[t]) t++;
     uint64_t rows = p < sw->set.nfiles[t] && sw->set.ok[t][p] ? sw->set.info[t][p].rows : 0;
     /* A slice's fixed cost is the models' fresh state for every
      * institution (hundreds of bytes each: zeroed, filled, merged), so a
@@ -110,8 +117,10 @@ ms_status_t sw_make_queues(sweep_t *sw)
     }
     /* This rank's partitions only (all of them without MPI). */
     for (uint32_t p = sw->part_lo; p < sw->part_hi; p++) {
-        for (int t = 0; t < 2; t++)
-            if (p < sw->set.nfiles[t] && sw->set.ok[t][p] && !sw->skipped[p]) sw->my_rows += sw->set.info[t][p].rows;
+        for (int t = 0; t < MS_TABLE_COUNT; t++)
+            if ((t != MS_TABLE_SERVICE_ITEMS || sw->cols[t]) && p < sw->set.nfiles[t] && sw->set.ok[t][p] &&
+                !sw->skipped[p])
+                sw->my_rows += sw->set.info[t][p].rows;
         node_queue_t *q = &sw->queues[sw->plan.part_node[p]];
         for (uint32_t sl = 0; sl < sw->runs[p].nslices; sl++) q->units[q->n++] = (uint64_t)p << 32 | sl;
     }
@@ -237,7 +246,9 @@ static ms_status_t share_keyed(sweep_t *sw)
     for (int m = 0; m < sw->nmodels; m++) {
         for (int k = 0; k < sw->models[m]->nkeyed; k++) {
             const ms_keyed_t *kd = &sw->models[m]->keyed[k];
-            double recs = kd->per_settlement * (double)rows[0] + kd->per_drug_item * (double)rows[1];
+            double recs = kd->per_settlement * (double)rows[MS_TABLE_SETTLEMENTS] +
+                          kd->per_drug_item * (double)rows[MS_TABLE_DRUG_ITEMS] +
+                          kd->per_service_item * (double)rows[MS_TABLE_SERVICE_ITEMS];
             want[sw->keyed_base[m] + k] = recs * (double)(16 + kd->value_size);
             total += want[sw->keyed_base[m] + k];
         }
@@ -257,7 +268,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     sw->memory_cap = sw->o->memory_cap ? sw->o->memory_cap : dflt;
     size_t batch = sw->o->batch_rows ? sw->o->batch_rows : sw->plan.batch_rows;
     size_t per_thread = 0;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
         const ms_table_t *tb = ms_table((ms_table_id_t)t);
         size_t row = 0;
         for (int c = 0; c < tb->ncols; c++)

@@ -72,7 +72,7 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
         ms_partial_t pt;
         MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
         ms_status_t st = sw_each_model(sw, merge_one, global, pt.states);
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < MS_TABLE_COUNT; t++) {
             res->rows[t] += pt.rows[t];
             for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += pt.rejected[t][r];
         }
@@ -171,16 +171,16 @@ ms_status_t sw_gather_ranks(sweep_t *sw, ms_sweep_result_t *res)
     }
     mine[RS_MAP_US] = (uint64_t)(sw->stage[ST_MAP] * 1e6);
     mine[RS_EXCHANGE_US] = (uint64_t)(sw->exchange_s * 1e6);
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
         mine[RS_COUNTS + t] = res->rows[t];
-        for (int r = 0; r < MS_REJECT_COUNT; r++) mine[RS_COUNTS + 2 + t * MS_REJECT_COUNT + r] = res->rejected[t][r];
+        for (int r = 0; r < MS_REJECT_COUNT; r++) mine[RS_REJECTED + t * MS_REJECT_COUNT + r] = res->rejected[t][r];
     }
     MS_TRY(ms_dist_gather_u64(mine, SW_RANK_STATS, sw->rank_stats));
     for (int k = 1; sw->rank == 0 && k < sw->nranks; k++) {
         const uint64_t *x = sw->rank_stats + (size_t)k * SW_RANK_STATS;
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < MS_TABLE_COUNT; t++) {
             res->rows[t] += x[RS_COUNTS + t];
-            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += x[RS_COUNTS + 2 + t * MS_REJECT_COUNT + r];
+            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += x[RS_REJECTED + t * MS_REJECT_COUNT + r];
         }
     }
     return MS_OK;

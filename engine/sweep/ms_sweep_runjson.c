@@ -16,6 +16,33 @@ static json_t *reject_json(const uint64_t *r)
     return o;
 }
 
+/* The rule base as run: every configured rule, whether it ran, and why not
+ * (disabled; no knowledge base for a rule that reads item facts). */
+static json_t *sw_rules_json(const sweep_t *sw)
+{
+    json_t *o = json_object(), *list = json_array();
+    json_object_set_new(o, "knowledge_base", sw->has_kb ? json_true() : json_false());
+    if (sw->has_kb) json_object_set_new(o, "knowledge_items", json_integer((json_int_t)sw->kb.n_items));
+    size_t ran = 0;
+    for (size_t i = 0; i < sw->cfg.rules.n; i++) {
+        const ms_rule_t *r = &sw->cfg.rules.rule[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "name", json_string(r->name));
+        json_object_set_new(e, "template", json_string(ms_rule_template_name((int)r->tmpl)));
+        const char *why = !r->enabled ? "disabled in the configuration"
+                          : !sw->has_kb && r->tmpl != MS_RULE_BED_DAYS
+                              ? "the dataset has no knowledge base (knowledge.h5): the item facts it reads are unknown"
+                              : NULL;
+        json_object_set_new(e, "run", why ? json_false() : json_true());
+        if (why) json_object_set_new(e, "why", json_string(why));
+        ran += !why;
+        json_array_append_new(list, e);
+    }
+    json_object_set_new(o, "run", json_integer((json_int_t)ran));
+    json_object_set_new(o, "rules", list);
+    return o;
+}
+
 ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const char *dir)
 {
     const ms_sweep_opts_t *o = sw->o;
@@ -29,14 +56,19 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(ds, "reference_checksum", json_string(ref));
     json_object_set_new(ds, "settlement_partitions", json_integer(sw->ds.nparts[0]));
     json_object_set_new(ds, "drug_item_partitions", json_integer(sw->ds.nparts[1]));
+    /* The bill lines (service_items) are listed when a model reads them. */
+    int bills = sw->cols[MS_TABLE_SERVICE_ITEMS] != 0;
+    if (bills) json_object_set_new(ds, "service_item_partitions", json_integer(sw->ds.nparts[MS_TABLE_SERVICE_ITEMS]));
     json_object_set_new(root, "dataset", ds);
     json_t *rows = json_object();
     json_object_set_new(rows, "settlements", json_integer((json_int_t)res->rows[0]));
     json_object_set_new(rows, "drug_items", json_integer((json_int_t)res->rows[1]));
+    if (bills) json_object_set_new(rows, "service_items", json_integer((json_int_t)res->rows[MS_TABLE_SERVICE_ITEMS]));
     json_object_set_new(root, "rows_read", rows);
     json_t *rej = json_object();
     json_object_set_new(rej, "settlements", reject_json(res->rejected[0]));
     json_object_set_new(rej, "drug_items", reject_json(res->rejected[1]));
+    if (bills) json_object_set_new(rej, "service_items", reject_json(res->rejected[MS_TABLE_SERVICE_ITEMS]));
     json_object_set_new(root, "rows_rejected", rej);
     json_t *parts = json_object(), *skipped = json_array();
     for (uint32_t p = 0; p < sw->nparts; p++) {
@@ -85,8 +117,8 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
          * seconds in its batch and person callbacks, together per record of
          * the tables it reads, and the wall seconds of its reduce. */
         const ms_model_t *mod = sw->models[m];
-        uint64_t recs = (mod->settlement_cols ? res->rows[MS_TABLE_SETTLEMENTS] : 0) +
-                        (mod->drug_cols ? res->rows[MS_TABLE_DRUG_ITEMS] : 0);
+        uint64_t recs = 0;
+        for (int t = 0; t < MS_TABLE_COUNT; t++) recs += ms_model_cols(mod, (ms_table_id_t)t) ? res->rows[t] : 0;
         double batch = sw->model_map_cpu[2 * m], person = sw->model_map_cpu[2 * m + 1];
         json_object_set_new(mo, "map_cpu_seconds", json_real(batch + person));
         json_object_set_new(mo, "map_ns_per_record", json_real(recs ? (batch + person) * 1e9 / (double)recs : 0));
@@ -96,6 +128,17 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
         json_array_append_new(models, mo);
     }
     json_object_set_new(root, "models", models);
+    /* Models left out, and why (a model of the bill lines on a dataset
+     * without them). */
+    json_t *nr = json_array();
+    for (int k = 0; k < sw->nnot_run; k++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "name", json_string(sw->not_run[k]->name));
+        json_object_set_new(e, "why", json_string("the dataset has no itemised bills (service_items)"));
+        json_array_append_new(nr, e);
+    }
+    json_object_set_new(root, "models_not_run", nr);
+    if (sw->rules) json_object_set_new(root, "rules", sw_rules_json(sw));
     /* What each keyed aggregation held and spilled: its memory share
      * against what it took (docs/engine.md, Memory). */
     json_t *keyed = json_array();
@@ -186,7 +229,7 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(root, "stage_seconds", stages);
     json_t *tp = json_object();
     double map = sw->stage[ST_MAP] > 0 ? sw->stage[ST_MAP] : 1e-9;
-    json_object_set_new(tp, "records", json_integer((json_int_t)(res->rows[0] + res->rows[1])));
+    json_object_set_new(tp, "records", json_integer((json_int_t)(res->rows[0] + res->rows[1] + res->rows[2])));
     json_object_set_new(tp, "seconds", json_real(res->seconds));
     uint64_t mapped = sw->rows_done;
     for (int r = 1; sw->nranks > 1 && sw->rank_stats && r < sw->nranks; r++)

@@ -24,6 +24,10 @@ char *sw_manifest_text(const sweep_t *sw)
     ms_refs_checksum_text(&sw->ds.refs, ref);
     fprintf(fp, "medsweep sweep state 1\nreference %s\npartitions %u %u\n", ref,
             sw->ds.nparts[MS_TABLE_SETTLEMENTS], sw->ds.nparts[MS_TABLE_DRUG_ITEMS]);
+    /* Only when the sweep reads them: a dataset without bill lines, or a
+     * sweep that does not read them, keeps the manifest it had. */
+    if (sw->cols[MS_TABLE_SERVICE_ITEMS])
+        fprintf(fp, "service_items partitions %u\n", sw->ds.nparts[MS_TABLE_SERVICE_ITEMS]);
     for (int m = 0; m < sw->nmodels; m++) fprintf(fp, "model %s %s\n", sw->models[m]->name, sw->models[m]->version);
     fprintf(fp, "config %s\n", sw->config_hash);
     fclose(fp);

@@ -8,7 +8,8 @@
  * with its own spill files and dictionary maps, merged in range order.  Pass 2, in parallel over
  * partitions: load one partition's spill, remap dictionary ids to their
  * sorted rank, sort by (person_id, date, settle_id), check cross-row rules
- * (unique settle_id, drug items pointing at their settlement), write the
+ * (unique settle_id, drug items and bill lines pointing at their settlement,
+ * bill lines adding up to it), write the
  * HDF5 partition.  Memory: one partition plus the dictionaries, whatever the
  * size of the CSV.
  *
@@ -18,8 +19,9 @@
  * into DATASET_DIR removes when no process has that pid any more
  * (res->leftovers_removed).
  *
- * Progress goes to opts->progress (job "import"): stages "settlements.csv"
- * and "drug_items.csv" (percent of the file read, records so far) and
+ * Progress goes to opts->progress (job "import"): stages "settlements.csv",
+ * "service_items.csv" and "drug_items.csv" (percent of the file read,
+ * records so far) and
  * "sorting and writing" (partitions done of all).  One call at a time, at
  * most about four a second, finished = 1 on the last report of each stage.
  */
@@ -42,7 +44,10 @@ typedef struct {
 } ms_import_opts_t;
 
 typedef struct {
-    uint64_t institutions, groups, settlements, drug_items;
+    uint64_t institutions, groups, settlements, drug_items, service_items;
+    int have_service_items;     /* the extract had service_items.csv */
+    int have_knowledge;         /* the extract had knowledge/ (DATASET_DIR/knowledge.h5 written) */
+    uint64_t knowledge_items;   /* items of its knowledge base */
     uint64_t rejected;     /* rows written to rejected.csv (skip_bad) */
     uint32_t partitions;
     uint32_t leftovers_removed; /* DATASET_DIR.importing-<pid> of imports whose process is gone, removed */

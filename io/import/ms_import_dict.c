@@ -1,12 +1,13 @@
 /*
  * ms_import_dict.c - codes to ids.  During pass 1 every code (institution,
- * group, diagnosis, procedure, drug) gets a provisional id: its row in the
+ * group, diagnosis, procedure, drug, bill item) gets a provisional id: its row in the
  * reference file, or first-seen order for the dictionaries.  The strings
  * stay in the strmap_t's own arrays; io/common's ms_hmap finds them by
  * XXH3 hash.  Readers of parallel ranges keep their own maps, merged here in
  * range order.  At the end the dictionaries are sorted (final id = rank),
  * institutions and groups take their sorted positions, and the reference
- * files are written.
+ * files are written (with knowledge.h5 when the extract has a knowledge
+ * base).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -148,9 +149,11 @@ ms_status_t imp_finish_refs(import_t *im)
     MS_TRY(finish_dict(&im->diag, &im->refs.diagnoses, &im->diag_remap));
     MS_TRY(finish_dict(&im->proc, &im->refs.procedures, &im->proc_remap));
     MS_TRY(finish_dict(&im->drug, &im->refs.drugs, &im->drug_remap));
+    MS_TRY(finish_dict(&im->item, &im->refs.items, &im->item_remap));
     MS_TRY(ms_refs_finish(&im->refs));
     MS_TRY(remap_refs(&im->refs, &im->inst, ms_refs_inst_find, &im->inst_remap));
     MS_TRY(remap_refs(&im->refs, &im->group, ms_refs_group_find, &im->group_remap));
     ms_refs_checksum_text(&im->refs, im->ref_checksum);
-    return ms_refs_write(&im->refs, im->tmp_dir);
+    MS_TRY(ms_refs_write(&im->refs, im->tmp_dir));
+    return im->have_knowledge ? ms_knowledge_write(&im->kb, im->tmp_dir) : MS_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * ms_import_fields.c - row errors and the field parsers every table uses:
- * integers, ranges, enums, dates, money, regions, text, positive decimals.
+ * integers, ranges, enums, dates, money, regions, text, positive decimals,
+ * fixed-point decimals (a bill line's qty and unit_price).
  * A parser returns 0, or -1 with a row_err_t saying which column, which
  * value and why.  The contract's limits (ms_schema.h, docs/schema.md
  * "Limits") are checked here and by the callers' ranges and lengths.
@@ -153,5 +154,20 @@ int imp_fld_pos_float(const ms_field_t *f, const char *col, float *v, row_err_t 
     if (!ok || end != f->s + f->len || !isfinite(x) || !(x > 0.0f))
         return imp_row_bad(e, col, f, "%s must be a decimal number > 0 ('%.*s')", col, FV(f));
     *v = x;
+    return 0;
+}
+
+int imp_fld_fixed(const ms_field_t *f, const char *col, int places, int64_t lo, int64_t hi,
+                  const char *hi_text, const char *unit, int64_t *v, row_err_t *e)
+{
+    if (imp_need(f, col, e)) return -1;
+    int rc = ms_fixed_parse(f->s, f->len, places, v);
+    if (rc == MS_FIXED_NEGATIVE) return imp_row_bad(e, col, f, "negative %s ('%.*s')", col, FV(f));
+    if (rc == MS_FIXED_DECIMALS)
+        return imp_row_bad(e, col, f, "%s has more than %d decimals ('%.*s')", col, places, FV(f));
+    if (rc == MS_FIXED_RANGE || (rc == 0 && *v > hi))
+        return imp_row_bad(e, col, f, "%s is above the limit of %s %s ('%.*s')", col, hi_text, unit, FV(f));
+    if (rc != 0) return imp_row_bad(e, col, f, "%s is not a decimal number ('%.*s')", col, FV(f));
+    if (*v < lo) return imp_row_bad(e, col, f, "%s must be > 0 ('%.*s')", col, FV(f));
     return 0;
 }

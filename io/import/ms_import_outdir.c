@@ -55,26 +55,53 @@ static ms_status_t optional_file(const char *path, int *there)
     return MS_OK;
 }
 
-/* Default: one partition per 256 MiB of settlements.csv, 1..4096; an
- * explicit count is taken as given. */
+/* Is the optional folder at path (CSV_DIR/knowledge) there?  As
+ * optional_file, for a folder. */
+static ms_status_t optional_dir(const char *path, int *there)
+{
+    struct stat sb;
+    *there = 0;
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT) return MS_OK;
+        return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    }
+    if (stat(path, &sb) != 0) return ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    if (!S_ISDIR(sb.st_mode)) return ms_error_set(MS_E_IO, "cannot open %s: it is not a directory", path);
+    *there = 1;
+    return MS_OK;
+}
+
+/* Default: one partition per 256 MiB of settlements.csv or of
+ * service_items.csv, whichever is larger (a partition's bill lines are
+ * sorted in memory as its settlements are), 1..4096; an explicit count is
+ * taken as given.  Which optional files and folders the extract has. */
 static ms_status_t choose_partitions(import_t *im)
 {
     char *path = ms_path_join(im->csv_dir, "settlements.csv");
     char *drugs = ms_path_join(im->csv_dir, "drug_items.csv");
+    char *bills = ms_path_join(im->csv_dir, "service_items.csv");
+    char *kb = ms_path_join(im->csv_dir, "knowledge");
     struct stat sb;
     ms_status_t st = MS_OK;
-    if (!path || !drugs)
+    if (!path || !drugs || !bills || !kb)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
     else if (stat(path, &sb) != 0)
         st = ms_error_errno(MS_E_IO, errno, "cannot open %s", path);
+    uint64_t bytes = st == MS_OK ? (uint64_t)sb.st_size : 0;
+    if (st == MS_OK) st = optional_file(drugs, &im->have_drugs);
+    if (st == MS_OK) st = optional_file(bills, &im->have_services);
+    if (st == MS_OK && im->have_services && stat(bills, &sb) == 0 && (uint64_t)sb.st_size > bytes)
+        bytes = (uint64_t)sb.st_size;
+    if (st == MS_OK) st = optional_dir(kb, &im->have_knowledge);
     if (st == MS_OK) {
-        uint64_t n = ((uint64_t)sb.st_size + PART_BYTES_DEFAULT - 1) / PART_BYTES_DEFAULT;
+        uint64_t n = (bytes + PART_BYTES_DEFAULT - 1) / PART_BYTES_DEFAULT;
         n = n < 1 ? 1 : n > MAX_PARTITIONS ? MAX_PARTITIONS : n;
         im->nparts = im->opts->partitions ? im->opts->partitions : (uint32_t)n;
-        st = optional_file(drugs, &im->have_drugs);
     }
     free(path);
     free(drugs);
+    free(bills);
+    free(kb);
     return st;
 }
 
@@ -163,6 +190,7 @@ static ms_status_t make_tmp(import_t *im)
     MS_TRY(make_dir_in(im->tmp_dir, ".spill", &im->spill_dir));
     MS_TRY(make_dir_in(im->tmp_dir, ms_table(MS_TABLE_SETTLEMENTS)->name, NULL));
     if (im->have_drugs) MS_TRY(make_dir_in(im->tmp_dir, ms_table(MS_TABLE_DRUG_ITEMS)->name, NULL));
+    if (im->have_services) MS_TRY(make_dir_in(im->tmp_dir, ms_table(MS_TABLE_SERVICE_ITEMS)->name, NULL));
     return im->opts->skip_bad ? open_rejected(im) : MS_OK;
 }
 

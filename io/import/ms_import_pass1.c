@@ -1,12 +1,13 @@
 /*
- * ms_import_pass1.c - pass 1: settlements.csv and drug_items.csv streamed
- * once.  A large file is split into byte ranges at record boundaries and
+ * ms_import_pass1.c - pass 1: settlements.csv, service_items.csv and
+ * drug_items.csv streamed once.  A large file is split into byte ranges at record boundaries and
  * read by several threads, each with its own spill files, dictionaries and
  * rejected rows (kept in memory), all merged in range order so that the
  * result does not depend on the threads.  Each good row goes, with its
  * source line, to the spill file of its partition (ms_person_partition);
- * each settlement's (settle_id, line) also to a bucket for the duplicate
- * check.  Without skip_bad the first bad row in file order stops the import.
+ * each settlement's (settle_id, person_id, line) also to a bucket for the
+ * duplicate check, and each bill line's to the same bucket of its settle_id
+ * for stage 3 to find its settlement.  Without skip_bad the first bad row in file order stops the import.
  */
 #include <errno.h>
 #include <omp.h>
@@ -131,7 +132,7 @@ static uint32_t id_bucket(uint64_t settle_id, uint32_t n)
 
 static ms_status_t sett_spill_row(import_t *im, uint32_t sub, const sett_rec_t *rec)
 {
-    id_rec_t idr = {rec->row.settle_id, rec->line};
+    id_rec_t idr = {rec->row.settle_id, rec->row.person_id, rec->line};
     MS_TRY(imp_spill_put(&im->sett_spill, sub, ms_person_partition(rec->row.person_id, im->nparts),
                          rec));
     return imp_spill_put(&im->id_spill, sub, id_bucket(idr.settle_id, im->nparts), &idr);
@@ -175,6 +176,35 @@ static ms_status_t drug_range(import_t *im, p1_t *w, uint32_t sub)
         else
             st = imp_spill_put(&im->drug_spill, sub,
                                ms_person_partition(rec.row.person_id, im->nparts), &rec);
+        if (st != MS_OK) break;
+        ++w->rows;
+        p1_tick(w);
+    }
+    return st;
+}
+
+static ms_status_t svc_spill_row(import_t *im, uint32_t sub, const svc_rec_t *rec)
+{
+    id_rec_t idr = {rec->row.settle_id, rec->row.person_id, rec->line};
+    MS_TRY(imp_spill_put(&im->svc_spill, sub, ms_person_partition(rec->row.person_id, im->nparts), rec));
+    return imp_spill_put(&im->svc_id_spill, sub, id_bucket(idr.settle_id, im->nparts), &idr);
+}
+
+static ms_status_t svc_range(import_t *im, p1_t *w, uint32_t sub)
+{
+    svc_rec_t rec;
+    memset(&rec, 0, sizeof rec); /* padding bytes go to disk: keep them defined */
+    const ms_field_t *f;
+    row_err_t e;
+    ms_status_t st;
+    while ((st = next_record(im, w, &f, &rec.line)) == MS_OK && f) {
+        int rc = imp_svc_parse(im, &w->map[0], f, rec.line, &rec.row, &e);
+        if (rc > 0)
+            st = ms_error_set(MS_E_NOMEM, "out of memory");
+        else if (rc < 0)
+            st = row_reject(im, w, rec.line, &e);
+        else
+            st = svc_spill_row(im, sub, &rec);
         if (st != MS_OK) break;
         ++w->rows;
         p1_tick(w);
@@ -291,6 +321,18 @@ ms_status_t imp_pass1_settlements(import_t *im)
     int32_t ***xl[2] = {&im->xl_diag, &im->xl_proc};
     return pass1_file(im, "settlements.csv", table_columns(MS_TABLE_SETTLEMENTS, names),
                       MS_SC_COUNT, sp, tags, sizes, sett_range, 2, global, xl);
+}
+
+ms_status_t imp_pass1_services(import_t *im)
+{
+    const char *names[MS_MAX_COLUMNS];
+    spill_t *sp[2] = {&im->svc_spill, &im->svc_id_spill};
+    const char *tags[2] = {"service-items", "service-ids"};
+    const size_t sizes[2] = {sizeof(svc_rec_t), sizeof(id_rec_t)};
+    strmap_t *global[2] = {&im->item, NULL};
+    int32_t ***xl[2] = {&im->xl_item, NULL};
+    return pass1_file(im, "service_items.csv", table_columns(MS_TABLE_SERVICE_ITEMS, names), MS_SIC_COUNT, sp,
+                      tags, sizes, svc_range, 1, global, xl);
 }
 
 ms_status_t imp_pass1_drugs(import_t *im)

@@ -2,9 +2,10 @@
  * ms_import_pass2.c - pass 2, in parallel over partitions (each thread owns
  * whole partitions, OpenMP dynamic schedule): load a partition's spill,
  * give codes their final ids, drop rows rejected as duplicates, sort by
- * (person_id, date, settle_id), check drug items against the partition's
- * settlements, write the HDF5 partition(s).  Without skip_bad the first
- * failing partition in partition order is the error, whatever the threads.
+ * (person_id, date, settle_id), check drug items (here) and bill lines
+ * (ms_import_bills.c) against the partition's settlements, write the HDF5
+ * partition(s).  Without skip_bad the first failing partition in partition
+ * order is the error, whatever the threads.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -27,11 +28,6 @@ typedef struct {
     int32_t date;
     uint32_t idx;
 } drug_key_t;
-
-typedef struct {
-    uint64_t settle, person;
-    int32_t inst;
-} sett_index_t;
 
 static int sett_key_cmp(const void *a, const void *b)
 {
@@ -78,7 +74,7 @@ static void permute(unsigned char *base, size_t size, uint32_t *perm, size_t n, 
 }
 
 /* Keep the row part of each spill record, packed at the front. */
-static void strip_lines(unsigned char *base, size_t rec_size, size_t row_size, size_t n)
+void imp_strip_lines(unsigned char *base, size_t rec_size, size_t row_size, size_t n)
 {
     for (size_t i = 0; i < n; i++) memmove(base + i * row_size, base + i * rec_size, row_size);
 }
@@ -95,10 +91,9 @@ static void sett_remap(const import_t *im, ms_settlement_t *r)
  * messages) by keys of key_size bytes: make_key writes record i's key, which
  * holds i as the uint32_t at idx_off, and cmp orders keys.  tmp is one
  * record of scratch. */
-static ms_status_t sort_records(void *v, size_t rec_size, size_t n, const char *what,
-                                size_t key_size, size_t idx_off,
-                                void (*make_key)(const void *rec, uint32_t i, void *key),
-                                int (*cmp)(const void *, const void *), void *tmp)
+ms_status_t imp_sort_records(void *v, size_t rec_size, size_t n, const char *what, size_t key_size,
+                             size_t idx_off, void (*make_key)(const void *rec, uint32_t i, void *key),
+                             int (*cmp)(const void *, const void *), void *tmp)
 {
     if (n > UINT32_MAX)
         return ms_error_set(
@@ -129,12 +124,12 @@ static void sett_make_key(const void *rec, uint32_t i, void *key)
 static ms_status_t sort_settlements(sett_rec_t *v, size_t n)
 {
     sett_rec_t tmp;
-    return sort_records(v, sizeof *v, n, "settlements", sizeof(sett_key_t),
+    return imp_sort_records(v, sizeof *v, n, "settlements", sizeof(sett_key_t),
                         offsetof(sett_key_t, idx), sett_make_key, sett_key_cmp, &tmp);
 }
 
-static ms_status_t write_partition(const import_t *im, ms_table_id_t tid, uint32_t p,
-                                   const void *rows, size_t n)
+ms_status_t imp_write_partition(const import_t *im, ms_table_id_t tid, uint32_t p, const void *rows,
+                                size_t n)
 {
     static const uint64_t empty_row[32]; /* any non-NULL pointer for 0 rows */
     char path[4096];
@@ -150,20 +145,28 @@ static ms_status_t write_partition(const import_t *im, ms_table_id_t tid, uint32
     return ms_part_write_rows(path, t, n ? rows : (const void *)empty_row, &info);
 }
 
-/* The (settle_id, person, inst) of a sorted partition, sorted by settle_id. */
+/* The (settle_id, person, inst, row) of a sorted partition, sorted by settle_id. */
 static ms_status_t build_sett_index(const ms_settlement_t *rows, size_t n, sett_index_t **out)
 {
     sett_index_t *ix = malloc((n ? n : 1) * sizeof *ix);
     if (!ix) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
-        ix[i] = (sett_index_t){rows[i].settle_id, rows[i].person_id, rows[i].inst_code};
+        ix[i] = (sett_index_t){rows[i].settle_id, rows[i].person_id, rows[i].inst_code, (uint32_t)i};
     qsort(ix, n, sizeof *ix, sett_index_cmp);
     *out = ix;
     return MS_OK;
 }
 
-static ms_status_t sett_partition(import_t *im, uint32_t p, task_t *t, sett_index_t **index,
-                                  size_t *nindex)
+const sett_index_t *imp_sett_find(const sett_index_t *ix, size_t n, uint64_t settle_id)
+{
+    sett_index_t key = {settle_id, 0, 0, 0};
+    return n ? bsearch(&key, ix, n, sizeof *ix, sett_index_cmp) : NULL;
+}
+
+/* The partition's settlements: written, and (when drug items or bill lines
+ * are checked against them) kept in *rows_out with their index. */
+static ms_status_t sett_partition(import_t *im, uint32_t p, task_t *t, ms_settlement_t **rows_out,
+                                  sett_index_t **index, size_t *nindex)
 {
     void *data;
     size_t n, kept = 0;
@@ -187,13 +190,16 @@ static ms_status_t sett_partition(import_t *im, uint32_t p, task_t *t, sett_inde
     ms_status_t st = sort_settlements(v, kept);
     ms_settlement_t *rows = data;
     if (st == MS_OK) {
-        strip_lines(data, sizeof *v, sizeof *rows, kept);
-        st = write_partition(im, MS_TABLE_SETTLEMENTS, p, rows, kept);
+        imp_strip_lines(data, sizeof *v, sizeof *rows, kept);
+        st = imp_write_partition(im, MS_TABLE_SETTLEMENTS, p, rows, kept);
     }
-    if (st == MS_OK && im->have_drugs) st = build_sett_index(rows, kept, index);
+    if (st == MS_OK && (im->have_drugs || im->have_services)) st = build_sett_index(rows, kept, index);
     *nindex = kept;
     t->rows[MS_TABLE_SETTLEMENTS] = kept;
-    free(data);
+    if (st == MS_OK && im->have_services)
+        *rows_out = rows;
+    else
+        free(data);
     return st;
 }
 
@@ -201,8 +207,7 @@ static ms_status_t sett_partition(import_t *im, uint32_t p, task_t *t, sett_inde
 static int drug_link(const import_t *im, const drug_rec_t *d, const sett_index_t *ix, size_t n,
                      char *value, char *reason, const char **column)
 {
-    sett_index_t key = {d->row.settle_id, 0, 0};
-    const sett_index_t *s = n ? bsearch(&key, ix, n, sizeof *ix, sett_index_cmp) : NULL;
+    const sett_index_t *s = imp_sett_find(ix, n, d->row.settle_id);
     if (!s || s->person != d->row.person_id) {
         *column = "settle_id";
         snprintf(value, VALUE_SHOWN + 1, "%llu", (unsigned long long)d->row.settle_id);
@@ -258,7 +263,7 @@ static void drug_make_key(const void *rec, uint32_t i, void *key)
 static ms_status_t sort_drugs(drug_rec_t *v, size_t n)
 {
     drug_rec_t tmp;
-    return sort_records(v, sizeof *v, n, "drug items", sizeof(drug_key_t),
+    return imp_sort_records(v, sizeof *v, n, "drug items", sizeof(drug_key_t),
                         offsetof(drug_key_t, idx), drug_make_key, drug_key_cmp, &tmp);
 }
 
@@ -279,8 +284,8 @@ static ms_status_t drug_partition(import_t *im, uint32_t p, task_t *t, const set
     ms_status_t st = drug_filter(im, v, n, ix, nix, t, &kept);
     if (st == MS_OK) st = sort_drugs(v, kept);
     if (st == MS_OK) {
-        strip_lines(data, sizeof *v, sizeof(ms_drug_item_t), kept);
-        st = write_partition(im, MS_TABLE_DRUG_ITEMS, p, data, kept);
+        imp_strip_lines(data, sizeof *v, sizeof(ms_drug_item_t), kept);
+        st = imp_write_partition(im, MS_TABLE_DRUG_ITEMS, p, data, kept);
     }
     t->rows[MS_TABLE_DRUG_ITEMS] = kept;
     free(data);
@@ -290,9 +295,12 @@ static ms_status_t drug_partition(import_t *im, uint32_t p, task_t *t, const set
 static void pass2_partition(import_t *im, uint32_t p, task_t *t)
 {
     sett_index_t *ix = NULL;
+    ms_settlement_t *rows = NULL;
     size_t nix = 0;
-    ms_status_t st = sett_partition(im, p, t, &ix, &nix);
+    ms_status_t st = sett_partition(im, p, t, &rows, &ix, &nix);
     if (st == MS_OK && im->have_drugs) st = drug_partition(im, p, t, ix, nix);
+    if (st == MS_OK && im->have_services) st = imp_svc_partition(im, p, t, rows, ix, nix);
+    free(rows);
     free(ix);
     if (st != MS_OK) imp_task_fail(t, st, 0, ms_error_detail());
 }

@@ -3,7 +3,9 @@
  * (they are small) into the import's ms_refs_t in file order.  Every row is
  * validated; the code maps give each code a provisional id (its row) and
  * find duplicates with the line of the first one.  Any bad row stops the
- * import, skip_bad or not: the references must be sound.
+ * import, skip_bad or not: the references must be sound.  So does any error
+ * of the knowledge base (CSV_DIR/knowledge/, ms_knowledge_load_csv), read
+ * here too, before the long passes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -161,4 +163,17 @@ ms_status_t imp_read_groups(import_t *im)
                                     .ncols = GC_COUNT, .code = GC_CODE, .code_name = "group_code",
                                     .parse = group_parse, .append = group_append};
     return read_ref_file(im, &file, &im->group);
+}
+
+/* ------------------------------------------------------------------ */
+/* knowledge/: the knowledge base, when the extract has one.            */
+
+ms_status_t imp_read_knowledge(import_t *im)
+{
+    if (!im->have_knowledge) return MS_OK;
+    char *dir = ms_path_join(im->csv_dir, "knowledge");
+    if (!dir) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_knowledge_load_csv(dir, &im->kb);
+    free(dir);
+    return st;
 }

@@ -13,7 +13,7 @@
 #include "ms_buf.h"
 #include "ms_import_int.h"
 
-static const char *const data_files[2] = {"settlements.csv", "drug_items.csv"};
+const char *const imp_data_files[IMP_FILE_COUNT] = {"settlements.csv", "drug_items.csv", "service_items.csv"};
 
 ms_status_t imp_reject_push(reject_list_t *l, int file, uint64_t line, const char *column,
                             const char *value, const char *reason)
@@ -82,7 +82,20 @@ void imp_tasks_free(task_t *t, uint32_t n)
     free(t);
 }
 
-ms_status_t imp_merge_rejects(import_t *im, task_t *tasks, int keep_dup_lines)
+/* The lines of file among the sorted rejects all[0, n), into a new array. */
+static ms_status_t keep_lines_of(const reject_list_t *all, int file, uint64_t **lines, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < all->n; i++) k += all->v[i].file == file;
+    if (!k) return MS_OK;
+    *lines = malloc(k * sizeof **lines);
+    if (!*lines) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < all->n; i++)
+        if (all->v[i].file == file) (*lines)[(*n)++] = all->v[i].line;
+    return MS_OK;
+}
+
+ms_status_t imp_merge_rejects(import_t *im, task_t *tasks, int keep_lines)
 {
     reject_list_t all = {0};
     for (uint32_t i = 0; i < im->nparts; i++) {
@@ -97,18 +110,17 @@ ms_status_t imp_merge_rejects(import_t *im, task_t *tasks, int keep_dup_lines)
         }
     }
     if (all.n > 1) qsort(all.v, all.n, sizeof *all.v, reject_cmp);
-    if (keep_dup_lines && all.n) {
-        im->dup_lines = malloc(all.n * sizeof *im->dup_lines);
-        if (!im->dup_lines) {
+    if (keep_lines) {
+        ms_status_t st = keep_lines_of(&all, IMP_FILE_SETTLEMENTS, &im->dup_lines, &im->n_dup);
+        if (st == MS_OK) st = keep_lines_of(&all, IMP_FILE_SERVICE_ITEMS, &im->svc_bad_lines, &im->n_svc_bad);
+        if (st != MS_OK) {
             free(all.v);
-            return ms_error_set(MS_E_NOMEM, "out of memory");
+            return st;
         }
-        for (size_t k = 0; k < all.n; k++) im->dup_lines[k] = all.v[k].line;
-        im->n_dup = all.n;
     }
     for (size_t k = 0; k < all.n; k++) {
         const reject_t *r = &all.v[k];
-        imp_rejected_write(im->rejected, data_files[r->file], r->line, r->column, r->value,
+        imp_rejected_write(im->rejected, imp_data_files[r->file], r->line, r->column, r->value,
                            strlen(r->value), r->reason);
     }
     im->n_rejected += all.n;

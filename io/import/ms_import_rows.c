@@ -1,9 +1,11 @@
 /*
- * ms_import_rows.c - one record of settlements.csv or drug_items.csv into
- * its binary row: every field validated (syntax, references to the
- * institutions and groups read in stage 1, dates in order, money adding up),
- * then the dictionary codes get provisional ids from the reader's maps.  No
- * I/O here: pass 1 feeds the records and spills the rows.
+ * ms_import_rows.c - one record of settlements.csv, drug_items.csv or
+ * service_items.csv into its binary row: every field validated (syntax,
+ * references to the institutions and groups read in stage 1, dates in
+ * order, money adding up), then the dictionary codes get provisional ids
+ * from the reader's maps.  No I/O here: pass 1 feeds the records and spills
+ * the rows.  What a row says of another (a bill line's settlement) is
+ * checked in stage 3 and pass 2.
  */
 #include <stdio.h>
 
@@ -183,4 +185,38 @@ int imp_drug_parse(const import_t *im, strmap_t *drug, const ms_field_t *f, uint
     if (imp_fld_money(&f[DI_AMOUNT], "amount", &r->amount, e)) return -1;
     r->drug_code = dict_add(drug, &f[DI_DRUG], line);
     return r->drug_code < 0 ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* service_items.csv: its columns are the table's (MS_SIC_*).           */
+
+#define IF(name) (&f[MS_SIC_##name])
+
+int imp_svc_parse(const import_t *im, strmap_t *item, const ms_field_t *f, uint64_t line,
+                  ms_service_item_t *r, row_err_t *e)
+{
+    uint64_t v;
+    if (imp_fld_u64(IF(settle_id), "settle_id", &r->settle_id, e)) return -1;
+    if (imp_fld_range(IF(line_no), "line_no", 1, UINT32_MAX, &v, e)) return -1;
+    r->line_no = (uint32_t)v;
+    if (imp_fld_u64(IF(person_id), "person_id", &r->person_id, e)) return -1;
+    if (imp_need(IF(inst_code), "inst_code", e)) return -1;
+    r->inst_code = imp_strmap_find(&im->inst, IF(inst_code)->s, IF(inst_code)->len);
+    if (r->inst_code < 0)
+        return imp_row_bad(e, "inst_code", IF(inst_code), "unknown inst_code '%.*s'", FV(IF(inst_code)));
+    if (imp_fld_date(IF(date), "date", &r->date, e)) return -1;
+    if (imp_fld_text(IF(item_code), "item_code", MS_SERVICE_ITEM_CODE_MAX, NULL, "characters", e)) return -1;
+    if (imp_fld_enum(IF(category), "category", &ms_enum_item_category, &r->category, e)) return -1;
+    if (imp_fld_fixed(IF(qty), "qty", 3, 1, MS_ITEM_QTY_MAX_MILLI, MS_ITEM_QTY_MAX_TEXT, "units", &r->qty, e))
+        return -1;
+    if (imp_fld_fixed(IF(unit_price), "unit_price", 4, 0, MS_UNIT_PRICE_MAX, MS_UNIT_PRICE_MAX_TEXT, "yuan",
+                      &r->unit_price, e))
+        return -1;
+    if (imp_fld_money(IF(amount), "amount", &r->amount, e)) return -1;
+    if (imp_fld_range(IF(days_supply), "days_supply", 0, MS_DAYS_SUPPLY_MAX, &v, e)) return -1;
+    r->days_supply = (int32_t)v;
+    if (imp_fld_range(IF(doctor_id), "doctor_id", 0, UINT32_MAX, &v, e)) return -1;
+    r->doctor_id = (uint32_t)v;
+    r->item_code = dict_add(item, IF(item_code), line);
+    return r->item_code < 0 ? 1 : 0;
 }

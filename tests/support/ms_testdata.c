@@ -74,6 +74,7 @@ void ms_testdata_free(ms_testdata_t *t)
     ms_refs_free(&t->refs);
     free(t->s);
     free(t->d);
+    free(t->b);
     memset(t, 0, sizeof *t);
 }
 
@@ -147,6 +148,28 @@ ms_drug_item_t *ms_testdata_item(ms_testdata_t *t, const ms_settlement_t *s, uin
     return d;
 }
 
+ms_service_item_t *ms_testdata_line(ms_testdata_t *t, const ms_settlement_t *s, int32_t item, int category,
+                                    int64_t amount)
+{
+    uint32_t line_no = 1;
+    for (size_t i = 0; i < t->nb; i++)
+        if (t->b[i].settle_id == s->settle_id && t->b[i].line_no >= line_no) line_no = t->b[i].line_no + 1;
+    t->b = ms_test_grow(t->b, &t->cap_b, t->nb, sizeof *t->b);
+    ms_service_item_t *x = &t->b[t->nb++];
+    memset(x, 0, sizeof *x);
+    x->settle_id = s->settle_id;
+    x->line_no = line_no;
+    x->person_id = s->person_id;
+    x->inst_code = s->inst_code;
+    x->date = s->admit_date;
+    x->item_code = item;
+    x->category = (uint8_t)category;
+    x->qty = 1000;
+    x->unit_price = amount * 100;
+    x->amount = amount;
+    return x;
+}
+
 static int cmp_s(const void *a, const void *b)
 {
     const ms_settlement_t *x = a, *y = b;
@@ -165,6 +188,15 @@ static int cmp_d(const void *a, const void *b)
     return x->trace_lo < y->trace_lo ? -1 : x->trace_lo > y->trace_lo;
 }
 
+static int cmp_b(const void *a, const void *b)
+{
+    const ms_service_item_t *x = a, *y = b;
+    if (x->person_id != y->person_id) return x->person_id < y->person_id ? -1 : 1;
+    if (x->date != y->date) return x->date < y->date ? -1 : 1;
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    return x->line_no < y->line_no ? -1 : x->line_no > y->line_no;
+}
+
 ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
 {
     MS_TRY(ms_remove_tree(dir));
@@ -173,16 +205,24 @@ ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
     MS_TRY(ms_mkdirs(path));
     snprintf(path, sizeof path, "%s/drug_items", dir);
     MS_TRY(ms_mkdirs(path));
+    if (t->nb) {
+        snprintf(path, sizeof path, "%s/service_items", dir);
+        MS_TRY(ms_mkdirs(path));
+    }
     MS_TRY(ms_refs_finish(&t->refs));
     MS_TRY(ms_refs_write(&t->refs, dir));
     if (t->ns) qsort(t->s, t->ns, sizeof *t->s, cmp_s);
     if (t->nd) qsort(t->d, t->nd, sizeof *t->d, cmp_d);
+    if (t->nb) qsort(t->b, t->nb, sizeof *t->b, cmp_b);
     uint32_t n = t->partitions ? t->partitions : 1;
     ms_settlement_t *ps = malloc((t->ns + 1) * sizeof *ps);
     ms_drug_item_t *pd = malloc((t->nd + 1) * sizeof *pd);
+    ms_service_item_t *pb = malloc((t->nb + 1) * sizeof *pb);
     ms_status_t st = MS_OK;
     for (uint32_t p = 0; p < n && st == MS_OK; p++) {
-        size_t a = 0, b = 0;
+        size_t a = 0, b = 0, c = 0;
+        for (size_t i = 0; i < t->nb; i++)
+            if (ms_person_partition(t->b[i].person_id, n) == p) pb[c++] = t->b[i];
         for (size_t i = 0; i < t->ns; i++)
             if (ms_person_partition(t->s[i].person_id, n) == p) ps[a++] = t->s[i];
         for (size_t i = 0; i < t->nd; i++)
@@ -194,9 +234,13 @@ ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir)
         info.rows = b;
         ms_dataset_part_path(dir, ms_table(MS_TABLE_DRUG_ITEMS), p, path, sizeof path);
         if (st == MS_OK) st = ms_part_write_rows(path, ms_table(MS_TABLE_DRUG_ITEMS), pd, &info);
+        info.rows = c;
+        ms_dataset_part_path(dir, ms_table(MS_TABLE_SERVICE_ITEMS), p, path, sizeof path);
+        if (st == MS_OK && t->nb) st = ms_part_write_rows(path, ms_table(MS_TABLE_SERVICE_ITEMS), pb, &info);
     }
     free(ps);
     free(pd);
+    free(pb);
     return st;
 }
 

@@ -26,6 +26,9 @@ typedef struct {
     size_t ns, cap_s;
     ms_drug_item_t *d;
     size_t nd, cap_d;
+    ms_service_item_t *b;       /* bill lines: written as service_items when there are any (give their
+                                   codes in refs.items, sorted) */
+    size_t nb, cap_b;
     uint32_t partitions;        /* default 2 */
 } ms_testdata_t;
 
@@ -48,10 +51,19 @@ ms_settlement_t *ms_testdata_stay(ms_testdata_t *t, uint64_t person, uint32_t in
                                   int32_t discharge, int32_t group);
 ms_drug_item_t *ms_testdata_item(ms_testdata_t *t, const ms_settlement_t *s, uint32_t drug, uint64_t trace_hi,
                                  uint64_t trace_lo);
+/* A bill line of settlement s: item id `item` (of refs.items), category
+ * (0 drug .. 8 other), amount in fen, qty 1 unit at amount (unit_price in
+ * ten-thousandths of a yuan), dated the settlement's admission, line_no the
+ * next of the settlement's.  The caller keeps the settlement's categories
+ * equal to its lines' sums (import's rule; the engine does not check it).
+ * Returns a pointer valid until the next add. */
+ms_service_item_t *ms_testdata_line(ms_testdata_t *t, const ms_settlement_t *s, int32_t item, int category,
+                                    int64_t amount);
 /* Set total and split it: all in one category k (0 drug .. 8 other). */
 void ms_testdata_cost(ms_settlement_t *s, int64_t total_fen, int category, double fund_share);
 
-/* Write the dataset into dir (refs finished, rows sorted and partitioned). */
+/* Write the dataset into dir (refs finished, rows sorted and partitioned;
+ * service_items only when there are bill lines). */
 ms_status_t ms_testdata_write(ms_testdata_t *t, const char *dir);
 
 /* One indicator value from a finished sweep's indicators.csv, its columns
@@ -66,7 +78,8 @@ int ms_testdata_indicator(const char *out_dir, const char *inst_code, const char
 int ms_testdata_sweep(const char *dir, const char *out, const char *extra, char **log);
 
 /* Every row of one table of an open dataset, in partition order, as row
- * structs (ms_settlement_t or ms_drug_item_t) in *rows (caller frees). */
+ * structs (ms_settlement_t, ms_drug_item_t or ms_service_item_t) in *rows
+ * (caller frees). */
 ms_status_t ms_testdata_load(const ms_dataset_t *ds, ms_table_id_t table, void **rows, size_t *n);
 
 /* The same for one partition file (refs NULL: not checked against them). */

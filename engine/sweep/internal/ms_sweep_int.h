@@ -17,6 +17,9 @@
 #ifndef MS_SWEEP_INT_H
 #define MS_SWEEP_INT_H
 
+/* Models a sweep may leave out for want of bill lines. */
+#define MS_SWEEP_NOT_RUN_MAX 8
+
 #include <jansson.h>
 #include <omp.h>
 #include <signal.h>
@@ -36,7 +39,9 @@
 #include "ms_libversions.h"
 #include "ms_fs.h"
 #include "ms_model.h"
+#include "ms_knowledge.h"
 #include "ms_part.h"
+#include "ms_rules.h"
 #include "ms_partial.h"
 #include "ms_quality.h"
 #include "ms_shuffle.h"
@@ -56,8 +61,8 @@
 /* ----------------------------------------------------------------- state */
 
 typedef struct {
-    ms_reader_t *reader[2];
-    ms_quality_t quality[2];
+    ms_reader_t *reader[MS_TABLE_COUNT];
+    ms_quality_t quality[MS_TABLE_COUNT];
     /* [nmodels] each, for the whole sweep */
     ms_emit_t *emit;
     uint8_t *all, *shuffled;
@@ -108,7 +113,12 @@ typedef struct {
     uint32_t npeer;
     const ms_model_t **models;       /* [nmodels] in registry order */
     int nmodels;
-    uint64_t cols[2];
+    const ms_model_t *not_run[MS_SWEEP_NOT_RUN_MAX]; /* models left out: the dataset has no bill lines */
+    int nnot_run;
+    ms_knowledge_t kb;               /* the dataset's knowledge base (has_kb: read) */
+    int has_kb;
+    ms_ruleset_t *rules;             /* cfg.rules compiled against kb, when a model reads bill lines */
+    uint64_t cols[MS_TABLE_COUNT];   /* the columns read of each table (0: the table is not read) */
     ms_topology_t topo;
     ms_plan_t plan;
     char *state_dir;
@@ -157,9 +167,9 @@ typedef struct {
 /* Per rank, gathered at rank 0: first and past-last partition, rows read,
  * keyed records and bytes sent, map and exchange microseconds (run.json);
  * then the rows its partials counted per table and the rows they rejected
- * per table and reason (RS_COUNTS + t, RS_COUNTS + 2 + t * MS_REJECT_COUNT + r). */
+ * per table and reason (RS_COUNTS + t, RS_REJECTED + t * MS_REJECT_COUNT + r). */
 enum { RS_PART_LO, RS_PART_HI, RS_ROWS, RS_SENT_RECORDS, RS_SENT_BYTES, RS_MAP_US, RS_EXCHANGE_US, RS_COUNTS,
-       SW_RANK_STATS = RS_COUNTS + 2 + 2 * MS_REJECT_COUNT };
+       RS_REJECTED = RS_COUNTS + MS_TABLE_COUNT, SW_RANK_STATS = RS_REJECTED + MS_TABLE_COUNT * MS_REJECT_COUNT };
 
 enum { ST_PLAN, ST_MAP, ST_MERGE, ST_REDUCE, ST_FINALIZE, ST_WRITE };
 

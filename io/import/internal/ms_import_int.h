@@ -7,12 +7,16 @@
  *   ms_import_dict.c    codes -> ids: maps, merging, sorted dictionaries
  *   ms_import_fields.c  row errors and the field parsers
  *   ms_import_refs.c    institutions.csv and groups.csv (stage 1)
- *   ms_import_rows.c    one settlements.csv / drug_items.csv record
+ *   ms_import_rows.c    one settlements.csv / drug_items.csv / service_items.csv
+ *                       record
  *   ms_import_spill.c   spill files: binary records per partition
  *   ms_import_pass1.c   pass 1: a data file streamed in parallel ranges
- *   ms_import_dups.c    settle_id unique over the dataset (stage 3)
+ *   ms_import_dups.c    settle_id unique over the dataset, and each bill
+ *                       line's settle_id known, of the same person (stage 3)
  *   ms_import_reject.c  rejected rows and parallel tasks' results
  *   ms_import_pass2.c   pass 2: sort, check and write each partition
+ *   ms_import_bills.c   pass 2 of service_items: each settlement's bill
+ *                       lines checked against it, sorted, written
  */
 #ifndef MS_IMPORT_INT_H
 #define MS_IMPORT_INT_H
@@ -24,6 +28,7 @@
 #include "ms_csv.h"
 #include "ms_hmap.h"
 #include "ms_import.h"
+#include "ms_knowledge.h"
 #include "ms_progress.h"
 #include "ms_refs.h"
 #include "ms_schema.h"
@@ -92,6 +97,12 @@ int imp_fld_text(const ms_field_t *f, const char *col, size_t maxlen, const char
                  const char *what, row_err_t *e);
 /* A decimal number > 0 stored as float. */
 int imp_fld_pos_float(const ms_field_t *f, const char *col, float *v, row_err_t *e);
+/* A fixed-point decimal of at most `places` decimals (ms_fixed_parse) as
+ * value x 10^places, in [lo, hi]; hi_text is hi as the CSV writes it and
+ * unit what it counts ("units", "yuan"), for the message.  lo is 0 or 1
+ * (then "must be > 0"). */
+int imp_fld_fixed(const ms_field_t *f, const char *col, int places, int64_t lo, int64_t hi,
+                  const char *hi_text, const char *unit, int64_t *v, row_err_t *e);
 
 /* ------------------------------------------------------------------ */
 /* Spill files (ms_import_spill.c).                                     */
@@ -130,14 +141,25 @@ typedef struct {
 } drug_rec_t;
 
 typedef struct {
-    uint64_t settle_id, line;
+    ms_service_item_t row;
+    uint64_t line;
+} svc_rec_t;
+
+/* A settlement's id (stage 3: unique), or a bill line's settle_id (stage 3:
+ * known, of the same person), with its person and line. */
+typedef struct {
+    uint64_t settle_id, person_id, line;
 } id_rec_t;
 
 /* ------------------------------------------------------------------ */
 /* Rejected rows and parallel tasks (ms_import_reject.c).               */
 
+/* The data files whose rows can be rejected (reject_t.file, task_t.file). */
+enum { IMP_FILE_SETTLEMENTS, IMP_FILE_DRUG_ITEMS, IMP_FILE_SERVICE_ITEMS, IMP_FILE_COUNT };
+extern const char *const imp_data_files[IMP_FILE_COUNT];
+
 typedef struct {
-    int file; /* 0 settlements.csv, 1 drug_items.csv */
+    int file; /* IMP_FILE_* */
     uint64_t line;
     const char *column;
     char value[VALUE_SHOWN + 1];
@@ -152,7 +174,8 @@ typedef struct {
 /* One task of a parallel stage (a bucket, a partition): its outcome. */
 typedef struct {
     ms_status_t st;
-    uint64_t line; /* of an input error: orders the duplicate check */
+    int file;      /* of an input error (IMP_FILE_*), then its line: order the stage 3 errors */
+    uint64_t line;
     char *msg;     /* the error detail, NULL until the task fails */
     reject_list_t rejects;
     uint64_t rows[MS_TABLE_COUNT];
@@ -182,17 +205,20 @@ typedef struct {
     int tmp_made;
     uint32_t leftovers_removed; /* build directories of dead imports removed (ms_import_outdir.c) */
     uint32_t nparts, chunk_rows;
-    int have_drugs;
+    int have_drugs, have_services, have_knowledge;
+    ms_knowledge_t kb; /* CSV_DIR/knowledge, when have_knowledge */
     ms_refs_t refs; /* institutions and groups in file order until finished */
     size_t inst_cap, group_cap;
-    strmap_t inst, group, diag, proc, drug;
-    int32_t *inst_remap, *group_remap, *diag_remap, *proc_remap, *drug_remap;
+    strmap_t inst, group, diag, proc, drug, item;
+    int32_t *inst_remap, *group_remap, *diag_remap, *proc_remap, *drug_remap, *item_remap;
     /* Pass 1 readers other than the first keep their own dictionaries: their
      * ids to the merged ones, per reader ([0] NULL: the identity). */
-    int32_t **xl_diag, **xl_proc, **xl_drug;
-    spill_t sett_spill, id_spill, drug_spill;
+    int32_t **xl_diag, **xl_proc, **xl_drug, **xl_item;
+    spill_t sett_spill, id_spill, drug_spill, svc_spill, svc_id_spill;
     uint64_t *dup_lines; /* settlements.csv lines rejected as duplicates, sorted */
     size_t n_dup;
+    uint64_t *svc_bad_lines; /* service_items.csv lines rejected in stage 3, sorted */
+    size_t n_svc_bad;
     FILE *rejected;
     uint64_t n_rejected;
     char ref_checksum[40];
@@ -219,14 +245,17 @@ void imp_abandon(import_t *im);
 /* rejected.csv (ms_import_reject.c).  A failed write (the disk may be full)
  * stops the import. */
 ms_status_t imp_rejected_check(const import_t *im);
-/* Write the tasks' rejects sorted by (file, line); keep_dup_lines: remember
- * the lines in im->dup_lines. */
-ms_status_t imp_merge_rejects(import_t *im, task_t *tasks, int keep_dup_lines);
+/* Write the tasks' rejects sorted by (file, line); keep_lines (stage 3):
+ * remember the lines in im->dup_lines (settlements.csv) and
+ * im->svc_bad_lines (service_items.csv), for pass 2 to drop. */
+ms_status_t imp_merge_rejects(import_t *im, task_t *tasks, int keep_lines);
 
 /* The stages, in order. */
 ms_status_t imp_read_institutions(import_t *im); /* ms_import_refs.c */
 ms_status_t imp_read_groups(import_t *im);
+ms_status_t imp_read_knowledge(import_t *im);
 ms_status_t imp_pass1_settlements(import_t *im); /* ms_import_pass1.c */
+ms_status_t imp_pass1_services(import_t *im);
 ms_status_t imp_check_duplicates(import_t *im);  /* ms_import_dups.c */
 ms_status_t imp_pass1_drugs(import_t *im);       /* ms_import_pass1.c */
 ms_status_t imp_finish_refs(import_t *im);       /* ms_import_dict.c */
@@ -241,8 +270,32 @@ int imp_drug_parse(const import_t *im, strmap_t *drug, const ms_field_t *f, uint
                    ms_drug_item_t *r, row_err_t *e);
 enum { DI_SETTLE, DI_PERSON, DI_INST, DI_DATE, DI_DRUG, DI_TRACE, DI_QTY, DI_AMOUNT, DI_COUNT };
 extern const char *const imp_drug_columns[DI_COUNT];
+/* service_items.csv: its columns are the table's (MS_SIC_*). */
+int imp_svc_parse(const import_t *im, strmap_t *item, const ms_field_t *f, uint64_t line,
+                  ms_service_item_t *r, row_err_t *e);
 
-/* Is this settlements.csv line a rejected duplicate (ms_import_dups.c)? */
+/* Is this settlements.csv line a rejected duplicate, this service_items.csv
+ * line one rejected in stage 3 (ms_import_dups.c)? */
 int imp_is_dup_line(const import_t *im, uint64_t line);
+int imp_is_svc_bad_line(const import_t *im, uint64_t line);
+
+/* Pass 2 of a partition's bill lines (ms_import_bills.c), after its
+ * settlements: rows are the partition's settlements as written, and ix
+ * their (settle_id, person, inst, row) sorted by settle_id. */
+typedef struct {
+    uint64_t settle, person;
+    int32_t inst;
+    uint32_t row;
+} sett_index_t;
+ms_status_t imp_svc_partition(import_t *im, uint32_t p, task_t *t, const ms_settlement_t *rows,
+                              const sett_index_t *ix, size_t nix);
+/* Shared with it by ms_import_pass2.c. */
+ms_status_t imp_sort_records(void *v, size_t rec_size, size_t n, const char *what, size_t key_size,
+                             size_t idx_off, void (*make_key)(const void *rec, uint32_t i, void *key),
+                             int (*cmp)(const void *, const void *), void *tmp);
+void imp_strip_lines(unsigned char *base, size_t rec_size, size_t row_size, size_t n);
+ms_status_t imp_write_partition(const import_t *im, ms_table_id_t tid, uint32_t p, const void *rows,
+                                size_t n);
+const sett_index_t *imp_sett_find(const sett_index_t *ix, size_t n, uint64_t settle_id);
 
 #endif
