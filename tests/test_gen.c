@@ -11,6 +11,16 @@
  * promises, which verifies and imports.  A world of many institutions per
  * person is still the one the generator made before its indexes.
  *
+ * --bills: every settlement's bill lines add up exactly, category by
+ * category, to its cost columns and lie within its dates; the knowledge
+ * base loads and knows every line's item; the rule base (models/ms_rules)
+ * run over every claim finds each planted rule violation, nothing of the
+ * rules that honest bills never break at honest institutions, the noise of
+ * the others at a low rate, and the honest look-alikes within the rules;
+ * the settlements, drug items and the rest of the truth are those of the
+ * world without --bills; 1 and 2 threads give the same bytes; the CSV
+ * world imports and exports back to the same CSV.
+ *
  * The fixture world runs at --intensity 2: cheaters cheat at 0.3-1.7 times
  * the intensity, and a weak one in a small world plants too few records to
  * check 10 of every pattern.
@@ -28,8 +38,10 @@
 
 #include "ms_dataset.h"
 #include "ms_fs.h"
+#include "ms_knowledge.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_rules.h"
 #include "ms_testcsv.h"
 #include "ms_testdata.h"
 #include "ms_testutil.h"
@@ -39,6 +51,7 @@
 typedef struct {
     char *dir;     /* first: ms_test_dir_teardown frees it */
     char a[600];   /* generated with 1 thread */
+    char bills[600]; /* the same world with --bills, 1 thread */
 } fx_t;
 
 static int gen(const char *out, const char *extra)
@@ -56,6 +69,8 @@ static int setup(void **state)
     f->dir = ms_test_dir("gen");
     snprintf(f->a, sizeof f->a, "%s/a", f->dir);
     if (gen(f->a, "--threads 1")) return -1;
+    snprintf(f->bills, sizeof f->bills, "%s/bills", f->dir);
+    if (gen(f->bills, "--bills --threads 1")) return -1;
     *state = f;
     return 0;
 }
@@ -777,6 +792,539 @@ static void test_many_institutions_per_person(void **state)
     free(out);
 }
 
+/* ------------------------------------------------------------- --bills */
+
+/* A --bills world loaded whole: rows, its knowledge base, and the bill
+ * lines and drug items of each settlement found by settle_id. */
+typedef struct {
+    ms_dataset_t ds;
+    ms_settlement_t *s;
+    size_t ns;
+    ms_drug_item_t *d;
+    size_t nd;
+    ms_service_item_t *b;
+    size_t nb;
+    ms_knowledge_t kb;
+    int32_t *item_kb;         /* refs.items id -> knowledge-base id */
+    int32_t *drug_kb;         /* refs.drugs id -> knowledge-base id (-1: none) */
+    uint32_t *line_by_id;     /* lines by (settle_id, line_no) */
+    uint32_t *item_by_id;     /* drug items by settle_id */
+} bills_t;
+
+static const ms_service_item_t *g_lines;
+static const ms_drug_item_t *g_items;
+
+static int cmp_line_by_id(const void *a, const void *b)
+{
+    const ms_service_item_t *x = &g_lines[*(const uint32_t *)a], *y = &g_lines[*(const uint32_t *)b];
+    if (x->settle_id != y->settle_id) return x->settle_id < y->settle_id ? -1 : 1;
+    return x->line_no < y->line_no ? -1 : x->line_no > y->line_no;
+}
+
+static int cmp_item_by_id(const void *a, const void *b)
+{
+    const ms_drug_item_t *x = &g_items[*(const uint32_t *)a], *y = &g_items[*(const uint32_t *)b];
+    return x->settle_id < y->settle_id ? -1 : x->settle_id > y->settle_id;
+}
+
+static void bills_load(bills_t *x, const char *dir)
+{
+    memset(x, 0, sizeof *x);
+    assert_int_equal(ms_dataset_open(dir, &x->ds), MS_OK);
+    assert_int_equal(ms_testdata_load(&x->ds, MS_TABLE_SETTLEMENTS, (void **)&x->s, &x->ns), MS_OK);
+    assert_int_equal(ms_testdata_load(&x->ds, MS_TABLE_DRUG_ITEMS, (void **)&x->d, &x->nd), MS_OK);
+    assert_int_equal(ms_testdata_load(&x->ds, MS_TABLE_SERVICE_ITEMS, (void **)&x->b, &x->nb), MS_OK);
+    assert_int_equal(ms_knowledge_read(dir, &x->kb), MS_OK);
+    const ms_refs_t *r = &x->ds.refs;
+    x->item_kb = malloc((r->items.count + 1) * sizeof *x->item_kb);
+    x->drug_kb = malloc((r->drugs.count + 1) * sizeof *x->drug_kb);
+    for (size_t i = 0; i < r->items.count; i++)
+        x->item_kb[i] = ms_knowledge_find(&x->kb, r->items.str[i], strlen(r->items.str[i]));
+    for (size_t i = 0; i < r->drugs.count; i++)
+        x->drug_kb[i] = ms_knowledge_find(&x->kb, r->drugs.str[i], strlen(r->drugs.str[i]));
+    x->line_by_id = malloc((x->nb + 1) * sizeof *x->line_by_id);
+    x->item_by_id = malloc((x->nd + 1) * sizeof *x->item_by_id);
+    for (size_t i = 0; i < x->nb; i++) x->line_by_id[i] = (uint32_t)i;
+    for (size_t i = 0; i < x->nd; i++) x->item_by_id[i] = (uint32_t)i;
+    g_lines = x->b;
+    g_items = x->d;
+    qsort(x->line_by_id, x->nb, sizeof *x->line_by_id, cmp_line_by_id);
+    qsort(x->item_by_id, x->nd, sizeof *x->item_by_id, cmp_item_by_id);
+}
+
+static void bills_free(bills_t *x)
+{
+    free(x->s), free(x->d), free(x->b), free(x->item_kb), free(x->drug_kb), free(x->line_by_id), free(x->item_by_id);
+    ms_knowledge_free(&x->kb);
+    ms_dataset_close(&x->ds);
+}
+
+/* The run [*lo, *hi) of settlement id in a by-id index (lines: key is a
+ * line's settle_id; items: a drug item's). */
+static void lines_of(const bills_t *x, uint64_t id, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = x->nb;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (x->b[x->line_by_id[m]].settle_id < id) a = m + 1;
+        else b = m;
+    }
+    *lo = a;
+    while (b < x->nb && x->b[x->line_by_id[b]].settle_id == id) b++;
+    *hi = a > b ? a : b;
+}
+
+static void items_of(const bills_t *x, uint64_t id, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = x->nd;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (x->d[x->item_by_id[m]].settle_id < id) a = m + 1;
+        else b = m;
+    }
+    *lo = a;
+    while (b < x->nd && x->d[x->item_by_id[b]].settle_id == id) b++;
+    *hi = a > b ? a : b;
+}
+
+/* Settle ids of truth/records.csv's rows of one pattern (sorted). */
+static uint64_t *truth_ids(const char *dir, const char *pattern, size_t *n)
+{
+    ms_testcsv_t *rec = ms_testcsv_read(dir, "truth/records.csv");
+    uint64_t *v = malloc((ms_testcsv_rows(rec) + 1) * sizeof *v);
+    *n = 0;
+    for (size_t r = 0; r < ms_testcsv_rows(rec); r++)
+        if (ms_testcsv_is(rec, r, "pattern", pattern)) v[(*n)++] = ms_testcsv_u64(rec, r, "settle_id");
+    ms_testcsv_free(rec);
+    qsort(v, *n, sizeof *v, cmp_u64);
+    return v;
+}
+
+static void test_bills_add_up(void **state)
+{
+    fx_t *f = *state;
+    char *out = NULL;
+    ms_test_cli_ok(&out, "inspect %s --verify", f->bills);
+    assert_non_null(strstr(out, ", 0 violations"));
+    free(out);
+    bills_t x;
+    bills_load(&x, f->bills);
+    const ms_refs_t *r = &x.ds.refs;
+    size_t nbrush;
+    uint64_t *brush = truth_ids(f->bills, "rule_empty_brush", &nbrush);
+    long lines[3] = {0}, settl[3] = {0}, coded = 0, coded_match = 0;
+    int min_stay = 1000, max_stay = 0;
+    for (size_t i = 0; i < x.ns; i++) {
+        const ms_settlement_t *s = &x.s[i];
+        size_t lo, hi;
+        lines_of(&x, s->settle_id, &lo, &hi);
+        int64_t sum[MS_N_COST_CATEGORIES] = {0};
+        const int64_t want[MS_N_COST_CATEGORIES] = {s->drug, s->exam,    s->lab,     s->consumable, s->treatment,
+                                                    s->surgery, s->bed, s->nursing, s->other};
+        for (size_t k = lo; k < hi; k++) {
+            const ms_service_item_t *l = &x.b[x.line_by_id[k]];
+            if (l->line_no != k - lo + 1 || l->person_id != s->person_id || l->inst_code != s->inst_code ||
+                l->date < s->admit_date || l->date > s->discharge_date || l->qty <= 0 || l->unit_price < 0 ||
+                l->doctor_id != s->doctor_id) {
+                fail_msg("settlement %llu line %u: numbered, of its person and institution, in its dates",
+                         (unsigned long long)s->settle_id, l->line_no);
+                return;
+            }
+            int32_t kb = x.item_kb[l->item_code];
+            assert_true(kb >= 0);
+            assert_int_equal(l->category, x.kb.items[kb].category);
+            /* amount = qty x unit_price rounded to the fen (< half a fen off) */
+            int64_t err = l->qty * l->unit_price - l->amount * 100000;
+            assert_true(err > -50000 && err < 50000);
+            sum[l->category] += l->amount;
+        }
+        for (int c = 0; c < MS_N_COST_CATEGORIES; c++)
+            if (sum[c] != want[c]) {
+                fail_msg("settlement %llu: category %d lines add up to %lld fen, the column says %lld",
+                         (unsigned long long)s->settle_id, c, (long long)sum[c], (long long)want[c]);
+                return;
+            }
+        if (s->total > 0) assert_true(hi > lo);
+        lines[s->visit_type] += (long)(hi - lo);
+        settl[s->visit_type]++;
+        if (s->visit_type == MS_VISIT_INPATIENT) {
+            min_stay = (int)(hi - lo) < min_stay ? (int)(hi - lo) : min_stay;
+            max_stay = (int)(hi - lo) > max_stay ? (int)(hi - lo) : max_stay;
+        }
+        /* A purchase: one line of the drug its packages were scanned for,
+         * as many units as packages (unless planted: another drug billed). */
+        if (s->visit_type == MS_VISIT_PHARMACY && hi > lo) {
+            size_t a, b;
+            items_of(&x, s->settle_id, &a, &b);
+            const ms_service_item_t *l = &x.b[x.line_by_id[lo]];
+            const char *code = r->items.str[l->item_code];
+            int same = hi - lo == 1 && b > a && !strcmp(code, r->drugs.str[x.d[x.item_by_id[a]].drug_code]) &&
+                       l->qty == (int64_t)(b - a) * 1000;
+            coded++;
+            coded_match += same;
+            if (!same) assert_non_null(bsearch(&s->settle_id, brush, nbrush, sizeof *brush, cmp_u64));
+        }
+    }
+    static const char *const vt[3] = {"outpatient visit", "inpatient stay", "pharmacy purchase"};
+    for (int t = 0; t < 3; t++)
+        print_message("  %-18s %8ld settlements, %9ld lines, %.1f a settlement\n", vt[t], settl[t], lines[t],
+                      (double)lines[t] / (double)(settl[t] ? settl[t] : 1));
+    print_message("  stays: %d to %d lines; purchases billing their scanned drug: %ld of %ld\n", min_stay, max_stay,
+                  coded_match, coded);
+    double per_visit = (double)lines[0] / (double)settl[0], per_stay = (double)lines[1] / (double)settl[1];
+    assert_true(per_visit >= 3 && per_visit <= 8);
+    assert_true(per_stay >= 8 && per_stay <= 25);
+    assert_true(coded_match >= coded - (long)nbrush && coded_match * 100 >= coded * 95);
+    free(brush);
+    bills_free(&x);
+}
+
+static void test_bills_knowledge_base(void **state)
+{
+    fx_t *f = *state;
+    char csv[700], kbdir[800];
+    snprintf(csv, sizeof csv, "%s/billscsv", f->dir);
+    assert_int_equal(gen(csv, "--bills --csv"), 0);
+    snprintf(kbdir, sizeof kbdir, "%s/knowledge", csv);
+    ms_knowledge_t kb;
+    assert_int_equal(ms_knowledge_load_csv(kbdir, &kb), MS_OK);
+    bills_t x;
+    bills_load(&x, f->bills);
+    assert_true(kb.checksum == x.kb.checksum);
+    /* Every line's item is in it (item codes as text, from the CSV). */
+    ms_testcsv_t *lines = ms_testcsv_read(csv, "service_items.csv");
+    assert_int_equal(ms_testcsv_rows(lines), x.nb);
+    for (size_t i = 0; i < ms_testcsv_rows(lines); i++) {
+        const char *code = ms_testcsv_get(lines, i, "item_code");
+        if (ms_knowledge_find(&kb, code, strlen(code)) < 0) {
+            fail_msg("service_items.csv row %zu: item %s is not in knowledge/items.csv", i + 1, code);
+            return;
+        }
+    }
+    ms_testcsv_free(lines);
+    /* Every kind of restriction, diagnosis prefixes of the world's codes,
+     * coded drugs, exclusive pairs. */
+    int sex[2] = {0}, ages = 0, qty = 0, days = 0, set[2] = {0}, diag = 0, trace = 0;
+    for (size_t i = 0; i < kb.n_items; i++) {
+        const ms_kb_item_t *it = &kb.items[i];
+        if (it->sex >= 0) sex[it->sex]++;
+        ages += it->min_age >= 0 || it->max_age >= 0;
+        qty += it->max_qty_milli >= 0;
+        days += it->max_days_supply >= 0;
+        if (it->setting >= 0) set[it->setting]++;
+        trace += it->trace_required;
+        for (size_t k = 0; k < it->ndiag; k++) {
+            int found = 0;
+            for (size_t d = 0; d < x.ds.refs.diagnoses.count && !found; d++)
+                found = !strncmp(x.ds.refs.diagnoses.str[d], it->diag[k], strlen(it->diag[k]));
+            assert_true(found);
+            diag++;
+        }
+    }
+    print_message("  %zu items: sex M %d / F %d, ages %d, daily maximum %d, days of supply %d, inpatient %d / "
+                  "outpatient %d only, diagnoses %d, coded drugs %d; %zu exclusive pairs\n",
+                  kb.n_items, sex[0], sex[1], ages, qty, days, set[0], set[1], diag, trace, kb.n_exclusive);
+    assert_true(sex[0] && sex[1] && ages && qty && days && set[0] && set[1] && diag && trace && kb.n_exclusive);
+    ms_knowledge_free(&kb);
+    bills_free(&x);
+}
+
+/* The CSV world imports (its bills and knowledge base validated against
+ * its settlements) and exports back to the same CSV. */
+static void test_bills_csv_world_imports(void **state)
+{
+    fx_t *f = *state;
+    char csv[700], data[700], back[700];
+    snprintf(csv, sizeof csv, "%s/billscsv", f->dir);
+    snprintf(data, sizeof data, "%s/billsimported", f->dir);
+    snprintf(back, sizeof back, "%s/billsexported", f->dir);
+    if (!ms_is_dir(csv)) assert_int_equal(gen(csv, "--bills --csv"), 0);
+    char *out = NULL;
+    ms_test_cli_ok(&out, "import %s %s --partitions 3", csv, data);
+    ms_test_contains(out, "bill lines");
+    free(out);
+    ms_test_cli_ok(&out, "inspect %s --verify", data);
+    assert_non_null(strstr(out, ", 0 violations"));
+    free(out);
+    ms_test_cli_ok(NULL, "export %s %s", data, back);
+    same_tree(csv, back, 1);
+}
+
+/* Without --bills nothing of them; with it, the rest of the world is the
+ * world without. */
+static void test_bills_leave_the_world_as_it_was(void **state)
+{
+    fx_t *f = *state;
+    char path[800];
+    snprintf(path, sizeof path, "%s/service_items", f->a);
+    assert_false(ms_path_exists(path));
+    snprintf(path, sizeof path, "%s/knowledge.h5", f->a);
+    assert_false(ms_path_exists(path));
+    char *t = ms_test_read(f->a, "truth/world.txt", NULL);
+    assert_null(strstr(t, "bills"));
+    free(t);
+    ms_dataset_t a;
+    assert_int_equal(ms_dataset_open(f->a, &a), MS_OK);
+    assert_int_equal(a.nparts[MS_TABLE_SERVICE_ITEMS], 0);
+    assert_int_equal(a.refs.items.count, 0);
+    bills_t x;
+    bills_load(&x, f->bills);
+    ms_settlement_t *s;
+    ms_drug_item_t *d;
+    size_t ns, nd;
+    assert_int_equal(ms_testdata_load(&a, MS_TABLE_SETTLEMENTS, (void **)&s, &ns), MS_OK);
+    assert_int_equal(ms_testdata_load(&a, MS_TABLE_DRUG_ITEMS, (void **)&d, &nd), MS_OK);
+    assert_int_equal(ns, x.ns);
+    assert_int_equal(nd, x.nd);
+    /* field by field (the structs' padding is not data) */
+#define SAME_FIELD(name, st, ctype, en) same += a_->name == b_->name;
+    for (size_t i = 0; i < ns; i++) {
+        const ms_settlement_t *a_ = &s[i], *b_ = &x.s[i];
+        int same = 0;
+        MS_SETTLEMENT_COLUMNS(SAME_FIELD)
+        assert_int_equal(same, MS_SC_COUNT);
+    }
+    for (size_t i = 0; i < nd; i++) {
+        const ms_drug_item_t *a_ = &d[i], *b_ = &x.d[i];
+        int same = 0;
+        MS_DRUG_ITEM_COLUMNS(SAME_FIELD)
+        assert_int_equal(same, MS_DC_COUNT);
+    }
+#undef SAME_FIELD
+    free(s), free(d);
+    /* The truth: the same rows, and the rules' rows and look-alikes besides. */
+    static const char *const files[3] = {"truth/records.csv", "truth/institutions.csv", "truth/hard_negatives.csv"};
+    static const char *const kinds[] = {"repeat_after_worsening", "long_prescription", "at_daily_max",
+                                        "bed_days_los_plus_one"};
+    for (int k = 0; k < 3; k++) {
+        char *ta = ms_test_read(f->a, files[k], NULL), *tb = ms_test_read(f->bills, files[k], NULL);
+        char *kept = calloc(strlen(tb) + 1, 1), *q = kept;
+        for (char *line = tb; *line;) {
+            char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+            int extra = strstr(line, ",rule_") && strstr(line, ",rule_") < line + len;
+            for (size_t m = 0; m < sizeof kinds / sizeof kinds[0] && !extra; m++) {
+                char want[64];
+                snprintf(want, sizeof want, ",%s\n", kinds[m]);
+                extra = len >= strlen(want) && !strncmp(line + len - strlen(want), want, strlen(want));
+            }
+            if (!extra) memcpy(q, line, len), q += len;
+            line += len;
+        }
+        assert_string_equal(kept, ta);
+        assert_true(strlen(tb) > strlen(ta));
+        free(ta), free(tb), free(kept);
+    }
+    ms_dataset_close(&a);
+    bills_free(&x);
+}
+
+static void test_bills_deterministic_across_threads(void **state)
+{
+    fx_t *f = *state;
+    char b[700];
+    snprintf(b, sizeof b, "%s/bills2", f->dir);
+    assert_int_equal(gen(b, "--bills --threads 2"), 0);
+    same_tree(f->bills, b, 0);
+}
+
+/* The rule base over every claim: its lines, its scanned packages, and the
+ * person's other lines as history. */
+typedef struct {
+    long settlements, hit[MS_RULE_TEMPLATE_COUNT];  /* settlements with a hit of each template */
+} inst_hits_t;
+
+static void test_bills_rules(void **state)
+{
+    fx_t *f = *state;
+    bills_t x;
+    bills_load(&x, f->bills);
+    const ms_refs_t *refs = &x.ds.refs;
+    ms_rules_config_t rc;
+    ms_ruleset_t *rs = NULL;
+    assert_int_equal(ms_rules_defaults(&rc), MS_OK);
+    assert_int_equal(ms_ruleset_compile(&rc, &x.kb, &rs), MS_OK);
+    size_t nrules = ms_ruleset_count(rs);
+    int tmpl_of[64];
+    for (size_t k = 0; k < nrules && k < 64; k++) tmpl_of[k] = ms_ruleset_rule(rs, k)->tmpl;
+
+    /* Every planted settlement, by template. */
+    size_t nplant[MS_RULE_TEMPLATE_COUNT];
+    uint64_t *plant[MS_RULE_TEMPLATE_COUNT];
+    long plant_hit[MS_RULE_TEMPLATE_COUNT] = {0};
+    for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
+        char name[64];
+        snprintf(name, sizeof name, "rule_%s", ms_rule_template_name(t));
+        plant[t] = truth_ids(f->bills, name, &nplant[t]);
+    }
+    inst_hits_t *ih = calloc(refs->n_inst, sizeof *ih);
+    ms_rule_line_t *plines = NULL, *hist = NULL, *claim = NULL;
+    size_t cap_p = 0, cap_h = 0, cap_c = 0;
+    ms_rule_trace_t tr[256];
+    ms_rule_hits_t hits = {0};
+    long lines_total = 0;
+    /* look-alike traits */
+    long los1_stays = 0, los1_exact = 0, at_max = 0, long_rx = 0, late_repeats = 0;
+    int32_t *bhn = calloc(refs->n_inst, sizeof *bhn);
+    for (size_t i = 0; i < refs->n_inst; i++) bhn[i] = -1;
+    ms_testcsv_t *hn = ms_testcsv_read(f->bills, "truth/hard_negatives.csv");
+    static const char *const kinds[4] = {"repeat_after_worsening", "long_prescription", "at_daily_max",
+                                         "bed_days_los_plus_one"};
+    int nkinds[4] = {0};
+    for (size_t r = 0; r < ms_testcsv_rows(hn); r++)
+        for (int k = 0; k < 4; k++)
+            if (ms_testcsv_is(hn, r, "kind", kinds[k])) {
+                const char *code = ms_testcsv_get(hn, r, "inst_code");
+                bhn[ms_refs_inst_find(refs, code, strlen(code))] = k;
+                nkinds[k]++;
+            }
+    ms_testcsv_free(hn);
+    for (int k = 0; k < 4; k++) assert_true(nkinds[k] >= 1);
+    /* Who cheats (any pattern). */
+    uint8_t *cheat = calloc(refs->n_inst, 1);
+    int rule_inst[MS_RULE_TEMPLATE_COUNT];
+    for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) rule_inst[t] = -1;
+    ms_testcsv_t *ch = ms_testcsv_read(f->bills, "truth/institutions.csv");
+    for (size_t r = 0; r < ms_testcsv_rows(ch); r++) {
+        const char *code = ms_testcsv_get(ch, r, "inst_code"), *pat = ms_testcsv_get(ch, r, "pattern");
+        int32_t id = ms_refs_inst_find(refs, code, strlen(code));
+        cheat[id] = 1;
+        if (!strncmp(pat, "rule_", 5)) rule_inst[ms_rule_template_find(pat + 5)] = id;
+    }
+    ms_testcsv_free(ch);
+    for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
+        print_message("  rule_%-14s planted at %s, %zu settlements\n", ms_rule_template_name(t),
+                      rule_inst[t] >= 0 ? refs->inst[rule_inst[t]].inst_code : "-", nplant[t]);
+        assert_true(rule_inst[t] >= 0); /* the truth names a planted institution for every template */
+        assert_true(nplant[t] >= 1);
+    }
+
+    /* Persons: settlements are one run each (partition order), and so are
+     * their lines. */
+    size_t lb = 0;
+    for (size_t a = 0; a < x.ns;) {
+        size_t e = a;
+        while (e < x.ns && x.s[e].person_id == x.s[a].person_id) e++;
+        /* the person's lines, in the partition's order (date, settle_id, line_no) */
+        while (lb < x.nb && x.b[lb].person_id < x.s[a].person_id) lb++;
+        size_t le = lb;
+        while (le < x.nb && x.b[le].person_id == x.s[a].person_id) le++;
+        size_t np = le - lb;
+        plines = ms_test_grow(plines, &cap_p, np, sizeof *plines);
+        hist = ms_test_grow(hist, &cap_h, np, sizeof *hist);
+        claim = ms_test_grow(claim, &cap_c, np, sizeof *claim);
+        for (size_t k = 0; k < np; k++) {
+            const ms_service_item_t *l = &x.b[lb + k];
+            plines[k] = (ms_rule_line_t){l->settle_id, l->line_no, l->date, x.item_kb[l->item_code],
+                                         refs->items.str[l->item_code], l->category, l->qty, l->unit_price,
+                                         l->amount, l->days_supply, l->doctor_id, l->inst_code};
+        }
+        for (size_t j = a; j < e; j++) {
+            const ms_settlement_t *s = &x.s[j];
+            size_t nc = 0, nh = 0;
+            for (size_t k = 0; k < np; k++) {
+                if (plines[k].settle_id == s->settle_id) claim[nc++] = plines[k];
+                else hist[nh++] = plines[k];
+            }
+            size_t ia, ib, nt = 0;
+            items_of(&x, s->settle_id, &ia, &ib);
+            for (size_t k = ia; k < ib && nt < 256; k++) {
+                const ms_drug_item_t *d = &x.d[x.item_by_id[k]];
+                tr[nt++] = (ms_rule_trace_t){x.drug_kb[d->drug_code], d->qty};
+            }
+            ms_claim_t c = {s->settle_id, s->person_id, s->inst_code, s->visit_type, s->admit_date,
+                            s->discharge_date, s->age, s->sex, refs->diagnoses.str[s->diag_main], claim, nc,
+                            tr, nt, hist, nh};
+            assert_int_equal(ms_rules_apply(rs, &c, &hits), MS_OK);
+            lines_total += (long)nc;
+            int any[MS_RULE_TEMPLATE_COUNT] = {0};
+            for (size_t h = 0; h < hits.n; h++) any[tmpl_of[hits.hit[h].rule]] = 1;
+            inst_hits_t *w = &ih[s->inst_code];
+            w->settlements++;
+            for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
+                w->hit[t] += any[t];
+                if (bsearch(&s->settle_id, plant[t], nplant[t], sizeof *plant[t], cmp_u64)) plant_hit[t] += any[t];
+            }
+            /* The look-alikes' traits. */
+            int k = bhn[s->inst_code];
+            int32_t los = s->discharge_date - s->admit_date;
+            if (k == 3 && s->visit_type == MS_VISIT_INPATIENT && s->bed > 0) {
+                int64_t beds = 0;
+                for (size_t q = 0; q < nc; q++)
+                    if (claim[q].category == MS_CAT_BED) beds += claim[q].qty_milli;
+                los1_stays++;
+                los1_exact += beds == (int64_t)(los + 1) * 1000;
+            }
+            for (size_t q = 0; q < nc; q++) {
+                const ms_kb_item_t *it = claim[q].item >= 0 ? &x.kb.items[claim[q].item] : NULL;
+                if (k == 2 && it && it->max_qty_milli > 0 && claim[q].qty_milli == it->max_qty_milli) at_max++;
+                if (k == 1 && claim[q].days_supply == 90) long_rx++;
+                if (k == 0 && (claim[q].category == MS_CAT_EXAM))
+                    for (size_t o = 0; o < q; o++)
+                        late_repeats += claim[o].item == claim[q].item && claim[q].date - claim[o].date >= 8 &&
+                                        claim[q].date - claim[o].date <= 10;
+            }
+        }
+        lb = le;
+        a = e;
+    }
+
+    /* Each template: the planted records hit it; at honest institutions
+     * (no pattern, no look-alike) the rules that honest bills keep never
+     * hit, and the noise of the others stays low; the planted institution
+     * stands out against them. */
+    for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
+        double hmax = 0, hsum = 0;
+        long hinst = 0, hhit = 0, hsett = 0;
+        for (size_t i = 0; i < refs->n_inst; i++) {
+            if (cheat[i] || bhn[i] >= 0 || ih[i].settlements < 200) continue;
+            double rate = (double)ih[i].hit[t] / (double)ih[i].settlements;
+            hmax = rate > hmax ? rate : hmax;
+            hsum += rate;
+            hinst++;
+            hhit += ih[i].hit[t];
+            hsett += ih[i].settlements;
+        }
+        const inst_hits_t *p = &ih[rule_inst[t]];
+        double prate = (double)p->hit[t] / (double)(p->settlements ? p->settlements : 1);
+        print_message("  %-14s planted %4zu, %4ld hit; planted institution %.4f of %ld settlements; "
+                      "%ld honest institutions: mean %.5f, max %.5f (%ld of %ld settlements)\n",
+                      ms_rule_template_name(t), nplant[t], plant_hit[t], prate, p->settlements, hinst,
+                      hsum / (double)(hinst ? hinst : 1), hmax, hhit, hsett);
+        assert_int_equal(plant_hit[t], (long)nplant[t]);
+        assert_true(prate >= 3 * hmax && prate >= 0.005);
+        int noise = t == MS_RULE_REPEAT_EXAM || t == MS_RULE_OVER_QTY || t == MS_RULE_BED_DAYS ||
+                    t == MS_RULE_DUPLICATE;
+        if (!noise) assert_int_equal(hhit, 0);
+        else assert_true(hhit * 100 <= hsett); /* under 1% of their settlements */
+        if (t == MS_RULE_REPEAT_EXAM) assert_true(hhit > 0); /* the honest base rate peers are ranked against */
+    }
+    /* The look-alikes: their trait, and within the rule it resembles (no
+     * more than the honest noise). */
+    print_message("  look-alikes: %ld exams repeated 8-10 days later; %ld lines of 90 days of supply; %ld lines at "
+                  "their daily maximum; %ld of %ld stays billing LOS + 1 bed-days\n",
+                  late_repeats, long_rx, at_max, los1_exact, los1_stays);
+    assert_true(late_repeats >= 5 && long_rx >= 5 && at_max >= 20);
+    assert_true(los1_stays >= 10 && los1_exact * 100 >= los1_stays * 98);
+    static const int mimics[4] = {MS_RULE_REPEAT_EXAM, MS_RULE_EXCESS_SUPPLY, MS_RULE_OVER_QTY, MS_RULE_BED_DAYS};
+    for (size_t i = 0; i < refs->n_inst; i++) {
+        if (bhn[i] < 0) continue;
+        int t = mimics[bhn[i]];
+        double rate = (double)ih[i].hit[t] / (double)(ih[i].settlements ? ih[i].settlements : 1);
+        print_message("  %-24s %s: %s %.5f of %ld settlements\n", kinds[bhn[i]], refs->inst[i].inst_code,
+                      ms_rule_template_name(t), rate, ih[i].settlements);
+        assert_true(rate <= 0.01);
+        if (t == MS_RULE_EXCESS_SUPPLY) assert_int_equal(ih[i].hit[t], 0);
+    }
+    print_message("  %ld lines judged\n", lines_total);
+    for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) free(plant[t]);
+    free(ih), free(plines), free(hist), free(claim), free(bhn), free(cheat);
+    ms_rule_hits_free(&hits);
+    ms_ruleset_free(rs);
+    ms_rules_config_free(&rc);
+    bills_free(&x);
+}
+
 static void test_refuses_existing_output(void **state)
 {
     fx_t *f = *state;
@@ -786,6 +1334,9 @@ static void test_refuses_existing_output(void **state)
     free(out);
     assert_int_equal(ms_test_cli(&out, "gen --out %s --days 5", f->dir), 2);
     assert_non_null(strstr(out, "--days"));
+    free(out);
+    assert_int_equal(ms_test_cli(&out, "gen --out %s/x --bills --flatten", f->dir), 2);
+    assert_non_null(strstr(out, "--flatten"));
     free(out);
 }
 
@@ -800,6 +1351,12 @@ int main(void)
         cmocka_unit_test(test_hard_negatives_show_their_trait),
         cmocka_unit_test(test_flatten_writes_a_poorer_extract),
         cmocka_unit_test(test_many_institutions_per_person),
+        cmocka_unit_test(test_bills_add_up),
+        cmocka_unit_test(test_bills_knowledge_base),
+        cmocka_unit_test(test_bills_csv_world_imports),
+        cmocka_unit_test(test_bills_leave_the_world_as_it_was),
+        cmocka_unit_test(test_bills_deterministic_across_threads),
+        cmocka_unit_test(test_bills_rules),
         cmocka_unit_test(test_refuses_existing_output),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);

@@ -47,6 +47,15 @@ static const char help[] =
     "                       export it: every cost in `other`, no beds, one severity\n"
     "                       per DRG/DIP family, one department, inpatient stays only\n"
     "                       (truth follows: records and institutions left out go)\n"
+    "  --bills              also write the itemised bill of every settlement\n"
+    "                       (service_items: lines that add up exactly, category by\n"
+    "                       category, to its cost columns) and the knowledge base of\n"
+    "                       their catalogue (knowledge.h5; knowledge/ with --csv),\n"
+    "                       with every rule of the rule base planted at a few\n"
+    "                       institutions (truth: rule_sex ... rule_empty_brush) and\n"
+    "                       honest look-alikes in truth/hard_negatives.csv; the\n"
+    "                       settlements and drug items stay those of the world\n"
+    "                       without it (not with --flatten)\n"
     "  --csv                write canonical CSV (for medsweep import) instead of HDF5\n"
     "  --partitions N       partitions (default: one per ~2.5 million settlements)\n"
     "  --chunk-rows N       rows per HDF5 chunk, 1024..16777216 (default 65536)\n"
@@ -57,7 +66,8 @@ static const char help[] =
     "\n"
     "examples:\n"
     "  medsweep gen --out world/                       # a small world in seconds\n"
-    "  medsweep gen --persons 2000000 --institutions 5000 --out big/\n";
+    "  medsweep gen --persons 2000000 --institutions 5000 --out big/\n"
+    "  medsweep gen --out billed/ --bills --csv            # with itemised bills, as CSV\n";
 
 static int parse_double(const char *s, double *out)
 {
@@ -77,7 +87,7 @@ int ms_cmd_gen(int argc, char **argv)
         {"threads", required_argument, 0, 't'},     {"replace", no_argument, 0, 'r'},
         {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
         {"hard-share", required_argument, 0, 'H'},  {"flatten", no_argument, 0, 'F'},
-        {"chunk-rows", required_argument, 0, 'C'},
+        {"chunk-rows", required_argument, 0, 'C'},  {"bills", no_argument, 0, 'B'},
         {0, 0, 0, 0},
     };
     ms_gen_opts_t o;
@@ -123,6 +133,7 @@ int ms_cmd_gen(int argc, char **argv)
                 return ms_cli_usage_error("gen", "--hard-share wants 0..0.5, got '%s'", optarg);
             break;
         case 'F': o.flatten = 1; break;
+        case 'B': o.bills = 1; break;
         case 'c': o.csv = 1; break;
         case 'P':
             if (ms_cli_uint_option("gen", "--partitions", optarg, 1, 100000, &v)) return MS_EXIT_USAGE;
@@ -157,8 +168,11 @@ int ms_cmd_gen(int argc, char **argv)
            "(%.2f M rows/s, peak memory %.0f MiB)\n",
            (unsigned long long)res.persons, (unsigned long long)res.settlements,
            (unsigned long long)res.drug_items, res.partitions, o.csv ? " (written as CSV)" : "", res.seconds,
-           res.seconds > 0 ? (double)(res.settlements + res.drug_items) / res.seconds / 1e6 : 0.0,
+           res.seconds > 0 ? (double)(res.settlements + res.drug_items + res.service_items) / res.seconds / 1e6 : 0.0,
            (double)ms_peak_rss() / 1048576.0);
+    if (o.bills)
+        printf("bills: %llu bill lines, knowledge base of %u items\n", (unsigned long long)res.service_items,
+               res.knowledge_items);
     printf("planted: %u institutions, %llu records (truth in %s/truth/)\n", res.planted_institutions,
            (unsigned long long)res.planted_records, out);
     printf("hard negatives: %u honest look-alike institutions (truth/hard_negatives.csv)\n", res.hard_negatives);

@@ -51,6 +51,12 @@ const char *ms_pattern_name(ms_pattern_t p)
     return (unsigned)p < MS_PAT_COUNT ? pattern_names[p] : "unknown";
 }
 
+/* A truth row's pattern: one of the above, or a planted rule (--bills). */
+static const char *truth_pattern_name(unsigned p)
+{
+    return p < MS_PAT_COUNT ? pattern_names[p] : ms_rule_plant_name((ms_rule_plant_t)(p - GEN_RULE_PATTERN));
+}
+
 static const char *const hard_names[MS_HN_COUNT] = {
     [MS_HN_TERTIARY_HEAVY] = "tertiary_heavy",
     [MS_HN_L2_HIGH_SEVERITY] = "l2_high_severity",
@@ -94,6 +100,8 @@ static ms_status_t check_opts(const ms_gen_opts_t *o)
         return ms_error_set(MS_E_USAGE, "--fraud-share must be 0..0.5 (got %g)", o->fraud_share);
     if (!(o->hard_share >= 0 && o->hard_share <= 0.5))
         return ms_error_set(MS_E_USAGE, "--hard-share must be 0..0.5 (got %g)", o->hard_share);
+    if (o->bills && o->flatten)
+        return ms_error_set(MS_E_USAGE, "--bills and --flatten: a flattened extract has no itemised bills");
     return MS_OK;
 }
 
@@ -192,7 +200,7 @@ static ms_status_t write_truth_part(const job_t *j, uint32_t p, const gen_rows_t
     for (size_t k = 0; k < rows->nt; k++) {
         const struct gen_truth *t = &rows->t[k];
         fprintf(fp, "%" PRIu64 ",%" PRIu64 ",%s,%s,", t->settle_id, t->person_id,
-                j->w->refs.inst[t->inst].inst_code, pattern_names[t->pattern]);
+                j->w->refs.inst[t->inst].inst_code, truth_pattern_name(t->pattern));
         if (t->trace_hi || t->trace_lo) fprintf(fp, "%010" PRIu64 "%010" PRIu64, t->trace_hi, t->trace_lo);
         fputc('\n', fp);
     }
@@ -203,7 +211,7 @@ static ms_status_t write_truth_part(const job_t *j, uint32_t p, const gen_rows_t
 
 static ms_status_t gen_partition(const job_t *j, uint32_t p, gen_scratch_t *sc, gen_rows_t *rows)
 {
-    rows->ns = rows->nd = rows->nt = 0;
+    rows->ns = rows->nd = rows->nt = rows->nb = 0;
     gen_person_t person;
     uint64_t made = 0, counted_rows = 0; /* persons and rows since the last progress_add */
     for (uint64_t i = 0; i < j->w->o.persons; i++) {
@@ -211,12 +219,12 @@ static ms_status_t gen_partition(const job_t *j, uint32_t p, gen_scratch_t *sc, 
         gen_person_attrs(j->w, i, &person);
         MS_TRY(gen_person_history(j->w, &person, sc, rows));
         if (++made == PROGRESS_PERSONS) {
-            progress_add(j->progress, made, rows->ns + rows->nd - counted_rows);
-            counted_rows = rows->ns + rows->nd;
+            progress_add(j->progress, made, rows->ns + rows->nd + rows->nb - counted_rows);
+            counted_rows = rows->ns + rows->nd + rows->nb;
             made = 0;
         }
     }
-    progress_add(j->progress, made, rows->ns + rows->nd - counted_rows);
+    progress_add(j->progress, made, rows->ns + rows->nd + rows->nb - counted_rows);
     if (j->has_rows)
         for (size_t k = 0; k < rows->ns; k++) {
             size_t i = (size_t)rows->s[k].inst_code;
@@ -232,6 +240,11 @@ static ms_status_t gen_partition(const job_t *j, uint32_t p, gen_scratch_t *sc, 
     info.rows = rows->nd;
     ms_dataset_part_path(j->dir, ms_table(MS_TABLE_DRUG_ITEMS), p, path, sizeof path);
     MS_TRY(ms_part_write_rows(path, ms_table(MS_TABLE_DRUG_ITEMS), rows->d, &info));
+    if (j->w->bills) {
+        info.rows = rows->nb;
+        ms_dataset_part_path(j->dir, ms_table(MS_TABLE_SERVICE_ITEMS), p, path, sizeof path);
+        MS_TRY(ms_part_write_rows(path, ms_table(MS_TABLE_SERVICE_ITEMS), rows->b, &info));
+    }
     return write_truth_part(j, p, rows);
 }
 
@@ -242,8 +255,9 @@ static ms_status_t gen_partitions(const job_t *j, int threads, ms_gen_result_t *
     ms_status_t *st = calloc(n, sizeof *st);
     char (*msg)[512] = calloc(n, sizeof *msg);
     uint64_t *ns = calloc(n, sizeof *ns), *nd = calloc(n, sizeof *nd), *nt = calloc(n, sizeof *nt);
-    if (!st || !msg || !ns || !nd || !nt) {
-        free(st), free(msg), free(ns), free(nd), free(nt);
+    uint64_t *nb = calloc(n, sizeof *nb);
+    if (!st || !msg || !ns || !nd || !nt || !nb) {
+        free(st), free(msg), free(ns), free(nd), free(nt), free(nb);
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     gen_progress_t *pg = j->progress;
@@ -273,8 +287,9 @@ static ms_status_t gen_partitions(const job_t *j, int threads, ms_gen_result_t *
             ns[p] = rows.ns;
             nd[p] = rows.nd;
             nt[p] = rows.nt;
+            nb[p] = rows.nb;
         }
-        free(rows.s), free(rows.d), free(rows.t);
+        free(rows.s), free(rows.d), free(rows.t), free(rows.b);
         gen_scratch_free(sc);
     }
     if (pg->fn) progress_send(pg, ms_now_s(), pg->persons, pg->records, 1);
@@ -285,8 +300,9 @@ static ms_status_t gen_partitions(const job_t *j, int threads, ms_gen_result_t *
         res->settlements += ns[p];
         res->drug_items += nd[p];
         res->planted_records += nt[p];
+        res->service_items += nb[p];
     }
-    free(st), free(msg), free(ns), free(nd), free(nt);
+    free(st), free(msg), free(ns), free(nd), free(nt), free(nb);
     return res_st;
 }
 
@@ -332,6 +348,11 @@ static ms_status_t write_truth_institutions(const gen_world_t *w, const char *di
     fputs("inst_code,pattern,intensity\n", out.fp);
     for (uint32_t i = 0; i < w->refs.n_inst; i++) {
         int pat = w->inst[i].pattern;
+        if (w->bills && w->inst[i].rule >= 0) { /* --bills (never with --flatten) */
+            fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[i].inst_code,
+                    ms_rule_plant_name((ms_rule_plant_t)w->inst[i].rule), (double)w->inst[i].rule_intensity);
+            (*cheaters)++;
+        }
         if (pat < 0) continue;
         if (!has_rows || has_rows[i]) {
             fprintf(out.fp, "%s,%s,%.3f\n", w->refs.inst[i].inst_code, pattern_names[pat],
@@ -357,6 +378,11 @@ static ms_status_t write_truth_hard_negatives(const gen_world_t *w, const char *
     *count = 0;
     for (uint32_t i = 0; i < w->refs.n_inst; i++) {
         int k = w->inst[i].hard;
+        if (w->bills && w->inst[i].bill_hard >= 0) { /* --bills: never also one of the kinds above */
+            fprintf(out.fp, "%s,%s\n", w->refs.inst[i].inst_code,
+                    ms_bill_hard_negative_name((ms_bill_hard_negative_t)w->inst[i].bill_hard));
+            (*count)++;
+        }
         if (k < 0 || (has_rows && !has_rows[i])) continue;
         fprintf(out.fp, "%s,%s\n", w->refs.inst[i].inst_code, hard_names[k]);
         (*count)++;
@@ -376,17 +402,22 @@ static ms_status_t write_world_txt(const ms_gen_opts_t *o, uint32_t nparts, cons
             "intensity = %g\nfraud_share = %g\npartitions = %u\nhard_share = %g\nflatten = %d\n",
             o->institutions, (unsigned long long)o->persons, first, o->days, (unsigned long long)o->seed,
             o->intensity, o->fraud_share, nparts, o->hard_share, o->flatten ? 1 : 0);
+    if (o->bills) fputs("bills = 1\n", out.fp); /* absent: no bills (worlds made before --bills read the same) */
     return ms_afile_commit(&out);
 }
 
 /* -------------------------------------------------------------------- gen */
 
-static ms_status_t make_dirs(const char *tmp)
+static ms_status_t make_dirs(const char *tmp, int bills)
 {
     char path[4096];
     MS_TRY(ms_mkdirs(tmp));
-    for (int t = 0; t < MS_TABLE_COUNT; t++) {
-        snprintf(path, sizeof path, "%s/%s", tmp, ms_table((ms_table_id_t)t)->name);
+    /* The tables gen writes: itemised bills only with --bills (a
+     * service_items folder would be a table whose partitions are all
+     * missing). */
+    static const ms_table_id_t tables[] = {MS_TABLE_SETTLEMENTS, MS_TABLE_DRUG_ITEMS, MS_TABLE_SERVICE_ITEMS};
+    for (size_t t = 0; t < (bills ? 3u : 2u); t++) {
+        snprintf(path, sizeof path, "%s/%s", tmp, ms_table(tables[t])->name);
         MS_TRY(ms_mkdirs(path));
     }
     snprintf(path, sizeof path, "%s/truth", tmp);
@@ -444,8 +475,9 @@ ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t 
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     uint32_t hard = 0, cheaters = 0;
-    st = make_dirs(tmp);
+    st = make_dirs(tmp, o->bills);
     if (st == MS_OK) st = ms_refs_write(&w.refs, tmp);
+    if (st == MS_OK && w.bills) st = ms_knowledge_write(gen_bills_knowledge(&w), tmp);
     if (st == MS_OK) st = gen_partitions(&j, threads, res);
     if (st == MS_OK) st = concat_truth(tmp, j.nparts);
     if (st == MS_OK) st = write_truth_institutions(&w, tmp, j.has_rows, &cheaters);
@@ -459,6 +491,7 @@ ms_status_t ms_gen(const ms_gen_opts_t *o, const char *out_dir, ms_gen_result_t 
         res->partitions = j.nparts;
         res->planted_institutions = cheaters; /* partners aside */
         res->hard_negatives = hard;
+        res->knowledge_items = w.bills ? (uint32_t)gen_bills_knowledge(&w)->n_items : 0;
         res->seconds = ms_now_s() - t0;
     }
     free(j.has_rows);

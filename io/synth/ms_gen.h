@@ -14,6 +14,11 @@
  * HDF5 partitions sorted as import sorts them, or as canonical CSV (--csv)
  * that import reads into the same dataset.  Memory holds one partition per
  * thread plus the world, whatever the number of persons.
+ *
+ * With bills (--bills) every settlement also gets its itemised bill and the
+ * catalogue its knowledge base, a few institutions break each rule of the
+ * rule base and a few honest ones come close (ms_gen_bills.c), all from
+ * streams of their own: the rest of the world is the world without.
  */
 #ifndef MS_GEN_H
 #define MS_GEN_H
@@ -35,6 +40,9 @@ typedef struct {
                                 negatives), default 0.09; 0 = none */
     int flatten;             /* write a poorer extract: one cost category, no beds, one
                                 severity per family, one department, inpatient only */
+    int bills;               /* write itemised bills (service_items) and a knowledge base,
+                                with planted rule violations and their look-alikes; the
+                                settlements and drug items stay those of the world without */
     uint32_t partitions;     /* 0 = one per ~2.5 million settlements */
     uint32_t chunk_rows;     /* 0 = MS_DEFAULT_CHUNK_ROWS */
     int threads;             /* 0 = OpenMP default */
@@ -48,6 +56,8 @@ typedef struct {
 
 typedef struct {
     uint64_t persons, settlements, drug_items;
+    uint64_t service_items;  /* bill lines (--bills) */
+    uint32_t knowledge_items;/* items of the knowledge base (--bills) */
     uint64_t planted_records;
     uint32_t planted_institutions;
     uint32_t hard_negatives;
@@ -98,5 +108,36 @@ typedef enum {
 } ms_hard_negative_t;
 
 const char *ms_hard_negative_name(ms_hard_negative_t k);
+
+/* --bills: the rule templates of docs/rules.md planted at chosen
+ * institutions, named rule_<template> in truth/institutions.csv and
+ * truth/records.csv (rule_sex, ..., rule_empty_brush). */
+typedef enum {
+    MS_RP_SEX,
+    MS_RP_AGE,
+    MS_RP_OVER_QTY,
+    MS_RP_EXCESS_SUPPLY,
+    MS_RP_DUPLICATE,
+    MS_RP_BED_DAYS,
+    MS_RP_SCOPE,
+    MS_RP_REPEAT_EXAM,
+    MS_RP_SETTING,
+    MS_RP_EMPTY_BRUSH,
+    MS_RP_COUNT
+} ms_rule_plant_t;
+
+const char *ms_rule_plant_name(ms_rule_plant_t t);
+
+/* --bills: honest institutions whose bills look like a rule's violations
+ * but keep within it (truth/hard_negatives.csv, beside the kinds above). */
+typedef enum {
+    MS_BHN_REPEAT_AFTER_WORSENING, /* exams repeated 8-10 days later (repeat window 7) */
+    MS_BHN_LONG_PRESCRIPTION,      /* 90 days of a chronic drug every 90 days (limit 90, 117 in 90 days) */
+    MS_BHN_AT_DAILY_MAX,           /* items billed at exactly their daily maximum */
+    MS_BHN_BED_DAYS_LOS_PLUS_ONE,  /* bed-days = length of stay + 1 (the limit) */
+    MS_BHN_COUNT
+} ms_bill_hard_negative_t;
+
+const char *ms_bill_hard_negative_name(ms_bill_hard_negative_t k);
 
 #endif

@@ -43,6 +43,9 @@ struct gen_scratch {
     size_t nit, cap_it;
     uint32_t *order;
     size_t cap_order;
+    gen_bill_event_t *bev;    /* --bills: the kept settlements, in order */
+    size_t cap_bev;
+    gen_bill_scratch_t *bills;
 };
 
 gen_scratch_t *gen_scratch_new(void) { return calloc(1, sizeof(gen_scratch_t)); }
@@ -53,6 +56,8 @@ void gen_scratch_free(gen_scratch_t *sc)
     free(sc->ev);
     free(sc->it);
     free(sc->order);
+    free(sc->bev);
+    gen_bill_scratch_free(sc->bills);
     free(sc);
 }
 
@@ -1033,6 +1038,17 @@ static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
             rows->t[rows->nt++] = (struct gen_truth){e->s.settle_id, c->p->id, (uint32_t)e->s.inst_code,
                                                      (uint8_t)e->pattern, 0, 0};
     }
+    /* --bills: the settlements to bill (their drug items move below). */
+    if (c->w->bills) {
+        if (ms_grow(&sc->bev, &sc->cap_bev, n, sizeof *sc->bev, 256) != MS_OK)
+            return ms_error_set(MS_E_NOMEM, "out of memory generating person %llu",
+                                (unsigned long long)c->p->index);
+        for (size_t k = 0; k < n; k++) {
+            const event_t *e = &sc->ev[sc->order[k]];
+            sc->bev[k] = (gen_bill_event_t){&e->s, e->item_count ? sc->it[e->item_first].d.drug_code : -1,
+                                            e->item_count, e->pattern};
+        }
+    }
     qsort(sc->it, sc->nit, sizeof *sc->it, cmp_item);
     for (size_t j = 0; j < sc->nit; j++) {
         const item_t *it = &sc->it[j];
@@ -1042,6 +1058,7 @@ static ms_status_t emit(ctx_t *c, gen_rows_t *rows)
             rows->t[rows->nt++] = (struct gen_truth){it->d.settle_id, c->p->id, (uint32_t)it->d.inst_code,
                                                      (uint8_t)it->pattern, it->d.trace_hi, it->d.trace_lo};
     }
+    if (c->w->bills) return gen_bills_person(c->w, c->p, &sc->bills, sc->bev, n, rows);
     return MS_OK;
 }
 

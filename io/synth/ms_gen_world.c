@@ -148,6 +148,8 @@ static void make_institution(gen_world_t *w, ms_rng_t *r, uint32_t county, uint8
     g->county = county;
     g->pattern = -1;
     g->hard = -1;
+    g->rule = -1;
+    g->bill_hard = -1;
     x->kind = kind;
     x->region = w->county[county].code;
     double u = ms_rng_unit(r);
@@ -1591,6 +1593,7 @@ ms_status_t gen_world_build(gen_world_t *w, const ms_gen_opts_t *o)
     if (st == MS_OK) st = plan_fraud(w, &r);
     if (st == MS_OK) st = pp_lists(w);
     if (st == MS_OK) st = plan_hard_negatives(w);
+    if (st == MS_OK && o->bills) st = gen_bills_build(w); /* its own stream: the world above is unchanged */
     pindex_free(w->pindex);
     w->pindex = NULL;
     if (st == MS_OK && o->flatten) flatten_refs(w);
@@ -1619,6 +1622,7 @@ void gen_world_free(gen_world_t *w)
     free(w->pp_county_first), free(w->pp_county_inst), free(w->ov_county_first), free(w->ov_county_inst);
     pindex_free(w->pindex);
     free(w->hn_county_first), free(w->hn_county_inst), free(w->hn_prov_first), free(w->hn_prov_inst);
+    gen_bills_free(w);
     ms_refs_free(&w->refs);
     memset(w, 0, sizeof *w);
 }

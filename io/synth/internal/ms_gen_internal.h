@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ms_gen.h"
+#include "ms_knowledge.h"
 #include "ms_refs.h"
 #include "ms_rng.h"
 #include "ms_schema.h"
@@ -50,6 +51,10 @@ typedef struct {
     int8_t hard;              /* ms_hard_negative_t of an honest look-alike, or -1 */
     uint8_t tiny;             /* drawn with a hundredth of the usual attractiveness */
     double hn_rate;           /* hard negative: per eligible local person */
+    int8_t rule;              /* --bills: planted ms_rule_plant_t, or -1 */
+    int8_t bill_hard;         /* --bills: ms_bill_hard_negative_t of an honest look-alike, or -1 */
+    float rule_intensity;     /* of the planted rule */
+    float rule_rate;          /* share of its eligible settlements that plant it */
 } gen_inst_t;
 
 /* A DRG/DIP family and its variants. */
@@ -146,6 +151,7 @@ typedef struct {
     uint32_t fam_eye;         /* a surgical ophthalmology family (MDC C) */
     uint32_t fam_heavy;       /* the family of the heaviest group */
     uint32_t drug_dear;       /* the most expensive drug */
+    struct gen_bills *bills;  /* --bills: catalogue, knowledge base (ms_gen_bills.c); else NULL */
 } gen_world_t;
 
 /* ms_gen_world.c */
@@ -177,12 +183,40 @@ typedef struct {
         uint64_t trace_hi, trace_lo;
     } *t;
     size_t nt, cap_t;
+    ms_service_item_t *b;     /* --bills: bill lines, sorted as a partition is */
+    size_t nb, cap_b;
 } gen_rows_t;
+
+/* Truth rows of planted rule violations carry pattern GEN_RULE_PATTERN + t
+ * (ms_rule_plant_t t). */
+#define GEN_RULE_PATTERN MS_PAT_COUNT
 
 /* Per-thread working memory of the person generator (reused). */
 typedef struct gen_scratch gen_scratch_t;
 gen_scratch_t *gen_scratch_new(void);
 void gen_scratch_free(gen_scratch_t *sc);
+
+/* ms_gen_bills.c (--bills).  gen_bills_build: the catalogue and its
+ * knowledge base (refs.items), the institutions that plant rule violations
+ * and the honest look-alikes, from the stream (seed, 6, 0); called once the
+ * world is planned, before ms_refs_finish.  gen_bills_person: the bill
+ * lines of one person's settlements ev[0..n) (kept, numbered, in partition
+ * order), from the stream (seed, 7, index), appended to rows->b sorted as a
+ * partition is sorted, and the planted ones to rows->t. */
+typedef struct {
+    const ms_settlement_t *s;
+    int32_t drug;             /* a pharmacy purchase: its drug (dictionary id); else -1 */
+    uint32_t packages;        /* its packages (drug items, one each) */
+    int8_t pattern;           /* planted ms_pattern_t of the settlement, or -1 */
+} gen_bill_event_t;
+
+typedef struct gen_bill_scratch gen_bill_scratch_t;
+ms_status_t gen_bills_build(gen_world_t *w);
+void gen_bills_free(gen_world_t *w);
+const ms_knowledge_t *gen_bills_knowledge(const gen_world_t *w);
+void gen_bill_scratch_free(gen_bill_scratch_t *b);
+ms_status_t gen_bills_person(const gen_world_t *w, const gen_person_t *p, gen_bill_scratch_t **bs,
+                             const gen_bill_event_t *ev, size_t n, gen_rows_t *rows);
 
 /* ms_gen_person.c: append person p's whole history, sorted as a partition
  * is sorted, to rows (and its planted records to rows->t). */
