@@ -51,7 +51,8 @@ engine/shuffle | engine/shuffle engine/shuffle/internal  | engine/shuffle io/com
 engine/dist    | engine/dist                             | engine/dist engine/shuffle io/common                                          | system | mpi.h
 engine         | engine                                  | engine models kernels io io/common                                            | system | hwloc.h libconfig.h cblas.h xxhash.h omp.h
 engine/sweep   | engine/sweep engine/sweep/internal      | engine/sweep engine engine/shuffle engine/dist models kernels io io/common                | system | jansson.h lz4.h omp.h xxhash.h
-engine/cli     | engine/cli                              | engine/cli engine/sweep engine/dist engine models kernels io io/import io/synth io/common | system | jansson.h
+engine/check   | engine/check                            | engine/check engine models kernels io io/common                                | system | jansson.h microhttpd.h
+engine/cli     | engine/cli                              | engine/cli engine/sweep engine/check engine/dist engine models kernels io io/import io/synth io/common | system | jansson.h
 '
 
 # Tests (and bench programs) that may include another layer's internal/

@@ -28,6 +28,10 @@ PACKAGES=(
     libhdf5-dev hdf5-tools hdf5-filter-plugin
     libhwloc-dev hwloc libopenblas-dev libcmocka-dev
     liblz4-dev libcsv-dev libconfig-dev libxxhash-dev libjansson-dev
+    # pre-notification: the HTTP server of `medsweep serve` (GNU
+    # libmicrohttpd); curl for its test (tests/check/test_serve.sh) and wrk
+    # to load it (bench/run_serve.sh)
+    libmicrohttpd-dev curl wrk
     # report.html: headless Chromium renders it in tests/report/test_report.sh,
     # with a CJK font so that Chinese draws as Chinese (docs/report.md)
     chromium fonts-noto-cjk

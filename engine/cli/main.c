@@ -21,6 +21,8 @@ static const ms_cmd_t commands[] = {
     {"models", "list the models, their indicators and parameters", ms_cmd_models},
     {"inspect", "describe a dataset or file; --verify checks every invariant", ms_cmd_inspect},
     {"topology", "show the machine's NUMA nodes, cores and caches, and the sweep's plan", ms_cmd_topology},
+    {"check", "judge claims (JSON lines) by the rule base before settlement", ms_cmd_check},
+    {"serve", "pre-notification over HTTP: POST a claim, get its verdict", ms_cmd_serve},
 };
 
 static void usage(FILE *fp)

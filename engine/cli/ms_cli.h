@@ -31,6 +31,8 @@ int ms_cmd_sweep(int argc, char **argv);
 int ms_cmd_models(int argc, char **argv);
 int ms_cmd_eval(int argc, char **argv);
 int ms_cmd_topology(int argc, char **argv);
+int ms_cmd_check(int argc, char **argv);
+int ms_cmd_serve(int argc, char **argv);
 
 /* Print "medsweep CMD: error: DETAIL" for a failed status; returns the exit
  * status for it: MS_EXIT_USAGE for MS_E_USAGE (bad rules, an unknown model,
