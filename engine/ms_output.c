@@ -226,6 +226,11 @@ static void write_fact(ms_line_t *l, const ms_refs_t *r, const ms_clue_t *c, int
                  (long long)(llabs(v) % 1000000));
         ms_line_str(l, buf);
         break;
+    case MS_FACT_MILLI: /* a quantity, exactly: thousandths as three decimals */
+        snprintf(buf, sizeof buf, "%s%lld.%03lld", v < 0 ? "-" : "", (long long)(llabs(v) / 1000),
+                 (long long)(llabs(v) % 1000));
+        ms_line_str(l, buf);
+        break;
     case MS_FACT_DATE:
         ms_date_format((int32_t)v, buf);
         ms_line_str(l, buf);

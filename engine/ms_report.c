@@ -946,6 +946,7 @@ static const char *fact_text(const ms_refs_t *r, const ms_clue_t *c, int k, ms_f
     case MS_FACT_ID: snprintf(out, 64, "%lld", (long long)v); break;
     case MS_FACT_FEN: fmt_fen(out, v); break;
     case MS_FACT_PPM: snprintf(out, 64, "%.1f%%", (double)v / 10000.0); break;
+    case MS_FACT_MILLI: snprintf(out, 64, "%.3f", (double)v / 1000.0); break;
     case MS_FACT_DATE: ms_date_format((int32_t)v, out); break;
     case MS_FACT_DIAG: return dict_text(&r->diagnoses, v);
     case MS_FACT_DRUG: return dict_text(&r->drugs, v);

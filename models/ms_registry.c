@@ -16,7 +16,8 @@
     X(decomposed)      \
     X(upcoding)        \
     X(cost_shift)      \
-    X(drugs)
+    X(drugs)           \
+    X(rules)
 
 #define MS_DECLARE(name) extern const ms_model_t ms_model_##name;
 #define MS_ENTRY(name) &ms_model_##name,

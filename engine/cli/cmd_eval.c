@@ -81,6 +81,12 @@ static const struct {
     {"doctor_overload", "overload"},      {"preadmission_costs", "cost_shift"},
     {"self_pay_shift", "cost_shift"},     {"returned_drugs", "drugs"},
     {"hoarding_buyers", "drugs"},
+    /* The rule base over itemised bills (gen --bills): one pattern per template. */
+    {"rule_sex", "rules"},                {"rule_age", "rules"},
+    {"rule_over_qty", "rules"},           {"rule_excess_supply", "rules"},
+    {"rule_duplicate", "rules"},          {"rule_bed_days", "rules"},
+    {"rule_scope", "rules"},              {"rule_repeat_exam", "rules"},
+    {"rule_setting", "rules"},            {"rule_empty_brush", "rules"},
 };
 
 typedef struct {

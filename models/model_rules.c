@@ -1,0 +1,384 @@
+/*
+ * model_rules.c - the rule base over itemised bills in the weekly sweep
+ * (MODELS.md section 7; docs/rules.md).
+ *
+ * The rules themselves live in ms_rules.c, compiled once by the engine from
+ * the configuration's `rules` list and the dataset's knowledge base
+ * (env->rules); this model hands them the same claims pre-notification
+ * does (engine/check), one settlement at a time, so a claim judged before
+ * settlement and the same claim judged in the sweep hit the same rules.
+ *
+ * A claim is a settlement, its bill lines, the packages scanned for it and
+ * the person's earlier lines.  The three tables arrive one after another
+ * (settlements, drug items, service items), each sorted by person, so the
+ * model reads a partition whole (descriptor: whole_partition):
+ *   batch (settlements)  the facts a claim needs, per settlement, appended
+ *                        in partition order (person, admission, settle_id);
+ *   batch (drug items)   the scanned packages of drugs whose packages must
+ *                        be scanned, in partition order;
+ *   person (service items)  a person's lines are contiguous: per settlement,
+ *                        in (admission, settle_id) order, the claim is its
+ *                        lines, its packages, and as history the lines of
+ *                        the person's settlements before it.
+ * Memory: the facts and packages of one partition (about 48 and 24 bytes a
+ * row), freed with the state; the partition bounds it.
+ *
+ * Indicators: one per template.  Per institution, num = its bill lines that
+ * violate any enabled rule of the template (a line counts once per
+ * template), den = its bill lines.  A clue per violating line and template:
+ * the settlement, the line's date and amount, the line number and the
+ * figures behind the hit; for a repeat or a duplicate, the earlier line's
+ * settlement and date as its counterpart.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_clues.h"
+#include "ms_model.h"
+#include "ms_rules.h"
+#include "ms_search.h"
+#include "ms_tally.h"
+
+#define FACTS {{"line_no", MS_FACT_COUNT}, {"observed", MS_FACT_COUNT}, {"limit", MS_FACT_COUNT}}
+#define FACTS_MILLI {{"line_no", MS_FACT_COUNT}, {"observed", MS_FACT_MILLI}, {"limit", MS_FACT_MILLI}}
+
+/* In template order (ms_rule_template_t). */
+static const ms_indicator_t indicators[MS_RULE_TEMPLATE_COUNT] = {
+    [MS_RULE_SEX] = {.name = "sex",
+                     .description = "share of the institution's bill lines for an item the knowledge base restricts to "
+                                    "the other sex",
+                     .kind = MS_IND_SHARE, .direction = +1, .impossible = 1,
+                     .reason = "items billed for the wrong sex", .facts = FACTS,
+                     .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_AGE] = {.name = "age",
+                     .description = "share of bill lines for an item outside its age range",
+                     .kind = MS_IND_SHARE, .direction = +1,
+                     .reason = "items billed outside their age range", .facts = FACTS,
+                     .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_OVER_QTY] = {.name = "over_qty",
+                          .description = "share of bill lines past an item's daily maximum for one person",
+                          .kind = MS_IND_SHARE, .direction = +1,
+                          .reason = "units over the daily maximum", .facts = FACTS_MILLI,
+                          .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_EXCESS_SUPPLY] = {.name = "excess_supply",
+                               .description = "share of drug lines whose days of supply, summed over the window across "
+                                              "institutions, exceed the window by more than the tolerance",
+                               .kind = MS_IND_SHARE, .direction = +1,
+                               .reason = "drugs prescribed beyond the days they cover", .facts = FACTS,
+                               .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_DUPLICATE] = {.name = "duplicate",
+                           .description = "share of bill lines for an item billed with a mutually exclusive one for "
+                                          "the same person on the same day",
+                           .kind = MS_IND_SHARE, .direction = +1,
+                           .reason = "mutually exclusive items charged together", .facts = FACTS,
+                           .other = "the line it is charged with", .clue_record = "bill line",
+                           .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_BED_DAYS] = {.name = "bed_days",
+                          .description = "share of bill lines that are bed-days beyond the stay's length + extra days",
+                          .kind = MS_IND_SHARE, .direction = +1,
+                          .reason = "bed-days beyond the stay", .facts = FACTS,
+                          .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_SCOPE] = {.name = "scope",
+                       .description = "share of bill lines for an item paid only for diagnoses the settlement's main "
+                                      "diagnosis is not among",
+                       .kind = MS_IND_SHARE, .direction = +1,
+                       .reason = "items outside their payment scope", .facts = FACTS,
+                       .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_REPEAT_EXAM] = {.name = "repeat_exam",
+                             .description = "share of bill lines repeating an exam or lab item for the same person "
+                                            "within the window, at any institution",
+                             .kind = MS_IND_SHARE, .direction = +1,
+                             .reason = "repeated examinations", .facts = FACTS,
+                             .other = "the earlier examination", .clue_record = "bill line",
+                             .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_SETTING] = {.name = "setting",
+                         .description = "share of bill lines for an inpatient-only item billed as outpatient, or the "
+                                        "reverse",
+                         .kind = MS_IND_SHARE, .direction = +1,
+                         .reason = "items billed in the wrong setting", .facts = FACTS,
+                         .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+    [MS_RULE_EMPTY_BRUSH] = {.name = "empty_brush",
+                             .description = "share of bill lines for drugs whose packages must be scanned, billed "
+                                            "with fewer scanned packages than units",
+                             .kind = MS_IND_SHARE, .direction = +1,
+                             .reason = "drugs billed without their scanned packages", .facts = FACTS,
+                             .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+};
+
+/* What a claim needs of its settlement. */
+typedef struct {
+    uint64_t person_id, settle_id;
+    int64_t fund;
+    int32_t admit, discharge, inst, diag;
+    uint8_t visit, age, sex;
+} fact_t;
+
+/* A scanned package line of a drug whose packages must be scanned. */
+typedef struct {
+    uint64_t person_id, settle_id;
+    int32_t item;
+    uint32_t qty;
+} pack_t;
+
+typedef struct {
+    ms_tally_t t;                 /* first: ms_tally_state_*; one indicator per template */
+    const ms_ruleset_t *rules;    /* NULL: no knowledge base, or no rule enabled */
+    const ms_refs_t *refs;
+    int32_t *item_of;             /* [refs->items.count]: the knowledge base's id of each item code */
+    int32_t *drug_of;             /* [refs->drugs.count]: the same for drug codes */
+    fact_t *fact;                 /* the partition's settlements, in order */
+    size_t nfact, capfact;
+    pack_t *pack;
+    size_t npack, cappack;
+    /* Scratch for one person. */
+    ms_rule_line_t *line, *hist;
+    size_t capline, caphist;
+    ms_rule_trace_t *trace;
+    size_t captrace;
+    ms_rule_hits_t hits;
+} rules_t;
+
+static void rules_free(void *state)
+{
+    rules_t *s = state;
+    if (!s) return;
+    ms_tally_free(&s->t);
+    free(s->item_of);
+    free(s->drug_of);
+    free(s->fact);
+    free(s->pack);
+    free(s->line);
+    free(s->hist);
+    free(s->trace);
+    ms_rule_hits_free(&s->hits);
+    free(s);
+}
+
+/* The knowledge base's id of every code of a dictionary. */
+static ms_status_t map_codes(const ms_dict_t *d, const ms_knowledge_t *kb, int32_t **out)
+{
+    *out = malloc((d->count ? d->count : 1) * sizeof **out);
+    if (!*out) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < d->count; i++)
+        (*out)[i] = kb ? ms_knowledge_find(kb, d->str[i], strlen(d->str[i])) : -1;
+    return MS_OK;
+}
+
+static ms_status_t rules_init(const ms_model_env_t *env, void **state)
+{
+    rules_t *s = calloc(1, sizeof *s);
+    if (!s) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_tally_init(&s->t, (uint32_t)env->refs->n_inst, MS_RULE_TEMPLATE_COUNT);
+    if (st == MS_OK) st = map_codes(&env->refs->items, env->kb, &s->item_of);
+    if (st == MS_OK) st = map_codes(&env->refs->drugs, env->kb, &s->drug_of);
+    if (st != MS_OK) {
+        rules_free(s);
+        return st;
+    }
+    s->t.ind = indicators;
+    s->t.refs = env->refs;
+    s->rules = env->rules;
+    s->refs = env->refs;
+    *state = s;
+    return MS_OK;
+}
+
+static ms_status_t rules_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
+{
+    (void)emit;
+    rules_t *s = state;
+    if (!s->rules) return MS_OK;
+    if (table == MS_TABLE_SETTLEMENTS) {
+        MS_TRY(ms_grow((void **)&s->fact, &s->capfact, s->nfact + b->rows, sizeof *s->fact, 4096));
+        const uint64_t *pid = ms_col(b, MS_SC_person_id), *sid = ms_col(b, MS_SC_settle_id);
+        const int32_t *inst = ms_col(b, MS_SC_inst_code), *adm = ms_col(b, MS_SC_admit_date),
+                      *dis = ms_col(b, MS_SC_discharge_date), *diag = ms_col(b, MS_SC_diag_main);
+        const uint8_t *vt = ms_col(b, MS_SC_visit_type), *age = ms_col(b, MS_SC_age), *sex = ms_col(b, MS_SC_sex);
+        const int64_t *fund = ms_col(b, MS_SC_fund_pay);
+        for (size_t i = 0; i < b->rows; i++)
+            s->fact[s->nfact++] = (fact_t){pid[i], sid[i], fund[i], adm[i], dis[i], inst[i], diag[i], vt[i], age[i],
+                                           sex[i]};
+    } else if (table == MS_TABLE_DRUG_ITEMS) {
+        const uint64_t *pid = ms_col(b, MS_DC_person_id), *sid = ms_col(b, MS_DC_settle_id);
+        const int32_t *drug = ms_col(b, MS_DC_drug_code);
+        const uint32_t *qty = ms_col(b, MS_DC_qty);
+        for (size_t i = 0; i < b->rows; i++) {
+            int32_t item = drug[i] >= 0 && (size_t)drug[i] < s->refs->drugs.count ? s->drug_of[drug[i]] : -1;
+            if (item < 0) continue; /* no rule reads a package the knowledge base does not list */
+            MS_TRY(ms_grow((void **)&s->pack, &s->cappack, s->npack + 1, sizeof *s->pack, 4096));
+            s->pack[s->npack++] = (pack_t){pid[i], sid[i], item, qty[i]};
+        }
+    } else {
+        /* The denominators: every bill line of the institution. */
+        const int32_t *inst = ms_col(b, MS_SIC_inst_code);
+        for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
+            int64_t *den = ms_tally_den_of(&s->t, t);
+            for (size_t i = 0; i < b->rows; i++) den[inst[i]]++;
+        }
+    }
+    return MS_OK;
+}
+
+/* The first fact (or pack) of person p: binary search by person_id. */
+static size_t first_fact(const rules_t *s, uint64_t p)
+{
+    size_t lo = 0, hi = s->nfact;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->fact[mid].person_id < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static size_t first_pack(const rules_t *s, uint64_t p)
+{
+    size_t lo = 0, hi = s->npack;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->pack[mid].person_id < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* One violating line: counted once per template, a clue per hit. */
+static ms_status_t record_hit(rules_t *s, const ms_claim_t *c, const fact_t *f, const ms_rule_hit_t *h,
+                              uint8_t *seen)
+{
+    const ms_rule_t *r = ms_ruleset_rule(s->rules, h->rule);
+    int t = (int)r->tmpl;
+    const ms_rule_line_t *l = &c->lines[h->line];
+    uint32_t inst = (uint32_t)l->inst;
+    if (!(seen[t] & 1)) {
+        (*ms_tally_num(&s->t, t, inst))++;
+        seen[t] |= 1;
+    }
+    ms_clue_t k = ms_clue(c->settle_id, c->person_id, inst, t, l->date, l->amount);
+    if (h->other_settle) {
+        /* The earlier line's institution: the claim's own, or a history line's. */
+        uint32_t oinst = (uint32_t)f->inst;
+        for (size_t i = 0; i < c->nhistory; i++)
+            if (c->history[i].settle_id == h->other_settle) {
+                oinst = (uint32_t)c->history[i].inst;
+                break;
+            }
+        ms_clue_other(&k, h->other_settle, oinst, h->other_date, 0);
+    }
+    k.fact[0] = l->line_no;
+    k.fact[1] = h->observed;
+    k.fact[2] = h->limit;
+    return ms_clues_add(&s->t.clues, &k);
+}
+
+/* hist[0, *nhist) += line[0, nl): both sorted by (date, settle_id,
+ * line_no), merged from the back in place (hist has room for the person's
+ * every line). */
+static void merge_history(rules_t *s, size_t *nhist, size_t nl)
+{
+    size_t i = *nhist, j = nl, o = *nhist + nl;
+    while (j > 0) {
+        const ms_rule_line_t *a = i > 0 ? &s->hist[i - 1] : NULL, *b = &s->line[j - 1];
+        int a_after = a && (a->date > b->date ||
+                            (a->date == b->date && (a->settle_id > b->settle_id ||
+                                                    (a->settle_id == b->settle_id && a->line_no > b->line_no))));
+        s->hist[--o] = a_after ? s->hist[--i] : s->line[--j];
+    }
+    *nhist += nl;
+}
+
+static ms_status_t rules_person(void *state, ms_table_id_t table, const ms_batch_t *b, size_t begin, size_t end,
+                                ms_emit_t *emit)
+{
+    (void)emit;
+    rules_t *s = state;
+    if (table != MS_TABLE_SERVICE_ITEMS || !s->rules || begin == end) return MS_OK;
+    const uint64_t *pid = ms_col(b, MS_SIC_person_id), *sid = ms_col(b, MS_SIC_settle_id);
+    const uint32_t *lno = ms_col(b, MS_SIC_line_no), *doc = ms_col(b, MS_SIC_doctor_id);
+    const int32_t *date = ms_col(b, MS_SIC_date), *code = ms_col(b, MS_SIC_item_code),
+                  *days = ms_col(b, MS_SIC_days_supply), *inst = ms_col(b, MS_SIC_inst_code);
+    const uint8_t *cat = ms_col(b, MS_SIC_category);
+    const int64_t *qty = ms_col(b, MS_SIC_qty), *price = ms_col(b, MS_SIC_unit_price), *amt = ms_col(b, MS_SIC_amount);
+    uint64_t person = pid[begin];
+    size_t n = end - begin;
+    MS_TRY(ms_grow((void **)&s->line, &s->capline, n, sizeof *s->line, 64));
+    MS_TRY(ms_grow((void **)&s->hist, &s->caphist, n, sizeof *s->hist, 64));
+    size_t f0 = first_fact(s, person), f1 = f0;
+    while (f1 < s->nfact && s->fact[f1].person_id == person) f1++;
+    size_t p0 = first_pack(s, person), p1 = p0;
+    while (p1 < s->npack && s->pack[p1].person_id == person) p1++;
+    /* Settlements are in (admission, settle_id) order: each is a claim,
+     * the lines of those before it its history. */
+    size_t nhist = 0;
+    for (size_t k = f0; k < f1; k++) {
+        const fact_t *f = &s->fact[k];
+        size_t nl = 0;
+        for (size_t i = begin; i < end; i++) {
+            if (sid[i] != f->settle_id) continue;
+            int32_t item = code[i] >= 0 && (size_t)code[i] < s->refs->items.count ? s->item_of[code[i]] : -1;
+            s->line[nl++] = (ms_rule_line_t){.settle_id = sid[i], .line_no = lno[i], .date = date[i], .item = item,
+                                             .item_code = code[i] >= 0 && (size_t)code[i] < s->refs->items.count
+                                                              ? s->refs->items.str[code[i]]
+                                                              : "",
+                                             .category = cat[i], .qty_milli = qty[i], .unit_price = price[i],
+                                             .amount = amt[i], .days_supply = days[i], .doctor_id = doc[i],
+                                             .inst = inst[i]};
+        }
+        if (nl == 0) continue;
+        size_t nt = 0;
+        MS_TRY(ms_grow((void **)&s->trace, &s->captrace, p1 - p0 + 1, sizeof *s->trace, 16));
+        for (size_t q = p0; q < p1; q++)
+            if (s->pack[q].settle_id == f->settle_id) s->trace[nt++] = (ms_rule_trace_t){s->pack[q].item, s->pack[q].qty};
+        const char *diag = f->diag >= 0 && (size_t)f->diag < s->refs->diagnoses.count ? s->refs->diagnoses.str[f->diag]
+                                                                                        : "";
+        ms_claim_t c = {.settle_id = f->settle_id, .person_id = person, .inst = f->inst, .visit_type = f->visit,
+                        .admit_date = f->admit, .discharge_date = f->discharge, .age = f->age, .sex = f->sex,
+                        .diag_main = diag, .lines = s->line, .nlines = nl, .traces = s->trace, .ntraces = nt,
+                        .history = s->hist, .nhistory = nhist};
+        MS_TRY(ms_rules_apply(s->rules, &c, &s->hits));
+        uint8_t seen_line[MS_RULE_TEMPLATE_COUNT];
+        size_t last = SIZE_MAX;
+        for (size_t h = 0; h < s->hits.n; h++) {
+            if (s->hits.hit[h].line != last) {
+                memset(seen_line, 0, sizeof seen_line);
+                last = s->hits.hit[h].line;
+            }
+            MS_TRY(record_hit(s, &c, f, &s->hits.hit[h], seen_line));
+        }
+        /* This claim's lines join the history of the ones after it, which
+         * stays in (date, settle_id, line_no) order. */
+        merge_history(s, &nhist, nl);
+    }
+    return MS_OK;
+}
+
+static ms_status_t rules_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
+{
+    (void)env;
+    rules_t *s = state;
+    return ms_tally_finalize(&s->t, res, 0);
+}
+
+const ms_model_t ms_model_rules = {
+    .name = "rules",
+    .version = "1",
+    .description = "the rule base over itemised bills: red lines drawn on each bill line against the knowledge base "
+                   "(docs/rules.md)",
+    .settlement_cols = 1ull << MS_SC_person_id | 1ull << MS_SC_settle_id | 1ull << MS_SC_inst_code |
+                       1ull << MS_SC_admit_date | 1ull << MS_SC_discharge_date | 1ull << MS_SC_diag_main |
+                       1ull << MS_SC_visit_type | 1ull << MS_SC_age | 1ull << MS_SC_sex | 1ull << MS_SC_fund_pay,
+    .drug_cols = 1ull << MS_DC_person_id | 1ull << MS_DC_settle_id | 1ull << MS_DC_drug_code | 1ull << MS_DC_qty,
+    .service_cols = (1ull << MS_SIC_COUNT) - 1, /* every column of a bill line */
+    .whole_partition = 1,
+    .indicators = indicators,
+    .nindicators = MS_RULE_TEMPLATE_COUNT,
+    .default_weight = 1,
+    .init = rules_init,
+    .batch = rules_batch,
+    .person = rules_person,
+    .merge = ms_tally_state_merge,
+    .save = ms_tally_state_save, /* the counts and clues: facts and packages are read again */
+    .load = ms_tally_state_load,
+    .finalize = rules_finalize,
+    .free = rules_free,
+};
