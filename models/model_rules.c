@@ -23,9 +23,15 @@
  * Memory: the facts and packages of one partition (about 48 and 24 bytes a
  * row), freed with the state; the partition bounds it.
  *
- * Indicators: one per template.  Per institution, num = its bill lines that
- * violate any enabled rule of the template (a line counts once per
- * template), den = its bill lines.  A clue per violating line and template:
+ * Indicators: one per template.  Per institution, num = its claims
+ * (settlements with bill lines) with a line that an enabled rule of the
+ * template hits, den = its claims with a line the template could hit (an
+ * item the knowledge base restricts that way; an inpatient bed line for
+ * bed_days; a drug line with days of supply for excess_supply; a watched
+ * category for repeat_exam).  The unit an inspector pulls is the claim,
+ * and a share of the claims that could break a rule does not shrink with
+ * the length of bills or with what else the institution does.  A clue per violating
+ * line and template (once, whatever the instances that hit it):
  * the settlement, the line's date and amount, the line number and the
  * figures behind the hit; for a repeat or a duplicate, the earlier line's
  * settlement and date as its counterpart.
@@ -45,64 +51,72 @@
 /* In template order (ms_rule_template_t). */
 static const ms_indicator_t indicators[MS_RULE_TEMPLATE_COUNT] = {
     [MS_RULE_SEX] = {.name = "sex",
-                     .description = "share of the institution's bill lines for an item the knowledge base restricts to "
-                                    "the other sex",
+                     .description = "share of the institution's claims (settlements with bill lines) with a line for an item the "
+                                    "knowledge base restricts to the other sex",
                      .kind = MS_IND_SHARE, .direction = +1, .impossible = 1,
                      .reason = "items billed for the wrong sex", .facts = FACTS,
-                     .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                     .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_AGE] = {.name = "age",
-                     .description = "share of bill lines for an item outside its age range",
+                     .description = "share of claims with a line for an item outside its age range",
                      .kind = MS_IND_SHARE, .direction = +1,
                      .reason = "items billed outside their age range", .facts = FACTS,
-                     .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                     .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_OVER_QTY] = {.name = "over_qty",
-                          .description = "share of bill lines past an item's daily maximum for one person",
+                          .description = "share of claims with a line past an item's daily maximum",
                           .kind = MS_IND_SHARE, .direction = +1,
                           .reason = "units over the daily maximum", .facts = FACTS_MILLI,
-                          .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                          .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_EXCESS_SUPPLY] = {.name = "excess_supply",
-                               .description = "share of drug lines whose days of supply, summed over the window across "
+                               .description = "share of claims with a drug line whose days of supply, summed over the window across "
                                               "institutions, exceed the window by more than the tolerance",
                                .kind = MS_IND_SHARE, .direction = +1,
                                .reason = "drugs prescribed beyond the days they cover", .facts = FACTS,
-                               .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                               .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_DUPLICATE] = {.name = "duplicate",
-                           .description = "share of bill lines for an item billed with a mutually exclusive one for "
-                                          "the same person on the same day",
+                           .description = "share of claims with a line for an item billed with a mutually exclusive one "
+                                          "for the same person on the same day",
                            .kind = MS_IND_SHARE, .direction = +1,
                            .reason = "mutually exclusive items charged together", .facts = FACTS,
                            .other = "the line it is charged with", .clue_record = "bill line",
-                           .num_unit = "lines", .den_unit = "lines"},
+                           .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_BED_DAYS] = {.name = "bed_days",
-                          .description = "share of bill lines that are bed-days beyond the stay's length + extra days",
+                          .description = "share of claims with bed-days beyond the stay's length + extra days",
                           .kind = MS_IND_SHARE, .direction = +1,
                           .reason = "bed-days beyond the stay", .facts = FACTS,
-                          .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                          .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_SCOPE] = {.name = "scope",
-                       .description = "share of bill lines for an item paid only for diagnoses the settlement's main "
+                       .description = "share of claims with a line for an item paid only for diagnoses the settlement's main "
                                       "diagnosis is not among",
                        .kind = MS_IND_SHARE, .direction = +1,
                        .reason = "items outside their payment scope", .facts = FACTS,
-                       .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                       .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_REPEAT_EXAM] = {.name = "repeat_exam",
-                             .description = "share of bill lines repeating an exam or lab item for the same person "
+                             .description = "share of claims with a line repeating an exam or lab item for the same person "
                                             "within the window, at any institution",
                              .kind = MS_IND_SHARE, .direction = +1,
                              .reason = "repeated examinations", .facts = FACTS,
                              .other = "the earlier examination", .clue_record = "bill line",
-                             .num_unit = "lines", .den_unit = "lines"},
+                             .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_SETTING] = {.name = "setting",
-                         .description = "share of bill lines for an inpatient-only item billed as outpatient, or the "
-                                        "reverse",
+                         .description = "share of claims with a line for an inpatient-only item billed as outpatient, "
+                                        "or the reverse",
                          .kind = MS_IND_SHARE, .direction = +1,
                          .reason = "items billed in the wrong setting", .facts = FACTS,
-                         .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                         .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
     [MS_RULE_EMPTY_BRUSH] = {.name = "empty_brush",
-                             .description = "share of bill lines for drugs whose packages must be scanned, billed "
-                                            "with fewer scanned packages than units",
+                             .description = "share of claims with a line for a drug whose packages must be scanned, "
+                                            "billed with fewer scanned packages than units",
                              .kind = MS_IND_SHARE, .direction = +1,
                              .reason = "drugs billed without their scanned packages", .facts = FACTS,
-                             .clue_record = "bill line", .num_unit = "lines", .den_unit = "lines"},
+                             .clue_record = "bill line",
+                     .num_unit = "claims", .den_unit = "claims"},
 };
 
 /* What a claim needs of its settlement. */
@@ -126,6 +140,8 @@ typedef struct {
     const ms_refs_t *refs;
     int32_t *item_of;             /* [refs->items.count]: the knowledge base's id of each item code */
     int32_t *drug_of;             /* [refs->drugs.count]: the same for drug codes */
+    uint16_t *can;                /* [kb items]: bit t when a line of the item could be hit by template t */
+    uint32_t exam_cats;           /* categories some enabled repeat_exam rule watches */
     fact_t *fact;                 /* the partition's settlements, in order */
     size_t nfact, capfact;
     pack_t *pack;
@@ -145,6 +161,7 @@ static void rules_free(void *state)
     ms_tally_free(&s->t);
     free(s->item_of);
     free(s->drug_of);
+    free(s->can);
     free(s->fact);
     free(s->pack);
     free(s->line);
@@ -164,6 +181,52 @@ static ms_status_t map_codes(const ms_dict_t *d, const ms_knowledge_t *kb, int32
     return MS_OK;
 }
 
+/* Which templates a line of each known item could break: a claim counts in
+ * a template's denominator when one of its lines could (a share of the
+ * records that could be flagged, as every share indicator is). */
+static ms_status_t eligibility(rules_t *s, const ms_model_env_t *env)
+{
+    const ms_knowledge_t *kb = env->kb;
+    for (size_t r = 0; env->rules && r < ms_ruleset_count(env->rules); r++) {
+        const ms_rule_t *rule = ms_ruleset_rule(env->rules, r);
+        if (rule->tmpl == MS_RULE_REPEAT_EXAM) s->exam_cats |= rule->p.categories;
+    }
+    size_t n = kb ? kb->n_items : 0;
+    s->can = calloc(n ? n : 1, sizeof *s->can);
+    if (!s->can) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const ms_kb_item_t *it = &kb->items[i];
+        uint16_t m = 0;
+        if (it->sex != MS_KB_NONE) m |= 1u << MS_RULE_SEX;
+        if (it->min_age != MS_KB_NONE || it->max_age != MS_KB_NONE) m |= 1u << MS_RULE_AGE;
+        if (it->max_qty_milli != MS_KB_NONE) m |= 1u << MS_RULE_OVER_QTY;
+        if (it->ndiag > 0) m |= 1u << MS_RULE_SCOPE;
+        if (it->setting != MS_SETTING_ANY) m |= 1u << MS_RULE_SETTING;
+        if (it->category == MS_CAT_DRUG && it->trace_required) m |= 1u << MS_RULE_EMPTY_BRUSH;
+        s->can[i] = m;
+    }
+    for (size_t k = 0; kb && k < kb->n_exclusive; k++) {
+        s->can[kb->exclusive[k][0]] |= 1u << MS_RULE_DUPLICATE;
+        s->can[kb->exclusive[k][1]] |= 1u << MS_RULE_DUPLICATE;
+    }
+    return MS_OK;
+}
+
+/* The templates that could hit one of the claim's lines. */
+static uint32_t claim_could(const rules_t *s, const ms_claim_t *c)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < c->nlines; i++) {
+        const ms_rule_line_t *l = &c->lines[i];
+        if (l->category == MS_CAT_BED && c->visit_type == MS_VISIT_INPATIENT) m |= 1u << MS_RULE_BED_DAYS;
+        if (l->item < 0) continue; /* the other templates need the item's facts */
+        m |= s->can[l->item];
+        if (l->category == MS_CAT_DRUG && l->days_supply > 0) m |= 1u << MS_RULE_EXCESS_SUPPLY;
+        if (l->category < 32 && (s->exam_cats >> l->category & 1)) m |= 1u << MS_RULE_REPEAT_EXAM;
+    }
+    return m;
+}
+
 static ms_status_t rules_init(const ms_model_env_t *env, void **state)
 {
     rules_t *s = calloc(1, sizeof *s);
@@ -171,6 +234,11 @@ static ms_status_t rules_init(const ms_model_env_t *env, void **state)
     ms_status_t st = ms_tally_init(&s->t, (uint32_t)env->refs->n_inst, MS_RULE_TEMPLATE_COUNT);
     if (st == MS_OK) st = map_codes(&env->refs->items, env->kb, &s->item_of);
     if (st == MS_OK) st = map_codes(&env->refs->drugs, env->kb, &s->drug_of);
+    if (st != MS_OK) {
+        rules_free(s);
+        return st;
+    }
+    if (st == MS_OK) st = eligibility(s, env);
     if (st != MS_OK) {
         rules_free(s);
         return st;
@@ -208,13 +276,6 @@ static ms_status_t rules_batch(void *state, ms_table_id_t table, const ms_batch_
             MS_TRY(ms_grow((void **)&s->pack, &s->cappack, s->npack + 1, sizeof *s->pack, 4096));
             s->pack[s->npack++] = (pack_t){pid[i], sid[i], item, qty[i]};
         }
-    } else {
-        /* The denominators: every bill line of the institution. */
-        const int32_t *inst = ms_col(b, MS_SIC_inst_code);
-        for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
-            int64_t *den = ms_tally_den_of(&s->t, t);
-            for (size_t i = 0; i < b->rows; i++) den[inst[i]]++;
-        }
     }
     return MS_OK;
 }
@@ -244,16 +305,19 @@ static size_t first_pack(const rules_t *s, uint64_t p)
 
 /* One violating line: counted once per template, a clue per hit. */
 static ms_status_t record_hit(rules_t *s, const ms_claim_t *c, const fact_t *f, const ms_rule_hit_t *h,
-                              uint8_t *seen)
+                              uint8_t *seen_line, uint8_t *seen_claim)
 {
     const ms_rule_t *r = ms_ruleset_rule(s->rules, h->rule);
     int t = (int)r->tmpl;
     const ms_rule_line_t *l = &c->lines[h->line];
     uint32_t inst = (uint32_t)l->inst;
-    if (!(seen[t] & 1)) {
-        (*ms_tally_num(&s->t, t, inst))++;
-        seen[t] |= 1;
+    if (!seen_claim[t]) {
+        (*ms_tally_num(&s->t, t, (uint32_t)f->inst))++;
+        seen_claim[t] = 1;
     }
+    /* A line hit by two instances of one template is one clue. */
+    if (seen_line[t]) return MS_OK;
+    seen_line[t] = 1;
     ms_clue_t k = ms_clue(c->settle_id, c->person_id, inst, t, l->date, l->amount);
     if (h->other_settle) {
         /* The earlier line's institution: the claim's own, or a history line's. */
@@ -336,15 +400,21 @@ static ms_status_t rules_person(void *state, ms_table_id_t table, const ms_batch
                         .diag_main = diag, .lines = s->line, .nlines = nl, .traces = s->trace, .ntraces = nt,
                         .history = s->hist, .nhistory = nhist};
         MS_TRY(ms_rules_apply(s->rules, &c, &s->hits));
-        uint8_t seen_line[MS_RULE_TEMPLATE_COUNT];
+        /* The claim counts once in the denominator of every template that
+         * could hit one of its lines, and once in the numerator of each
+         * that does. */
+        uint32_t could = claim_could(s, &c);
+        uint8_t seen_line[MS_RULE_TEMPLATE_COUNT], seen_claim[MS_RULE_TEMPLATE_COUNT] = {0};
         size_t last = SIZE_MAX;
         for (size_t h = 0; h < s->hits.n; h++) {
             if (s->hits.hit[h].line != last) {
                 memset(seen_line, 0, sizeof seen_line);
                 last = s->hits.hit[h].line;
             }
-            MS_TRY(record_hit(s, &c, f, &s->hits.hit[h], seen_line));
+            MS_TRY(record_hit(s, &c, f, &s->hits.hit[h], seen_line, seen_claim));
         }
+        for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++)
+            if (could >> t & 1 || seen_claim[t]) (*ms_tally_den(&s->t, t, (uint32_t)f->inst))++;
         /* This claim's lines join the history of the ones after it, which
          * stays in (date, settle_id, line_no) order. */
         merge_history(s, &nhist, nl);

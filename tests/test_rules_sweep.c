@@ -153,8 +153,9 @@ static int cmp_line(const void *a, const void *b)
 }
 
 /* Write every settlement with lines as a claim, one per line of path;
- * returns the claims written. */
-static size_t write_claims(const fx_t *f, const char *path)
+ * returns the claims written, and each claim's institution in *inst
+ * (caller frees, strings and array). */
+static size_t write_claims(const fx_t *f, const char *path, char ***inst)
 {
     ms_testcsv_t *st = ms_testcsv_read(f->csv, "settlements.csv");
     ms_testcsv_t *si = ms_testcsv_read(f->csv, "service_items.csv");
@@ -166,6 +167,7 @@ static size_t write_claims(const fx_t *f, const char *path)
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     size_t claims = 0;
+    *inst = malloc((nst ? nst : 1) * sizeof **inst);
     size_t *stays = malloc((nst ? nst : 1) * sizeof *stays), *lines = malloc((nsi ? nsi : 1) * sizeof *lines);
     for (size_t a = 0; a < nst;) {
         uint64_t person = ms_testcsv_u64(st, st_by_person[a], "person_id");
@@ -211,7 +213,7 @@ static size_t write_claims(const fx_t *f, const char *path)
             fprintf(fp, "%s\n", txt);
             free(txt);
             json_decref(c);
-            claims++;
+            (*inst)[claims++] = strdup(ms_testcsv_get(st, s, "inst_code"));
             /* This settlement's lines are history for the ones after it. */
             for (size_t l = 0; l < nl; l++) json_array_append_new(history, line_json(si, lines[l], 1));
         }
@@ -251,7 +253,8 @@ static void test_sweep_and_check_agree(void **state)
     char claims[700], verdicts[700];
     snprintf(claims, sizeof claims, "%s/claims.jsonl", f->dir);
     snprintf(verdicts, sizeof verdicts, "%s/verdicts.jsonl", f->dir);
-    size_t nclaims = write_claims(f, claims);
+    char **inst = NULL;
+    size_t nclaims = write_claims(f, claims, &inst);
     assert_true(nclaims > 1000);
     char cmd[3000];
     snprintf(cmd, sizeof cmd, "'%s' check --data %s --config %s --lang en %s > %s", ms_test_bin(), f->data, f->cfg,
@@ -261,6 +264,8 @@ static void test_sweep_and_check_agree(void **state)
     assert_non_null(fp);
     size_t cap = 1024, nk = 0, nv = 0;
     hit_t *check = malloc(cap * sizeof *check);
+    /* Claims hit per (institution, template): the indicators' numerators. */
+    json_t *per = json_object();
     char *line = NULL;
     size_t linecap = 0;
     while (getline(&line, &linecap, fp) > 0) {
@@ -272,12 +277,21 @@ static void test_sweep_and_check_agree(void **state)
         uint64_t sid = strtoull(json_string_value(json_object_get(v, "claim_id")), NULL, 10);
         json_t *h;
         size_t i;
+        int claim_hit[MS_RULE_TEMPLATE_COUNT] = {0};
         json_array_foreach(json_object_get(v, "hits"), i, h)
         {
             if (nk == cap) check = realloc(check, (cap *= 2) * sizeof *check);
             int t = ms_rule_template_find(json_string_value(json_object_get(h, "template")));
             assert_true(t >= 0);
             check[nk++] = (hit_t){sid, t, (unsigned)json_integer_value(json_object_get(h, "line_no"))};
+            claim_hit[t] = 1;
+        }
+        for (int t = 0; t < MS_RULE_TEMPLATE_COUNT; t++) {
+            if (!claim_hit[t]) continue;
+            char key[128];
+            snprintf(key, sizeof key, "%s/%s", inst[nv - 1], ms_rule_template_name(t));
+            json_int_t had = json_integer_value(json_object_get(per, key));
+            json_object_set_new(per, key, json_integer(had + 1));
         }
         json_decref(v);
     }
@@ -297,6 +311,28 @@ static void test_sweep_and_check_agree(void **state)
                      (unsigned long long)check[j].settle_id, check[j].line_no, ms_rule_template_name(check[j].tmpl));
         i++, j++;
     }
+    /* Each indicator's numerator is the claims of the institution that the
+     * check found hit by the template. */
+    ms_testcsv_t *ind = ms_testcsv_read(f->out, "indicators.csv");
+    size_t matched = 0;
+    for (size_t r = 0; r < ms_testcsv_rows(ind); r++) {
+        if (!ms_testcsv_is(ind, r, "model", "rules")) continue;
+        char key[128];
+        snprintf(key, sizeof key, "%s/%s", ms_testcsv_get(ind, r, "inst_code"), ms_testcsv_get(ind, r, "indicator"));
+        long long want = (long long)json_integer_value(json_object_get(per, key));
+        if (ms_testcsv_ll(ind, r, "numerator") != want)
+            fail_msg("%s: numerator %lld, the check hit %lld claims", key, ms_testcsv_ll(ind, r, "numerator"), want);
+        if (ms_testcsv_ll(ind, r, "denominator") < want) fail_msg("%s: denominator below numerator", key);
+        matched += want > 0;
+        json_object_del(per, key);
+    }
+    ms_testcsv_free(ind);
+    if (json_object_size(per)) fail_msg("%zu (institution, template) hit by the check have no indicator row",
+                                        json_object_size(per));
+    assert_true(matched > 10);
+    json_decref(per);
+    for (size_t k = 0; k < nclaims; k++) free(inst[k]);
+    free(inst);
     print_message("%zu claims, %zu hits, the same in the sweep and the check\n", nclaims, ns);
     free(sweep);
     free(check);
