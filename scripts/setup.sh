@@ -35,8 +35,8 @@ run bash scripts/fetch-report-deps.sh || echo "setup: ECharts is not installed: 
 step "2/5 building (./build)"
 run bash scripts/build.sh
 
-step "3/5 making a sample world with planted fraud, as canonical CSV (sample/csv)"
-run build/engine/medsweep gen --csv --persons 20000 --institutions 100 --seed 1 --out sample/csv --replace --quiet
+step "3/5 making a sample world with planted fraud and itemised bills, as canonical CSV (sample/csv)"
+run build/engine/medsweep gen --csv --bills --persons 20000 --institutions 100 --seed 1 --out sample/csv --replace --quiet
 
 step "4/5 importing it into an HDF5 dataset (sample/data) and verifying it"
 run build/engine/medsweep import sample/csv sample/data --replace
@@ -52,10 +52,12 @@ cat <<EOT
 
 == setup: done
   built:    $root/build (engine/medsweep, bench/ms_mkcsv, bench/bench_read)
-  sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items)
+  sample:   $root/sample/csv   canonical CSV (institutions, groups, settlements, drug_items,
+                               service_items: the itemised bills; knowledge/: the knowledge base)
             $root/sample/csv/truth  which institutions cheat, and the planted records
             $root/sample/data  the same as an HDF5 dataset, imported and verified
   sweep:    $root/sample/sweep  report.html (open it first), ranked.csv, clues.csv, features.h5, run.json
   next:     ./scripts/test.sh                          run the tests
             build/engine/medsweep inspect sample/data  look at the dataset
+            build/engine/medsweep serve --data sample/data  pre-notification over HTTP (docs/prenotification.md)
 EOT
