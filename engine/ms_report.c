@@ -526,6 +526,20 @@ static void write_notes(const page_t *p, const char *const *looked, int nlooked)
         esc(p->fp, T(p, "report.partial"));
         fprintf(p->fp, " %u / %u</p>\n", run->partitions_skipped, run->partitions);
     }
+    /* The rule base, when it could not run whole (run.json says which
+     * rules and why). */
+    if (run && !run->bills) {
+        fputs("<p class=\"note\" id=\"rules-not-run\">", p->fp);
+        esc(p->fp, T(p, "report.rules_no_bills"));
+        fputs("</p>\n", p->fp);
+    } else if (run && run->rules_not_run) {
+        char n[24];
+        snprintf(n, sizeof n, "%d", run->rules_not_run);
+        const char *args[] = {n};
+        fputs("<p class=\"warn\" id=\"rules-not-run\">", p->fp);
+        say(p, "report.rules_no_knowledge", 1, args);
+        fputs("</p>\n", p->fp);
+    }
 }
 
 static void card(const page_t *p, const char *id, const char *key, const char *value, const char *data_value,
@@ -549,16 +563,18 @@ static void write_summary(const page_t *p, const data_t *d)
     esc(p->fp, T(p, "report.sum.title"));
     fputs("</h2>\n<div class=\"cards\">", p->fp);
     if (run) {
-        uint64_t read = run->rows[0] + run->rows[1], rej = 0;
+        uint64_t read = run->rows[0] + run->rows[1] + run->bill_lines, rej = 0;
         for (int tb = 0; tb < 2; tb++)
             for (int k = 0; k < MS_RUN_REJECT_REASONS; k++) rej += run->rejected[tb][k];
         snprintf(raw, sizeof raw, "%llu", (unsigned long long)read);
         card(p, "sum-records", "report.sum.records", fmt_u64(a, read), raw, 0);
         fputs("<div class=\"s\">", p->fp);
+        char c[40];
         fmt_u64(a, run->rows[0]);
         fmt_u64(b, run->rows[1]);
-        const char *args[] = {a, b};
-        say(p, "report.sum.records_note", 2, args);
+        fmt_u64(c, run->bill_lines);
+        const char *args[] = {a, b, c};
+        say(p, run->bill_lines ? "report.sum.records_note_bills" : "report.sum.records_note", 3, args);
         fprintf(p->fp, "<span hidden id=\"sum-settlements\">%llu</span><span hidden id=\"sum-drug-items\">%llu</span>",
                 (unsigned long long)run->rows[0], (unsigned long long)run->rows[1]);
         fputs("</div></div>", p->fp);

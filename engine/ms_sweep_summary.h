@@ -20,6 +20,11 @@ typedef struct {
     double seconds;             /* the sweep's wall time up to the outputs */
     const char *config_hash;    /* run.json's configuration.hash */
     const char *version;        /* medsweep's */
+    /* The rule base over itemised bills (docs/rules.md). */
+    int bills;                  /* the dataset has bill lines (service_items) */
+    uint64_t bill_lines;        /* read (0 when no model read them) */
+    int rules_not_run;          /* rules left out: the knowledge base they read is missing */
+    int rules_run;              /* rules that ran */
 } ms_run_summary_t;
 
 #endif

@@ -525,6 +525,9 @@ static void test_sweep_ignores_bills(void **state)
     /* Without bills, the rule base is not run, and run.json says why. */
     ms_remove_tree(out0);
     ms_test_cli_ok(NULL, "sweep %s --out %s --quiet --threads 2", plain, out0);
+    char *html = ms_test_read(out0, "report.html", NULL);
+    ms_test_contains(html, "id=\"rules-not-run\">");
+    free(html);
     json = ms_test_read(out0, "run.json", NULL);
     const char *nr = strstr(json, "\"models_not_run\"");
     assert_non_null(nr);

@@ -362,12 +362,17 @@ static void test_without_knowledge(void **state)
     snprintf(moved, sizeof moved, "%s/knowledge.h5.away", f->dir);
     snprintf(out, sizeof out, "%s/nokb", f->dir);
     assert_int_equal(rename(kb, moved), 0);
-    ms_test_cli_ok(NULL, "sweep %s --out %s --quiet --models rules --config %s", f->data, out, f->cfg);
+    ms_test_cli_ok(NULL, "sweep %s --out %s --quiet --models rules --config %s --lang en", f->data, out, f->cfg);
     assert_int_equal(rename(moved, kb), 0);
     char *json = ms_test_read(out, "run.json", NULL);
     ms_test_contains(json, "\"knowledge_base\": false");
     ms_test_contains(json, "the dataset has no knowledge base (knowledge.h5)");
     free(json);
+    /* The report says so too, above everything else. */
+    char *html = ms_test_read(out, "report.html", NULL);
+    ms_test_contains(html, "id=\"rules-not-run\">9 rules did not run: the dataset has no knowledge base");
+    ms_test_contains(html, "bill lines");
+    free(html);
     ms_testcsv_t *clues = ms_testcsv_read(out, "clues.csv");
     size_t bed = 0;
     for (size_t r = 0; r < ms_testcsv_rows(clues); r++) {

@@ -431,6 +431,9 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
             run.rows[tb] = res->rows[tb];
             for (int r = 0; r < MS_REJECT_COUNT; r++) run.rejected[tb][r] = res->rejected[tb][r];
         }
+        run.bills = sw.ds.nparts[MS_TABLE_SERVICE_ITEMS] > 0;
+        run.bill_lines = res->rows[MS_TABLE_SERVICE_ITEMS];
+        sw_rules_count(&sw, &run.rules_run, &run.rules_not_run);
         ms_output_t out = {stage,         &score,         o->top,          coverage, sw.plan.nthreads, MS_VERSION,
                            sw.config_hash, (ms_lang_t)o->lang, o->excel, &run};
         if (st == MS_OK) st = ms_output_write(&out);

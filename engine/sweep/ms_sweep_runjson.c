@@ -16,6 +16,26 @@ static json_t *reject_json(const uint64_t *r)
     return o;
 }
 
+/* Why rule i of the configuration did not run (NULL: it ran). */
+static const char *rule_not_run(const sweep_t *sw, size_t i)
+{
+    const ms_rule_t *r = &sw->cfg.rules.rule[i];
+    if (!r->enabled) return "disabled in the configuration";
+    if (!sw->has_kb && r->tmpl != MS_RULE_BED_DAYS)
+        return "the dataset has no knowledge base (knowledge.h5): the item facts it reads are unknown";
+    return NULL;
+}
+
+void sw_rules_count(const sweep_t *sw, int *run, int *no_kb)
+{
+    *run = *no_kb = 0;
+    for (size_t i = 0; sw->rules && i < sw->cfg.rules.n; i++) {
+        const char *why = rule_not_run(sw, i);
+        *run += !why;
+        *no_kb += why && sw->cfg.rules.rule[i].enabled;
+    }
+}
+
 /* The rule base as run: every configured rule, whether it ran, and why not
  * (disabled; no knowledge base for a rule that reads item facts). */
 static json_t *sw_rules_json(const sweep_t *sw)
@@ -29,10 +49,7 @@ static json_t *sw_rules_json(const sweep_t *sw)
         json_t *e = json_object();
         json_object_set_new(e, "name", json_string(r->name));
         json_object_set_new(e, "template", json_string(ms_rule_template_name((int)r->tmpl)));
-        const char *why = !r->enabled ? "disabled in the configuration"
-                          : !sw->has_kb && r->tmpl != MS_RULE_BED_DAYS
-                              ? "the dataset has no knowledge base (knowledge.h5): the item facts it reads are unknown"
-                              : NULL;
+        const char *why = rule_not_run(sw, i);
         json_object_set_new(e, "run", why ? json_false() : json_true());
         if (why) json_object_set_new(e, "why", json_string(why));
         ran += !why;

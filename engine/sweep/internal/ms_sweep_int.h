@@ -224,5 +224,7 @@ ms_status_t sw_gather_ranks(sweep_t *sw, ms_sweep_result_t *res);
 
 /* ms_sweep_runjson.c */
 ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const char *dir);
+/* The configured rules that ran, and those left out for want of a knowledge base. */
+void sw_rules_count(const sweep_t *sw, int *run, int *no_kb);
 
 #endif
