@@ -440,6 +440,7 @@ const ms_model_t ms_model_rules = {
     .drug_cols = 1ull << MS_DC_person_id | 1ull << MS_DC_settle_id | 1ull << MS_DC_drug_code | 1ull << MS_DC_qty,
     .service_cols = (1ull << MS_SIC_COUNT) - 1, /* every column of a bill line */
     .whole_partition = 1,
+    .state_per_row = {[MS_TABLE_SETTLEMENTS] = sizeof(fact_t), [MS_TABLE_DRUG_ITEMS] = sizeof(pack_t)},
     .indicators = indicators,
     .nindicators = MS_RULE_TEMPLATE_COUNT,
     .default_weight = 1,

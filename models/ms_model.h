@@ -264,6 +264,9 @@ typedef struct ms_model {
                                   declares them runs only on a dataset that has bill lines */
     int whole_partition;       /* 1: a state sees a partition whole, its tables in order
                                   (settlements, drug items, bill lines): the partition is one slice */
+    size_t state_per_row[MS_TABLE_COUNT]; /* bytes its state grows by per row of each table of the
+                                  partition it holds (0: it does not grow with the rows); the sweep's
+                                  memory budget counts them for the largest partition */
     const ms_indicator_t *indicators;
     int nindicators;
     const ms_keyed_t *keyed;   /* its keyed aggregations (NULL: none) */

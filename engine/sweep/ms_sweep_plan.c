@@ -277,6 +277,19 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     }
     size_t states, largest;
     MS_TRY(measure_states(sw, &states, &largest));
+    /* States that grow with the partition they hold (the rules model keeps
+     * a partition's settlement facts): as much as the largest partition
+     * makes them, in every state in hand. */
+    size_t grow = 0;
+    for (int m = 0; m < sw->nmodels; m++)
+        for (int t = 0; t < MS_TABLE_COUNT; t++) {
+            if (!sw->models[m]->state_per_row[t]) continue;
+            uint64_t most = 0;
+            for (uint32_t p = 0; p < sw->nparts && p < sw->set.nfiles[t]; p++)
+                if (sw->set.ok[t][p] && sw->set.info[t][p].rows > most) most = sw->set.info[t][p].rows;
+            grow += (size_t)most * sw->models[m]->state_per_row[t];
+        }
+    states += grow;
     size_t nt = (size_t)sw->plan.nthreads, n_inst = sw->ds.refs.n_inst;
     size_t nind = 0, scored = 0;
     for (int m = 0; m < sw->nmodels; m++) {
