@@ -280,27 +280,23 @@ static ms_status_t rules_batch(void *state, ms_table_id_t table, const ms_batch_
     return MS_OK;
 }
 
-/* The first fact (or pack) of person p: binary search by person_id. */
-static size_t first_fact(const rules_t *s, uint64_t p)
+/* A person's facts and packages: the first at or after the person
+ * (ms_lower_bound, by person_id). */
+typedef struct {
+    const rules_t *s;
+    uint64_t person;
+} find_t;
+
+static int fact_below(const void *ctx, size_t i)
 {
-    size_t lo = 0, hi = s->nfact;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->fact[mid].person_id < p) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    const find_t *f = ctx;
+    return f->s->fact[i].person_id < f->person;
 }
 
-static size_t first_pack(const rules_t *s, uint64_t p)
+static int pack_below(const void *ctx, size_t i)
 {
-    size_t lo = 0, hi = s->npack;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->pack[mid].person_id < p) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    const find_t *f = ctx;
+    return f->s->pack[i].person_id < f->person;
 }
 
 /* One violating line: counted once per template, a clue per hit. */
@@ -367,9 +363,10 @@ static ms_status_t rules_person(void *state, ms_table_id_t table, const ms_batch
     size_t n = end - begin;
     MS_TRY(ms_grow((void **)&s->line, &s->capline, n, sizeof *s->line, 64));
     MS_TRY(ms_grow((void **)&s->hist, &s->caphist, n, sizeof *s->hist, 64));
-    size_t f0 = first_fact(s, person), f1 = f0;
+    find_t key = {s, person};
+    size_t f0 = ms_lower_bound(s->nfact, fact_below, &key), f1 = f0;
     while (f1 < s->nfact && s->fact[f1].person_id == person) f1++;
-    size_t p0 = first_pack(s, person), p1 = p0;
+    size_t p0 = ms_lower_bound(s->npack, pack_below, &key), p1 = p0;
     while (p1 < s->npack && s->pack[p1].person_id == person) p1++;
     /* Settlements are in (admission, settle_id) order: each is a claim,
      * the lines of those before it its history. */

@@ -424,16 +424,22 @@ static ms_status_t hit(const ctx_t *x, size_t line, int64_t observed, int64_t li
 
 #define HIT(line, obs, lim) MS_TRY(hit(x, (line), (obs), (lim), 0, 0, -1))
 
-/* The first history line dated on or after day. */
+typedef struct {
+    const ms_claim_t *c;
+    int32_t day;
+} day_key_t;
+
+static int history_below(const void *ctx, size_t i)
+{
+    const day_key_t *k = ctx;
+    return k->c->history[i].date < k->day;
+}
+
+/* The first history line dated on or after day (ms_lower_bound). */
 static size_t history_from(const ms_claim_t *c, int32_t day)
 {
-    size_t lo = 0, hi = c->nhistory;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->history[mid].date < day) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    day_key_t k = {c, day};
+    return ms_lower_bound(c->nhistory, history_below, &k);
 }
 
 static ms_status_t rule_sex(const ctx_t *x)
