@@ -77,6 +77,42 @@ typedef struct {
 
 static int region_ok(int32_t r) { return r >= 100000 && r <= 999999; }
 
+/* a < b: -1, a == b: 0, a > b: 1. */
+#define CMP3(a, b) ((a) > (b) ? 1 : (a) < (b) ? -1 : 0)
+
+/* Where a row stands, as every table checks it: in its person's partition,
+ * and after the row before in the order (person_id, date, settle_id, then
+ * the table's own key: tail, CMP3 of its value and the row before's), which
+ * key names.  Remembers the row as the one before; returns its order
+ * against the row before (1 for the first row). */
+static int check_place(verify_ctx_t *v, report_t *r, uint64_t row, uint64_t person_id, int32_t date,
+                       uint64_t settle_id, int tail, const char *key)
+{
+    if (ms_person_partition(person_id, v->count) != v->index)
+        violation(r, row, settle_id, "person %llu belongs to partition %u", (unsigned long long)person_id,
+                  ms_person_partition(person_id, v->count));
+    int order = 1;
+    if (v->have_prev) {
+        order = person_id != v->prev_pid   ? CMP3(person_id, v->prev_pid)
+                : date != v->prev_date     ? CMP3(date, v->prev_date)
+                : settle_id != v->prev_sid ? CMP3(settle_id, v->prev_sid)
+                                           : tail;
+        if (order < 0) violation(r, row, settle_id, "rows not sorted by (%s)", key);
+    }
+    v->have_prev = 1;
+    v->prev_pid = person_id;
+    v->prev_date = date;
+    v->prev_sid = settle_id;
+    return order;
+}
+
+/* A row's date, for the partition's min_date and max_date. */
+static void see_date(verify_ctx_t *v, int32_t date)
+{
+    if (date < v->min_date) v->min_date = date;
+    if (date > v->max_date) v->max_date = date;
+}
+
 static void check_settlement(verify_ctx_t *v, report_t *r, uint64_t row, const ms_settlement_t *s)
 {
     const ms_refs_t *refs = v->refs;
@@ -127,22 +163,9 @@ static void check_settlement(verify_ctx_t *v, report_t *r, uint64_t row, const m
         if (s->proc_main < -1 || (s->proc_main >= 0 && (size_t)s->proc_main >= refs->procedures.count))
             violation(r, row, id, "unknown proc_main id %d", s->proc_main);
     }
-    if (ms_person_partition(s->person_id, v->count) != v->index)
-        violation(r, row, id, "person %llu belongs to partition %u", (unsigned long long)s->person_id,
-                  ms_person_partition(s->person_id, v->count));
-    if (v->have_prev) {
-        int order = s->person_id > v->prev_pid ? 1 : s->person_id < v->prev_pid ? -1
-                    : s->admit_date > v->prev_date ? 1 : s->admit_date < v->prev_date ? -1
-                    : s->settle_id > v->prev_sid ? 1 : s->settle_id < v->prev_sid ? -1 : 0;
-        if (order < 0) violation(r, row, id, "rows not sorted by (person_id, admit_date, settle_id)");
-        if (order == 0) violation(r, row, id, "settle_id repeated");
-    }
-    v->have_prev = 1;
-    v->prev_pid = s->person_id;
-    v->prev_date = s->admit_date;
-    v->prev_sid = s->settle_id;
-    if (s->settle_date < v->min_date) v->min_date = s->settle_date;
-    if (s->settle_date > v->max_date) v->max_date = s->settle_date;
+    if (check_place(v, r, row, s->person_id, s->admit_date, id, 0, "person_id, admit_date, settle_id") == 0)
+        violation(r, row, id, "settle_id repeated");
+    see_date(v, s->settle_date);
 }
 
 /* ------------------------------------------------- drug items, bill lines */
@@ -201,6 +224,22 @@ typedef struct {
 
 #define TEN10 10000000000ull
 
+/* The settlement of a drug item or bill line (what: "drug item's"): in the
+ * matching settlements partition, of the same person and institution.
+ * Returns it, or NULL when it is not (a violation). */
+static const sref_t *settlement_of(const drug_ctx_t *d, report_t *r, uint64_t row, const char *what,
+                                   uint64_t settle_id, uint64_t person_id, int32_t inst)
+{
+    const sref_t *s = sref_find(d->settle, d->nsettle, settle_id);
+    if (!s) {
+        violation(r, row, settle_id, "%s settlement is not in the matching settlements partition", what);
+    } else if (s->person_id != person_id || s->inst != inst) {
+        violation(r, row, settle_id, "%s person or institution differs from its settlement's", what);
+        s = NULL;
+    }
+    return s;
+}
+
 static void check_drug(drug_ctx_t *d, report_t *r, uint64_t row, const ms_drug_item_t *x)
 {
     verify_ctx_t *v = &d->v;
@@ -214,31 +253,12 @@ static void check_drug(drug_ctx_t *d, report_t *r, uint64_t row, const ms_drug_i
         if (x->drug_code < 0 || (size_t)x->drug_code >= v->refs->drugs.count)
             violation(r, row, id, "unknown drug_code id %d", x->drug_code);
     }
-    if (d->settle) {
-        const sref_t *s = sref_find(d->settle, d->nsettle, x->settle_id);
-        if (!s) violation(r, row, id, "drug item's settlement is not in the matching settlements partition");
-        else if (s->person_id != x->person_id || s->inst != x->inst_code)
-            violation(r, row, id, "drug item's person or institution differs from its settlement's");
-    }
-    if (ms_person_partition(x->person_id, v->count) != v->index)
-        violation(r, row, id, "person %llu belongs to partition %u", (unsigned long long)x->person_id,
-                  ms_person_partition(x->person_id, v->count));
-    if (v->have_prev) {
-        int order = x->person_id > v->prev_pid ? 1 : x->person_id < v->prev_pid ? -1
-                    : x->date > v->prev_date ? 1 : x->date < v->prev_date ? -1
-                    : x->settle_id > v->prev_sid ? 1 : x->settle_id < v->prev_sid ? -1
-                    : x->trace_hi > d->prev_hi ? 1 : x->trace_hi < d->prev_hi ? -1
-                    : x->trace_lo > d->prev_lo ? 1 : x->trace_lo < d->prev_lo ? -1 : 0;
-        if (order < 0) violation(r, row, id, "rows not sorted by (person_id, date, settle_id, trace_code)");
-    }
-    v->have_prev = 1;
-    v->prev_pid = x->person_id;
-    v->prev_date = x->date;
-    v->prev_sid = x->settle_id;
+    if (d->settle) settlement_of(d, r, row, "drug item's", x->settle_id, x->person_id, x->inst_code);
+    int trace = x->trace_hi != d->prev_hi ? CMP3(x->trace_hi, d->prev_hi) : CMP3(x->trace_lo, d->prev_lo);
+    check_place(v, r, row, x->person_id, x->date, id, trace, "person_id, date, settle_id, trace_code");
     d->prev_hi = x->trace_hi;
     d->prev_lo = x->trace_lo;
-    if (x->date < v->min_date) v->min_date = x->date;
-    if (x->date > v->max_date) v->max_date = x->date;
+    see_date(v, x->date);
 }
 
 /* One bill line (a row of service_items). */
@@ -267,11 +287,8 @@ static void check_bill(drug_ctx_t *d, report_t *r, uint64_t row, const ms_servic
             violation(r, row, id, "unknown item_code id %d", x->item_code);
     }
     if (d->settle) {
-        const sref_t *s = sref_find(d->settle, d->nsettle, x->settle_id);
-        if (!s) violation(r, row, id, "bill line's settlement is not in the matching settlements partition");
-        else if (s->person_id != x->person_id || s->inst != x->inst_code)
-            violation(r, row, id, "bill line's person or institution differs from its settlement's");
-        else if (x->date < s->admit || x->date > s->discharge)
+        const sref_t *s = settlement_of(d, r, row, "bill line's", x->settle_id, x->person_id, x->inst_code);
+        if (s && (x->date < s->admit || x->date > s->discharge))
             violation(r, row, id, "bill line's date is outside its settlement's stay");
         if (d->nbill == d->capbill && !d->bill_nomem) {
             size_t nc = d->capbill ? 2 * d->capbill : 4096;
@@ -282,23 +299,10 @@ static void check_bill(drug_ctx_t *d, report_t *r, uint64_t row, const ms_servic
         if (d->nbill < d->capbill)
             d->bill[d->nbill++] = (bill_t){x->settle_id, row, x->amount, x->line_no, x->category};
     }
-    if (ms_person_partition(x->person_id, v->count) != v->index)
-        violation(r, row, id, "person %llu belongs to partition %u", (unsigned long long)x->person_id,
-                  ms_person_partition(x->person_id, v->count));
-    if (v->have_prev) {
-        int order = x->person_id > v->prev_pid ? 1 : x->person_id < v->prev_pid ? -1
-                    : x->date > v->prev_date ? 1 : x->date < v->prev_date ? -1
-                    : x->settle_id > v->prev_sid ? 1 : x->settle_id < v->prev_sid ? -1
-                    : x->line_no > d->prev_line_no ? 1 : x->line_no < d->prev_line_no ? -1 : 0;
-        if (order < 0) violation(r, row, id, "rows not sorted by (person_id, date, settle_id, line_no)");
-    }
-    v->have_prev = 1;
-    v->prev_pid = x->person_id;
-    v->prev_date = x->date;
-    v->prev_sid = x->settle_id;
+    check_place(v, r, row, x->person_id, x->date, id, CMP3(x->line_no, d->prev_line_no),
+                "person_id, date, settle_id, line_no");
     d->prev_line_no = x->line_no;
-    if (x->date < v->min_date) v->min_date = x->date;
-    if (x->date > v->max_date) v->max_date = x->date;
+    see_date(v, x->date);
 }
 
 static int cmp_bill(const void *a, const void *b)

@@ -17,13 +17,14 @@
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include "ms_buf.h"
+#include "ms_codes.h"
 #include "ms_csv.h"
 #include "ms_fs.h"
 #include "ms_h5util.h"
@@ -60,32 +61,10 @@ int ms_item_category_find(const char *text, size_t len)
 
 /* --------------------------------------------------------------- lookups */
 
-/* Compare text of length len with NUL-terminated s, like strcmp. */
-static int cmp_text(const char *text, size_t len, const char *s)
-{
-    size_t sl = strlen(s);
-    int c = memcmp(text, s, len < sl ? len : sl);
-    if (c) return c;
-    return len < sl ? -1 : len > sl ? 1 : 0;
-}
-
-typedef struct {
-    const ms_knowledge_t *kb;
-    const char *text;
-    size_t len;
-} code_key_t;
-
-static int code_below(const void *ctx, size_t i)
-{
-    const code_key_t *k = ctx;
-    return cmp_text(k->text, k->len, k->kb->items[i].item_code) > 0;
-}
-
 int32_t ms_knowledge_find(const ms_knowledge_t *kb, const char *code, size_t len)
 {
-    code_key_t k = {kb, code, len};
-    size_t i = ms_lower_bound(kb->n_items, code_below, &k);
-    return i < kb->n_items && cmp_text(code, len, kb->items[i].item_code) == 0 ? (int32_t)i : -1;
+    return ms_code_find(kb->items, kb->n_items, sizeof *kb->items, offsetof(ms_kb_item_t, item_code), code,
+                        len);
 }
 
 typedef struct {
@@ -320,7 +299,7 @@ static int fld_choice(const ms_field_t *f, const char *col, const char *const *n
         return 0;
     }
     for (int k = 0; k < n; k++)
-        if (cmp_text(f->s, f->len, names[k]) == 0) {
+        if (ms_code_cmp(f->s, f->len, names[k]) == 0) {
             *v = (int8_t)k;
             return 0;
         }
@@ -546,22 +525,31 @@ static ms_status_t item_row(load_t *L, const ms_field_t *f, uint64_t line)
     return st;
 }
 
-static ms_status_t load_items(load_t *L, const char *dir)
+/* Every record of DIR/name (label: how messages name it) through row, in
+ * file order, up to the first error. */
+static ms_status_t load_rows(load_t *L, const char *dir, const char *name, const char *label,
+                             const char *const *cols, int ncols,
+                             ms_status_t (*row)(load_t *L, const ms_field_t *f, uint64_t line))
 {
     ms_csv_t *c;
-    MS_TRY(open_csv(dir, "items.csv", L->label[0], item_columns, IT_COUNT, &c));
+    MS_TRY(open_csv(dir, name, label, cols, ncols, &c));
     ms_status_t st;
     const ms_field_t *f;
     uint64_t line;
     for (;;) {
         if ((st = ms_csv_next(c, &f, &line)) != MS_OK) {
-            st = relabel(st, "items.csv", L->label[0]);
+            st = relabel(st, name, label);
             break;
         }
-        if (!f || (st = item_row(L, f, line)) != MS_OK) break;
+        if (!f || (st = row(L, f, line)) != MS_OK) break;
     }
     ms_csv_close(c);
     return st;
+}
+
+static ms_status_t load_items(load_t *L, const char *dir)
+{
+    return load_rows(L, dir, "items.csv", L->label[0], item_columns, IT_COUNT, item_row);
 }
 
 static int cmp_item(const void *a, const void *b)
@@ -623,20 +611,7 @@ static ms_status_t load_pairs(load_t *L, const char *dir)
     int present = ms_path_exists(path);
     free(path);
     if (!present) return MS_OK; /* optional: no pairs */
-    ms_csv_t *c;
-    MS_TRY(open_csv(dir, "exclusive_items.csv", L->label[1], pair_columns, EX_COUNT, &c));
-    ms_status_t st;
-    const ms_field_t *f;
-    uint64_t line;
-    for (;;) {
-        if ((st = ms_csv_next(c, &f, &line)) != MS_OK) {
-            st = relabel(st, "exclusive_items.csv", L->label[1]);
-            break;
-        }
-        if (!f || (st = pair_row(L, f, line)) != MS_OK) break;
-    }
-    ms_csv_close(c);
-    return st;
+    return load_rows(L, dir, "exclusive_items.csv", L->label[1], pair_columns, EX_COUNT, pair_row);
 }
 
 static int cmp_pair(const void *x, const void *y)
@@ -776,39 +751,6 @@ int ms_knowledge_present(const char *dataset_dir)
     return yes;
 }
 
-static hid_t vlen_str_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
-/* Write n values of a column: mtype in memory, ftype in the file. */
-static ms_status_t write_col(hid_t g, const char *name, hid_t ftype, hid_t mtype, size_t n,
-                             const void *data)
-{
-    hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_obj_track_times(dcpl, 0);
-    hid_t d = H5Dcreate2(g, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = d < 0 ? -1 : (n ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
-    if (d >= 0) H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (rc < 0) return ms_h5_write_error(name);
-    return MS_OK;
-}
-
-static ms_status_t write_strings(hid_t g, const char *name, size_t n, const char *const *s)
-{
-    hid_t t = vlen_str_type();
-    ms_status_t st = write_col(g, name, t, t, n, s);
-    H5Tclose(t);
-    return st;
-}
-
 /* The diagnoses of an item as one text: prefixes joined by ';'. */
 static char *diag_join(const ms_kb_item_t *it)
 {
@@ -825,11 +767,6 @@ static char *diag_join(const ms_kb_item_t *it)
     *p = '\0';
     return s;
 }
-
-#define GATHER(dst, arr, n, field)                                        \
-    do {                                                                  \
-        for (size_t i_ = 0; i_ < (n); i_++) (dst)[i_] = (arr)[i_].field;  \
-    } while (0)
 
 /* Scratch columns, each n (at least 1) long, for writing and reading. */
 typedef struct {
@@ -870,24 +807,24 @@ static ms_status_t cols_alloc(cols_t *c, size_t n)
 #define WRITE_ITEM_COL(st, g, buf, kb, field, ftype, mtype)                         \
     do {                                                                            \
         if ((st) == MS_OK) {                                                        \
-            GATHER(buf, (kb)->items, (kb)->n_items, field);                         \
-            (st) = write_col(g, #field, ftype, mtype, (kb)->n_items, buf);          \
+            MS_H5_GATHER(buf, (kb)->items, (kb)->n_items, field);                   \
+            (st) = ms_h5_write_col(g, #field, ftype, mtype, (kb)->n_items, buf);    \
         }                                                                           \
     } while (0)
 
 static ms_status_t write_item_columns(hid_t g, const ms_knowledge_t *kb, cols_t *c)
 {
     size_t n = kb->n_items;
-    GATHER(c->s, kb->items, n, item_code);
-    ms_status_t st = write_strings(g, "item_code", n, c->s);
+    MS_H5_GATHER(c->s, kb->items, n, item_code);
+    ms_status_t st = ms_h5_write_strings(g, "item_code", n, c->s);
     if (st == MS_OK) {
-        GATHER(c->s, kb->items, n, name);
-        st = write_strings(g, "name", n, c->s);
+        MS_H5_GATHER(c->s, kb->items, n, name);
+        st = ms_h5_write_strings(g, "name", n, c->s);
     }
     if (st == MS_OK) {
         hid_t et = ms_h5_column_type(MS_U8, &kb_category_enum);
-        GATHER(c->u8, kb->items, n, category);
-        st = write_col(g, "category", et, et, n, c->u8);
+        MS_H5_GATHER(c->u8, kb->items, n, category);
+        st = ms_h5_write_col(g, "category", et, et, n, c->u8);
         H5Tclose(et);
     }
     WRITE_ITEM_COL(st, g, c->i8, kb, sex, H5T_STD_I8LE, H5T_NATIVE_INT8);
@@ -898,7 +835,7 @@ static ms_status_t write_item_columns(hid_t g, const ms_knowledge_t *kb, cols_t 
     WRITE_ITEM_COL(st, g, c->i8, kb, setting, H5T_STD_I8LE, H5T_NATIVE_INT8);
     for (size_t i = 0; st == MS_OK && i < n; i++)
         if (!(c->joined[i] = diag_join(&kb->items[i]))) st = ms_error_set(MS_E_NOMEM, "out of memory");
-    if (st == MS_OK) st = write_strings(g, "diagnoses", n, (const char *const *)c->joined);
+    if (st == MS_OK) st = ms_h5_write_strings(g, "diagnoses", n, (const char *const *)c->joined);
     WRITE_ITEM_COL(st, g, c->u8, kb, trace_required, H5T_STD_U8LE, H5T_NATIVE_UINT8);
     return st;
 }
@@ -924,20 +861,20 @@ static ms_status_t write_exclusive(hid_t f, const ms_knowledge_t *kb)
     ms_status_t st = col ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
     for (int side = 0; side < 2 && st == MS_OK; side++) {
         for (size_t i = 0; i < n; i++) col[i] = kb->exclusive[i][side];
-        st = write_col(g, side ? "item_b" : "item_a", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col);
+        st = ms_h5_write_col(g, side ? "item_b" : "item_a", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col);
     }
     free(col);
     H5Gclose(g);
     return st;
 }
 
-static ms_status_t write_content(hid_t f, const ms_knowledge_t *kb)
+/* The content of knowledge.h5 (ms_h5_write_file's fill). */
+static ms_status_t write_content(hid_t f, const void *arg)
 {
-    char sum[20];
-    snprintf(sum, sizeof sum, "%016" PRIx64, ms_knowledge_checksum(kb));
+    const ms_knowledge_t *kb = arg;
     hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
     ms_status_t st = ms_h5_attr_write_i64(root, "schema_version", MS_SCHEMA_VERSION);
-    if (st == MS_OK) st = ms_h5_attr_write_str(root, "content_checksum", sum);
+    if (st == MS_OK) st = ms_h5_write_checksum(root, ms_knowledge_checksum(kb));
     H5Gclose(root);
     if (st == MS_OK) st = write_items(f, kb);
     if (st == MS_OK) st = write_exclusive(f, kb);
@@ -948,117 +885,20 @@ ms_status_t ms_knowledge_write(const ms_knowledge_t *kb, const char *dataset_dir
 {
     MS_TRY(ms_h5_init());
     char *path = ms_path_join(dataset_dir, KB_FILE);
-    size_t plen = path ? strlen(path) + 32 : 0;
-    char *tmp = path ? malloc(plen) : NULL;
-    if (!tmp) {
-        free(path);
-        return ms_error_set(MS_E_NOMEM, "out of memory");
-    }
-    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-    ms_status_t st = MS_OK;
-    hid_t fapl = ms_h5_fapl();
-    errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (f < 0) {
-        st = errno ? ms_error_errno(MS_E_IO, errno, "cannot create %s", tmp)
-                   : ms_error_set(MS_E_HDF5, "cannot create %s", tmp);
-    } else {
-        st = write_content(f, kb);
-        if (H5Fclose(f) < 0 && st == MS_OK) st = ms_h5_write_error(tmp);
-    }
-    if (st == MS_OK) st = ms_fsync_path(tmp);
-    if (st == MS_OK) st = ms_rename(tmp, path);
-    if (st != MS_OK) {
-        unlink(tmp);
-        ms_error_wrap(st, "%s: ", path);
-    }
-    free(tmp);
+    if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = ms_h5_write_file(path, write_content, kb);
     free(path);
     return st;
 }
 
 /* ---------------------------------------------------------- reading h5 */
 
-/* Open dataset name under loc, 1-D with *n rows (or set *n if it is SIZE_MAX). */
-static hid_t open_col(hid_t loc, const char *name, size_t *n, ms_status_t *st)
-{
-    hid_t d = H5Lexists(loc, name, H5P_DEFAULT) > 0 ? H5Dopen2(loc, name, H5P_DEFAULT) : -1;
-    if (d < 0) {
-        *st = ms_error_set(MS_E_SCHEMA, "dataset %s is missing", name);
-        return -1;
-    }
-    hid_t space = H5Dget_space(d);
-    hsize_t dims[1] = {0};
-    if (space < 0 || H5Sget_simple_extent_ndims(space) != 1)
-        *st = ms_error_set(MS_E_SCHEMA, "%s is not 1-D", name);
-    else H5Sget_simple_extent_dims(space, dims, NULL);
-    if (space >= 0) H5Sclose(space);
-    if (*st == MS_OK && *n != SIZE_MAX && dims[0] != *n)
-        *st = ms_error_set(MS_E_SCHEMA, "%s has %llu rows, expected %zu", name,
-                           (unsigned long long)dims[0], *n);
-    /* Ids are 32-bit: more rows is a damaged size, not a catalogue. */
-    if (*st == MS_OK && dims[0] >= UINT32_MAX)
-        *st = ms_error_set(MS_E_CORRUPT, "%s has %llu rows", name, (unsigned long long)dims[0]);
-    if (*st != MS_OK) {
-        H5Dclose(d);
-        return -1;
-    }
-    *n = (size_t)dims[0];
-    return d;
-}
-
-static void strings_free(char **s, size_t n)
-{
-    for (size_t i = 0; s && i < n; i++) free(s[i]);
-    free(s);
-}
-
-/* A column of variable-length strings, each copied into *out. */
-static ms_status_t read_strings(hid_t loc, const char *name, size_t *n, char ***out)
-{
-    ms_status_t st = MS_OK;
-    *out = NULL;
-    hid_t d = open_col(loc, name, n, &st);
-    if (d < 0) return st;
-    hid_t ft = H5Dget_type(d);
-    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0)
-        st = ms_error_set(MS_E_SCHEMA, "%s is not a column of text", name);
-    if (ft >= 0) H5Tclose(ft);
-    hid_t t = vlen_str_type();
-    char **tmp = calloc(*n ? *n : 1, sizeof *tmp);
-    char **res = calloc(*n ? *n : 1, sizeof *res);
-    int got = 0;
-    if (st == MS_OK && (!tmp || !res)) st = ms_error_set(MS_E_NOMEM, "out of memory");
-    if (st == MS_OK && *n) {
-        if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)
-            st = ms_error_set(MS_E_CORRUPT, "cannot read %s", name);
-        else got = 1;
-    }
-    for (size_t i = 0; st == MS_OK && i < *n; i++)
-        if (!(res[i] = strdup(tmp[i] ? tmp[i] : ""))) st = ms_error_set(MS_E_NOMEM, "out of memory");
-    if (got) {
-        hid_t space = H5Dget_space(d);
-        H5Dvlen_reclaim(t, space, H5P_DEFAULT, tmp);
-        H5Sclose(space);
-    }
-    free(tmp);
-    H5Tclose(t);
-    H5Dclose(d);
-    if (st != MS_OK) {
-        strings_free(res, *n);
-        return st;
-    }
-    *out = res;
-    return MS_OK;
-}
-
 /* A column of n integers into out, of memory type mtype; a one-byte enum
  * is read as its values. */
 static ms_status_t read_ints(hid_t loc, const char *name, size_t n, hid_t mtype, void *out)
 {
     ms_status_t st = MS_OK;
-    hid_t d = open_col(loc, name, &n, &st);
+    hid_t d = ms_h5_open_col(loc, name, &n, &st);
     if (d < 0) return st;
     hid_t ft = H5Dget_type(d);
     H5T_class_t cls = ft < 0 ? H5T_NO_CLASS : H5Tget_class(ft);
@@ -1075,17 +915,12 @@ static ms_status_t read_ints(hid_t loc, const char *name, size_t n, hid_t mtype,
     return st;
 }
 
-#define SCATTER(arr, n, field, src)                                          \
-    do {                                                                     \
-        for (size_t i_ = 0; i_ < (n); i_++) (arr)[i_].field = (src)[i_];     \
-    } while (0)
-
 /* If all went well so far, read the column named as the field into buf and
  * give each item its value. */
 #define READ_ITEM_COL(st, g, buf, kb, field, mtype)                                  \
     do {                                                                             \
         if ((st) == MS_OK && ((st) = read_ints(g, #field, (kb)->n_items, mtype, buf)) == MS_OK) \
-            SCATTER((kb)->items, (kb)->n_items, field, buf);                         \
+            MS_H5_SCATTER((kb)->items, (kb)->n_items, field, buf);                   \
     } while (0)
 
 /* Each item's diagnoses from their ';'-joined text. */
@@ -1125,12 +960,12 @@ static ms_status_t read_items(hid_t f, ms_knowledge_t *kb)
     char **codes = NULL, **names = NULL;
     cols_t c;
     memset(&c, 0, sizeof c);
-    ms_status_t st = read_strings(g, "item_code", &n, &codes);
-    if (st == MS_OK) st = read_strings(g, "name", &n, &names);
+    ms_status_t st = ms_h5_read_strings(g, "item_code", &n, &codes);
+    if (st == MS_OK) st = ms_h5_read_strings(g, "name", &n, &names);
     if (st == MS_OK) st = cols_alloc(&c, n);
     if (st == MS_OK) {
         free(c.joined); /* replaced by the column itself */
-        st = read_strings(g, "diagnoses", &n, &c.joined);
+        st = ms_h5_read_strings(g, "diagnoses", &n, &c.joined);
     }
     if (st == MS_OK && !(kb->items = calloc(n ? n : 1, sizeof *kb->items)))
         st = ms_error_set(MS_E_NOMEM, "out of memory");
@@ -1145,8 +980,8 @@ static ms_status_t read_items(hid_t f, ms_knowledge_t *kb)
         codes = names = NULL;
         st = read_item_columns(g, kb, &c);
     }
-    if (codes) strings_free(codes, n);
-    if (names) strings_free(names, n);
+    if (codes) ms_h5_strings_free(codes, n);
+    if (names) ms_h5_strings_free(names, n);
     cols_free(&c, n);
     H5Gclose(g);
     return st;
@@ -1158,7 +993,7 @@ static ms_status_t read_exclusive(hid_t f, ms_knowledge_t *kb)
     if (g < 0) return ms_error_set(MS_E_SCHEMA, "group /exclusive is missing");
     size_t n = SIZE_MAX;
     ms_status_t st = MS_OK;
-    hid_t d = open_col(g, "item_a", &n, &st);
+    hid_t d = ms_h5_open_col(g, "item_a", &n, &st);
     if (d >= 0) H5Dclose(d);
     uint32_t *col = st == MS_OK ? malloc((n ? n : 1) * sizeof *col) : NULL;
     if (st == MS_OK && !(kb->exclusive = malloc((n ? n : 1) * sizeof *kb->exclusive)))
@@ -1217,24 +1052,9 @@ static ms_status_t check_content(const ms_knowledge_t *kb)
 static ms_status_t read_file(const char *path, ms_knowledge_t *kb)
 {
     memset(kb, 0, sizeof *kb);
-    ms_status_t st = MS_OK;
     uint64_t stored = 0;
-    hid_t f = -1;
-    if (!ms_path_exists(path)) st = ms_error_set(MS_E_IO, "file is missing");
-    else if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
-        st = ms_error_set(MS_E_CORRUPT, "not a readable HDF5 file (truncated or damaged)");
-    if (st == MS_OK) {
-        char sum[32];
-        int64_t ver = 0;
-        hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
-        st = ms_h5_attr_read_i64(root, "schema_version", &ver);
-        if (st == MS_OK && ver != MS_SCHEMA_VERSION)
-            st = ms_error_set(MS_E_SCHEMA, "schema version %lld, this medsweep reads %d",
-                              (long long)ver, MS_SCHEMA_VERSION);
-        if (st == MS_OK) st = ms_h5_attr_read_str(root, "content_checksum", sum, sizeof sum);
-        if (st == MS_OK) stored = strtoull(sum, NULL, 16);
-        if (root >= 0) H5Gclose(root);
-    }
+    hid_t f;
+    ms_status_t st = ms_h5_open_stamped(path, &f, &stored);
     if (st == MS_OK) st = read_items(f, kb);
     if (st == MS_OK) st = read_exclusive(f, kb);
     if (f >= 0) H5Fclose(f);
@@ -1274,10 +1094,8 @@ ms_status_t ms_knowledge_read(const char *dataset_dir, ms_knowledge_t *kb)
     } else {
         /* Damaged metadata can crash libhdf5 itself: the file is read once
          * in a child first (ms_probe_fork), which dies instead of us. */
-        ms_probe_t verdict;
-        ms_status_t pst = ms_probe_fork(path, probe_fn, path, NULL, 0, &verdict, &st);
-        if (pst != MS_OK) st = pst;
-        else if (verdict == MS_PROBE_OPENED) st = read_file(path, kb);
+        st = ms_probe_run(path, probe_fn, path);
+        if (st == MS_OK) st = read_file(path, kb);
         /* else the child's detail names the file */
     }
     free(path);

@@ -125,3 +125,11 @@ ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *rep
                      WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
     return MS_OK;
 }
+
+ms_status_t ms_probe_run(const char *path, ms_probe_fn fn, void *arg)
+{
+    ms_probe_t verdict;
+    ms_status_t st;
+    MS_TRY(ms_probe_fork(path, fn, arg, NULL, 0, &verdict, &st));
+    return st; /* MS_OK exactly when the verdict is MS_PROBE_OPENED */
+}

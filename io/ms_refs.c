@@ -10,15 +10,14 @@
  */
 #include "ms_refs.h"
 
-#include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <xxhash.h>
 
+#include "ms_codes.h"
 #include "ms_fs.h"
 #include "ms_h5util.h"
 #include "ms_probe.h"
@@ -32,8 +31,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Compare text of length len with NUL-terminated s, like strcmp. */
-static int cmp_text(const char *text, size_t len, const char *s)
+int ms_code_cmp(const char *text, size_t len, const char *s)
 {
     size_t sl = strlen(s);
     int c = memcmp(text, s, len < sl ? len : sl);
@@ -61,21 +59,19 @@ static const char *code_at(const code_key_t *k, size_t i)
 static int code_below(const void *ctx, size_t i)
 {
     const code_key_t *k = ctx;
-    return cmp_text(k->text, k->len, code_at(k, i)) > 0;
+    return ms_code_cmp(k->text, k->len, code_at(k, i)) > 0;
 }
 
-/* The index of the entry whose code is text (len bytes), or -1. */
-static int32_t find_code(const void *base, size_t n, size_t stride, size_t off, const char *text,
-                         size_t len)
+int32_t ms_code_find(const void *base, size_t n, size_t stride, size_t off, const char *text, size_t len)
 {
     code_key_t k = {base, stride, off, text, len};
     size_t i = ms_lower_bound(n, code_below, &k);
-    return i < n && cmp_text(text, len, code_at(&k, i)) == 0 ? (int32_t)i : -1;
+    return i < n && ms_code_cmp(text, len, code_at(&k, i)) == 0 ? (int32_t)i : -1;
 }
 
 int32_t ms_dict_find(const ms_dict_t *d, const char *text, size_t len)
 {
-    return find_code(d->str, d->count, sizeof *d->str, 0, text, len);
+    return ms_code_find(d->str, d->count, sizeof *d->str, 0, text, len);
 }
 
 void ms_dict_free(ms_dict_t *d)
@@ -88,14 +84,13 @@ void ms_dict_free(ms_dict_t *d)
 
 int32_t ms_refs_inst_find(const ms_refs_t *r, const char *code, size_t len)
 {
-    return find_code(r->inst, r->n_inst, sizeof *r->inst, offsetof(ms_institution_t, inst_code), code,
-                     len);
+    return ms_code_find(r->inst, r->n_inst, sizeof *r->inst, offsetof(ms_institution_t, inst_code), code, len);
 }
 
 int32_t ms_refs_group_find(const ms_refs_t *r, const char *code, size_t len)
 {
-    return find_code(r->groups, r->n_groups, sizeof *r->groups, offsetof(ms_group_t, group_code), code,
-                     len);
+    return ms_code_find(r->groups, r->n_groups, sizeof *r->groups, offsetof(ms_group_t, group_code), code,
+                        len);
 }
 
 static int cmp_inst(const void *a, const void *b)
@@ -216,55 +211,16 @@ void ms_refs_checksum_text(const ms_refs_t *r, char out[40])
 
 /* -------------------------------------------------------------- writing */
 
-static hid_t vlen_str_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
-/* Write n values of a column: mtype in memory, ftype in the file. */
-static ms_status_t write_col(hid_t g, const char *name, hid_t ftype, hid_t mtype, size_t n,
-                             const void *data)
-{
-    hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_obj_track_times(dcpl, 0);
-    hid_t d = H5Dcreate2(g, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = d < 0 ? -1 : (n ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
-    if (d >= 0) H5Dclose(d);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (rc < 0) return ms_error_set(MS_E_HDF5, "cannot write dataset %s", name);
-    return MS_OK;
-}
-
-static ms_status_t write_strings(hid_t g, const char *name, size_t n, const char *const *s)
-{
-    hid_t t = vlen_str_type();
-    ms_status_t st = write_col(g, name, t, t, n, s);
-    H5Tclose(t);
-    return st;
-}
-
 static ms_status_t write_typed(hid_t g, const char *name, ms_ctype_t ct, const ms_enum_t *en,
                                size_t n, const void *data)
 {
     hid_t ft = ms_h5_column_type(ct, en);
     hid_t mt = ct == MS_F32 ? H5T_NATIVE_FLOAT : -1;
     if (mt < 0) mt = ft; /* little-endian integers are native here */
-    ms_status_t st = write_col(g, name, ft, mt, n, data);
+    ms_status_t st = ms_h5_write_col(g, name, ft, mt, n, data);
     H5Tclose(ft);
     return st;
 }
-
-/* Gather one field of an array of structs into a flat array. */
-#define GATHER(dst, arr, n, field)                               \
-    do {                                                         \
-        for (size_t i_ = 0; i_ < (n); i_++) (dst)[i_] = (arr)[i_].field; \
-    } while (0)
 
 /* If all went well so far (st), gather one field of the n structs of arr
  * into buf and write it as the column of the same name: text, or numbers
@@ -272,14 +228,14 @@ static ms_status_t write_typed(hid_t g, const char *name, ms_ctype_t ct, const m
 #define WRITE_TEXT(st, g, buf, arr, n, field)                \
     do {                                                     \
         if ((st) == MS_OK) {                                 \
-            GATHER(buf, arr, n, field);                      \
-            (st) = write_strings(g, #field, n, buf);         \
+            MS_H5_GATHER(buf, arr, n, field);                \
+            (st) = ms_h5_write_strings(g, #field, n, buf);   \
         }                                                    \
     } while (0)
 #define WRITE_FIELD(st, g, buf, arr, n, field, ct, en)       \
     do {                                                     \
         if ((st) == MS_OK) {                                 \
-            GATHER(buf, arr, n, field);                      \
+            MS_H5_GATHER(buf, arr, n, field);                \
             (st) = write_typed(g, #field, ct, en, n, buf);   \
         }                                                    \
     } while (0)
@@ -326,7 +282,7 @@ static ms_status_t write_groups(hid_t f, const ms_refs_t *r)
             mdc[2 * i + 1] = '\0';
             s[i] = &mdc[2 * i];
         }
-        st = write_strings(g, "mdc", n, s);
+        st = ms_h5_write_strings(g, "mdc", n, s);
     }
     WRITE_FIELD(st, g, u8, r->groups, n, surgical, MS_U8, NULL);
     WRITE_FIELD(st, g, f32, r->groups, n, expected_los, MS_F32, NULL);
@@ -338,7 +294,33 @@ static ms_status_t write_groups(hid_t f, const ms_refs_t *r)
 
 static ms_status_t write_dict(hid_t f, const char *name, const ms_dict_t *d)
 {
-    return write_strings(f, name, d->count, (const char *const *)d->str);
+    return ms_h5_write_strings(f, name, d->count, (const char *const *)d->str);
+}
+
+typedef struct {
+    const ms_refs_t *r;
+    int which; /* 0: institutions.h5, 1: groups.h5 */
+} ref_file_t;
+
+/* The content of one reference file (ms_h5_write_file's fill). */
+static ms_status_t fill_ref_file(hid_t f, const void *arg)
+{
+    const ref_file_t *a = arg;
+    const ms_refs_t *r = a->r;
+    hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
+    ms_status_t st = ms_h5_attr_write_i64(root, "schema_version", MS_SCHEMA_VERSION);
+    if (a->which == 0) {
+        if (st == MS_OK) st = write_institutions(f, r);
+    } else {
+        if (st == MS_OK) st = write_groups(f, r);
+        if (st == MS_OK) st = write_dict(f, "diagnoses", &r->diagnoses);
+        if (st == MS_OK) st = write_dict(f, "procedures", &r->procedures);
+        if (st == MS_OK) st = write_dict(f, "drugs", &r->drugs);
+        if (st == MS_OK && r->items.count) st = write_dict(f, "items", &r->items);
+    }
+    if (st == MS_OK) st = ms_h5_write_checksum(root, a->which == 0 ? r->inst_checksum : r->groups_checksum);
+    H5Gclose(root);
+    return st;
 }
 
 static ms_status_t write_ref_file(const char *dir, const char *name, const ms_refs_t *r,
@@ -346,50 +328,8 @@ static ms_status_t write_ref_file(const char *dir, const char *name, const ms_re
 {
     char *path = ms_path_join(dir, name);
     if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
-    size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
-    if (!tmp) {
-        free(path);
-        return ms_error_set(MS_E_NOMEM, "out of memory");
-    }
-    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-    ms_status_t st = MS_OK;
-    hid_t fapl = ms_h5_fapl();
-    errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (f < 0) {
-        st = errno ? ms_error_errno(MS_E_IO, errno, "cannot create %s", tmp)
-                   : ms_error_set(MS_E_HDF5, "cannot create %s", tmp);
-    } else {
-        char sum[20];
-        hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
-        st = ms_h5_attr_write_i64(root, "schema_version", MS_SCHEMA_VERSION);
-        if (which == 0) {
-            snprintf(sum, sizeof sum, "%016" PRIx64, r->inst_checksum);
-            if (st == MS_OK) st = write_institutions(f, r);
-        } else {
-            snprintf(sum, sizeof sum, "%016" PRIx64, r->groups_checksum);
-            if (st == MS_OK) st = write_groups(f, r);
-            if (st == MS_OK) st = write_dict(f, "diagnoses", &r->diagnoses);
-            if (st == MS_OK) st = write_dict(f, "procedures", &r->procedures);
-            if (st == MS_OK) st = write_dict(f, "drugs", &r->drugs);
-            if (st == MS_OK && r->items.count) st = write_dict(f, "items", &r->items);
-        }
-        if (st == MS_OK) st = ms_h5_attr_write_str(root, "content_checksum", sum);
-        H5Gclose(root);
-        errno = 0;
-        if (H5Fclose(f) < 0 && st == MS_OK)
-            st = errno ? ms_error_errno(MS_E_IO, errno, "cannot write %s", tmp)
-                       : ms_error_set(MS_E_HDF5, "cannot write %s", tmp);
-    }
-    if (st == MS_OK) st = ms_fsync_path(tmp);
-    if (st == MS_OK) st = ms_rename(tmp, path);
-    if (st != MS_OK) {
-        unlink(tmp);
-        ms_error_wrap(st, "%s: ", path);
-    }
-    free(tmp);
+    ref_file_t a = {r, which};
+    ms_status_t st = ms_h5_write_file(path, fill_ref_file, &a);
     free(path);
     return st;
 }
@@ -403,67 +343,10 @@ ms_status_t ms_refs_write(const ms_refs_t *r, const char *dir)
 
 /* -------------------------------------------------------------- reading */
 
-/* Open dataset name under loc; its length must be n (or sets *n if *n == SIZE_MAX). */
-static hid_t open_col(hid_t loc, const char *name, size_t *n, ms_status_t *st)
-{
-    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (d < 0) {
-        *st = ms_error_set(MS_E_SCHEMA, "dataset %s is missing", name);
-        return -1;
-    }
-    hid_t space = H5Dget_space(d);
-    hsize_t dims[1] = {0};
-    if (H5Sget_simple_extent_ndims(space) != 1) *st = ms_error_set(MS_E_SCHEMA, "%s is not 1-D", name);
-    else H5Sget_simple_extent_dims(space, dims, NULL);
-    H5Sclose(space);
-    if (*st == MS_OK && *n != SIZE_MAX && dims[0] != *n)
-        *st = ms_error_set(MS_E_SCHEMA, "%s has %llu rows, expected %zu", name,
-                           (unsigned long long)dims[0], *n);
-    if (*st != MS_OK) {
-        H5Dclose(d);
-        return -1;
-    }
-    *n = (size_t)dims[0];
-    return d;
-}
-
-static ms_status_t read_strings(hid_t loc, const char *name, size_t *n, char ***out)
-{
-    ms_status_t st = MS_OK;
-    *out = NULL;
-    hid_t d = open_col(loc, name, n, &st);
-    if (d < 0) return st;
-    hid_t t = vlen_str_type();
-    char **tmp = calloc(*n ? *n : 1, sizeof *tmp);
-    char **res = calloc(*n ? *n : 1, sizeof *res);
-    if (!tmp || !res) st = ms_error_set(MS_E_NOMEM, "out of memory");
-    else if (*n && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)
-        st = ms_error_set(MS_E_CORRUPT, "cannot read %s", name);
-    for (size_t i = 0; st == MS_OK && i < *n; i++) {
-        res[i] = strdup(tmp[i] ? tmp[i] : "");
-        if (!res[i]) st = ms_error_set(MS_E_NOMEM, "out of memory");
-    }
-    if (tmp && st == MS_OK && *n) {
-        hid_t space = H5Dget_space(d);
-        H5Dvlen_reclaim(t, space, H5P_DEFAULT, tmp);
-        H5Sclose(space);
-    }
-    free(tmp);
-    H5Tclose(t);
-    H5Dclose(d);
-    if (st != MS_OK) {
-        for (size_t i = 0; res && i < *n; i++) free(res[i]);
-        free(res);
-        return st;
-    }
-    *out = res;
-    return MS_OK;
-}
-
 static ms_status_t read_num(hid_t loc, const char *name, size_t n, hid_t mtype, void *out)
 {
     ms_status_t st = MS_OK;
-    hid_t d = open_col(loc, name, &n, &st);
+    hid_t d = ms_h5_open_col(loc, name, &n, &st);
     if (d < 0) return st;
     hid_t ft = H5Dget_type(d);
     H5T_class_t cls = H5Tget_class(ft);
@@ -480,7 +363,7 @@ static ms_status_t read_num(hid_t loc, const char *name, size_t n, hid_t mtype, 
 static ms_status_t read_u8(hid_t loc, const char *name, size_t n, uint8_t *out)
 {
     ms_status_t st = MS_OK;
-    hid_t d = open_col(loc, name, &n, &st);
+    hid_t d = ms_h5_open_col(loc, name, &n, &st);
     if (d < 0) return st;
     hid_t ft = H5Dget_type(d);
     if (H5Tget_size(ft) != 1 || (H5Tget_class(ft) != H5T_INTEGER && H5Tget_class(ft) != H5T_ENUM))
@@ -501,19 +384,14 @@ static ms_status_t read_u8(hid_t loc, const char *name, size_t n, uint8_t *out)
     return st;
 }
 
-#define SCATTER(arr, n, field, src)                                   \
-    do {                                                             \
-        for (size_t i_ = 0; i_ < (n); i_++) (arr)[i_].field = (src)[i_]; \
-    } while (0)
-
 static ms_status_t read_institutions(hid_t f, ms_refs_t *r)
 {
     hid_t g = H5Gopen2(f, "institutions", H5P_DEFAULT);
     if (g < 0) return ms_error_set(MS_E_SCHEMA, "group /institutions is missing");
     size_t n = SIZE_MAX;
     char **codes = NULL, **names = NULL;
-    ms_status_t st = read_strings(g, "inst_code", &n, &codes);
-    if (st == MS_OK) st = read_strings(g, "name", &n, &names);
+    ms_status_t st = ms_h5_read_strings(g, "inst_code", &n, &codes);
+    if (st == MS_OK) st = ms_h5_read_strings(g, "name", &n, &names);
     size_t m = n == SIZE_MAX || n == 0 ? 1 : n;
     uint8_t *u8 = malloc(m);
     int32_t *i32 = malloc(m * sizeof *i32);
@@ -529,14 +407,14 @@ static ms_status_t read_institutions(hid_t f, ms_refs_t *r)
         }
         free(codes), free(names);
         codes = names = NULL;
-        if ((st = read_u8(g, "kind", n, u8)) == MS_OK) SCATTER(r->inst, n, kind, u8);
+        if ((st = read_u8(g, "kind", n, u8)) == MS_OK) MS_H5_SCATTER(r->inst, n, kind, u8);
     }
-    if (st == MS_OK && (st = read_u8(g, "level", n, u8)) == MS_OK) SCATTER(r->inst, n, level, u8);
-    if (st == MS_OK && (st = read_u8(g, "ownership", n, u8)) == MS_OK) SCATTER(r->inst, n, ownership, u8);
+    if (st == MS_OK && (st = read_u8(g, "level", n, u8)) == MS_OK) MS_H5_SCATTER(r->inst, n, level, u8);
+    if (st == MS_OK && (st = read_u8(g, "ownership", n, u8)) == MS_OK) MS_H5_SCATTER(r->inst, n, ownership, u8);
     if (st == MS_OK && (st = read_num(g, "region", n, H5T_NATIVE_INT32, i32)) == MS_OK)
-        SCATTER(r->inst, n, region, i32);
+        MS_H5_SCATTER(r->inst, n, region, i32);
     if (st == MS_OK && (st = read_num(g, "beds", n, H5T_NATIVE_INT32, i32)) == MS_OK)
-        SCATTER(r->inst, n, beds, i32);
+        MS_H5_SCATTER(r->inst, n, beds, i32);
     for (size_t i = 0; codes && i < n; i++) free(codes[i]);
     for (size_t i = 0; names && i < n; i++) free(names[i]);
     free(codes), free(names), free(u8), free(i32);
@@ -550,9 +428,9 @@ static ms_status_t read_groups(hid_t f, ms_refs_t *r)
     if (g < 0) return ms_error_set(MS_E_SCHEMA, "group /groups is missing");
     size_t n = SIZE_MAX;
     char **codes = NULL, **fam = NULL, **mdc = NULL;
-    ms_status_t st = read_strings(g, "group_code", &n, &codes);
-    if (st == MS_OK) st = read_strings(g, "family", &n, &fam);
-    if (st == MS_OK) st = read_strings(g, "mdc", &n, &mdc);
+    ms_status_t st = ms_h5_read_strings(g, "group_code", &n, &codes);
+    if (st == MS_OK) st = ms_h5_read_strings(g, "family", &n, &fam);
+    if (st == MS_OK) st = ms_h5_read_strings(g, "mdc", &n, &mdc);
     size_t m = n == SIZE_MAX || n == 0 ? 1 : n;
     uint8_t *u8 = malloc(m);
     float *f32 = malloc(m * sizeof *f32);
@@ -571,15 +449,15 @@ static ms_status_t read_groups(hid_t f, ms_refs_t *r)
         }
         free(codes), free(fam), free(mdc);
         codes = fam = mdc = NULL;
-        if ((st = read_u8(g, "severity", n, u8)) == MS_OK) SCATTER(r->groups, n, severity, u8);
+        if ((st = read_u8(g, "severity", n, u8)) == MS_OK) MS_H5_SCATTER(r->groups, n, severity, u8);
     }
     if (st == MS_OK && (st = read_num(g, "weight", n, H5T_NATIVE_FLOAT, f32)) == MS_OK)
-        SCATTER(r->groups, n, weight, f32);
-    if (st == MS_OK && (st = read_u8(g, "surgical", n, u8)) == MS_OK) SCATTER(r->groups, n, surgical, u8);
+        MS_H5_SCATTER(r->groups, n, weight, f32);
+    if (st == MS_OK && (st = read_u8(g, "surgical", n, u8)) == MS_OK) MS_H5_SCATTER(r->groups, n, surgical, u8);
     if (st == MS_OK && (st = read_num(g, "expected_los", n, H5T_NATIVE_FLOAT, f32)) == MS_OK)
-        SCATTER(r->groups, n, expected_los, f32);
+        MS_H5_SCATTER(r->groups, n, expected_los, f32);
     if (st == MS_OK && (st = read_num(g, "mean_cost", n, H5T_NATIVE_INT64, i64)) == MS_OK)
-        SCATTER(r->groups, n, mean_cost, i64);
+        MS_H5_SCATTER(r->groups, n, mean_cost, i64);
     for (size_t i = 0; codes && i < n; i++) free(codes[i]);
     for (size_t i = 0; fam && i < n; i++) free(fam[i]);
     for (size_t i = 0; mdc && i < n; i++) free(mdc[i]);
@@ -591,7 +469,7 @@ static ms_status_t read_groups(hid_t f, ms_refs_t *r)
 static ms_status_t read_dict(hid_t f, const char *name, ms_dict_t *d)
 {
     size_t n = SIZE_MAX;
-    MS_TRY(read_strings(f, name, &n, &d->str));
+    MS_TRY(ms_h5_read_strings(f, name, &n, &d->str));
     d->count = n;
     for (size_t i = 1; i < n; i++)
         if (strcmp(d->str[i - 1], d->str[i]) >= 0)
@@ -604,23 +482,8 @@ static ms_status_t read_ref_file(const char *dir, const char *name, ms_refs_t *r
 {
     char *path = ms_path_join(dir, name);
     if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
-    ms_status_t st = MS_OK;
-    hid_t f = -1;
-    if (!ms_path_exists(path)) st = ms_error_set(MS_E_IO, "file is missing");
-    else if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
-        st = ms_error_set(MS_E_CORRUPT, "not a readable HDF5 file (truncated or damaged)");
-    if (st == MS_OK) {
-        char sum[32];
-        int64_t ver = 0;
-        hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
-        st = ms_h5_attr_read_i64(root, "schema_version", &ver);
-        if (st == MS_OK && ver != MS_SCHEMA_VERSION)
-            st = ms_error_set(MS_E_SCHEMA, "schema version %lld, this medsweep reads %d",
-                              (long long)ver, MS_SCHEMA_VERSION);
-        if (st == MS_OK) st = ms_h5_attr_read_str(root, "content_checksum", sum, sizeof sum);
-        if (st == MS_OK) *stored = strtoull(sum, NULL, 16);
-        H5Gclose(root);
-    }
+    hid_t f;
+    ms_status_t st = ms_h5_open_stamped(path, &f, stored);
     if (st == MS_OK && which == 0) st = read_institutions(f, r);
     if (st == MS_OK && which == 1) st = read_groups(f, r);
     if (st == MS_OK && which == 1) st = read_dict(f, "diagnoses", &r->diagnoses);
@@ -663,11 +526,9 @@ ms_status_t ms_refs_read(const char *dir, ms_refs_t *r)
         ref_probe_t a = {dir, names[which], which};
         char *path = ms_path_join(dir, names[which]);
         if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
-        ms_probe_t verdict;
-        ms_status_t st, pst = ms_probe_fork(path, ref_probe_fn, &a, NULL, 0, &verdict, &st);
+        ms_status_t st = ms_probe_run(path, ref_probe_fn, &a);
         free(path);
-        MS_TRY(pst);
-        if (verdict != MS_PROBE_OPENED) return st; /* the detail names the file */
+        MS_TRY(st); /* the detail names the file */
     }
     uint64_t si = 0, sg = 0;
     ms_status_t st = read_ref_file(dir, "institutions.h5", r, 0, &si);

@@ -86,40 +86,22 @@ typedef struct {
     char csv[512], out[512];
 } fx_t;
 
-static void write_csv(const char *dir, const char *name, const char *text)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_int_equal(ms_test_write_file(path, text), 0);
-}
-
 static void write_base(fx_t *f)
 {
     ms_remove_tree(f->csv);
     ms_mkdirs(f->csv);
-    write_csv(f->csv, "institutions.csv", institutions_csv);
-    write_csv(f->csv, "groups.csv", groups_csv);
-    write_csv(f->csv, "settlements.csv", settlements_csv);
-    write_csv(f->csv, "drug_items.csv", drug_items_csv);
-    write_csv(f->csv, "service_items.csv", service_items_csv);
+    ms_test_put(f->csv, "institutions.csv", institutions_csv);
+    ms_test_put(f->csv, "groups.csv", groups_csv);
+    ms_test_put(f->csv, "settlements.csv", settlements_csv);
+    ms_test_put(f->csv, "drug_items.csv", drug_items_csv);
+    ms_test_put(f->csv, "service_items.csv", service_items_csv);
     ms_testbills_knowledge(f->csv);
 }
 
 /* Replace the first occurrence of old by new_text in CSV file name. */
 static void mutate(fx_t *f, const char *name, const char *old, const char *new_text)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", f->csv, name);
-    char *text = ms_test_slurp(path, NULL);
-    assert_non_null(text);
-    char *at = strstr(text, old);
-    if (!at) print_error("'%s' not in %s\n", old, name);
-    assert_non_null(at);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fprintf(fp, "%.*s%s%s", (int)(at - text), text, new_text, at + strlen(old));
-    assert_int_equal(fclose(fp), 0);
-    free(text);
+    ms_test_replace(f->csv, name, old, new_text, strlen(new_text));
 }
 
 static int setup(void **state)
@@ -459,30 +441,29 @@ static void line_no_twice(ms_service_item_t *b, size_t n)
 
 static void test_verify_tampered(void **state)
 {
+    static const struct {
+        void (*fn)(ms_service_item_t *b, size_t n);
+        const char *says;
+    } cases[] = {
+        {one_fen_more, "add up to 5001 fen in category nursing, the settlement's nursing is 5000 fen"},
+        {day_after, "outside its settlement's stay"},
+        {line_no_twice, "line_no 1 repeated in the settlement"},
+    };
     fx_t *f = *state;
     assert_int_equal(run_import(f, 0, NULL), MS_OK);
     assert_int_equal(verify(f->out, NULL), 0);
     uint32_t p = ms_person_partition(100, 3);
     char *text;
-    tamper(f->out, p, one_fen_more);
-    assert_true(verify(f->out, &text) > 0);
-    ms_test_contains(text, "add up to 5001 fen in category nursing, the settlement's nursing is 5000 fen");
-    free(text);
-    ms_remove_tree(f->out);
-    assert_int_equal(run_import(f, 0, NULL), MS_OK);
-    tamper(f->out, p, day_after);
-    assert_true(verify(f->out, &text) > 0);
-    ms_test_contains(text, "outside its settlement's stay");
-    free(text);
-    ms_remove_tree(f->out);
-    assert_int_equal(run_import(f, 0, NULL), MS_OK);
-    tamper(f->out, p, line_no_twice);
-    assert_true(verify(f->out, &text) > 0);
-    ms_test_contains(text, "line_no 1 repeated in the settlement");
-    free(text);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tamper(f->out, p, cases[k].fn);
+        assert_true(verify(f->out, &text) > 0);
+        ms_test_contains(text, cases[k].says);
+        free(text);
+        /* A fresh dataset for what comes next. */
+        ms_remove_tree(f->out);
+        assert_int_equal(run_import(f, 0, NULL), MS_OK);
+    }
     /* A damaged chunk: the checksum, as for every table. */
-    ms_remove_tree(f->out);
-    assert_int_equal(run_import(f, 0, NULL), MS_OK);
     char path[4096];
     ms_dataset_part_path(f->out, ms_table(MS_TABLE_SERVICE_ITEMS), p, path, sizeof path);
     ms_testdata_damage(path, MS_TABLE_SERVICE_ITEMS, MS_SIC_amount, 0, 2, 0x5a, 0xa5);

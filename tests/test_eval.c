@@ -57,13 +57,6 @@
 static const int fund[10] = {100, 200, 300, 400, 800, 1000, 900, 700, 50, 60};
 static const int overlap[10] = {20, 10, 8, 0, 0, 0, 0, 0, 0, 0};
 
-static void put(const char *dir, const char *name, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_int_equal(ms_test_write_file(path, text), 0);
-}
-
 /* Rows of a ranked file: "rank,inst_code,..." for the listed institutions
  * (letters A..J in rank order). */
 static void put_ranked(const char *dir, const char *name, const char *order)
@@ -73,7 +66,7 @@ static void put_ranked(const char *dir, const char *name, const char *order)
     for (int r = 0; order[r]; r++)
         len += (size_t)snprintf(text + len, sizeof text - len, "%d,H110101000%02d,Hospital %c,110101,general,2,1.0\n",
                                 r + 1, order[r] - 'A' + 1, order[r]);
-    put(dir, name, text);
+    ms_test_put(dir, name, text);
 }
 
 /* The world: out/ and truth/ under dir; full = 1 for every institution in
@@ -94,19 +87,19 @@ static void make_world(const char *dir, int full, int hard)
                                 i + 1, i + 1, fund[i], i + 1, overlap[i]);
     }
     len += (size_t)snprintf(text + len, sizeof text - len, "H11010100010,drugs,first_sale_of_repeated_code,50,70\n");
-    put(out, "indicators.csv", text);
+    ms_test_put(out, "indicators.csv", text);
     if (full) {
         put_ranked(out, "ranked.csv", "CAEBDFGHIJ");
         put_ranked(out, "ranked_false_hosp.csv", "BA");
         put_ranked(out, "ranked_upcoding.csv", "C");
     } else put_ranked(out, "ranked.csv", "CAE");
-    put(truth, "institutions.csv",
+    ms_test_put(truth, "institutions.csv",
         "inst_code,pattern,intensity\n"
         "H11010100001,overlapping_stay,1.000\n"
         "H11010100003,upcoding,1.000\n"
         "H11010100005,doctor_overload,1.000\n");
     if (hard)
-        put(truth, "hard_negatives.csv",
+        ms_test_put(truth, "hard_negatives.csv",
             "inst_code,kind\n"
             "H11010100002,tiny\n"
             "H11010100006,tertiary\n"

@@ -60,48 +60,21 @@ typedef struct {
     char csv[512], out[512];
 } fx_t;
 
-static void write_csv(const char *dir, const char *name, const char *text)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_int_equal(ms_test_write_file(path, text), 0);
-}
-
 static void write_base(fx_t *f)
 {
     ms_remove_tree(f->csv);
     ms_mkdirs(f->csv);
-    write_csv(f->csv, "institutions.csv", institutions_csv);
-    write_csv(f->csv, "groups.csv", groups_csv);
-    write_csv(f->csv, "settlements.csv", settlements_csv);
-    write_csv(f->csv, "drug_items.csv", drug_items_csv);
+    ms_test_put(f->csv, "institutions.csv", institutions_csv);
+    ms_test_put(f->csv, "groups.csv", groups_csv);
+    ms_test_put(f->csv, "settlements.csv", settlements_csv);
+    ms_test_put(f->csv, "drug_items.csv", drug_items_csv);
 }
 
-/* Replace the first occurrence of old by the nlen bytes of new_text (which
- * may hold a NUL byte) in CSV file name. */
-static void mutate_bytes(fx_t *f, const char *name, const char *old, const char *new_text, size_t nlen)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", f->csv, name);
-    size_t len = 0;
-    char *text = ms_test_slurp(path, &len);
-    assert_non_null(text);
-    char *at = strstr(text, old);
-    assert_non_null(at);
-    size_t head = (size_t)(at - text), tail = len - head - strlen(old);
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(text, 1, head, fp), head);
-    assert_int_equal(fwrite(new_text, 1, nlen, fp), nlen);
-    assert_int_equal(fwrite(at + strlen(old), 1, tail, fp), tail);
-    assert_int_equal(fclose(fp), 0);
-    free(text);
-}
-
-/* Replace the first occurrence of old by new in CSV file name. */
+/* Replace the first occurrence of old by new in CSV file name
+ * (ms_test_replace, with the bytes' count, for text holding a NUL byte). */
 static void mutate(fx_t *f, const char *name, const char *old, const char *new_text)
 {
-    mutate_bytes(f, name, old, new_text, strlen(new_text));
+    ms_test_replace(f->csv, name, old, new_text, strlen(new_text));
 }
 
 static int setup(void **state)
@@ -465,7 +438,7 @@ static void test_skip_bad(void **state)
 static void test_nul_byte_line(void **state)
 {
     fx_t *f = *state;
-    mutate_bytes(f, "settlements.csv", "J18.9", "J1\0" "8.9", 5);
+    ms_test_replace(f->csv, "settlements.csv", "J18.9", "J1\0" "8.9", 5);
     const char *p[] = {"settlements.csv line 2: NUL byte in column diag_main (field 13)", NULL};
     expect_refused(f, MS_E_INPUT, p);
     /* The record is whole (only one byte is bad): --skip-bad rejects it and
@@ -481,14 +454,14 @@ static void test_nul_byte_line(void **state)
     /* In a quoted field over two lines: the NUL's own (physical) line, and
      * the line where its record starts. */
     write_base(f);
-    mutate_bytes(f, "institutions.csv", "\"First Hospital, East\"", "\"First Hospital,\nEa\0st\"", 23);
+    ms_test_replace(f->csv, "institutions.csv", "\"First Hospital, East\"", "\"First Hospital,\nEa\0st\"", 23);
     const char *q[] = {"institutions.csv line 3: NUL byte in column name (field 2) of the record that "
                        "starts on line 2",
                        NULL};
     expect_refused(f, MS_E_INPUT, q);
     /* In the header. */
     write_base(f);
-    mutate_bytes(f, "groups.csv", "severity", "seve\0rity", 9);
+    ms_test_replace(f->csv, "groups.csv", "severity", "seve\0rity", 9);
     const char *h[] = {"groups.csv line 1: NUL byte in the header (field 3)", NULL};
     expect_refused(f, MS_E_INPUT, h);
 }
@@ -504,7 +477,7 @@ static void test_first_error_in_file_order(void **state)
     expect_refused(f, MS_E_INPUT, p);
     write_base(f);
     mutate(f, "settlements.csv", "2024-03-10,2024-03-10,2024-03-10", "2024-02-30,2024-03-10,2024-03-10");
-    mutate_bytes(f, "settlements.csv", "3,200,H002", "3,2\0" "00,H002", 10);
+    ms_test_replace(f->csv, "settlements.csv", "3,200,H002", "3,2\0" "00,H002", 10);
     expect_refused(f, MS_E_INPUT, p);
     /* Alone, the stray quote is named at its line. */
     write_base(f);
@@ -535,7 +508,7 @@ static void test_nul_byte_line_large(void **state)
         fputs(",1,,ffs,,30.00,20.00,10.00,10.00,0.00,20.00,0.00,0.00,0.00,0.00,0.00,0.00\n", fp);
     }
     assert_int_equal(fclose(fp), 0);
-    write_csv(f->csv, "drug_items.csv", "settle_id,person_id,inst_code,date,drug_code,trace_code,qty,amount\n");
+    ms_test_put(f->csv, "drug_items.csv", "settle_id,person_id,inst_code,date,drug_code,trace_code,qty,amount\n");
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     assert_true((uint64_t)sb.st_size > ((uint64_t)64 << 20));

@@ -65,19 +65,12 @@ static void dirs_free(dirs_t *d)
     free(d->root);
 }
 
-static void put(const char *dir, const char *name, const char *text)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert_int_equal(ms_test_write_file(path, text), 0);
-}
-
 /* A directory holding the good tables, loaded into kb. */
 static void load_good(dirs_t *d, const char *name, ms_knowledge_t *kb)
 {
     dirs_make(d, name);
-    put(d->kdir, "items.csv", good_items);
-    put(d->kdir, "exclusive_items.csv", good_pairs);
+    ms_test_put(d->kdir, "items.csv", good_items);
+    ms_test_put(d->kdir, "exclusive_items.csv", good_pairs);
     ms_status_t st = ms_knowledge_load_csv(d->kdir, kb);
     if (st != MS_OK) print_error("%s\n", ms_error_detail());
     assert_int_equal(st, MS_OK);
@@ -247,7 +240,7 @@ static void test_exclusive_file_is_optional(void **state)
     dirs_t d;
     ms_knowledge_t kb;
     dirs_make(&d, "kb-nopairs");
-    put(d.kdir, "items.csv", good_items);
+    ms_test_put(d.kdir, "items.csv", good_items);
     assert_int_equal(ms_knowledge_load_csv(d.kdir, &kb), MS_OK);
     assert_int_equal(kb.n_items, 5);
     assert_int_equal(kb.n_exclusive, 0);
@@ -262,7 +255,7 @@ static void test_items_file_is_required(void **state)
     dirs_t d;
     ms_knowledge_t kb;
     dirs_make(&d, "kb-noitems");
-    put(d.kdir, "exclusive_items.csv", good_pairs);
+    ms_test_put(d.kdir, "exclusive_items.csv", good_pairs);
     assert_int_equal(ms_knowledge_load_csv(d.kdir, &kb), MS_E_IO);
     ms_test_contains(ms_error_detail(), "items.csv");
     assert_int_equal(kb.n_items, 0);
@@ -277,7 +270,7 @@ static void test_column_order_is_free(void **state)
     dirs_t d;
     ms_knowledge_t kb, ref;
     load_good(&d, "kb-order", &ref);
-    put(d.kdir, "items.csv",
+    ms_test_put(d.kdir, "items.csv",
         "trace_required,diagnoses,setting,max_days_supply,max_qty_per_day,max_age,min_age,sex,"
         "category,name,item_code\n"
         "1,J01;J02.9,,7,2.5,,,,drug,\"Amoxicillin capsule, 0.25 g\",X003\n"
@@ -285,7 +278,7 @@ static void test_column_order_is_free(void **state)
         "0,Z34;O09,,,1,50,16,F,exam,Prenatal check,M010\n"
         "0,,inpatient,,1,,,,bed,Ward bed,B200\n"
         "0,,,,0.125,120,40,M,lab,Prostate-specific antigen,C007\n");
-    put(d.kdir, "exclusive_items.csv", "item_b,item_a\nC007,M010\nA001,X003\n");
+    ms_test_put(d.kdir, "exclusive_items.csv", "item_b,item_a\nC007,M010\nA001,X003\n");
     assert_int_equal(ms_knowledge_load_csv(d.kdir, &kb), MS_OK);
     assert_same(&kb, &ref);
     ms_knowledge_free(&kb);
@@ -335,8 +328,8 @@ static void test_empty_knowledge_round_trips(void **state)
     dirs_t d;
     ms_knowledge_t kb, back;
     dirs_make(&d, "kb-empty");
-    put(d.kdir, "items.csv", ITEMS_HEADER);
-    put(d.kdir, "exclusive_items.csv", "item_a,item_b\n");
+    ms_test_put(d.kdir, "items.csv", ITEMS_HEADER);
+    ms_test_put(d.kdir, "exclusive_items.csv", "item_a,item_b\n");
     assert_int_equal(ms_knowledge_load_csv(d.kdir, &kb), MS_OK);
     assert_int_equal(kb.n_items, 0);
     assert_int_equal(ms_knowledge_write(&kb, d.data), MS_OK);
@@ -394,7 +387,7 @@ static void test_decimals_round_trip(void **state)
     for (size_t k = 0; k < sizeof q / sizeof q[0]; k++) {
         char text[400];
         snprintf(text, sizeof text, ITEMS_HEADER "Q1,Q,drug,,,,%s,,,,0\n", q[k].text);
-        put(d.kdir, "items.csv", text);
+        ms_test_put(d.kdir, "items.csv", text);
         ms_knowledge_t kb, back;
         assert_int_equal(ms_knowledge_load_csv(d.kdir, &kb), MS_OK);
         assert_int_equal(kb.items[0].max_qty_milli, q[k].milli);
@@ -530,7 +523,7 @@ static void test_missing_h5(void **state)
     snprintf(path, sizeof path, "%s/knowledge.h5", d.data);
     assert_false(ms_knowledge_present(d.data));
     expect_refused(&d, path, MS_E_IO, "missing");
-    put(d.data, "knowledge.h5", "not an HDF5 file\n");
+    ms_test_put(d.data, "knowledge.h5", "not an HDF5 file\n");
     assert_true(ms_knowledge_present(d.data));
     expect_refused(&d, path, MS_E_CORRUPT, NULL);
     dirs_free(&d);
@@ -568,7 +561,7 @@ static void bad_item(const char *name, const char *row, const char *column, cons
              ITEMS_HEADER "A001,Chest CT,exam,,18,,1,,outpatient,,0\n"
                           "B200,Ward bed,bed,,,,1,,inpatient,,0\n%s\n",
              row);
-    put(d.kdir, "items.csv", text);
+    ms_test_put(d.kdir, "items.csv", text);
     char col[80];
     snprintf(col, sizeof col, "column %s", column);
     expect_bad(&d, MS_E_INPUT, "items.csv", 4, col, piece);
@@ -581,8 +574,8 @@ static void bad_pairs(const char *name, const char *pairs, int line, const char 
 {
     dirs_t d;
     dirs_make(&d, name);
-    put(d.kdir, "items.csv", good_items);
-    put(d.kdir, "exclusive_items.csv", pairs);
+    ms_test_put(d.kdir, "items.csv", good_items);
+    ms_test_put(d.kdir, "exclusive_items.csv", pairs);
     char col[80];
     snprintf(col, sizeof col, "column %s", column);
     expect_bad(&d, MS_E_INPUT, "exclusive_items.csv", line, col, piece);
@@ -594,14 +587,14 @@ static void test_bad_column_header(void **state)
     (void)state;
     dirs_t d;
     dirs_make(&d, "kb-header");
-    put(d.kdir, "items.csv",
+    ms_test_put(d.kdir, "items.csv",
         "item_code,name,category,sex,min_age,max_age,max_qty_per_day,max_days_supply,setings,"
         "diagnoses,trace_required\nA001,Chest CT,exam,,18,,1,,,,0\n");
     expect_bad(&d, MS_E_SCHEMA, "items.csv", 1, "unknown column 'setings'", NULL);
-    put(d.kdir, "items.csv", "item_code,name\nA001,Chest CT\n");
+    ms_test_put(d.kdir, "items.csv", "item_code,name\nA001,Chest CT\n");
     expect_bad(&d, MS_E_SCHEMA, "items.csv", 1, "missing column 'category'", NULL);
-    put(d.kdir, "items.csv", good_items);
-    put(d.kdir, "exclusive_items.csv", "item_a,item_c\nA001,X003\n");
+    ms_test_put(d.kdir, "items.csv", good_items);
+    ms_test_put(d.kdir, "exclusive_items.csv", "item_a,item_c\nA001,X003\n");
     expect_bad(&d, MS_E_SCHEMA, "exclusive_items.csv", 1, "unknown column 'item_c'", NULL);
     dirs_free(&d);
 }
@@ -612,7 +605,7 @@ static void test_wrong_field_count(void **state)
     (void)state;
     dirs_t d;
     dirs_make(&d, "kb-fields");
-    put(d.kdir, "items.csv",
+    ms_test_put(d.kdir, "items.csv",
         ITEMS_HEADER "A001,Chest CT,exam,,18,,1,,outpatient,,0\nC007,PSA,lab,M,40,120\n");
     expect_bad(&d, MS_E_INPUT, "items.csv", 3, "6 fields, expected 11", NULL);
     dirs_free(&d);

@@ -29,4 +29,10 @@ typedef ms_status_t (*ms_probe_fn)(void *arg, void *reply);
 ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *reply, size_t reply_size,
                           ms_probe_t *verdict, ms_status_t *st);
 
+/* ms_probe_fork of a reader that sends no reply, as one status: MS_OK when
+ * fn returned MS_OK in the child; else fn's status (its message as the
+ * detail), MS_E_CORRUPT when the child died ("PATH is damaged: ..."), or
+ * the error of starting or waiting for the child. */
+ms_status_t ms_probe_run(const char *path, ms_probe_fn fn, void *arg);
+
 #endif

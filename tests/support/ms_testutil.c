@@ -106,6 +106,33 @@ int ms_test_write_file(const char *path, const char *text)
     return rc;
 }
 
+void ms_test_put(const char *dir, const char *name, const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(ms_test_write_file(path, text), 0);
+}
+
+void ms_test_replace(const char *dir, const char *name, const char *old, const char *new_text, size_t nlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len = 0;
+    char *text = ms_test_slurp(path, &len);
+    assert_non_null(text);
+    char *at = strstr(text, old);
+    if (!at) print_error("'%s' not in %s\n", old, name);
+    assert_non_null(at);
+    size_t head = (size_t)(at - text), tail = len - head - strlen(old);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, head, fp), head);
+    assert_int_equal(fwrite(new_text, 1, nlen, fp), nlen);
+    assert_int_equal(fwrite(at + strlen(old), 1, tail, fp), tail);
+    assert_int_equal(fclose(fp), 0);
+    free(text);
+}
+
 const char *ms_test_bin(void)
 {
     const char *b = getenv("MS_BIN");

@@ -30,6 +30,14 @@ char *ms_test_slurp(const char *path, size_t *len);
 /* Write a whole file; 0 or -1. */
 int ms_test_write_file(const char *path, const char *text);
 
+/* Write dir/name whole, failing the test when it cannot. */
+void ms_test_put(const char *dir, const char *name, const char *text);
+
+/* Replace the first occurrence of old in dir/name by the nlen bytes of
+ * new_text (which may hold a NUL byte), failing the test (naming old and
+ * the file) when old is not there. */
+void ms_test_replace(const char *dir, const char *name, const char *old, const char *new_text, size_t nlen);
+
 /* The medsweep binary under test ($MS_BIN). */
 const char *ms_test_bin(void);
 
