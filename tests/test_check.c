@@ -12,6 +12,14 @@
  * ms_check_claim and ms_check_verdict, and four threads sharing one
  * checker give the verdicts one thread gives (run under TSan by
  * scripts/test.sh --tsan).
+ *
+ * History from a dataset: a dataset written by the test (three partitions,
+ * bill lines around a claim's date) gives a claim without "history" the
+ * person's lines of the look-back before its first line up to its last,
+ * other than its own settlement's and those of items the knowledge base
+ * does not list; the verdict says where its history came from; the same
+ * verdict comes from the claim in memory (ms_check_history); a partition
+ * out of order reads the same; four threads share the index.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +35,9 @@
 
 #include "ms_check.h"
 #include "ms_fs.h"
+#include "ms_part.h"
 #include "ms_schema.h"
+#include "ms_testdata.h"
 #include "ms_testutil.h"
 
 /* The knowledge base: one item per rule it needs, and a pair never billed
@@ -302,6 +312,7 @@ static void test_not_run(void **state)
     ms_test_contains(t, "{\"rule\":\"repeat_exam\",\"missing\":\"history\"}");
     ms_test_contains(t, "{\"rule\":\"empty_brush\",\"missing\":\"traces\"}");
     ms_test_contains(t, "\"rules_run\":7,");
+    ms_test_contains(t, "\"history\":\"none\"}");
     free(t);
     free(s);
     /* Without a knowledge base only bed_days runs; an unknown item passes. */
@@ -496,6 +507,7 @@ static void test_json_equals_claim(void **state)
     assert_int_equal(ms_check_verdict(f->ck, &c, "all", MS_CLAIM_ALL, &hits, "en", &out), MS_OK);
     char *via_claim = strndup((const char *)out.data, out.len);
     assert_string_equal(via_json, via_claim);
+    ms_test_contains(via_json, "\"history\":\"claim\"}");
     /* Every template but bed_days (outpatient) hit once; excess_supply by
      * its window (120 days of supply > 90 + 30%). */
     json_t *v = parse(via_json);
@@ -632,6 +644,333 @@ static void test_score(void **state)
     ms_checker_close(ck);
 }
 
+/* ------------------------------------------------- history from a dataset */
+
+/* The dataset's item dictionary (sorted): ZZ999 is not in the knowledge
+ * base. */
+static const char *const ds_items[] = {"CT01", "DRG01", "EXA01", "EXB01", "ZZ999"};
+enum { IT_CT01, IT_DRG01, IT_EXA01, IT_EXB01, IT_ZZ999, N_DS_ITEMS };
+
+/* Settlements of person 7 (the claims' person) and of others, written into
+ * dir with three partitions, and the knowledge base beside them.  Dates,
+ * with 30 days of look-back: the latest bill line is 2026-03-09, so the
+ * index keeps 2026-02-07..2026-03-09; a claim of 2026-03-10 looks back to
+ * 2026-02-08.  *sid gets the settlements' ids, by letter:
+ *   a 2026-02-06 CT01          before the index: not held
+ *   b 2026-02-07 EXA01         held; before a 2026-03-10 claim's look-back
+ *   c 2026-02-08 DRG01 30 days the look-back's first day
+ *   d 2026-03-07 CT01 (H0002)  the repeated exam's first
+ *   e 2026-03-09 CT01          settle_id 100: the claim's own, left out
+ *   f 2026-03-09 ZZ999         an item the knowledge base does not list: not held
+ * and person 8 (CT01 on 2026-03-08) and person 9 (EXB01 on 2026-03-01). */
+static void write_history_dataset(const fixture_t *f, const char *dir, uint64_t sid[6])
+{
+    ms_testdata_t t;
+    ms_testdata_init(&t, 3, 1);
+    t.partitions = 3;
+    t.refs.items.count = N_DS_ITEMS;
+    t.refs.items.str = calloc(N_DS_ITEMS, sizeof(char *));
+    assert_non_null(t.refs.items.str);
+    for (int i = 0; i < N_DS_ITEMS; i++) t.refs.items.str[i] = strdup(ds_items[i]);
+    static const struct {
+        const char *date;
+        int item, cat, days, inst;
+        uint64_t person;
+    } v[] = {
+        {"2026-02-06", IT_CT01, MS_CAT_EXAM, 0, 0, 7},  {"2026-02-07", IT_EXA01, MS_CAT_LAB, 0, 0, 7},
+        {"2026-02-08", IT_DRG01, MS_CAT_DRUG, 30, 0, 7}, {"2026-03-07", IT_CT01, MS_CAT_EXAM, 0, 1, 7},
+        {"2026-03-09", IT_CT01, MS_CAT_EXAM, 0, 0, 7},  {"2026-03-09", IT_ZZ999, MS_CAT_OTHER, 0, 0, 7},
+        {"2026-03-08", IT_CT01, MS_CAT_EXAM, 0, 2, 8},  {"2026-03-01", IT_EXB01, MS_CAT_LAB, 0, 2, 9},
+    };
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        ms_settlement_t *s = ms_testdata_visit(&t, v[k].person, (uint32_t)v[k].inst, ms_testdata_day(v[k].date));
+        if (k == 4) s->settle_id = 100; /* the claim's own settlement, already in the dataset */
+        if (k < 6) sid[k] = s->settle_id;
+        ms_service_item_t *l = ms_testdata_line(&t, s, v[k].item, v[k].cat, 1000);
+        l->days_supply = v[k].days;
+    }
+    assert_int_equal(ms_testdata_write(&t, dir), MS_OK);
+    ms_testdata_free(&t);
+    assert_int_equal(ms_knowledge_write(ms_checker_knowledge(f->ck), dir), MS_OK);
+}
+
+static ms_checker_t *open_dataset(const char *dir, int days)
+{
+    ms_checker_t *ck = NULL;
+    ms_check_opts_t o = {.dataset = dir, .history_days = days};
+    if (ms_checker_open(&o, &ck) != MS_OK) fail_msg("ms_checker_open: %s", ms_error_detail());
+    return ck;
+}
+
+/* The claim of 2026-03-10 (person 7, settlement 100) with one CT01 line,
+ * traces [] and the given history (NULL: none). */
+static char *ct_claim(const char *history)
+{
+    char a[512];
+    return claim("ct", "M", 40, "J18.9", line(a, sizeof a, 1, 10, "CT01", "exam", "1", 0), "", history);
+}
+
+/* ms_check_history of person 7's claim 100 with one line on day: the
+ * settlements (ids) and dates of the lines it gives, "id@YYYY-MM-DD ...". */
+static void history_of(const ms_checker_t *ck, const char *day, char *buf, size_t cap)
+{
+    ms_rule_line_t line = {.settle_id = 100, .line_no = 1, .item = 0, .item_code = "CT01", .qty_milli = 1000};
+    ms_date_parse(day, 10, &line.date);
+    ms_claim_t c = {.settle_id = 100, .person_id = 7, .inst = -1, .lines = &line, .nlines = 1};
+    ms_rule_line_t *h = NULL;
+    size_t n = 99;
+    assert_int_equal(ms_check_history(ck, &c, &h, &n), MS_OK);
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        char d[11];
+        ms_date_format(h[i].date, d);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%llu@%s", i ? " " : "", (unsigned long long)h[i].settle_id, d);
+    }
+    free(h);
+}
+
+static void test_dataset_history(void **state)
+{
+    fixture_t *f = *state;
+    char dir[4200], want[256], got[256];
+    uint64_t sid[6];
+    snprintf(dir, sizeof dir, "%s/hist", f->dir);
+    write_history_dataset(f, dir, sid);
+    ms_checker_t *ck = open_dataset(dir, 30);
+    ms_checker_info_t info;
+    ms_checker_info(ck, &info);
+    assert_int_equal(info.history_days, 30);
+    /* b, c, d, e, person 8's and person 9's: not a (too old), not f (unknown item). */
+    assert_int_equal(info.history_lines, 6);
+    assert_true(info.history_bytes >= 6 * 40);
+    assert_int_equal(info.history_from, ms_testdata_day("2026-02-07"));
+    assert_int_equal(info.history_to, ms_testdata_day("2026-03-09"));
+    assert_int_equal(info.institutions, 3);
+
+    /* Without "history": the dataset's, so repeat_exam runs and points at d,
+     * not at e (the claim's own settlement, later). */
+    char *s = ct_claim(NULL), *t = judge(ck, s, "en");
+    json_t *v = parse(t), *hits = json_object_get(v, "hits");
+    assert_string_equal(json_string_value(json_object_get(v, "history")), "dataset");
+    assert_int_equal(json_array_size(json_object_get(v, "rules_not_run")), 0);
+    assert_int_equal(json_array_size(hits), 1);
+    json_t *h = json_array_get(hits, 0);
+    assert_string_equal(json_string_value(json_object_get(h, "rule")), "repeat_exam");
+    assert_int_equal(json_integer_value(json_object_get(h, "other_settle_id")), (json_int_t)sid[3]);
+    assert_string_equal(json_string_value(json_object_get(h, "other_date")), "2026-03-07");
+    assert_int_equal(json_integer_value(json_object_get(h, "observed")), 3);
+    json_decref(v);
+
+    /* The same claim in memory, with ms_check_history's lines: the same verdict. */
+    const ms_knowledge_t *kb = ms_checker_knowledge(ck);
+    ms_rule_line_t line = {.settle_id = 100, .line_no = 1, .item_code = "CT01", .category = MS_CAT_EXAM,
+                           .qty_milli = 1000, .unit_price = 100000, .amount = 1000, .doctor_id = 11, .inst = -1};
+    line.item = ms_knowledge_find(kb, "CT01", 4);
+    line.date = ms_testdata_day("2026-03-10");
+    ms_claim_t c = {.settle_id = 100, .person_id = 7, .inst = -1, .visit_type = MS_VISIT_OUTPATIENT, .age = 40,
+                    .sex = MS_SEX_M, .diag_main = "J18.9", .lines = &line, .nlines = 1,
+                    .admit_date = line.date, .discharge_date = line.date};
+    ms_rule_line_t *hist = NULL;
+    size_t nh = 0;
+    assert_int_equal(ms_check_history(ck, &c, &hist, &nh), MS_OK);
+    assert_int_equal(nh, 2);
+    /* c: the drug line with its days of supply; d: at H0002 (id 1). */
+    assert_string_equal(hist[0].item_code, "DRG01");
+    assert_int_equal(hist[0].days_supply, 30);
+    assert_int_equal(hist[0].category, MS_CAT_DRUG);
+    assert_int_equal(hist[0].qty_milli, 1000);
+    assert_int_equal(hist[0].inst, 0);
+    assert_string_equal(hist[1].item_code, "CT01");
+    assert_int_equal(hist[1].inst, 1);
+    assert_int_equal(hist[1].settle_id, sid[3]);
+    assert_int_equal(hist[1].line_no, 1);
+    c.history = hist;
+    c.nhistory = nh;
+    ms_rule_hits_t rh = {0};
+    ms_buf_t out = {0};
+    assert_int_equal(ms_check_claim(ck, &c, &rh), MS_OK);
+    assert_int_equal(ms_check_verdict(ck, &c, "ct", MS_CLAIM_ALL | MS_CLAIM_HISTORY_DATASET, &rh, "en", &out), MS_OK);
+    assert_int_equal(out.len, strlen(t));
+    assert_memory_equal(out.data, t, out.len);
+    ms_buf_free(&out);
+    ms_rule_hits_free(&rh);
+    free(hist);
+    free(t);
+    free(s);
+
+    /* The window: from the first line's date minus 30 days to the last
+     * line's date; the claim's own settlement and other persons never. */
+    snprintf(want, sizeof want, "%llu@2026-02-08 %llu@2026-03-07", (unsigned long long)sid[2],
+             (unsigned long long)sid[3]);
+    history_of(ck, "2026-03-10", got, sizeof got);
+    assert_string_equal(got, want);
+    snprintf(want, sizeof want, "%llu@2026-02-07 %llu@2026-02-08", (unsigned long long)sid[1],
+             (unsigned long long)sid[2]);
+    history_of(ck, "2026-03-05", got, sizeof got); /* d (03-07) is after it; b within 30 days */
+    assert_string_equal(got, want);
+    history_of(ck, "2026-01-01", got, sizeof got); /* nothing of the index is that early */
+    assert_string_equal(got, "");
+
+    /* "history": [] says there is none: the claim's word is taken. */
+    s = ct_claim("");
+    t = judge(ck, s, "en");
+    ms_test_contains(t, "\"verdict\":\"pass\"");
+    ms_test_contains(t, "\"history\":\"claim\"}");
+    free(t);
+    free(s);
+    /* A history given with the claim is the claim's, even where the dataset has one. */
+    s = ct_claim("{\"settle_id\":90,\"inst_code\":\"H0003\",\"date\":\"2026-03-09\",\"item_code\":\"CT01\","
+                 "\"category\":\"exam\",\"qty\":\"1\"}");
+    t = judge(ck, s, "en");
+    ms_test_contains(t, "\"observed\":1,\"limit\":7,\"other_date\":\"2026-03-09\",\"other_settle_id\":90}");
+    ms_test_contains(t, "\"history\":\"claim\"}");
+    free(t);
+    free(s);
+    ms_checker_close(ck);
+
+    /* history_days 0: no index, the history rules do not run. */
+    ck = open_dataset(dir, 0);
+    ms_checker_info(ck, &info);
+    assert_int_equal(info.history_days, 0);
+    assert_int_equal(info.history_lines, 0);
+    s = ct_claim(NULL);
+    t = judge(ck, s, "en");
+    ms_test_contains(t, "\"verdict\":\"pass\"");
+    ms_test_contains(t, "{\"rule\":\"repeat_exam\",\"missing\":\"history\"}");
+    ms_test_contains(t, "\"history\":\"none\"}");
+    free(t);
+    size_t n = 5;
+    assert_int_equal(ms_check_history(ck, &c, &hist, &n), MS_E_USAGE);
+    assert_int_equal(n, 0);
+    ms_checker_close(ck);
+
+    /* A look-back out of range is refused. */
+    ms_check_opts_t o = {.dataset = dir, .history_days = -1};
+    ck = NULL;
+    assert_int_equal(ms_checker_open(&o, &ck), MS_E_USAGE);
+    o.history_days = MS_CHECK_HISTORY_DAYS_MAX + 1;
+    assert_int_equal(ms_checker_open(&o, &ck), MS_E_USAGE);
+    ms_test_contains(ms_error_detail(), "history days");
+    assert_null(ck);
+
+    /* 365 days: a is held too, and the claim's look-back reaches it. */
+    ck = open_dataset(dir, 365);
+    ms_checker_info(ck, &info);
+    assert_int_equal(info.history_lines, 7);
+    t = judge(ck, s, "en");
+    ms_test_contains(t, "\"other_settle_id\":");
+    ms_test_contains(t, "\"history\":\"dataset\"}");
+    free(t);
+    ms_checker_close(ck);
+
+    /* A partition whose rows are out of order (not written by import) is
+     * sorted at open: the same lines, the same verdict. */
+    char path[4400];
+    uint32_t part = ms_person_partition(7, 3);
+    ms_dataset_part_path(dir, ms_table(MS_TABLE_SERVICE_ITEMS), part, path, sizeof path);
+    ms_part_t *pp = NULL;
+    assert_int_equal(ms_part_open(path, ms_table(MS_TABLE_SERVICE_ITEMS), NULL, &pp), MS_OK);
+    ms_part_info_t pinfo = *ms_part_info(pp);
+    ms_part_close(pp);
+    ms_service_item_t *rows;
+    size_t nrows;
+    assert_int_equal(ms_testdata_load_part(path, MS_TABLE_SERVICE_ITEMS, NULL, (void **)&rows, &nrows), MS_OK);
+    assert_true(nrows >= 6);
+    for (size_t i = 0; i < nrows / 2; i++) {
+        ms_service_item_t x = rows[i];
+        rows[i] = rows[nrows - 1 - i];
+        rows[nrows - 1 - i] = x;
+    }
+    assert_int_equal(ms_part_write_rows(path, ms_table(MS_TABLE_SERVICE_ITEMS), rows, &pinfo), MS_OK);
+    free(rows);
+    ck = open_dataset(dir, 30);
+    ms_checker_info(ck, &info);
+    assert_int_equal(info.history_lines, 6);
+    snprintf(want, sizeof want, "%llu@2026-02-08 %llu@2026-03-07", (unsigned long long)sid[2],
+             (unsigned long long)sid[3]);
+    history_of(ck, "2026-03-10", got, sizeof got);
+    assert_string_equal(got, want);
+    ms_checker_close(ck);
+    free(s);
+}
+
+/* A dataset without bill lines (or without its reference files) gives no
+ * history: claims without one say "none", as before. */
+static void test_dataset_without_bills(void **state)
+{
+    fixture_t *f = *state;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/nobills", f->dir);
+    ms_testdata_t t;
+    ms_testdata_init(&t, 2, 1);
+    ms_testdata_visit(&t, 7, 0, ms_testdata_day("2026-03-07"));
+    assert_int_equal(ms_testdata_write(&t, dir), MS_OK);
+    ms_testdata_free(&t);
+    assert_int_equal(ms_knowledge_write(ms_checker_knowledge(f->ck), dir), MS_OK);
+    ms_checker_t *ck = open_dataset(dir, MS_CHECK_HISTORY_DAYS);
+    ms_checker_info_t info;
+    ms_checker_info(ck, &info);
+    assert_int_equal(info.history_days, 0);
+    assert_int_equal(info.history_lines, 0);
+    assert_int_equal(info.institutions, 2);
+    char *s = ct_claim(NULL), *v = judge(ck, s, "en");
+    ms_test_contains(v, "{\"rule\":\"repeat_exam\",\"missing\":\"history\"}");
+    ms_test_contains(v, "\"history\":\"none\"}");
+    free(v);
+    free(s);
+    ms_checker_close(ck);
+}
+
+/* Four threads on one checker with a history index: each gets the one
+ * thread's verdicts (TSan: the index is only read). */
+typedef struct {
+    const ms_checker_t *ck;
+    const char *json[2], *want[2];
+    int wrong;
+} hworker_t;
+
+static void *hwork(void *arg)
+{
+    hworker_t *w = arg;
+    ms_buf_t out = {0};
+    for (int r = 0; r < 200; r++) {
+        int k = r % 2;
+        out.len = 0;
+        if (ms_check_json(w->ck, w->json[k], strlen(w->json[k]), "en", &out) != MS_OK ||
+            out.len != strlen(w->want[k]) || memcmp(out.data, w->want[k], out.len))
+            w->wrong++;
+    }
+    ms_buf_free(&out);
+    return NULL;
+}
+
+static void test_dataset_history_threads(void **state)
+{
+    fixture_t *f = *state;
+    char dir[4200];
+    uint64_t sid[6];
+    snprintf(dir, sizeof dir, "%s/hist-threads", f->dir);
+    write_history_dataset(f, dir, sid);
+    ms_checker_t *ck = open_dataset(dir, 30);
+    char *a = ct_claim(NULL), *b = ct_claim("");
+    char *wa = judge(ck, a, "en"), *wb = judge(ck, b, "en");
+    ms_test_contains(wa, "\"history\":\"dataset\"}");
+    enum { T = 4 };
+    pthread_t th[T];
+    hworker_t w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (hworker_t){ck, {a, b}, {wa, wb}, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, hwork, &w[i]), 0);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].wrong, 0);
+    }
+    free(a), free(b), free(wa), free(wb);
+    ms_checker_close(ck);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -643,6 +982,9 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_score),
+        cmocka_unit_test(test_dataset_history),
+        cmocka_unit_test(test_dataset_without_bills),
+        cmocka_unit_test(test_dataset_history_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

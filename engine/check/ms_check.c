@@ -1,7 +1,7 @@
 /*
  * ms_check.c - pre-notification: a checker (configuration, knowledge base,
- * institutions, compiled rules), one claim as JSON in, its verdict as JSON
- * out.
+ * institutions, compiled rules, the dataset's recent bill lines), one claim
+ * as JSON in, its verdict as JSON out.
  *
  * Exact numbers: quantities, prices and amounts are decimals in the
  * claim's text and integers here (thousandths, ten-thousandths of a yuan,
@@ -10,9 +10,11 @@
  * refused, because jansson has already turned it into a double and its
  * text is gone.
  *
- * Threads: the checker is read-only after ms_checker_open; every call
- * works on its own parse tree and arrays (one claim's worth, freed before
- * it returns), and reports its error in the calling thread's detail.
+ * Threads: the checker is read-only after ms_checker_open (the history
+ * index included: built there, in the opening thread); every call works on
+ * its own parse tree and arrays (one claim's worth, its history from the
+ * dataset too, freed before it returns), and reports its error in the
+ * calling thread's detail.
  */
 #include "ms_check.h"
 
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_check_history.h"
 #include "ms_config.h"
 #include "ms_fmt.h"
 #include "ms_fs.h"
@@ -40,6 +43,7 @@ struct ms_checker {
     int have_refs;
     ms_ruleset_t *rs;
     char config_hash[17];
+    ms_history_t *hist;    /* the dataset's recent bill lines; NULL: none */
 };
 
 /* ------------------------------------------------------------------ */
@@ -50,6 +54,11 @@ ms_status_t ms_checker_open(const ms_check_opts_t *o, ms_checker_t **out)
     *out = NULL;
     ms_checker_t *ck = calloc(1, sizeof *ck);
     if (!ck) return ms_error_set(MS_E_NOMEM, "out of memory");
+    if (o->history_days < 0 || o->history_days > MS_CHECK_HISTORY_DAYS_MAX) {
+        free(ck);
+        return ms_error_set(MS_E_USAGE, "history days: wants 0..%d, got %d", MS_CHECK_HISTORY_DAYS_MAX,
+                            o->history_days);
+    }
     ms_status_t st = ms_config_load(o->config, &ck->cfg);
     if (st != MS_OK) {
         free(ck);
@@ -86,6 +95,11 @@ ms_status_t ms_checker_open(const ms_check_opts_t *o, ms_checker_t **out)
         if ((st = ms_knowledge_load_csv(o->knowledge, &ck->kb)) != MS_OK) goto fail;
         ck->have_kb = 1;
     }
+    /* The history index: only where the history rules can run (a knowledge
+     * base) and the bill lines can be read (the reference files). */
+    if (o->dataset && o->history_days > 0 && ck->have_refs && ck->have_kb &&
+        (st = ms_history_build(o->dataset, &ck->refs, &ck->kb, o->history_days, &ck->hist)) != MS_OK)
+        goto fail;
     if ((st = ms_ruleset_compile(&ck->cfg.rules, &ck->kb, &ck->rs)) != MS_OK) goto fail;
     *out = ck;
     return MS_OK;
@@ -97,6 +111,7 @@ fail:
 void ms_checker_close(ms_checker_t *ck)
 {
     if (!ck) return;
+    ms_history_free(ck->hist);
     ms_ruleset_free(ck->rs);
     if (ck->have_refs) ms_refs_free(&ck->refs);
     ms_knowledge_free(&ck->kb);
@@ -112,6 +127,15 @@ void ms_checker_info(const ms_checker_t *ck, ms_checker_info_t *info)
     info->exclusive_pairs = ck->kb.n_exclusive;
     info->institutions = ck->have_refs ? ck->refs.n_inst : 0;
     memcpy(info->config_hash, ck->config_hash, sizeof info->config_hash);
+    if (ck->hist) {
+        ms_history_info_t h;
+        ms_history_info(ck->hist, &h);
+        info->history_days = h.days;
+        info->history_lines = h.lines;
+        info->history_bytes = h.bytes;
+        info->history_from = h.from;
+        info->history_to = h.to;
+    }
 }
 
 const ms_ruleset_t *ms_checker_ruleset(const ms_checker_t *ck) { return ck->rs; }
@@ -143,6 +167,22 @@ const char *ms_check_rule_missing(const ms_checker_t *ck, size_t r, unsigned car
 ms_status_t ms_check_claim(const ms_checker_t *ck, const ms_claim_t *c, ms_rule_hits_t *hits)
 {
     return ms_rules_apply(ck->rs, c, hits);
+}
+
+ms_status_t ms_check_history(const ms_checker_t *ck, const ms_claim_t *c, ms_rule_line_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!ck->hist) return ms_error_set(MS_E_USAGE, "this checker holds no history from a dataset");
+    if (!c->nlines) return MS_OK;
+    int32_t first = c->lines[0].date, last = c->lines[0].date;
+    for (size_t i = 1; i < c->nlines; i++) {
+        if (c->lines[i].date < first) first = c->lines[i].date;
+        if (c->lines[i].date > last) last = c->lines[i].date;
+    }
+    ms_history_info_t h;
+    ms_history_info(ck->hist, &h);
+    return ms_history_person(ck->hist, &ck->kb, c->person_id, c->settle_id, first - h.days, last, out, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -368,7 +408,10 @@ ms_status_t ms_check_verdict(const ms_checker_t *ck, const ms_claim_t *c, const 
         jw_str(&w, missing);
         jw_lit(&w, "}");
     }
-    jw_lit(&w, "]}");
+    jw_lit(&w, "],\"history\":");
+    jw_lit(&w, !(carries & MS_CLAIM_HISTORY)            ? "\"none\"}"
+               : (carries & MS_CLAIM_HISTORY_DATASET) ? "\"dataset\"}"
+                                                      : "\"claim\"}");
     if (w.st != MS_OK) {
         out->len = len0;
         return ms_error_set(w.st, "out of memory writing a verdict");
@@ -894,6 +937,17 @@ static ms_status_t parse_claim(const ms_checker_t *ck, const char *json, size_t 
     c->ntraces = nt;
     c->history = p->history;
     c->nhistory = nh;
+    /* No "history": the person's from the dataset, when the checker has it. */
+    if (!(p->carries & MS_CLAIM_HISTORY) && ck->hist) {
+        ms_rule_line_t *h;
+        size_t nd;
+        MS_TRY(ms_check_history(ck, c, &h, &nd));
+        free(p->history);
+        p->history = h;
+        c->history = h;
+        c->nhistory = nd;
+        p->carries |= MS_CLAIM_HISTORY | MS_CLAIM_HISTORY_DATASET;
+    }
     return MS_OK;
 }
 

@@ -11,7 +11,9 @@
  * will judge it.
  *
  * A checker holds what every claim is judged against: the configuration,
- * the knowledge base, the institutions (optional) and the compiled rule set.
+ * the knowledge base, the institutions (optional), the compiled rule set
+ * and (optional) the dataset's recent bill lines, the history of a claim
+ * that brings none (ms_check_history.h).
  * It is read-only once opened: any number of threads may check claims with
  * one checker at the same time.  Nothing here is global, and nothing prints.
  *
@@ -40,21 +42,37 @@
 #define MS_CHECK_MAX_HISTORY 100000
 #define MS_CHECK_MAX_TRACES 100000
 
+/* The look-back of the history taken from a dataset's bills (days before a
+ * claim's first line): `medsweep check` and `serve` default, and most. */
+#define MS_CHECK_HISTORY_DAYS 180
+#define MS_CHECK_HISTORY_DAYS_MAX 3650
+
 typedef struct {
     const char *config;    /* the rule configuration (libconfig); NULL: the built-in rules */
     const char *dataset;   /* a dataset directory: its knowledge.h5 and institutions.h5 (each
                               optional, one at least); NULL: none */
     const char *knowledge; /* a knowledge CSV directory (items.csv, exclusive_items.csv); taken
                               instead of the dataset's knowledge.h5; NULL: none */
+    int history_days;      /* 1..MS_CHECK_HISTORY_DAYS_MAX: a claim without "history" is given
+                              the person's bill lines from the dataset's service_items (when it
+                              has them, its institutions.h5 and a knowledge base), those of the
+                              history_days before the claim's first line up to its last; the
+                              dataset's lines within history_days of its latest are indexed in
+                              memory at open.  0: none (such a claim's history rules do not
+                              run) */
 } ms_check_opts_t;
 
 typedef struct ms_checker ms_checker_t;
 
 /* Open a checker.  Without a knowledge base the rules that need one are
- * reported as not run with every verdict.  Errors: the configuration's
- * (MS_E_USAGE naming file, line and key), the knowledge base's and the
- * reference files' (naming file, line, column), a dataset that is no
- * directory or holds neither knowledge.h5 nor institutions.h5 (MS_E_USAGE). */
+ * reported as not run with every verdict.  With a dataset, history_days > 0
+ * and bill lines in the dataset, the history index is built here, in the
+ * calling thread (every service_items partition is read once).  Errors:
+ * the configuration's (MS_E_USAGE naming file, line and key), the
+ * knowledge base's and the reference files' (naming file, line, column), a
+ * dataset that is no directory or holds neither knowledge.h5 nor
+ * institutions.h5 (MS_E_USAGE), history_days out of its range
+ * (MS_E_USAGE), a bill partition that cannot be read (naming it). */
 ms_status_t ms_checker_open(const ms_check_opts_t *o, ms_checker_t **out);
 /* NULL is allowed. */
 void ms_checker_close(ms_checker_t *ck);
@@ -65,6 +83,11 @@ typedef struct {
     size_t exclusive_pairs;
     size_t institutions;    /* 0: no reference files (inst_code is then not resolved) */
     char config_hash[17];   /* the resolved configuration's hash, as run.json writes it */
+    int32_t history_days;   /* > 0: claims without "history" get the dataset's (its look-back);
+                               0: they do not */
+    size_t history_lines;   /* bill lines held for them (0 without) */
+    size_t history_bytes;   /* the memory those take */
+    int32_t history_from, history_to; /* the dates those lines cover (history_days > 0) */
 } ms_checker_info_t;
 
 void ms_checker_info(const ms_checker_t *ck, ms_checker_info_t *info);
@@ -72,12 +95,15 @@ const ms_ruleset_t *ms_checker_ruleset(const ms_checker_t *ck);
 const ms_knowledge_t *ms_checker_knowledge(const ms_checker_t *ck);
 
 /* What a claim carries beyond its bill (a JSON claim without "history"
- * carries no history: the rules that look across it do not run, rather
- * than pass for want of data; "history": [] says there is none). */
+ * carries no history, unless the checker gives it the dataset's: the rules
+ * that look across it do not run, rather than pass for want of data;
+ * "history": [] says there is none). */
 enum {
     MS_CLAIM_HISTORY = 1,   /* the person's earlier lines were given */
     MS_CLAIM_TRACES = 2,    /* the packages scanned for it were given */
-    MS_CLAIM_ALL = 3
+    MS_CLAIM_ALL = 3,
+    MS_CLAIM_HISTORY_DATASET = 8 /* with MS_CLAIM_HISTORY: those lines came from the checker's
+                                    dataset (ms_check_history), not with the claim */
 };
 
 /* Why rule r (an index of ms_checker_ruleset) does not run on a claim that
@@ -90,9 +116,21 @@ const char *ms_check_rule_missing(const ms_checker_t *ck, size_t r, unsigned car
  * ms_rules_apply with the checker's rule set. */
 ms_status_t ms_check_claim(const ms_checker_t *ck, const ms_claim_t *c, ms_rule_hits_t *hits);
 
+/* The person's history from the checker's dataset, as a JSON claim without
+ * "history" is given it: the bill lines of c->person_id in the dataset's
+ * service_items, other than those of c->settle_id, dated from the first of
+ * c's lines minus history_days to the last of them, sorted by (date,
+ * settle_id, line_no), in *out (malloc'd, the caller frees it; NULL when
+ * *n is 0; item_code points into the checker, no price, amount or doctor).
+ * A caller that judges c with them gives ms_check_verdict MS_CLAIM_HISTORY
+ * | MS_CLAIM_HISTORY_DATASET.  MS_E_USAGE when the checker holds no
+ * dataset history (ms_checker_info: history_days 0). */
+ms_status_t ms_check_history(const ms_checker_t *ck, const ms_claim_t *c, ms_rule_line_t **out, size_t *n);
+
 /* The verdict of claim c as one line of JSON (no newline), appended to
- * out: {"claim_id", "verdict": "pass"|"hit", "hits": [...], "rules_run",
- * "rules_not_run": [...]} (docs/prenotification.md).  Hits of rules that
+ * out: {"claim_id", "verdict": "pass"|"hit", "hits": [...], "score",
+ * "rules_run", "rules_not_run": [...], "history": "claim"|"dataset"|"none"}
+ * (docs/prenotification.md; history from carries).  Hits of rules that
  * do not run on what c carries are left out.  lang: "zh" or "en", the
  * language of the reasons. */
 ms_status_t ms_check_verdict(const ms_checker_t *ck, const ms_claim_t *c, const char *claim_id,

@@ -313,10 +313,11 @@ ms_status_t ms_serve_start(const ms_checker_t *ck, const ms_serve_opts_t *o, ms_
     s->fd = -1;
     ms_checker_info_t info;
     ms_checker_info(ck, &info);
-    char health[256];
+    char health[320];
     int n = snprintf(health, sizeof health,
-                     "{\"status\":\"ok\",\"rules\":%zu,\"knowledge_items\":%zu,\"config_hash\":\"%s\"}",
-                     info.rules, info.knowledge_items, info.config_hash);
+                     "{\"status\":\"ok\",\"rules\":%zu,\"knowledge_items\":%zu,\"history_lines\":%zu,"
+                     "\"config_hash\":\"%s\"}",
+                     info.rules, info.knowledge_items, info.history_lines, info.config_hash);
     s->health = strdup(health);
     s->health_len = (size_t)n;
     ms_status_t st = s->health ? open_listener(s) : ms_error_set(MS_E_NOMEM, "out of memory");

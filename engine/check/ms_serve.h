@@ -7,7 +7,8 @@
  *                                claim (the error names the JSON path); 413
  *                                for a body over max_body
  *   GET  /healthz                200 {"status":"ok","rules":N,
- *                                "knowledge_items":M,"config_hash":"..."}
+ *                                "knowledge_items":M,"history_lines":H,
+ *                                "config_hash":"..."}
  *   anything else                404 (no such path) or 405 (another method)
  *
  * GNU libmicrohttpd, a pool of `threads` threads each polling its own

@@ -15,7 +15,8 @@
 #include "ms_i18n.h"
 
 static const char help[] =
-    "usage: medsweep check [--data DATASET | --knowledge DIR] [--config FILE] [--lang zh|en] [FILE|-]\n"
+    "usage: medsweep check [--data DATASET | --knowledge DIR] [--config FILE] [--history-days N]\n"
+    "                      [--lang zh|en] [FILE|-]\n"
     "\n"
     "Pre-notification (事前提醒) from the command line: judge claims by the rule\n"
     "base before they are settled, as `medsweep serve` does over HTTP and the\n"
@@ -30,19 +31,27 @@ static const char help[] =
     "\n"
     "options:\n"
     "  --data DATASET    a dataset made by import: its knowledge base\n"
-    "                    (knowledge.h5) and its institutions\n"
+    "                    (knowledge.h5), its institutions and, where it has\n"
+    "                    itemised bills (service_items), the persons' recent\n"
+    "                    bill lines: the history of a claim that sends none\n"
     "  --knowledge DIR   a knowledge base as CSV (DIR/items.csv and\n"
     "                    DIR/exclusive_items.csv), instead of the dataset's\n"
     "  --config FILE     the rule configuration (its `rules` list; default: one\n"
     "                    rule per template with its defaults, printed by\n"
     "                    'medsweep models --config')\n"
+    "  --history-days N  the look-back of that history: the person's lines of\n"
+    "                    the N days before the claim's first line up to its last\n"
+    "                    (default 180; 0: take no history from the dataset)\n"
     "  --lang zh|en      the language of the reasons (default zh)\n"
     "  -h, --help        this text\n"
     "\n"
     "Without a knowledge base only the rules that need none run (bed_days); the\n"
     "others are listed in every verdict's rules_not_run.  A claim without\n"
-    "\"history\" does not run excess_supply and repeat_exam, one without \"traces\"\n"
-    "not empty_brush (send [] to say there are none).\n"
+    "\"history\" is given the person's from the dataset's bills (--data, when it\n"
+    "has them); without either it does not run excess_supply and repeat_exam.\n"
+    "One without \"traces\" does not run empty_brush (send [] to say there are\n"
+    "none).  Each verdict says where its history came from: \"history\":\n"
+    "\"claim\", \"dataset\" or \"none\".\n"
     "\n"
     "Exit status 0: every line was judged; 1: some line was malformed (its\n"
     "verdict line says why; the others were judged), or the run failed (stderr);\n"
@@ -60,7 +69,8 @@ static const char help[] =
     "  {\"claim_id\":\"c1\",\"verdict\":\"hit\",\"hits\":[{\"rule\":\"over_qty\",\n"
     "   \"template\":\"over_qty\",\"line_no\":1,\"item_code\":\"XG01\",\"date\":\"2026-03-02\",\n"
     "   \"reason\":\"over quantity: 2.000 units of XG01 (Amoxicillin) on 2026-03-02, daily\n"
-    "   maximum 1.500\",\"observed\":2.000,\"limit\":1.500}],\"rules_run\":10,\"rules_not_run\":[]}\n"
+    "   maximum 1.500\",\"observed\":2.000,\"limit\":1.500}],\"score\":1,\"rules_run\":10,\"rules_not_run\":[],\n"
+    "   \"history\":\"claim\"}\n"
     "Decimals (qty, unit_price, amount) go as strings, exactly: \"1.5\", not 1.5.\n";
 
 /* {"line":n,"error":msg} */
@@ -79,9 +89,11 @@ int ms_cmd_check(int argc, char **argv)
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'}, {"knowledge", required_argument, 0, 'k'},
         {"config", required_argument, 0, 'C'}, {"lang", required_argument, 0, 'L'},
-        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0},
+        {"history-days", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    ms_check_opts_t o = {0};
+    ms_check_opts_t o = {.history_days = MS_CHECK_HISTORY_DAYS};
+    unsigned long long v;
     const char *lang = "zh";
     int c;
     optind = 1;
@@ -90,6 +102,11 @@ int ms_cmd_check(int argc, char **argv)
         case 'd': o.dataset = optarg; break;
         case 'k': o.knowledge = optarg; break;
         case 'C': o.config = optarg; break;
+        case 'H':
+            if (ms_cli_uint_option("check", "--history-days", optarg, 0, MS_CHECK_HISTORY_DAYS_MAX, &v))
+                return MS_EXIT_USAGE;
+            o.history_days = (int)v;
+            break;
         case 'L': {
             ms_lang_t l;
             if (ms_lang_parse(optarg, &l)) return ms_cli_usage_error("check", "--lang wants zh or en, got '%s'", optarg);

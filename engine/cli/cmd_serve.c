@@ -12,11 +12,13 @@
 
 #include "ms_check.h"
 #include "ms_cli.h"
+#include "ms_schema.h"
 #include "ms_serve.h"
 
 static const char help[] =
     "usage: medsweep serve [--data DATASET | --knowledge DIR] [--config FILE]\n"
-    "                      [--listen 127.0.0.1:8080] [--threads N] [--max-body BYTES]\n"
+    "                      [--history-days N] [--listen 127.0.0.1:8080] [--threads N]\n"
+    "                      [--max-body BYTES]\n"
     "\n"
     "Pre-notification (事前提醒) over HTTP: a hospital system POSTs each claim\n"
     "before it is settled and gets back \"pass\" or the rules it hits, with their\n"
@@ -27,17 +29,24 @@ static const char help[] =
     "  POST /v1/check          one claim as JSON -> 200 its verdict as JSON\n"
     "  POST /v1/check?lang=en  the reasons in English (default zh)\n"
     "  GET  /healthz           200 {\"status\":\"ok\",\"rules\":N,\"knowledge_items\":M,\n"
-    "                          \"config_hash\":\"...\"}\n"
+    "                          \"history_lines\":H,\"config_hash\":\"...\"}\n"
     "A body that is not JSON or not a valid claim is 400 {\"error\":\"...\"} naming\n"
     "the JSON path; a body over --max-body 413; another method 405; another path\n"
     "404.\n"
     "\n"
     "options:\n"
     "  --data DATASET      a dataset made by import: its knowledge base\n"
-    "                      (knowledge.h5) and its institutions\n"
+    "                      (knowledge.h5), its institutions and, where it has\n"
+    "                      itemised bills (service_items), the persons' recent\n"
+    "                      bill lines, read into memory at start: the history of\n"
+    "                      a claim that sends none (\"history\":\"dataset\")\n"
     "  --knowledge DIR     a knowledge base as CSV (DIR/items.csv,\n"
     "                      DIR/exclusive_items.csv), instead of the dataset's\n"
     "  --config FILE       the rule configuration (default: the built-in rules)\n"
+    "  --history-days N    the look-back of that history: the person's lines of\n"
+    "                      the N days before the claim's first line up to its\n"
+    "                      last; the dataset's lines of the N days before its\n"
+    "                      latest are held (default 180; 0: none)\n"
     "  --listen HOST:PORT  the address to listen on (default 127.0.0.1:8080;\n"
     "                      [::1]:8080 for IPv6, 0.0.0.0:8080 for every interface,\n"
     "                      port 0 for any free one: the line printed says which)\n"
@@ -51,7 +60,8 @@ static const char help[] =
     "Prints one line once it listens.  SIGINT or SIGTERM stops it gracefully: no\n"
     "new connections, the requests in flight answered (at most 10 s), exit 0.\n"
     "Exit status 1: it could not start (the address is taken or not this\n"
-    "machine's, the knowledge base is unreadable); 2: a usage error.\n"
+    "machine's, the knowledge base or a bill partition is unreadable); 2: a usage\n"
+    "error.\n"
     "\n"
     "example:\n"
     "  medsweep serve --data data/2026-w47 --listen 127.0.0.1:8080 &\n"
@@ -78,9 +88,10 @@ int ms_cmd_serve(int argc, char **argv)
         {"config", required_argument, 0, 'C'},   {"listen", required_argument, 0, 'l'},
         {"threads", required_argument, 0, 't'},  {"max-body", required_argument, 0, 'b'},
         {"connections", required_argument, 0, 'n'}, {"timeout", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"history-days", required_argument, 0, 'H'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    ms_check_opts_t co = {0};
+    ms_check_opts_t co = {.history_days = MS_CHECK_HISTORY_DAYS};
     ms_serve_opts_t so;
     ms_serve_opts_init(&so);
     so.threads = default_threads();
@@ -93,6 +104,11 @@ int ms_cmd_serve(int argc, char **argv)
         case 'd': co.dataset = optarg; break;
         case 'k': co.knowledge = optarg; break;
         case 'C': co.config = optarg; break;
+        case 'H':
+            if (ms_cli_uint_option("serve", "--history-days", optarg, 0, MS_CHECK_HISTORY_DAYS_MAX, &v))
+                return MS_EXIT_USAGE;
+            co.history_days = (int)v;
+            break;
         case 'l': so.listen = optarg; break;
         case 't':
             if (ms_cli_uint_option("serve", "--threads", optarg, 1, 1024, &v)) return MS_EXIT_USAGE;
@@ -135,10 +151,19 @@ int ms_cmd_serve(int argc, char **argv)
     }
     ms_checker_info_t info;
     ms_checker_info(ck, &info);
+    /* Where a claim without "history" gets one: the dataset's lines held,
+     * the dates they cover and their memory. */
+    char hist[160] = "";
+    if (info.history_days > 0) {
+        char from[11], to[11];
+        ms_date_format(info.history_from, from);
+        ms_date_format(info.history_to, to);
+        snprintf(hist, sizeof hist, " of %s..%s, %.1f MiB", from, to, (double)info.history_bytes / (1 << 20));
+    }
     printf("medsweep serve: listening on http://%s (%zu rules, %zu knowledge items, %zu institutions, "
-           "%u thread%s, config %s)\n",
-           ms_serve_address(srv), info.rules, info.knowledge_items, info.institutions, so.threads,
-           so.threads == 1 ? "" : "s", info.config_hash);
+           "%zu history lines%s, %u thread%s, config %s)\n",
+           ms_serve_address(srv), info.rules, info.knowledge_items, info.institutions, info.history_lines, hist,
+           so.threads, so.threads == 1 ? "" : "s", info.config_hash);
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

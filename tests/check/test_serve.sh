@@ -14,7 +14,16 @@
 #  5. a second serve on the same address fails with exit 1 and a message
 #     naming the address;
 #  6. SIGTERM while a claim is still being uploaded (curl --limit-rate):
-#     that request is answered 200, then serve exits 0 within seconds.
+#     that request is answered 200, then serve exits 0 within seconds;
+#  7. history from a dataset: a world generated with bills (gen --bills,
+#     imported in 3 partitions); an exam or lab item billed to one person in
+#     two settlements within 7 days (found in service_items.csv, or made:
+#     the latest exam line billed again 3 days later) claimed without
+#     "history": `check --data` hits repeat_exam pointing at the earlier
+#     settlement, "history":"dataset"; with "history": [] it does not,
+#     "history":"claim"; with --history-days 0 repeat_exam is not run,
+#     "history":"none"; `serve --data` reports its history lines (> 0) in
+#     its first line and /healthz, and answers as check does.
 #
 # `medsweep check` on a file with a malformed line writes {"line":N,...}
 # for it, judges the rest and exits 1.  Skipped (77) without curl.
@@ -78,7 +87,8 @@ done
 addr=$(sed -n 's|.*listening on http://\([^ ]*\) .*|\1|p' "$w/serve.out")
 [ -n "$addr" ] || fail "serve printed no address: $(cat "$w/serve.out")"
 url=http://$addr
-grep -q '(10 rules, 3 knowledge items' "$w/serve.out" || fail "the listening line: $(cat "$w/serve.out")"
+grep -q '(10 rules, 3 knowledge items, 0 institutions, 0 history lines, 4 threads' "$w/serve.out" ||
+    fail "the listening line: $(cat "$w/serve.out")"
 
 req() { # req EXPECTED_CODE OUTFILE curl-args...: the body in OUTFILE, the code checked
     local want=$1 out=$2 code
@@ -89,7 +99,7 @@ req() { # req EXPECTED_CODE OUTFILE curl-args...: the body in OUTFILE, the code 
 
 echo "test_serve: 1. /healthz"
 req 200 "$w/health" "$url/healthz"
-grep -q '^{"status":"ok","rules":10,"knowledge_items":3,"config_hash":"[0-9a-f]\{16\}"}$' "$w/health" ||
+grep -q '^{"status":"ok","rules":10,"knowledge_items":3,"history_lines":0,"config_hash":"[0-9a-f]\{16\}"}$' "$w/health" ||
     fail "healthz: $(cat "$w/health")"
 
 echo "test_serve: 2. verdicts, the same as medsweep check's"
@@ -168,4 +178,114 @@ t1=$(date +%s)
 grep -q 'SIGTERM: stopping' "$w/serve.out" || fail "serve did not say it stops: $(cat "$w/serve.out")"
 grep -q 'stopped after' "$w/serve.out" || fail "serve did not say it stopped: $(cat "$w/serve.out")"
 curl -s --max-time 2 "$url/healthz" >/dev/null 2>&1 && fail "still answering after exit"
+
+echo "test_serve: 7. history from a dataset's bills"
+"$MS_BIN" gen --csv --bills --out "$w/world" --persons 3000 --institutions 40 --seed 5 --quiet >"$w/gen.out" ||
+    fail "gen --bills: exit $?"
+"$MS_BIN" import "$w/world" "$w/data" --partitions 3 --quiet >"$w/import.out" || fail "import: exit $?"
+# Dates as day numbers (days since 1970-01-01) and back, in awk.
+cat >"$w/dates.awk" <<'AWK'
+function days(s,   y, m, d, era, yoe, doy) {
+    y = substr(s, 1, 4) + 0; m = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0
+    if (m <= 2) y--
+    era = int(y / 400); yoe = y - era * 400
+    doy = int((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1
+    return era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
+}
+function civil(z,   era, doe, yoe, y, doy, mp, d, m) {
+    z += 719468; era = int(z / 146097); doe = z - era * 146097
+    yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
+    y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+    mp = int((5 * doy + 2) / 153); d = doy - int((153 * mp + 2) / 5) + 1
+    m = mp < 10 ? mp + 3 : mp - 9
+    if (m <= 2) y++
+    return sprintf("%04d-%02d-%02d", y, m, d)
+}
+AWK
+# A repeat: rows of exams.csv (person, item, date, settlement, line, inst,
+# category; sorted) where the row before is the same person's same item in
+# another settlement 1..7 days earlier, within the 180 days the index holds
+# (170 before the world's last date), and no other line of the item
+# follows on the same date.  Prints PERSON ITEM CATEGORY INST DATE SETTLE
+# EARLIER_SETTLE of the last one.
+cat >"$w/repeat.awk" <<'AWK'
+{
+    if (cand != "" && $1 == p[1] && $2 == p[2] && $3 == p[3]) cand = ""
+    if (cand != "") found = cand
+    cand = ""
+    if (n && $1 == p[1] && $2 == p[2] && $4 != p[4] && days($3) - days(p[3]) >= 1 &&
+        days($3) - days(p[3]) <= 7 && days(p[3]) >= days(last) - 170)
+        cand = $1 " " $2 " " $7 " " $6 " " $3 " " $4 " " p[4]
+    n = split($0, p, ",")
+}
+END { if (cand != "") found = cand; print found }
+AWK
+awk -F, 'NR > 1 && ($7 == "exam" || $7 == "lab") {print $3 "," $6 "," $5 "," $1 "," $2 "," $4 "," $7}' \
+    "$w/world/service_items.csv" | sort -t, -k1,1 -k2,2 -k3,3 -k4,4n -k5,5n >"$w/exams.csv"
+last=$(awk -F, 'NR > 1 && $5 > m {m = $5} END {print m}' "$w/world/service_items.csv")
+awk -F, -v last="$last" -f "$w/dates.awk" -f "$w/repeat.awk" "$w/exams.csv" >"$w/repeat.txt"
+read -r person item cat inst date settle earlier <"$w/repeat.txt" || true
+if [ -n "${earlier:-}" ]; then
+    echo "test_serve:    found: person $person, $item on $date (settlement $settle) after settlement $earlier"
+else
+    # None in this world: the latest exam line, billed again 3 days later
+    # in a new settlement.
+    sort -t, -k3,3 -k4,4n -k5,5n "$w/exams.csv" | tail -1 >"$w/latest.csv"
+    echo '{print $1, $2, $7, $6, civil(days($3) + 3), "999999999999", $4}' >"$w/again.awk"
+    awk -F, -f "$w/dates.awk" -f "$w/again.awk" "$w/latest.csv" >"$w/repeat.txt"
+    read -r person item cat inst date settle earlier <"$w/repeat.txt"
+    echo "test_serve:    made: person $person, $item on $date (settlement $settle) after settlement $earlier"
+fi
+[ -n "${earlier:-}" ] || fail "no exam line in $w/world/service_items.csv"
+rclaim() { # rclaim EXTRA: the repeated exam as a claim, EXTRA after its traces
+    printf '{"claim_id":"repeat","settle_id":%s,"person_id":%s,"inst_code":"%s","visit_type":"outpatient","admit_date":"%s","discharge_date":"%s","age":40,"sex":"F","diag_main":"Z00.0","lines":[{"line_no":1,"date":"%s","item_code":"%s","category":"%s","qty":"1","unit_price":"10.0000","amount":"10.00"}],"traces":[]%s}\n' \
+        "$settle" "$person" "$inst" "$date" "$date" "$date" "$item" "$cat" "$1"
+}
+rclaim "" >"$w/repeat.json"
+rclaim ',"history":[]' >"$w/repeat-empty.json"
+"$MS_BIN" check --data "$w/data" --lang en "$w/repeat.json" >"$w/r.dataset" || fail "check --data: exit $?"
+grep -q "\"rule\":\"repeat_exam\".*\"other_settle_id\":$earlier}" "$w/r.dataset" ||
+    fail "no repeat_exam hit pointing at settlement $earlier: $(cat "$w/r.dataset")"
+grep -q '"rules_not_run":\[\],"history":"dataset"}$' "$w/r.dataset" ||
+    fail "history from the dataset: $(cat "$w/r.dataset")"
+"$MS_BIN" check --data "$w/data" --lang en "$w/repeat-empty.json" >"$w/r.claim" || fail "check --data: exit $?"
+grep -q 'repeat_exam' "$w/r.claim" && fail "\"history\": [] still hits repeat_exam: $(cat "$w/r.claim")"
+grep -q '"history":"claim"}$' "$w/r.claim" || fail "history from the claim: $(cat "$w/r.claim")"
+"$MS_BIN" check --data "$w/data" --history-days 0 --lang en "$w/repeat.json" >"$w/r.none" ||
+    fail "check --history-days 0: exit $?"
+grep -q '{"rule":"repeat_exam","missing":"history"}' "$w/r.none" || fail "--history-days 0: $(cat "$w/r.none")"
+grep -q '"history":"none"}$' "$w/r.none" || fail "--history-days 0: $(cat "$w/r.none")"
+set +e
+"$MS_BIN" check --data "$w/data" --history-days 3651 "$w/repeat.json" >/dev/null 2>"$w/r.err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "--history-days 3651: exit $rc, wants 2"
+grep -q -- '--history-days wants 0..3650' "$w/r.err" || fail "--history-days 3651: $(cat "$w/r.err")"
+
+"$MS_BIN" serve --data "$w/data" --listen 127.0.0.1:0 --threads 2 >"$w/serve2.out" 2>"$w/serve2.err" &
+pid=$!
+for _ in $(seq 100); do
+    grep -q 'listening on' "$w/serve2.out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || fail "serve --data exited: $(cat "$w/serve2.err")"
+    sleep 0.1
+done
+url=http://$(sed -n 's|.*listening on http://\([^ ]*\) .*|\1|p' "$w/serve2.out")
+grep -q ' [1-9][0-9]* history lines of [0-9-]*\.\.[0-9-]*, [0-9.]* MiB, 2 threads' "$w/serve2.out" ||
+    fail "serve --data: the listening line: $(cat "$w/serve2.out")"
+req 200 "$w/health2" "$url/healthz"
+grep -q '^{"status":"ok","rules":10,"knowledge_items":[1-9][0-9]*,"history_lines":[1-9][0-9]*,"config_hash":"[0-9a-f]\{16\}"}$' \
+    "$w/health2" || fail "healthz with --data: $(cat "$w/health2")"
+hl=$(sed -n 's/.*"history_lines":\([0-9]*\).*/\1/p' "$w/health2")
+grep -q " $hl history lines" "$w/serve2.out" || fail "healthz says $hl history lines: $(cat "$w/serve2.out")"
+req 200 "$w/v.repeat" --data-binary @"$w/repeat.json" "$url/v1/check?lang=en"
+cmp -s "$w/v.repeat" "$w/r.dataset" || fail "serve $(cat "$w/v.repeat") != check $(cat "$w/r.dataset")"
+req 200 "$w/v.repeat-empty" --data-binary @"$w/repeat-empty.json" "$url/v1/check?lang=en"
+cmp -s "$w/v.repeat-empty" "$w/r.claim" || fail "serve $(cat "$w/v.repeat-empty") != check $(cat "$w/r.claim")"
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+pid=
+[ "$rc" = 0 ] || fail "serve --data after SIGTERM: exit $rc ($(cat "$w/serve2.err"))"
 echo "test_serve: all passed"
