@@ -234,10 +234,6 @@ static ms_status_t rules_init(const ms_model_env_t *env, void **state)
     ms_status_t st = ms_tally_init(&s->t, (uint32_t)env->refs->n_inst, MS_RULE_TEMPLATE_COUNT);
     if (st == MS_OK) st = map_codes(&env->refs->items, env->kb, &s->item_of);
     if (st == MS_OK) st = map_codes(&env->refs->drugs, env->kb, &s->drug_of);
-    if (st != MS_OK) {
-        rules_free(s);
-        return st;
-    }
     if (st == MS_OK) st = eligibility(s, env);
     if (st != MS_OK) {
         rules_free(s);
