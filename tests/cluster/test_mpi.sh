@@ -14,7 +14,9 @@
 #  3. a rank that dies (SIGKILL after its first partition) ends the job
 #     with a non-zero exit and mpirun's message naming the rank; nothing is
 #     installed in OUT; --resume with another number of ranks then
-#     finishes it with the same bytes.
+#     finishes it with the same bytes;
+#  4. a world with itemised bills: the rule base (whole partitions, three
+#     tables) gives one process's bytes with 2 and 3 ranks.
 #
 # Skipped (77) without mpirun or when medsweep was built without MPI.
 # Environment (from ctest): MS_BIN, MS_BIN_HOOKS, MS_TEST_TMP.
@@ -129,5 +131,17 @@ run 3 "$MS_BIN" sweep "$w/data" --out "$w/out-dead" --resume --quiet >"$w/log" 2
 grep -q "resumed)" "$w/log" || fail "no summary line: $(cat "$w/log")"
 grep -qE '\(([1-9]) resumed\)' "$w/log" || fail "--resume resumed nothing: $(cat "$w/log")"
 same "$w/ref" "$w/out-dead"
+
+echo "test_mpi: 4. a world with itemised bills: the rule base across 2 and 3 ranks"
+"$MS_BIN" gen --out "$w/bills" --persons 8000 --institutions 60 --bills --partitions 4 --quiet >/dev/null
+"$MS_BIN" sweep "$w/bills" --out "$w/bills-ref" --quiet >/dev/null
+grep -q ',rules,' "$w/bills-ref/clues.csv" || fail "the rule base found nothing in a world that plants every rule"
+for np in 2 3; do
+    run "$np" "$MS_BIN" sweep "$w/bills" --out "$w/bills-$np" --quiet >"$w/log" 2>&1 ||
+        fail "bills, $np ranks: exit $? ($(tail -3 "$w/log"))"
+    for f in ranked.csv indicators.csv clues.csv ranked_rules.csv; do
+        cmp -s "$w/bills-ref/$f" "$w/bills-$np/$f" || fail "bills, $np ranks: $f differs from one process's"
+    done
+done
 
 echo "test_mpi: passed"
