@@ -1101,3 +1101,12 @@ ms_status_t ms_knowledge_read(const char *dataset_dir, ms_knowledge_t *kb)
     free(path);
     return st;
 }
+
+ms_status_t ms_knowledge_ids(const ms_knowledge_t *kb, const ms_dict_t *d, int32_t **out)
+{
+    *out = malloc((d->count ? d->count : 1) * sizeof **out);
+    if (!*out) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < d->count; i++)
+        (*out)[i] = kb ? ms_knowledge_find(kb, d->str[i], strlen(d->str[i])) : -1;
+    return MS_OK;
+}

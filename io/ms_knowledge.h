@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ms_refs.h"
 #include "ms_status.h"
 
 /* The categories a bill line counts in, in the settlement's cost-column
@@ -89,6 +90,11 @@ uint64_t ms_knowledge_checksum(const ms_knowledge_t *kb);
 
 /* Item id of code (len bytes), or -1 (binary search). */
 int32_t ms_knowledge_find(const ms_knowledge_t *kb, const char *code, size_t len);
+
+/* The item id of every code of a dataset's dictionary (refs->items, or
+ * refs->drugs), -1 where kb does not list it or kb is NULL: *out has
+ * d->count ids (at least one allocated; the caller frees it). */
+ms_status_t ms_knowledge_ids(const ms_knowledge_t *kb, const ms_dict_t *d, int32_t **out);
 
 /* 1 if items a and b (ids, either order) are never billed together. */
 int ms_knowledge_exclusive(const ms_knowledge_t *kb, int32_t a, int32_t b);

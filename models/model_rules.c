@@ -171,16 +171,6 @@ static void rules_free(void *state)
     free(s);
 }
 
-/* The knowledge base's id of every code of a dictionary. */
-static ms_status_t map_codes(const ms_dict_t *d, const ms_knowledge_t *kb, int32_t **out)
-{
-    *out = malloc((d->count ? d->count : 1) * sizeof **out);
-    if (!*out) return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < d->count; i++)
-        (*out)[i] = kb ? ms_knowledge_find(kb, d->str[i], strlen(d->str[i])) : -1;
-    return MS_OK;
-}
-
 /* Which templates a line of each known item could break: a claim counts in
  * a template's denominator when one of its lines could (a share of the
  * records that could be flagged, as every share indicator is). */
@@ -232,8 +222,8 @@ static ms_status_t rules_init(const ms_model_env_t *env, void **state)
     rules_t *s = calloc(1, sizeof *s);
     if (!s) return ms_error_set(MS_E_NOMEM, "out of memory");
     ms_status_t st = ms_tally_init(&s->t, (uint32_t)env->refs->n_inst, MS_RULE_TEMPLATE_COUNT);
-    if (st == MS_OK) st = map_codes(&env->refs->items, env->kb, &s->item_of);
-    if (st == MS_OK) st = map_codes(&env->refs->drugs, env->kb, &s->drug_of);
+    if (st == MS_OK) st = ms_knowledge_ids(env->kb, &env->refs->items, &s->item_of);
+    if (st == MS_OK) st = ms_knowledge_ids(env->kb, &env->refs->drugs, &s->drug_of);
     if (st == MS_OK) st = eligibility(s, env);
     if (st != MS_OK) {
         rules_free(s);

@@ -122,16 +122,6 @@ static ms_status_t survey(const char *dataset, const ms_refs_t *refs, uint32_t n
     return MS_OK;
 }
 
-/* The knowledge base's id of every item code of the dataset. */
-static ms_status_t map_items(const ms_refs_t *refs, const ms_knowledge_t *kb, int32_t **out)
-{
-    size_t n = refs->items.count;
-    *out = malloc((n ? n : 1) * sizeof **out);
-    if (!*out) return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) (*out)[i] = ms_knowledge_find(kb, refs->items.str[i], strlen(refs->items.str[i]));
-    return MS_OK;
-}
-
 /* Pass 2: partition k's recent lines of known items, appended. */
 static ms_status_t read_part(ms_history_t *h, const char *dataset, const ms_refs_t *refs, const int32_t *item_of,
                              uint32_t k, ms_reader_t **r, size_t *cap)
@@ -207,7 +197,7 @@ ms_status_t ms_history_build(const char *dataset, const ms_refs_t *refs, const m
     h->days = days;
     h->to = max_date;
     h->from = max_date - days < MS_DAY_MIN ? MS_DAY_MIN : max_date - days;
-    st = map_items(refs, kb, &item_of);
+    st = ms_knowledge_ids(kb, &refs->items, &item_of);
     for (uint32_t k = 0; k < nfiles && st == MS_OK; k++) {
         h->off[k] = h->nlines;
         if (prows[k]) st = read_part(h, dataset, refs, item_of, k, &r, &cap);
