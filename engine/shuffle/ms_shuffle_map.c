@@ -115,6 +115,12 @@ static ms_status_t part_chunk(ms_shuffle_t *s, ms_mapper_t *m, int tid, ms_part_
         if (a == MAP_FAILED)
             return ms_error_errno(MS_E_NOMEM, errno, "shuffle: cannot map a %zu-byte arena", s->map_share);
         m->arena = a;
+        /* A large arena is filled front to back and held to the reduce:
+         * 2 MiB pages fault 512 times less often (on a 2-core VM, 4 KiB
+         * faults were a quarter of a sweep's CPU).  Under 64 MiB the last
+         * page's rounding would cost more than 3%, so small ones keep 4 KiB
+         * pages.  Advice only: the kernel's THP policy decides. */
+        if (s->map_share >= MS_SHUFFLE_HUGE_ARENA) (void)madvise(a, s->map_share, MADV_HUGEPAGE);
     }
     /* Chunks start 16-aligned (their headers hold pointers). */
     size_t need = (sizeof(ms_chunk_t) + p->next_chunk + 15) & ~(size_t)15;

@@ -23,7 +23,7 @@
  * Memory.  The cap counts bytes of records and of the scratch that sorts
  * them.  In the map a thread holds at most cap / nthreads: its arena, one
  * region of that size reserved once (address space only, huge pages asked
- * for; pages are touched as chunks are handed out, and reused after a spill,
+ * for when it is MS_SHUFFLE_HUGE_ARENA or more; pages are touched as chunks are handed out, and reused after a spill,
  * never freed and zeroed again).  A bucket buffer is a list of chunks from
  * the arena, doubling from a few records up to MS_SHUFFLE_CHUNK_BYTES (less
  * if every bucket's chunk would not fit in a quarter of the arena); when a
@@ -77,6 +77,7 @@
 #define MS_SHUFFLE_PATH_MAX 4096
 #define MS_SHUFFLE_KEY_BYTES 16
 #define MS_SHUFFLE_MAX_SORT_RECS ((size_t)1 << 31) /* records one radix sort takes (32-bit counts) */
+#define MS_SHUFFLE_HUGE_ARENA ((size_t)64 << 20) /* arenas this large ask for huge pages */
 #define MS_SHUFFLE_MIN_SLOT_BITS 12 /* spilled records, as pieces of 2^12 records at least */
 
 /* A piece of a bucket buffer, carved from its thread's arena; the records
