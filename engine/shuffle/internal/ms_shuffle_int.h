@@ -23,8 +23,8 @@
  * Memory.  The cap counts bytes of records and of the scratch that sorts
  * them.  In the map a thread holds at most cap / nthreads: its arena, one
  * region of that size reserved once (address space only, huge pages asked
- * for when it is MS_SHUFFLE_HUGE_ARENA or more; pages are touched as chunks are handed out, and reused after a spill,
- * never freed and zeroed again).  A bucket buffer is a list of chunks from
+ * for when it is MS_SHUFFLE_HUGE_ARENA or more; pages are touched as chunks
+ * are handed out, and reused after a spill, never freed and zeroed again).  A bucket buffer is a list of chunks from
  * the arena, doubling from a few records up to MS_SHUFFLE_CHUNK_BYTES (less
  * if every bucket's chunk would not fit in a quarter of the arena); when a
  * chunk would not fit, the thread appends every non-empty buffer to its
