@@ -1115,6 +1115,17 @@ static void test_memory_cap_refused_up_front(void **state)
 #ifndef MS_SANITIZED
         assert_true(peak > 0 && peak < (unsigned long long)least << 20);
 #endif
+        /* The least cap has no room for a state per worker: partitions are
+         * merged from their partials.  With the default cap each worker
+         * keeps those it swept merged: the same bytes either way. */
+        json_says(out, "\"merge_in_workers\": false", NULL);
+        char roomy[800];
+        snprintf(roomy, sizeof roomy, "%s-roomy", out);
+        snprintf(args, sizeof args, "--threads %d", threads);
+        sweep_says(wide, roomy, args, 0, NULL);
+        json_says(roomy, "\"merge_in_workers\": true", NULL);
+        ms_test_same_files(out, roomy, "indicators.csv", "clues.csv", "ranked.csv", "features.h5", NULL);
+        ms_remove_tree(roomy);
         ms_remove_tree(out);
     }
     ms_remove_tree(wide);

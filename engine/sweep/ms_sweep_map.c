@@ -162,6 +162,23 @@ static ms_status_t merge_slice(sweep_t *sw, ms_partial_t *out, const ms_partial_
     return MS_OK;
 }
 
+/* Partition p's states, written to its partial, into worker tid's own
+ * (the first one it ends is taken whole).  Merges only add, and the clues
+ * are sorted when a model finalises, so which worker holds a partition and
+ * in what order they are merged changes no result. */
+static ms_status_t accumulate(sweep_t *sw, int tid, uint32_t p, ms_partial_t *whole)
+{
+    ms_partial_t *acc = &sw->acc[tid];
+    if (!acc->states) {
+        *acc = *whole;
+        memset(whole, 0, sizeof *whole);
+    } else {
+        MS_TRY(merge_slice(sw, acc, whole));
+    }
+    sw->in_acc[p] = 1;
+    return MS_OK;
+}
+
 /* Partition p failed (st, with ms_error_detail saying why); called under
  * its lock, for its first failure only.  With --skip-bad a damaged
  * partition is left out and the sweep goes on; otherwise it stops. */
@@ -318,7 +335,6 @@ void sw_worker_run(sweep_t *sw, int tid)
         /* The partition's last slice: persist the partition. */
         if (whole.states) {
             st = ms_partial_write(sw->state_dir, &whole, sw->models);
-            ms_partial_free(&whole, sw->models);
             if (st != MS_OK) {
                 omp_set_lock(&r->lock);
                 partition_failed(sw, p, st, resumed);
@@ -330,6 +346,17 @@ void sw_worker_run(sweep_t *sw, int tid)
                 if (sw->o->test_hook) sw->o->test_hook("partition", (uint32_t)written);
             }
         }
+        if (whole.states && st == MS_OK && sw->accumulate) {
+            /* Kept, merged into this worker's: the merge stage takes it
+             * from here instead of reading the partial back. */
+            st = accumulate(sw, tid, p, &whole);
+            if (st != MS_OK) {
+                omp_set_lock(&r->lock);
+                partition_failed(sw, p, st, resumed);
+                omp_unset_lock(&r->lock);
+            }
+        }
+        ms_partial_free(&whole, sw->models);
 #pragma omp atomic
         sw->parts_done++;
         sw_progress(sw, 0);

@@ -100,7 +100,10 @@ ms_status_t sw_make_queues(sweep_t *sw)
     int shuffled = sw->nkeyed > 0;
     sw->queues = calloc((size_t)sw->topo.nnodes, sizeof *sw->queues);
     sw->runs = calloc(n ? n : 1, sizeof *sw->runs);
-    if (!sw->queues || !sw->runs) return ms_error_set(MS_E_NOMEM, "out of memory");
+    sw->in_acc = calloc(n ? n : 1, 1);
+    if (sw->accumulate) sw->acc = calloc((size_t)sw->plan.nthreads, sizeof *sw->acc);
+    if (!sw->queues || !sw->runs || !sw->in_acc || (sw->accumulate && !sw->acc))
+        return ms_error_set(MS_E_NOMEM, "out of memory");
     size_t units = 0;
     for (uint32_t p = 0; p < n; p++) {
         part_run_t *r = &sw->runs[p];
@@ -141,8 +144,12 @@ void sw_free_queues(sweep_t *sw)
         omp_destroy_lock(&r->lock);
     }
     free(sw->runs);
+    for (int t = 0; sw->acc && t < sw->plan.nthreads; t++) ms_partial_free(&sw->acc[t], sw->models);
+    free(sw->acc), free(sw->in_acc);
     sw->queues = NULL;
     sw->runs = NULL;
+    sw->acc = NULL;
+    sw->in_acc = NULL;
 }
 
 /* The window the dataset covers, and its size, from the attributes of the
@@ -228,6 +235,27 @@ static ms_status_t measure_states(sweep_t *sw, size_t *total, size_t *largest)
 
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
+/* The bytes keyed aggregation m, k expects to hold: the records it emits
+ * per settlement, drug item and bill line, times the dataset's rows, at 16
+ * bytes of key and its value each. */
+static double keyed_bytes(const sweep_t *sw, const ms_keyed_t *kd)
+{
+    const uint64_t *rows = sw->table_rows;
+    double recs = kd->per_settlement * (double)rows[MS_TABLE_SETTLEMENTS] +
+                  kd->per_drug_item * (double)rows[MS_TABLE_DRUG_ITEMS] +
+                  kd->per_service_item * (double)rows[MS_TABLE_SERVICE_ITEMS];
+    return recs * (double)(16 + kd->value_size);
+}
+
+/* What every keyed aggregation together expects to hold. */
+static double keyed_want(const sweep_t *sw)
+{
+    double total = 0;
+    for (int m = 0; m < sw->nmodels; m++)
+        for (int k = 0; k < sw->models[m]->nkeyed; k++) total += keyed_bytes(sw, &sw->models[m]->keyed[k]);
+    return total;
+}
+
 /* The keyed aggregations share shuffle_cap by the bytes each expects to
  * hold (ms_keyed_t: records per settlement and per drug item, times the
  * dataset's rows and the record's size), after a floor of an eighth of an
@@ -240,16 +268,11 @@ static ms_status_t share_keyed(sweep_t *sw)
     sw->keyed_cap = calloc((size_t)(n ? n : 1), sizeof *sw->keyed_cap);
     if (!sw->keyed_cap) return ms_error_set(MS_E_NOMEM, "out of memory");
     if (!n) return MS_OK;
-    const uint64_t *rows = sw->table_rows;
     double *want = calloc((size_t)n, sizeof *want), total = 0;
     if (!want) return ms_error_set(MS_E_NOMEM, "out of memory");
     for (int m = 0; m < sw->nmodels; m++) {
         for (int k = 0; k < sw->models[m]->nkeyed; k++) {
-            const ms_keyed_t *kd = &sw->models[m]->keyed[k];
-            double recs = kd->per_settlement * (double)rows[MS_TABLE_SETTLEMENTS] +
-                          kd->per_drug_item * (double)rows[MS_TABLE_DRUG_ITEMS] +
-                          kd->per_service_item * (double)rows[MS_TABLE_SERVICE_ITEMS];
-            want[sw->keyed_base[m] + k] = recs * (double)(16 + kd->value_size);
+            want[sw->keyed_base[m] + k] = keyed_bytes(sw, &sw->models[m]->keyed[k]);
             total += want[sw->keyed_base[m] + k];
         }
     }
@@ -312,6 +335,17 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     size_t need = FIXED_ALLOWANCE + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
     sw->budget_states = states;
     sw->budget_score = score;
+    /* A worker that keeps the partitions it ends merged in a state of its
+     * own holds one more state through the map and until the merge stage
+     * has taken it: done only when the cap still leaves the keyed
+     * aggregations all they expect to hold (nothing spills for it). */
+    size_t map_acc = map + nt * states, merge_acc = (nt + 2) * states + largest;
+    size_t keyed_acc = max2(map_acc, reduce);
+    size_t need_acc =
+        FIXED_ALLOWANCE + max2(keyed_acc + (shuffles ? (size_t)16 << 20 : 0), max2(merge_acc, score));
+    double want = keyed_want(sw);
+    sw->accumulate = sw->memory_cap >= need_acc && (double)(sw->memory_cap - FIXED_ALLOWANCE - keyed_acc) >= want;
+    if (sw->accumulate) keyed = keyed_acc;
     if (sw->memory_cap < need)
         return ms_error_set(MS_E_USAGE,
                             "--memory-cap %zu MiB is too small for this sweep with %zu thread%s: it needs at least "

@@ -69,6 +69,7 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
         /* Another rank's partition: its range's merged state comes from it
          * (sw_gather_states); only its exclusion is noted here. */
         if (p < sw->part_lo || p >= sw->part_hi) continue;
+        if (sw->in_acc && sw->in_acc[p]) continue; /* in a worker's state, below */
         ms_partial_t pt;
         MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
         ms_status_t st = sw_each_model(sw, merge_one, global, pt.states);
@@ -77,6 +78,18 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
             for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += pt.rejected[t][r];
         }
         ms_partial_free(&pt, sw->models);
+        MS_TRY(st);
+    }
+    /* The partitions this run swept, as each worker merged them. */
+    for (int t = 0; sw->acc && t < sw->plan.nthreads; t++) {
+        ms_partial_t *a = &sw->acc[t];
+        if (!a->states) continue;
+        ms_status_t st = sw_each_model(sw, merge_one, global, a->states);
+        for (int k = 0; k < MS_TABLE_COUNT; k++) {
+            res->rows[k] += a->rows[k];
+            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[k][r] += a->rejected[k][r];
+        }
+        ms_partial_free(a, sw->models);
         MS_TRY(st);
     }
     return MS_OK;

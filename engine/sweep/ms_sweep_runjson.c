@@ -188,6 +188,8 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
     json_object_set_new(cfg, "read_mode", json_string(o->read_mode == MS_READ_H5 ? "h5" : "pread"));
     json_object_set_new(cfg, "memory_cap", json_integer((json_int_t)sw->memory_cap));
     json_object_set_new(cfg, "shuffle_memory", json_integer((json_int_t)sw->shuffle_cap));
+    /* Each worker kept the partitions it swept merged (sw_budget_memory). */
+    json_object_set_new(cfg, "merge_in_workers", json_boolean(sw->accumulate));
     json_object_set_new(cfg, "topology", json_string(sw->topo.description));
     /* The CPUs the sweep was given (its affinity mask) and where each worker
      * was pinned: a sweep never leaves its allocation. */

@@ -130,6 +130,12 @@ typedef struct {
     uint32_t nredone;
     node_queue_t *queues;     /* [topo.nnodes] */
     part_run_t *runs;         /* [nparts] */
+    /* With room in the cap (sw_budget_memory), each worker also merges the
+     * partitions it ends into a state of its own, so the merge stage reads
+     * back only the partials of partitions swept in an earlier run. */
+    int accumulate;
+    ms_partial_t *acc;        /* [nthreads] when accumulate */
+    uint8_t *in_acc;          /* [nparts] merged into a worker's acc */
     ms_status_t *part_st;     /* [nparts] */
     char (*part_msg)[640];
     uint8_t *skipped;         /* [nparts] excluded (--skip-bad) */
