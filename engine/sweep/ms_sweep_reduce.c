@@ -54,10 +54,38 @@ ms_status_t sw_init_all(sweep_t *sw, void **global)
     return MS_OK;
 }
 
+/* The partitions worker t's state holds, added to res's counts; the
+ * state is freed, or becomes the global one when take is set. */
+static ms_status_t merge_acc(sweep_t *sw, int t, void **global, ms_sweep_result_t *res, int take)
+{
+    ms_partial_t *a = &sw->acc[t];
+    ms_status_t st = MS_OK;
+    if (take) {
+        for (int m = 0; m < sw->nmodels; m++) {
+            global[m] = a->states[m];
+            a->states[m] = NULL;
+        }
+    } else {
+        st = sw_each_model(sw, merge_one, global, a->states);
+    }
+    for (int k = 0; k < MS_TABLE_COUNT; k++) {
+        res->rows[k] += a->rows[k];
+        for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[k][r] += a->rejected[k][r];
+    }
+    ms_partial_free(a, sw->models);
+    return st;
+}
+
 ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
 {
     uint32_t n = sw->nparts;
-    MS_TRY(sw_init_all(sw, global));
+    /* The first worker's state is the start (merges only add), else a
+     * fresh one. */
+    int first = -1;
+    for (int t = 0; sw->acc && t < sw->plan.nthreads && first < 0; t++)
+        if (sw->acc[t].states) first = t;
+    if (first >= 0) MS_TRY(merge_acc(sw, first, global, res, 1));
+    else MS_TRY(sw_init_all(sw, global));
     for (uint32_t p = 0; p < n; p++) {
         char why[640];
         if (ms_partial_skipped(sw->state_dir, p, why, sizeof why)) {
@@ -80,18 +108,9 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
         ms_partial_free(&pt, sw->models);
         MS_TRY(st);
     }
-    /* The partitions this run swept, as each worker merged them. */
-    for (int t = 0; sw->acc && t < sw->plan.nthreads; t++) {
-        ms_partial_t *a = &sw->acc[t];
-        if (!a->states) continue;
-        ms_status_t st = sw_each_model(sw, merge_one, global, a->states);
-        for (int k = 0; k < MS_TABLE_COUNT; k++) {
-            res->rows[k] += a->rows[k];
-            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[k][r] += a->rejected[k][r];
-        }
-        ms_partial_free(a, sw->models);
-        MS_TRY(st);
-    }
+    /* The other partitions this run swept, as each worker merged them. */
+    for (int t = 0; sw->acc && t < sw->plan.nthreads; t++)
+        if (sw->acc[t].states) MS_TRY(merge_acc(sw, t, global, res, 0));
     return MS_OK;
 }
 
