@@ -100,9 +100,11 @@ ms_status_t sw_make_queues(sweep_t *sw)
     int shuffled = sw->nkeyed > 0;
     sw->queues = calloc((size_t)sw->topo.nnodes, sizeof *sw->queues);
     sw->runs = calloc(n ? n : 1, sizeof *sw->runs);
-    sw->in_acc = calloc(n ? n : 1, 1);
-    if (sw->accumulate) sw->acc = calloc((size_t)sw->plan.nthreads, sizeof *sw->acc);
-    if (!sw->queues || !sw->runs || !sw->in_acc || (sw->accumulate && !sw->acc))
+    if (sw->accumulate) {
+        sw->acc = calloc((size_t)sw->plan.nthreads, sizeof *sw->acc);
+        sw->in_acc = calloc(n ? n : 1, 1);
+    }
+    if (!sw->queues || !sw->runs || (sw->accumulate && (!sw->acc || !sw->in_acc)))
         return ms_error_set(MS_E_NOMEM, "out of memory");
     size_t units = 0;
     for (uint32_t p = 0; p < n; p++) {
@@ -235,6 +237,13 @@ static ms_status_t measure_states(sweep_t *sw, size_t *total, size_t *largest)
 
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
+/* The least cap for stages that hold keyed (beside keyed aggregation's 16
+ * MiB at least, when there is any), merge and score bytes. */
+static size_t least_cap(size_t keyed, size_t merge, size_t score, int shuffles)
+{
+    return FIXED_ALLOWANCE + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
+}
+
 /* The bytes keyed aggregation m, k expects to hold: the records it emits
  * per settlement, drug item and bill line, times the dataset's rows, at 16
  * bytes of key and its value each. */
@@ -332,7 +341,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     size_t score = n_inst * (nind * 24 + scored * 64 + 96);
     int shuffles = sw->nkeyed;
     size_t keyed = max2(map, reduce); /* the stages that share the cap with keyed aggregation */
-    size_t need = FIXED_ALLOWANCE + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
+    size_t need = least_cap(keyed, merge, score, shuffles);
     sw->budget_states = states;
     sw->budget_score = score;
     /* A worker that keeps the partitions it ends merged in a state of its
@@ -341,8 +350,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
      * aggregations all they expect to hold (nothing spills for it). */
     size_t map_acc = map + nt * states, merge_acc = (nt + 2) * states + largest;
     size_t keyed_acc = max2(map_acc, reduce);
-    size_t need_acc =
-        FIXED_ALLOWANCE + max2(keyed_acc + (shuffles ? (size_t)16 << 20 : 0), max2(merge_acc, score));
+    size_t need_acc = least_cap(keyed_acc, merge_acc, score, shuffles);
     double want = keyed_want(sw);
     sw->accumulate = sw->memory_cap >= need_acc && (double)(sw->memory_cap - FIXED_ALLOWANCE - keyed_acc) >= want;
     if (sw->accumulate) keyed = keyed_acc;

@@ -54,6 +54,15 @@ ms_status_t sw_init_all(sweep_t *sw, void **global)
     return MS_OK;
 }
 
+/* A partial's rows read and rejected, into the sweep's. */
+static void add_counts(ms_sweep_result_t *res, const ms_partial_t *p)
+{
+    for (int t = 0; t < MS_TABLE_COUNT; t++) {
+        res->rows[t] += p->rows[t];
+        for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += p->rejected[t][r];
+    }
+}
+
 /* The partitions worker t's state holds, added to res's counts; the
  * state is freed, or becomes the global one when take is set. */
 static ms_status_t merge_acc(sweep_t *sw, int t, void **global, ms_sweep_result_t *res, int take)
@@ -68,10 +77,7 @@ static ms_status_t merge_acc(sweep_t *sw, int t, void **global, ms_sweep_result_
     } else {
         st = sw_each_model(sw, merge_one, global, a->states);
     }
-    for (int k = 0; k < MS_TABLE_COUNT; k++) {
-        res->rows[k] += a->rows[k];
-        for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[k][r] += a->rejected[k][r];
-    }
+    add_counts(res, a);
     ms_partial_free(a, sw->models);
     return st;
 }
@@ -101,10 +107,7 @@ ms_status_t sw_merge_all(sweep_t *sw, void **global, ms_sweep_result_t *res)
         ms_partial_t pt;
         MS_TRY(ms_partial_read(sw->state_dir, p, sw->models, sw->nmodels, sw->env, &pt));
         ms_status_t st = sw_each_model(sw, merge_one, global, pt.states);
-        for (int t = 0; t < MS_TABLE_COUNT; t++) {
-            res->rows[t] += pt.rows[t];
-            for (int r = 0; r < MS_REJECT_COUNT; r++) res->rejected[t][r] += pt.rejected[t][r];
-        }
+        add_counts(res, &pt);
         ms_partial_free(&pt, sw->models);
         MS_TRY(st);
     }
