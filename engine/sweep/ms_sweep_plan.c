@@ -199,7 +199,11 @@ static size_t physical_memory(void)
  *   score   each model's results (numerator, denominator, expected: 24 bytes
  *           per institution and indicator) and the scoring's arrays (about
  *           64 bytes per institution and scored indicator, 96 per
- *           institution); merged states are freed as each model finalises.
+ *           institution); merged states are freed as each model finalises;
+ *   write   the scoring's arrays still, beside what the writers add:
+ *           features.h5's numerators and denominators (16 bytes per
+ *           institution and scored indicator), the ranked order and the
+ *           report's per-institution tables (32 bytes per institution).
  * The libraries and the reference data get a fixed allowance.  The states'
  * size is measured, not guessed: one fresh state of every model is made
  * and the heap asked how much it grew (init calloc()s its per-institution
@@ -338,7 +342,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     size_t map = nt * (per_thread + states + largest) + slices * states;
     size_t merge = 2 * states + largest;
     size_t reduce = states + nt * largest;
-    size_t score = n_inst * (nind * 24 + scored * 64 + 96);
+    size_t score = n_inst * (nind * 24 + scored * 64 + 96) + n_inst * (scored * 16 + 32); /* and writing */
     int shuffles = sw->nkeyed;
     size_t keyed = max2(map, reduce); /* the stages that share the cap with keyed aggregation */
     size_t need = least_cap(keyed, merge, score, shuffles);
@@ -358,7 +362,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
         return ms_error_set(MS_E_USAGE,
                             "--memory-cap %zu MiB is too small for this sweep with %zu thread%s: it needs at least "
                             "%zu MiB (each worker's read buffers %.1f MiB; the models' state for %zu institutions is "
-                            "%.1f MiB per partition in hand; scoring %.1f MiB;%s %zu MiB for the libraries and "
+                            "%.1f MiB per partition in hand; scoring and writing %.1f MiB;%s %zu MiB for the libraries and "
                             "reference data); give a larger cap%s",
                             sw->memory_cap >> 20, nt, nt == 1 ? "" : "s", (need >> 20) + 1, per_thread / 1048576.0,
                             n_inst, states / 1048576.0, score / 1048576.0,
