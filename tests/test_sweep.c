@@ -12,7 +12,9 @@
  * finished (killed or failed, it leaves the earlier one as it was); a
  * second sweep into the same OUT is refused while one runs; the shipped
  * program has no test hooks (the kill tests run medsweep-testhooks,
- * $MS_BIN_HOOKS).
+ * $MS_BIN_HOOKS).  The progress reports are read through the library
+ * (ms_sweep with a callback): the time left is guessed only once a
+ * partition has ended.
  */
 #include <setjmp.h>
 #include <dirent.h>
@@ -36,6 +38,7 @@
 #include "ms_kernels.h"
 #include "ms_part.h"
 #include "ms_reader.h"
+#include "ms_sweep.h"
 #include "ms_testcsv.h"
 #include "ms_testdata.h"
 #include "ms_testsweep.h"
@@ -987,6 +990,60 @@ static void test_slices_compose(void **state)
 }
 
 /* The peak resident memory run.json records (0 when it has none). */
+/* The progress reports a sweep makes (through the library: the program
+ * prints at most one line in ten seconds off a terminal). */
+typedef struct {
+    ms_progress_t r[4096];
+    size_t n;
+} reports_t;
+
+static void collect(void *ctx, const ms_progress_t *p)
+{
+    reports_t *c = ctx;
+    if (c->n < sizeof c->r / sizeof c->r[0]) c->r[c->n++] = *p;
+}
+
+/* The time left is guessed only once a partition has ended: before that a
+ * batch or two, after the plan, says nothing about the rate (a sweep of 8
+ * partitions once said ETA 105:33 on its first line and took 20 s).  Every
+ * partition's end is reported with a guess; the last report is the
+ * finished one with every partition done. */
+static void test_progress_guesses_only_from_ended_partitions(void **state)
+{
+    fx_t *f = *state;
+    char out[700];
+    snprintf(out, sizeof out, "%s/progress", f->dir);
+    reports_t *c = calloc(1, sizeof *c);
+    ms_sweep_opts_t o;
+    ms_sweep_opts_init(&o);
+    o.dataset = f->data;
+    o.out = out;
+    o.threads = 1;
+    o.progress = collect;
+    o.progress_ctx = c;
+    ms_sweep_result_t res;
+    if (ms_sweep(&o, &res) != MS_OK) fail_msg("sweep: %s", ms_error_detail());
+    assert_true(c->n >= 2);
+    /* The first report comes after the first batch, before any partition ends. */
+    assert_int_equal(c->r[0].done, 0);
+    size_t guessed = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const ms_progress_t *p = &c->r[i];
+        assert_int_equal(p->total, 6);
+        if (p->done == 0) assert_true(p->eta_seconds < 0);
+        if (p->done > 0 && !p->finished) {
+            assert_true(p->eta_seconds >= 0);
+            guessed++;
+        }
+        if (i > 0) assert_true(p->done >= c->r[i - 1].done);
+    }
+    assert_true(guessed >= 6); /* each partition's end, at least */
+    assert_true(c->r[c->n - 1].finished);
+    assert_int_equal(c->r[c->n - 1].done, 6);
+    same_output(f, out);
+    free(c);
+}
+
 static unsigned long long run_peak(const char *out)
 {
     char *json = ms_test_read(out, "run.json", NULL);
@@ -1155,6 +1212,7 @@ int main(void)
         cmocka_unit_test(test_slices_compose),
         cmocka_unit_test(test_memory_stays_under_cap),
         cmocka_unit_test(test_memory_cap_refused_up_front),
+        cmocka_unit_test(test_progress_guesses_only_from_ended_partitions),
     };
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);
 }

@@ -306,11 +306,11 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     st = ms_dist_agree(st);
     sw.stage[ST_PLAN] = ms_now_s() - t;
     if (st == MS_OK) {
-        t = ms_now_s();
+        sw.map_t0 = t = ms_now_s();
 #pragma omp parallel num_threads(sw.plan.nthreads)
         sw_worker_run(&sw, omp_get_thread_num());
         sw.stage[ST_MAP] = ms_now_s() - t;
-        sw_progress(&sw, 1);
+        sw_progress(&sw, SW_AT_END);
         st = first_error(&sw);
         st = ms_dist_agree(st);
     }

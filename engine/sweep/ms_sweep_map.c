@@ -6,33 +6,36 @@
  */
 #include "ms_sweep_int.h"
 
-/* Report progress to the caller's callback: at most four times a second
- * (force: the end of the map stage), one thread at a time. */
-void sw_progress(sweep_t *sw, int force)
+/* Report progress to the caller's callback, one thread at a time: after a
+ * batch at most four times a second, and always when a partition ends
+ * (SW_AT_PARTITION) and when the map stage does (SW_AT_END, finished).
+ * The time left is guessed only once a partition has ended, from the map
+ * stage's rate so far: before that the rows done (a batch or two, after
+ * the plan and the states' first pages) say nothing about the rate. */
+void sw_progress(sweep_t *sw, sw_progress_at_t at)
 {
     if (!sw->o->progress) return;
     double t = ms_now_s();
 #pragma omp critical(sweep_progress)
     {
-        if (force || t - sw->last_print >= 0.25) {
+        if (at != SW_AT_BATCH || t - sw->last_print >= 0.25) {
             sw->last_print = t;
             uint64_t rows, parts;
 #pragma omp atomic read
             rows = sw->rows_done;
 #pragma omp atomic read
             parts = sw->parts_done;
-            double el = t - sw->t0;
             ms_progress_t p = {.job = "sweep",
                                .stage = "",
                                .done = parts,
                                .total = sw->part_hi - sw->part_lo,
                                .unit = "partitions",
                                .records = rows,
-                               .seconds = el,
+                               .seconds = t - sw->t0,
                                .eta_seconds = -1,
-                               .finished = force};
-            if (rows > 0 && sw->my_rows >= rows)
-                p.eta_seconds = el * (double)(sw->my_rows - rows) / (double)rows;
+                               .finished = at == SW_AT_END};
+            if (parts > 0 && rows > 0 && sw->my_rows >= rows)
+                p.eta_seconds = (t - sw->map_t0) * (double)(sw->my_rows - rows) / (double)rows;
             sw->o->progress(sw->o->progress_ctx, &p);
         }
     }
@@ -89,7 +92,7 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
         }
 #pragma omp atomic
         sw->rows_done += raw;
-        sw_progress(sw, 0);
+        sw_progress(sw, SW_AT_BATCH);
     }
     return st;
 }
@@ -359,7 +362,7 @@ void sw_worker_run(sweep_t *sw, int tid)
         ms_partial_free(&whole, sw->models);
 #pragma omp atomic
         sw->parts_done++;
-        sw_progress(sw, 0);
+        sw_progress(sw, SW_AT_PARTITION);
     }
     worker_free(sw, &w);
 }

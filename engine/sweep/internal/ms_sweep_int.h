@@ -144,7 +144,7 @@ typedef struct {
     int pinned_all;
     /* progress */
     uint64_t rows_done, parts_done;
-    double t0, last_print;
+    double t0, map_t0, last_print; /* the sweep's and the map stage's start */
     int written;
     size_t memory_cap, shuffle_cap; /* shuffle_cap: all keyed aggregations together */
     size_t *keyed_cap;        /* [nkeyed] each one's share of shuffle_cap */
@@ -189,7 +189,10 @@ void sw_model_view(const ms_model_t *mod, ms_table_id_t table, const ms_batch_t 
 ms_status_t sw_model_checked(const ms_model_t *mod, ms_table_id_t table, ms_status_t st);
 
 /* ms_sweep_map.c */
-void sw_progress(sweep_t *sw, int force);
+/* When a progress report is due: after a batch (throttled), when a
+ * partition ends, when the map stage ends (the finished report). */
+typedef enum { SW_AT_BATCH, SW_AT_PARTITION, SW_AT_END } sw_progress_at_t;
+void sw_progress(sweep_t *sw, sw_progress_at_t at);
 ms_status_t sw_open_part(sweep_t *sw, uint32_t p, const ms_table_t *t, ms_part_t **part);
 void sw_worker_run(sweep_t *sw, int tid);
 
