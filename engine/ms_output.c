@@ -318,7 +318,6 @@ static ms_status_t write_clues(const ms_output_t *o)
     }
     fputc('\n', f.fp);
     ms_line_t line = {.fp = f.fp}, *l = &line;
-    size_t J = (size_t)s->nind;
     for (int m = 0; m < s->nmodels; m++) {
         const ms_model_result_t *res = &s->results[m];
         /* What every clue of an indicator shares, found once (a national
@@ -335,7 +334,7 @@ static ms_status_t write_clues(const ms_output_t *o)
             const ms_indicator_t *ind = &s->models[m]->indicators[c->indicator];
             const clue_words_t *w = &cw[c->indicator];
             int j = w->scored;
-            size_t at = (size_t)c->inst * J + (size_t)(j < 0 ? 0 : j);
+            size_t at = ms_score_cell(s, c->inst, (size_t)(j < 0 ? 0 : j));
             /* A clue never rests on an indicator too small to report, and
              * the evidence is written where it points somewhere: at
              * institutions whose indicator deviates from their peers. */
@@ -455,15 +454,20 @@ static ms_status_t write_indicators(const ms_output_t *o)
 static ms_status_t write_features(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
-    size_t n = s->refs->n_inst, J = (size_t)s->nind, M = (size_t)s->nmodels;
+    size_t J = (size_t)s->nind, M = (size_t)s->nmodels;
     char **names = calloc(J + 1, sizeof *names);
     const char **descr = calloc(J + 1, sizeof *descr);
     const char **mnames = calloc(M + 1, sizeof *mnames);
     int32_t *kind = calloc(J + 1, sizeof *kind), *dir = calloc(J + 1, sizeof *dir);
     double *mw = calloc(M + 1, sizeof *mw);
-    int64_t *num = calloc(n * J + 1, sizeof *num), *den = calloc(n * J + 1, sizeof *den);
+    /* The matrices by column: the models' numerators and denominators
+     * where they are, the scoring's indicator-major arrays. */
+    const int64_t **num = calloc(J + 1, sizeof *num), **den = calloc(J + 1, sizeof *den);
+    const double **val = calloc(J + 1, sizeof *val), **pv = calloc(J + 1, sizeof *pv), **z = calloc(J + 1, sizeof *z);
+    const double **pct = calloc(J + 1, sizeof *pct);
+    const uint8_t **rep = calloc(J + 1, sizeof *rep);
     ms_status_t st = MS_OK;
-    if (!names || !descr || !mnames || !kind || !dir || !mw || !num || !den)
+    if (!names || !descr || !mnames || !kind || !dir || !mw || !num || !den || !val || !pv || !z || !pct || !rep)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
     for (size_t j = 0; st == MS_OK && j < J; j++) {
         const ms_model_t *m = s->models[s->ind_model[j]];
@@ -480,10 +484,11 @@ static ms_status_t write_features(const ms_output_t *o)
         descr[j] = ind->description;
         dir[j] = ind->direction;
         const ms_model_result_t *r = &s->results[s->ind_model[j]];
-        for (size_t i = 0; i < n; i++) {
-            num[i * J + j] = r->num[(size_t)s->ind_index[j] * r->n_inst + i];
-            den[i * J + j] = r->den[(size_t)s->ind_index[j] * r->n_inst + i];
-        }
+        num[j] = r->num + (size_t)s->ind_index[j] * r->n_inst;
+        den[j] = r->den + (size_t)s->ind_index[j] * r->n_inst;
+        size_t at = ms_score_cell(s, 0, j);
+        val[j] = s->value + at, pv[j] = s->peer_value + at, z[j] = s->z + at;
+        pct[j] = s->percentile + at, rep[j] = s->reported + at;
     }
     for (size_t m = 0; m < M; m++) {
         mnames[m] = s->models[m]->name;
@@ -491,7 +496,7 @@ static ms_status_t write_features(const ms_output_t *o)
     }
     if (st == MS_OK) {
         ms_features_t f = {s->refs, s->peer, J, M, (const char *const *)names, kind, dir, s->no_signal, mnames, mw,
-                           num, den, s->value, s->peer_value, s->z, s->percentile, s->reported, s->model_score,
+                           num, den, val, pv, z, pct, rep, s->model_score,
                            s->overall, s->suspicious, s->recovery, s->priority, descr, o->version, o->config_hash};
         char *path = ms_path_join(o->dir, "features.h5");
         st = path ? ms_features_write(path, &f) : ms_error_set(MS_E_NOMEM, "out of memory");
@@ -499,6 +504,7 @@ static ms_status_t write_features(const ms_output_t *o)
     }
     for (size_t j = 0; names && j < J; j++) free(names[j]);
     free(names), free(descr), free(mnames), free(kind), free(dir), free(mw), free(num), free(den);
+    free(val), free(pv), free(z), free(pct), free(rep);
     return st;
 }
 

@@ -319,7 +319,7 @@ static ms_status_t data_make(const ms_output_t *o, data_t *d)
             const ms_clue_t *c = &res->clues[q];
             if (c->inst >= d->n || dos_of[c->inst] < 0) continue;
             int j = scored_index(s, m, c->indicator);
-            if (j < 0 || !s->credible[(size_t)c->inst * d->J + (size_t)j]) continue;
+            if (j < 0 || !s->credible[ms_score_cell(s, c->inst, (size_t)j)]) continue;
             if (cnt == ccap && ms_grow(&d->clues, &ccap, cnt + 1, sizeof *d->clues, 1024) != MS_OK) {
                 free(dos_of);
                 data_free(d);
@@ -809,10 +809,10 @@ static void write_models(const page_t *p, const data_t *d)
     /* Per indicator: reported, credible, the pooled national value. */
     uint64_t *rep = calloc(d->J + 1, sizeof *rep), *cred = calloc(d->J + 1, sizeof *cred);
     if (rep && cred)
-        for (size_t i = 0; i < d->n; i++)
-            for (size_t j = 0; j < d->J; j++) {
-                rep[j] += s->reported[i * d->J + j];
-                cred[j] += s->credible[i * d->J + j];
+        for (size_t j = 0; j < d->J; j++)
+            for (size_t i = 0; i < d->n; i++) {
+                rep[j] += s->reported[ms_score_cell(s, i, j)];
+                cred[j] += s->credible[ms_score_cell(s, i, j)];
             }
     if (p->js && d->J) {
         fputs("<div class=\"chart\" id=\"chart-ind\"></div>\n", p->fp);
@@ -981,10 +981,9 @@ static const char *fact_text(const ms_refs_t *r, const ms_clue_t *c, int k, ms_f
 static void write_hist(const page_t *p, const data_t *d, uint32_t i, int j, const char *el)
 {
     const ms_score_t *s = p->s;
-    size_t J = d->J;
     uint32_t g = s->peer[i];
     size_t g0 = d->gstart[g], g1 = d->gstart[g + 1], cnt = 0;
-    for (size_t q = g0; q < g1; q++) cnt += s->reported[(size_t)d->gmem[q] * J + (size_t)j];
+    for (size_t q = g0; q < g1; q++) cnt += s->reported[ms_score_cell(s, d->gmem[q], (size_t)j)];
     int national = cnt < 3;
     if (national) {
         g0 = 0;
@@ -993,20 +992,20 @@ static void write_hist(const page_t *p, const data_t *d, uint32_t i, int j, cons
     double lo = INFINITY, hi = -INFINITY;
     cnt = 0;
     for (size_t q = g0; q < g1; q++) {
-        size_t at = (size_t)(national ? (uint32_t)q : d->gmem[q]) * J + (size_t)j;
+        size_t at = ms_score_cell(s, national ? (uint32_t)q : d->gmem[q], (size_t)j);
         if (!s->reported[at]) continue;
         lo = fmin(lo, s->value[at]);
         hi = fmax(hi, s->value[at]);
         cnt++;
     }
-    double v = s->value[(size_t)i * J + (size_t)j], pv = s->peer_value[(size_t)i * J + (size_t)j];
+    double v = s->value[ms_score_cell(s, i, (size_t)j)], pv = s->peer_value[ms_score_cell(s, i, (size_t)j)];
     if (!cnt) lo = hi = v;
     if (!(hi > lo)) hi = lo + (lo != 0 ? fabs(lo) * 0.1 : 0.01);
     double w = (hi - lo) / REPORT_BINS;
     uint64_t bins[REPORT_BINS] = {0};
 #define BIN_OF(x) ((x) >= hi ? REPORT_BINS - 1 : (x) <= lo ? 0 : (int)fmin(REPORT_BINS - 1, floor(((x) - lo) / w)))
     for (size_t q = g0; q < g1; q++) {
-        size_t at = (size_t)(national ? (uint32_t)q : d->gmem[q]) * J + (size_t)j;
+        size_t at = ms_score_cell(s, national ? (uint32_t)q : d->gmem[q], (size_t)j);
         if (s->reported[at]) bins[BIN_OF(s->value[at])]++;
     }
     int mark = BIN_OF(v), pmark = pv >= lo && pv <= hi ? BIN_OF(pv) : -1;
@@ -1113,7 +1112,7 @@ static void dossier_indicators(const page_t *p, const data_t *d, uint32_t i, int
     size_t J = d->J;
     int nrest = 0;
     for (size_t j = 0; j < J; j++) {
-        size_t at = (size_t)i * J + j;
+        size_t at = ms_score_cell(s, i, j);
         if (s->reported[at] && !s->credible[at]) d->rest[nrest++] = (cand_t){s->z[at], (int)j};
     }
     qsort(d->rest, (size_t)nrest, sizeof *d->rest, cmp_cand);
@@ -1132,7 +1131,7 @@ static void dossier_indicators(const page_t *p, const data_t *d, uint32_t i, int
     fputs("</tr></thead><tbody>\n", p->fp);
     for (int q = 0; q < nc + nrest; q++) {
         int j = q < nc ? d->cand[q].j : d->rest[q - nc].j;
-        size_t at = (size_t)i * J + (size_t)j;
+        size_t at = ms_score_cell(s, i, (size_t)j);
         const ms_indicator_t *ind = indicator_of(s, j);
         const ms_model_result_t *res = &s->results[s->ind_model[j]];
         int64_t num = res->num[(size_t)s->ind_index[j] * res->n_inst + i];
@@ -1165,7 +1164,7 @@ static void dossier_hists(const page_t *p, const data_t *d, uint32_t i, uint32_t
         int j = d->cand[q].j;
         char el[48];
         snprintf(el, sizeof el, "h-%u-%d", rank, q);
-        size_t at = (size_t)i * d->J + (size_t)j;
+        size_t at = ms_score_cell(s, i, (size_t)j);
         const ms_indicator_t *ind = indicator_of(s, j);
         fputs("<figure><figcaption>", p->fp);
         esc(p->fp, ind_name(p, j));

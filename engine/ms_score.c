@@ -160,13 +160,19 @@ static double mid_rank(const double *sorted, size_t c, double v)
     return 100.0 * ((double)lt + 0.5 * (double)(le - lt - 1)) / (double)(c - 1);
 }
 
-/* Fill value, peer_value, reported, z and unexplained for indicator j. */
+/* Fill value, peer_value, reported, z, unexplained and percentile for
+ * indicator j (its column of each). */
 static void score_indicator(ms_score_t *s, int j, work_t *w)
 {
     const ms_model_t *m = s->models[s->ind_model[j]];
     const ms_indicator_t *ind = &m->indicators[s->ind_index[j]];
     const ms_model_result_t *res = &s->results[s->ind_model[j]];
-    size_t n = s->refs->n_inst, J = (size_t)s->nind;
+    size_t n = s->refs->n_inst;
+    /* Indicator j's column of every per-cell array. */
+    size_t col = (size_t)j * n;
+    double *val = s->value + col, *pv = s->peer_value + col, *zs = s->z + col, *un = s->unexplained + col;
+    double *pct = s->percentile + col;
+    uint8_t *rep = s->reported + col;
     const int64_t *num = res->num + (size_t)s->ind_index[j] * res->n_inst;
     const int64_t *den = res->den + (size_t)s->ind_index[j] * res->n_inst;
     const double *exp_ = res->expected ? res->expected + (size_t)s->ind_index[j] * res->n_inst : NULL;
@@ -187,7 +193,6 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
     /* Residuals of the reported institutions. */
     size_t nrep = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t at = i * J + (size_t)j;
         double d = (double)den[i], x = (double)num[i];
         /* The peers' pooled rate without the institution itself (in a small
          * group a large cheater would otherwise set its own yardstick);
@@ -198,18 +203,18 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
          * strength: a small group that happened to see none is no proof
          * that none is normal. */
         double pooled = gd + k > 0 ? (gn + k * national) / (gd + k) : national;
-        s->value[at] = d > 0 ? x / d : 0;
-        s->peer_value[at] = pooled;
-        s->z[at] = 0;
-        s->reported[at] = d > 0 && ms_score_enough_records(s, ind, num[i], den[i]);
+        val[i] = d > 0 ? x / d : 0;
+        pv[i] = pooled;
+        zs[i] = 0;
+        rep[i] = d > 0 && ms_score_enough_records(s, ind, num[i], den[i]);
         w->r[i] = 0;
-        if (!s->reported[at]) continue;
+        if (!rep[i]) continue;
         double r;
         if (share) {
             /* What the peers predict: their pooled rate, or the model's own
              * standardised expectation (e.g. severity by DRG family). */
             double p = exp_ && isfinite(exp_[i]) ? exp_[i] / d : pooled;
-            if (exp_ && isfinite(exp_[i])) s->peer_value[at] = p;
+            if (exp_ && isfinite(exp_[i])) pv[i] = p;
             p = p < 1e-6 ? 1e-6 : p > 1 - 1e-6 ? 1 - 1e-6 : p;
             double shrunk = (x + k * p) / (d + k);
             r = (shrunk - p) / sqrt(p * (1 - p) / (d + k));
@@ -226,7 +231,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
     {
         size_t c = 0;
         for (size_t i = 0; i < n; i++)
-            if (s->reported[i * J + (size_t)j]) w->scratch[c++] = w->r[i];
+            if (rep[i]) w->scratch[c++] = w->r[i];
         nat_med = median(w->scratch, c);
         for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - nat_med);
         nat_mad = median(w->scratch, c);
@@ -242,7 +247,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         size_t c = 0;
         for (size_t q = w->gstart[g]; q < w->gstart[g + 1]; q++) {
             size_t i = w->gmem[q];
-            if (s->reported[i * J + (size_t)j]) w->scratch[c++] = w->r[i];
+            if (rep[i]) w->scratch[c++] = w->r[i];
         }
         gmed[g] = median(w->scratch, c);
         for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - gmed[g]);
@@ -250,8 +255,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
     }
     int any = 0;
     for (size_t i = 0; gmed && gmad && i < n; i++) {
-        size_t at = i * J + (size_t)j;
-        if (!s->reported[at]) continue;
+        if (!rep[i]) continue;
         double scale = 1.4826 * gmad[s->peer[i]];
         if (scale < floor_scale) scale = floor_scale;
         double z = ind->direction * (w->r[i] - gmed[s->peer[i]]) / scale;
@@ -260,7 +264,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         /* A share with nothing flagged is never suspicious, and neither is
          * a difference too small to matter however significant. */
         if (share && ind->direction > 0 && (double)num[i] < s->cfg->score[MS_SCORE_MIN_FLAGGED]) z = 0;
-        double v = s->value[at], p = s->peer_value[at];
+        double v = val[i], p = pv[i];
         double min_rel = s->cfg->score[MS_SCORE_MIN_EXCESS_RATIO];
         /* Material, not only significant: a share must exceed its peers'
          * by min_excess_share points and by min_excess_ratio of their rate,
@@ -280,10 +284,10 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
          * (by min_excess_ratio) it is impossible, whatever the peers do. */
         double limit = ind->suspicious_above;
         if (limit > 0) {
-            p = s->peer_value[at] = limit;
+            p = pv[i] = limit;
             z = ind->direction > 0 && v >= limit * (1 + min_rel) ? cap : 0;
         }
-        s->z[at] = z;
+        zs[i] = z;
         /* The share of the flagged records (or of the ratio) that the peers
          * do not explain, from the shrunk rate: what the evidence is worth
          * whatever the institution's size. */
@@ -295,7 +299,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         } else if (v > 0 && p > 0) {
             u = ind->direction > 0 ? 1 - p / v : 1 - v / p;
         }
-        s->unexplained[at] = z > 0 ? fmin(1, fmax(0, finite_or(u, 0))) : 0;
+        un[i] = z > 0 ? fmin(1, fmax(0, finite_or(u, 0))) : 0;
         any |= z > 0;
     }
     s->no_signal[j] = !any || nrep < 2;
@@ -306,14 +310,14 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         size_t c = 0, g0 = w->gstart[g], g1 = w->gstart[g + 1];
         for (size_t q = g0; q < g1; q++) {
             size_t i = w->gmem[q];
-            if (s->reported[i * J + (size_t)j]) w->scratch[c++] = s->value[i * J + (size_t)j];
+            if (rep[i]) w->scratch[c++] = val[i];
         }
         if (c == 0) continue;
         qsort(w->scratch, c, sizeof *w->scratch, cmp_double);
         for (size_t q = g0; q < g1; q++) {
-            size_t i = w->gmem[q], at = i * J + (size_t)j;
-            if (!s->reported[at]) continue;
-            s->percentile[at] = mid_rank(w->scratch, c, s->value[at]);
+            size_t i = w->gmem[q];
+            if (!rep[i]) continue;
+            pct[i] = mid_rank(w->scratch, c, val[i]);
         }
     }
 }
@@ -348,7 +352,7 @@ static int cmp_flagged(const void *a, const void *b)
  * Limits). */
 static ms_status_t amounts(ms_score_t *s)
 {
-    size_t total = 0, n = s->refs->n_inst, J = (size_t)s->nind;
+    size_t total = 0, n = s->refs->n_inst;
     for (int m = 0; m < s->nmodels; m++) total += s->results[m].nclues;
     flagged_t *f = malloc((total ? total : 1) * sizeof *f);
     if (!f) return ms_error_set(MS_E_NOMEM, "out of memory");
@@ -358,7 +362,7 @@ static ms_status_t amounts(ms_score_t *s)
         for (size_t q = 0; q < res->nclues; q++) {
             const ms_clue_t *cl = &res->clues[q];
             if (cl->indicator != s->ind_index[j] || cl->inst >= n) continue;
-            if (!s->credible[(size_t)cl->inst * J + (size_t)j]) continue;
+            if (!s->credible[ms_score_cell(s, cl->inst, (size_t)j)]) continue;
             f[c++] = (flagged_t){cl->settle_id, cl->inst, j, cl->amount};
         }
     }
@@ -367,7 +371,7 @@ static ms_status_t amounts(ms_score_t *s)
         size_t r = q;
         double u = 0;
         for (; r < c && f[r].inst == f[q].inst && f[r].settle_id == f[q].settle_id; r++)
-            u = fmax(u, s->unexplained[(size_t)f[r].inst * J + (size_t)f[r].j]);
+            u = fmax(u, s->unexplained[ms_score_cell(s, f[r].inst, (size_t)f[r].j)]);
         double yuan = (double)f[q].amount / 100.0;
         s->suspicious[f[q].inst] += yuan;
         s->recovery[f[q].inst] += yuan * u;
@@ -408,8 +412,8 @@ static void corroborate(ms_score_t *s)
         if (!nwith) continue;
         for (size_t i = 0; i < n; i++) {
             int ok = 0;
-            for (int q = 0; q < nwith && !ok; q++) ok = s->z[i * J + (size_t)with[q]] >= zflag;
-            if (!ok) s->z[i * J + j] = 0, s->unexplained[i * J + j] = 0;
+            for (int q = 0; q < nwith && !ok; q++) ok = s->z[ms_score_cell(s, i, (size_t)with[q])] >= zflag;
+            if (!ok) s->z[ms_score_cell(s, i, j)] = 0, s->unexplained[ms_score_cell(s, i, j)] = 0;
         }
     }
 }
@@ -474,16 +478,29 @@ ms_status_t ms_score_run(ms_score_t *s)
     double zcap = s->cfg->score[MS_SCORE_Z_CAP], zflag = s->cfg->score[MS_SCORE_Z_FLAG];
     double *strength = calloc(cells, sizeof *strength);
     if (!strength) return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (size_t c = 0; c < n * J; c++) {
-        s->credible[c] = s->reported[c] && s->z[c] >= zflag && s->z[c] > 0;
-        /* Beyond the limit of the possible the evidence is certain, however
-         * small the excess (the excess is what likely recovery counts). */
-        int beyond = s->models[s->ind_model[c % (J ? J : 1)]]->indicators[s->ind_index[c % (J ? J : 1)]].suspicious_above > 0;
-        strength[c] = s->credible[c] ? fmin(1, s->z[c] / zcap) * (beyond ? 1 : s->unexplained[c]) : 0;
-        /* Short of a reason: what orders the rows without one. */
-        double near = s->reported[c] && !s->credible[c] ? fmin(1, s->z[c] / zcap) : 0;
-        if (near > s->watch[c / (J ? J : 1)]) s->watch[c / (J ? J : 1)] = near;
+    /* Beyond the limit of the possible the evidence is certain, however
+     * small the excess (the excess is what likely recovery counts). */
+    uint8_t *beyond = calloc(J + 1, 1);
+    if (!beyond) {
+        free(strength);
+        return ms_error_set(MS_E_NOMEM, "out of memory");
     }
+    for (size_t j = 0; j < J; j++)
+        beyond[j] = s->models[s->ind_model[j]]->indicators[s->ind_index[j]].suspicious_above > 0;
+    /* strength is institution-major (the product below): its rows read
+     * every indicator's column in step. */
+    for (size_t i = 0, c = 0; i < n; i++) {
+        for (size_t j = 0; j < J; j++, c++) {
+            size_t at = ms_score_cell(s, i, j);
+            double z = s->z[at];
+            s->credible[at] = s->reported[at] && z >= zflag && z > 0;
+            strength[c] = s->credible[at] ? fmin(1, z / zcap) * (beyond[j] ? 1 : s->unexplained[at]) : 0;
+            /* Short of a reason: what orders the rows without one. */
+            double near = s->reported[at] && !s->credible[at] ? fmin(1, z / zcap) : 0;
+            if (near > s->watch[i]) s->watch[i] = near;
+        }
+    }
+    free(beyond);
     /* Model scores: strengths (institutions x indicators) times W
      * (indicators x models), W holding each indicator's weight over the
      * model's largest, so that a model with many indicators is not diluted:
@@ -593,7 +610,7 @@ int ms_score_reason_order(const ms_score_t *s, uint32_t i, int *order, int max)
     cand_t c[256];
     int nc = 0;
     for (size_t j = 0; j < J && nc < 256; j++) {
-        size_t at = (size_t)i * J + j;
+        size_t at = ms_score_cell(s, i, j);
         if (!s->credible[at]) continue;
         const ms_model_config_t *mc = ms_config_model(s->cfg, s->models[s->ind_model[j]]);
         c[nc++] = (cand_t){s->z[at] * mc->ind[s->ind_index[j]].weight * mc->weight, (int)j};
@@ -606,13 +623,12 @@ int ms_score_reason_order(const ms_score_t *s, uint32_t i, int *order, int max)
 
 int ms_score_reasons(const ms_score_t *s, uint32_t i, char out[][160], int max)
 {
-    size_t J = (size_t)s->nind;
     int order[256];
     int nc = ms_score_reason_order(s, i, order, max < 256 ? max : 256);
     int k = 0;
     for (; k < nc; k++) {
         int j = order[k];
-        size_t at = (size_t)i * J + (size_t)j;
+        size_t at = ms_score_cell(s, i, (size_t)j);
         const ms_model_t *mod = s->models[s->ind_model[j]];
         const ms_indicator_t *ind = &mod->indicators[s->ind_index[j]];
         const char *what = ms_msg_reason(s->lang, mod, s->ind_index[j]);

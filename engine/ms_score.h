@@ -39,12 +39,17 @@ typedef struct {
     /* outputs (filled by ms_score_run) */
     int nind;                             /* scored indicators */
     int *ind_model, *ind_index;           /* [nind] which model / indicator */
-    double *value, *peer_value, *z;       /* [n_inst * nind] (row-major by institution) */
-    double *percentile;                   /* [n_inst * nind] share of the other reported peers below this value,
+    /* The per-cell arrays, [nind * n_inst] each, indicator-major: cell
+     * (institution i, scored indicator j) is at ms_score_cell(s, i, j), so
+     * that an indicator's column is n_inst values in a row (scoring works
+     * one indicator at a time; a column of an institution-major array is
+     * a cache line per institution). */
+    double *value, *peer_value, *z;
+    double *percentile;                   /* share of the other reported peers below this value,
                                              ties counting half, x100 (all tied: 50) */
-    uint8_t *reported;                    /* [n_inst * nind] enough records behind it */
-    uint8_t *credible;                    /* [n_inst * nind] a reason: material, corroborated, z >= z_flag */
-    double *unexplained;                  /* [n_inst * nind] share of the deviation the peers do not explain */
+    uint8_t *reported;                    /* enough records behind it */
+    uint8_t *credible;                    /* a reason: material, corroborated, z >= z_flag */
+    double *unexplained;                  /* share of the deviation the peers do not explain */
     uint8_t *no_signal;                   /* [nind] the indicator does not discriminate */
     double *model_score;                  /* [n_inst * nmodels] */
     double *overall;                      /* [n_inst] deviation combined over models */
@@ -59,6 +64,9 @@ typedef struct {
 } ms_score_t;
 
 ms_status_t ms_score_run(ms_score_t *s);
+
+/* Where cell (institution i, scored indicator j) of the per-cell arrays is. */
+static inline size_t ms_score_cell(const ms_score_t *s, size_t i, size_t j) { return j * s->refs->n_inst + i; }
 
 /* Does an indicator's cell rest on at least min_denominator records (its
  * evidence: the denominator, or the numerator, over evidence_unit)? */

@@ -71,6 +71,46 @@ static ms_status_t put(hid_t loc, const char *name, hid_t ftype, hid_t mtype, in
     return st;
 }
 
+/* A [n x J] dataset from J columns of n cells (elem bytes each), written
+ * a block of rows at a time through a buffer of about 1 MiB. */
+static ms_status_t put_columns(hid_t loc, const char *name, hid_t ftype, hid_t mtype, size_t elem, size_t n,
+                               size_t J, const void *const *cols, const meaning_t *m)
+{
+    hsize_t dims[2] = {n, J};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0);
+    hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    size_t rows = n && J ? ((size_t)1 << 20) / (J * elem) : 0;
+    if (rows < 1) rows = 1;
+    if (rows > n) rows = n;
+    unsigned char *buf = rows ? malloc(rows * J * elem) : NULL;
+    herr_t rc = d < 0 ? -1 : 0;
+    ms_status_t st = rows && !buf ? ms_error_set(MS_E_NOMEM, "out of memory") : MS_OK;
+    for (size_t r0 = 0; st == MS_OK && rc >= 0 && r0 < n && J; r0 += rows) {
+        size_t b = n - r0 < rows ? n - r0 : rows;
+        for (size_t i = 0; i < b; i++)
+            for (size_t j = 0; j < J; j++)
+                memcpy(buf + (i * J + j) * elem, (const unsigned char *)cols[j] + (r0 + i) * elem, elem);
+        hsize_t start[2] = {r0, 0}, count[2] = {b, J};
+        hid_t mem = H5Screate_simple(2, count, NULL);
+        rc = mem < 0 ? -1 : H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+        if (rc >= 0) rc = H5Dwrite(d, mtype, mem, space, H5P_DEFAULT, buf);
+        if (mem >= 0) H5Sclose(mem);
+    }
+    /* Before the next HDF5 call clears the reason (a full disk). */
+    if (st == MS_OK && rc < 0) st = ms_h5_write_error(name);
+    if (st == MS_OK) st = attr_str(d, name, "unit", m->unit);
+    if (st == MS_OK) st = attr_str(d, name, "description", m->description);
+    if (st == MS_OK) st = attr_str(d, name, "rows", m->rows);
+    if (st == MS_OK && m->columns) st = attr_str(d, name, "columns", m->columns);
+    free(buf);
+    if (d >= 0) H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return st;
+}
+
 static ms_status_t put_strings(hid_t loc, const char *name, size_t n, const char *const *s, const meaning_t *m)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -220,19 +260,21 @@ ms_status_t ms_features_write(const char *path, const ms_features_t *f)
         const struct {
             const char *name;
             hid_t ft, mt;
-            const void *data;
+            size_t elem;
+            const void *const *cols;
         } mats[] = {
-            {"numerator", H5T_STD_I64LE, H5T_NATIVE_INT64, f->num},
-            {"denominator", H5T_STD_I64LE, H5T_NATIVE_INT64, f->den},
-            {"value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f->value},
-            {"peer_value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f->peer_value},
-            {"z", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f->z},
-            {"percentile", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f->percentile},
-            {"reported", H5T_STD_U8LE, H5T_NATIVE_UINT8, f->reported},
+            {"numerator", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, (const void *const *)f->num},
+            {"denominator", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, (const void *const *)f->den},
+            {"value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, (const void *const *)f->value},
+            {"peer_value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, (const void *const *)f->peer_value},
+            {"z", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, (const void *const *)f->z},
+            {"percentile", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, (const void *const *)f->percentile},
+            {"reported", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, (const void *const *)f->reported},
         };
         _Static_assert(sizeof mats / sizeof *mats == sizeof m_mats / sizeof *m_mats, "a meaning for every matrix");
         for (size_t k = 0; st == MS_OK && k < sizeof mats / sizeof *mats; k++)
-            st = put(file, mats[k].name, mats[k].ft, mats[k].mt, 2, n, J, mats[k].data, &m_mats[k]);
+            st = put_columns(file, mats[k].name, mats[k].ft, mats[k].mt, mats[k].elem, n, J, mats[k].cols,
+                             &m_mats[k]);
         if (st == MS_OK)
             st = put(file, "model_score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, n, M, f->model_score, &m_model_score);
         const struct {

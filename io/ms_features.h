@@ -51,9 +51,12 @@ typedef struct {
     const uint8_t *no_signal;
     const char *const *model_name;
     const double *model_weight;
-    const int64_t *num, *den;                 /* [n_inst x nind] */
-    const double *value, *peer_value, *z, *percentile;
-    const uint8_t *reported;
+    /* The [n_inst x nind] matrices, given by column: [nind] pointers, each
+     * to one indicator's n_inst cells (the models' results and the
+     * scoring's arrays hold them so); written in blocks of rows. */
+    const int64_t *const *num, *const *den;
+    const double *const *value, *const *peer_value, *const *z, *const *percentile;
+    const uint8_t *const *reported;
     const double *model_score;                /* [n_inst x nmodels] */
     const double *overall, *suspicious, *recovery, *priority;
     const char *const *ind_description;       /* [nind] what its numerator and denominator count */

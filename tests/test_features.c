@@ -9,7 +9,9 @@
  * columns, of the right lengths; money columns the money unit; the
  * indicators' kinds and directions are enums whose names are words (and the
  * right ones for known indicators); every string is variable-length UTF-8,
- * which h5py reads as str.  Read with the HDF5 C API: no Python needed.
+ * which h5py reads as str.  A wider world (16,000 institutions) checks
+ * the matrices' cells against indicators.csv.  Read with the HDF5 C API:
+ * no Python needed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include <hdf5.h>
 #include <jansson.h>
 
+#include "ms_testcsv.h"
 #include "ms_testutil.h"
 
 typedef struct {
@@ -276,12 +279,97 @@ static void test_kinds_and_directions_are_words(void **state)
     H5Fclose(file);
 }
 
+/* Dataset path read whole as native type t into a new array of n x size. */
+static void *read_all(hid_t file, const char *path, hid_t t, size_t n, size_t size)
+{
+    void *v = calloc(n ? n : 1, size);
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    assert_true(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
+    return v;
+}
+
+/* The matrices are written a block of rows at a time from the columns the
+ * scoring holds (about 1 MiB of rows: 6,898 institutions at 19 indicators),
+ * so a world of 16,000 institutions spans three blocks, the last one
+ * short.  Every cell of /numerator and /denominator is indicators.csv's
+ * figure for that institution and indicator (0 and 0 where it has no row),
+ * /value is numerator / denominator where that is a share or ratio it
+ * reports, and /reported and /z agree (z is 0 where not reported). */
+static void test_matrices_hold_the_figures(void **state)
+{
+    const fx_t *f = *state;
+    char data[1024], out[1024];
+    snprintf(data, sizeof data, "%s/wide", f->dir);
+    snprintf(out, sizeof out, "%s/wide-out", f->dir);
+    ms_test_cli_ok(NULL, "gen --out %s --persons 20000 --institutions 16000 --threads 2 --quiet", data);
+    ms_test_cli_ok(NULL, "sweep %s --out %s --threads 2 --quiet", data, out);
+    hid_t file = open_features(out);
+    size_t n = extent(file, "/institutions/inst_code", 0), J = extent(file, "/indicators/name", 0);
+    assert_true(n == 16000 && J > 0);
+    assert_int_equal(extent(file, "/numerator", 0), n);
+    assert_int_equal(extent(file, "/numerator", 1), J);
+    hid_t vs = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vs, H5T_VARIABLE);
+    char **codes = read_all(file, "/institutions/inst_code", vs, n, sizeof(char *));
+    char **names = read_all(file, "/indicators/name", vs, J, sizeof(char *));
+    int64_t *num = read_all(file, "/numerator", H5T_NATIVE_INT64, n * J, 8);
+    int64_t *den = read_all(file, "/denominator", H5T_NATIVE_INT64, n * J, 8);
+    double *value = read_all(file, "/value", H5T_NATIVE_DOUBLE, n * J, 8);
+    double *z = read_all(file, "/z", H5T_NATIVE_DOUBLE, n * J, 8);
+    uint8_t *rep = read_all(file, "/reported", H5T_NATIVE_UINT8, n * J, 1);
+    uint8_t *seen = calloc(n * J, 1);
+    ms_testcsv_t *t = ms_testcsv_read(out, "indicators.csv");
+    size_t matched = 0;
+    for (size_t r = 0; r < ms_testcsv_rows(t); r++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s.%s", ms_testcsv_get(t, r, "model"), ms_testcsv_get(t, r, "indicator"));
+        size_t j = 0, i = 0;
+        while (j < J && strcmp(names[j], name)) j++;
+        if (j == J) continue; /* not scored: not in the matrices */
+        const char *code = ms_testcsv_get(t, r, "inst_code");
+        /* inst_code is sorted: the reference data's order. */
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(codes[mid], code) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        i = lo;
+        assert_true(i < n && !strcmp(codes[i], code));
+        size_t at = i * J + j;
+        assert_int_equal(num[at], ms_testcsv_ll(t, r, "numerator"));
+        assert_int_equal(den[at], ms_testcsv_ll(t, r, "denominator"));
+        seen[at] = 1;
+        matched++;
+    }
+    assert_true(matched > n); /* most institutions have rows for several indicators */
+    for (size_t at = 0; at < n * J; at++) {
+        if (!seen[at]) assert_true(num[at] == 0 && den[at] == 0);
+        if (rep[at]) assert_true(den[at] > 0 && value[at] == (double)num[at] / (double)den[at]);
+        else assert_true(z[at] == 0);
+    }
+    /* Every block holds reported cells (the last row's too, or a row near it). */
+    size_t last = 0;
+    for (size_t at = 0; at < n * J; at++)
+        if (rep[at]) last = at / J;
+    assert_true(last > n - 200);
+    ms_testcsv_free(t);
+    for (size_t i = 0; i < n; i++) H5free_memory(codes[i]);
+    for (size_t j = 0; j < J; j++) H5free_memory(names[j]);
+    free(codes), free(names), free(num), free(den), free(value), free(z), free(rep), free(seen);
+    H5Tclose(vs);
+    H5Fclose(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_root_says_version_hash_and_money),
         cmocka_unit_test(test_every_dataset_has_unit_meaning_and_labels),
         cmocka_unit_test(test_kinds_and_directions_are_words),
+        cmocka_unit_test(test_matrices_hold_the_figures),
     };
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* absent attributes are asked about on purpose */
     return cmocka_run_group_tests(tests, setup, ms_test_dir_teardown);

@@ -201,9 +201,9 @@ static size_t physical_memory(void)
  *           64 bytes per institution and scored indicator, 96 per
  *           institution); merged states are freed as each model finalises;
  *   write   the scoring's arrays still, beside what the writers add:
- *           features.h5's numerators and denominators (16 bytes per
- *           institution and scored indicator), the ranked order and the
- *           report's per-institution tables (32 bytes per institution).
+ *           the ranked order and the report's per-institution tables (32
+ *           bytes per institution) and features.h5's row buffer (1 MiB:
+ *           its matrices are written from the columns where they are).
  * The libraries and the reference data get a fixed allowance.  The states'
  * size is measured, not guessed: one fresh state of every model is made
  * and the heap asked how much it grew (init calloc()s its per-institution
@@ -342,7 +342,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     size_t map = nt * (per_thread + states + largest) + slices * states;
     size_t merge = 2 * states + largest;
     size_t reduce = states + nt * largest;
-    size_t score = n_inst * (nind * 24 + scored * 64 + 96) + n_inst * (scored * 16 + 32); /* and writing */
+    size_t score = n_inst * (nind * 24 + scored * 64 + 96) + n_inst * 32 + ((size_t)1 << 20); /* and writing */
     int shuffles = sw->nkeyed;
     size_t keyed = max2(map, reduce); /* the stages that share the cap with keyed aggregation */
     size_t need = least_cap(keyed, merge, score, shuffles);
