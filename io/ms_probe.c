@@ -46,9 +46,13 @@ static size_t read_all(int fd, void *data, size_t n)
     return got;
 }
 
-/* The child: fn, its answer written to fd, then _exit, which flushes none
- * of the parent's stdio buffers and runs none of its exit handlers. */
-static void probe_child(ms_probe_fn fn, void *arg, void *reply, size_t reply_size, int fd)
+/* The largest answer a child may send (a reference file's contents). */
+#define PROBE_REPLY_MAX ((uint64_t)1 << 32)
+
+/* The child: fn, its answer written to fd (the head, the answer's length,
+ * the answer), then _exit, which flushes none of the parent's stdio buffers
+ * and runs none of its exit handlers. */
+static void probe_child(ms_probe_bytes_fn fn, void *arg, int fd)
 {
     static const int fatal[] = {SIGSEGV, SIGFPE, SIGBUS, SIGILL, SIGABRT, SIGALRM};
     struct rlimit no_core = {0, 0};
@@ -57,10 +61,13 @@ static void probe_child(ms_probe_fn fn, void *arg, void *reply, size_t reply_siz
     alarm(MS_PART_PROBE_SECONDS);     /* a loop in damaged metadata ends too */
     probe_head_t h;
     memset(&h, 0, sizeof h);
-    if (reply_size) memset(reply, 0, reply_size);
-    h.st = fn(arg, reply);
+    ms_buf_t reply = {0};
+    h.st = fn(arg, &reply);
+    if (h.st == MS_OK && reply.len > PROBE_REPLY_MAX)
+        h.st = ms_error_set(MS_E_INTERNAL, "the reader's answer is %zu bytes, more than a probe sends", reply.len);
     if (h.st != MS_OK) snprintf(h.detail, sizeof h.detail, "%s", ms_error_detail());
-    if (write_all(fd, &h, sizeof h) || write_all(fd, reply, reply_size)) _exit(3);
+    uint64_t len = h.st == MS_OK ? reply.len : 0;
+    if (write_all(fd, &h, sizeof h) || write_all(fd, &len, sizeof len) || write_all(fd, reply.data, len)) _exit(3);
     _exit(0);
 }
 
@@ -77,8 +84,9 @@ static const char *signal_name(int sig)
     }
 }
 
-ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *reply, size_t reply_size,
-                          ms_probe_t *verdict, ms_status_t *st)
+/* fn in a child; its answer into *reply when it returned MS_OK. */
+static ms_status_t probe(const char *path, ms_probe_bytes_fn fn, void *arg, ms_buf_t *reply, ms_probe_t *verdict,
+                         ms_status_t *st)
 {
     *verdict = MS_PROBE_DAMAGED;
     *st = MS_E_CORRUPT;
@@ -93,16 +101,25 @@ ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *rep
     }
     if (pid == 0) {
         close(fds[0]);
-        probe_child(fn, arg, reply, reply_size, fds[1]);
+        probe_child(fn, arg, fds[1]);
     }
     close(fds[1]);
     /* Read first: the answer may not fit the pipe's buffer. */
     probe_head_t h;
-    int whole = read_all(fds[0], &h, sizeof h) == sizeof h && read_all(fds[0], reply, reply_size) == reply_size;
+    uint64_t len = 0;
+    int whole = read_all(fds[0], &h, sizeof h) == sizeof h && read_all(fds[0], &len, sizeof len) == sizeof len &&
+                len <= PROBE_REPLY_MAX;
+    ms_status_t got = MS_OK;
+    if (whole && len) {
+        got = ms_grow(&reply->data, &reply->cap, (size_t)len, 1, (size_t)len);
+        whole = got == MS_OK && read_all(fds[0], reply->data, (size_t)len) == len;
+        reply->len = whole ? (size_t)len : 0;
+    }
     close(fds[0]);
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0)
         if (errno != EINTR) return ms_error_errno(MS_E_IO, errno, "%s: cannot wait for the process that probes it", path);
+    if (got != MS_OK) return ms_error_wrap(got, "%s: the answer of the process that probed it: ", path);
     if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && whole) {
         h.detail[sizeof h.detail - 1] = '\0';
         *st = (ms_status_t)h.st;
@@ -126,10 +143,56 @@ ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *rep
     return MS_OK;
 }
 
+/* A reader with a fixed-size answer, as one whose answer is bytes. */
+typedef struct {
+    ms_probe_fn fn;
+    void *arg;
+    size_t size;
+} fixed_t;
+
+static ms_status_t fixed_fn(void *arg, ms_buf_t *reply)
+{
+    const fixed_t *f = arg;
+    if (f->size) {
+        MS_TRY(ms_grow(&reply->data, &reply->cap, f->size, 1, f->size));
+        memset(reply->data, 0, f->size);
+        reply->len = f->size;
+    }
+    return f->fn(f->arg, reply->data);
+}
+
+ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *reply, size_t reply_size,
+                          ms_probe_t *verdict, ms_status_t *st)
+{
+    fixed_t f = {fn, arg, reply_size};
+    ms_buf_t b = {0};
+    ms_status_t rc = probe(path, fixed_fn, &f, &b, verdict, st);
+    if (rc == MS_OK && *verdict == MS_PROBE_OPENED) {
+        if (b.len != reply_size) {
+            *verdict = MS_PROBE_DAMAGED;
+            *st = ms_error_set(MS_E_INTERNAL, "%s: the process that probed it answered %zu bytes, not %zu", path,
+                               b.len, reply_size);
+        } else if (reply_size) {
+            memcpy(reply, b.data, reply_size);
+        }
+    }
+    ms_buf_free(&b);
+    return rc;
+}
+
 ms_status_t ms_probe_run(const char *path, ms_probe_fn fn, void *arg)
 {
     ms_probe_t verdict;
     ms_status_t st;
     MS_TRY(ms_probe_fork(path, fn, arg, NULL, 0, &verdict, &st));
     return st; /* MS_OK exactly when the verdict is MS_PROBE_OPENED */
+}
+
+ms_status_t ms_probe_read(const char *path, ms_probe_bytes_fn fn, void *arg, ms_buf_t *reply)
+{
+    ms_probe_t verdict;
+    ms_status_t st;
+    MS_TRY(probe(path, fn, arg, reply, &verdict, &st));
+    if (st != MS_OK) ms_buf_free(reply);
+    return st;
 }

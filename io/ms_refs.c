@@ -21,6 +21,7 @@
 #include "ms_fs.h"
 #include "ms_h5util.h"
 #include "ms_probe.h"
+#include "ms_refs_pack.h"
 #include "ms_schema.h"
 #include "ms_search.h"
 
@@ -502,15 +503,15 @@ typedef struct {
     int which;
 } ref_probe_t;
 
-/* In the child: read one reference file, keep nothing. */
-static ms_status_t ref_probe_fn(void *arg, void *reply)
+/* In the child: read one reference file and send what it holds back. */
+static ms_status_t ref_probe_fn(void *arg, ms_buf_t *reply)
 {
-    (void)reply;
     const ref_probe_t *a = arg;
     ms_refs_t r;
     memset(&r, 0, sizeof r);
-    uint64_t sum;
+    uint64_t sum = 0;
     ms_status_t st = read_ref_file(a->dir, a->name, &r, a->which, &sum);
+    if (st == MS_OK) st = ms_refs_pack(&r, a->which, sum, reply);
     ms_refs_free(&r);
     return st;
 }
@@ -519,25 +520,31 @@ ms_status_t ms_refs_read(const char *dir, ms_refs_t *r)
 {
     memset(r, 0, sizeof *r);
     MS_TRY(ms_h5_init());
-    /* Damaged metadata can crash libhdf5 itself: each file is read once in
-     * a child first (ms_probe_fork), which dies instead of this process. */
+    /* Damaged metadata can crash libhdf5 itself: each file is read in a
+     * child (ms_probe_read), which dies instead of this process, and sends
+     * back what it read (ms_refs_pack.h). */
     static const char *const names[2] = {"institutions.h5", "groups.h5"};
-    for (int which = 0; which < 2; which++) {
+    uint64_t sums[2] = {0, 0};
+    ms_status_t st = MS_OK;
+    for (int which = 0; st == MS_OK && which < 2; which++) {
         ref_probe_t a = {dir, names[which], which};
         char *path = ms_path_join(dir, names[which]);
-        if (!path) return ms_error_set(MS_E_NOMEM, "out of memory");
-        ms_status_t st = ms_probe_run(path, ref_probe_fn, &a);
+        if (!path) {
+            st = ms_error_set(MS_E_NOMEM, "out of memory");
+            break;
+        }
+        ms_buf_t bytes = {0};
+        st = ms_probe_read(path, ref_probe_fn, &a, &bytes); /* the detail names the file */
+        if (st == MS_OK) st = ms_refs_unpack(bytes.data, bytes.len, which, r, &sums[which]);
+        if (st != MS_OK && !strstr(ms_error_detail(), path)) ms_error_wrap(st, "%s: ", path);
+        ms_buf_free(&bytes);
         free(path);
-        MS_TRY(st); /* the detail names the file */
     }
-    uint64_t si = 0, sg = 0;
-    ms_status_t st = read_ref_file(dir, "institutions.h5", r, 0, &si);
-    if (st == MS_OK) st = read_ref_file(dir, "groups.h5", r, 1, &sg);
     if (st == MS_OK) {
         ms_refs_compute_checksums(r, &r->inst_checksum, &r->groups_checksum);
-        if (r->inst_checksum != si)
+        if (r->inst_checksum != sums[0])
             st = ms_error_set(MS_E_CORRUPT, "%s/institutions.h5: content does not match its checksum", dir);
-        else if (r->groups_checksum != sg)
+        else if (r->groups_checksum != sums[1])
             st = ms_error_set(MS_E_CORRUPT, "%s/groups.h5: content does not match its checksum", dir);
     }
     if (st != MS_OK) ms_refs_free(r);

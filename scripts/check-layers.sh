@@ -59,6 +59,7 @@ engine/cli     | engine/cli                              | engine/cli engine/swe
 # header:   file | header
 ALLOW_INTERNAL='
 tests/test_codec.c | io/internal/ms_h5util.h
+tests/test_refs_pack.c | io/internal/ms_refs_pack.h
 '
 
 # The system headers of each class (shell globs).

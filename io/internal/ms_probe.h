@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "ms_buf.h"
 #include "ms_part.h"
 #include "ms_status.h"
 
@@ -34,5 +35,11 @@ ms_status_t ms_probe_fork(const char *path, ms_probe_fn fn, void *arg, void *rep
  * detail), MS_E_CORRUPT when the child died ("PATH is damaged: ..."), or
  * the error of starting or waiting for the child. */
 ms_status_t ms_probe_run(const char *path, ms_probe_fn fn, void *arg);
+
+/* ms_probe_run of a reader whose answer has no fixed size: fn appends it to
+ * its buffer in the child; on MS_OK, reply (empty before) holds those
+ * bytes (the caller frees it).  The same statuses as ms_probe_run. */
+typedef ms_status_t (*ms_probe_bytes_fn)(void *arg, ms_buf_t *reply);
+ms_status_t ms_probe_read(const char *path, ms_probe_bytes_fn fn, void *arg, ms_buf_t *reply);
 
 #endif
