@@ -16,7 +16,10 @@
  *             where each person's rows begin);
  *   person    one person's contiguous rows [begin, end) of a batch;
  *   save/load the state of a finished partition, persisted for --resume;
- *             load fills a state fresh from init;
+ *             save appends with ms_buf_put only and never reads back what
+ *             it appended (out may be a stream whose bytes are compressed
+ *             and written before save returns); load fills a state fresh
+ *             from init;
  *   merge     into += from, called in partition order (from is the later
  *             partition), so non-commutative parts (lists, floating point)
  *             come out the same every run;

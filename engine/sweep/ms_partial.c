@@ -10,13 +10,20 @@
 
 #include "ms_fs.h"
 
-#define MAGIC "MSPART03" /* 03: rows and rejections of three tables (bill lines) */
+#define MAGIC MS_PARTIAL_MAGIC
 
 /* A model's saved state is stored LZ4-compressed in blocks of at most
- * BLOCK raw bytes, each [u32 raw length][u32 compressed length][bytes]:
- * per-institution arrays are mostly zeros (a 420,000-institution partial
- * went from 202 MB to 16 MB), and blocks bound the buffers either side. */
+ * BLOCK raw bytes, each [u32 raw length][u32 compressed length][bytes],
+ * and ends with an empty block ([0][0]): per-institution arrays are mostly
+ * zeros (a 420,000-institution partial went from 202 MB to 16 MB), and
+ * blocks bound the buffers either side.  The state is compressed as the
+ * model's save makes it (a stream of BLOCK-byte pieces, ms_buf_stream), so
+ * it is never held whole: until MSPART04 its length came first, and the
+ * whole of it was copied into a buffer first (at 420,000 institutions
+ * about 75 MB of fresh pages per partition, a third of them touched only
+ * for that). */
 #define BLOCK ((size_t)4 << 20)
+_Static_assert(2 * BLOCK + (BLOCK / 255 + 16) <= MS_PARTIAL_WRITE_BYTES, "the budget counts a block and its copy");
 
 static void part_path(const char *dir, uint32_t index, const char *ext, char *out, size_t cap)
 {
@@ -47,27 +54,29 @@ static ms_status_t out_bytes(writer_t *w, const void *p, size_t n)
     return MS_OK;
 }
 
-/* A model's saved bytes, compressed block by block. */
-static ms_status_t out_compressed(writer_t *w, const ms_buf_t *st, char *zbuf)
+/* One block of a model's saved bytes, compressed: the sink of the stream
+ * the model's save writes to. */
+typedef struct {
+    writer_t *w;
+    char *zbuf;
+} block_out_t;
+
+static ms_status_t out_block(void *ctx, const unsigned char *p, size_t n)
 {
-    uint64_t raw = st->len;
-    MS_TRY(out_bytes(w, &raw, sizeof raw));
-    for (size_t off = 0; off < st->len; off += BLOCK) {
-        size_t n = st->len - off < BLOCK ? st->len - off : BLOCK;
-        int c = LZ4_compress_default((const char *)st->data + off, zbuf, (int)n, LZ4_compressBound((int)BLOCK));
-        if (c <= 0) return ms_error_set(MS_E_INTERNAL, "cannot compress a saved state for %s", w->path);
-        uint32_t head[2] = {(uint32_t)n, (uint32_t)c};
-        MS_TRY(out_bytes(w, head, sizeof head));
-        MS_TRY(out_bytes(w, zbuf, (size_t)c));
-    }
-    return MS_OK;
+    block_out_t *o = ctx;
+    int c = LZ4_compress_default((const char *)p, o->zbuf, (int)n, LZ4_compressBound((int)BLOCK));
+    if (c <= 0) return ms_error_set(MS_E_INTERNAL, "cannot compress a saved state for %s", o->w->path);
+    uint32_t head[2] = {(uint32_t)n, (uint32_t)c};
+    MS_TRY(out_bytes(o->w, head, sizeof head));
+    return out_bytes(o->w, o->zbuf, (size_t)c);
 }
 
 static ms_status_t write_body(writer_t *w, const ms_partial_t *p, const ms_model_t *const *models)
 {
     ms_buf_t b = {0}, st = {0};
     char *zbuf = malloc((size_t)LZ4_compressBound((int)BLOCK));
-    ms_status_t rc = zbuf ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    block_out_t bo = {w, zbuf};
+    ms_status_t rc = zbuf ? ms_buf_stream(&st, BLOCK, out_block, &bo) : ms_error_set(MS_E_NOMEM, "out of memory");
     if (rc == MS_OK) rc = ms_buf_put(&b, MAGIC, 8);
     if (rc == MS_OK) rc = ms_buf_put(&b, &p->index, sizeof p->index);
     if (rc == MS_OK) rc = ms_buf_put(&b, p->rows, sizeof p->rows);
@@ -80,9 +89,10 @@ static ms_status_t write_body(writer_t *w, const ms_partial_t *p, const ms_model
         if (rc == MS_OK) rc = ms_buf_put(&b, models[m]->name, nl);
         if (rc == MS_OK) rc = out_bytes(w, b.data, b.len);
         b.len = 0;
-        st.len = 0;
         if (rc == MS_OK) rc = models[m]->save(p->states[m], &st);
-        if (rc == MS_OK) rc = out_compressed(w, &st, zbuf);
+        if (rc == MS_OK) rc = ms_buf_flush(&st);
+        uint32_t end[2] = {0, 0};
+        if (rc == MS_OK) rc = out_bytes(w, end, sizeof end);
     }
     if (rc == MS_OK) rc = out_bytes(w, b.data, b.len);
     uint64_t sum = XXH64_digest(w->h);
@@ -187,31 +197,50 @@ ms_status_t ms_partial_check(const char *state_dir, uint32_t index)
     return st;
 }
 
-/* One model's saved bytes (*len of them) into *data (grown to *cap),
- * decompressed block by block with zbuf. */
-static ms_status_t in_compressed(reader_t *r, unsigned char **data, size_t *cap, size_t *len, char *zbuf)
+/* One model's saved bytes (*len of them) into *data (*cap bytes, made
+ * exactly as large when short), decompressed block by block: the blocks
+ * are read first into z (compressed, a fraction of the state), so that
+ * the state's length is known before its buffer is made (a buffer grown
+ * block by block left the sizes before it resident). */
+static ms_status_t in_compressed(reader_t *r, unsigned char **data, size_t *cap, size_t *len, ms_buf_t *z)
 {
-    uint64_t raw;
-    /* LZ4 expands a byte to at most 255: a length past that is damage. */
-    if (take(r, &raw, sizeof raw) || raw / 255 > r->left) return ms_error_set(MS_E_CORRUPT, "%s: truncated", r->path);
+    int bound = LZ4_compressBound((int)BLOCK);
+    uint64_t raw = 0;
+    z->len = 0;
+    for (;;) {
+        uint32_t head[2];
+        if (take(r, head, sizeof head)) return ms_error_set(MS_E_CORRUPT, "%s: a saved state is truncated", r->path);
+        if (head[0] == 0 && head[1] == 0) break;
+        /* LZ4 expands a byte to at most 255: a block past that is damage. */
+        if (head[0] == 0 || head[0] > BLOCK || head[1] == 0 || head[1] > (uint32_t)bound || head[0] / 255 > head[1] ||
+            head[1] > r->left)
+            return ms_error_set(MS_E_CORRUPT, "%s: a saved state is truncated", r->path);
+        if (ms_grow(&z->data, &z->cap, z->len + sizeof head + head[1], 1, (size_t)1 << 20) != MS_OK)
+            return ms_error_set(MS_E_NOMEM, "out of memory reading %s", r->path);
+        memcpy(z->data + z->len, head, sizeof head);
+        if (take(r, z->data + z->len + sizeof head, head[1]))
+            return ms_error_set(MS_E_CORRUPT, "%s: a saved state is truncated", r->path);
+        z->len += sizeof head + head[1];
+        raw += head[0];
+    }
     if (raw > *cap) {
         free(*data);
         *cap = 0;
-        *data = malloc(raw ? (size_t)raw : 1);
+        *data = malloc((size_t)raw);
         if (!*data) return ms_error_set(MS_E_NOMEM, "out of memory reading %s", r->path);
         *cap = (size_t)raw;
     }
-    int bound = LZ4_compressBound((int)BLOCK);
-    for (uint64_t off = 0; off < raw;) {
+    size_t off = 0;
+    for (size_t at = 0; at < z->len;) {
         uint32_t head[2];
-        if (take(r, head, sizeof head) || head[0] == 0 || head[0] > BLOCK || head[0] > raw - off ||
-            head[1] == 0 || head[1] > (uint32_t)bound || take(r, zbuf, head[1]))
-            return ms_error_set(MS_E_CORRUPT, "%s: a saved state is truncated", r->path);
-        int n = LZ4_decompress_safe(zbuf, (char *)*data + off, (int)head[1], (int)head[0]);
+        memcpy(head, z->data + at, sizeof head);
+        int n = LZ4_decompress_safe((const char *)z->data + at + sizeof head, (char *)*data + off, (int)head[1],
+                                    (int)head[0]);
         if (n != (int)head[0]) return ms_error_set(MS_E_CORRUPT, "%s: a saved state is damaged", r->path);
         off += head[0];
+        at += sizeof head + head[1];
     }
-    *len = (size_t)raw;
+    *len = off;
     return MS_OK;
 }
 
@@ -221,8 +250,8 @@ static ms_status_t read_states(reader_t *r, const ms_model_t *const *models, int
 {
     unsigned char *data = NULL;
     size_t cap = 0, len = 0;
-    char *zbuf = malloc((size_t)LZ4_compressBound((int)BLOCK));
-    ms_status_t st = zbuf ? MS_OK : ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_buf_t z = {0};
+    ms_status_t st = MS_OK;
     for (int m = 0; st == MS_OK && m < nmodels; m++) {
         uint32_t nl;
         char name[128];
@@ -235,14 +264,14 @@ static ms_status_t read_states(reader_t *r, const ms_model_t *const *models, int
             st = ms_error_set(MS_E_CORRUPT, "%s: written for other models", r->path);
             break;
         }
-        st = in_compressed(r, &data, &cap, &len, zbuf);
+        st = in_compressed(r, &data, &cap, &len, &z);
         if (st != MS_OK) break;
         st = models[m]->init(&env[m], &p->states[m]);
         if (st == MS_OK) st = models[m]->load(p->states[m], data, len);
         if (st != MS_OK) ms_error_wrap(st, "%s: model %s: ", r->path, models[m]->name);
     }
     free(data);
-    free(zbuf);
+    ms_buf_free(&z);
     /* ms_partial_write ends with the last model's state. */
     if (st == MS_OK && r->left)
         st = ms_error_set(MS_E_CORRUPT, "%s: %llu bytes after the last model's state", r->path,

@@ -8,8 +8,9 @@
  * OUT/.sweep-state/part-NNNNN.partial
  *                             one finished partition: rows read, rows
  *                             rejected by reason, each model's saved state
- *                             (LZ4-compressed in blocks); an xxh64 of the
- *                             whole file at the end.  Written
+ *                             (LZ4-compressed in blocks, compressed as the
+ *                             model saves it); an xxh64 of the whole file
+ *                             at the end.  Written
  *                             to a temporary name and renamed, so a partial
  *                             either exists whole or not at all.
  * OUT/.sweep-state/part-NNNNN.skipped
@@ -22,6 +23,14 @@
 
 #include "ms_model.h"
 #include "ms_sweep.h"
+
+/* What writing a partial holds beside the states it saves: one block of a
+ * model's saved bytes and its compressed copy (a state is compressed as
+ * it is saved, never held whole). */
+#define MS_PARTIAL_WRITE_BYTES ((size_t)9 << 20)
+
+/* The first 8 bytes of a partial (the fuzzer writes its own). */
+#define MS_PARTIAL_MAGIC "MSPART04" /* 04: a state's blocks end with an empty one (streamed) */
 
 typedef struct {
     uint32_t index;

@@ -135,11 +135,11 @@ static void file_mode(const uint8_t *data, size_t size)
     XXH64_state_t *h = XXH64_createState();
     if (!h) abort();
     XXH64_reset(h, 0);
-    XXH64_update(h, "MSPART02", 8);
+    XXH64_update(h, MS_PARTIAL_MAGIC, 8);
     XXH64_update(h, data, size);
     uint64_t sum = XXH64_digest(h);
     XXH64_freeState(h);
-    write_file(path, "MSPART02", 8, data, size, &sum, sizeof sum);
+    write_file(path, MS_PARTIAL_MAGIC, 8, data, size, &sum, sizeof sum);
     ms_partial_t pt;
     ms_status_t st = ms_partial_read(dir, PART_INDEX, world.models, world.nmodels, world.env, &pt);
     if (st != MS_OK && st != MS_E_CORRUPT && st != MS_E_NOMEM) {

@@ -269,16 +269,25 @@ static void map_table(const ms_model_t *mod, void *state, ms_table_id_t table, c
     if (!need) return;
     ms_batch_t view = *all;
     for (int c = 0; c < MS_MAX_COLUMNS; c++) view.col[c] = need >> c & 1 ? all->col[c] : NULL;
-    if (mod->batch && mod->batch(state, table, &view, emit) != MS_OK) die(mod->name);
-    if (ms_col_take_undeclared() >= 0) die("undeclared column");
-    if (!mod->person) return;
+    /* The batch's persons, as the sweep gives them (ms_reader.h). */
     const uint64_t *pid = all->col[1];
+    uint32_t *persons = malloc((all->rows + 1) * sizeof *persons);
+    if (!persons) abort();
+    size_t np = 0;
     for (size_t i = 0; i < all->rows;) {
         size_t j = i + 1;
         while (j < all->rows && pid[j] == pid[i]) j++;
-        if (mod->person(state, table, &view, i, j, emit) != MS_OK) die(mod->name);
+        persons[np++] = (uint32_t)i;
         i = j;
     }
+    persons[np] = (uint32_t)all->rows;
+    view.persons = persons;
+    view.npersons = np;
+    if (mod->batch && mod->batch(state, table, &view, emit) != MS_OK) die(mod->name);
+    if (ms_col_take_undeclared() >= 0) die("undeclared column");
+    for (size_t k = 0; mod->person && k < np; k++)
+        if (mod->person(state, table, &view, persons[k], persons[k + 1], emit) != MS_OK) die(mod->name);
+    free(persons);
 }
 
 static void put(const char *dir, const char *name, const void *head, size_t hlen, const ms_buf_t *b)
