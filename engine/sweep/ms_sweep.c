@@ -332,6 +332,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     if (st == MS_OK) {
         test_hook(&sw, "merge");
         t = ms_now_s();
+        sw_fit_heap(&sw, sw.budget_merge);
         /* Each rank its own partitions, in partition order; then, at rank
          * 0, the other ranks' range states in rank order: partition order
          * again.  Alone: every partition. */
@@ -346,6 +347,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     if (st == MS_OK) {
         test_hook(&sw, "reduce");
         t = ms_now_s();
+        sw_fit_heap(&sw, sw.budget_reduce);
         st = sw_reduce_all(&sw, global);
         st = ms_dist_agree(st);
         /* What the other ranks reduced, added at rank 0 (merges only add). */
@@ -372,6 +374,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     }
     if (st == MS_OK) {
         t = ms_now_s();
+        sw_fit_heap(&sw, sw.budget_score);
         for (int m = 0; m < sw.nmodels; m++) {
             sw.env[m].peer = sw.peer;
             sw.env[m].npeer = sw.npeer;

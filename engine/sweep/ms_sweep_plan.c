@@ -189,7 +189,11 @@ static size_t physical_memory(void)
  *   map     per worker: its readers' staging (a batch plus two chunks of
  *           every column read, the chunk scratch, the quality buffers), the
  *           models' states of the slice in hand and, while a partition is
- *           saved, the largest model's serialised state; the slices of a
+ *           saved, a block of a model's saved bytes and its compressed
+ *           copy, or the largest model's state if smaller
+ *           (MS_PARTIAL_WRITE_BYTES: the state is compressed as it is
+ *           saved; until 2026-12-02 the largest model's serialised state
+ *           was held whole); the slices of a
  *           partition waiting to be merged in order (at most its slices);
  *           keyed aggregation gets the rest of the cap;
  *   merge   the merged states, a partition's loaded states and one model's
@@ -204,11 +208,37 @@ static size_t physical_memory(void)
  *           the ranked order and the report's per-institution tables (32
  *           bytes per institution) and features.h5's row buffer (1 MiB:
  *           its matrices are written from the columns where they are).
- * The libraries and the reference data get a fixed allowance.  The states'
- * size is measured, not guessed: one fresh state of every model is made
- * and the heap asked how much it grew (init calloc()s its per-institution
- * arrays, so this touches no pages). */
+ * The libraries get a fixed allowance, and the reference data what it
+ * holds (at 420,000 institutions about 45 MiB: counted in the 64 MiB
+ * until 2026-12-02, which then did not cover a least-cap sweep's merge).
+ * The states' size is measured, not guessed: a fresh state of every model
+ * is made and the heap asked how much it grew; all are made before any is
+ * freed, so that each comes from fresh heap that calloc() need not clear
+ * (one made in the memory of the one before was cleared: pages touched
+ * only to be measured). */
 #define FIXED_ALLOWANCE ((size_t)64 << 20)
+
+/* What a heap block of n bytes takes: malloc's header, 16-byte steps. */
+static size_t heap_block(size_t n) { return (n + 8 + 15) / 16 * 16 < 32 ? 32 : (n + 8 + 15) / 16 * 16; }
+
+static size_t dict_bytes(const ms_dict_t *d)
+{
+    size_t b = heap_block(d->count * sizeof *d->str);
+    for (size_t i = 0; i < d->count; i++) b += heap_block(strlen(d->str[i]) + 1);
+    return b;
+}
+
+/* The bytes the reference data holds: its arrays and strings. */
+static size_t refs_bytes(const ms_refs_t *r)
+{
+    size_t b = heap_block(r->n_inst * sizeof *r->inst) + heap_block(r->n_groups * sizeof *r->groups);
+    for (size_t i = 0; i < r->n_inst; i++)
+        b += heap_block(strlen(r->inst[i].inst_code) + 1) + heap_block(strlen(r->inst[i].name) + 1);
+    for (size_t i = 0; i < r->n_groups; i++)
+        b += heap_block(strlen(r->groups[i].group_code) + 1) + heap_block(strlen(r->groups[i].family) + 1);
+    return b + dict_bytes(&r->diagnoses) + dict_bytes(&r->procedures) + dict_bytes(&r->drugs) +
+           dict_bytes(&r->items);
+}
 
 /* Bytes the heap has handed out: small blocks and mmapped ones. */
 static size_t heap_in_use(void)
@@ -223,29 +253,33 @@ static size_t heap_in_use(void)
 static ms_status_t measure_states(sweep_t *sw, size_t *total, size_t *largest)
 {
     *total = *largest = 0;
-    for (int m = 0; m < sw->nmodels; m++) {
+    void **made = calloc((size_t)sw->nmodels + 1, sizeof *made);
+    if (!made) return ms_error_set(MS_E_NOMEM, "out of memory");
+    ms_status_t st = MS_OK;
+    for (int m = 0; st == MS_OK && m < sw->nmodels; m++) {
         const ms_model_t *mod = sw->models[m];
         size_t before = heap_in_use();
-        void *state = NULL;
-        MS_TRY(sw_model_checked(mod, MS_TABLE_SETTLEMENTS, mod->init(&sw->env[m], &state)));
+        st = sw_model_checked(mod, MS_TABLE_SETTLEMENTS, mod->init(&sw->env[m], &made[m]));
         size_t after = heap_in_use();
-        mod->free(state);
         size_t floor = (size_t)sw->ds.refs.n_inst * (size_t)mod->nindicators * 16;
         size_t bytes = after > before ? after - before : 0;
         if (bytes < floor) bytes = floor;
         *total += bytes;
         if (bytes > *largest) *largest = bytes;
     }
-    return MS_OK;
+    for (int m = sw->nmodels - 1; m >= 0; m--)
+        if (made[m]) sw->models[m]->free(made[m]);
+    free(made);
+    return st;
 }
 
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
 /* The least cap for stages that hold keyed (beside keyed aggregation's 16
  * MiB at least, when there is any), merge and score bytes. */
-static size_t least_cap(size_t keyed, size_t merge, size_t score, int shuffles)
+static size_t least_cap(size_t fixed, size_t keyed, size_t merge, size_t score, int shuffles)
 {
-    return FIXED_ALLOWANCE + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
+    return fixed + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
 }
 
 /* The bytes keyed aggregation m, k expects to hold: the records it emits
@@ -339,35 +373,63 @@ ms_status_t sw_budget_memory(sweep_t *sw)
         size_t k = slices_of(sw, p, sw->nkeyed > 0);
         if (k > slices) slices = k;
     }
-    size_t map = nt * (per_thread + states + largest) + slices * states;
+    /* Saving a partition touches a block's worth of its buffers at most,
+     * and no more than the state it saves. */
+    size_t saving = largest < MS_PARTIAL_WRITE_BYTES ? largest : MS_PARTIAL_WRITE_BYTES;
+    size_t map = nt * (per_thread + states + saving) + slices * states;
     size_t merge = 2 * states + largest;
     size_t reduce = states + nt * largest;
     size_t score = n_inst * (nind * 24 + scored * 64 + 96) + n_inst * 32 + ((size_t)1 << 20); /* and writing */
     int shuffles = sw->nkeyed;
-    size_t keyed = max2(map, reduce); /* the stages that share the cap with keyed aggregation */
-    size_t need = least_cap(keyed, merge, score, shuffles);
+    /* The stages that share the cap with keyed aggregation: its records are
+     * held from the map until the reduce, through the merge (until
+     * 2026-12-02 the merge was left out: under the least cap a
+     * 420,000-institution sweep then peaked at 912-919 MiB while merging,
+     * over a cap of 883 MiB). */
+    size_t keyed = max2(max2(map, merge), reduce);
+    size_t fixed = FIXED_ALLOWANCE + refs_bytes(&sw->ds.refs);
+    size_t need = least_cap(fixed, keyed, merge, score, shuffles);
     sw->budget_states = states;
     sw->budget_score = score;
+    sw->budget_reduce = reduce;
     /* A worker that keeps the partitions it ends merged in a state of its
      * own holds one more state through the map and until the merge stage
      * has taken it: done only when the cap still leaves the keyed
      * aggregations all they expect to hold (nothing spills for it). */
     size_t map_acc = map + nt * states, merge_acc = (nt + 2) * states + largest;
-    size_t keyed_acc = max2(map_acc, reduce);
-    size_t need_acc = least_cap(keyed_acc, merge_acc, score, shuffles);
+    size_t keyed_acc = max2(max2(map_acc, merge_acc), reduce);
+    size_t need_acc = least_cap(fixed, keyed_acc, merge_acc, score, shuffles);
     double want = keyed_want(sw);
-    sw->accumulate = sw->memory_cap >= need_acc && (double)(sw->memory_cap - FIXED_ALLOWANCE - keyed_acc) >= want;
+    sw->accumulate = sw->memory_cap >= need_acc && (double)(sw->memory_cap - fixed - keyed_acc) >= want;
     if (sw->accumulate) keyed = keyed_acc;
+    sw->budget_merge = sw->accumulate ? merge_acc : merge;
     if (sw->memory_cap < need)
         return ms_error_set(MS_E_USAGE,
                             "--memory-cap %zu MiB is too small for this sweep with %zu thread%s: it needs at least "
                             "%zu MiB (each worker's read buffers %.1f MiB; the models' state for %zu institutions is "
                             "%.1f MiB per partition in hand; scoring and writing %.1f MiB;%s %zu MiB for the libraries and "
-                            "reference data); give a larger cap%s",
+                            "%.1f MiB for the reference data); give a larger cap%s",
                             sw->memory_cap >> 20, nt, nt == 1 ? "" : "s", (need >> 20) + 1, per_thread / 1048576.0,
                             n_inst, states / 1048576.0, score / 1048576.0,
                             shuffles ? " keyed aggregation 16 MiB at least;" : "", FIXED_ALLOWANCE >> 20,
+                            (fixed - FIXED_ALLOWANCE) / 1048576.0,
                             nt > 1 && keyed > max2(merge, score) ? " or fewer --threads" : "");
-    sw->shuffle_cap = shuffles ? sw->memory_cap - FIXED_ALLOWANCE - keyed : 0;
+    sw->shuffle_cap = shuffles ? sw->memory_cap - fixed - keyed : 0;
     return share_keyed(sw);
+}
+
+/* The heap keeps freed blocks (engine/cli/main.c: a partition's states,
+ * saved and loaded bytes reuse pages instead of faulting fresh ones), and
+ * what it keeps is resident: after the map, the map's freed states and
+ * buffers; a stage that holds blocks of other sizes (the merge's states,
+ * the scoring's arrays) grows the heap beside them.  Under a roomy cap that
+ * costs nothing; where the resident bytes and the next stage's would pass
+ * the cap, the free pages are handed back first (malloc_trim: every free
+ * page of the heap, not only its top).  Without it a 420,000-institution
+ * sweep under the least cap (883 MiB) held 485 MiB of free heap at the end
+ * of the merge and peaked at 912-919 MiB. */
+void sw_fit_heap(const sweep_t *sw, size_t need)
+{
+    size_t rss = ms_rss();
+    if (rss && rss + need > sw->memory_cap) malloc_trim(0);
 }

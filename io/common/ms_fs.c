@@ -250,21 +250,26 @@ char *ms_path_join(const char *a, const char *b)
     return s;
 }
 
-size_t ms_peak_rss(void)
+/* A size line of /proc/self/status ("VmHWM:", "VmRSS:"), in bytes. */
+static size_t status_bytes(const char *key)
 {
     FILE *fp = fopen("/proc/self/status", "r");
     if (!fp) return 0;
     char line[256];
-    size_t kb = 0;
+    size_t kb = 0, n = strlen(key);
     while (fgets(line, sizeof line, fp)) {
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kb = strtoull(line + 6, NULL, 10);
+        if (strncmp(line, key, n) == 0) {
+            kb = strtoull(line + n, NULL, 10);
             break;
         }
     }
     fclose(fp);
     return kb * 1024;
 }
+
+size_t ms_peak_rss(void) { return status_bytes("VmHWM:"); }
+
+size_t ms_rss(void) { return status_bytes("VmRSS:"); }
 
 static int dir_is_empty(const char *path)
 {

@@ -80,5 +80,7 @@ char *ms_path_join(const char *a, const char *b);
 
 /* Peak resident set size of this process in bytes (VmHWM), 0 if unknown. */
 size_t ms_peak_rss(void);
+/* Bytes the process holds in memory now (VmRSS), 0 when unknown. */
+size_t ms_rss(void);
 
 #endif

@@ -149,6 +149,7 @@ typedef struct {
     size_t memory_cap, shuffle_cap; /* shuffle_cap: all keyed aggregations together */
     size_t *keyed_cap;        /* [nkeyed] each one's share of shuffle_cap */
     size_t budget_states, budget_score; /* the budget's measured states and scoring estimate */
+    size_t budget_merge, budget_reduce; /* what the merge and the reduce hold beside keyed aggregation */
     int32_t min_date, max_date;
     uint64_t total_rows;
     uint64_t table_rows[MS_TABLE_COUNT]; /* of total_rows, per table */
@@ -210,6 +211,9 @@ ms_status_t sw_make_queues(sweep_t *sw);
 void sw_free_queues(sweep_t *sw);
 ms_status_t sw_dataset_dates(sweep_t *sw);
 ms_status_t sw_budget_memory(sweep_t *sw);
+/* Before a stage that holds need bytes: the heap's free pages back to the
+ * system when what the process holds and need would pass the cap. */
+void sw_fit_heap(const sweep_t *sw, size_t need);
 
 /* ms_sweep_state.c */
 char *sw_manifest_text(const sweep_t *sw);
