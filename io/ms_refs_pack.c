@@ -109,7 +109,7 @@ static ms_status_t get_dict(cursor_t *c, ms_dict_t *d)
     MS_TRY(get_count(c, sizeof(uint32_t), &n));
     if (n == 0) return MS_OK; /* as read: no array (items of a dataset without bill lines) */
     if (!(d->str = calloc(n ? n : 1, sizeof *d->str))) return ms_error_set(MS_E_NOMEM, "out of memory");
-    for (; d->count < n; d->count++) MS_TRY(get_str(c, &d->str[d->count]));
+    while (d->count < n) MS_TRY(get_str(c, &d->str[d->count++]));
     return MS_OK;
 }
 
@@ -121,8 +121,10 @@ ms_status_t ms_refs_unpack(const unsigned char *p, size_t n, int which, ms_refs_
         size_t count = 0;
         MS_TRY(get_count(&c, 2 * sizeof(uint32_t), &count));
         if (!(r->inst = calloc(count ? count : 1, sizeof *r->inst))) return ms_error_set(MS_E_NOMEM, "out of memory");
-        for (; r->n_inst < count; r->n_inst++) {
-            ms_institution_t *x = &r->inst[r->n_inst];
+        /* Counted before it is filled: what a cut-short entry holds is freed
+         * with the rest (ms_refs_free; the array is zeroed). */
+        while (r->n_inst < count) {
+            ms_institution_t *x = &r->inst[r->n_inst++];
             MS_TRY(get_str(&c, &x->inst_code));
             MS_TRY(get_str(&c, &x->name));
             MS_TRY(get(&c, &x->kind, sizeof x->kind));
@@ -136,8 +138,8 @@ ms_status_t ms_refs_unpack(const unsigned char *p, size_t n, int which, ms_refs_
         MS_TRY(get_count(&c, 2 * sizeof(uint32_t), &count));
         if (!(r->groups = calloc(count ? count : 1, sizeof *r->groups)))
             return ms_error_set(MS_E_NOMEM, "out of memory");
-        for (; r->n_groups < count; r->n_groups++) {
-            ms_group_t *g = &r->groups[r->n_groups];
+        while (r->n_groups < count) {
+            ms_group_t *g = &r->groups[r->n_groups++];
             MS_TRY(get_str(&c, &g->group_code));
             MS_TRY(get_str(&c, &g->family));
             MS_TRY(get(&c, &g->severity, sizeof g->severity));
