@@ -219,7 +219,11 @@ static size_t physical_memory(void)
 #define FIXED_ALLOWANCE ((size_t)64 << 20)
 
 /* What a heap block of n bytes takes: malloc's header, 16-byte steps. */
-static size_t heap_block(size_t n) { return (n + 8 + 15) / 16 * 16 < 32 ? 32 : (n + 8 + 15) / 16 * 16; }
+static size_t heap_block(size_t n)
+{
+    size_t b = (n + 8 + 15) / 16 * 16;
+    return b < 32 ? 32 : b;
+}
 
 static size_t dict_bytes(const ms_dict_t *d)
 {
@@ -275,11 +279,12 @@ static ms_status_t measure_states(sweep_t *sw, size_t *total, size_t *largest)
 
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
-/* The least cap for stages that hold keyed (beside keyed aggregation's 16
- * MiB at least, when there is any), merge and score bytes. */
-static size_t least_cap(size_t fixed, size_t keyed, size_t merge, size_t score, int shuffles)
+/* The least cap for stages that hold keyed (the map, merge and reduce,
+ * beside keyed aggregation's 16 MiB at least, when there is any) and score
+ * bytes. */
+static size_t least_cap(size_t fixed, size_t keyed, size_t score, int shuffles)
 {
-    return fixed + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), max2(merge, score));
+    return fixed + max2(keyed + (shuffles ? (size_t)16 << 20 : 0), score);
 }
 
 /* The bytes keyed aggregation m, k expects to hold: the records it emits
@@ -388,7 +393,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
      * over a cap of 883 MiB). */
     size_t keyed = max2(max2(map, merge), reduce);
     size_t fixed = FIXED_ALLOWANCE + refs_bytes(&sw->ds.refs);
-    size_t need = least_cap(fixed, keyed, merge, score, shuffles);
+    size_t need = least_cap(fixed, keyed, score, shuffles);
     sw->budget_states = states;
     sw->budget_score = score;
     sw->budget_reduce = reduce;
@@ -398,7 +403,7 @@ ms_status_t sw_budget_memory(sweep_t *sw)
      * aggregations all they expect to hold (nothing spills for it). */
     size_t map_acc = map + nt * states, merge_acc = (nt + 2) * states + largest;
     size_t keyed_acc = max2(max2(map_acc, merge_acc), reduce);
-    size_t need_acc = least_cap(fixed, keyed_acc, merge_acc, score, shuffles);
+    size_t need_acc = least_cap(fixed, keyed_acc, score, shuffles);
     double want = keyed_want(sw);
     sw->accumulate = sw->memory_cap >= need_acc && (double)(sw->memory_cap - fixed - keyed_acc) >= want;
     if (sw->accumulate) keyed = keyed_acc;
