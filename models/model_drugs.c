@@ -463,7 +463,7 @@ static ms_status_t drugs_finalize(void *state, const ms_model_env_t *env, ms_mod
     MS_TRY(ms_tally_finalize(&s->t, res, 0));
     /* Every indicator is a share of the traced lines. */
     for (int ind = 0; ind < I_COUNT; ind++)
-        memcpy(res->den + (size_t)ind * n, ms_tally_den_of(&s->t, I_REPEAT), n * sizeof *res->den);
+        if (ind != I_REPEAT) memcpy(res->den + (size_t)ind * n, res->den + (size_t)I_REPEAT * n, n * sizeof *res->den);
     return MS_OK;
 }
 

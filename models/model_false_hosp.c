@@ -531,7 +531,7 @@ static ms_status_t false_hosp_finalize(void *state, const ms_model_env_t *env, m
     MS_TRY(ms_tally_finalize(&s->t, res, 0));
     int64_t days = env->max_date >= env->min_date ? (int64_t)env->max_date - env->min_date + 1 : 0;
     for (uint32_t i = 0; i < n; i++) {
-        int64_t stays = *ms_tally_den(&s->t, I_OVERLAP, i), beds = env->refs->inst[i].beds;
+        int64_t stays = res->den[(size_t)I_OVERLAP * n + i], beds = env->refs->inst[i].beds;
         res->den[(size_t)I_GROUP * n + i] = stays;
         res->den[(size_t)I_MINOR * n + i] = stays;
         /* Without approved beds neither ratio means anything: not scored. */

@@ -4,6 +4,7 @@
  */
 #include "ms_tally.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +93,18 @@ ms_status_t ms_tally_load(ms_tally_t *t, const unsigned char **p, size_t *left, 
 
 ms_status_t ms_tally_finalize(ms_tally_t *t, ms_model_result_t *res, int with_expected)
 {
-    MS_TRY(ms_model_result_alloc(res, t->n_inst, t->nind, with_expected));
+    memset(res, 0, sizeof *res);
     size_t cells = cells_of(t->n_inst, t->nind);
-    memcpy(res->num, t->num, cells * sizeof *res->num);
-    memcpy(res->den, t->den, cells * sizeof *res->den);
+    if (with_expected) {
+        res->expected = malloc((cells ? cells : 1) * sizeof *res->expected);
+        if (!res->expected) return ms_error_set(MS_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < cells; i++) res->expected[i] = (double)NAN;
+    }
+    res->n_inst = t->n_inst;
+    res->nind = t->nind;
+    res->num = t->num;
+    res->den = t->den;
+    t->num = t->den = NULL; /* the shape stays: ms_tally_overflow names cells by it */
     /* Reducing threads met their keys in any order: sort the evidence. */
     ms_clues_sort(&t->clues);
     ms_clues_give(&t->clues, res);

@@ -59,9 +59,13 @@ ms_status_t ms_tally_save(const ms_tally_t *t, ms_buf_t *out);
  * model's name (wrap them). */
 ms_status_t ms_tally_load(ms_tally_t *t, const unsigned char **p, size_t *left, uint32_t n_inst, int nind);
 
-/* Allocate res for the tally's shape (expected when asked), copy num and
- * den into it, sort the clues and move them to res (the tally is left
- * without clues).  A model adjusts res afterwards where it needs to. */
+/* Move the tally into res: num, den and the clues (sorted) become res's,
+ * and expected is made when asked (all NaN).  The tally is left empty: a
+ * finalized state only goes to its free (ms_model.h), and a model that
+ * adjusts res afterwards reads res, not the tally.  Handing the arrays over
+ * instead of copying them spares every model a fresh copy of two
+ * indicators x institutions arrays (60 MB per model at 420,000
+ * institutions). */
 ms_status_t ms_tally_finalize(ms_tally_t *t, ms_model_result_t *res, int with_expected);
 
 /* Callbacks for a model whose state begins with its tally (the first
