@@ -140,9 +140,124 @@ static int cmp_clue(const void *a, const void *b)
     return 0;
 }
 
-void ms_clues_sort(ms_clues_t *l)
+void ms_clues_sort_ref(ms_clues_t *l)
 {
     if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_clue);
+}
+
+/* The sort key: (inst, indicator) in hi, settle_id in lo, and where the
+ * clue is.  24 bytes moved per pass instead of a whole clue. */
+typedef struct {
+    uint64_t hi, lo;
+    uint32_t at;
+} clue_key_t;
+
+static inline unsigned key_byte(const clue_key_t *k, unsigned d)
+{
+    return (unsigned)((d < 8 ? k->lo >> (8 * d) : k->hi >> (8 * (d - 8))) & 0xff);
+}
+
+/* Clues v[ix[0..n)] into cmp_clue's order (a merge sort on their places;
+ * tmp holds n).  Only clues of one (inst, indicator, settle_id) come here. */
+static void sort_run(const ms_clue_t *v, uint32_t *ix, uint32_t *tmp, size_t n)
+{
+    if (n < 16) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = ix[i];
+            size_t j = i;
+            for (; j > 0 && cmp_clue(&v[ix[j - 1]], &v[x]) > 0; j--) ix[j] = ix[j - 1];
+            ix[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    sort_run(v, ix, tmp, h);
+    sort_run(v, ix + h, tmp, n - h);
+    size_t a = 0, b = h, o = 0;
+    while (a < h && b < n) tmp[o++] = cmp_clue(&v[ix[b]], &v[ix[a]]) < 0 ? ix[b++] : ix[a++];
+    while (a < h) tmp[o++] = ix[a++];
+    while (b < n) tmp[o++] = ix[b++];
+    memcpy(ix, tmp, n * sizeof *ix);
+}
+
+/* A least-significant-digit radix sort of the keys (a byte a pass, passes
+ * whose byte every key shares skipped), which is stable; clues that share
+ * the whole key (two repeated trace codes of one settlement) are then put
+ * in cmp_clue's order among themselves, and the clues moved to their
+ * places along the permutation's cycles.  cmp_clue is a total order and
+ * clues it calls equal are identical, so this is the reference's answer. */
+void ms_clues_sort(ms_clues_t *l)
+{
+    size_t n = l->n;
+    if (n < 2) return;
+    clue_key_t *k = n <= UINT32_MAX ? malloc(n * sizeof *k) : NULL, *t = k ? malloc(n * sizeof *t) : NULL;
+    size_t(*count)[256] = t ? calloc(16, sizeof *count) : NULL;
+    if (!count) {
+        /* Without scratch: the reference, which needs none of its own. */
+        free(k), free(t);
+        ms_clues_sort_ref(l);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        k[i].hi = (uint64_t)l->v[i].inst << 16 | l->v[i].indicator;
+        k[i].lo = l->v[i].settle_id;
+        k[i].at = (uint32_t)i;
+        for (unsigned d = 0; d < 16; d++) count[d][key_byte(&k[i], d)]++;
+    }
+    for (unsigned d = 0; d < 16; d++) {
+        if (count[d][key_byte(&k[0], d)] == n) continue;
+        size_t sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) t[count[d][key_byte(&k[i], d)]++] = k[i];
+        clue_key_t *x = k;
+        k = t;
+        t = x;
+    }
+    free(count);
+    /* The places, in order; t's room is the runs' scratch. */
+    uint32_t *ix = (uint32_t *)t, *tmp = ix + n;
+    for (size_t i = 0; i < n; i++) ix[i] = k[i].at;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && k[j].hi == k[i].hi && k[j].lo == k[i].lo;) j++;
+        if (j - i > 1) sort_run(l->v, ix + i, tmp, j - i);
+    }
+    free(k);
+    /* v[i] takes the clue at ix[i]: gathered into a new array (the reads
+     * are random, so the next ones are fetched ahead), or along the
+     * permutation's cycles in place when there is no room for one. */
+    ms_clue_t *out = malloc(n * sizeof *out);
+    if (out) {
+        for (size_t i = 0; i < n; i++) {
+            if (i + 16 < n) __builtin_prefetch(&l->v[ix[i + 16]]);
+            memcpy(&out[i], &l->v[ix[i]], sizeof *out);
+        }
+        free(l->v);
+        l->v = out;
+        l->cap = n;
+        free(t);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ix[i] == i) continue;
+        /* memcpy, not assignment: padding bytes move too (clues are
+         * compared and saved whole). */
+        ms_clue_t hold;
+        memcpy(&hold, &l->v[i], sizeof hold);
+        size_t j = i;
+        while (ix[j] != i) {
+            size_t from = ix[j];
+            memcpy(&l->v[j], &l->v[from], sizeof hold);
+            ix[j] = (uint32_t)j;
+            j = from;
+        }
+        memcpy(&l->v[j], &hold, sizeof hold);
+        ix[j] = (uint32_t)j;
+    }
+    free(t);
 }
 
 void ms_clues_give(ms_clues_t *l, ms_model_result_t *res)

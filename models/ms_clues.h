@@ -53,6 +53,12 @@ ms_status_t ms_clues_load(ms_clues_t *l, const unsigned char **p, size_t *left, 
  * met them in any order. */
 void ms_clues_sort(ms_clues_t *l);
 
+/* The same order by qsort and cmp_clue: the reference ms_clues_sort is
+ * tested against (a radix sort on (inst, indicator, settle_id) that moves
+ * 24-byte keys, not 88-byte clues; at 420,000 institutions qsort on whole
+ * clues was 5% of a sweep), and what it falls back to without scratch. */
+void ms_clues_sort_ref(ms_clues_t *l);
+
 /* Move the clues into res (res->clues, res->nclues); l is left empty. */
 void ms_clues_give(ms_clues_t *l, ms_model_result_t *res);
 
