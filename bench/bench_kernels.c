@@ -561,6 +561,31 @@ static uint64_t run_rank_u64(const ms_kernels_t *k, data_t *d)
     size_t rank = (d->n_run * 99 + 99) / 100;
     return k->rank_u64(d->u64, d->n_run, rank < 1 ? 1 : rank);
 }
+/* Shares 0..1 in steps of 10^-6, as scoring sorts a peer group's values
+ * and residuals (kept in u64 storage; sorted as doubles in place). */
+static void make_sort_f64(data_t *d, rng_t *r)
+{
+    d->u64 = dalloc(d, d->n * 8);
+    d->u64_orig = dalloc(d, d->n * 8);
+    d->ids = dalloc(d, d->n * 8);
+    for (size_t i = 0; i < d->n; i++) {
+        double x = (double)below(r, 1000001) / 1e6;
+        memcpy(&d->u64_orig[i], &x, 8);
+    }
+    memcpy(d->u64, d->u64_orig, d->n * 8);
+    d->ws = d->n * 8;
+}
+static uint64_t run_sort_f64(const ms_kernels_t *k, data_t *d)
+{
+    k->sort_f64((double *)(void *)d->u64, d->n_run, d->ids);
+    return d->u64[d->n_run / 2];
+}
+static int outs_sort_f64(data_t *d, uint64_t ret, region_t *o)
+{
+    (void)ret;
+    o[0] = (region_t){"v", d->u64, d->n_run * 8, 8};
+    return 1;
+}
 static int outs_none(data_t *d, uint64_t ret, region_t *o)
 {
     (void)d, (void)ret, (void)o;
@@ -607,6 +632,8 @@ static const spec_t specs[] = {
      NULL, NULL, run_window_max_sum, outs_none},
     {"sort_i32", SLOT(sort_i32), 4, 4, 0, CAP_NLOGN, "a day (730-day range); reads 4 B (sorted in place)", make_sort_i32,
      prep_sort_i32, prep_sort_i32, run_sort_i32, outs_sort},
+    {"sort_f64", SLOT(sort_f64), 8, 8, 0, CAP_NLOGN, "a share 0..1 (a peer group's values); reads 8 B (sorted in place)",
+     make_sort_f64, prep_rank_u64, prep_rank_u64, run_sort_f64, outs_sort_f64},
     {"rank_u64", SLOT(rank_u64), 8, 8, 0, CAP_NLOGN, "a random value; reads 8 B (99th percentile)", make_rank_u64,
      prep_rank_u64, prep_rank_u64, run_rank_u64, outs_none},
 };

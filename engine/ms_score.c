@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_kernels.h"
 #include "ms_search.h"
 
 /* --------------------------------------------------------------- peers */
@@ -77,17 +78,11 @@ ms_status_t ms_peers_make(const ms_refs_t *refs, const ms_config_t *cfg, uint32_
 
 /* ------------------------------------------------------------- helpers */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Median of v[0..n) (v is reordered). */
-static double median(double *v, size_t n)
+/* Median of v[0..n) (v is sorted; tmp: scratch of n). */
+static double median(double *v, size_t n, uint64_t *tmp)
 {
     if (n == 0) return 0;
-    qsort(v, n, sizeof *v, cmp_double);
+    ms_kernels()->sort_f64(v, n, tmp);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -107,6 +102,7 @@ int ms_score_enough_records(const ms_score_t *s, const ms_indicator_t *ind, int6
 typedef struct {
     double *r;            /* [n_inst] standardised residual (reported only) */
     double *scratch;      /* [n_inst] */
+    uint64_t *sort_tmp;   /* [n_inst] the sort's scratch */
     double *pnum, *pden;  /* [npeer] pooled numerator and denominator */
     size_t *pcount;       /* [npeer] reported institutions */
     size_t *gstart;       /* [npeer + 1] group g's members: gmem[gstart[g] .. gstart[g + 1]) */
@@ -232,9 +228,9 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
         size_t c = 0;
         for (size_t i = 0; i < n; i++)
             if (rep[i]) w->scratch[c++] = w->r[i];
-        nat_med = median(w->scratch, c);
+        nat_med = median(w->scratch, c, w->sort_tmp);
         for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - nat_med);
-        nat_mad = median(w->scratch, c);
+        nat_mad = median(w->scratch, c, w->sort_tmp);
     }
     double floor_scale = share ? 1.0 : 0.05;
     double *gmed = calloc(s->npeer, sizeof *gmed), *gmad = calloc(s->npeer, sizeof *gmad);
@@ -249,9 +245,9 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
             size_t i = w->gmem[q];
             if (rep[i]) w->scratch[c++] = w->r[i];
         }
-        gmed[g] = median(w->scratch, c);
+        gmed[g] = median(w->scratch, c, w->sort_tmp);
         for (size_t q = 0; q < c; q++) w->scratch[q] = fabs(w->scratch[q] - gmed[g]);
-        gmad[g] = median(w->scratch, c);
+        gmad[g] = median(w->scratch, c, w->sort_tmp);
     }
     int any = 0;
     for (size_t i = 0; gmed && gmad && i < n; i++) {
@@ -313,7 +309,7 @@ static void score_indicator(ms_score_t *s, int j, work_t *w)
             if (rep[i]) w->scratch[c++] = val[i];
         }
         if (c == 0) continue;
-        qsort(w->scratch, c, sizeof *w->scratch, cmp_double);
+        ms_kernels()->sort_f64(w->scratch, c, w->sort_tmp);
         for (size_t q = g0; q < g1; q++) {
             size_t i = w->gmem[q];
             if (!rep[i]) continue;
@@ -455,18 +451,20 @@ ms_status_t ms_score_run(ms_score_t *s)
     s->recovery = calloc(n + 1, sizeof *s->recovery);
     s->priority = calloc(n + 1, sizeof *s->priority);
     s->order = calloc(n + 1, sizeof *s->order);
-    work_t w = {calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(double)),
+    work_t w = {calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(uint64_t)),
+                calloc(s->npeer + 1, sizeof(double)),
                 calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t)),
                 calloc(s->npeer + 1, sizeof(size_t)), calloc(n + 1, sizeof(uint32_t))};
     ms_status_t st = MS_OK;
     if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->credible || !s->unexplained ||
         !s->peer_rank || !s->watch || !s->no_signal || !s->model_score || !s->overall ||
-        !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.pnum || !w.pden ||
+        !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.sort_tmp || !w.pnum ||
+        !w.pden ||
         !w.pcount || !w.gstart || !w.gmem)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
     if (st == MS_OK) group_members(s->peer, NULL, n, s->npeer, w.gstart, w.gmem);
     for (int j = 0; st == MS_OK && j < s->nind; j++) score_indicator(s, j, &w);
-    free(w.r), free(w.scratch), free(w.pnum), free(w.pden), free(w.pcount), free(w.gstart), free(w.gmem);
+    free(w.r), free(w.scratch), free(w.sort_tmp), free(w.pnum), free(w.pden), free(w.pcount), free(w.gstart), free(w.gmem);
     if (st != MS_OK) return st;
 
     corroborate(s);
@@ -554,10 +552,11 @@ ms_status_t ms_score_run(ms_score_t *s)
     /* Each row's peer percentile: where its priority stands among its
      * peers' with data (mid_rank, as for values). */
     double *sorted = calloc(s->n_ranked + 1, sizeof *sorted);
+    uint64_t *sort_tmp = calloc(s->n_ranked + 1, sizeof *sort_tmp);
     uint32_t *ranked = calloc(s->n_ranked + 1, sizeof *ranked);
     size_t *gstart = calloc(s->npeer + 1, sizeof *gstart);
-    if (!sorted || !ranked || !gstart) {
-        free(sorted), free(ranked), free(gstart);
+    if (!sorted || !sort_tmp || !ranked || !gstart) {
+        free(sorted), free(sort_tmp), free(ranked), free(gstart);
         return ms_error_set(MS_E_NOMEM, "out of memory");
     }
     /* The ranked institutions bucketed by group as above. */
@@ -566,13 +565,13 @@ ms_status_t ms_score_run(ms_score_t *s)
         size_t c = 0, g0 = gstart[g], g1 = gstart[g + 1];
         for (size_t q = g0; q < g1; q++) sorted[c++] = s->priority[ranked[q]];
         if (!c) continue;
-        qsort(sorted, c, sizeof *sorted, cmp_double);
+        ms_kernels()->sort_f64(sorted, c, sort_tmp);
         for (size_t q = g0; q < g1; q++) {
             uint32_t i = ranked[q];
             s->peer_rank[i] = mid_rank(sorted, c, s->priority[i]);
         }
     }
-    free(sorted), free(ranked), free(gstart);
+    free(sorted), free(sort_tmp), free(ranked), free(gstart);
     return MS_OK;
 }
 

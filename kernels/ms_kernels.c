@@ -30,6 +30,7 @@ static const ms_kernels_t ref_table = {
     .inside_other_stay = ms_k_inside_other_stay_ref,
     .window_max_sum = ms_k_window_max_sum_ref,
     .sort_i32 = ms_k_sort_i32_ref,
+    .sort_f64 = ms_k_sort_f64_ref,
     .rank_u64 = ms_k_rank_u64_ref,
     .name = "ref",
 };

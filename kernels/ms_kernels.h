@@ -136,6 +136,10 @@ typedef struct {
     uint64_t (*window_max_sum)(const int32_t *day, const uint32_t *qty, size_t n, int64_t window);
     /* v[0..n) sorted ascending, in place; tmp is scratch of n elements. */
     void (*sort_i32)(int32_t *v, size_t n, int32_t *tmp);
+    /* v[0..n) (no NaN) sorted ascending, in place, each -0.0 written as
+     * +0.0 (the two are equal, so no order tells them apart); tmp is
+     * scratch of n elements. */
+    void (*sort_f64)(double *v, size_t n, uint64_t *tmp);
     /* The value of nearest rank `rank` (1-based, 1 <= rank <= n) of v
      * ascending: what v[rank - 1] would be after sorting.  v is reordered
      * (its values kept). */

@@ -8,6 +8,7 @@
  * input, all values equal).  A few cases computed by hand pin the
  * references themselves.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -397,6 +398,70 @@ static void test_sort_i32_by_hand(void **state)
     }
 }
 
+/* --- Sorting doubles --- */
+
+enum {
+    F64_WIDE,      /* any finite bit pattern of either sign */
+    F64_SHARES,    /* 0..1, as scoring's values and percentiles */
+    F64_ZEROS,     /* -0.0 and +0.0 mixed with a few values */
+    F64_EXTREMES,  /* infinities, DBL_MAX, the smallest subnormals */
+    F64_SORTED,
+    F64_REVERSED,
+    F64_PATTERNS
+};
+
+static double make_f64(size_t i, size_t n, int pattern, uint64_t *s)
+{
+    switch (pattern) {
+    case F64_WIDE: {
+        uint64_t b = ms_test_rand(s);
+        double x;
+        if ((b >> 52 & 0x7ff) == 0x7ff) b &= ~((uint64_t)1 << 62); /* no NaN, no infinity */
+        memcpy(&x, &b, sizeof x);
+        return x;
+    }
+    case F64_SHARES: return (double)ms_test_below(s, 1001) / 1000.0;
+    case F64_ZEROS: {
+        const double x[] = {-0.0, 0.0, -0.0, 1.5, -1.5, 0.0};
+        return x[ms_test_below(s, 6)];
+    }
+    case F64_EXTREMES: {
+        const double x[] = {-1.0 / 0.0, 1.0 / 0.0, 1.7976931348623157e308, -1.7976931348623157e308,
+                            4.9406564584124654e-324, -4.9406564584124654e-324, 2.2250738585072014e-308, 0.0, -0.0};
+        return x[ms_test_below(s, 9)];
+    }
+    case F64_SORTED: return (double)i * 0.25 - 100;
+    default: return (double)(n - i) * 1e6;
+    }
+}
+
+static void test_sort_f64(void **state)
+{
+    (void)state;
+    uint64_t s = 29;
+    for (size_t li = 0; li <= NLENGTHS; li++)
+        for (int pattern = 0; pattern < F64_PATTERNS; pattern++) {
+            size_t n = li < NLENGTHS ? length_at(li) : 100000;
+            double *src = xmalloc(n * 8 + 8), *want = xmalloc(n * 8 + 8), *got = xmalloc(n * 8 + 8);
+            uint64_t *tmp = xmalloc(n * 8 + 8);
+            for (size_t i = 0; i < n; i++) src[i] = make_f64(i, n, pattern, &s);
+            if (n) memcpy(want, src, n * 8);
+            ms_kernels_ref()->sort_f64(want, n, tmp);
+            for (size_t i = 0; i < n; i++) {
+                assert_false(want[i] == 0 && signbit(want[i])); /* -0.0 written as +0.0 */
+                if (i) assert_true(want[i - 1] <= want[i]);
+            }
+            for (int set = MS_ISA_PORTABLE; set < MS_ISA_COUNT; set++) {
+                const ms_kernels_t *k = set_at(set);
+                if (!k) continue;
+                if (n) memcpy(got, src, n * 8);
+                k->sort_f64(got, n, tmp);
+                CHECK(!n || !memcmp(got, want, n * 8), "sort_f64 %s: n %zu pattern %d\n", k->name, n, pattern);
+            }
+            free(src), free(want), free(got), free(tmp);
+        }
+}
+
 /* --- Nearest ranks --- */
 
 enum { RANK_RANDOM, RANK_DUPS, RANK_EQUAL, RANK_SORTED, RANK_REVERSED, RANK_EXTREMES, RANK_ORGAN, RANK_PATTERNS };
@@ -498,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_window_max_sum),
         cmocka_unit_test(test_sort_i32_by_hand),
         cmocka_unit_test(test_sort_i32),
+        cmocka_unit_test(test_sort_f64),
         cmocka_unit_test(test_rank_u64_by_hand),
         cmocka_unit_test(test_rank_u64),
     };

@@ -144,6 +144,75 @@ static void sort_i32_radix(int32_t *v, size_t n, int32_t *tmp)
     else radix_i32(v, n, tmp, lo);
 }
 
+/* --- Sorting doubles --- */
+
+/* A double's bits as an unsigned key in the order of the values (no NaN):
+ * a positive one with its sign bit set, a negative one with every bit
+ * flipped; -0.0 is taken as +0.0. */
+static inline uint64_t f64_key(double x)
+{
+    uint64_t b;
+    x = x == 0 ? 0.0 : x;
+    memcpy(&b, &x, sizeof b);
+    return b >> 63 ? ~b : b | (uint64_t)1 << 63;
+}
+
+static inline double f64_of_key(uint64_t k)
+{
+    uint64_t b = k >> 63 ? k & ~((uint64_t)1 << 63) : ~k;
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+static void insertion_f64(double *v, size_t n)
+{
+    if (n) v[0] = v[0] == 0 ? 0.0 : v[0];
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i] == 0 ? 0.0 : v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* LSD radix sort of the keys, a byte a pass, passes whose byte every key
+ * shares skipped (all eight histograms in one read).  The keys are made in
+ * v's own storage and turned back into values at the end. */
+typedef uint64_t __attribute__((may_alias)) u64_alias_t; /* v's storage read as keys */
+
+static void sort_f64_radix(double *v, size_t n, uint64_t *tmp)
+{
+    if (n <= SORT_SMALL) {
+        insertion_f64(v, n);
+        return;
+    }
+    size_t hist[8][256];
+    memset(hist, 0, sizeof hist);
+    u64_alias_t *src = (u64_alias_t *)(void *)v, *dst = tmp;
+    for (size_t i = 0; i < n; i++) {
+        double x;
+        memcpy(&x, &src[i], sizeof x);
+        uint64_t k = f64_key(x);
+        memcpy(&src[i], &k, sizeof k);
+        for (int b = 0; b < 8; b++) hist[b][(k >> (8 * b)) & 255]++;
+    }
+    for (int b = 0; b < 8; b++) {
+        unsigned shift = 8u * (unsigned)b;
+        if (hist[b][(src[0] >> shift) & 255] == n) continue; /* one bucket */
+        size_t pos[256], o = 0;
+        for (int c = 0; c < 256; c++) pos[c] = o, o += hist[b][c];
+        for (size_t i = 0; i < n; i++) dst[pos[(src[i] >> shift) & 255]++] = src[i];
+        u64_alias_t *t = src;
+        src = dst, dst = t;
+    }
+    u64_alias_t *out = (u64_alias_t *)(void *)v;
+    for (size_t i = 0; i < n; i++) {
+        double x = f64_of_key(src[i]);
+        memcpy(&out[i], &x, sizeof x);
+    }
+}
+
 /* --- Nearest ranks --- */
 
 enum { RANK_SMALL = 16 };
@@ -239,5 +308,6 @@ void ms_kfill_spans_portable(ms_kernels_t *t)
     t->inside_other_stay = inside_other_stay_scan;
     t->window_max_sum = window_max_sum_two_ptr;
     t->sort_i32 = sort_i32_radix;
+    t->sort_f64 = sort_f64_radix;
     t->rank_u64 = rank_u64_select;
 }

@@ -28,6 +28,7 @@ size_t ms_k_inside_other_stay_ref(const int32_t *inst, const int32_t *admit, con
                                   const int32_t *settle, const uint8_t *stay, size_t n, uint8_t *flag);
 uint64_t ms_k_window_max_sum_ref(const int32_t *day, const uint32_t *qty, size_t n, int64_t window);
 void ms_k_sort_i32_ref(int32_t *v, size_t n, int32_t *tmp);
+void ms_k_sort_f64_ref(double *v, size_t n, uint64_t *tmp);
 uint64_t ms_k_rank_u64_ref(uint64_t *v, size_t n, size_t rank);
 
 #endif

@@ -61,6 +61,20 @@ void ms_k_sort_i32_ref(int32_t *v, size_t n, int32_t *tmp)
     if (n > 1) qsort(v, n, sizeof *v, cmp_i32);
 }
 
+static int cmp_f64(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void ms_k_sort_f64_ref(double *v, size_t n, uint64_t *tmp)
+{
+    (void)tmp;
+    if (n > 1) qsort(v, n, sizeof *v, cmp_f64);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == 0) v[i] = 0.0; /* -0.0 too */
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
