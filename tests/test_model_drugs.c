@@ -10,7 +10,8 @@
  *
  * Hoarding: 300 ordinary buyers of a drug take 2 packages each (the 99th
  * percentile is 2, the limit 3 x 2 = 6).  A buyer with 7 packages over days
- * d, d+10 and d+29 at three institutions is a hoarder; the same with the
+ * d, d+10 and d+29 at three institutions is a hoarder (also when those 7
+ * lines are among the 47 of a long history of other drugs); the same with the
  * last purchase on d+30 (5 at most in any 30 days) is not, nor one with 7
  * at two institutions.  With window_days = 31 the second one is.
  *
@@ -118,8 +119,13 @@ static void build(world_t *w)
 
     /* Hoarding: 300 ordinary buyers of 2 packages at H_N. */
     for (int i = 0; i < 300; i++) buy(w, person_in(w, (uint32_t)i & 1), H_N, d + i % 50, DRUG_HOARD, 2);
-    /* 3 + 2 + 2 = 7 within [d, d+29] at three institutions: a hoarder. */
+    /* 3 + 2 + 2 = 7 within [d, d+29] at three institutions: a hoarder,
+     * with a long history: 40 lines of three other drugs around those
+     * days (47 lines in all, so the person's lines are merge-sorted by
+     * drug and date, not insertion-sorted; they are the only buyer of
+     * those drugs, whose limits are then their own). */
     uint64_t p = person_in(w, 0);
+    for (int i = 0; i < 40; i++) buy(w, p, H_D, d - 20 + i, DRUG_BULK + (uint32_t)(i * 7 % 3), 1);
     w->hoard_p1 = buy(w, p, H_P1, d, DRUG_HOARD, 3);
     expect(w, H_P1, "hoarding_buyer_share", w->hoard_p1);
     expect(w, H_P2, "hoarding_buyer_share", buy(w, p, H_P2, d + 10, DRUG_HOARD, 2));
