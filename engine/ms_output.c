@@ -49,18 +49,22 @@ static ms_status_t finish(ms_afile_t *f)
     return ms_afile_commit(f);
 }
 
-/* A text field (codes and names from the extracts, reasons): a leading
- * "'" where it would start a formula (ms_csv_write_text, shared with
- * rejected.csv). */
-static void field(FILE *fp, const char *s) { ms_csv_write_text(fp, s, strlen(s)); }
-
-/* The same inside a row assembled in l (io/common/ms_line.h: numbers
- * without printf, whose format parsing was most of the time spent writing
- * millions of rows). */
+/* A text field (codes and names from the extracts, reasons), inside a row
+ * assembled in l (io/common/ms_line.h: numbers without printf, whose
+ * format parsing was most of the time spent writing millions of rows): a
+ * leading "'" where it would start a formula (ms_csv_write_text, shared
+ * with rejected.csv). */
 static void text(ms_line_t *l, const char *s)
 {
+    size_t n = strlen(s);
+    /* Most text (codes, names, reasons) needs neither quotes nor a guard:
+     * copied into the row, not a write of its own per field. */
+    if (ms_csv_text_is_plain(s, n)) {
+        ms_line_put(l, s, n);
+        return;
+    }
     ms_line_flush(l);
-    field(l->fp, s);
+    ms_csv_write_text(l->fp, s, n);
 }
 
 /* ',' then v. */
@@ -404,50 +408,89 @@ static ms_status_t write_clues(const ms_output_t *o)
     return finish(&f);
 }
 
-/* "number,unit": an amount in yuan (kept in fen), else a count of what
+/* An indicator's words in indicators.csv, measured once, not per row:
+ * "number,unit", an amount in yuan (kept in fen) or a count of what the
  * unit says ("records" when it says nothing). */
-static void unit_number(ms_line_t *l, int64_t v, const char *unit)
+typedef struct {
+    const char *model, *name, *num_unit, *den_unit;
+    size_t model_len, name_len, num_unit_len, den_unit_len;
+    int num_yuan, den_yuan;
+} ind_words_t;
+
+static void unit_value(ms_line_t *l, int64_t v, int yuan)
 {
-    if (unit && !strcmp(unit, "yuan")) {
+    if (yuan) {
         char money[32];
         ms_money_format(v, money);
         ms_line_str(l, money);
     } else {
         ms_line_i64(l, v);
     }
-    ms_line_char(l, ',');
-    ms_line_str(l, unit ? unit : "records");
 }
 
 static ms_status_t write_indicators(const ms_output_t *o)
 {
     const ms_score_t *s = o->score;
+    int nw = 0;
+    for (int m = 0; m < s->nmodels; m++) nw += s->results[m].nind;
+    ind_words_t *words = calloc((size_t)(nw ? nw : 1), sizeof *words);
+    if (!words) return ms_error_set(MS_E_NOMEM, "out of memory");
+    for (int m = 0, w = 0; m < s->nmodels; m++)
+        for (int k = 0; k < s->results[m].nind; k++, w++) {
+            const ms_indicator_t *ind = &s->models[m]->indicators[k];
+            ind_words_t *x = &words[w];
+            x->model = s->models[m]->name;
+            x->name = ind->name;
+            x->num_unit = ind->num_unit ? ind->num_unit : "records";
+            x->den_unit = ind->den_unit ? ind->den_unit : "records";
+            x->model_len = strlen(x->model), x->name_len = strlen(x->name);
+            x->num_unit_len = strlen(x->num_unit), x->den_unit_len = strlen(x->den_unit);
+            x->num_yuan = !strcmp(x->num_unit, "yuan"), x->den_yuan = !strcmp(x->den_unit, "yuan");
+        }
     ms_afile_t f;
-    MS_TRY(open_csv(o, "indicators.csv", &f));
+    ms_status_t st = open_csv(o, "indicators.csv", &f);
+    if (st != MS_OK) {
+        free(words);
+        return st;
+    }
     /* Each number with what it counts ("yuan": written in yuan, two
      * decimals; docs/models.md, Outputs). */
     fputs("inst_code,model,indicator,numerator,numerator_unit,denominator,denominator_unit\n", f.fp);
     ms_line_t line = {.fp = f.fp}, *l = &line;
-    for (size_t i = 0; i < s->refs->n_inst; i++)
-        for (int m = 0; m < s->nmodels; m++) {
+    for (size_t i = 0; i < s->refs->n_inst; i++) {
+        const char *code = s->refs->inst[i].inst_code;
+        size_t code_len = 0;
+        int plain = -1; /* the code needs no quotes or guard (asked at its first row) */
+        for (int m = 0, w = 0; m < s->nmodels; m++) {
             const ms_model_result_t *r = &s->results[m];
-            for (int k = 0; k < r->nind && i < r->n_inst; k++) {
+            for (int k = 0; k < r->nind; k++, w++) {
+                if (i >= r->n_inst) continue;
                 int64_t num = r->num[(size_t)k * r->n_inst + i], den = r->den[(size_t)k * r->n_inst + i];
                 if (!num && !den) continue;
-                text(l, s->refs->inst[i].inst_code);
+                const ind_words_t *x = &words[w];
+                if (plain < 0) code_len = strlen(code), plain = ms_csv_text_is_plain(code, code_len);
+                if (plain)
+                    ms_line_put(l, code, code_len);
+                else
+                    text(l, code);
                 ms_line_char(l, ',');
-                ms_line_str(l, s->models[m]->name);
+                ms_line_put(l, x->model, x->model_len);
                 ms_line_char(l, ',');
-                const ms_indicator_t *ind = &s->models[m]->indicators[k];
-                ms_line_str(l, ind->name);
+                ms_line_put(l, x->name, x->name_len);
                 ms_line_char(l, ',');
-                unit_number(l, num, ind->num_unit);
+                unit_value(l, num, x->num_yuan);
                 ms_line_char(l, ',');
-                unit_number(l, den, ind->den_unit);
+                ms_line_put(l, x->num_unit, x->num_unit_len);
+                ms_line_char(l, ',');
+                unit_value(l, den, x->den_yuan);
+                ms_line_char(l, ',');
+                ms_line_put(l, x->den_unit, x->den_unit_len);
                 ms_line_char(l, '\n');
             }
         }
+    }
     ms_line_flush(l);
+    free(words);
     return finish(&f);
 }
 

@@ -728,6 +728,17 @@ static void csv_write_text(FILE *fp, const char *s, size_t len, int escape)
 
 void ms_csv_write_text(FILE *fp, const char *s, size_t len) { csv_write_text(fp, s, len, 0); }
 
+/* csv_write_text with escape = 0 writes s unchanged exactly when there is
+ * no guard and ms_csv_write_field would not quote it. */
+int ms_csv_text_is_plain(const char *s, size_t len)
+{
+    if (len > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') return 0;
+    return 1;
+}
+
 void ms_csv_write_text_escaped(FILE *fp, const char *s, size_t len)
 {
     csv_write_text(fp, s, len, 1);

@@ -71,6 +71,10 @@ void ms_csv_write_field(FILE *fp, const char *s, size_t len);
  * canonical export (io/ms_export.c) writes codes and names with
  * ms_csv_write_field, so that it reads back byte for byte. */
 void ms_csv_write_text(FILE *fp, const char *s, size_t len);
+
+/* Does ms_csv_write_text write s as it is (no quotes, no guard)?  A writer
+ * that assembles rows in a buffer copies such text itself. */
+int ms_csv_text_is_plain(const char *s, size_t len);
 /* The same for raw values quoted from an extract (rejected.csv): every
  * control character (C0, DEL, a C1 control in UTF-8) is first written as
  * "\x1b", as in messages, so a cell holds no escape sequence and a row is

@@ -9,7 +9,9 @@
  *    truncate a file);
  *  - text from the extracts (codes, names) cannot become a spreadsheet
  *    formula in the CSV files the sweep writes for people, while the
- *    canonical export still gives the extract back byte for byte;
+ *    canonical export still gives the extract back byte for byte; the
+ *    rows the sweep assembles in a buffer copy text themselves only where
+ *    ms_csv_write_text would write it unchanged (ms_csv_text_is_plain);
  *  - control characters from the data are escaped in error messages;
  *  - a drug_items.csv that is a symlink to nothing is an error, not an
  *    absent file;
@@ -34,6 +36,7 @@
 
 #include "ms_fs.h"
 #include "ms_testcsv.h"
+#include "ms_csv.h"
 #include "ms_testutil.h"
 
 typedef struct {
@@ -299,6 +302,47 @@ static void test_no_formulas_in_outputs(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/* ms_csv_text_is_plain says yes exactly when ms_csv_write_text writes the
+ * text unchanged: every string of up to 3 characters over an alphabet of
+ * the characters that matter, and random longer ones. */
+static void check_plain(const char *t, size_t n)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&out, &len);
+    assert_non_null(fp);
+    ms_csv_write_text(fp, t, n);
+    assert_int_equal(fclose(fp), 0);
+    int same = len == n && !memcmp(out, t, n);
+    if (same != ms_csv_text_is_plain(t, n)) print_error("'%.*s': written as '%s'\n", (int)n, t, out);
+    assert_int_equal(same, ms_csv_text_is_plain(t, n));
+    free(out);
+}
+
+static void test_plain_text_is_written_as_is(void **state)
+{
+    (void)state;
+    static const char abc[] = {'a', '7', ',', '"', '\n', '\r', '=', '+', '-', '@', '\t', ' ', '\'', (char)0xe5};
+    enum { A = sizeof abc };
+    char t[64];
+    check_plain("", 0);
+    for (size_t n = 1; n <= 3; n++) {
+        size_t total = 1;
+        for (size_t k = 0; k < n; k++) total *= A;
+        for (size_t v = 0; v < total; v++) {
+            size_t x = v;
+            for (size_t k = 0; k < n; k++, x /= A) t[k] = abc[x % A];
+            check_plain(t, n);
+        }
+    }
+    uint64_t rs = 5;
+    for (int r = 0; r < 20000; r++) {
+        size_t n = 4 + ms_test_below(&rs, 40);
+        for (size_t k = 0; k < n; k++) t[k] = ms_test_below(&rs, 8) ? 'a' + (char)ms_test_below(&rs, 26) : abc[ms_test_below(&rs, A)];
+        check_plain(t, n);
+    }
+}
+
 static void test_control_characters_escaped(void **state)
 {
     fx_t *f = *state;
@@ -452,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_trailing_slashes),
         cmocka_unit_test(test_write_probe_never_follows_links),
         cmocka_unit_test(test_no_formulas_in_outputs),
+        cmocka_unit_test(test_plain_text_is_written_as_is),
         cmocka_unit_test(test_control_characters_escaped),
         cmocka_unit_test(test_dangling_drug_items),
         cmocka_unit_test(test_inspect_unreadable),

@@ -13,24 +13,19 @@ void ms_line_flush(ms_line_t *l)
     l->len = 0;
 }
 
-void ms_line_put(ms_line_t *l, const char *s, size_t n)
+void ms_line_put_long(ms_line_t *l, const char *s, size_t n)
 {
-    if (l->len + n > MS_LINE_CAP) ms_line_flush(l);
+    ms_line_flush(l);
     if (n > MS_LINE_CAP) {
         fwrite_unlocked(s, 1, n, l->fp);
         return;
     }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
+    memcpy(l->buf, s, n);
+    l->len = n;
 }
 
 void ms_line_str(ms_line_t *l, const char *s) { ms_line_put(l, s, strlen(s)); }
 
-void ms_line_char(ms_line_t *l, char c)
-{
-    if (l->len == MS_LINE_CAP) ms_line_flush(l);
-    l->buf[l->len++] = c;
-}
 
 void ms_line_u64(ms_line_t *l, uint64_t v)
 {

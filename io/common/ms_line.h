@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define MS_LINE_CAP 8192
 
@@ -21,9 +22,28 @@ typedef struct {
 
 /* Write what is buffered to fp (errors show in ferror(fp)). */
 void ms_line_flush(ms_line_t *l);
-void ms_line_put(ms_line_t *l, const char *s, size_t n);
+/* A piece larger than the buffer goes straight to fp. */
+void ms_line_put_long(ms_line_t *l, const char *s, size_t n);
+
+/* The two calls of every field, inline: a function call each was a fifth
+ * of the instructions spent writing indicators.csv. */
+static inline void ms_line_put(ms_line_t *l, const char *s, size_t n)
+{
+    if (l->len + n > MS_LINE_CAP) {
+        ms_line_put_long(l, s, n);
+        return;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+static inline void ms_line_char(ms_line_t *l, char c)
+{
+    if (l->len == MS_LINE_CAP) ms_line_flush(l);
+    l->buf[l->len++] = c;
+}
+
 void ms_line_str(ms_line_t *l, const char *s);
-void ms_line_char(ms_line_t *l, char c);
 void ms_line_u64(ms_line_t *l, uint64_t v);
 void ms_line_i64(ms_line_t *l, int64_t v);
 /* "%.<decimals>f" (ms_fmt_fixed). */
