@@ -89,9 +89,20 @@ static ms_status_t put_columns(hid_t loc, const char *name, hid_t ftype, hid_t m
     ms_status_t st = rows && !buf ? ms_error_set(MS_E_NOMEM, "out of memory") : MS_OK;
     for (size_t r0 = 0; st == MS_OK && rc >= 0 && r0 < n && J; r0 += rows) {
         size_t b = n - r0 < rows ? n - r0 : rows;
-        for (size_t i = 0; i < b; i++)
-            for (size_t j = 0; j < J; j++)
-                memcpy(buf + (i * J + j) * elem, (const unsigned char *)cols[j] + (r0 + i) * elem, elem);
+        /* A column at a time (read in a row), each cell a copy of a size
+         * the compiler knows for the common ones: a memcpy call per cell
+         * was a third of this file's instructions. */
+        for (size_t j = 0; j < J; j++) {
+            const unsigned char *src = (const unsigned char *)cols[j] + r0 * elem;
+            unsigned char *dst = buf + j * elem;
+            size_t stride = J * elem;
+            if (elem == 8)
+                for (size_t i = 0; i < b; i++) memcpy(dst + i * stride, src + i * 8, 8);
+            else if (elem == 1)
+                for (size_t i = 0; i < b; i++) dst[i * stride] = src[i];
+            else
+                for (size_t i = 0; i < b; i++) memcpy(dst + i * stride, src + i * elem, elem);
+        }
         hsize_t start[2] = {r0, 0}, count[2] = {b, J};
         hid_t mem = H5Screate_simple(2, count, NULL);
         rc = mem < 0 ? -1 : H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
