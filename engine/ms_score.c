@@ -451,20 +451,20 @@ ms_status_t ms_score_run(ms_score_t *s)
     s->recovery = calloc(n + 1, sizeof *s->recovery);
     s->priority = calloc(n + 1, sizeof *s->priority);
     s->order = calloc(n + 1, sizeof *s->order);
-    work_t w = {calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(double)), calloc(n + 1, sizeof(uint64_t)),
-                calloc(s->npeer + 1, sizeof(double)),
-                calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t)),
-                calloc(s->npeer + 1, sizeof(size_t)), calloc(n + 1, sizeof(uint32_t))};
+    work_t w = {calloc(n + 1, sizeof(double)),         calloc(n + 1, sizeof(double)),
+                calloc(n + 1, sizeof(uint64_t)),       calloc(s->npeer + 1, sizeof(double)),
+                calloc(s->npeer + 1, sizeof(double)),  calloc(s->npeer + 1, sizeof(size_t)),
+                calloc(s->npeer + 1, sizeof(size_t)),  calloc(n + 1, sizeof(uint32_t))};
     ms_status_t st = MS_OK;
     if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->credible || !s->unexplained ||
         !s->peer_rank || !s->watch || !s->no_signal || !s->model_score || !s->overall ||
         !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.sort_tmp || !w.pnum ||
-        !w.pden ||
-        !w.pcount || !w.gstart || !w.gmem)
+        !w.pden || !w.pcount || !w.gstart || !w.gmem)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
     if (st == MS_OK) group_members(s->peer, NULL, n, s->npeer, w.gstart, w.gmem);
     for (int j = 0; st == MS_OK && j < s->nind; j++) score_indicator(s, j, &w);
-    free(w.r), free(w.scratch), free(w.sort_tmp), free(w.pnum), free(w.pden), free(w.pcount), free(w.gstart), free(w.gmem);
+    free(w.r), free(w.scratch), free(w.sort_tmp), free(w.pnum), free(w.pden), free(w.pcount), free(w.gstart);
+    free(w.gmem);
     if (st != MS_OK) return st;
 
     corroborate(s);

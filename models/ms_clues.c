@@ -183,18 +183,19 @@ static void sort_run(const ms_clue_t *v, uint32_t *ix, uint32_t *tmp, size_t n)
 /* A least-significant-digit radix sort of the keys (a byte a pass, passes
  * whose byte every key shares skipped), which is stable; clues that share
  * the whole key (two repeated trace codes of one settlement) are then put
- * in cmp_clue's order among themselves, and the clues moved to their
- * places along the permutation's cycles.  cmp_clue is a total order and
- * clues it calls equal are identical, so this is the reference's answer. */
+ * in cmp_clue's order among themselves, and the clues gathered into a new
+ * array in that order.  cmp_clue is a total order and clues it calls equal
+ * are identical, so this is the reference's answer. */
 void ms_clues_sort(ms_clues_t *l)
 {
     size_t n = l->n;
     if (n < 2) return;
     clue_key_t *k = n <= UINT32_MAX ? malloc(n * sizeof *k) : NULL, *t = k ? malloc(n * sizeof *t) : NULL;
-    size_t(*count)[256] = t ? calloc(16, sizeof *count) : NULL;
+    ms_clue_t *out = t ? malloc(n * sizeof *out) : NULL;
+    size_t(*count)[256] = out ? calloc(16, sizeof *count) : NULL;
     if (!count) {
         /* Without scratch: the reference, which needs none of its own. */
-        free(k), free(t);
+        free(k), free(t), free(out);
         ms_clues_sort_ref(l);
         return;
     }
@@ -226,37 +227,16 @@ void ms_clues_sort(ms_clues_t *l)
         if (j - i > 1) sort_run(l->v, ix + i, tmp, j - i);
     }
     free(k);
-    /* v[i] takes the clue at ix[i]: gathered into a new array (the reads
-     * are random, so the next ones are fetched ahead), or along the
-     * permutation's cycles in place when there is no room for one. */
-    ms_clue_t *out = malloc(n * sizeof *out);
-    if (out) {
-        for (size_t i = 0; i < n; i++) {
-            if (i + 16 < n) __builtin_prefetch(&l->v[ix[i + 16]]);
-            memcpy(&out[i], &l->v[ix[i]], sizeof *out);
-        }
-        free(l->v);
-        l->v = out;
-        l->cap = n;
-        free(t);
-        return;
-    }
+    /* out[i] is the clue at ix[i] (the reads are random: the next ones
+     * are fetched ahead).  memcpy moves padding bytes too (clues are
+     * compared and saved whole). */
     for (size_t i = 0; i < n; i++) {
-        if (ix[i] == i) continue;
-        /* memcpy, not assignment: padding bytes move too (clues are
-         * compared and saved whole). */
-        ms_clue_t hold;
-        memcpy(&hold, &l->v[i], sizeof hold);
-        size_t j = i;
-        while (ix[j] != i) {
-            size_t from = ix[j];
-            memcpy(&l->v[j], &l->v[from], sizeof hold);
-            ix[j] = (uint32_t)j;
-            j = from;
-        }
-        memcpy(&l->v[j], &hold, sizeof hold);
-        ix[j] = (uint32_t)j;
+        if (i + 16 < n) __builtin_prefetch(&l->v[ix[i + 16]]);
+        memcpy(&out[i], &l->v[ix[i]], sizeof *out);
     }
+    free(l->v);
+    l->v = out;
+    l->cap = n;
     free(t);
 }
 

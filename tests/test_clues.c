@@ -51,7 +51,8 @@ static void check_same(const ms_clue_t *v, size_t n)
 static ms_clue_t random_clue(uint64_t *rs, uint64_t spread)
 {
     uint64_t r = spread ? spread : UINT64_MAX;
-    ms_clue_t c = ms_clue(ms_test_below(rs, r), ms_test_below(rs, r), (uint32_t)ms_test_below(rs, spread ? spread : 420000),
+    ms_clue_t c = ms_clue(ms_test_below(rs, r), ms_test_below(rs, r),
+                          (uint32_t)ms_test_below(rs, spread ? spread : 420000),
                           (int)ms_test_below(rs, spread ? spread : 16), (int32_t)ms_test_below(rs, 3) - 1,
                           (int64_t)ms_test_below(rs, r) - 1);
     if (ms_test_below(rs, 2))

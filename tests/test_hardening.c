@@ -338,7 +338,8 @@ static void test_plain_text_is_written_as_is(void **state)
     uint64_t rs = 5;
     for (int r = 0; r < 20000; r++) {
         size_t n = 4 + ms_test_below(&rs, 40);
-        for (size_t k = 0; k < n; k++) t[k] = ms_test_below(&rs, 8) ? 'a' + (char)ms_test_below(&rs, 26) : abc[ms_test_below(&rs, A)];
+        for (size_t k = 0; k < n; k++)
+            t[k] = ms_test_below(&rs, 8) ? 'a' + (char)ms_test_below(&rs, 26) : abc[ms_test_below(&rs, A)];
         check_plain(t, n);
     }
 }

@@ -26,7 +26,6 @@ void ms_line_put_long(ms_line_t *l, const char *s, size_t n)
 
 void ms_line_str(ms_line_t *l, const char *s) { ms_line_put(l, s, strlen(s)); }
 
-
 void ms_line_u64(ms_line_t *l, uint64_t v)
 {
     if (l->len + MS_FMT_I64_MAX > MS_LINE_CAP) ms_line_flush(l);
