@@ -436,6 +436,14 @@ static size_t trace_floor(const void *state, uint64_t k0, uint64_t k1)
     return 1;
 }
 
+/* The key of every line drugs_batch emits: its traceability code. */
+static size_t trace_keys(const ms_batch_t *b, uint64_t *k0, uint64_t *k1)
+{
+    memcpy(k0, ms_col(b, MS_DC_trace_hi), b->rows * sizeof *k0);
+    memcpy(k1, ms_col(b, MS_DC_trace_lo), b->rows * sizeof *k1);
+    return b->rows;
+}
+
 static ms_status_t reduce_hoard(void *state, uint64_t k0, uint64_t k1, const void *vals, size_t n)
 {
     (void)k1;
@@ -493,7 +501,10 @@ static const ms_keyed_t keyed[] = {
                  .value_size = sizeof(trace_t),
                  .reduce = reduce_trace,
                  .per_drug_item = 1,
-                 .floor = trace_floor},
+                 .floor = trace_floor,
+                 .key_table = MS_TABLE_DRUG_ITEMS,
+                 .key_cols = 1ull << MS_DC_trace_hi | 1ull << MS_DC_trace_lo,
+                 .keys = trace_keys},
     [K_HOARD] = {.name = "hoard", .value_size = sizeof(hoard_t), .reduce = reduce_hoard, .per_drug_item = 0.25},
 };
 

@@ -152,6 +152,22 @@ static size_t overload_floor(const void *state, uint64_t k0, uint64_t k1)
     return vt > 2 ? SIZE_MAX : s->ceiling[vt];
 }
 
+/* The key of every settlement overload_batch emits: its doctor's (a known
+ * one), its visit type and day. */
+static size_t overload_keys(const ms_batch_t *b, uint64_t *k0, uint64_t *k1)
+{
+    const uint32_t *doc = ms_col(b, MS_SC_doctor_id);
+    const int32_t *day = ms_col(b, MS_SC_settle_date);
+    const uint8_t *vt = ms_col(b, MS_SC_visit_type);
+    size_t n = 0;
+    for (size_t i = 0; i < b->rows; i++) {
+        k0[n] = doc[i];
+        k1[n] = (uint64_t)vt[i] << 32 | (uint32_t)day[i];
+        n += doc[i] != 0;
+    }
+    return n;
+}
+
 static ms_status_t overload_finalize(void *state, const ms_model_env_t *env, ms_model_result_t *res)
 {
     (void)env;
@@ -165,7 +181,11 @@ static const ms_keyed_t keyed[] = {
                        .value_size = sizeof(value_t),
                        .reduce = overload_reduce,
                        .per_settlement = 1, /* every settlement with a doctor */
-                       .floor = overload_floor},
+                       .floor = overload_floor,
+                       .key_table = MS_TABLE_SETTLEMENTS,
+                       .key_cols = 1ull << MS_SC_doctor_id | 1ull << MS_SC_settle_date | 1ull << MS_SC_visit_type,
+                       .keys = overload_keys,
+                       .key_share = 0.1 /* a doctor's day is many settlements */},
 };
 
 const ms_model_t ms_model_overload = {

@@ -181,11 +181,27 @@ typedef struct {
     /* Optional: a key with at most floor(state, k0, k1) values gives reduce
      * nothing to do (reduce must still judge n itself: it may be called
      * for such a key).  The engine may then leave most such keys out
-     * before sorting them.  state is the model's merged state, read only;
-     * the floor must not depend on what was reduced. */
+     * before sorting them.  state is the model's merged state, or (with
+     * keys, while mapping) a state fresh from init, read only: the floor
+     * must depend on the rules alone, never on what was mapped or reduced. */
     size_t (*floor)(const void *state, uint64_t k0, uint64_t k1);
     /* The same per bill line (service_items), as per_settlement. */
     double per_service_item;
+    /* Optional, with floor: the key of every record the model emits into
+     * this aggregation from a batch of key_table, found from the columns
+     * key_cols alone (a subset of the model's columns of that table; the
+     * batch has only those, and rows the quality filter would drop too).
+     * keys writes them to k0[i], k1[i] and returns how many (at most
+     * b->rows; any order, repeats allowed).  The engine then counts keys
+     * in a pass over those columns before the map, and emits only the
+     * records whose key's count can pass its floor (docs/engine.md, Key
+     * count).  More keys than records costs nothing; a record whose key
+     * keys never gave would be lost: the engine stops with an internal
+     * error where it sees one. */
+    ms_table_id_t key_table;
+    uint64_t key_cols;
+    double key_share; /* distinct keys per record, about (sizes the count's counters; 0: 1) */
+    size_t (*keys)(const ms_batch_t *b, uint64_t *k0, uint64_t *k1);
 } ms_keyed_t;
 
 /* The keyed aggregations, as a model sees them while mapping. */

@@ -70,6 +70,10 @@ ms_status_t ms_model_check(const ms_model_t *m)
             BAD("keyed aggregation %d needs a name, a value size and a reducer", name, k);
         for (int j = 0; j < k; j++)
             if (!strcmp(m->keyed[j].name, a->name)) BAD("keyed aggregation '%s' is declared twice", name, a->name);
+        if (a->keys && (!a->floor || !a->key_cols || a->key_table >= MS_TABLE_COUNT ||
+                        (a->key_cols & ~ms_model_cols(m, a->key_table))))
+            BAD("keyed aggregation '%s' gives keys without a floor, or from columns the model does not read",
+                name, a->name);
     }
     if (m->records_indicator && ms_model_indicator(m, m->records_indicator) < 0)
         BAD("records_indicator '%s' is not one of its indicators", name, m->records_indicator);

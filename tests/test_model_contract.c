@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "ms_fs.h"
 #include "ms_model.h"
@@ -95,7 +96,7 @@ static void test_check_names_what_is_missing(void **unused)
     assert_int_equal(ms_model_check(&m), MS_E_INTERNAL);
     assert_non_null(strstr(ms_error_detail(), "records_indicator 'nope'"));
     m.records_indicator = NULL;
-    ms_keyed_t twice[] = {{"k", 8, NULL, 0, 0, NULL, 0}, {"k", 8, NULL, 0, 0, NULL, 0}};
+    ms_keyed_t twice[] = {{.name = "k", .value_size = 8}, {.name = "k", .value_size = 8}};
     m.keyed = twice;
     m.nkeyed = 2;
     assert_int_equal(ms_model_check(&m), MS_E_INTERNAL);
@@ -362,6 +363,126 @@ static void test_two_keyed_aggregations(void **state)
     }
 }
 
+/* A keyed aggregation that gives its keys: doctors, each with a floor of
+ * its own (29 for doctor 100, 30 for doctor 101; each signs 30
+ * settlements), so that the key count holds doctor 100's records only. */
+static size_t doctor_floor(const void *state, uint64_t k0, uint64_t k1)
+{
+    (void)state, (void)k1;
+    return k0 == 100 ? 29 : 30;
+}
+static size_t doctor_keys(const ms_batch_t *b, uint64_t *k0, uint64_t *k1)
+{
+    const uint32_t *doc = ms_col(b, MS_SC_doctor_id);
+    for (size_t i = 0; i < b->rows; i++) k0[i] = doc[i], k1[i] = 0;
+    return b->rows;
+}
+/* A faulty one: it gives doctor 100's keys only. */
+static size_t doctor_keys_half(const ms_batch_t *b, uint64_t *k0, uint64_t *k1)
+{
+    const uint32_t *doc = ms_col(b, MS_SC_doctor_id);
+    size_t n = 0;
+    for (size_t i = 0; i < b->rows; i++) {
+        k0[n] = doc[i], k1[n] = 0;
+        n += doc[i] == 100;
+    }
+    return n;
+}
+/* Doctors over their floor: their settlements counted where they were. */
+static ms_status_t reduce_busy(void *state, uint64_t k0, uint64_t k1, const void *values, size_t n)
+{
+    if (n <= doctor_floor(state, k0, k1)) return MS_OK;
+    return reduce_doctors(state, k0, k1, values, n);
+}
+static ms_status_t busy_batch(void *state, ms_table_id_t table, const ms_batch_t *b, ms_emit_t *emit)
+{
+    (void)state;
+    if (table != MS_TABLE_SETTLEMENTS) return MS_OK;
+    const uint32_t *doc = ms_col(b, MS_SC_doctor_id);
+    const int32_t *inst = ms_col(b, MS_SC_inst_code);
+    for (size_t i = 0; i < b->rows; i++) {
+        uint64_t v = (uint64_t)inst[i];
+        MS_TRY(ms_emit(emit, 0, doc[i], 0, &v));
+    }
+    return MS_OK;
+}
+
+static ms_status_t sweep_busy(const fixture_t *f, size_t (*keys)(const ms_batch_t *, uint64_t *, uint64_t *),
+                              int no_key_count, json_t **run)
+{
+    const ms_keyed_t keyed[] = {{.name = "doctors", .value_size = 8, .reduce = reduce_busy, .per_settlement = 1,
+                                 .floor = doctor_floor, .key_table = MS_TABLE_SETTLEMENTS,
+                                 .key_cols = 1ull << MS_SC_doctor_id, .keys = keys}};
+    const ms_model_t busy = {.name = "two", .version = "1", .description = "busy doctors",
+                             .settlement_cols = 1ull << MS_SC_doctor_id | 1ull << MS_SC_inst_code,
+                             .indicators = two_ind, .nindicators = 2, .keyed = keyed, .nkeyed = 1,
+                             .init = two_init, .batch = busy_batch, .merge = ms_tally_state_merge,
+                             .save = ms_tally_state_save, .load = ms_tally_state_load, .finalize = two_finalize,
+                             .free = two_free};
+    const ms_model_t *models[] = {&counter, &busy};
+    ms_sweep_opts_t o;
+    ms_sweep_opts_init(&o);
+    o.dataset = f->data;
+    o.out = f->out;
+    o.replace = 1;
+    o.threads = 2;
+    o.model_list = models;
+    o.nmodel_list = 2;
+    o.no_key_count = no_key_count;
+    ms_sweep_result_t res;
+    ms_status_t st = ms_sweep(&o, &res);
+    if (st == MS_OK && run) {
+        char *path = ms_path_join(f->out, "run.json");
+        *run = json_load_file(path, 0, NULL);
+        free(path);
+        assert_non_null(*run);
+    }
+    return st;
+}
+
+/* The records of keys at or under their floor are left out in the map (the
+ * key count), those of every key over it are held: doctor 100's 30
+ * settlements reach the reducer and count, doctor 101's are left out, and
+ * the indicators are what every record held gives (--no-key-count). */
+static void test_key_count_holds_what_can_matter(void **state)
+{
+    fixture_t *f = *state;
+    for (int off = 1; off >= 0; off--) {
+        json_t *run = NULL;
+        if (sweep_busy(f, doctor_keys, off, &run) != MS_OK) fail_msg("%s", ms_error_detail());
+        json_t *k = json_array_get(json_object_get(run, "keyed_aggregations"), 0);
+        assert_int_equal(json_integer_value(json_object_get(k, "records")), off ? 60 : 30);
+        assert_int_equal(json_integer_value(json_object_get(k, "left_out_records")), off ? 0 : 30);
+        assert_true(off ? json_integer_value(json_object_get(k, "key_counters")) == 0
+                        : json_integer_value(json_object_get(k, "key_counters")) >= 1 << 16);
+        json_t *why = json_object_get(json_object_get(run, "key_count"), "off");
+        if (off) assert_string_equal(json_string_value(why), "--no-key-count");
+        else assert_true(json_is_null(why));
+        json_decref(run);
+        /* Doctor 100 signs the even persons' settlements: 10 at each
+         * institution p % 3. */
+        for (int h = 0; h < 3; h++) {
+            char code[8];
+            snprintf(code, sizeof code, "H%04d", h + 1);
+            long long num, den;
+            assert_int_equal(ms_testdata_indicator(f->out, code, "two", "doctor_lines", &num, &den), 0);
+            assert_int_equal(num, 10);
+        }
+    }
+}
+
+/* A keys callback that misses keys the model emits would lose records:
+ * the sweep stops with an internal error naming the aggregation. */
+static void test_key_count_missed_key_is_an_error(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(sweep_busy(f, doctor_keys_half, 0, NULL), MS_E_INTERNAL);
+    assert_non_null(strstr(ms_error_detail(), "doctors"));
+    assert_non_null(strstr(ms_error_detail(), "never counted"));
+    /* Without the count, the same model sweeps. */
+    assert_int_equal(sweep_busy(f, doctor_keys_half, 1, NULL), MS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +491,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_undeclared_column_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_fixed_maximum_of_models, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_keyed_aggregations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_count_holds_what_can_matter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_count_missed_key_is_an_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,10 @@ static const char help[] =
     "  --read-mode MODE   pread (default) or h5 (H5Dread_chunk, for comparison)\n"
     "  --top N            cut the ranked lists to N rows (features.h5 keeps all)\n"
     "  --all-columns      read every column even if no model needs it (benchmarks)\n"
+    "  --no-key-count     hold every keyed record (doctor-days, traceability codes)\n"
+    "                     instead of counting keys first and holding only those\n"
+    "                     that can matter: the same outputs, more memory and time\n"
+    "                     (a check, and how spilling is tested)\n"
     "  --lang zh|en       the language of the words people read: reasons in\n"
     "                     ranked.csv, findings in clues.csv, report.html (default\n"
     "                     zh, the bureau's); column names stay English\n"
@@ -144,7 +148,7 @@ static int sweep_main(int argc, char **argv)
         {"all-columns", no_argument, 0, 'a'},      {"quiet", no_argument, 0, 'q'},
         {"config", required_argument, 0, 'C'},     {"top", required_argument, 0, 'N'},
         {"lang", required_argument, 0, 'L'},      {"excel", no_argument, 0, 'E'},
-        {"help", no_argument, 0, 'h'},
+        {"no-key-count", no_argument, 0, 'K'},    {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     ms_sweep_opts_t o;
@@ -183,6 +187,7 @@ static int sweep_main(int argc, char **argv)
             else return ms_cli_usage_error("sweep", "--read-mode wants pread or h5, got '%s'", optarg);
             break;
         case 'a': o.all_columns = 1; break;
+        case 'K': o.no_key_count = 1; break;
         case 'C': o.config = optarg; break;
         case 'N':
             if (ms_cli_parse_uint(optarg, 100000000, &v) || v == 0)

@@ -53,6 +53,9 @@ ms_status_t ms_dist_bcast(void *buf, size_t len);
 /* The largest of every rank's v, on every rank. */
 ms_status_t ms_dist_max_u64(uint64_t *v);
 
+/* Every rank's n counters summed, each at most 255, on every rank. */
+ms_status_t ms_dist_sum_sat_u8(uint8_t *v, size_t n);
+
 /* Every rank's n values (n the same on every rank) to rank 0, in rank
  * order: all[r * n + i] (all: size x n, on rank 0 only; others pass NULL). */
 ms_status_t ms_dist_gather_u64(const uint64_t *mine, size_t n, uint64_t *all);

@@ -134,6 +134,7 @@ static ms_status_t setup(sweep_t *sw)
     }
     sw->shuf = calloc((size_t)sw->nkeyed + 1, sizeof *sw->shuf);
     if (!sw->shuf) return ms_error_set(MS_E_NOMEM, "out of memory");
+    MS_TRY(sw_keys_setup(sw));
     /* The rule base: the configuration's rules compiled against the
      * dataset's knowledge base (without one, only the rules that need no
      * item facts can hit; run.json says which did not run). */
@@ -167,6 +168,7 @@ static ms_status_t setup(sweep_t *sw)
     MS_TRY(ms_plan_make(&sw->topo, threads, sw->nparts, row_bytes, &sw->plan));
     /* A cap the sweep cannot keep is refused before OUT is touched. */
     MS_TRY(sw_budget_memory(sw));
+    sw_keys_plan(sw);
     sw_compute_config_hash(sw);
     return MS_OK;
 }
@@ -234,6 +236,7 @@ static ms_status_t setup_work(sweep_t *sw)
                 snprintf(dir, sizeof dir, "%s/shuffle-%s-%s", sw->state_dir, mod->name, mod->keyed[k].name);
             MS_TRY(ms_shuffle_create(dir, sw->plan.nthreads, mod->keyed[k].value_size, sw->keyed_cap[sw->keyed_base[m] + k],
                                      (uint32_t)nbuckets, &sw->shuf[sw->keyed_base[m] + k]));
+            sw->kf[sw->keyed_base[m] + k].shuf = sw->shuf[sw->keyed_base[m] + k];
         }
     }
     sw->pinned_all = !sw->topo.synthetic;
@@ -246,6 +249,8 @@ static void cleanup(sweep_t *sw)
 {
     sw_free_queues(sw); /* before the models: slices' states are freed by them */
     for (int k = 0; sw->shuf && k < sw->nkeyed; k++) ms_shuffle_free(sw->shuf[k]);
+    sw_keys_free(sw);
+    free(sw->kf), free(sw->kimpl);
     free(sw->shuf), free(sw->keyed_cap), free(sw->keyed_base), free(sw->env), free(sw->models);
     free(sw->model_map_cpu), free(sw->model_reduce_s), free(sw->keyed_sent), free(sw->rank_stats);
     ms_plan_free(&sw->plan);
@@ -307,11 +312,16 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
     sw.stage[ST_PLAN] = ms_now_s() - t;
     if (st == MS_OK) {
         sw.map_t0 = t = ms_now_s();
+        /* Collective with several ranks: every rank counts. */
+        st = sw_keys_count(&sw);
+        if (st == MS_OK) {
 #pragma omp parallel num_threads(sw.plan.nthreads)
-        sw_worker_run(&sw, omp_get_thread_num());
+            sw_worker_run(&sw, omp_get_thread_num());
+            st = first_error(&sw);
+        }
+        sw_keys_done(&sw);
         sw.stage[ST_MAP] = ms_now_s() - t;
         sw_progress(&sw, SW_AT_END);
-        st = first_error(&sw);
         st = ms_dist_agree(st);
     }
     /* Each key's records to the rank that reduces it. */

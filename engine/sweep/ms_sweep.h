@@ -45,6 +45,7 @@ typedef struct {
     uint64_t slice_rows;       /* settlements per slice of a partition; 0: the default
                                   (docs/engine.md, Queues); tests set it */
     int all_columns;           /* read every column (benchmarks) */
+    int no_key_count;          /* emit every keyed record, counting no keys first (docs/engine.md, Key count) */
     int top;                   /* cut the ranked lists to N rows (0: all) */
     int lang;                  /* ms_lang_t: the words of the outputs (0: Chinese, 1: English) */
     int excel;                 /* CSV outputs start with a UTF-8 byte-order mark */

@@ -80,6 +80,7 @@ static ms_status_t sweep_table(sweep_t *sw, worker_t *w, ms_part_t *part, ms_tab
             const ms_model_t *mod = sw->models[m];
             if (!run[m] || !ms_model_cols(mod, table)) continue;
             sw_model_view(mod, table, &b, &view);
+            MS_TRY(sw_keys_warm(sw, w, m, table, &b));
             if (mod->batch) MS_TRY(sw_model_checked(mod, table, mod->batch(out->states[m], table, &view, &w->emit[m])));
             double t2 = ms_thread_cpu_s();
             for (size_t s = 0; mod->person && s < b.npersons; s++)
@@ -272,7 +273,7 @@ static ms_status_t worker_alloc(sweep_t *sw, worker_t *w, int tid)
         const ms_model_t *mod = sw->models[m];
         w->all[m] = 1;
         w->shuffled[m] = mod->nkeyed > 0;
-        w->emit[m] = (ms_emit_t){(void *const *)(sw->shuf + sw->keyed_base[m]), mod->nkeyed, tid, sw_emit_fn};
+        w->emit[m] = (ms_emit_t){(void *const *)(sw->kimpl + sw->keyed_base[m]), mod->nkeyed, tid, sw_emit_fn};
     }
     return MS_OK;
 }
@@ -290,6 +291,7 @@ static void worker_free(sweep_t *sw, worker_t *w)
         ms_quality_free(&w->quality[t]);
     }
     free(w->emit), free(w->all), free(w->shuffled), free(w->model_cpu), free(w->starts);
+    free(w->key0), free(w->key1);
 }
 
 void sw_worker_run(sweep_t *sw, int tid)

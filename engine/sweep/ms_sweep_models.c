@@ -52,11 +52,6 @@ ms_status_t sw_select_models(sweep_t *sw)
     return st;
 }
 
-ms_status_t sw_emit_fn(void *impl, int tid, uint64_t k0, uint64_t k1, const void *value)
-{
-    return ms_shuffle_emit(impl, tid, (ms_key_t){k0, k1}, value);
-}
-
 /* The batch as model m sees it: only the columns it declared. */
 void sw_model_view(const ms_model_t *mod, ms_table_id_t table, const ms_batch_t *b, ms_batch_t *view)
 {

@@ -173,10 +173,21 @@ ms_status_t sw_write_run_json(sweep_t *sw, const ms_sweep_result_t *res, const c
             json_object_set_new(ko, "spilled_records", json_integer((json_int_t)ks.spilled_records));
             json_object_set_new(ko, "spill_bytes", json_integer((json_int_t)ks.spill_bytes));
             json_object_set_new(ko, "peak_bytes", json_integer((json_int_t)ks.peak_bytes));
+            /* The key count (docs/engine.md): its counters (a byte each,
+             * out of its share of the cap; key_count.off says when they
+             * were not used), and the records it left out. */
+            const sw_keyed_t *kf = &sw->kf[at];
+            json_object_set_new(ko, "key_counters", json_integer(kf->bits ? (json_int_t)1 << kf->bits : 0));
+            json_object_set_new(ko, "left_out_records", json_integer((json_int_t)kf->left_total));
             json_array_append_new(keyed, ko);
         }
     }
     json_object_set_new(root, "keyed_aggregations", keyed);
+    json_t *kc = json_object();
+    json_object_set_new(kc, "seconds", json_real(sw->key_count_s));
+    json_object_set_new(kc, "off", sw->o->no_key_count ? json_string("--no-key-count")
+                                   : sw->key_count_off[0] ? json_string(sw->key_count_off) : json_null());
+    json_object_set_new(root, "key_count", kc);
     json_t *cfg = json_object();
     json_object_set_new(cfg, "hash", json_string(sw->config_hash));
     json_object_set_new(cfg, "rules_file", o->config ? json_string(o->config) : json_null());

@@ -67,6 +67,8 @@ typedef struct {
     ms_emit_t *emit;
     uint8_t *all, *shuffled;
     uint32_t *starts;          /* a batch's persons: ms_kernels()->segments_u64 */
+    uint64_t *key0, *key1;     /* a batch's keys (sw_keys_warm) */
+    size_t key_cap;
     size_t starts_cap;
     double read_cpu;           /* CPU seconds reading and screening batches */
     double *model_cpu;         /* [2 * nmodels] CPU seconds in each model's batch, then person */
@@ -100,6 +102,20 @@ typedef struct {
     uint8_t *done;            /* [nslices] ended */
 } part_run_t;
 
+/* One keyed aggregation as the models' emits reach it (ms_sweep_keys.c):
+ * its shuffle, and, when its keys were counted before the map, the counts
+ * that decide which records it holds. */
+typedef struct {
+    ms_shuffle_t *shuf;
+    const ms_keyed_t *kd;
+    int model;                /* index into sweep_t.models */
+    unsigned bits;            /* the count has 1 << bits counters (0: no count planned) */
+    uint8_t *count;           /* [1 << bits] keys counted, at most 255 (atomic adds); NULL: every record is held */
+    void *floor_state;        /* the model's state fresh from init, for kd->floor */
+    uint64_t *left_out;       /* [nthreads * 8] records left out, per thread (a line each) */
+    uint64_t left_total;      /* summed after the map */
+} sw_keyed_t;
+
 typedef struct {
     const ms_sweep_opts_t *o;
     char *out;                       /* o->out without trailing slashes */
@@ -123,6 +139,10 @@ typedef struct {
     ms_plan_t plan;
     char *state_dir;
     ms_shuffle_t **shuf;      /* [nkeyed] every keyed aggregation of every model */
+    sw_keyed_t *kf;           /* [nkeyed] the same, as emits reach them */
+    void **kimpl;             /* [nkeyed] &kf[k], the models' ms_emit_t.impl */
+    char key_count_off[700];  /* why keys were not counted ("" when they were or none could be) */
+    double key_count_s;       /* wall seconds of the key count */
     int *keyed_base;          /* [nmodels] index of the model's first in shuf */
     int nkeyed;
     uint8_t *resumed;         /* [nparts] partial found at start */
@@ -189,6 +209,20 @@ ms_status_t sw_emit_fn(void *impl, int tid, uint64_t k0, uint64_t k1, const void
 void sw_model_view(const ms_model_t *mod, ms_table_id_t table, const ms_batch_t *b, ms_batch_t *view);
 ms_status_t sw_model_checked(const ms_model_t *mod, ms_table_id_t table, ms_status_t st);
 
+/* ms_sweep_keys.c: the key count (docs/engine.md, Key count).  plan takes
+ * each counted aggregation's counters out of its share of the cap (after
+ * sw_budget_memory); count reads the key columns of this rank's partitions
+ * and sums the counts over the ranks (collective), or leaves every record
+ * held (key_count_off says why) when a partition cannot be read; done
+ * frees the counts after the map. */
+ms_status_t sw_keys_setup(sweep_t *sw);
+void sw_keys_plan(sweep_t *sw);
+ms_status_t sw_keys_count(sweep_t *sw);
+/* Before model m sees batch b of table t in the map: the counters its
+ * emits will read, fetched into the cache (each is a miss otherwise). */
+ms_status_t sw_keys_warm(sweep_t *sw, worker_t *w, int m, ms_table_id_t t, const ms_batch_t *b);
+void sw_keys_done(sweep_t *sw);
+void sw_keys_free(sweep_t *sw);
 /* ms_sweep_map.c */
 /* When a progress report is due: after a batch (throttled), when a
  * partition ends, when the map stage ends (the finished report). */
