@@ -32,6 +32,7 @@ struct ms_reader {
     unsigned char *buf[MS_MAX_COLUMNS];
     unsigned char *scratch;
     uint64_t *pidbuf;       /* one decoded person_id chunk, for range ends */
+    int rows_only;          /* batches of rows, not of whole persons (ms_reader_open_rows) */
 };
 
 void ms_reader_close(ms_reader_t *r)
@@ -173,15 +174,16 @@ ms_status_t ms_reader_seek(ms_reader_t *r, const ms_part_t *p, size_t chunk_lo, 
     return MS_OK;
 }
 
-ms_status_t ms_reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
-                           size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out)
+static ms_status_t reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
+                               size_t batch_rows, ms_read_mode_t mode, int rows_only, ms_reader_t **out)
 {
     *out = NULL;
     ms_reader_t *r = calloc(1, sizeof *r);
     if (!r) return ms_error_set(MS_E_NOMEM, "out of memory");
     r->t = ms_part_table(p);
     r->pid_col = ms_table_column(r->t, "person_id");
-    r->cols = (cols | 1ull << r->pid_col) & MS_ALL_COLUMNS(r->t);
+    r->rows_only = rows_only;
+    r->cols = (cols | (rows_only ? 0 : 1ull << r->pid_col)) & MS_ALL_COLUMNS(r->t);
     r->mode = mode;
     r->batch_rows = batch_rows ? batch_rows : ms_part_info(p)->chunk_rows;
     r->cap = 0;
@@ -194,13 +196,25 @@ ms_status_t ms_reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, s
     return MS_OK;
 }
 
+ms_status_t ms_reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
+                           size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out)
+{
+    return reader_open(p, cols, chunk_lo, chunk_hi, batch_rows, mode, 0, out);
+}
+
+ms_status_t ms_reader_open_rows(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
+                                size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out)
+{
+    return reader_open(p, cols, chunk_lo, chunk_hi, batch_rows, mode, 1, out);
+}
+
 ms_status_t ms_reader_next(ms_reader_t *r, ms_batch_t *b)
 {
     memset(b, 0, sizeof *b);
     if (r->pos >= r->end) return MS_OK;
     uint64_t end = r->pos + r->batch_rows < r->end ? r->pos + r->batch_rows : r->end;
     MS_TRY(ensure_staged(r, end < r->end ? end + 1 : end));
-    if (end < r->end) {
+    if (end < r->end && !r->rows_only) {
         const uint64_t *pid = (const uint64_t *)r->buf[r->pid_col];
         uint64_t e = end;
         while (e > r->pos && pid[e - r->s_lo] == pid[e - 1 - r->s_lo]) e--;

@@ -34,6 +34,12 @@ typedef struct ms_reader ms_reader_t;
 /* cols: bitmask of table column indices to read (person_id is always read). */
 ms_status_t ms_reader_open(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
                            size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out);
+/* The same rows of the same range (a person still belongs to the range
+ * holding its first row), in batches of batch_rows that may end inside a
+ * person, and only the columns cols (person_id too only if asked): for a
+ * pass that looks at rows one at a time (the sweep's key count). */
+ms_status_t ms_reader_open_rows(const ms_part_t *p, uint64_t cols, size_t chunk_lo, size_t chunk_hi,
+                                size_t batch_rows, ms_read_mode_t mode, ms_reader_t **out);
 /* Point an open reader at another range, of the same or another partition
  * of the same table, keeping its buffers (no allocation once they are big
  * enough): a worker keeps one reader for the whole sweep. */

@@ -115,6 +115,52 @@ static void read_range(const fixture_t *f, ms_part_t *p, size_t lo, size_t hi, s
     ms_reader_close(r);
 }
 
+/* A reader of rows: [lo,hi) gives the same rows as a reader of persons,
+ * in batches of exactly `batch` rows but the last, and only the columns
+ * asked for (no person_id). */
+static void read_range_rows(const fixture_t *f, ms_part_t *p, size_t lo, size_t hi, size_t batch, size_t *next)
+{
+    size_t want = *next;
+    read_range(f, p, lo, hi, batch, MS_READ_PREAD, &want);
+    ms_reader_t *r = NULL;
+    assert_int_equal(ms_reader_open_rows(p, 1ull << MS_SC_settle_id, lo, hi, batch, MS_READ_PREAD, &r), MS_OK);
+    ms_batch_t b;
+    int short_batch = 0; /* a batch of fewer rows than asked: the last one */
+    for (;;) {
+        assert_int_equal(ms_reader_next(r, &b), MS_OK);
+        if (!b.rows) break;
+        assert_false(short_batch);
+        assert_int_equal(b.first_row, *next);
+        assert_null(b.col[MS_SC_person_id]);
+        const uint64_t *sid = b.col[MS_SC_settle_id];
+        for (size_t i = 0; i < b.rows; i++) assert_int_equal(sid[i], f->rows[*next + i].settle_id);
+        *next += b.rows;
+        short_batch = b.rows != batch;
+    }
+    assert_int_equal(*next, want);
+    ms_reader_close(r);
+}
+
+static void test_rows_reader(void **state)
+{
+    fixture_t *f = *state;
+    ms_part_t *p = NULL;
+    assert_int_equal(ms_part_open(f->path, ms_table(MS_TABLE_SETTLEMENTS), NULL, &p), MS_OK);
+    size_t n = ms_part_nchunks(p), batches[] = {1, 7, 100, CHUNK, 5000};
+    for (size_t b = 0; b < 5; b++) {
+        /* Whole, and in three ranges that together are the whole. */
+        size_t next = 0;
+        read_range_rows(f, p, 0, n, batches[b], &next);
+        assert_int_equal(next, f->n);
+        next = 0;
+        read_range_rows(f, p, 0, 5, batches[b], &next);
+        read_range_rows(f, p, 5, 6, batches[b], &next);
+        read_range_rows(f, p, 6, n, batches[b], &next);
+        assert_int_equal(next, f->n);
+    }
+    ms_part_close(p);
+}
+
 static void test_full_read_both_modes(void **state)
 {
     fixture_t *f = *state;
@@ -292,6 +338,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_read_both_modes),
+        cmocka_unit_test(test_rows_reader),
         cmocka_unit_test(test_ranges_compose),
         cmocka_unit_test(test_attributes_and_mismatch),
         cmocka_unit_test(test_truncated_file),

@@ -18,8 +18,8 @@
  * do not depend on threads or order; with several ranks they are summed
  * over the ranks before the map.
  *
- * The pass reads the key columns (and person_id, which every reader reads)
- * of the partitions this rank maps, those resumed too (their keyed records
+ * The pass reads the key columns alone (ms_reader_open_rows: batches of
+ * rows, not of whole persons) of the partitions this rank maps, those resumed too (their keyed records
  * are emitted again), without the quality filter: it counts a row the
  * filter drops, which can only hold a record more.  A partition that cannot
  * be read leaves every record held for the whole sweep (the map then says
@@ -134,7 +134,8 @@ static ms_status_t count_unit(sweep_t *sw, counter_t *c, const uint64_t *tcols, 
     size_t lo = nc * sl / ns, hi = nc * (sl + 1) / ns;
     size_t batch = sw->o->batch_rows ? sw->o->batch_rows : sw->plan.batch_rows;
     ms_reader_t **r = &c->reader[t];
-    st = *r ? ms_reader_seek(*r, part, lo, hi) : ms_reader_open(part, tcols[t], lo, hi, batch, sw->o->read_mode, r);
+    st = *r ? ms_reader_seek(*r, part, lo, hi)
+            : ms_reader_open_rows(part, tcols[t], lo, hi, batch, sw->o->read_mode, r);
     ms_batch_t b;
     while (st == MS_OK && (st = ms_reader_next(*r, &b)) == MS_OK && b.rows) {
         for (int k = 0; k < sw->nkeyed && st == MS_OK; k++) {
