@@ -139,7 +139,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static ms_status_t sweep_with(const fixture_t *f, const ms_model_t *const *models, int n, ms_sweep_result_t *res)
+static ms_status_t sweep_counting(const fixture_t *f, const ms_model_t *const *models, int n, int no_key_count,
+                                  ms_sweep_result_t *res)
 {
     ms_sweep_opts_t o;
     ms_sweep_opts_init(&o);
@@ -149,7 +150,13 @@ static ms_status_t sweep_with(const fixture_t *f, const ms_model_t *const *model
     o.threads = 2;
     o.model_list = models;
     o.nmodel_list = n;
+    o.no_key_count = no_key_count;
     return ms_sweep(&o, res);
+}
+
+static ms_status_t sweep_with(const fixture_t *f, const ms_model_t *const *models, int n, ms_sweep_result_t *res)
+{
+    return sweep_counting(f, models, n, 0, res);
 }
 
 /* The records counter every sweep needs: a tally of settlements. */
@@ -420,17 +427,8 @@ static ms_status_t sweep_busy(const fixture_t *f, size_t (*keys)(const ms_batch_
                              .save = ms_tally_state_save, .load = ms_tally_state_load, .finalize = two_finalize,
                              .free = two_free};
     const ms_model_t *models[] = {&counter, &busy};
-    ms_sweep_opts_t o;
-    ms_sweep_opts_init(&o);
-    o.dataset = f->data;
-    o.out = f->out;
-    o.replace = 1;
-    o.threads = 2;
-    o.model_list = models;
-    o.nmodel_list = 2;
-    o.no_key_count = no_key_count;
     ms_sweep_result_t res;
-    ms_status_t st = ms_sweep(&o, &res);
+    ms_status_t st = sweep_counting(f, models, 2, no_key_count, &res);
     if (st == MS_OK && run) {
         char *path = ms_path_join(f->out, "run.json");
         *run = json_load_file(path, 0, NULL);
