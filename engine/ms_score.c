@@ -13,6 +13,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,20 +452,37 @@ ms_status_t ms_score_run(ms_score_t *s)
     s->recovery = calloc(n + 1, sizeof *s->recovery);
     s->priority = calloc(n + 1, sizeof *s->priority);
     s->order = calloc(n + 1, sizeof *s->order);
-    work_t w = {calloc(n + 1, sizeof(double)),         calloc(n + 1, sizeof(double)),
-                calloc(n + 1, sizeof(uint64_t)),       calloc(s->npeer + 1, sizeof(double)),
-                calloc(s->npeer + 1, sizeof(double)),  calloc(s->npeer + 1, sizeof(size_t)),
-                calloc(s->npeer + 1, sizeof(size_t)),  calloc(n + 1, sizeof(uint32_t))};
+    /* Indicators are scored at once, each by one thread into its own
+     * columns: the answer does not depend on the threads.  Each thread has
+     * its work arrays; the grouping is shared (read only). */
+    int nt = s->threads > 1 ? s->threads : 1;
+    if (nt > s->nind) nt = s->nind > 0 ? s->nind : 1;
+    work_t *w = calloc((size_t)nt, sizeof *w);
+    size_t *group_start = calloc(s->npeer + 1, sizeof *group_start);
+    uint32_t *group_member = calloc(n + 1, sizeof *group_member);
     ms_status_t st = MS_OK;
-    if (!s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->credible || !s->unexplained ||
-        !s->peer_rank || !s->watch || !s->no_signal || !s->model_score || !s->overall ||
-        !s->suspicious || !s->recovery || !s->priority || !s->order || !w.r || !w.scratch || !w.sort_tmp || !w.pnum ||
-        !w.pden || !w.pcount || !w.gstart || !w.gmem)
+    int nomem = !w || !group_start || !group_member;
+    for (int t = 0; !nomem && t < nt; t++) {
+        w[t] = (work_t){calloc(n + 1, sizeof(double)),       calloc(n + 1, sizeof(double)),
+                        calloc(n + 1, sizeof(uint64_t)),     calloc(s->npeer + 1, sizeof(double)),
+                        calloc(s->npeer + 1, sizeof(double)), calloc(s->npeer + 1, sizeof(size_t)),
+                        group_start,                         group_member};
+        nomem = !w[t].r || !w[t].scratch || !w[t].sort_tmp || !w[t].pnum || !w[t].pden || !w[t].pcount;
+    }
+    if (nomem || !s->value || !s->peer_value || !s->z || !s->percentile || !s->reported || !s->credible ||
+        !s->unexplained || !s->peer_rank || !s->watch || !s->no_signal || !s->model_score || !s->overall ||
+        !s->suspicious || !s->recovery || !s->priority || !s->order)
         st = ms_error_set(MS_E_NOMEM, "out of memory");
-    if (st == MS_OK) group_members(s->peer, NULL, n, s->npeer, w.gstart, w.gmem);
-    for (int j = 0; st == MS_OK && j < s->nind; j++) score_indicator(s, j, &w);
-    free(w.r), free(w.scratch), free(w.sort_tmp), free(w.pnum), free(w.pden), free(w.pcount), free(w.gstart);
-    free(w.gmem);
+    if (st == MS_OK) {
+        group_members(s->peer, NULL, n, s->npeer, group_start, group_member);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int j = 0; j < s->nind; j++) score_indicator(s, j, &w[omp_get_thread_num()]);
+    }
+    for (int t = 0; w && t < nt; t++) {
+        free(w[t].r), free(w[t].scratch), free(w[t].sort_tmp), free(w[t].pnum), free(w[t].pden);
+        free(w[t].pcount);
+    }
+    free(w), free(group_start), free(group_member);
     if (st != MS_OK) return st;
 
     corroborate(s);

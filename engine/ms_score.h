@@ -36,6 +36,7 @@ typedef struct {
     const ms_model_result_t *results;     /* [nmodels] */
     int lang;                             /* ms_lang_t of the reasons' words (0: Chinese) */
     const int64_t *records;               /* [n_inst] settlements swept per institution */
+    int threads;                          /* indicators scored at once (0: one); the answer is the same */
     /* outputs (filled by ms_score_run) */
     int nind;                             /* scored indicators */
     int *ind_model, *ind_index;           /* [nind] which model / indicator */

@@ -402,6 +402,7 @@ ms_status_t ms_sweep(const ms_sweep_opts_t *o, ms_sweep_result_t *res)
         score.npeer = sw.npeer;
         score.nmodels = sw.nmodels;
         score.lang = o->lang;
+        score.threads = sw.plan.nthreads;
         score.models = sw.models;
         score.results = results;
         for (int m = 0; m < sw.nmodels; m++) {

@@ -384,7 +384,9 @@ ms_status_t sw_budget_memory(sweep_t *sw)
     size_t map = nt * (per_thread + states + saving) + slices * states;
     size_t merge = 2 * states + largest;
     size_t reduce = states + nt * largest;
-    size_t score = n_inst * (nind * 24 + scored * 64 + 96) + n_inst * 32 + ((size_t)1 << 20); /* and writing */
+    /* and writing; and each scoring thread's work arrays (an indicator at a
+     * time: three doubles per institution) */
+    size_t score = n_inst * (nind * 24 + scored * 64 + 96) + n_inst * 32 + ((size_t)1 << 20) + nt * n_inst * 24;
     int shuffles = sw->nkeyed;
     /* The stages that share the cap with keyed aggregation: its records are
      * held from the map until the reduce, through the merge (until
