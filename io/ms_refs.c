@@ -135,40 +135,80 @@ ms_status_t ms_refs_finish(ms_refs_t *r)
 
 /* ------------------------------------------------------------ checksums */
 
-static void sum_bytes(XXH3_state_t *s, const void *p, size_t n)
+/* The checksums' input, gathered into blocks: the digest is XXH3's over
+ * the same bytes however they are cut, and one update per field (two, with
+ * its separator) cost ~1,200 instructions per institution, a third of
+ * opening a 420,000-institution dataset. */
+typedef struct {
+    XXH3_state_t *s;
+    size_t n;
+    unsigned char buf[16384];
+} sum_t;
+
+static void sum_flush(sum_t *s)
 {
-    static const unsigned char sep = 0x1f;
-    XXH3_64bits_update(s, p, n);
-    XXH3_64bits_update(s, &sep, 1);
+    XXH3_64bits_update(s->s, s->buf, s->n);
+    s->n = 0;
 }
 
-static void sum_str(XXH3_state_t *s, const char *str) { sum_bytes(s, str, strlen(str)); }
+static void sum_bytes(sum_t *s, const void *p, size_t n)
+{
+    if (s->n + n + 1 > sizeof s->buf) {
+        sum_flush(s);
+        if (n + 1 > sizeof s->buf) {
+            XXH3_64bits_update(s->s, p, n);
+            n = 0;
+        }
+    }
+    memcpy(s->buf + s->n, p, n);
+    s->buf[s->n + n] = 0x1f; /* the separator */
+    s->n += n + 1;
+}
 
-static void sum_u64(XXH3_state_t *s, uint64_t v)
+static void sum_str(sum_t *s, const char *str) { sum_bytes(s, str, strlen(str)); }
+
+static void sum_u64(sum_t *s, uint64_t v)
 {
     unsigned char le[8];
     for (int i = 0; i < 8; i++) le[i] = (unsigned char)(v >> (8 * i));
     sum_bytes(s, le, 8);
 }
 
-static void sum_f32(XXH3_state_t *s, float f)
+static void sum_f32(sum_t *s, float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     sum_u64(s, u);
 }
 
-static void sum_dict(XXH3_state_t *s, const char *name, const ms_dict_t *d)
+static void sum_dict(sum_t *s, const char *name, const ms_dict_t *d)
 {
     sum_str(s, name);
     sum_u64(s, d->count);
     for (size_t i = 0; i < d->count; i++) sum_str(s, d->str[i]);
 }
 
+static uint64_t sum_digest(sum_t *s)
+{
+    sum_flush(s);
+    uint64_t h = XXH3_64bits_digest(s->s);
+    XXH3_64bits_reset(s->s);
+    return h;
+}
+
 void ms_refs_compute_checksums(const ms_refs_t *r, uint64_t *inst_sum, uint64_t *groups_sum)
 {
-    XXH3_state_t *s = XXH3_createState();
-    XXH3_64bits_reset(s);
+    sum_t *s = malloc(sizeof *s);
+    XXH3_state_t *state = XXH3_createState();
+    if (!s || !state) {
+        /* No memory for a checksum: one that matches nothing. */
+        free(s), XXH3_freeState(state);
+        *inst_sum = *groups_sum = 0;
+        return;
+    }
+    s->s = state;
+    s->n = 0;
+    XXH3_64bits_reset(state);
     sum_u64(s, r->n_inst);
     for (size_t i = 0; i < r->n_inst; i++) {
         const ms_institution_t *x = &r->inst[i];
@@ -180,8 +220,7 @@ void ms_refs_compute_checksums(const ms_refs_t *r, uint64_t *inst_sum, uint64_t 
         sum_u64(s, (uint64_t)(int64_t)x->region);
         sum_u64(s, (uint64_t)(int64_t)x->beds);
     }
-    *inst_sum = XXH3_64bits_digest(s);
-    XXH3_64bits_reset(s);
+    *inst_sum = sum_digest(s);
     sum_u64(s, r->n_groups);
     for (size_t i = 0; i < r->n_groups; i++) {
         const ms_group_t *g = &r->groups[i];
@@ -201,8 +240,9 @@ void ms_refs_compute_checksums(const ms_refs_t *r, uint64_t *inst_sum, uint64_t 
     /* Only when there are bill lines: a dataset without them keeps the
      * checksum it had before the dictionary existed. */
     if (r->items.count) sum_dict(s, "items", &r->items);
-    *groups_sum = XXH3_64bits_digest(s);
-    XXH3_freeState(s);
+    *groups_sum = sum_digest(s);
+    XXH3_freeState(state);
+    free(s);
 }
 
 void ms_refs_checksum_text(const ms_refs_t *r, char out[40])

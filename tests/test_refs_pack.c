@@ -13,10 +13,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "ms_refs.h"
 #include "ms_refs_pack.h"
@@ -130,11 +132,90 @@ static void test_cut_short_or_running_on(void **state)
     ms_refs_free(&r);
 }
 
+/* The checksums' input as the reader defines it, built here by hand: each
+ * field's bytes (numbers as 8 little-endian bytes, floats by their bits)
+ * and a 0x1f after each. */
+typedef struct {
+    unsigned char *b;
+    size_t n;
+} stream_t;
+
+static void put(stream_t *s, const void *p, size_t n)
+{
+    s->b = realloc(s->b, s->n + n + 1);
+    memcpy(s->b + s->n, p, n);
+    s->b[s->n + n] = 0x1f;
+    s->n += n + 1;
+}
+static void put_str(stream_t *s, const char *str) { put(s, str, strlen(str)); }
+static void put_u64(stream_t *s, uint64_t v)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(v >> (8 * i));
+    put(s, le, 8);
+}
+static void put_dict(stream_t *s, const char *name, const ms_dict_t *d)
+{
+    put_str(s, name);
+    put_u64(s, d->count);
+    for (size_t i = 0; i < d->count; i++) put_str(s, d->str[i]);
+}
+
+/* The checksums are XXH3 over that stream, however the reader cuts it into
+ * updates: institutions enough to fill its block many times over, one
+ * name longer than a block. */
+static void test_checksums_are_xxh3_of_the_fields(void **state)
+{
+    (void)state;
+    ms_refs_t r;
+    make_refs(&r);
+    size_t n = 3000;
+    r.inst = realloc(r.inst, n * sizeof *r.inst);
+    char *longname = malloc(40001);
+    memset(longname, 'x', 40000);
+    longname[40000] = 0;
+    for (size_t i = 3; i < n; i++) {
+        char code[32];
+        snprintf(code, sizeof code, "H%011zu", i);
+        r.inst[i] = (ms_institution_t){strdup(code), strdup(i == 1234 ? longname : "a clinic"), (uint8_t)(i % 5),
+                                       (uint8_t)(i % 3), 1, 440305 + (int32_t)(i % 7), (int32_t)i};
+    }
+    r.n_inst = n;
+    free(longname);
+    stream_t a = {0}, g = {0};
+    put_u64(&a, r.n_inst);
+    for (size_t i = 0; i < r.n_inst; i++) {
+        const ms_institution_t *x = &r.inst[i];
+        put_str(&a, x->inst_code), put_str(&a, x->name);
+        put_u64(&a, x->kind), put_u64(&a, x->level), put_u64(&a, x->ownership);
+        put_u64(&a, (uint64_t)(int64_t)x->region), put_u64(&a, (uint64_t)(int64_t)x->beds);
+    }
+    put_u64(&g, r.n_groups);
+    for (size_t i = 0; i < r.n_groups; i++) {
+        const ms_group_t *x = &r.groups[i];
+        uint32_t w, los;
+        memcpy(&w, &x->weight, 4), memcpy(&los, &x->expected_los, 4);
+        char mdc[2] = {x->mdc, 0};
+        put_str(&g, x->group_code), put_str(&g, x->family), put_u64(&g, x->severity), put_u64(&g, w);
+        put_str(&g, mdc), put_u64(&g, x->surgical), put_u64(&g, los), put_u64(&g, (uint64_t)x->mean_cost);
+    }
+    put_dict(&g, "diagnoses", &r.diagnoses);
+    put_dict(&g, "procedures", &r.procedures);
+    put_dict(&g, "drugs", &r.drugs);
+    uint64_t inst_sum, groups_sum;
+    ms_refs_compute_checksums(&r, &inst_sum, &groups_sum);
+    assert_true(inst_sum == XXH3_64bits(a.b, a.n));
+    assert_true(groups_sum == XXH3_64bits(g.b, g.n));
+    free(a.b), free(g.b);
+    ms_refs_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_cut_short_or_running_on),
+        cmocka_unit_test(test_checksums_are_xxh3_of_the_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
