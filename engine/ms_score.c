@@ -37,7 +37,8 @@ static int cmp_keyed(const void *a, const void *b)
 
 #define FALLBACK_PROVINCE 0xffffffffull
 
-ms_status_t ms_peers_make(const ms_refs_t *refs, const ms_config_t *cfg, uint32_t **peer_out, uint32_t *npeer)
+/* The reference: (key, institution) pairs sorted twice with qsort. */
+ms_status_t ms_peers_make_ref(const ms_refs_t *refs, const ms_config_t *cfg, uint32_t **peer_out, uint32_t *npeer)
 {
     size_t n = refs->n_inst;
     uint32_t *peer = malloc((n ? n : 1) * sizeof *peer);
@@ -74,6 +75,77 @@ ms_status_t ms_peers_make(const ms_refs_t *refs, const ms_config_t *cfg, uint32_
     free(k);
     *peer_out = peer;
     *npeer = id;
+    return MS_OK;
+}
+
+
+/* Institution i's peer key: kind, tier, province (region / 10000); the
+ * province FALLBACK_PROVINCE for kind and tier nationwide.  Below 2^48, so
+ * exact as a double. */
+static uint64_t peer_key(const ms_institution_t *x)
+{
+    return ((uint64_t)x->kind << 40) | ((uint64_t)x->level << 32) | (uint64_t)(uint32_t)(x->region / 10000);
+}
+
+/* The distinct values of key[0..n), ascending, into d (as doubles); how
+ * many.  tmp: the sort's scratch of n. */
+static size_t distinct_keys(const uint64_t *key, size_t n, double *d, uint64_t *tmp)
+{
+    for (size_t i = 0; i < n; i++) d[i] = (double)key[i];
+    ms_kernels()->sort_f64(d, n, tmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || d[i] != d[m - 1]) d[m++] = d[i];
+    return m;
+}
+
+/* Where key is among the m distinct keys d (it is one of them). */
+static uint32_t key_rank(const double *d, size_t m, uint64_t key)
+{
+    double v = (double)key;
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
+/* Groups are numbered in key order, as the reference's sorted pairs number
+ * them; the keys are sorted once each way (distinct, a few thousand at
+ * 420,000 institutions) and every institution finds its own by a binary
+ * search, instead of sorting the 420,000 pairs twice. */
+ms_status_t ms_peers_make(const ms_refs_t *refs, const ms_config_t *cfg, uint32_t **peer_out, uint32_t *npeer)
+{
+    size_t n = refs->n_inst, m = 0;
+    uint32_t *peer = malloc((n ? n : 1) * sizeof *peer);
+    uint64_t *key = calloc(n ? n : 1, sizeof *key), *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    uint32_t *count = NULL;
+    ms_status_t st = MS_OK;
+    if (!peer || !key || !tmp || !d) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    if (st == MS_OK) {
+        for (size_t i = 0; i < n; i++) key[i] = peer_key(&refs->inst[i]);
+        m = distinct_keys(key, n, d, tmp);
+        if (!(count = calloc(m + 1, sizeof *count))) st = ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    if (st == MS_OK) {
+        for (size_t i = 0; i < n; i++) count[peer[i] = key_rank(d, m, key[i])]++;
+        /* Groups smaller than the minimum fall back to kind and tier nationwide. */
+        size_t min_peers = (size_t)cfg->score[MS_SCORE_MIN_PEERS];
+        for (size_t i = 0; i < n; i++)
+            if (count[peer[i]] < min_peers) key[i] = (key[i] & ~0xffffffffull) | FALLBACK_PROVINCE;
+        m = distinct_keys(key, n, d, tmp);
+        for (size_t i = 0; i < n; i++) peer[i] = key_rank(d, m, key[i]);
+    }
+    free(key), free(tmp), free(d), free(count);
+    if (st != MS_OK) {
+        free(peer);
+        return st;
+    }
+    *peer_out = peer;
+    *npeer = (uint32_t)m;
     return MS_OK;
 }
 

@@ -24,6 +24,8 @@
 
 /* Peer groups (a function of the reference data and the configuration). */
 ms_status_t ms_peers_make(const ms_refs_t *refs, const ms_config_t *cfg, uint32_t **peer, uint32_t *npeer);
+/* The same by a plain sort of (key, institution) pairs (tests). */
+ms_status_t ms_peers_make_ref(const ms_refs_t *refs, const ms_config_t *cfg, uint32_t **peer, uint32_t *npeer);
 
 typedef struct {
     /* inputs */

@@ -20,7 +20,9 @@
 
 #include <cmocka.h>
 
+#include "ms_config.h"
 #include "ms_fs.h"
+#include "ms_score.h"
 #include "ms_testcsv.h"
 #include "ms_testdata.h"
 #include "ms_testsweep.h"
@@ -253,9 +255,45 @@ static void test_generated_world_rows(void **state)
     free(dir);
 }
 
+/* Peer groups (ms_peers_make) against the plain sort of (key, institution)
+ * pairs: random kinds, tiers and provinces, groups of every size around
+ * the minimum (those under it fall back to kind and tier nationwide), an
+ * empty set, and regions at the extremes. */
+static void test_peers_match_reference(void **state)
+{
+    (void)state;
+    ms_config_t cfg;
+    assert_int_equal(ms_config_load(NULL, &cfg), MS_OK);
+    uint64_t seed = 7;
+    for (int round = 0; round < 40; round++) {
+        size_t n = round == 0 ? 0 : (size_t)(seed % 5000);
+        ms_refs_t r;
+        memset(&r, 0, sizeof r);
+        r.n_inst = n;
+        r.inst = calloc(n + 1, sizeof *r.inst);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t x = (uint32_t)(seed >> 33);
+            r.inst[i].kind = (uint8_t)(x % (round % 3 + 2));
+            r.inst[i].level = (uint8_t)(x / 7 % 4);
+            r.inst[i].region = x % 97 == 0 ? (x % 2 ? INT32_MAX : INT32_MIN) : (int32_t)(x / 31 % (round + 2)) * 10000 + 101;
+        }
+        cfg.score[MS_SCORE_MIN_PEERS] = (double)(round % 8);
+        uint32_t *a = NULL, *b = NULL, na = 0, nb = 0;
+        assert_int_equal(ms_peers_make(&r, &cfg, &a, &na), MS_OK);
+        assert_int_equal(ms_peers_make_ref(&r, &cfg, &b, &nb), MS_OK);
+        assert_int_equal(na, nb);
+        if (n) assert_memory_equal(a, b, n * sizeof *a);
+        free(a), free(b), free(r.inst);
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    }
+    ms_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peers_match_reference),
         cmocka_unit_test(test_handful_never_tops),
         cmocka_unit_test(test_heavy_case_mix_is_not_upcoding),
         cmocka_unit_test(test_full_is_not_overflow),
