@@ -250,7 +250,7 @@ static void cleanup(sweep_t *sw)
     sw_free_queues(sw); /* before the models: slices' states are freed by them */
     for (int k = 0; sw->shuf && k < sw->nkeyed; k++) ms_shuffle_free(sw->shuf[k]);
     sw_keys_free(sw);
-    free(sw->kf), free(sw->kimpl);
+    free(sw->kf), free(sw->kimpl), free(sw->count_st), free(sw->count_msg);
     free(sw->shuf), free(sw->keyed_cap), free(sw->keyed_base), free(sw->env), free(sw->models);
     free(sw->model_map_cpu), free(sw->model_reduce_s), free(sw->keyed_sent), free(sw->rank_stats);
     ms_plan_free(&sw->plan);

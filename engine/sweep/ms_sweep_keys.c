@@ -153,9 +153,26 @@ static ms_status_t count_unit(sweep_t *sw, counter_t *c, const uint64_t *tcols, 
     return st;
 }
 
+/* A partition the count could not read, under --skip-bad: kept for the
+ * map (under the caller's lock). */
+static ms_status_t count_failed(sweep_t *sw, uint32_t p, ms_status_t st, const char *msg)
+{
+    if (!sw->count_st) {
+        sw->count_st = calloc(sw->nparts, sizeof *sw->count_st);
+        sw->count_msg = calloc(sw->nparts, sizeof *sw->count_msg);
+        if (!sw->count_st || !sw->count_msg) return ms_error_set(MS_E_NOMEM, "out of memory");
+    }
+    if (sw->count_st[p] == MS_OK) {
+        sw->count_st[p] = st;
+        snprintf(sw->count_msg[p], sizeof sw->count_msg[p], "%s", msg);
+    }
+    return MS_OK;
+}
+
 /* The pass over this rank's units (slices of its partitions, as the map
  * cuts them).  A model's fault is returned; the data's is *read_failed,
- * with its message in msg. */
+ * with its message in msg, or with --skip-bad the partition's
+ * (count_failed: the others are still counted). */
 static ms_status_t count_all(sweep_t *sw, const uint64_t *tcols, int *read_failed, char *msg, size_t msg_size)
 {
     size_t nt = (size_t)sw->plan.nthreads, nunits = 0;
@@ -184,15 +201,19 @@ static ms_status_t count_all(sweep_t *sw, const uint64_t *tcols, int *read_faile
         at = failed_at;
         if (at < u) continue;
         int t = (int)(units[u] >> 62), rf;
-        ms_status_t st = count_unit(sw, &ctr[omp_get_thread_num()], tcols, t,
-                                    (uint32_t)(units[u] >> 32 & 0x3fffffff), (uint32_t)units[u], &rf);
+        uint32_t p = (uint32_t)(units[u] >> 32 & 0x3fffffff);
+        ms_status_t st = count_unit(sw, &ctr[omp_get_thread_num()], tcols, t, p, (uint32_t)units[u], &rf);
         if (st != MS_OK) {
 #pragma omp critical(sweep_keys_failed)
-            if (u < failed_at) {
-                failed_at = u;
-                failed_st = st;
-                failed_read = rf;
-                snprintf(msg, msg_size, "%s", ms_error_detail());
+            {
+                /* --skip-bad: the partition is the map's to leave out. */
+                if (rf && sw->o->skip_bad) st = count_failed(sw, p, st, ms_error_detail());
+                if (st != MS_OK && u < failed_at) {
+                    failed_at = u;
+                    failed_st = st;
+                    failed_read = rf;
+                    snprintf(msg, msg_size, "%s", ms_error_detail());
+                }
             }
         }
     }
@@ -302,6 +323,7 @@ void sw_keys_done(sweep_t *sw)
 
 void sw_keys_free(sweep_t *sw)
 {
+    /* count_st and count_msg stay for the map; cleanup frees them. */
     for (int k = 0; sw->kf && k < sw->nkeyed; k++) {
         sw_keyed_t *kf = &sw->kf[k];
         if (kf->floor_state) sw->models[kf->model]->free(kf->floor_state);

@@ -325,7 +325,11 @@ void sw_worker_run(sweep_t *sw, int tid)
         ms_partial_t slice;
         memset(&slice, 0, sizeof slice);
         ms_status_t st = MS_OK;
-        if (!pass && resumed) {
+        if (!pass && sw->count_st && sw->count_st[p] != MS_OK) {
+            /* The key count could not read it (--skip-bad): its keyed
+             * records cannot be emitted, so it fails as the map would. */
+            st = ms_error_set(sw->count_st[p], "%s", sw->count_msg[p]);
+        } else if (!pass && resumed) {
             /* Loaded later; only the shuffle's map must be redone. */
             if (sw->nkeyed) st = sweep_slice(sw, &w, p, sl, w.shuffled, &slice);
             ms_partial_free(&slice, sw->models);

@@ -142,6 +142,12 @@ typedef struct {
     sw_keyed_t *kf;           /* [nkeyed] the same, as emits reach them */
     void **kimpl;             /* [nkeyed] &kf[k], the models' ms_emit_t.impl */
     char key_count_off[700];  /* why keys were not counted ("" when they were or none could be) */
+    /* With --skip-bad, partitions the key count could not read (the count
+     * stays on for the others): [nparts] their status (MS_OK: read) and
+     * message, or NULL when none failed; the map fails such a partition
+     * instead of emitting records whose keys were not all counted. */
+    ms_status_t *count_st;
+    char (*count_msg)[640];
     double key_count_s;       /* wall seconds of the key count */
     int *keyed_base;          /* [nmodels] index of the model's first in shuf */
     int nkeyed;
