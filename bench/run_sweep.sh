@@ -3,7 +3,8 @@
 #   the sweep's raw limit (decoding every settlement chunk, bench_read) beside
 #   a sweep that reads every settlement column and aggregates per institution
 #   (the volume model with --all-columns), with 1..N threads; the batch-size
-#   sweep; and DuckDB's per-institution GROUP BY over the same rows.
+#   sweep; every model with its keys counted and with every keyed record
+#   held; and DuckDB's per-institution GROUP BY over the same rows.
 #
 #   bench/run_sweep.sh [--persons N] [--threads 1,2] [--work DIR] [--no-peer] [--keep]
 #
@@ -54,6 +55,27 @@ done
 echo "== batch size (2 threads, all columns)"
 for b in 1024 4096 16384 65536; do
   sweep "batch $b rows" --models volume --all-columns --threads 2 --batch-rows "$b"
+done
+
+# Every model, keys counted before the map (the default) and every keyed
+# record held (--no-key-count): the same outputs; CPU seconds of the whole
+# process, peak memory and the keyed records each held.
+echo "== every model: key count on and off (docs/engine.md, Key count)"
+for t in ${threads//,/ }; do
+  for kc in "" --no-key-count; do
+    rm -rf "$work/out"
+    /usr/bin/time -f "%U %S" -o "$work/time" "$bin" sweep "$work/data" --out "$work/out" --quiet --threads "$t" $kc >/dev/null
+    python3 - "$work/out/run.json" "$work/time" "$t" "${kc:-key count}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+user, sys_ = (float(x) for x in open(sys.argv[2]).read().split()[-2:])
+rows = r["rows_read"]["settlements"] + r["rows_read"]["drug_items"]
+held = sum(k["records"] for k in r["keyed_aggregations"])
+print(f'{sys.argv[4]:16s} {sys.argv[3]} thread(s): {rows / (user + sys_) / 1e6:6.2f} M rec per CPU-s '
+      f'(user {user:.2f} s, sys {sys_:.2f} s), total {r["throughput"]["seconds"]:.2f} s, '
+      f'peak {r["peak_memory_bytes"] / 2**20:.0f} MiB, keyed records held {held / 1e6:.2f} M')
+PY
+  done
 done
 
 if [ "$peer" = 1 ]; then
