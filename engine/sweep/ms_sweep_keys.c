@@ -153,6 +153,30 @@ static ms_status_t count_unit(sweep_t *sw, counter_t *c, const uint64_t *tcols, 
     return st;
 }
 
+/* The count's progress on the terminal (a national week's count reads
+ * for minutes): slices counted of all, at most four times a second, and
+ * the last. */
+static void count_progress(sweep_t *sw, uint64_t done, uint64_t total)
+{
+    if (!sw->o->progress) return;
+    double t = ms_now_s();
+#pragma omp critical(sweep_progress)
+    {
+        if (done == total || t - sw->last_print >= 0.25) {
+            sw->last_print = t;
+            ms_progress_t p = {.job = "sweep",
+                               .stage = "counting keys",
+                               .done = done,
+                               .total = total,
+                               .unit = "slices",
+                               .seconds = t - sw->t0,
+                               .eta_seconds = -1,
+                               .finished = done == total};
+            sw->o->progress(sw->o->progress_ctx, &p);
+        }
+    }
+}
+
 /* A partition the count could not read, under --skip-bad: kept for the
  * map (under the caller's lock). */
 static ms_status_t count_failed(sweep_t *sw, uint32_t p, ms_status_t st, const char *msg)
@@ -194,6 +218,7 @@ static ms_status_t count_all(sweep_t *sw, const uint64_t *tcols, int *read_faile
     size_t failed_at = SIZE_MAX;
     ms_status_t failed_st = MS_OK;
     int failed_read = 0;
+    uint64_t done = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(sw->plan.nthreads)
     for (size_t u = 0; u < nunits; u++) {
         size_t at;
@@ -216,6 +241,10 @@ static ms_status_t count_all(sweep_t *sw, const uint64_t *tcols, int *read_faile
                 }
             }
         }
+        uint64_t now;
+#pragma omp atomic capture
+        now = ++done;
+        count_progress(sw, now, nunits);
     }
     for (size_t i = 0; i < nt; i++) {
         for (int t = 0; t < MS_TABLE_COUNT; t++) ms_reader_close(ctr[i].reader[t]);
@@ -269,6 +298,7 @@ ms_status_t sw_keys_count(sweep_t *sw)
             if (sw->kf[k].count) ms_dist_sum_sat_u8(sw->kf[k].count, (size_t)1 << sw->kf[k].bits);
     }
     sw->key_count_s = ms_now_s() - t0;
+    sw->last_print = 0; /* the map's first report is a new line: not held back */
     return mine;
 }
 
