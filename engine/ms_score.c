@@ -78,7 +78,6 @@ ms_status_t ms_peers_make_ref(const ms_refs_t *refs, const ms_config_t *cfg, uin
     return MS_OK;
 }
 
-
 /* Institution i's peer key: kind, tier, province (region / 10000); the
  * province FALLBACK_PROVINCE for kind and tier nationwide.  Below 2^48, so
  * exact as a double. */

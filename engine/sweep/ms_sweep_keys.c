@@ -19,11 +19,13 @@
  * over the ranks before the map.
  *
  * The pass reads the key columns alone (ms_reader_open_rows: batches of
- * rows, not of whole persons) of the partitions this rank maps, those resumed too (their keyed records
- * are emitted again), without the quality filter: it counts a row the
- * filter drops, which can only hold a record more.  A partition that cannot
- * be read leaves every record held for the whole sweep (the map then says
- * what is wrong with it, or --skip-bad leaves it out).
+ * rows, not of whole persons) of the partitions this rank maps, those
+ * resumed too (their keyed records are emitted again), without the quality
+ * filter: it counts a row the filter drops, which can only hold a record
+ * more.  A partition that cannot be read leaves every record held for the
+ * whole sweep (the map then says what is wrong with it); with --skip-bad
+ * the count goes on, and the map fails that partition instead of sweeping
+ * it with keys uncounted, so --skip-bad leaves it out.
  */
 #include "ms_dist.h"
 #include "ms_sweep_int.h"
@@ -70,10 +72,7 @@ void sw_keys_plan(sweep_t *sw)
         const ms_keyed_t *kd = kf->kd;
         kf->bits = 0;
         if (sw->o->no_key_count || !kd->keys || !kd->floor) continue;
-        double recs = kd->per_settlement * (double)sw->table_rows[MS_TABLE_SETTLEMENTS] +
-                      kd->per_drug_item * (double)sw->table_rows[MS_TABLE_DRUG_ITEMS] +
-                      kd->per_service_item * (double)sw->table_rows[MS_TABLE_SERVICE_ITEMS];
-        double keys = recs * (kd->key_share > 0 ? kd->key_share : 1);
+        double keys = sw_keyed_records(sw, kd) * (kd->key_share > 0 ? kd->key_share : 1);
         unsigned bits = MIN_BITS;
         while (bits < MAX_BITS && (double)((uint64_t)1 << bits) < 4 * keys) bits++;
         while (bits >= MIN_BITS && ((size_t)1 << bits) > sw->keyed_cap[i] / 4) bits--;
@@ -83,52 +82,66 @@ void sw_keys_plan(sweep_t *sw)
     }
 }
 
+/* The keys of aggregation kf in batch b, into kb (grown to the batch):
+ * its keys callback, given only its key columns; how many in *n. */
+static ms_status_t batch_keys(const sweep_t *sw, const sw_keyed_t *kf, const ms_batch_t *b, sw_keybuf_t *kb,
+                              size_t *n)
+{
+    if (b->rows > kb->cap) {
+        uint64_t *k0 = realloc(kb->k0, b->rows * sizeof *k0);
+        if (k0) kb->k0 = k0;
+        uint64_t *k1 = realloc(kb->k1, b->rows * sizeof *k1);
+        if (k1) kb->k1 = k1;
+        if (!k0 || !k1) return ms_error_set(MS_E_NOMEM, "out of memory");
+        kb->cap = b->rows;
+    }
+    ms_batch_t view = *b;
+    for (int col = 0; col < MS_MAX_COLUMNS; col++)
+        if (!(kf->kd->key_cols >> col & 1)) view.col[col] = NULL;
+    *n = kf->kd->keys(&view, kb->k0, kb->k1);
+    if (ms_col_take_undeclared() >= 0 || *n > b->rows)
+        return ms_error_set(MS_E_INTERNAL, "model %s: keyed aggregation %s: keys read a column outside key_cols or "
+                                           "gave more keys than rows", sw->models[kf->model]->name, kf->kd->name);
+    return MS_OK;
+}
+
 /* One thread's buffers for the pass. */
 typedef struct {
     ms_reader_t *reader[MS_TABLE_COUNT];
     ms_part_t *part;          /* the partition of its last unit, kept open */
     int part_t;
     uint32_t part_p;
-    uint64_t *k0, *k1;
-    size_t *slot;
-    size_t cap;
+    sw_keybuf_t keys;
+    size_t *slot;             /* [keys.cap] */
+    size_t slot_cap;
 } counter_t;
 
-/* Add one batch's keys of aggregation kf (its columns only in view). */
+/* Add one batch's keys of aggregation kf. */
 static ms_status_t count_batch(sweep_t *sw, sw_keyed_t *kf, counter_t *c, const ms_batch_t *b)
 {
-    if (b->rows > c->cap) {
-        size_t n = b->rows;
-        uint64_t *k0 = realloc(c->k0, n * sizeof *k0);
-        if (k0) c->k0 = k0;
-        uint64_t *k1 = realloc(c->k1, n * sizeof *k1);
-        if (k1) c->k1 = k1;
+    size_t n;
+    MS_TRY(batch_keys(sw, kf, b, &c->keys, &n));
+    if (n > c->slot_cap) {
         size_t *slot = realloc(c->slot, n * sizeof *slot);
-        if (slot) c->slot = slot;
-        if (!k0 || !k1 || !slot) return ms_error_set(MS_E_NOMEM, "out of memory");
-        c->cap = n;
+        if (!slot) return ms_error_set(MS_E_NOMEM, "out of memory");
+        c->slot = slot;
+        c->slot_cap = n;
     }
-    ms_batch_t view = *b;
-    for (int col = 0; col < MS_MAX_COLUMNS; col++)
-        if (!(kf->kd->key_cols >> col & 1)) view.col[col] = NULL;
-    size_t n = kf->kd->keys(&view, c->k0, c->k1);
-    if (ms_col_take_undeclared() >= 0 || n > b->rows)
-        return ms_error_set(MS_E_INTERNAL, "model %s: keyed aggregation %s: keys read a column outside key_cols or "
-                                           "gave more keys than rows", sw->models[kf->model]->name, kf->kd->name);
-    for (size_t i = 0; i < n; i++) c->slot[i] = key_slot(c->k0[i], c->k1[i], kf->bits);
+    for (size_t i = 0; i < n; i++) c->slot[i] = key_slot(c->keys.k0[i], c->keys.k1[i], kf->bits);
     uint8_t *cnt = kf->count;
     for (size_t i = 0; i < n; i++) {
         /* Each counter a miss: ask for the lines a few keys ahead. */
         if (i + 16 < n) __builtin_prefetch(&cnt[c->slot[i + 16]], 1);
         /* Threads count into the same counters: an add that stops at 255. */
         uint8_t *a = &cnt[c->slot[i]], v = __atomic_load_n(a, __ATOMIC_RELAXED);
-        while (v < 255 && !__atomic_compare_exchange_n(a, &v, (uint8_t)(v + 1), 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+        while (v < 255 &&
+               !__atomic_compare_exchange_n(a, &v, (uint8_t)(v + 1), 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
     }
     return MS_OK;
 }
 
 /* Count slice sl of table t of partition p.  *read_failed: the failure was
- * the data's (the pass is then given up), not a model's. */
+ * the data's, not a model's (count_all decides what becomes of it). */
 static ms_status_t count_unit(sweep_t *sw, counter_t *c, const uint64_t *tcols, int t, uint32_t p, uint32_t sl,
                               int *read_failed)
 {
@@ -263,7 +276,7 @@ static ms_status_t count_all(sweep_t *sw, const uint64_t *tcols, int *read_faile
     for (size_t i = 0; i < nt; i++) {
         for (int t = 0; t < MS_TABLE_COUNT; t++) ms_reader_close(ctr[i].reader[t]);
         ms_part_close(ctr[i].part);
-        free(ctr[i].k0), free(ctr[i].k1), free(ctr[i].slot);
+        free(ctr[i].keys.k0), free(ctr[i].keys.k1), free(ctr[i].slot);
     }
     free(ctr);
     free(units);
@@ -322,19 +335,10 @@ ms_status_t sw_keys_warm(sweep_t *sw, worker_t *w, int m, ms_table_id_t t, const
     for (int k = sw->keyed_base[m]; k < sw->keyed_base[m] + sw->models[m]->nkeyed; k++) {
         sw_keyed_t *kf = &sw->kf[k];
         if (!kf->count || kf->kd->key_table != t) continue;
-        if (b->rows > w->key_cap) {
-            uint64_t *k0 = realloc(w->key0, b->rows * sizeof *k0);
-            if (k0) w->key0 = k0;
-            uint64_t *k1 = realloc(w->key1, b->rows * sizeof *k1);
-            if (k1) w->key1 = k1;
-            if (!k0 || !k1) return ms_error_set(MS_E_NOMEM, "out of memory");
-            w->key_cap = b->rows;
-        }
-        ms_batch_t view = *b;
-        for (int col = 0; col < MS_MAX_COLUMNS; col++)
-            if (!(kf->kd->key_cols >> col & 1)) view.col[col] = NULL;
-        size_t n = kf->kd->keys(&view, w->key0, w->key1);
-        for (size_t i = 0; i < n; i++) __builtin_prefetch(&kf->count[key_slot(w->key0[i], w->key1[i], kf->bits)], 0);
+        size_t n;
+        MS_TRY(batch_keys(sw, kf, b, &w->keys, &n));
+        for (size_t i = 0; i < n; i++)
+            __builtin_prefetch(&kf->count[key_slot(w->keys.k0[i], w->keys.k1[i], kf->bits)], 0);
     }
     return MS_OK;
 }
@@ -361,7 +365,8 @@ void sw_keys_done(sweep_t *sw)
 {
     for (int k = 0; sw->kf && k < sw->nkeyed; k++) {
         sw_keyed_t *kf = &sw->kf[k];
-        for (int t = 0; kf->left_out && t < sw->plan.nthreads; t++) kf->left_total += kf->left_out[(size_t)t * LINE_U64];
+        for (int t = 0; kf->left_out && t < sw->plan.nthreads; t++)
+            kf->left_total += kf->left_out[(size_t)t * LINE_U64];
     }
     sw_keys_free(sw);
 }

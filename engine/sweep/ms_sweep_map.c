@@ -291,7 +291,7 @@ static void worker_free(sweep_t *sw, worker_t *w)
         ms_quality_free(&w->quality[t]);
     }
     free(w->emit), free(w->all), free(w->shuffled), free(w->model_cpu), free(w->starts);
-    free(w->key0), free(w->key1);
+    free(w->keys.k0), free(w->keys.k1);
 }
 
 void sw_worker_run(sweep_t *sw, int tid)

@@ -290,13 +290,17 @@ static size_t least_cap(size_t fixed, size_t keyed, size_t score, int shuffles)
 /* The bytes keyed aggregation m, k expects to hold: the records it emits
  * per settlement, drug item and bill line, times the dataset's rows, at 16
  * bytes of key and its value each. */
-static double keyed_bytes(const sweep_t *sw, const ms_keyed_t *kd)
+double sw_keyed_records(const sweep_t *sw, const ms_keyed_t *kd)
 {
     const uint64_t *rows = sw->table_rows;
-    double recs = kd->per_settlement * (double)rows[MS_TABLE_SETTLEMENTS] +
-                  kd->per_drug_item * (double)rows[MS_TABLE_DRUG_ITEMS] +
-                  kd->per_service_item * (double)rows[MS_TABLE_SERVICE_ITEMS];
-    return recs * (double)(16 + kd->value_size);
+    return kd->per_settlement * (double)rows[MS_TABLE_SETTLEMENTS] +
+           kd->per_drug_item * (double)rows[MS_TABLE_DRUG_ITEMS] +
+           kd->per_service_item * (double)rows[MS_TABLE_SERVICE_ITEMS];
+}
+
+static double keyed_bytes(const sweep_t *sw, const ms_keyed_t *kd)
+{
+    return sw_keyed_records(sw, kd) * (double)(16 + kd->value_size);
 }
 
 /* What every keyed aggregation together expects to hold. */

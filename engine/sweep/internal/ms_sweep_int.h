@@ -59,6 +59,12 @@
 #define STAGE_DIR "output"
 
 /* ----------------------------------------------------------------- state */
+/* A batch's keys of one keyed aggregation (ms_sweep_keys.c), grown as
+ * batches need. */
+typedef struct {
+    uint64_t *k0, *k1;
+    size_t cap;
+} sw_keybuf_t;
 
 typedef struct {
     ms_reader_t *reader[MS_TABLE_COUNT];
@@ -67,8 +73,7 @@ typedef struct {
     ms_emit_t *emit;
     uint8_t *all, *shuffled;
     uint32_t *starts;          /* a batch's persons: ms_kernels()->segments_u64 */
-    uint64_t *key0, *key1;     /* a batch's keys (sw_keys_warm) */
-    size_t key_cap;
+    sw_keybuf_t keys;          /* a batch's keys (sw_keys_warm) */
     size_t starts_cap;
     double read_cpu;           /* CPU seconds reading and screening batches */
     double *model_cpu;         /* [2 * nmodels] CPU seconds in each model's batch, then person */
@@ -218,11 +223,15 @@ ms_status_t sw_model_checked(const ms_model_t *mod, ms_table_id_t table, ms_stat
 /* ms_sweep_keys.c: the key count (docs/engine.md, Key count).  plan takes
  * each counted aggregation's counters out of its share of the cap (after
  * sw_budget_memory); count reads the key columns of this rank's partitions
- * and sums the counts over the ranks (collective), or leaves every record
- * held (key_count_off says why) when a partition cannot be read; done
- * frees the counts after the map. */
+ * and sums the counts over the ranks (collective); a partition it cannot
+ * read leaves every record held (key_count_off says why), or with
+ * --skip-bad is left to the map to exclude (count_st); done frees the
+ * counts after the map. */
 ms_status_t sw_keys_setup(sweep_t *sw);
 void sw_keys_plan(sweep_t *sw);
+/* Records a keyed aggregation expects to emit in this sweep, about (its
+ * per-row rates times the dataset's rows: ms_sweep_plan.c). */
+double sw_keyed_records(const sweep_t *sw, const ms_keyed_t *kd);
 ms_status_t sw_keys_count(sweep_t *sw);
 /* Before model m sees batch b of table t in the map: the counters its
  * emits will read, fetched into the cache (each is a miss otherwise). */
