@@ -69,8 +69,12 @@ int ms_cli_uint_option(const char *cmd, const char *opt, const char *s, unsigned
 void ms_cli_progress(void *ctx, const ms_progress_t *p)
 {
     (void)ctx;
-    static double last = -1e9;
+    /* A log (not a terminal) gets a line every 10 s of a job's clock, the
+     * first at 10 s, and each stage's last: a short run logs the same
+     * lines every time. A clock that went back is a new job's. */
+    static double last = 0;
     int tty = isatty(2);
+    if (p->seconds < last) last = 0;
     if (!p->finished && p->seconds - last < (tty ? 0.25 : 10.0)) return;
     last = p->seconds;
     char line[256];

@@ -135,7 +135,9 @@ browse noscript --dump-dom "file://$w/zh/noscript.html" >"$w/zh-noscript.dom" ||
 echo "test_report: 5. without ECharts: tables only, said on the page, nothing more printed"
 MS_ECHARTS_JS=$w/nowhere/echarts.min.js "$MS_BIN" sweep "$w/data" --out "$w/bare" --lang zh --threads 2 \
     >"$w/sweep-bare.out" 2>&1 || fail "sweep without ECharts: $(tail -3 "$w/sweep-bare.out")"
-[ "$(wc -l <"$w/sweep-bare.out")" = "$(wc -l <"$w/sweep-zh.out")" ] ||
+# Progress lines (a stage's N/M) depend on how long the run took.
+noprog() { grep -Ev '^sweep: .* [0-9]+/[0-9]+ (slices|partitions)' "$1" | wc -l; }
+[ "$(noprog "$w/sweep-bare.out")" = "$(noprog "$w/sweep-zh.out")" ] ||
     fail "the sweep printed something more without ECharts: $(cat "$w/sweep-bare.out")"
 browse bare --dump-dom "file://$w/bare/report.html" >"$w/bare.dom" || fail "chromium could not render the bare page"
 
